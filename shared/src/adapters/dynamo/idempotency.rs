@@ -1,0 +1,252 @@
+//! Idempotency records on DynamoDB: a conditional `PutItem` claims, a conditional `UpdateItem`
+//! takes over an expired in-flight claim or completes, a conditional `DeleteItem` releases.
+
+use super::item::{get_i64, get_s, n, s, unavailable, Item};
+use crate::adapters::memory::new_lease_token;
+use crate::domain::{IdempotencyKey, PaymentId, TenantId};
+use crate::ports::{
+    ClaimOutcome, ClaimRequest, IdempotencyStore, Lease, StoreError, StoredResponse,
+};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
+use aws_sdk_dynamodb::Client;
+use chrono::{DateTime, Utc};
+
+const IN_PROGRESS: &str = "IN_PROGRESS";
+const COMPLETED: &str = "COMPLETED";
+
+/// The DynamoDB idempotency store. Item key: `pk = <tenant>#<key>`; `expires_at` and
+/// `in_flight_until` in epoch ms are what the conditions compare (TTL deletes lazily), and
+/// `ttl` in epoch seconds lets DynamoDB clean up.
+#[derive(Debug, Clone)]
+pub struct DynamoIdempotencyStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoIdempotencyStore {
+    /// Uses an existing client (built once per Lambda instance).
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    async fn read(&self, pk: &str) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(out.item)
+    }
+
+    /// Tries to take over an in-flight claim whose holder's deadline passed.
+    async fn take_over(
+        &self,
+        pk: &str,
+        old: &Item,
+        req: &ClaimRequest,
+    ) -> Result<Option<Lease>, StoreError> {
+        let old_lease = get_s(old, "lease")?;
+        let payment_id = PaymentId::parse(get_s(old, "payment_id")?)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let token = new_lease_token();
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .update_expression("SET #lease = :new, #ifu = :ifu")
+            .condition_expression("#lease = :old AND #status = :inprog AND #ifu <= :now")
+            .expression_attribute_names("#lease", "lease")
+            .expression_attribute_names("#ifu", "in_flight_until")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":new", s(&token))
+            .expression_attribute_values(":old", s(old_lease))
+            .expression_attribute_values(":inprog", s(IN_PROGRESS))
+            .expression_attribute_values(":ifu", n(req.in_flight_until.timestamp_millis()))
+            .expression_attribute_values(":now", n(req.now.timestamp_millis()))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(Some(Lease {
+                payment_id,
+                token,
+                takeover: true,
+            })),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+}
+
+fn pk(tenant_id: &TenantId, key: &IdempotencyKey) -> String {
+    format!("{}#{}", tenant_id.as_str(), key.as_str())
+}
+
+/// What an existing, unexpired record means for this claim (takeover decided by the caller).
+fn judge(old: &Item, req: &ClaimRequest) -> Result<Option<ClaimOutcome>, StoreError> {
+    if get_s(old, "fp")? != req.fingerprint {
+        return Ok(Some(ClaimOutcome::FingerprintMismatch));
+    }
+    if get_s(old, "status")? == COMPLETED {
+        let status = u16::try_from(get_i64(old, "resp_status")?)
+            .map_err(|_| StoreError::Corrupt("resp_status out of range".into()))?;
+        let body = get_s(old, "resp_body")?.to_string();
+        return Ok(Some(ClaimOutcome::Replay(StoredResponse { status, body })));
+    }
+    if get_i64(old, "in_flight_until")? > req.now.timestamp_millis() {
+        return Ok(Some(ClaimOutcome::InFlight));
+    }
+    Ok(None)
+}
+
+#[async_trait]
+impl IdempotencyStore for DynamoIdempotencyStore {
+    async fn claim(&self, req: &ClaimRequest) -> Result<ClaimOutcome, StoreError> {
+        let pk = pk(&req.tenant_id, &req.key);
+        // A few rounds: a record can vanish (released) or be taken over between our calls.
+        for _ in 0..4 {
+            let token = new_lease_token();
+            let res = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .item("pk", s(&pk))
+                .item("status", s(IN_PROGRESS))
+                .item("fp", s(&req.fingerprint))
+                .item("payment_id", s(req.candidate_payment_id.as_str()))
+                .item("lease", s(&token))
+                .item("in_flight_until", n(req.in_flight_until.timestamp_millis()))
+                .item("expires_at", n(req.expires_at.timestamp_millis()))
+                .item("ttl", n(req.expires_at.timestamp()))
+                .condition_expression("attribute_not_exists(pk) OR expires_at <= :now")
+                .expression_attribute_values(":now", n(req.now.timestamp_millis()))
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
+                .send()
+                .await;
+            let old = match res {
+                Ok(_) => {
+                    return Ok(ClaimOutcome::Acquired(Lease {
+                        payment_id: req.candidate_payment_id.clone(),
+                        token,
+                        takeover: false,
+                    }))
+                }
+                Err(e) => match e.as_service_error() {
+                    Some(se) if se.is_conditional_check_failed_exception() => {
+                        let from_error = match se {
+                            aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c) => c.item().cloned(),
+                            _ => None,
+                        };
+                        match from_error {
+                            Some(item) => Some(item),
+                            None => self.read(&pk).await?,
+                        }
+                    }
+                    _ => return Err(unavailable(e)),
+                },
+            };
+            let Some(old) = old else { continue };
+            if get_i64(&old, "expires_at")? <= req.now.timestamp_millis() {
+                continue;
+            }
+            if let Some(outcome) = judge(&old, req)? {
+                return Ok(outcome);
+            }
+            if let Some(lease) = self.take_over(&pk, &old, req).await? {
+                return Ok(ClaimOutcome::Acquired(lease));
+            }
+        }
+        // Lost every race: someone else holds the key right now.
+        Ok(ClaimOutcome::InFlight)
+    }
+
+    async fn complete(
+        &self,
+        tenant_id: &TenantId,
+        key: &IdempotencyKey,
+        lease: &Lease,
+        response: &StoredResponse,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(pk(tenant_id, key)))
+            .update_expression(
+                "SET #status = :done, resp_status = :rs, resp_body = :rb, expires_at = :exp, #ttl = :ttl",
+            )
+            .condition_expression("#lease = :lease AND #status = :inprog")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#lease", "lease")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":done", s(COMPLETED))
+            .expression_attribute_values(":inprog", s(IN_PROGRESS))
+            .expression_attribute_values(":rs", n(response.status))
+            .expression_attribute_values(":rb", s(&response.body))
+            .expression_attribute_values(":exp", n(expires_at.timestamp_millis()))
+            .expression_attribute_values(":ttl", n(expires_at.timestamp()))
+            .expression_attribute_values(":lease", s(&lease.token))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Err(StoreError::Conflict(
+                    "idempotency lease no longer held".into(),
+                ))
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn release(
+        &self,
+        tenant_id: &TenantId,
+        key: &IdempotencyKey,
+        lease: &Lease,
+    ) -> Result<(), StoreError> {
+        let res = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(pk(tenant_id, key)))
+            .condition_expression("#lease = :lease AND #status = :inprog")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#lease", "lease")
+            .expression_attribute_values(":inprog", s(IN_PROGRESS))
+            .expression_attribute_values(":lease", s(&lease.token))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Err(StoreError::Conflict(
+                    "idempotency lease no longer held".into(),
+                ))
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+}

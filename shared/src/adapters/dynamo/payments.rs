@@ -1,0 +1,187 @@
+//! Payments on DynamoDB: one item per payment (`id`), the full record as JSON in `doc`, and two
+//! GSIs for tenant-scoped listing (`by_tenant`) and lookup by merchant reference
+//! (`by_reference`). Both sort by id, i.e. by creation time.
+
+use super::item::{get_s, n, s, unavailable, Item};
+use crate::adapters::memory::payment_matches;
+use crate::domain::{Payment, PaymentId, TenantId};
+use crate::ports::{PaymentFilter, PaymentPage, PaymentStore, StoreError};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::Client;
+
+/// The DynamoDB payment store.
+#[derive(Debug, Clone)]
+pub struct DynamoPaymentStore {
+    client: Client,
+    table: String,
+}
+
+/// Index for listing a tenant's payments.
+pub const BY_TENANT: &str = "by_tenant";
+/// Index for finding a tenant's payments by merchant reference.
+pub const BY_REFERENCE: &str = "by_reference";
+
+impl DynamoPaymentStore {
+    /// Uses an existing client (built once per Lambda instance).
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+fn tenant_ref(tenant: &TenantId, reference: &str) -> String {
+    format!("{}#{}", tenant.as_str(), reference)
+}
+
+fn to_item(p: &Payment) -> Result<Item, StoreError> {
+    let doc = serde_json::to_string(p).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let mut item = Item::new();
+    item.insert("id".into(), s(p.id.as_str()));
+    item.insert("tenant_id".into(), s(p.tenant_id.as_str()));
+    item.insert("status".into(), s(p.status.as_str()));
+    item.insert("version".into(), n(p.version));
+    if let Some(r) = &p.reference {
+        item.insert("tenant_ref".into(), s(tenant_ref(&p.tenant_id, r)));
+    }
+    item.insert("doc".into(), s(doc));
+    Ok(item)
+}
+
+fn from_item(item: &Item) -> Result<Payment, StoreError> {
+    serde_json::from_str(get_s(item, "doc")?).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn conditional_failed<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(e: &E) -> bool {
+    e.code() == Some("ConditionalCheckFailedException")
+}
+
+#[async_trait]
+impl PaymentStore for DynamoPaymentStore {
+    async fn insert(&self, payment: &Payment) -> Result<(), StoreError> {
+        let res = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(payment)?))
+            .condition_expression("attribute_not_exists(id)")
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(conditional_failed) => Err(
+                StoreError::Conflict(format!("payment {} exists", payment.id)),
+            ),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn update(&self, payment: &Payment) -> Result<(), StoreError> {
+        let prev = payment
+            .version
+            .checked_sub(1)
+            .ok_or_else(|| StoreError::Conflict("an update must carry the next version".into()))?;
+        let res = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(payment)?))
+            .condition_expression("#v = :prev AND tenant_id = :t")
+            .expression_attribute_names("#v", "version")
+            .expression_attribute_values(":prev", n(prev))
+            .expression_attribute_values(":t", s(payment.tenant_id.as_str()))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(conditional_failed) => Err(
+                StoreError::Conflict(format!("payment {} changed concurrently", payment.id)),
+            ),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn get(
+        &self,
+        tenant_id: &TenantId,
+        id: &PaymentId,
+    ) -> Result<Option<Payment>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("id", s(id.as_str()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        match out.item {
+            Some(item) if get_s(&item, "tenant_id")? == tenant_id.as_str() => {
+                Ok(Some(from_item(&item)?))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    async fn list(
+        &self,
+        tenant_id: &TenantId,
+        filter: &PaymentFilter,
+        limit: usize,
+        starting_after: Option<&PaymentId>,
+    ) -> Result<PaymentPage, StoreError> {
+        let (index, key_attr, key_val) = match &filter.reference {
+            Some(r) => (BY_REFERENCE, "tenant_ref", tenant_ref(tenant_id, r)),
+            None => (BY_TENANT, "tenant_id", tenant_id.as_str().to_string()),
+        };
+        let mut start: Option<Item> = starting_after.map(|c| {
+            Item::from([
+                ("id".to_string(), s(c.as_str())),
+                (key_attr.to_string(), s(key_val.clone())),
+            ])
+        });
+        let mut items = Vec::with_capacity(limit + 1);
+        loop {
+            let mut q = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(index)
+                .key_condition_expression("#k = :k")
+                .expression_attribute_names("#k", key_attr)
+                .expression_attribute_values(":k", s(key_val.clone()))
+                .scan_index_forward(false)
+                .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start.take());
+            if let Some(st) = filter.status {
+                q = q
+                    .filter_expression("#status = :st")
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(":st", AttributeValue::S(st.as_str().into()));
+            }
+            let out = q.send().await.map_err(unavailable)?;
+            for item in out.items() {
+                let p = from_item(item)?;
+                if payment_matches(&p, filter) {
+                    items.push(p);
+                }
+                if items.len() > limit {
+                    break;
+                }
+            }
+            match out.last_evaluated_key {
+                Some(k) if items.len() <= limit => start = Some(k),
+                _ => break,
+            }
+        }
+        let next_cursor = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(|p| p.id.clone())
+        } else {
+            None
+        };
+        Ok(PaymentPage { items, next_cursor })
+    }
+}

@@ -1,0 +1,129 @@
+//! Table names and definitions. SAM (`template.yaml`) creates the tables in AWS; this creates the
+//! same shapes on a local endpoint (moto, DynamoDB Local) for tests and the dev server.
+
+use super::item::unavailable;
+use super::payments::{BY_REFERENCE, BY_TENANT};
+use crate::ports::StoreError;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+};
+use aws_sdk_dynamodb::Client;
+
+/// The table names, read from the environment the SAM template sets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableNames {
+    pub idempotency: String,
+    pub payments: String,
+    pub tenants: String,
+}
+
+impl TableNames {
+    /// `IDEMPOTENCY_TABLE`, `PAYMENTS_TABLE`, `TENANTS_TABLE`, with local defaults.
+    pub fn from_env() -> Self {
+        let var = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_string());
+        Self {
+            idempotency: var("IDEMPOTENCY_TABLE", "orchestrator-idempotency"),
+            payments: var("PAYMENTS_TABLE", "orchestrator-payments"),
+            tenants: var("TENANTS_TABLE", "orchestrator-tenants"),
+        }
+    }
+
+    /// Names with a prefix, so tests sharing one moto server don't see each other's items.
+    pub fn with_prefix(prefix: &str) -> Self {
+        Self {
+            idempotency: format!("{prefix}-idempotency"),
+            payments: format!("{prefix}-payments"),
+            tenants: format!("{prefix}-tenants"),
+        }
+    }
+}
+
+fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, StoreError> {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(kind)
+        .build()
+        .map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn attr(name: &str) -> Result<AttributeDefinition, StoreError> {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn gsi(name: &str, hash: &str, range: &str) -> Result<GlobalSecondaryIndex, StoreError> {
+    GlobalSecondaryIndex::builder()
+        .index_name(name)
+        .key_schema(key(hash, KeyType::Hash)?)
+        .key_schema(key(range, KeyType::Range)?)
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
+        .build()
+        .map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// Creates the three tables if they don't exist, with TTL on the idempotency table.
+pub async fn create_tables(client: &Client, names: &TableNames) -> Result<(), StoreError> {
+    let tables = [
+        (&names.idempotency, "pk", vec![]),
+        (
+            &names.payments,
+            "id",
+            vec![
+                gsi(BY_TENANT, "tenant_id", "id")?,
+                gsi(BY_REFERENCE, "tenant_ref", "id")?,
+            ],
+        ),
+        (&names.tenants, "pk", vec![]),
+    ];
+    for (table, hash, indexes) in tables {
+        let mut attrs = vec![attr(hash)?];
+        if !indexes.is_empty() {
+            attrs.push(attr("tenant_id")?);
+            attrs.push(attr("tenant_ref")?);
+        }
+        let res = client
+            .create_table()
+            .table_name(table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .key_schema(key(hash, KeyType::Hash)?)
+            .set_attribute_definitions(Some(attrs))
+            .set_global_secondary_indexes(if indexes.is_empty() {
+                None
+            } else {
+                Some(indexes)
+            })
+            .send()
+            .await;
+        match res {
+            Ok(_) => {}
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_in_use_exception()) =>
+            {
+                continue
+            }
+            Err(e) => return Err(unavailable(e)),
+        }
+    }
+    let ttl = TimeToLiveSpecification::builder()
+        .attribute_name("ttl")
+        .enabled(true)
+        .build()
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    client
+        .update_time_to_live()
+        .table_name(&names.idempotency)
+        .time_to_live_specification(ttl)
+        .send()
+        .await
+        .map_err(unavailable)?;
+    Ok(())
+}

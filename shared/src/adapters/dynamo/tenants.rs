@@ -1,0 +1,100 @@
+//! Tenants on DynamoDB: `pk = tenant#<id>` holds the tenant as JSON, and one
+//! `pk = apikey#<sha256>` item per key points at its tenant.
+
+use super::item::{get_s, s, unavailable};
+use crate::domain::TenantId;
+use crate::ports::{StoreError, Tenant, TenantStore};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+
+/// The DynamoDB tenant store.
+#[derive(Debug, Clone)]
+pub struct DynamoTenantStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoTenantStore {
+    /// Uses an existing client (built once per Lambda instance).
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    async fn get_pk(&self, pk: String) -> Result<Option<super::item::Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(out.item)
+    }
+}
+
+#[async_trait]
+impl TenantStore for DynamoTenantStore {
+    async fn by_api_key_hash(&self, hash: &str) -> Result<Option<Tenant>, StoreError> {
+        let Some(item) = self.get_pk(format!("apikey#{hash}")).await? else {
+            return Ok(None);
+        };
+        let id = TenantId::parse(get_s(&item, "tenant_id")?)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        // The key must still be listed on the tenant: a rotated-out key is refused even if its
+        // index item was not cleaned up.
+        Ok(self
+            .get(&id)
+            .await?
+            .filter(|t| t.api_key_sha256.iter().any(|h| h == hash)))
+    }
+
+    async fn get(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
+        match self.get_pk(format!("tenant#{}", id.as_str())).await? {
+            Some(item) => serde_json::from_str(get_s(&item, "doc")?)
+                .map(Some)
+                .map_err(|e| StoreError::Corrupt(e.to_string())),
+            None => Ok(None),
+        }
+    }
+
+    async fn put(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        let old = self.get(&tenant.id).await?;
+        let doc = serde_json::to_string(tenant).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(format!("tenant#{}", tenant.id.as_str())))
+            .item("doc", s(doc))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        for h in &tenant.api_key_sha256 {
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .item("pk", s(format!("apikey#{h}")))
+                .item("tenant_id", s(tenant.id.as_str()))
+                .send()
+                .await
+                .map_err(unavailable)?;
+        }
+        for stale in old
+            .iter()
+            .flat_map(|o| o.api_key_sha256.iter())
+            .filter(|h| !tenant.api_key_sha256.contains(h))
+        {
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .key("pk", s(format!("apikey#{stale}")))
+                .send()
+                .await
+                .map_err(unavailable)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,105 @@
+//! In-memory payment store.
+
+use crate::domain::{Payment, PaymentId, TenantId};
+use crate::ports::{PaymentFilter, PaymentPage, PaymentStore, StoreError};
+use async_trait::async_trait;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+/// Payments in an ordered map (ids are ULIDs, so key order is creation order).
+#[derive(Debug, Default)]
+pub struct MemoryPaymentStore {
+    items: Mutex<BTreeMap<PaymentId, Payment>>,
+}
+
+impl MemoryPaymentStore {
+    /// Number of payments held, all tenants.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// True when no payment is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<PaymentId, Payment>> {
+        self.items.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Whether a payment passes a listing filter; shared with the DynamoDB adapter's post-filter.
+pub(crate) fn matches(p: &Payment, f: &PaymentFilter) -> bool {
+    f.reference
+        .as_ref()
+        .is_none_or(|r| p.reference.as_ref() == Some(r))
+        && f.status.is_none_or(|s| p.status == s)
+}
+
+#[async_trait]
+impl PaymentStore for MemoryPaymentStore {
+    async fn insert(&self, payment: &Payment) -> Result<(), StoreError> {
+        let mut map = self.lock();
+        if map.contains_key(&payment.id) {
+            return Err(StoreError::Conflict(format!(
+                "payment {} exists",
+                payment.id
+            )));
+        }
+        map.insert(payment.id.clone(), payment.clone());
+        Ok(())
+    }
+
+    async fn update(&self, payment: &Payment) -> Result<(), StoreError> {
+        let mut map = self.lock();
+        match map.get_mut(&payment.id) {
+            Some(cur)
+                if cur.tenant_id == payment.tenant_id && cur.version + 1 == payment.version =>
+            {
+                *cur = payment.clone();
+                Ok(())
+            }
+            _ => Err(StoreError::Conflict(format!(
+                "payment {} changed concurrently",
+                payment.id
+            ))),
+        }
+    }
+
+    async fn get(
+        &self,
+        tenant_id: &TenantId,
+        id: &PaymentId,
+    ) -> Result<Option<Payment>, StoreError> {
+        Ok(self
+            .lock()
+            .get(id)
+            .filter(|p| &p.tenant_id == tenant_id)
+            .cloned())
+    }
+
+    async fn list(
+        &self,
+        tenant_id: &TenantId,
+        filter: &PaymentFilter,
+        limit: usize,
+        starting_after: Option<&PaymentId>,
+    ) -> Result<PaymentPage, StoreError> {
+        let map = self.lock();
+        let mut items: Vec<Payment> = map
+            .values()
+            .rev()
+            .filter(|p| starting_after.is_none_or(|c| &p.id < c))
+            .filter(|p| &p.tenant_id == tenant_id && matches(p, filter))
+            .take(limit + 1)
+            .cloned()
+            .collect();
+        let next_cursor = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(|p| p.id.clone())
+        } else {
+            None
+        };
+        Ok(PaymentPage { items, next_cursor })
+    }
+}

@@ -1,0 +1,44 @@
+//! The only place an [`ApiError`] becomes an HTTP status and an error body.
+
+use super::ApiResponse;
+use crate::error::ApiError;
+
+/// Status, error `type` and `code` for each error.
+fn classify(e: &ApiError) -> (u16, &'static str, String) {
+    match e {
+        ApiError::Invalid { code, .. } => (400, "invalid_request", (*code).to_string()),
+        ApiError::PayloadTooLarge => (413, "invalid_request", "body_too_large".into()),
+        ApiError::Unauthenticated(_) => (401, "authentication", "unauthenticated".into()),
+        ApiError::IdempotencyKeyInvalid(_) => {
+            (400, "idempotency", "idempotency_key_invalid".into())
+        }
+        ApiError::IdempotencyKeyInUse => (409, "idempotency", "idempotency_key_in_use".into()),
+        ApiError::IdempotencyKeyReused => (422, "idempotency", "idempotency_key_reused".into()),
+        ApiError::NotFound(_) => (404, "not_found", "resource_missing".into()),
+        ApiError::MethodNotAllowed => (405, "invalid_request", "method_not_allowed".into()),
+        ApiError::Gateway { code, .. } => (502, "gateway", code.clone()),
+        ApiError::Unavailable(_) => (503, "internal", "dependency_unavailable".into()),
+        ApiError::Internal(_) => (500, "internal", "internal_error".into()),
+    }
+}
+
+/// Renders `{"error": {"type", "code", "message", "param"?}}`. Internal details (store errors)
+/// go to the log, never to the client.
+pub fn error_response(e: &ApiError) -> ApiResponse {
+    let (status, kind, code) = classify(e);
+    match e {
+        ApiError::Unavailable(detail) | ApiError::Internal(detail) => {
+            tracing::error!(status, code = %code, detail = %detail, "request failed");
+        }
+        _ => {}
+    }
+    let mut err = serde_json::json!({"type": kind, "code": code, "message": e.to_string()});
+    if let ApiError::Invalid { param: Some(p), .. } = e {
+        err["param"] = serde_json::Value::String(p.clone());
+    }
+    let mut resp = ApiResponse::json(status, serde_json::json!({ "error": err }).to_string());
+    if matches!(e, ApiError::IdempotencyKeyInUse | ApiError::Unavailable(_)) {
+        resp.headers.push(("retry-after", "1".into()));
+    }
+    resp
+}

@@ -1,0 +1,54 @@
+//! The HTTP API, independent of how requests arrive: the proxy Lambda and the dev server both
+//! turn their requests into an [`ApiRequest`] and render the [`ApiResponse`].
+
+mod error_response;
+mod router;
+
+pub use error_response::error_response;
+pub use router::handle;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use http::{HeaderMap, Method};
+
+/// Largest body accepted (256 KiB); more is a 413.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// A request as the API sees it.
+#[derive(Debug, Clone)]
+pub struct ApiRequest {
+    pub method: Method,
+    pub path: String,
+    pub query: Option<String>,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    /// When the caller gives up (the Lambda deadline); bounds in-flight idempotency claims.
+    pub deadline: Option<DateTime<Utc>>,
+}
+
+/// A response to render.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiResponse {
+    pub status: u16,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: String,
+}
+
+impl ApiResponse {
+    /// A JSON response.
+    pub fn json(status: u16, body: String) -> Self {
+        Self {
+            status,
+            headers: vec![("content-type", "application/json".into())],
+            body,
+        }
+    }
+
+    /// The value of a header, for tests.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}

@@ -1,0 +1,81 @@
+//! Routes a request to its use case and renders the result.
+
+use super::{error_response, ApiRequest, ApiResponse, MAX_BODY_BYTES};
+use crate::error::ApiError;
+use crate::service::Orchestrator;
+use http::Method;
+use std::time::Instant;
+
+/// Serves one request. Never panics on input; every failure is an error body.
+pub async fn handle(svc: &Orchestrator, req: ApiRequest) -> ApiResponse {
+    let started = Instant::now();
+    let mut tenant_id = None;
+    let resp = match route(svc, &req, &mut tenant_id).await {
+        Ok(r) => r,
+        Err(e) => error_response(&e),
+    };
+    // One JSON line per request; no headers, no body, no key material.
+    tracing::info!(
+        method = %req.method,
+        path = %req.path,
+        status = resp.status,
+        tenant = tenant_id.as_deref().unwrap_or("-"),
+        duration_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        "request"
+    );
+    resp
+}
+
+fn header<'a>(req: &'a ApiRequest, name: &str) -> Option<&'a str> {
+    req.headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+async fn route(
+    svc: &Orchestrator,
+    req: &ApiRequest,
+    tenant_id: &mut Option<String>,
+) -> Result<ApiResponse, ApiError> {
+    let segments: Vec<&str> = req.path.trim_end_matches('/').split('/').skip(1).collect();
+    if segments == ["health"] {
+        return match req.method {
+            Method::GET | Method::HEAD => Ok(ApiResponse::json(200, r#"{"status":"ok"}"#.into())),
+            _ => Err(ApiError::MethodNotAllowed),
+        };
+    }
+    if !matches!(
+        segments.as_slice(),
+        ["v1", "payments"] | ["v1", "payments", _]
+    ) {
+        return Err(ApiError::NotFound("no such route".into()));
+    }
+    if req.body.len() > MAX_BODY_BYTES {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    let tenant = svc.authenticate(header(req, "authorization")).await?;
+    *tenant_id = Some(tenant.id.to_string());
+    match (segments.as_slice(), &req.method) {
+        (["v1", "payments"], &Method::POST) => {
+            let reply = svc
+                .create_payment(
+                    &tenant,
+                    header(req, "idempotency-key"),
+                    &req.body,
+                    req.deadline,
+                )
+                .await?;
+            let mut resp = ApiResponse::json(reply.status, reply.body);
+            if reply.replayed {
+                resp.headers.push(("idempotent-replayed", "true".into()));
+            }
+            Ok(resp)
+        }
+        (["v1", "payments"], &Method::GET) => Ok(ApiResponse::json(
+            200,
+            svc.list_payments(&tenant, req.query.as_deref()).await?,
+        )),
+        (["v1", "payments", id], &Method::GET) => {
+            Ok(ApiResponse::json(200, svc.get_payment(&tenant, id).await?))
+        }
+        _ => Err(ApiError::MethodNotAllowed),
+    }
+}

@@ -1,0 +1,109 @@
+//! Building an [`Orchestrator`] from configuration: in-memory stores (dev default) or DynamoDB
+//! (Lambdas, or the dev server pointed at an endpoint), seeded from a tenants file.
+
+use crate::adapters::dynamo::{
+    self, DynamoIdempotencyStore, DynamoPaymentStore, DynamoTenantStore, TableNames,
+};
+use crate::adapters::memory::{MemoryIdempotencyStore, MemoryPaymentStore, MemoryTenantStore};
+use crate::clock::SystemClock;
+use crate::ports::{GatewayRegistry, Tenant, TenantStore};
+use crate::service::{Orchestrator, ServiceConfig};
+use serde::Deserialize;
+use std::path::Path;
+use std::sync::Arc;
+
+/// The tenants file (`infra/tenants.dev.json`): demo merchants for local runs and seeding.
+#[derive(Debug, Deserialize)]
+pub struct TenantsFile {
+    pub tenants: Vec<Tenant>,
+}
+
+/// Why the tenants file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum TenantsFileError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a valid tenants file: {source}")]
+    Parse {
+        path: String,
+        source: serde_json::Error,
+    },
+}
+
+/// Reads and validates a tenants file (ids, callback URLs and methods are parsed by serde).
+pub fn load_tenants_file(path: &Path) -> Result<TenantsFile, TenantsFileError> {
+    let p = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| TenantsFileError::Read {
+        path: p.clone(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|source| TenantsFileError::Parse { path: p, source })
+}
+
+/// Writes every tenant of the file into a store.
+pub async fn seed_tenants(
+    store: &dyn TenantStore,
+    file: &TenantsFile,
+) -> Result<(), crate::ports::StoreError> {
+    for t in &file.tenants {
+        store.put(t).await?;
+    }
+    Ok(())
+}
+
+/// An orchestrator on in-memory stores.
+pub fn memory_orchestrator(
+    gateways: GatewayRegistry,
+    config: ServiceConfig,
+) -> (Orchestrator, Arc<MemoryTenantStore>) {
+    let tenants = Arc::new(MemoryTenantStore::default());
+    let svc = Orchestrator::new(
+        Arc::new(MemoryIdempotencyStore::default()),
+        Arc::new(MemoryPaymentStore::default()),
+        tenants.clone(),
+        gateways,
+        Arc::new(SystemClock),
+        config,
+    );
+    (svc, tenants)
+}
+
+/// An orchestrator on DynamoDB tables, with a client built from the standard AWS configuration.
+pub async fn dynamo_orchestrator(
+    client: aws_sdk_dynamodb::Client,
+    tables: &TableNames,
+    gateways: GatewayRegistry,
+    config: ServiceConfig,
+) -> (Orchestrator, Arc<DynamoTenantStore>) {
+    let tenants = Arc::new(DynamoTenantStore::new(client.clone(), &tables.tenants));
+    let svc = Orchestrator::new(
+        Arc::new(DynamoIdempotencyStore::new(
+            client.clone(),
+            &tables.idempotency,
+        )),
+        Arc::new(DynamoPaymentStore::new(client, &tables.payments)),
+        tenants.clone(),
+        gateways,
+        Arc::new(SystemClock),
+        config,
+    );
+    (svc, tenants)
+}
+
+/// The proxy Lambda's wiring: DynamoDB tables from the environment, simulators as gateways
+/// until the real clients are configured.
+pub async fn lambda_orchestrator() -> Orchestrator {
+    let client = dynamo::client_from_env().await;
+    let (registry, _) = crate::gateways::simulators();
+    dynamo_orchestrator(
+        client,
+        &TableNames::from_env(),
+        registry,
+        ServiceConfig::default(),
+    )
+    .await
+    .0
+}

@@ -1,0 +1,22 @@
+//! The domain: pure types and rules, no I/O. Constructors reject invalid values, so code past
+//! the API edge never re-checks them.
+
+mod callback_url;
+mod document;
+mod idempotency_key;
+mod ids;
+mod method;
+mod money;
+mod payment;
+mod status;
+
+pub use callback_url::{CallbackUrl, CallbackUrlError};
+pub use document::{Document, DocumentError};
+pub use idempotency_key::{IdempotencyKey, IdempotencyKeyError, MAX_KEY_LEN};
+pub use ids::{BadPaymentId, BadTenantId, PaymentId, TenantId};
+pub use method::PaymentMethod;
+pub use money::{format_decimal, parse_decimal, Currency, Money, MoneyError, MAX_MINOR_UNITS};
+pub use payment::{
+    Attempt, AttemptOutcome, BoletoDetails, Customer, Failure, NextAction, Payment, PixDetails,
+};
+pub use status::PaymentStatus;

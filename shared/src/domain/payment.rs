@@ -1,0 +1,124 @@
+//! The payment aggregate and the value objects it carries.
+
+use super::{
+    CallbackUrl, Currency, Document, Money, PaymentId, PaymentMethod, PaymentStatus, TenantId,
+};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Who pays. The document is optional for cards and Pix, required for boleto.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Customer {
+    pub name: String,
+    pub document: Option<Document>,
+    pub email: Option<String>,
+}
+
+/// What the payer needs to pay by Pix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PixDetails {
+    /// The EMV BR Code ("Pix copia e cola").
+    pub copy_paste: String,
+    pub qr_code_png_base64: Option<String>,
+    #[serde(with = "crate::time_format::opt")]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// What the payer needs to pay a boleto.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BoletoDetails {
+    pub url: String,
+    /// The 47-digit "linha digitável".
+    pub barcode: String,
+    pub due_date: Option<String>,
+}
+
+/// A step the payer must take (3DS, redirect).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NextAction {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub url: String,
+}
+
+/// Why a payment failed, as the gateway explained it (normalized code plus a message).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    pub code: String,
+    pub message: String,
+}
+
+/// How one gateway call ended; recorded for every attempt so an operator can see what happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttemptOutcome {
+    Succeeded,
+    Declined,
+    Invalid,
+    Unavailable,
+    Ambiguous,
+    Misconfigured,
+}
+
+/// One gateway call made for a payment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attempt {
+    pub gateway: String,
+    pub outcome: AttemptOutcome,
+    pub code: Option<String>,
+    pub duration_ms: u64,
+}
+
+/// A payment as the orchestrator keeps it. `tenant_id` and `version` are internal; the public
+/// object is rendered by the API layer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payment {
+    pub id: PaymentId,
+    pub tenant_id: TenantId,
+    pub status: PaymentStatus,
+    pub amount: Money,
+    pub method: PaymentMethod,
+    pub gateway: Option<String>,
+    pub gateway_payment_id: Option<String>,
+    pub reference: Option<String>,
+    pub description: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+    pub customer: Option<Customer>,
+    pub callback_url: Option<CallbackUrl>,
+    pub pix: Option<PixDetails>,
+    pub boleto: Option<BoletoDetails>,
+    pub next_action: Option<NextAction>,
+    pub failure: Option<Failure>,
+    pub refunded_amount: i64,
+    pub attempts: Vec<Attempt>,
+    #[serde(with = "crate::time_format")]
+    pub created_at: DateTime<Utc>,
+    #[serde(with = "crate::time_format")]
+    pub updated_at: DateTime<Utc>,
+    /// Incremented on every stored change; updates are conditional on it.
+    pub version: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct RawMoney {
+    amount: i64,
+    currency: Currency,
+}
+
+impl Serialize for Money {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        RawMoney {
+            amount: self.minor(),
+            currency: self.currency(),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Money {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = RawMoney::deserialize(d)?;
+        Money::new(raw.amount, raw.currency).map_err(serde::de::Error::custom)
+    }
+}

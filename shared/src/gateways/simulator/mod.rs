@@ -1,0 +1,289 @@
+//! Built-in gateway simulators for `efi`, `stripe` and `asaas`: deterministic, in-process, and
+//! idempotent on the gateway key like the real gateways, so local runs and tests exercise every
+//! path of the API without a network.
+
+mod brcode;
+pub mod magic;
+
+pub use brcode::{crc16_ccitt, dynamic_br_code};
+
+use crate::domain::{BoletoDetails, NextAction, PaymentMethod, PaymentStatus, PixDetails};
+use crate::ports::{ChargeRequest, ErrorClass, Gateway, GatewayCharge, GatewayError};
+use async_trait::async_trait;
+use chrono::{Duration, Utc};
+use magic::{behaviour_for, Behaviour};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+/// A simulated gateway. It counts create calls and keeps the charges it made by gateway key, so
+/// tests can assert "one gateway charge" the way they would against a real gateway's dashboard.
+#[derive(Debug)]
+pub struct SimulatorGateway {
+    name: String,
+    methods: Vec<PaymentMethod>,
+    create_calls: AtomicU64,
+    charges: Mutex<HashMap<String, GatewayCharge>>,
+}
+
+impl SimulatorGateway {
+    /// A simulator under `name` supporting `methods`.
+    pub fn new(name: &str, methods: &[PaymentMethod]) -> Self {
+        Self {
+            name: name.to_string(),
+            methods: methods.to_vec(),
+            create_calls: AtomicU64::new(0),
+            charges: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// EFI: Pix only, like the real Pix API.
+    pub fn efi() -> Self {
+        Self::new("efi", &[PaymentMethod::Pix])
+    }
+
+    /// Stripe: cards, Pix and boleto.
+    pub fn stripe() -> Self {
+        Self::new("stripe", &PaymentMethod::ALL)
+    }
+
+    /// Asaas: Pix, boleto and cards.
+    pub fn asaas() -> Self {
+        Self::new("asaas", &PaymentMethod::ALL)
+    }
+
+    /// How many times `create` was called.
+    pub fn create_calls(&self) -> u64 {
+        self.create_calls.load(Ordering::SeqCst)
+    }
+
+    /// How many distinct charges exist (one per gateway key).
+    pub fn charge_count(&self) -> usize {
+        self.charges.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    fn issue(&self, req: &ChargeRequest, behaviour: Behaviour) -> GatewayCharge {
+        let digest = hex::encode(Sha256::digest(req.gateway_key.as_bytes()));
+        let gateway_payment_id = format!("sim_{}_{}", self.name, &digest[..24]);
+        let mut charge = GatewayCharge {
+            gateway_payment_id: gateway_payment_id.clone(),
+            status: PaymentStatus::Pending,
+            pix: None,
+            boleto: None,
+            next_action: None,
+        };
+        match req.method {
+            PaymentMethod::Pix => {
+                let location = format!("pix.{}.sim.local/qr/v2/{}", self.name, &digest[..32]);
+                charge.pix = Some(PixDetails {
+                    copy_paste: dynamic_br_code(
+                        &location,
+                        req.amount,
+                        "Orchestrator Sim",
+                        "Sao Paulo",
+                        &req.gateway_key,
+                    ),
+                    qr_code_png_base64: None,
+                    expires_at: Some(Utc::now() + Duration::hours(1)),
+                });
+            }
+            PaymentMethod::Boleto => {
+                let digits: String = digest
+                    .bytes()
+                    .map(|b| char::from(b'0' + (b % 10)))
+                    .cycle()
+                    .take(47)
+                    .collect();
+                charge.boleto = Some(BoletoDetails {
+                    url: format!(
+                        "https://boleto.{}.sim.local/{}",
+                        self.name, gateway_payment_id
+                    ),
+                    barcode: digits,
+                    due_date: Some(
+                        (Utc::now() + Duration::days(3))
+                            .format("%Y-%m-%d")
+                            .to_string(),
+                    ),
+                });
+            }
+            PaymentMethod::Card if behaviour == Behaviour::RequiresAction => {
+                charge.status = PaymentStatus::RequiresAction;
+                charge.next_action = Some(NextAction {
+                    kind: "redirect".into(),
+                    url: format!("https://3ds.{}.sim.local/{}", self.name, gateway_payment_id),
+                });
+            }
+            PaymentMethod::Card => charge.status = PaymentStatus::Succeeded,
+        }
+        charge
+    }
+}
+
+fn error(class: ErrorClass) -> GatewayError {
+    let (code, message) = match class {
+        ErrorClass::Declined => ("insufficient_funds", "The card has insufficient funds."),
+        ErrorClass::Invalid => ("invalid_request", "The gateway rejected the request."),
+        ErrorClass::Unavailable => (
+            "http_503",
+            "Service unavailable; the request was not processed.",
+        ),
+        ErrorClass::Ambiguous => (
+            "timeout",
+            "No answer before the timeout; the charge may exist.",
+        ),
+        ErrorClass::Misconfigured => ("http_401", "The gateway refused the credentials."),
+    };
+    GatewayError {
+        class,
+        code: code.into(),
+        message: message.into(),
+    }
+}
+
+#[async_trait]
+impl Gateway for SimulatorGateway {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn supports(&self, method: PaymentMethod) -> bool {
+        self.methods.contains(&method)
+    }
+
+    async fn create(&self, req: &ChargeRequest) -> Result<GatewayCharge, GatewayError> {
+        self.create_calls.fetch_add(1, Ordering::SeqCst);
+        if !self.supports(req.method) {
+            return Err(error(ErrorClass::Invalid));
+        }
+        if req.method == PaymentMethod::Card && req.card_token.is_none() {
+            return Err(GatewayError {
+                class: ErrorClass::Invalid,
+                code: "missing_card_token".into(),
+                message: "A card token for this gateway is required.".into(),
+            });
+        }
+        let behaviour = behaviour_for(req.amount.minor());
+        if let Some(existing) = self
+            .charges
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&req.gateway_key)
+            .cloned()
+        {
+            return Ok(existing);
+        }
+        match behaviour {
+            Behaviour::Fail(ErrorClass::Ambiguous) => {
+                // The charge is created, but the caller never hears about it.
+                let charge = self.issue(req, behaviour);
+                self.charges
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(req.gateway_key.clone(), charge);
+                Err(error(ErrorClass::Ambiguous))
+            }
+            Behaviour::Fail(class) => Err(error(class)),
+            Behaviour::Slow(d) => {
+                tokio::time::sleep(d).await;
+                Ok(self.store(req, behaviour))
+            }
+            Behaviour::Approve | Behaviour::RequiresAction => Ok(self.store(req, behaviour)),
+        }
+    }
+}
+
+impl SimulatorGateway {
+    fn store(&self, req: &ChargeRequest, behaviour: Behaviour) -> GatewayCharge {
+        let mut charges = self.charges.lock().unwrap_or_else(|e| e.into_inner());
+        charges
+            .entry(req.gateway_key.clone())
+            .or_insert_with(|| self.issue(req, behaviour))
+            .clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Currency, Money, PaymentId};
+
+    fn req(amount: i64, method: PaymentMethod, key: &str) -> ChargeRequest {
+        ChargeRequest {
+            payment_id: PaymentId::generate(),
+            gateway_key: key.into(),
+            amount: Money::new(amount, Currency::BRL).unwrap(),
+            method,
+            customer: None,
+            description: None,
+            card_token: Some("tok".into()),
+        }
+    }
+
+    #[tokio::test]
+    async fn same_key_returns_the_same_charge() {
+        let g = SimulatorGateway::efi();
+        let a = g
+            .create(&req(1990, PaymentMethod::Pix, "k1"))
+            .await
+            .unwrap();
+        let b = g
+            .create(&req(1990, PaymentMethod::Pix, "k1"))
+            .await
+            .unwrap();
+        assert_eq!(a, b);
+        assert_eq!(g.create_calls(), 2);
+        assert_eq!(g.charge_count(), 1);
+        assert!(a.pix.unwrap().copy_paste.starts_with("000201"));
+    }
+
+    #[tokio::test]
+    async fn ambiguous_creates_the_charge_and_a_retry_finds_it() {
+        let g = SimulatorGateway::stripe();
+        let e = g
+            .create(&req(1054, PaymentMethod::Card, "k2"))
+            .await
+            .unwrap_err();
+        assert_eq!(e.class, ErrorClass::Ambiguous);
+        assert_eq!(g.charge_count(), 1);
+        let c = g
+            .create(&req(1054, PaymentMethod::Card, "k2"))
+            .await
+            .unwrap();
+        assert_eq!(c.status, PaymentStatus::Succeeded);
+        assert_eq!(g.charge_count(), 1);
+    }
+
+    #[tokio::test]
+    async fn failures_create_nothing() {
+        let g = SimulatorGateway::asaas();
+        for (amt, class) in [
+            (1051, ErrorClass::Declined),
+            (1052, ErrorClass::Invalid),
+            (1053, ErrorClass::Unavailable),
+            (1056, ErrorClass::Misconfigured),
+        ] {
+            let e = g
+                .create(&req(amt, PaymentMethod::Card, &format!("k{amt}")))
+                .await
+                .unwrap_err();
+            assert_eq!(e.class, class);
+        }
+        assert_eq!(g.charge_count(), 0);
+    }
+
+    #[tokio::test]
+    async fn efi_refuses_cards_and_boleto_has_a_barcode() {
+        let e = SimulatorGateway::efi()
+            .create(&req(1990, PaymentMethod::Card, "k3"))
+            .await
+            .unwrap_err();
+        assert_eq!(e.class, ErrorClass::Invalid);
+        let b = SimulatorGateway::asaas()
+            .create(&req(1990, PaymentMethod::Boleto, "k4"))
+            .await
+            .unwrap();
+        assert_eq!(b.boleto.unwrap().barcode.len(), 47);
+    }
+}

@@ -1,0 +1,92 @@
+//! The gateway port: what the orchestrator asks of EFI, Stripe, Asaas (or a simulator).
+
+use crate::domain::{
+    BoletoDetails, Customer, Money, NextAction, PaymentId, PaymentMethod, PaymentStatus, PixDetails,
+};
+use async_trait::async_trait;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Everything a gateway needs to create a charge. `gateway_key` is derived from the payment id,
+/// so a retry (after a crash or a timeout) reaches the same gateway charge.
+#[derive(Debug, Clone)]
+pub struct ChargeRequest {
+    pub payment_id: PaymentId,
+    pub gateway_key: String,
+    pub amount: Money,
+    pub method: PaymentMethod,
+    pub customer: Option<Customer>,
+    pub description: Option<String>,
+    pub card_token: Option<String>,
+}
+
+/// A charge as the gateway reported it, already normalized.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayCharge {
+    pub gateway_payment_id: String,
+    pub status: PaymentStatus,
+    pub pix: Option<PixDetails>,
+    pub boleto: Option<BoletoDetails>,
+    pub next_action: Option<NextAction>,
+}
+
+/// The classes every gateway error falls in; failover and the breaker act on the class only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// Business refusal (card declined); never counts against the gateway.
+    Declined,
+    /// Request rejected, nothing created.
+    Invalid,
+    /// Provably nothing created (connect failure, 429, explicit "not processed").
+    Unavailable,
+    /// May or may not have created a charge (timeout after send, 5xx on a create).
+    Ambiguous,
+    /// Credentials refused (401/403).
+    Misconfigured,
+}
+
+/// A classified gateway failure.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct GatewayError {
+    pub class: ErrorClass,
+    pub code: String,
+    pub message: String,
+}
+
+/// One payment gateway.
+#[async_trait]
+pub trait Gateway: Send + Sync {
+    /// The name used in routing and in the API (`efi`, `stripe`, `asaas`).
+    fn name(&self) -> &str;
+
+    /// Whether this gateway can take the method (EFI: Pix only).
+    fn supports(&self, method: PaymentMethod) -> bool;
+
+    /// Creates (or, with the same `gateway_key`, finds again) a charge.
+    async fn create(&self, req: &ChargeRequest) -> Result<GatewayCharge, GatewayError>;
+}
+
+/// The gateways this deployment knows, by name. Adding a gateway is registering it here; no
+/// other code matches on gateway names.
+#[derive(Clone, Default)]
+pub struct GatewayRegistry {
+    gateways: BTreeMap<String, Arc<dyn Gateway>>,
+}
+
+impl GatewayRegistry {
+    /// Adds (or replaces) a gateway under its own name.
+    pub fn register(&mut self, gateway: Arc<dyn Gateway>) {
+        self.gateways.insert(gateway.name().to_string(), gateway);
+    }
+
+    /// The gateway with this name.
+    pub fn get(&self, name: &str) -> Option<&Arc<dyn Gateway>> {
+        self.gateways.get(name)
+    }
+
+    /// Names in a stable order, for error messages and docs.
+    pub fn names(&self) -> Vec<&str> {
+        self.gateways.keys().map(String::as_str).collect()
+    }
+}

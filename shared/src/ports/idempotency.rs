@@ -1,0 +1,82 @@
+//! Durable idempotency keys (DESIGN §4): claim, complete, release.
+
+use super::StoreError;
+use crate::domain::{IdempotencyKey, PaymentId, TenantId};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The response stored for replay: status code and body, byte for byte.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredResponse {
+    pub status: u16,
+    pub body: String,
+}
+
+/// A claim attempt. `candidate_payment_id` is used only if the key is new; a takeover keeps the
+/// id fixed by the first claim, so every gateway call for this key carries the same
+/// deterministic gateway-side key.
+#[derive(Debug, Clone)]
+pub struct ClaimRequest {
+    pub tenant_id: TenantId,
+    pub key: IdempotencyKey,
+    pub fingerprint: String,
+    pub candidate_payment_id: PaymentId,
+    pub now: DateTime<Utc>,
+    /// Until when this claim holds the key while in flight (the Lambda deadline). After it, a
+    /// retry may take the claim over, so a crashed invocation never locks a key.
+    pub in_flight_until: DateTime<Utc>,
+    /// When the record stops counting (24 h). DynamoDB's TTL deletes lazily, so adapters compare
+    /// this timestamp themselves.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Proof of holding a key; completing or releasing needs it, so a holder that lost its claim to
+/// a takeover cannot overwrite the new holder's result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub payment_id: PaymentId,
+    pub token: String,
+    /// True when an earlier in-flight claim had expired and was taken over.
+    pub takeover: bool,
+}
+
+/// What a claim found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimOutcome {
+    /// The caller now holds the key.
+    Acquired(Lease),
+    /// Same request already completed: replay this.
+    Replay(StoredResponse),
+    /// Same request still in flight under an unexpired claim.
+    InFlight,
+    /// The key was used with a different request.
+    FingerprintMismatch,
+}
+
+/// Stores idempotency records with conditional writes. Adapters must behave identically; the
+/// contract suite in `tests/` runs against each.
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// Claims the key or reports why not.
+    async fn claim(&self, req: &ClaimRequest) -> Result<ClaimOutcome, StoreError>;
+
+    /// Stores the final response, if the lease is still held. `StoreError::Conflict` means it
+    /// was taken over in the meantime.
+    async fn complete(
+        &self,
+        tenant_id: &TenantId,
+        key: &IdempotencyKey,
+        lease: &Lease,
+        response: &StoredResponse,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Forgets the claim (infrastructure failure before any gateway call), if the lease is still held.
+    async fn release(
+        &self,
+        tenant_id: &TenantId,
+        key: &IdempotencyKey,
+        lease: &Lease,
+    ) -> Result<(), StoreError>;
+}

@@ -1,0 +1,16 @@
+//! Ports: the traits the service depends on. Each has an in-memory and a DynamoDB adapter (or,
+//! for gateways, simulators and real clients).
+
+mod gateway;
+mod idempotency;
+mod payments;
+mod store_error;
+mod tenants;
+
+pub use gateway::{
+    ChargeRequest, ErrorClass, Gateway, GatewayCharge, GatewayError, GatewayRegistry,
+};
+pub use idempotency::{ClaimOutcome, ClaimRequest, IdempotencyStore, Lease, StoredResponse};
+pub use payments::{PaymentFilter, PaymentPage, PaymentStore};
+pub use store_error::StoreError;
+pub use tenants::{hash_api_key, Tenant, TenantStore};

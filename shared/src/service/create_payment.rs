@@ -1,0 +1,347 @@
+//! `POST /v1/payments`: idempotency claim, gateway call, payment record, stored response.
+
+use super::create_request::{parse_create, NewPayment};
+use super::fingerprint::fingerprint;
+use super::payment_view::render_payment;
+use super::Orchestrator;
+use crate::domain::{
+    Attempt, AttemptOutcome, Failure, IdempotencyKey, Payment, PaymentId, PaymentMethod,
+    PaymentStatus,
+};
+use crate::error::ApiError;
+use crate::ports::{
+    ChargeRequest, ClaimOutcome, ClaimRequest, ErrorClass, Gateway, GatewayError, Lease,
+    StoreError, StoredResponse, Tenant,
+};
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The path whose requests are fingerprinted.
+pub const PAYMENTS_PATH: &str = "/v1/payments";
+
+/// A response to send: fresh or replayed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub status: u16,
+    pub body: String,
+    /// True when served from the idempotency record (`Idempotent-Replayed: true`).
+    pub replayed: bool,
+}
+
+/// The key a gateway sees for this payment: deterministic, so a retry after a crash or an
+/// ambiguous answer reaches the same gateway charge. 26 uppercase alphanumerics plus a
+/// gateway-independent prefix keep it valid as an EFI txid (26–35 alphanumerics) too.
+pub fn gateway_key(id: &PaymentId) -> String {
+    format!("PAY{}", id.ulid_part())
+}
+
+enum GatewayOutcome {
+    /// The payment record to store (charge created, declined, or unknown outcome).
+    Record(Payment),
+    /// Every candidate failed and provably created nothing.
+    NothingCreated(GatewayError, Vec<Attempt>),
+}
+
+impl Orchestrator {
+    /// Creates a payment exactly once per (tenant, Idempotency-Key).
+    pub async fn create_payment(
+        &self,
+        tenant: &Tenant,
+        idempotency_key: Option<&str>,
+        body: &[u8],
+        deadline: Option<DateTime<Utc>>,
+    ) -> Result<Reply, ApiError> {
+        let key = IdempotencyKey::parse(idempotency_key.ok_or_else(|| {
+            ApiError::IdempotencyKeyInvalid("Idempotency-Key header is required on POST".into())
+        })?)
+        .map_err(|e| ApiError::IdempotencyKeyInvalid(e.to_string()))?;
+        let new = parse_create(
+            body,
+            &self.gateways.names(),
+            self.config.allow_loopback_callbacks,
+        )?;
+        let candidates = self.candidates(tenant, &new)?;
+
+        let now = self.clock.now();
+        let claim = ClaimRequest {
+            tenant_id: tenant.id.clone(),
+            key: key.clone(),
+            fingerprint: fingerprint("POST", PAYMENTS_PATH, body),
+            candidate_payment_id: PaymentId::generate(),
+            now,
+            in_flight_until: deadline.unwrap_or(now + self.config.default_in_flight),
+            expires_at: now + self.config.idempotency_retention,
+        };
+        let lease = match self.idempotency.claim(&claim).await? {
+            ClaimOutcome::Acquired(lease) => lease,
+            ClaimOutcome::Replay(r) => {
+                return Ok(Reply {
+                    status: r.status,
+                    body: r.body,
+                    replayed: true,
+                })
+            }
+            ClaimOutcome::InFlight => return Err(ApiError::IdempotencyKeyInUse),
+            ClaimOutcome::FingerprintMismatch => return Err(ApiError::IdempotencyKeyReused),
+        };
+
+        // A takeover whose predecessor got as far as storing the payment only has to finish.
+        let existing = if lease.takeover {
+            match self.payments.get(&tenant.id, &lease.payment_id).await {
+                Ok(p) => p,
+                Err(e) => return Err(self.release_after(&tenant.id, &key, &lease, e.into()).await),
+            }
+        } else {
+            None
+        };
+        let payment = match existing {
+            Some(p) => p,
+            None => match self
+                .charge(tenant, &new, &lease.payment_id, &candidates)
+                .await
+            {
+                GatewayOutcome::Record(p) => self.store_new(p).await?,
+                GatewayOutcome::NothingCreated(err, attempts) => {
+                    let summary: Vec<String> = attempts
+                        .iter()
+                        .map(|a| format!("{} {}", a.gateway, a.code.as_deref().unwrap_or("error")))
+                        .collect();
+                    let error = ApiError::Gateway {
+                        code: format!("gateway_{}", class_name(err.class)),
+                        message: format!(
+                            "no gateway could take the payment and none created a charge ({}); retrying with the same Idempotency-Key is safe",
+                            summary.join(", ")
+                        ),
+                    };
+                    return Err(self.release_after(&tenant.id, &key, &lease, error).await);
+                }
+            },
+        };
+
+        let reply = StoredResponse {
+            status: 201,
+            body: render_payment(&payment),
+        };
+        let retain = self.clock.now() + self.config.idempotency_retention;
+        if let Err(e) = self
+            .idempotency
+            .complete(&tenant.id, &key, &lease, &reply, retain)
+            .await
+        {
+            // The payment is stored; a retry after the in-flight expiry takes over, finds it and
+            // completes. Nothing is charged twice, so answer normally.
+            tracing::warn!(payment_id = %payment.id, error = %e, "idempotency completion not stored");
+        }
+        Ok(Reply {
+            status: reply.status,
+            body: reply.body,
+            replayed: false,
+        })
+    }
+
+    /// Gateways to try, in order: the pinned one, or the tenant's routing for the method,
+    /// skipping gateways that lack the method or (cards) a token.
+    fn candidates(
+        &self,
+        tenant: &Tenant,
+        new: &NewPayment,
+    ) -> Result<Vec<Arc<dyn Gateway>>, ApiError> {
+        let names: Vec<String> = match &new.gateway {
+            Some(g) => vec![g.clone()],
+            None => tenant.routing.get(&new.method).cloned().unwrap_or_default(),
+        };
+        let list: Vec<Arc<dyn Gateway>> = names
+            .iter()
+            .filter_map(|n| self.gateways.get(n))
+            .filter(|g| g.supports(new.method))
+            .filter(|g| new.method != PaymentMethod::Card || new.card_tokens.contains_key(g.name()))
+            .cloned()
+            .collect();
+        if list.is_empty() {
+            let why = match &new.gateway {
+                Some(g)
+                    if new.method == PaymentMethod::Card && !new.card_tokens.contains_key(g) =>
+                {
+                    format!("gateway `{g}` needs a card token in card.tokens.{g}")
+                }
+                Some(g) => format!("gateway `{g}` does not support {}", new.method),
+                None => format!(
+                    "no gateway in this account's routing can take {} with the given card tokens",
+                    new.method
+                ),
+            };
+            return Err(ApiError::invalid(
+                "no_gateway_for_method",
+                if new.gateway.is_some() {
+                    "gateway"
+                } else {
+                    "method"
+                },
+                why,
+            ));
+        }
+        Ok(list)
+    }
+
+    /// Calls the candidates in order. Moves to the next only when the previous attempt
+    /// provably created no charge; an ambiguous outcome stops here as `processing`.
+    async fn charge(
+        &self,
+        tenant: &Tenant,
+        new: &NewPayment,
+        id: &PaymentId,
+        candidates: &[Arc<dyn Gateway>],
+    ) -> GatewayOutcome {
+        let now = self.clock.now();
+        let mut payment = Payment {
+            id: id.clone(),
+            tenant_id: tenant.id.clone(),
+            status: PaymentStatus::Processing,
+            amount: new.amount,
+            method: new.method,
+            gateway: None,
+            gateway_payment_id: None,
+            reference: new.reference.clone(),
+            description: new.description.clone(),
+            metadata: new.metadata.clone(),
+            customer: new.customer.clone(),
+            callback_url: new
+                .callback_url
+                .clone()
+                .or_else(|| tenant.callback_url.clone()),
+            pix: None,
+            boleto: None,
+            next_action: None,
+            failure: None,
+            refunded_amount: 0,
+            attempts: Vec::new(),
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        let mut last_error = None;
+        for g in candidates {
+            let req = ChargeRequest {
+                payment_id: id.clone(),
+                gateway_key: gateway_key(id),
+                amount: new.amount,
+                method: new.method,
+                customer: new.customer.clone(),
+                description: new.description.clone(),
+                card_token: new.card_tokens.get(g.name()).cloned(),
+            };
+            let started = Instant::now();
+            let result = g.create(&req).await;
+            let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            let attempt = |outcome, code: Option<String>| Attempt {
+                gateway: g.name().to_string(),
+                outcome,
+                code,
+                duration_ms,
+            };
+            payment.gateway = Some(g.name().to_string());
+            match result {
+                Ok(charge) => {
+                    payment
+                        .attempts
+                        .push(attempt(AttemptOutcome::Succeeded, None));
+                    payment.status = charge.status;
+                    payment.gateway_payment_id = Some(charge.gateway_payment_id);
+                    payment.pix = charge.pix;
+                    payment.boleto = charge.boleto;
+                    payment.next_action = charge.next_action;
+                    return GatewayOutcome::Record(payment);
+                }
+                Err(e) => {
+                    tracing::info!(payment_id = %id, gateway = g.name(), class = class_name(e.class), code = %e.code, "gateway attempt failed");
+                    payment
+                        .attempts
+                        .push(attempt(outcome_of(e.class), Some(e.code.clone())));
+                    match e.class {
+                        ErrorClass::Declined | ErrorClass::Invalid => {
+                            payment.status = PaymentStatus::Failed;
+                            payment.failure = Some(Failure {
+                                code: e.code,
+                                message: e.message,
+                            });
+                            return GatewayOutcome::Record(payment);
+                        }
+                        ErrorClass::Ambiguous => {
+                            payment.status = PaymentStatus::Processing;
+                            return GatewayOutcome::Record(payment);
+                        }
+                        ErrorClass::Unavailable | ErrorClass::Misconfigured => last_error = Some(e),
+                    }
+                }
+            }
+        }
+        let err = last_error.unwrap_or_else(|| GatewayError {
+            class: ErrorClass::Unavailable,
+            code: "no_gateway".into(),
+            message: "no gateway was tried".into(),
+        });
+        GatewayOutcome::NothingCreated(err, payment.attempts)
+    }
+
+    /// Stores a new payment. If another holder of the same key stored it first (a takeover
+    /// race), that record wins and is returned.
+    async fn store_new(&self, payment: Payment) -> Result<Payment, ApiError> {
+        match self.payments.insert(&payment).await {
+            Ok(()) => Ok(payment),
+            Err(StoreError::Conflict(_)) => self
+                .payments
+                .get(&payment.tenant_id, &payment.id)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::Internal("payment vanished after a conflicting insert".into())
+                }),
+            // The gateway may hold a charge: keep the claim (it expires) so a retry takes over
+            // with the same payment id and reaches the same charge.
+            Err(e) => {
+                tracing::error!(payment_id = %payment.id, error = %e, "payment not stored after gateway call");
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Frees the key after a failure that created nothing, then returns the error to answer.
+    /// A taken-over claim is never released: its crashed predecessor may have created a charge
+    /// under this payment id, and releasing would let the next claim pick a new id (and so a new
+    /// gateway key). It expires instead, and the next takeover reuses the same id.
+    async fn release_after(
+        &self,
+        tenant: &crate::domain::TenantId,
+        key: &IdempotencyKey,
+        lease: &Lease,
+        error: ApiError,
+    ) -> ApiError {
+        if lease.takeover {
+            return error;
+        }
+        if let Err(e) = self.idempotency.release(tenant, key, lease).await {
+            tracing::warn!(error = %e, "idempotency release failed; the claim will expire on its own");
+        }
+        error
+    }
+}
+
+fn outcome_of(class: ErrorClass) -> AttemptOutcome {
+    match class {
+        ErrorClass::Declined => AttemptOutcome::Declined,
+        ErrorClass::Invalid => AttemptOutcome::Invalid,
+        ErrorClass::Unavailable => AttemptOutcome::Unavailable,
+        ErrorClass::Ambiguous => AttemptOutcome::Ambiguous,
+        ErrorClass::Misconfigured => AttemptOutcome::Misconfigured,
+    }
+}
+
+fn class_name(class: ErrorClass) -> &'static str {
+    match class {
+        ErrorClass::Declined => "declined",
+        ErrorClass::Invalid => "invalid",
+        ErrorClass::Unavailable => "unavailable",
+        ErrorClass::Ambiguous => "ambiguous",
+        ErrorClass::Misconfigured => "misconfigured",
+    }
+}

@@ -1,0 +1,15 @@
+//! Use cases: what the API does, in terms of ports only.
+
+mod create_payment;
+mod create_request;
+mod fingerprint;
+mod orchestrator;
+mod payment_view;
+mod queries;
+
+pub use create_payment::{gateway_key, Reply, PAYMENTS_PATH};
+pub use create_request::{parse_create, NewPayment};
+pub use fingerprint::fingerprint;
+pub use orchestrator::{Orchestrator, ServiceConfig};
+pub use payment_view::{payment_json, render_payment};
+pub use queries::{DEFAULT_LIMIT, MAX_LIMIT};

@@ -1,0 +1,103 @@
+//! The service object: ports wired once per process, shared by every request.
+
+use crate::clock::Clock;
+use crate::error::ApiError;
+use crate::ports::{
+    hash_api_key, GatewayRegistry, IdempotencyStore, PaymentStore, Tenant, TenantStore,
+};
+use chrono::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Knobs with production defaults; the dev server and tests change a few.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// How long a completed idempotency record is honoured (24 h).
+    pub idempotency_retention: Duration,
+    /// In-flight claim lifetime when the caller has no deadline (the dev server).
+    pub default_in_flight: Duration,
+    /// Accept `http://` loopback callback URLs (local development only).
+    pub allow_loopback_callbacks: bool,
+    /// How long an instance trusts its cached copy of a tenant.
+    pub tenant_cache_ttl: std::time::Duration,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        Self {
+            idempotency_retention: Duration::hours(24),
+            default_in_flight: Duration::seconds(30),
+            allow_loopback_callbacks: false,
+            tenant_cache_ttl: std::time::Duration::from_secs(60),
+        }
+    }
+}
+
+/// Everything a request needs. Built once per Lambda instance (or dev server process).
+pub struct Orchestrator {
+    pub(crate) idempotency: Arc<dyn IdempotencyStore>,
+    pub(crate) payments: Arc<dyn PaymentStore>,
+    pub(crate) tenants: Arc<dyn TenantStore>,
+    pub(crate) gateways: GatewayRegistry,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) config: ServiceConfig,
+    tenant_cache: Mutex<HashMap<String, (Tenant, Instant)>>,
+}
+
+impl Orchestrator {
+    /// Wires the ports.
+    pub fn new(
+        idempotency: Arc<dyn IdempotencyStore>,
+        payments: Arc<dyn PaymentStore>,
+        tenants: Arc<dyn TenantStore>,
+        gateways: GatewayRegistry,
+        clock: Arc<dyn Clock>,
+        config: ServiceConfig,
+    ) -> Self {
+        Self {
+            idempotency,
+            payments,
+            tenants,
+            gateways,
+            clock,
+            config,
+            tenant_cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The service configuration in force.
+    pub fn config(&self) -> &ServiceConfig {
+        &self.config
+    }
+
+    /// Resolves `Authorization: Bearer <key>` to a tenant. Tenants are cached per instance for
+    /// `tenant_cache_ttl`, so the hot path doesn't read the tenant store on every request; only
+    /// the key's hash is ever held or compared.
+    pub async fn authenticate(&self, authorization: Option<&str>) -> Result<Tenant, ApiError> {
+        let key = authorization
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .ok_or(ApiError::Unauthenticated(
+                "missing API key: send Authorization: Bearer <key>",
+            ))?;
+        let hash = hash_api_key(key);
+        if let Some((t, at)) = self.cache().get(&hash) {
+            if at.elapsed() < self.config.tenant_cache_ttl {
+                return Ok(t.clone());
+            }
+        }
+        let tenant = self
+            .tenants
+            .by_api_key_hash(&hash)
+            .await?
+            .ok_or(ApiError::Unauthenticated("invalid API key"))?;
+        self.cache().insert(hash, (tenant.clone(), Instant::now()));
+        Ok(tenant)
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Tenant, Instant)>> {
+        self.tenant_cache.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}

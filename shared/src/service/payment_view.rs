@@ -1,0 +1,61 @@
+//! The public payment object (DESIGN §4): the body of create/get responses and the `data` of
+//! every callback. Internal fields (tenant, version, customer PII, callback URL) stay out.
+
+use crate::domain::{Attempt, BoletoDetails, Failure, NextAction, Payment, PixDetails};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Serialize)]
+struct PaymentView<'a> {
+    id: &'a str,
+    status: &'a str,
+    amount: i64,
+    currency: &'a str,
+    method: &'a str,
+    gateway: Option<&'a str>,
+    gateway_payment_id: Option<&'a str>,
+    reference: Option<&'a str>,
+    description: Option<&'a str>,
+    metadata: &'a BTreeMap<String, String>,
+    pix: Option<&'a PixDetails>,
+    boleto: Option<&'a BoletoDetails>,
+    next_action: Option<&'a NextAction>,
+    failure: Option<&'a Failure>,
+    refunded_amount: i64,
+    attempts: &'a [Attempt],
+    created_at: String,
+    updated_at: String,
+}
+
+fn view(p: &Payment) -> PaymentView<'_> {
+    PaymentView {
+        id: p.id.as_str(),
+        status: p.status.as_str(),
+        amount: p.amount.minor(),
+        currency: p.amount.currency().code(),
+        method: p.method.as_str(),
+        gateway: p.gateway.as_deref(),
+        gateway_payment_id: p.gateway_payment_id.as_deref(),
+        reference: p.reference.as_deref(),
+        description: p.description.as_deref(),
+        metadata: &p.metadata,
+        pix: p.pix.as_ref(),
+        boleto: p.boleto.as_ref(),
+        next_action: p.next_action.as_ref(),
+        failure: p.failure.as_ref(),
+        refunded_amount: p.refunded_amount,
+        attempts: &p.attempts,
+        created_at: crate::time_format::render(&p.created_at),
+        updated_at: crate::time_format::render(&p.updated_at),
+    }
+}
+
+/// The payment as a JSON value, for embedding (lists, callbacks).
+pub fn payment_json(p: &Payment) -> serde_json::Value {
+    serde_json::to_value(view(p)).unwrap_or(serde_json::Value::Null)
+}
+
+/// The payment as a JSON string.
+pub fn render_payment(p: &Payment) -> String {
+    payment_json(p).to_string()
+}

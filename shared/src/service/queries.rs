@@ -1,0 +1,109 @@
+//! Read side: `GET /v1/payments/{id}` and `GET /v1/payments`.
+
+use super::payment_view::{payment_json, render_payment};
+use super::Orchestrator;
+use crate::domain::{PaymentId, PaymentStatus};
+use crate::error::ApiError;
+use crate::ports::{PaymentFilter, Tenant};
+
+/// Default and largest page size of a listing.
+pub const DEFAULT_LIMIT: usize = 20;
+/// Largest page size of a listing.
+pub const MAX_LIMIT: usize = 100;
+
+impl Orchestrator {
+    /// The tenant's payment; another tenant's id (or an id that can't exist) is a 404.
+    pub async fn get_payment(&self, tenant: &Tenant, id: &str) -> Result<String, ApiError> {
+        let not_found = || {
+            ApiError::NotFound(format!(
+                "no payment `{}`",
+                id.chars().take(64).collect::<String>()
+            ))
+        };
+        let id = PaymentId::parse(id).map_err(|_| not_found())?;
+        let p = self
+            .payments
+            .get(&tenant.id, &id)
+            .await?
+            .ok_or_else(not_found)?;
+        Ok(render_payment(&p))
+    }
+
+    /// Lists the tenant's payments newest first. Query: `reference`, `status`, `limit`
+    /// (1–100, default 20), `starting_after` (the previous page's `next_cursor`).
+    pub async fn list_payments(
+        &self,
+        tenant: &Tenant,
+        query: Option<&str>,
+    ) -> Result<String, ApiError> {
+        let mut filter = PaymentFilter::default();
+        let mut limit = DEFAULT_LIMIT;
+        let mut cursor = None;
+        for (k, v) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+            match k.as_ref() {
+                "reference" => {
+                    if v.is_empty() || v.chars().count() > 128 {
+                        return Err(ApiError::invalid(
+                            "invalid_parameter",
+                            "reference",
+                            "reference must be 1-128 characters",
+                        ));
+                    }
+                    filter.reference = Some(v.into_owned());
+                }
+                "status" => {
+                    filter.status = Some(v.parse::<PaymentStatus>().map_err(|_| {
+                        ApiError::invalid(
+                            "invalid_parameter",
+                            "status",
+                            "status must be one of the payment statuses",
+                        )
+                    })?)
+                }
+                "limit" => {
+                    limit = v
+                        .parse::<usize>()
+                        .ok()
+                        .filter(|l| (1..=MAX_LIMIT).contains(l))
+                        .ok_or_else(|| {
+                            ApiError::invalid(
+                                "invalid_parameter",
+                                "limit",
+                                format!("limit must be an integer from 1 to {MAX_LIMIT}"),
+                            )
+                        })?
+                }
+                "starting_after" => {
+                    cursor = Some(PaymentId::parse(&v).map_err(|_| {
+                        ApiError::invalid(
+                            "invalid_parameter",
+                            "starting_after",
+                            "starting_after must be a payment id",
+                        )
+                    })?)
+                }
+                other => {
+                    return Err(ApiError::invalid(
+                        "unknown_parameter",
+                        other.to_string(),
+                        format!(
+                            "unknown query parameter `{}`",
+                            other.chars().take(40).collect::<String>()
+                        ),
+                    ))
+                }
+            }
+        }
+        let page = self
+            .payments
+            .list(&tenant.id, &filter, limit, cursor.as_ref())
+            .await?;
+        let body = serde_json::json!({
+            "object": "list",
+            "data": page.items.iter().map(payment_json).collect::<Vec<_>>(),
+            "has_more": page.next_cursor.is_some(),
+            "next_cursor": page.next_cursor.as_ref().map(|c| c.as_str()),
+        });
+        Ok(body.to_string())
+    }
+}
