@@ -14,4 +14,5 @@ pub mod error;
 pub mod gateways;
 pub mod ports;
 pub mod service;
+pub mod telemetry;
 pub mod time_format;

@@ -1,1 +1,301 @@
+//! Test support: a moto-backed DynamoDB client, fresh tables per test, and a harness that runs
+//! the real service on either backend (in-memory or DynamoDB over moto) with the simulators.
 
+use aws_sdk_dynamodb::config::{Credentials, Region};
+use aws_sdk_dynamodb::Client;
+use bytes::Bytes;
+use chrono::{TimeZone, Utc};
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use shared::adapters::dynamo::{
+    create_tables, DynamoIdempotencyStore, DynamoPaymentStore, DynamoTenantStore, TableNames,
+};
+use shared::adapters::memory::{MemoryIdempotencyStore, MemoryPaymentStore, MemoryTenantStore};
+use shared::api::{handle, ApiRequest, ApiResponse};
+use shared::clock::ManualClock;
+use shared::domain::{PaymentMethod, TenantId};
+use shared::gateways::simulator::SimulatorGateway;
+use shared::ports::{hash_api_key, IdempotencyStore, PaymentStore, Tenant, TenantStore};
+use shared::service::{Orchestrator, ServiceConfig};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Which adapters a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Memory,
+    Dynamo,
+}
+
+/// The moto endpoint the test command started (`MOTO_ENDPOINT`).
+pub fn moto_endpoint() -> String {
+    std::env::var("MOTO_ENDPOINT").unwrap_or_else(|_| {
+        panic!("MOTO_ENDPOINT is not set: run the suite with `./infra/test.sh`, which starts moto")
+    })
+}
+
+/// A DynamoDB client pointed at moto.
+pub fn dynamo_client() -> Client {
+    let conf = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(moto_endpoint())
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+        .build();
+    Client::from_conf(conf)
+}
+
+/// Fresh, uniquely named tables on moto.
+pub async fn fresh_tables(client: &Client) -> TableNames {
+    let names = TableNames::with_prefix(&format!(
+        "t{}",
+        ulid::Ulid::new().to_string().to_lowercase()
+    ));
+    create_tables(client, &names)
+        .await
+        .expect("create tables on moto");
+    names
+}
+
+/// Counts the items of a DynamoDB table.
+pub async fn count_items(client: &Client, table: &str) -> usize {
+    let out = client
+        .scan()
+        .table_name(table)
+        .select(aws_sdk_dynamodb::types::Select::Count)
+        .send()
+        .await
+        .expect("scan");
+    usize::try_from(out.count()).unwrap_or(0)
+}
+
+/// A fixed starting instant for manual clocks.
+pub fn t0() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0)
+        .single()
+        .expect("valid instant")
+}
+
+/// The three stores of one backend.
+pub struct Stores {
+    pub idempotency: Arc<dyn IdempotencyStore>,
+    pub payments: Arc<dyn PaymentStore>,
+    pub tenants: Arc<dyn TenantStore>,
+    counter: Counter,
+}
+
+enum Counter {
+    Memory(Arc<MemoryIdempotencyStore>, Arc<MemoryPaymentStore>),
+    Dynamo(Client, TableNames),
+}
+
+impl Stores {
+    /// Fresh, empty stores on the backend.
+    pub async fn new(backend: Backend) -> Self {
+        match backend {
+            Backend::Memory => {
+                let i = Arc::new(MemoryIdempotencyStore::default());
+                let p = Arc::new(MemoryPaymentStore::default());
+                Stores {
+                    idempotency: i.clone(),
+                    payments: p.clone(),
+                    tenants: Arc::new(MemoryTenantStore::default()),
+                    counter: Counter::Memory(i, p),
+                }
+            }
+            Backend::Dynamo => {
+                let client = dynamo_client();
+                let t = fresh_tables(&client).await;
+                Stores {
+                    idempotency: Arc::new(DynamoIdempotencyStore::new(
+                        client.clone(),
+                        &t.idempotency,
+                    )),
+                    payments: Arc::new(DynamoPaymentStore::new(client.clone(), &t.payments)),
+                    tenants: Arc::new(DynamoTenantStore::new(client.clone(), &t.tenants)),
+                    counter: Counter::Dynamo(client, t),
+                }
+            }
+        }
+    }
+
+    /// Payment items stored, all tenants.
+    pub async fn payment_count(&self) -> usize {
+        match &self.counter {
+            Counter::Memory(_, p) => p.len(),
+            Counter::Dynamo(c, t) => count_items(c, &t.payments).await,
+        }
+    }
+
+    /// Idempotency records stored, all tenants.
+    pub async fn idempotency_count(&self) -> usize {
+        match &self.counter {
+            Counter::Memory(i, _) => i.len(),
+            Counter::Dynamo(c, t) => count_items(c, &t.idempotency).await,
+        }
+    }
+}
+
+/// API key of test tenant A.
+pub const KEY_A: &str = "sk_test_tenant_a_0000000000000001";
+/// API key of test tenant B.
+pub const KEY_B: &str = "sk_test_tenant_b_0000000000000002";
+
+/// A test tenant with routing for every method.
+pub fn tenant(id: &str, key: &str) -> Tenant {
+    let routing = BTreeMap::from([
+        (
+            PaymentMethod::Pix,
+            vec!["efi".to_string(), "asaas".to_string()],
+        ),
+        (
+            PaymentMethod::Card,
+            vec!["stripe".to_string(), "asaas".to_string()],
+        ),
+        (
+            PaymentMethod::Boleto,
+            vec!["asaas".to_string(), "stripe".to_string()],
+        ),
+    ]);
+    Tenant {
+        id: TenantId::parse(id).expect("tenant id"),
+        name: id.to_string(),
+        api_key_sha256: vec![hash_api_key(key)],
+        routing,
+        callback_url: None,
+    }
+}
+
+/// The service on one backend, with a manual clock, the simulators and tenants A and B.
+pub struct Harness {
+    pub svc: Orchestrator,
+    pub stores: Stores,
+    pub clock: Arc<ManualClock>,
+    pub efi: Arc<SimulatorGateway>,
+    pub stripe: Arc<SimulatorGateway>,
+    pub asaas: Arc<SimulatorGateway>,
+}
+
+impl Harness {
+    /// Builds the harness; tenants A and B are seeded.
+    pub async fn new(backend: Backend) -> Self {
+        let stores = Stores::new(backend).await;
+        for t in [tenant("ten_a", KEY_A), tenant("ten_b", KEY_B)] {
+            stores.tenants.put(&t).await.expect("seed tenant");
+        }
+        let (registry, [efi, stripe, asaas]) = shared::gateways::simulators();
+        let clock = Arc::new(ManualClock::new(t0()));
+        let svc = Orchestrator::new(
+            stores.idempotency.clone(),
+            stores.payments.clone(),
+            stores.tenants.clone(),
+            registry,
+            clock.clone(),
+            ServiceConfig::default(),
+        );
+        Harness {
+            svc,
+            stores,
+            clock,
+            efi,
+            stripe,
+            asaas,
+        }
+    }
+
+    /// Total create calls across simulators.
+    pub fn gateway_calls(&self) -> u64 {
+        self.efi.create_calls() + self.stripe.create_calls() + self.asaas.create_calls()
+    }
+
+    /// Total distinct charges across simulators.
+    pub fn gateway_charges(&self) -> usize {
+        self.efi.charge_count() + self.stripe.charge_count() + self.asaas.charge_count()
+    }
+
+    /// Sends a request through the real router.
+    pub async fn call(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Bytes>,
+    ) -> ApiResponse {
+        let (path, query) = match path_and_query.split_once('?') {
+            Some((p, q)) => (p.to_string(), Some(q.to_string())),
+            None => (path_and_query.to_string(), None),
+        };
+        let mut map = HeaderMap::new();
+        for (k, v) in headers {
+            map.insert(
+                HeaderName::from_bytes(k.as_bytes()).expect("header name"),
+                HeaderValue::from_str(v).expect("header value"),
+            );
+        }
+        let deadline =
+            Some(shared::clock::Clock::now(self.clock.as_ref()) + chrono::Duration::seconds(30));
+        handle(
+            &self.svc,
+            ApiRequest {
+                method,
+                path,
+                query,
+                headers: map,
+                body: body.into(),
+                deadline,
+            },
+        )
+        .await
+    }
+
+    /// `POST /v1/payments` as tenant `key` with an Idempotency-Key.
+    pub async fn create(&self, key: &str, idem: &str, body: &serde_json::Value) -> ApiResponse {
+        let auth = format!("Bearer {key}");
+        self.call(
+            Method::POST,
+            "/v1/payments",
+            &[("authorization", &auth), ("idempotency-key", idem)],
+            body.to_string(),
+        )
+        .await
+    }
+
+    /// `GET` as tenant `key`.
+    pub async fn get(&self, key: &str, path: &str) -> ApiResponse {
+        let auth = format!("Bearer {key}");
+        self.call(Method::GET, path, &[("authorization", &auth)], Bytes::new())
+            .await
+    }
+}
+
+/// Parses a response body as JSON.
+pub fn json(r: &ApiResponse) -> serde_json::Value {
+    serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", r.body))
+}
+
+/// A valid Pix create body.
+pub fn pix_body(amount: i64) -> serde_json::Value {
+    serde_json::json!({
+        "amount": amount, "currency": "BRL", "method": "pix",
+        "customer": {"name": "Maria Souza", "document": "52998224725", "email": "maria@example.com"},
+        "description": "Pedido 42", "reference": "order-42", "metadata": {"k": "v"}
+    })
+}
+
+/// Generates a `memory` and a `dynamo` test for an `async fn(Backend)`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn memory() {
+                    super::$name($crate::Backend::Memory).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn dynamo() {
+                    super::$name($crate::Backend::Dynamo).await
+                }
+            }
+        )+
+    };
+}

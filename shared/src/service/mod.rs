@@ -11,5 +11,5 @@ pub use create_payment::{gateway_key, Reply, PAYMENTS_PATH};
 pub use create_request::{parse_create, NewPayment};
 pub use fingerprint::fingerprint;
 pub use orchestrator::{Orchestrator, ServiceConfig};
-pub use payment_view::{payment_json, render_payment};
+pub use payment_view::{render_payment, view, PaymentView};
 pub use queries::{DEFAULT_LIMIT, MAX_LIMIT};

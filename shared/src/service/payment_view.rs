@@ -5,8 +5,9 @@ use crate::domain::{Attempt, BoletoDetails, Failure, NextAction, Payment, PixDet
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+/// A borrowed, serializable view of a payment in the public field order.
 #[derive(Serialize)]
-struct PaymentView<'a> {
+pub struct PaymentView<'a> {
     id: &'a str,
     status: &'a str,
     amount: i64,
@@ -27,7 +28,8 @@ struct PaymentView<'a> {
     updated_at: String,
 }
 
-fn view(p: &Payment) -> PaymentView<'_> {
+/// The public view of a payment.
+pub fn view(p: &Payment) -> PaymentView<'_> {
     PaymentView {
         id: p.id.as_str(),
         status: p.status.as_str(),
@@ -50,12 +52,7 @@ fn view(p: &Payment) -> PaymentView<'_> {
     }
 }
 
-/// The payment as a JSON value, for embedding (lists, callbacks).
-pub fn payment_json(p: &Payment) -> serde_json::Value {
-    serde_json::to_value(view(p)).unwrap_or(serde_json::Value::Null)
-}
-
-/// The payment as a JSON string.
+/// The payment as a JSON string, fields in the documented order.
 pub fn render_payment(p: &Payment) -> String {
-    payment_json(p).to_string()
+    serde_json::to_string(&view(p)).unwrap_or_else(|_| "{}".into())
 }

@@ -1,15 +1,24 @@
 //! Read side: `GET /v1/payments/{id}` and `GET /v1/payments`.
 
-use super::payment_view::{payment_json, render_payment};
+use super::payment_view::{render_payment, view, PaymentView};
 use super::Orchestrator;
 use crate::domain::{PaymentId, PaymentStatus};
 use crate::error::ApiError;
 use crate::ports::{PaymentFilter, Tenant};
+use serde::Serialize;
 
 /// Default and largest page size of a listing.
 pub const DEFAULT_LIMIT: usize = 20;
 /// Largest page size of a listing.
 pub const MAX_LIMIT: usize = 100;
+
+#[derive(Serialize)]
+struct ListBody<'a> {
+    object: &'static str,
+    data: Vec<PaymentView<'a>>,
+    has_more: bool,
+    next_cursor: Option<&'a str>,
+}
 
 impl Orchestrator {
     /// The tenant's payment; another tenant's id (or an id that can't exist) is a 404.
@@ -98,12 +107,12 @@ impl Orchestrator {
             .payments
             .list(&tenant.id, &filter, limit, cursor.as_ref())
             .await?;
-        let body = serde_json::json!({
-            "object": "list",
-            "data": page.items.iter().map(payment_json).collect::<Vec<_>>(),
-            "has_more": page.next_cursor.is_some(),
-            "next_cursor": page.next_cursor.as_ref().map(|c| c.as_str()),
-        });
-        Ok(body.to_string())
+        let body = ListBody {
+            object: "list",
+            data: page.items.iter().map(view).collect(),
+            has_more: page.next_cursor.is_some(),
+            next_cursor: page.next_cursor.as_ref().map(|c| c.as_str()),
+        };
+        serde_json::to_string(&body).map_err(|e| ApiError::Internal(e.to_string()))
     }
 }

@@ -1,0 +1,78 @@
+//! Command-line arguments (with environment fallbacks), parsed by hand to keep the build small.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Printed on bad arguments.
+pub const USAGE: &str = "usage: devserver [serve|seed] [--addr 127.0.0.1:8080] [--tenants infra/tenants.dev.json] [--store memory|dynamodb] [--create-tables]
+env: ORCH_ADDR, ORCH_TENANTS_FILE, ORCH_STORE; with dynamodb: AWS_ENDPOINT_URL, AWS_REGION, IDEMPOTENCY_TABLE, PAYMENTS_TABLE, TENANTS_TABLE";
+
+/// What to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    Serve,
+    Seed,
+}
+
+/// Where state lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Store {
+    Memory,
+    Dynamodb,
+}
+
+/// Parsed arguments.
+#[derive(Debug)]
+pub struct Args {
+    pub command: Command,
+    pub addr: SocketAddr,
+    pub tenants: PathBuf,
+    pub store: Store,
+    pub create_tables: bool,
+}
+
+fn parse_store(s: &str) -> Result<Store, String> {
+    match s {
+        "memory" => Ok(Store::Memory),
+        "dynamodb" => Ok(Store::Dynamodb),
+        _ => Err(format!("unknown store `{s}` (memory or dynamodb)")),
+    }
+}
+
+impl Args {
+    /// Parses `argv[1..]`.
+    pub fn parse(mut it: impl Iterator<Item = String>) -> Result<Self, String> {
+        let env = |k: &str| std::env::var(k).ok();
+        let default_tenants = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/tenants.dev.json");
+        let mut a = Args {
+            command: Command::Serve,
+            addr: env("ORCH_ADDR")
+                .unwrap_or_else(|| "127.0.0.1:8080".into())
+                .parse()
+                .map_err(|_| "ORCH_ADDR is not host:port".to_string())?,
+            tenants: env("ORCH_TENANTS_FILE")
+                .unwrap_or_else(|| default_tenants.into())
+                .into(),
+            store: parse_store(&env("ORCH_STORE").unwrap_or_else(|| "memory".into()))?,
+            create_tables: false,
+        };
+        while let Some(arg) = it.next() {
+            let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
+            match arg.as_str() {
+                "serve" => a.command = Command::Serve,
+                "seed" => a.command = Command::Seed,
+                "--addr" => {
+                    a.addr = value("--addr")?
+                        .parse()
+                        .map_err(|_| "--addr must be host:port".to_string())?
+                }
+                "--tenants" => a.tenants = value("--tenants")?.into(),
+                "--store" => a.store = parse_store(&value("--store")?)?,
+                "--create-tables" => a.create_tables = true,
+                "-h" | "--help" => return Err("help".into()),
+                other => return Err(format!("unknown argument `{other}`")),
+            }
+        }
+        Ok(a)
+    }
+}

@@ -1,0 +1,78 @@
+//! A small HTTP/1.1 server that feeds requests to the shared API handler.
+
+use crate::args::Store;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use shared::api::{error_response, handle, ApiRequest, ApiResponse, MAX_BODY_BYTES};
+use shared::error::ApiError;
+use shared::service::Orchestrator;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+async fn serve_one(
+    svc: Arc<Orchestrator>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, std::convert::Infallible> {
+    let (parts, body) = req.into_parts();
+    let out = match Limited::new(body, MAX_BODY_BYTES + 1).collect().await {
+        Ok(collected) => {
+            let api = ApiRequest {
+                method: parts.method,
+                path: parts.uri.path().to_string(),
+                query: parts.uri.query().map(str::to_string),
+                headers: parts.headers,
+                body: collected.to_bytes(),
+                deadline: None,
+            };
+            handle(&svc, api).await
+        }
+        Err(_) => error_response(&ApiError::PayloadTooLarge),
+    };
+    Ok(render(out))
+}
+
+fn render(out: ApiResponse) -> Response<Full<Bytes>> {
+    let mut resp = Response::builder().status(out.status);
+    for (k, v) in out.headers {
+        resp = resp.header(k, v);
+    }
+    resp.body(Full::new(Bytes::from(out.body)))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::from_static(b"{}"))))
+}
+
+/// Serves until Ctrl-C (or SIGTERM).
+pub async fn serve(
+    svc: Arc<Orchestrator>,
+    addr: SocketAddr,
+    store: Store,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let listener = TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    tracing::info!(addr = %local, store = ?store, "orchestrator listening");
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => accepted?,
+            _ = tokio::signal::ctrl_c() => break,
+            _ = term.recv() => break,
+        };
+        let svc = svc.clone();
+        tokio::spawn(async move {
+            let conn = http1::Builder::new().serve_connection(
+                TokioIo::new(stream),
+                service_fn(move |req| serve_one(svc.clone(), req)),
+            );
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection closed with error");
+            }
+        });
+    }
+    tracing::info!("orchestrator stopped");
+    Ok(())
+}

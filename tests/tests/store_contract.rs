@@ -1,0 +1,435 @@
+//! One contract for each store port, run against the in-memory and the DynamoDB (moto) adapter.
+
+use chrono::Duration;
+use integration_tests::{on_both_backends, t0, tenant, Backend, Stores};
+use shared::domain::{
+    Currency, IdempotencyKey, Money, Payment, PaymentId, PaymentMethod, PaymentStatus, TenantId,
+};
+use shared::ports::{
+    hash_api_key, ClaimOutcome, ClaimRequest, PaymentFilter, StoreError, StoredResponse,
+};
+use std::collections::BTreeMap;
+
+fn tid(s: &str) -> TenantId {
+    TenantId::parse(s).unwrap()
+}
+
+fn claim_req(
+    tenant: &str,
+    key: &str,
+    fp: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ClaimRequest {
+    ClaimRequest {
+        tenant_id: tid(tenant),
+        key: IdempotencyKey::parse(key).unwrap(),
+        fingerprint: fp.into(),
+        candidate_payment_id: PaymentId::generate(),
+        now,
+        in_flight_until: now + Duration::seconds(30),
+        expires_at: now + Duration::hours(24),
+    }
+}
+
+fn acquired(o: ClaimOutcome) -> shared::ports::Lease {
+    match o {
+        ClaimOutcome::Acquired(l) => l,
+        other => panic!("expected Acquired, got {other:?}"),
+    }
+}
+
+async fn idempotency_claim_replay_mismatch_in_flight(b: Backend) {
+    let s = Stores::new(b).await;
+    let st = &s.idempotency;
+    let now = t0();
+    let req = claim_req("ten_a", "k1", "fp1", now);
+    let lease = acquired(st.claim(&req).await.unwrap());
+    assert_eq!(lease.payment_id, req.candidate_payment_id);
+    assert!(!lease.takeover);
+
+    assert_eq!(
+        st.claim(&claim_req("ten_a", "k1", "fp1", now))
+            .await
+            .unwrap(),
+        ClaimOutcome::InFlight
+    );
+    assert_eq!(
+        st.claim(&claim_req("ten_a", "k1", "fp2", now))
+            .await
+            .unwrap(),
+        ClaimOutcome::FingerprintMismatch
+    );
+
+    let key = IdempotencyKey::parse("k1").unwrap();
+    let resp = StoredResponse {
+        status: 201,
+        body: "{\"id\":1}".into(),
+    };
+    let mut wrong = lease.clone();
+    wrong.token = "not-the-lease".into();
+    assert!(matches!(
+        st.complete(
+            &tid("ten_a"),
+            &key,
+            &wrong,
+            &resp,
+            now + Duration::hours(24)
+        )
+        .await,
+        Err(StoreError::Conflict(_))
+    ));
+    st.complete(
+        &tid("ten_a"),
+        &key,
+        &lease,
+        &resp,
+        now + Duration::hours(24),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        st.claim(&claim_req("ten_a", "k1", "fp1", now + Duration::hours(1)))
+            .await
+            .unwrap(),
+        ClaimOutcome::Replay(resp.clone())
+    );
+    assert_eq!(
+        st.claim(&claim_req("ten_a", "k1", "fp2", now + Duration::hours(1)))
+            .await
+            .unwrap(),
+        ClaimOutcome::FingerprintMismatch
+    );
+    // A completed record can't be completed or released again.
+    assert!(st
+        .complete(&tid("ten_a"), &key, &lease, &resp, now)
+        .await
+        .is_err());
+    assert!(st.release(&tid("ten_a"), &key, &lease).await.is_err());
+
+    // Same key, other tenant: independent.
+    let other = claim_req("ten_b", "k1", "fp-other", now);
+    assert_eq!(
+        acquired(st.claim(&other).await.unwrap()).payment_id,
+        other.candidate_payment_id
+    );
+
+    // After retention the key is new again, with a new payment id.
+    let later = claim_req(
+        "ten_a",
+        "k1",
+        "fp2",
+        now + Duration::hours(24) + Duration::seconds(1),
+    );
+    let l2 = acquired(st.claim(&later).await.unwrap());
+    assert_eq!(l2.payment_id, later.candidate_payment_id);
+    assert!(!l2.takeover);
+}
+
+async fn idempotency_takeover_keeps_payment_id(b: Backend) {
+    let s = Stores::new(b).await;
+    let st = &s.idempotency;
+    let now = t0();
+    let first = claim_req("ten_a", "crash", "fp", now);
+    let crashed = acquired(st.claim(&first).await.unwrap());
+
+    // Still in flight one second before its deadline.
+    assert_eq!(
+        st.claim(&claim_req(
+            "ten_a",
+            "crash",
+            "fp",
+            now + Duration::seconds(29)
+        ))
+        .await
+        .unwrap(),
+        ClaimOutcome::InFlight
+    );
+    // A different body never takes over.
+    assert_eq!(
+        st.claim(&claim_req(
+            "ten_a",
+            "crash",
+            "other",
+            now + Duration::seconds(31)
+        ))
+        .await
+        .unwrap(),
+        ClaimOutcome::FingerprintMismatch
+    );
+    let retry = claim_req("ten_a", "crash", "fp", now + Duration::seconds(31));
+    let taken = acquired(st.claim(&retry).await.unwrap());
+    assert!(taken.takeover);
+    assert_eq!(
+        taken.payment_id, first.candidate_payment_id,
+        "takeover keeps the first payment id"
+    );
+    assert_ne!(taken.payment_id, retry.candidate_payment_id);
+
+    // The crashed holder wakes up: it can neither complete nor release any more.
+    let key = IdempotencyKey::parse("crash").unwrap();
+    let resp = StoredResponse {
+        status: 201,
+        body: "{}".into(),
+    };
+    assert!(st
+        .complete(
+            &tid("ten_a"),
+            &key,
+            &crashed,
+            &resp,
+            now + Duration::hours(24)
+        )
+        .await
+        .is_err());
+    assert!(st.release(&tid("ten_a"), &key, &crashed).await.is_err());
+    // The new holder's claim is live: a concurrent retry sees it in flight.
+    assert_eq!(
+        st.claim(&claim_req(
+            "ten_a",
+            "crash",
+            "fp",
+            now + Duration::seconds(32)
+        ))
+        .await
+        .unwrap(),
+        ClaimOutcome::InFlight
+    );
+    st.complete(
+        &tid("ten_a"),
+        &key,
+        &taken,
+        &resp,
+        now + Duration::hours(24),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        st.claim(&claim_req(
+            "ten_a",
+            "crash",
+            "fp",
+            now + Duration::seconds(40)
+        ))
+        .await
+        .unwrap(),
+        ClaimOutcome::Replay(resp)
+    );
+}
+
+async fn idempotency_release_frees_the_key(b: Backend) {
+    let s = Stores::new(b).await;
+    let st = &s.idempotency;
+    let now = t0();
+    let key = IdempotencyKey::parse("rel").unwrap();
+    let lease = acquired(
+        st.claim(&claim_req("ten_a", "rel", "fp", now))
+            .await
+            .unwrap(),
+    );
+    let mut wrong = lease.clone();
+    wrong.token = "x".into();
+    assert!(matches!(
+        st.release(&tid("ten_a"), &key, &wrong).await,
+        Err(StoreError::Conflict(_))
+    ));
+    st.release(&tid("ten_a"), &key, &lease).await.unwrap();
+    assert_eq!(s.idempotency_count().await, 0);
+    // Even a different body may use the key now: nothing was stored for it.
+    let again = claim_req("ten_a", "rel", "fp-new", now);
+    assert_eq!(
+        acquired(st.claim(&again).await.unwrap()).payment_id,
+        again.candidate_payment_id
+    );
+}
+
+fn payment(tenant: &str, reference: Option<&str>, status: PaymentStatus) -> Payment {
+    Payment {
+        id: PaymentId::generate(),
+        tenant_id: tid(tenant),
+        status,
+        amount: Money::new(1990, Currency::BRL).unwrap(),
+        method: PaymentMethod::Pix,
+        gateway: Some("efi".into()),
+        gateway_payment_id: Some("g1".into()),
+        reference: reference.map(str::to_string),
+        description: None,
+        metadata: BTreeMap::from([("k".to_string(), "v".to_string())]),
+        customer: None,
+        callback_url: None,
+        pix: None,
+        boleto: None,
+        next_action: None,
+        failure: None,
+        refunded_amount: 0,
+        attempts: vec![],
+        created_at: t0(),
+        updated_at: t0(),
+        version: 1,
+    }
+}
+
+async fn payments_insert_get_update_scoped_by_tenant(b: Backend) {
+    let s = Stores::new(b).await;
+    let st = &s.payments;
+    let p = payment("ten_a", Some("r1"), PaymentStatus::Pending);
+    st.insert(&p).await.unwrap();
+    assert!(matches!(st.insert(&p).await, Err(StoreError::Conflict(_))));
+    assert_eq!(st.get(&tid("ten_a"), &p.id).await.unwrap(), Some(p.clone()));
+    assert_eq!(st.get(&tid("ten_b"), &p.id).await.unwrap(), None);
+    assert_eq!(
+        st.get(&tid("ten_a"), &PaymentId::generate()).await.unwrap(),
+        None
+    );
+
+    let mut next = p.clone();
+    next.status = PaymentStatus::Succeeded;
+    next.version = 2;
+    st.update(&next).await.unwrap();
+    assert_eq!(
+        st.get(&tid("ten_a"), &p.id).await.unwrap().unwrap().status,
+        PaymentStatus::Succeeded
+    );
+    // Stale writer loses.
+    let mut stale = p.clone();
+    stale.status = PaymentStatus::Failed;
+    stale.version = 2;
+    assert!(matches!(
+        st.update(&stale).await,
+        Err(StoreError::Conflict(_))
+    ));
+    // Another tenant can't overwrite.
+    let mut foreign = next.clone();
+    foreign.tenant_id = tid("ten_b");
+    foreign.version = 3;
+    assert!(matches!(
+        st.update(&foreign).await,
+        Err(StoreError::Conflict(_))
+    ));
+}
+
+async fn payments_list_filters_and_paginates(b: Backend) {
+    let s = Stores::new(b).await;
+    let st = &s.payments;
+    let mut mine = Vec::new();
+    for i in 0..7 {
+        let status = if i % 2 == 0 {
+            PaymentStatus::Pending
+        } else {
+            PaymentStatus::Succeeded
+        };
+        let reference = if i < 3 { "shared-ref" } else { "other" };
+        let p = payment("ten_a", Some(reference), status);
+        st.insert(&p).await.unwrap();
+        mine.push(p);
+        st.insert(&payment(
+            "ten_b",
+            Some("shared-ref"),
+            PaymentStatus::Pending,
+        ))
+        .await
+        .unwrap();
+    }
+    mine.sort_by(|a, b| b.id.cmp(&a.id));
+    let ids = |v: &[Payment]| v.iter().map(|p| p.id.clone()).collect::<Vec<_>>();
+
+    let all = PaymentFilter::default();
+    let p1 = st.list(&tid("ten_a"), &all, 3, None).await.unwrap();
+    assert_eq!(ids(&p1.items), ids(&mine[..3]));
+    let c1 = p1.next_cursor.clone().expect("more pages");
+    let p2 = st.list(&tid("ten_a"), &all, 3, Some(&c1)).await.unwrap();
+    assert_eq!(ids(&p2.items), ids(&mine[3..6]));
+    let p3 = st
+        .list(&tid("ten_a"), &all, 3, p2.next_cursor.as_ref())
+        .await
+        .unwrap();
+    assert_eq!(ids(&p3.items), ids(&mine[6..]));
+    assert_eq!(p3.next_cursor, None);
+    // Exactly a full page: no phantom next page.
+    assert_eq!(
+        st.list(&tid("ten_a"), &all, 7, None)
+            .await
+            .unwrap()
+            .next_cursor,
+        None
+    );
+
+    let by_ref = PaymentFilter {
+        reference: Some("shared-ref".into()),
+        status: None,
+    };
+    let r = st.list(&tid("ten_a"), &by_ref, 10, None).await.unwrap();
+    assert_eq!(r.items.len(), 3);
+    assert!(r.items.iter().all(|p| p.tenant_id == tid("ten_a")));
+
+    let succeeded = PaymentFilter {
+        reference: None,
+        status: Some(PaymentStatus::Succeeded),
+    };
+    let s1 = st.list(&tid("ten_a"), &succeeded, 2, None).await.unwrap();
+    let want: Vec<_> = mine
+        .iter()
+        .filter(|p| p.status == PaymentStatus::Succeeded)
+        .cloned()
+        .collect();
+    assert_eq!(ids(&s1.items), ids(&want[..2]));
+    let s2 = st
+        .list(&tid("ten_a"), &succeeded, 2, s1.next_cursor.as_ref())
+        .await
+        .unwrap();
+    assert_eq!(ids(&s2.items), ids(&want[2..]));
+    assert_eq!(s2.next_cursor, None);
+
+    let both = PaymentFilter {
+        reference: Some("shared-ref".into()),
+        status: Some(PaymentStatus::Pending),
+    };
+    assert_eq!(
+        st.list(&tid("ten_a"), &both, 10, None)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        2
+    );
+    assert!(st
+        .list(&tid("ten_c"), &all, 10, None)
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+}
+
+async fn tenants_lookup_and_key_rotation(b: Backend) {
+    let s = Stores::new(b).await;
+    let st = &s.tenants;
+    let mut t = tenant("ten_x", "old-key");
+    st.put(&t).await.unwrap();
+    assert_eq!(
+        st.by_api_key_hash(&hash_api_key("old-key")).await.unwrap(),
+        Some(t.clone())
+    );
+    assert_eq!(st.get(&t.id).await.unwrap(), Some(t.clone()));
+    assert_eq!(
+        st.by_api_key_hash(&hash_api_key("nope")).await.unwrap(),
+        None
+    );
+    t.api_key_sha256 = vec![hash_api_key("new-key")];
+    st.put(&t).await.unwrap();
+    assert_eq!(
+        st.by_api_key_hash(&hash_api_key("old-key")).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        st.by_api_key_hash(&hash_api_key("new-key")).await.unwrap(),
+        Some(t)
+    );
+}
+
+on_both_backends!(
+    idempotency_claim_replay_mismatch_in_flight,
+    idempotency_takeover_keeps_payment_id,
+    idempotency_release_frees_the_key,
+    payments_insert_get_update_scoped_by_tenant,
+    payments_list_filters_and_paginates,
+    tenants_lookup_and_key_rotation,
+);
