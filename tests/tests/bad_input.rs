@@ -4,6 +4,9 @@
 use http::Method;
 use integration_tests::{json, on_both_backends, pix_body, Backend, Harness, KEY_A};
 
+/// Name, header overrides (empty value removes the header), body, expected status and code.
+type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, String, u16, &'a str);
+
 fn with(field: &str, value: serde_json::Value) -> String {
     let mut b = pix_body(1990);
     b[field] = value;
@@ -20,7 +23,7 @@ async fn bad_inputs_are_4xx_and_write_nothing(b: Backend) {
     );
     let mut customer_cnpj = pix_body(1990);
     customer_cnpj["customer"]["document"] = "11.222.333/0001-80".into();
-    let cases: Vec<(&str, Vec<(&str, &str)>, String, u16, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "bad json",
             vec![],

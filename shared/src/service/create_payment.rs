@@ -38,7 +38,7 @@ pub fn gateway_key(id: &PaymentId) -> String {
 
 enum GatewayOutcome {
     /// The payment record to store (charge created, declined, or unknown outcome).
-    Record(Payment),
+    Record(Box<Payment>),
     /// Every candidate failed and provably created nothing.
     NothingCreated(GatewayError, Vec<Attempt>),
 }
@@ -101,7 +101,7 @@ impl Orchestrator {
                 .charge(tenant, &new, &lease.payment_id, &candidates)
                 .await
             {
-                GatewayOutcome::Record(p) => self.store_new(p).await?,
+                GatewayOutcome::Record(p) => self.store_new(*p).await?,
                 GatewayOutcome::NothingCreated(err, attempts) => {
                     let summary: Vec<String> = attempts
                         .iter()
@@ -251,7 +251,7 @@ impl Orchestrator {
                     payment.pix = charge.pix;
                     payment.boleto = charge.boleto;
                     payment.next_action = charge.next_action;
-                    return GatewayOutcome::Record(payment);
+                    return GatewayOutcome::Record(Box::new(payment));
                 }
                 Err(e) => {
                     tracing::info!(payment_id = %id, gateway = g.name(), class = class_name(e.class), code = %e.code, "gateway attempt failed");
@@ -265,11 +265,11 @@ impl Orchestrator {
                                 code: e.code,
                                 message: e.message,
                             });
-                            return GatewayOutcome::Record(payment);
+                            return GatewayOutcome::Record(Box::new(payment));
                         }
                         ErrorClass::Ambiguous => {
                             payment.status = PaymentStatus::Processing;
-                            return GatewayOutcome::Record(payment);
+                            return GatewayOutcome::Record(Box::new(payment));
                         }
                         ErrorClass::Unavailable | ErrorClass::Misconfigured => last_error = Some(e),
                     }

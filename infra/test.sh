@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: installs the tooling, starts moto on a free
+# loopback port, runs fmt/clippy/cargo test, cfn-lint, and the proxy Lambda binary through
+# `cargo lambda watch` + `cargo lambda invoke` on the files in events/. Stops what it started,
+# even on failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+VENV="$ROOT/.venv"
+LOGS="$ROOT/target/test-logs"
+mkdir -p "$LOGS"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]:-}"; do
+    [ -n "$pid" ] && kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true
+  done
+}
+trap cleanup EXIT INT TERM
+
+step "Python tooling (moto[server], cfn-lint, cargo-lambda) into .venv"
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+"$VENV/bin/pip" install --quiet --disable-pip-version-check -r infra/requirements-test.txt
+export PATH="$VENV/bin:$PATH"
+
+free_port() { "$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+step "moto on 127.0.0.1"
+MOTO_PORT=$(free_port)
+setsid "$VENV/bin/python" infra/moto_serial.py "$MOTO_PORT" >"$LOGS/moto.log" 2>&1 &
+PIDS+=($!)
+export MOTO_ENDPOINT="http://127.0.0.1:$MOTO_PORT"
+for _ in $(seq 1 100); do
+  curl -fsS "$MOTO_ENDPOINT/moto-api/" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+curl -fsS "$MOTO_ENDPOINT/moto-api/" >/dev/null || { echo "moto did not start"; cat "$LOGS/moto.log"; exit 1; }
+echo "moto at $MOTO_ENDPOINT"
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy --all-targets -D warnings"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+step "cargo test --workspace (unit, contract, integration; DynamoDB on moto)"
+cargo test --workspace 2>&1 | tee "$LOGS/cargo-test.log"
+test "${PIPESTATUS[0]}" -eq 0
+
+step "cfn-lint template.yaml"
+cfn-lint template.yaml
+
+step "proxy Lambda binary through cargo lambda invoke (DynamoDB on moto)"
+export AWS_ENDPOINT_URL="$MOTO_ENDPOINT" AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
+  AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
+  IDEMPOTENCY_TABLE=invoke-idempotency PAYMENTS_TABLE=invoke-payments TENANTS_TABLE=invoke-tenants
+cargo run --quiet -p devserver -- seed --tenants infra/tenants.dev.json >"$LOGS/seed.log" 2>&1
+INVOKE_PORT=$(free_port)
+setsid cargo lambda watch --invoke-port "$INVOKE_PORT" --ignore-changes >"$LOGS/lambda-watch.log" 2>&1 &
+PIDS+=($!)
+bash infra/invoke_events.sh "$INVOKE_PORT"
+
+step "all checks passed"
+# One plain closing line with the totals of every cargo test binary.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?/) p += $(i-1); if ($i ~ /^failed;?/) f += $(i-1) } }
+     END { printf "tests: %d passed, %d failed\n", p, f }' "$LOGS/cargo-test.log"
