@@ -67,6 +67,8 @@ fn main() {
                 api_key_sha256: vec![hash_api_key(KEY)],
                 routing: BTreeMap::from([(PaymentMethod::Pix, vec!["efi".to_string()])]),
                 callback_url: None,
+                callback_secrets: vec![],
+                webhook_secrets: Default::default(),
             })
             .await
             .expect("seed");

@@ -14,5 +14,6 @@ pub mod error;
 pub mod gateways;
 pub mod ports;
 pub mod service;
+pub mod signing;
 pub mod telemetry;
 pub mod time_format;

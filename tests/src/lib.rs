@@ -162,6 +162,8 @@ pub fn tenant(id: &str, key: &str) -> Tenant {
         api_key_sha256: vec![hash_api_key(key)],
         routing,
         callback_url: None,
+        callback_secrets: vec![],
+        webhook_secrets: Default::default(),
     }
 }
 

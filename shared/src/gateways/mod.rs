@@ -1,6 +1,11 @@
-//! Gateways: one module each. The simulators stand in for all three until the real clients land.
+//! Gateways: one module each (`efi`, `stripe`, `asaas`), plus the simulators that stand in for
+//! the real HTTP clients until those land, and the inbound webhook registry.
 
+pub mod asaas;
+pub mod efi;
 pub mod simulator;
+pub mod stripe;
+pub mod webhooks;
 
 use crate::ports::GatewayRegistry;
 use simulator::SimulatorGateway;

@@ -6,6 +6,7 @@ mod idempotency;
 mod payments;
 mod store_error;
 mod tenants;
+mod webhooks;
 
 pub use gateway::{
     ChargeRequest, ErrorClass, Gateway, GatewayCharge, GatewayError, GatewayRegistry,
@@ -13,4 +14,8 @@ pub use gateway::{
 pub use idempotency::{ClaimOutcome, ClaimRequest, IdempotencyStore, Lease, StoredResponse};
 pub use payments::{PaymentFilter, PaymentPage, PaymentStore};
 pub use store_error::StoreError;
-pub use tenants::{hash_api_key, Tenant, TenantStore};
+pub use tenants::{hash_api_key, Tenant, TenantStore, WebhookSecrets};
+pub use webhooks::{
+    Callback, CallbackSender, DeliveryOutcome, EventRecord, EventState, EventStore,
+    WebhookEnvelope, WebhookQueue,
+};

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 /// A merchant's configuration.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tenant {
     pub id: TenantId,
     pub name: String,
@@ -21,6 +21,41 @@ pub struct Tenant {
     /// Default callback URL for this tenant's events.
     #[serde(default)]
     pub callback_url: Option<CallbackUrl>,
+    /// Callback signing secrets (`whsec_…`), current first; during rotation several are active
+    /// and every callback carries one signature per secret.
+    #[serde(default)]
+    pub callback_secrets: Vec<String>,
+    /// Secrets that authenticate this tenant's inbound gateway webhooks.
+    #[serde(default)]
+    pub webhook_secrets: WebhookSecrets,
+}
+
+/// Per-gateway webhook credentials of a tenant.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookSecrets {
+    /// Stripe endpoint secrets (`whsec_…`); several while Stripe rolls the secret.
+    #[serde(default)]
+    pub stripe: Vec<String>,
+    /// The `asaas-access-token` the tenant configured on its Asaas webhook.
+    #[serde(default)]
+    pub asaas_token: Option<String>,
+    /// The `hmac` query secret of the tenant's EFI webhook URL.
+    #[serde(default)]
+    pub efi_hmac: Option<String>,
+    /// Source IPs EFI may call from; empty means any.
+    #[serde(default)]
+    pub efi_allowed_ips: Vec<std::net::IpAddr>,
+}
+
+impl std::fmt::Debug for WebhookSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookSecrets")
+            .field("stripe", &self.stripe.len())
+            .field("asaas_token", &self.asaas_token.is_some())
+            .field("efi_hmac", &self.efi_hmac.is_some())
+            .field("efi_allowed_ips", &self.efi_allowed_ips)
+            .finish()
+    }
 }
 
 /// Hashes an API key the way tenants store them.
@@ -39,4 +74,19 @@ pub trait TenantStore: Send + Sync {
 
     /// Creates or replaces a tenant and its key index (seeding, admin).
     async fn put(&self, tenant: &Tenant) -> Result<(), StoreError>;
+}
+
+/// Secrets and key hashes stay out of debug output (and so out of logs and test failures).
+impl std::fmt::Debug for Tenant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tenant")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("api_keys", &self.api_key_sha256.len())
+            .field("routing", &self.routing)
+            .field("callback_url", &self.callback_url)
+            .field("callback_secrets", &self.callback_secrets.len())
+            .field("webhook_secrets", &self.webhook_secrets)
+            .finish()
+    }
 }

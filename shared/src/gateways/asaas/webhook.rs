@@ -1,0 +1,83 @@
+//! Asaas webhooks: static `asaas-access-token` header (constant-time) and event normalization.
+
+use crate::domain::PaymentStatus;
+use crate::gateways::webhooks::{
+    header, malformed, GatewayEvent, GatewayWebhooks, InboundWebhook, WebhookError,
+};
+use crate::ports::WebhookSecrets;
+use crate::signing::constant_time_eq;
+use serde::Deserialize;
+
+/// Asaas's webhook module.
+pub struct AsaasWebhooks;
+
+#[derive(Deserialize)]
+struct Event {
+    id: String,
+    event: String,
+    payment: Option<Payment>,
+}
+
+#[derive(Deserialize)]
+struct Payment {
+    id: String,
+}
+
+/// Event → status. Events not listed (created, updated, viewed, …) change nothing.
+const EVENTS: &[(&str, PaymentStatus)] = &[
+    ("PAYMENT_CONFIRMED", PaymentStatus::Succeeded),
+    ("PAYMENT_RECEIVED", PaymentStatus::Succeeded),
+    ("PAYMENT_OVERDUE", PaymentStatus::Expired),
+    ("PAYMENT_DELETED", PaymentStatus::Canceled),
+    ("PAYMENT_REFUNDED", PaymentStatus::Refunded),
+    (
+        "PAYMENT_PARTIALLY_REFUNDED",
+        PaymentStatus::PartiallyRefunded,
+    ),
+    ("PAYMENT_CREDIT_CARD_CAPTURE_REFUSED", PaymentStatus::Failed),
+    ("PAYMENT_REPROVED_BY_RISK_ANALYSIS", PaymentStatus::Failed),
+];
+
+impl GatewayWebhooks for AsaasWebhooks {
+    fn name(&self) -> &'static str {
+        "asaas"
+    }
+
+    fn verify(
+        &self,
+        secrets: &WebhookSecrets,
+        req: &InboundWebhook<'_>,
+    ) -> Result<(), WebhookError> {
+        let want = secrets
+            .asaas_token
+            .as_deref()
+            .ok_or(WebhookError::Unauthorized(
+                "no Asaas webhook token configured",
+            ))?;
+        let got = header(req, "asaas-access-token")
+            .ok_or(WebhookError::Unauthorized("missing asaas-access-token"))?;
+        if constant_time_eq(got.as_bytes(), want.as_bytes()) {
+            Ok(())
+        } else {
+            Err(WebhookError::Unauthorized(
+                "asaas-access-token does not match",
+            ))
+        }
+    }
+
+    fn normalize(&self, body: &[u8]) -> Result<Vec<GatewayEvent>, WebhookError> {
+        let ev: Event = serde_json::from_slice(body).map_err(|e| malformed("asaas", e))?;
+        let Some((_, to)) = EVENTS.iter().find(|(name, _)| *name == ev.event) else {
+            return Ok(vec![]);
+        };
+        let payment = ev
+            .payment
+            .ok_or_else(|| malformed("asaas", "payment event without payment"))?;
+        Ok(vec![GatewayEvent {
+            dedupe_id: ev.id,
+            gateway_payment_id: payment.id,
+            to: *to,
+            refunded_amount: None,
+        }])
+    }
+}

@@ -1,0 +1,106 @@
+//! EFI Pix webhooks: the `hmac` query secret (constant-time) plus an optional source-IP
+//! allowlist, and the `{"pix": [...]}` arrays (several items, refunds under `devolucoes`).
+
+use crate::domain::{parse_decimal, PaymentStatus};
+use crate::gateways::webhooks::{
+    malformed, GatewayEvent, GatewayWebhooks, InboundWebhook, WebhookError,
+};
+use crate::ports::WebhookSecrets;
+use crate::signing::constant_time_eq;
+use serde::Deserialize;
+
+/// EFI's webhook module.
+pub struct EfiWebhooks;
+
+#[derive(Deserialize)]
+struct Notification {
+    pix: Vec<Pix>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Pix {
+    end_to_end_id: String,
+    txid: Option<String>,
+    #[serde(default)]
+    devolucoes: Vec<Devolucao>,
+}
+
+#[derive(Deserialize)]
+struct Devolucao {
+    id: String,
+    valor: String,
+    status: String,
+}
+
+impl GatewayWebhooks for EfiWebhooks {
+    fn name(&self) -> &'static str {
+        "efi"
+    }
+
+    fn verify(
+        &self,
+        secrets: &WebhookSecrets,
+        req: &InboundWebhook<'_>,
+    ) -> Result<(), WebhookError> {
+        let want = secrets
+            .efi_hmac
+            .as_deref()
+            .ok_or(WebhookError::Unauthorized(
+                "no EFI webhook secret configured",
+            ))?;
+        let got = form_urlencoded::parse(req.query.unwrap_or("").as_bytes())
+            .find(|(k, _)| k == "hmac")
+            .map(|(_, v)| v.into_owned())
+            .ok_or(WebhookError::Unauthorized("missing hmac query parameter"))?;
+        if !constant_time_eq(got.as_bytes(), want.as_bytes()) {
+            return Err(WebhookError::Unauthorized("hmac does not match"));
+        }
+        if !secrets.efi_allowed_ips.is_empty()
+            && !req
+                .source_ip
+                .is_some_and(|ip| secrets.efi_allowed_ips.contains(&ip))
+        {
+            return Err(WebhookError::Unauthorized(
+                "source IP not in the EFI allowlist",
+            ));
+        }
+        Ok(())
+    }
+
+    fn normalize(&self, body: &[u8]) -> Result<Vec<GatewayEvent>, WebhookError> {
+        let n: Notification = serde_json::from_slice(body).map_err(|e| malformed("efi", e))?;
+        let mut out = Vec::new();
+        // Items without a txid are outgoing or static-QR Pix: not ours to settle.
+        for p in n.pix.into_iter().filter(|p| p.txid.is_some()) {
+            let txid = p.txid.unwrap_or_default();
+            let done: Vec<&Devolucao> = p
+                .devolucoes
+                .iter()
+                .filter(|d| d.status == "DEVOLVIDO")
+                .collect();
+            if done.is_empty() {
+                out.push(GatewayEvent {
+                    dedupe_id: p.end_to_end_id.clone(),
+                    gateway_payment_id: txid,
+                    to: PaymentStatus::Succeeded,
+                    refunded_amount: None,
+                });
+                continue;
+            }
+            let mut total = 0i64;
+            for d in &done {
+                total += parse_decimal(&d.valor, 2)
+                    .ok_or_else(|| malformed("efi", "devolucao valor is not a decimal"))?;
+            }
+            let ids: Vec<&str> = done.iter().map(|d| d.id.as_str()).collect();
+            out.push(GatewayEvent {
+                dedupe_id: format!("{}#{}", p.end_to_end_id, ids.join("+")),
+                gateway_payment_id: txid,
+                to: PaymentStatus::PartiallyRefunded,
+                refunded_amount: Some(total),
+            });
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,100 @@
+//! Stripe webhooks: `Stripe-Signature` verification and event normalization.
+
+use crate::domain::PaymentStatus;
+use crate::gateways::webhooks::{
+    header, malformed, GatewayEvent, GatewayWebhooks, InboundWebhook, WebhookError,
+};
+use crate::ports::WebhookSecrets;
+use crate::signing::stripe;
+use serde::Deserialize;
+
+/// Stripe's webhook module.
+pub struct StripeWebhooks;
+
+#[derive(Deserialize)]
+struct Event {
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    data: EventData,
+}
+
+#[derive(Deserialize)]
+struct EventData {
+    object: serde_json::Value,
+}
+
+/// Event type → status, for PaymentIntent events. The table is the whole mapping.
+const PAYMENT_INTENT_EVENTS: &[(&str, PaymentStatus)] = &[
+    ("payment_intent.succeeded", PaymentStatus::Succeeded),
+    ("payment_intent.payment_failed", PaymentStatus::Failed),
+    ("payment_intent.processing", PaymentStatus::Processing),
+    (
+        "payment_intent.requires_action",
+        PaymentStatus::RequiresAction,
+    ),
+    ("payment_intent.canceled", PaymentStatus::Canceled),
+];
+
+impl GatewayWebhooks for StripeWebhooks {
+    fn name(&self) -> &'static str {
+        "stripe"
+    }
+
+    fn verify(
+        &self,
+        secrets: &WebhookSecrets,
+        req: &InboundWebhook<'_>,
+    ) -> Result<(), WebhookError> {
+        if secrets.stripe.is_empty() {
+            return Err(WebhookError::Unauthorized(
+                "no Stripe webhook secret configured",
+            ));
+        }
+        let h = header(req, "stripe-signature")
+            .ok_or(WebhookError::Unauthorized("missing Stripe-Signature"))?;
+        stripe::verify(h, req.body, &secrets.stripe, req.now).map_err(|e| match e {
+            stripe::StripeSignatureError::Stale => {
+                WebhookError::Unauthorized("Stripe-Signature timestamp too old")
+            }
+            _ => WebhookError::Unauthorized("Stripe-Signature does not match"),
+        })
+    }
+
+    fn normalize(&self, body: &[u8]) -> Result<Vec<GatewayEvent>, WebhookError> {
+        let ev: Event = serde_json::from_slice(body).map_err(|e| malformed("stripe", e))?;
+        let obj = &ev.data.object;
+        let str_field = |k: &str| obj.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        if let Some((_, to)) = PAYMENT_INTENT_EVENTS.iter().find(|(t, _)| *t == ev.kind) {
+            let id =
+                str_field("id").ok_or_else(|| malformed("stripe", "data.object.id missing"))?;
+            return Ok(vec![GatewayEvent {
+                dedupe_id: ev.id,
+                gateway_payment_id: id,
+                to: *to,
+                refunded_amount: None,
+            }]);
+        }
+        if ev.kind == "charge.refunded" {
+            let pi = str_field("payment_intent")
+                .ok_or_else(|| malformed("stripe", "charge without payment_intent"))?;
+            let refunded = obj.get("amount_refunded").and_then(|v| v.as_i64());
+            let full = obj
+                .get("refunded")
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false);
+            let to = if full {
+                PaymentStatus::Refunded
+            } else {
+                PaymentStatus::PartiallyRefunded
+            };
+            return Ok(vec![GatewayEvent {
+                dedupe_id: ev.id,
+                gateway_payment_id: pi,
+                to,
+                refunded_amount: refunded,
+            }]);
+        }
+        Ok(vec![])
+    }
+}
