@@ -29,6 +29,7 @@ async fn serve_one(
                 headers: parts.headers,
                 body: collected.to_bytes(),
                 deadline: None,
+                source_ip: None,
             };
             handle(&svc, api).await
         }

@@ -11,7 +11,7 @@ mod args;
 mod http_server;
 
 use args::{Args, Command, Store};
-use shared::adapters::dynamo::{self, TableNames};
+use shared::adapters::aws::{self as dynamo, TableNames};
 use shared::bootstrap::{
     dynamo_orchestrator, load_tenants_file, memory_orchestrator, seed_tenants,
 };

@@ -35,6 +35,7 @@ fn request(method: Method, path: &str, idem: Option<&str>, body: &'static str) -
         headers,
         body: Bytes::from_static(body.as_bytes()),
         deadline: None,
+        source_ip: None,
     }
 }
 

@@ -1,8 +1,8 @@
 //! Building an [`Orchestrator`] from configuration: in-memory stores (dev default) or DynamoDB
 //! (Lambdas, or the dev server pointed at an endpoint), seeded from a tenants file.
 
-use crate::adapters::dynamo::{
-    self, DynamoIdempotencyStore, DynamoPaymentStore, DynamoTenantStore, TableNames,
+use crate::adapters::aws::{
+    DynamoIdempotencyStore, DynamoPaymentStore, DynamoTenantStore, TableNames,
 };
 use crate::adapters::memory::{MemoryIdempotencyStore, MemoryPaymentStore, MemoryTenantStore};
 use crate::clock::SystemClock;
@@ -96,7 +96,7 @@ pub async fn dynamo_orchestrator(
 /// The proxy Lambda's wiring: DynamoDB tables from the environment, simulators as gateways
 /// until the real clients are configured.
 pub async fn lambda_orchestrator() -> Orchestrator {
-    let client = dynamo::client_from_env().await;
+    let client = crate::adapters::aws::client_from_env().await;
     let (registry, _) = crate::gateways::simulators();
     dynamo_orchestrator(
         client,
@@ -106,4 +106,61 @@ pub async fn lambda_orchestrator() -> Orchestrator {
     )
     .await
     .0
+}
+
+/// How long webhook Lambdas trust a cached tenant.
+const TENANT_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Reads `WEBHOOK_QUEUE_URL`, which the SAM template sets on both webhook Lambdas.
+pub fn queue_url_from_env() -> Result<String, String> {
+    std::env::var("WEBHOOK_QUEUE_URL").map_err(|_| "WEBHOOK_QUEUE_URL is not set".to_string())
+}
+
+/// The receiver Lambda's wiring: tenants from DynamoDB, the queue on SQS.
+pub async fn lambda_receiver() -> Result<crate::service::webhooks::WebhookReceiver, String> {
+    use crate::adapters::aws::{client_from_env, sqs_client_from_env, SqsWebhookQueue};
+    use crate::service::webhooks::{TenantCache, WebhookReceiver};
+    let tables = TableNames::from_env();
+    let tenants = Arc::new(DynamoTenantStore::new(
+        client_from_env().await,
+        &tables.tenants,
+    ));
+    Ok(WebhookReceiver::new(
+        crate::gateways::webhooks::WebhookRegistry::standard(),
+        TenantCache::new(tenants, TENANT_CACHE_TTL),
+        Arc::new(SqsWebhookQueue::new(
+            sqs_client_from_env().await,
+            queue_url_from_env()?,
+        )),
+        Arc::new(SystemClock),
+    ))
+}
+
+/// The worker Lambda's wiring. `ALLOW_PRIVATE_CALLBACKS=true` lifts the SSRF guard (never in a
+/// deployed stack; the template does not set it).
+pub async fn lambda_worker() -> Result<crate::service::webhooks::WebhookWorker, String> {
+    use crate::adapters::aws::{
+        client_from_env, sqs_client_from_env, DynamoEventStore, SqsWebhookQueue,
+    };
+    use crate::adapters::http::HttpCallbackSender;
+    use crate::service::webhooks::{RetrySchedule, TenantCache, WebhookWorker};
+    let tables = TableNames::from_env();
+    let client = client_from_env().await;
+    let allow_private = std::env::var("ALLOW_PRIVATE_CALLBACKS").is_ok_and(|v| v == "true");
+    Ok(WebhookWorker::new(
+        crate::gateways::webhooks::WebhookRegistry::standard(),
+        TenantCache::new(
+            Arc::new(DynamoTenantStore::new(client.clone(), &tables.tenants)),
+            TENANT_CACHE_TTL,
+        ),
+        Arc::new(DynamoPaymentStore::new(client.clone(), &tables.payments)),
+        Arc::new(DynamoEventStore::new(client, &tables.events)),
+        Arc::new(HttpCallbackSender::new(allow_private).map_err(|e| e.to_string())?),
+        Arc::new(SqsWebhookQueue::new(
+            sqs_client_from_env().await,
+            queue_url_from_env()?,
+        )),
+        Arc::new(SystemClock),
+        RetrySchedule::default(),
+    ))
 }

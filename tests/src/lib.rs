@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::Client;
 use bytes::Bytes;
 use chrono::{TimeZone, Utc};
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
-use shared::adapters::dynamo::{
+use shared::adapters::aws::{
     create_tables, DynamoIdempotencyStore, DynamoPaymentStore, DynamoTenantStore, TableNames,
 };
 use shared::adapters::memory::{MemoryIdempotencyStore, MemoryPaymentStore, MemoryTenantStore};
@@ -244,6 +244,7 @@ impl Harness {
                 headers: map,
                 body: body.into(),
                 deadline,
+                source_ip: None,
             },
         )
         .await

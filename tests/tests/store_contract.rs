@@ -265,6 +265,7 @@ fn payment(tenant: &str, reference: Option<&str>, status: PaymentStatus) -> Paym
         created_at: t0(),
         updated_at: t0(),
         version: 1,
+        last_event: None,
     }
 }
 

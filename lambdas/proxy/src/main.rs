@@ -20,6 +20,7 @@ async fn serve(svc: &Orchestrator, req: Request) -> Result<Response<Body>, Error
         headers: parts.headers,
         body: body.to_vec().into(),
         deadline,
+        source_ip: None,
     };
     let out = handle(svc, api).await;
     let mut resp = Response::builder().status(out.status);

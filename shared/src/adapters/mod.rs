@@ -1,4 +1,5 @@
-//! Adapters for the ports: in memory and on DynamoDB.
+//! Adapters for the ports: in memory and on AWS (DynamoDB, SQS).
 
-pub mod dynamo;
+pub mod aws;
+pub mod http;
 pub mod memory;

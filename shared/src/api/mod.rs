@@ -3,9 +3,11 @@
 
 mod error_response;
 mod router;
+mod webhook_route;
 
 pub use error_response::error_response;
 pub use router::handle;
+pub use webhook_route::{handle_webhook, is_webhook_path};
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -24,6 +26,8 @@ pub struct ApiRequest {
     pub body: Bytes,
     /// When the caller gives up (the Lambda deadline); bounds in-flight idempotency claims.
     pub deadline: Option<DateTime<Utc>>,
+    /// The client's address, for source-IP allowlists (EFI webhooks).
+    pub source_ip: Option<std::net::IpAddr>,
 }
 
 /// A response to render.

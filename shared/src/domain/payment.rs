@@ -98,6 +98,10 @@ pub struct Payment {
     pub updated_at: DateTime<Utc>,
     /// Incremented on every stored change; updates are conditional on it.
     pub version: u64,
+    /// The gateway event that made the last status change, so a worker retrying after a crash
+    /// recognizes its own change (and a different event reporting the same status does not).
+    #[serde(default)]
+    pub last_event: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]

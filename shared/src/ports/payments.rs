@@ -35,6 +35,15 @@ pub trait PaymentStore: Send + Sync {
         id: &PaymentId,
     ) -> Result<Option<Payment>, StoreError>;
 
+    /// The tenant's payment that `gateway` knows as `gateway_payment_id` (webhooks carry only
+    /// the gateway's reference). An index lookup, never a scan.
+    async fn find_by_gateway_ref(
+        &self,
+        tenant_id: &TenantId,
+        gateway: &str,
+        gateway_payment_id: &str,
+    ) -> Result<Option<Payment>, StoreError>;
+
     /// The tenant's payments with ids below `starting_after`, newest first, at most `limit`.
     async fn list(
         &self,

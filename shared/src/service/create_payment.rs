@@ -219,6 +219,7 @@ impl Orchestrator {
             created_at: now,
             updated_at: now,
             version: 1,
+            last_event: None,
         };
         let mut last_error = None;
         for g in candidates {

@@ -6,6 +6,7 @@ mod fingerprint;
 mod orchestrator;
 mod payment_view;
 mod queries;
+pub mod webhooks;
 
 pub use create_payment::{gateway_key, Reply, PAYMENTS_PATH};
 pub use create_request::{parse_create, NewPayment};

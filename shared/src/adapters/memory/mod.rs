@@ -1,11 +1,15 @@
 //! In-memory adapters: the dev server's defaults, held to the same contract as DynamoDB's.
 
+mod events;
 mod idempotency;
 mod payments;
+mod queue;
 mod tenants;
 
+pub use events::MemoryEventStore;
 pub(crate) use idempotency::new_lease_token;
 pub use idempotency::MemoryIdempotencyStore;
 pub(crate) use payments::matches as payment_matches;
 pub use payments::MemoryPaymentStore;
+pub use queue::{MemoryQueue, ReceivedMessage};
 pub use tenants::MemoryTenantStore;

@@ -78,6 +78,23 @@ impl PaymentStore for MemoryPaymentStore {
             .cloned())
     }
 
+    async fn find_by_gateway_ref(
+        &self,
+        tenant_id: &TenantId,
+        gateway: &str,
+        gateway_payment_id: &str,
+    ) -> Result<Option<Payment>, StoreError> {
+        Ok(self
+            .lock()
+            .values()
+            .find(|p| {
+                &p.tenant_id == tenant_id
+                    && p.gateway.as_deref() == Some(gateway)
+                    && p.gateway_payment_id.as_deref() == Some(gateway_payment_id)
+            })
+            .cloned())
+    }
+
     async fn list(
         &self,
         tenant_id: &TenantId,

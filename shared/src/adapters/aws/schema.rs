@@ -2,7 +2,7 @@
 //! same shapes on a local endpoint (moto, DynamoDB Local) for tests and the dev server.
 
 use super::item::unavailable;
-use super::payments::{BY_REFERENCE, BY_TENANT};
+use super::payments::{BY_GATEWAY_REF, BY_REFERENCE, BY_TENANT};
 use crate::ports::StoreError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
@@ -16,6 +16,7 @@ pub struct TableNames {
     pub idempotency: String,
     pub payments: String,
     pub tenants: String,
+    pub events: String,
 }
 
 impl TableNames {
@@ -26,6 +27,7 @@ impl TableNames {
             idempotency: var("IDEMPOTENCY_TABLE", "orchestrator-idempotency"),
             payments: var("PAYMENTS_TABLE", "orchestrator-payments"),
             tenants: var("TENANTS_TABLE", "orchestrator-tenants"),
+            events: var("EVENTS_TABLE", "orchestrator-events"),
         }
     }
 
@@ -35,6 +37,7 @@ impl TableNames {
             idempotency: format!("{prefix}-idempotency"),
             payments: format!("{prefix}-payments"),
             tenants: format!("{prefix}-tenants"),
+            events: format!("{prefix}-events"),
         }
     }
 }
@@ -69,7 +72,7 @@ fn gsi(name: &str, hash: &str, range: &str) -> Result<GlobalSecondaryIndex, Stor
         .map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-/// Creates the three tables if they don't exist, with TTL on the idempotency table.
+/// Creates the tables if they don't exist, with TTL on the idempotency and event tables.
 pub async fn create_tables(client: &Client, names: &TableNames) -> Result<(), StoreError> {
     let tables = [
         (&names.idempotency, "pk", vec![]),
@@ -79,15 +82,18 @@ pub async fn create_tables(client: &Client, names: &TableNames) -> Result<(), St
             vec![
                 gsi(BY_TENANT, "tenant_id", "id")?,
                 gsi(BY_REFERENCE, "tenant_ref", "id")?,
+                gsi(BY_GATEWAY_REF, "gw_ref", "id")?,
             ],
         ),
         (&names.tenants, "pk", vec![]),
+        (&names.events, "pk", vec![]),
     ];
     for (table, hash, indexes) in tables {
         let mut attrs = vec![attr(hash)?];
         if !indexes.is_empty() {
             attrs.push(attr("tenant_id")?);
             attrs.push(attr("tenant_ref")?);
+            attrs.push(attr("gw_ref")?);
         }
         let res = client
             .create_table()
@@ -113,17 +119,19 @@ pub async fn create_tables(client: &Client, names: &TableNames) -> Result<(), St
             Err(e) => return Err(unavailable(e)),
         }
     }
-    let ttl = TimeToLiveSpecification::builder()
-        .attribute_name("ttl")
-        .enabled(true)
-        .build()
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    client
-        .update_time_to_live()
-        .table_name(&names.idempotency)
-        .time_to_live_specification(ttl)
-        .send()
-        .await
-        .map_err(unavailable)?;
+    for table in [&names.idempotency, &names.events] {
+        let ttl = TimeToLiveSpecification::builder()
+            .attribute_name("ttl")
+            .enabled(true)
+            .build()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        client
+            .update_time_to_live()
+            .table_name(table)
+            .time_to_live_specification(ttl)
+            .send()
+            .await
+            .map_err(unavailable)?;
+    }
     Ok(())
 }

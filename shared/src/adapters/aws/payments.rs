@@ -21,6 +21,8 @@ pub struct DynamoPaymentStore {
 pub const BY_TENANT: &str = "by_tenant";
 /// Index for finding a tenant's payments by merchant reference.
 pub const BY_REFERENCE: &str = "by_reference";
+/// Index for finding a payment by the gateway's own id (webhooks).
+pub const BY_GATEWAY_REF: &str = "by_gateway_ref";
 
 impl DynamoPaymentStore {
     /// Uses an existing client (built once per Lambda instance).
@@ -30,6 +32,10 @@ impl DynamoPaymentStore {
             table: table.into(),
         }
     }
+}
+
+fn gateway_ref(tenant: &TenantId, gateway: &str, gateway_payment_id: &str) -> String {
+    format!("{}#{}#{}", tenant.as_str(), gateway, gateway_payment_id)
 }
 
 fn tenant_ref(tenant: &TenantId, reference: &str) -> String {
@@ -45,6 +51,9 @@ fn to_item(p: &Payment) -> Result<Item, StoreError> {
     item.insert("version".into(), n(p.version));
     if let Some(r) = &p.reference {
         item.insert("tenant_ref".into(), s(tenant_ref(&p.tenant_id, r)));
+    }
+    if let (Some(g), Some(gid)) = (&p.gateway, &p.gateway_payment_id) {
+        item.insert("gw_ref".into(), s(gateway_ref(&p.tenant_id, g, gid)));
     }
     item.insert("doc".into(), s(doc));
     Ok(item)
@@ -123,6 +132,29 @@ impl PaymentStore for DynamoPaymentStore {
             }
             _ => Ok(None),
         }
+    }
+
+    async fn find_by_gateway_ref(
+        &self,
+        tenant_id: &TenantId,
+        gateway: &str,
+        gateway_payment_id: &str,
+    ) -> Result<Option<Payment>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(BY_GATEWAY_REF)
+            .key_condition_expression("gw_ref = :g")
+            .expression_attribute_values(
+                ":g",
+                s(gateway_ref(tenant_id, gateway, gateway_payment_id)),
+            )
+            .limit(1)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        out.items().first().map(from_item).transpose()
     }
 
     async fn list(

@@ -1,0 +1,198 @@
+//! An in-process queue with SQS's semantics where they matter: a received message is invisible
+//! for a while, comes back unless deleted, and moves to a dead-letter list once it has been
+//! received `max_receive_count` times.
+
+use crate::ports::{StoreError, WebhookEnvelope, WebhookQueue};
+use async_trait::async_trait;
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone)]
+struct Message {
+    id: String,
+    body: String,
+    receive_count: u32,
+    visible_at: Instant,
+    receipt: Option<String>,
+}
+
+/// A message handed to a consumer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedMessage {
+    pub message_id: String,
+    pub receipt_handle: String,
+    pub body: String,
+    /// 1 on first delivery, like SQS's `ApproximateReceiveCount`.
+    pub receive_count: u32,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    queue: VecDeque<Message>,
+    dlq: Vec<Message>,
+}
+
+/// The dev server's webhook queue.
+#[derive(Debug)]
+pub struct MemoryQueue {
+    state: Mutex<State>,
+    max_receive_count: u32,
+}
+
+impl MemoryQueue {
+    /// A queue whose messages go to the DLQ after `max_receive_count` receives.
+    pub fn new(max_receive_count: u32) -> Self {
+        Self {
+            state: Mutex::new(State::default()),
+            max_receive_count,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Up to `max` visible messages, each hidden for `visibility`.
+    pub fn receive(&self, max: usize, visibility: Duration) -> Vec<ReceivedMessage> {
+        let now = Instant::now();
+        let mut st = self.lock();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < st.queue.len() && out.len() < max {
+            if st.queue[i].visible_at > now {
+                i += 1;
+                continue;
+            }
+            if st.queue[i].receive_count >= self.max_receive_count {
+                if let Some(m) = st.queue.remove(i) {
+                    st.dlq.push(m);
+                }
+                continue;
+            }
+            let m = &mut st.queue[i];
+            m.receive_count += 1;
+            m.visible_at = now + visibility;
+            let receipt = format!("{}-{}", m.id, m.receive_count);
+            m.receipt = Some(receipt.clone());
+            out.push(ReceivedMessage {
+                message_id: m.id.clone(),
+                receipt_handle: receipt,
+                body: m.body.clone(),
+                receive_count: m.receive_count,
+            });
+            i += 1;
+        }
+        out
+    }
+
+    /// Deletes a received message.
+    pub fn delete(&self, receipt_handle: &str) {
+        self.lock()
+            .queue
+            .retain(|m| m.receipt.as_deref() != Some(receipt_handle));
+    }
+
+    /// Messages waiting (visible or not).
+    pub fn len(&self) -> usize {
+        self.lock().queue.len()
+    }
+
+    /// True when no message waits.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Messages in the dead-letter list.
+    pub fn dlq_len(&self) -> usize {
+        self.lock().dlq.len()
+    }
+
+    /// Moves every dead-lettered message back, receive count reset; returns how many moved.
+    pub fn redrive(&self) -> usize {
+        let mut st = self.lock();
+        let moved: Vec<Message> = st.dlq.drain(..).collect();
+        let n = moved.len();
+        let now = Instant::now();
+        for mut m in moved {
+            m.receive_count = 0;
+            m.visible_at = now;
+            m.receipt = None;
+            st.queue.push_back(m);
+        }
+        n
+    }
+
+    fn push(&self, body: String) {
+        self.lock().queue.push_back(Message {
+            id: ulid::Ulid::new().to_string(),
+            body,
+            receive_count: 0,
+            visible_at: Instant::now(),
+            receipt: None,
+        });
+    }
+}
+
+#[async_trait]
+impl WebhookQueue for MemoryQueue {
+    async fn send(&self, envelope: &WebhookEnvelope) -> Result<(), StoreError> {
+        self.push(serde_json::to_string(envelope).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+        Ok(())
+    }
+
+    async fn retry_later(&self, receipt_handle: &str, delay: Duration) -> Result<(), StoreError> {
+        let mut st = self.lock();
+        match st
+            .queue
+            .iter_mut()
+            .find(|m| m.receipt.as_deref() == Some(receipt_handle))
+        {
+            Some(m) => {
+                m.visible_at = Instant::now() + delay;
+                Ok(())
+            }
+            None => Err(StoreError::Conflict("unknown receipt handle".into())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn visibility_retry_and_dead_letter() {
+        let q = MemoryQueue::new(2);
+        q.push("a".into());
+        let first = q.receive(10, Duration::from_secs(60));
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].receive_count, 1);
+        assert!(
+            q.receive(10, Duration::from_secs(60)).is_empty(),
+            "invisible while in flight"
+        );
+        // Retry now: visible again.
+        futures_lite_block(q.retry_later(&first[0].receipt_handle, Duration::ZERO)).unwrap();
+        let second = q.receive(10, Duration::ZERO);
+        assert_eq!(second[0].receive_count, 2);
+        // Received twice already: the next receive dead-letters it.
+        assert!(q.receive(10, Duration::ZERO).is_empty());
+        assert_eq!((q.len(), q.dlq_len()), (0, 1));
+        assert_eq!(q.redrive(), 1);
+        let again = q.receive(10, Duration::ZERO);
+        assert_eq!(
+            (again[0].message_id.clone(), again[0].receive_count),
+            (first[0].message_id.clone(), 1)
+        );
+        q.delete(&again[0].receipt_handle);
+        assert!(q.is_empty());
+    }
+
+    fn futures_lite_block<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+}
