@@ -1,6 +1,9 @@
 //! Test support: a moto-backed DynamoDB client, fresh tables per test, and a harness that runs
 //! the real service on either backend (in-memory or DynamoDB over moto) with the simulators.
 
+pub mod merchant;
+pub mod sqs;
+
 use aws_sdk_dynamodb::config::{Credentials, Region};
 use aws_sdk_dynamodb::Client;
 use bytes::Bytes;
@@ -77,6 +80,7 @@ pub fn t0() -> chrono::DateTime<Utc> {
 
 /// The three stores of one backend.
 pub struct Stores {
+    pub events: Arc<dyn shared::ports::EventStore>,
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub payments: Arc<dyn PaymentStore>,
     pub tenants: Arc<dyn TenantStore>,
@@ -96,6 +100,7 @@ impl Stores {
                 let i = Arc::new(MemoryIdempotencyStore::default());
                 let p = Arc::new(MemoryPaymentStore::default());
                 Stores {
+                    events: Arc::new(shared::adapters::memory::MemoryEventStore::default()),
                     idempotency: i.clone(),
                     payments: p.clone(),
                     tenants: Arc::new(MemoryTenantStore::default()),
@@ -106,6 +111,10 @@ impl Stores {
                 let client = dynamo_client();
                 let t = fresh_tables(&client).await;
                 Stores {
+                    events: Arc::new(shared::adapters::aws::DynamoEventStore::new(
+                        client.clone(),
+                        &t.events,
+                    )),
                     idempotency: Arc::new(DynamoIdempotencyStore::new(
                         client.clone(),
                         &t.idempotency,

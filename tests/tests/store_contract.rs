@@ -426,7 +426,89 @@ async fn tenants_lookup_and_key_rotation(b: Backend) {
     );
 }
 
+async fn payments_found_by_gateway_reference(b: Backend) {
+    let s = Stores::new(b).await;
+    let mut p = payment("ten_a", None, PaymentStatus::Pending);
+    p.gateway_payment_id = Some("pi_123".into());
+    s.payments.insert(&p).await.unwrap();
+    let mut other = payment("ten_b", None, PaymentStatus::Pending);
+    other.gateway_payment_id = Some("pi_123".into());
+    s.payments.insert(&other).await.unwrap();
+    let found = s
+        .payments
+        .find_by_gateway_ref(&tid("ten_a"), "efi", "pi_123")
+        .await
+        .unwrap();
+    assert_eq!(found.map(|f| f.id), Some(p.id));
+    assert_eq!(
+        s.payments
+            .find_by_gateway_ref(&tid("ten_a"), "stripe", "pi_123")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        s.payments
+            .find_by_gateway_ref(&tid("ten_c"), "efi", "pi_123")
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+async fn event_records_begin_once_and_advance_conditionally(b: Backend) {
+    use shared::ports::{EventRecord, EventState};
+    let s = Stores::new(b).await;
+    let rec = EventRecord {
+        key: "ten_a#stripe#evt_1".into(),
+        event_id: "evt_abc".into(),
+        payment_id: PaymentId::generate(),
+        target: PaymentStatus::Succeeded,
+        state: EventState::Received,
+        callback_body: None,
+    };
+    let exp = t0() + Duration::days(30);
+    assert_eq!(s.events.begin(&rec, exp).await.unwrap(), rec);
+    let mut dup = rec.clone();
+    dup.event_id = "evt_other".into();
+    assert_eq!(
+        s.events.begin(&dup, exp).await.unwrap(),
+        rec,
+        "the first record wins"
+    );
+    s.events
+        .advance(
+            &rec.key,
+            EventState::Received,
+            EventState::Applied,
+            Some("{\"b\":1}"),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.events
+            .advance(&rec.key, EventState::Received, EventState::Ignored, None)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    let stored = s.events.begin(&rec, exp).await.unwrap();
+    assert_eq!(
+        (stored.state, stored.callback_body.as_deref()),
+        (EventState::Applied, Some("{\"b\":1}"))
+    );
+    s.events
+        .advance(&rec.key, EventState::Applied, EventState::Delivered, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.events.begin(&rec, exp).await.unwrap().state,
+        EventState::Delivered
+    );
+}
+
 on_both_backends!(
+    payments_found_by_gateway_reference,
+    event_records_begin_once_and_advance_conditionally,
     idempotency_claim_replay_mismatch_in_flight,
     idempotency_takeover_keeps_payment_id,
     idempotency_release_frees_the_key,

@@ -1,0 +1,98 @@
+//! A merchant's callback endpoint on 127.0.0.1: records every request and answers with a status
+//! the test sets (200 by default).
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::net::TcpListener;
+
+/// One received callback.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub webhook_id: String,
+    pub timestamp: i64,
+    pub signature: String,
+    pub body: String,
+}
+
+/// The running merchant server.
+#[derive(Clone)]
+pub struct Merchant {
+    pub url: String,
+    status: Arc<AtomicU16>,
+    received: Arc<Mutex<Vec<Received>>>,
+}
+
+impl Merchant {
+    /// Starts on a free loopback port; stops when the test's runtime ends.
+    pub async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let m = Merchant {
+            url: format!("http://{addr}/hooks"),
+            status: Arc::new(AtomicU16::new(200)),
+            received: Arc::new(Mutex::new(Vec::new())),
+        };
+        let state = m.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let state = state.clone();
+                tokio::spawn(async move {
+                    let svc = service_fn(move |req: Request<hyper::body::Incoming>| {
+                        let state = state.clone();
+                        async move {
+                            let h = |k: &str| {
+                                req.headers()
+                                    .get(k)
+                                    .and_then(|v| v.to_str().ok())
+                                    .unwrap_or("")
+                                    .to_string()
+                            };
+                            let (webhook_id, ts, signature) = (
+                                h("webhook-id"),
+                                h("webhook-timestamp"),
+                                h("webhook-signature"),
+                            );
+                            let body = req
+                                .into_body()
+                                .collect()
+                                .await
+                                .map(|b| b.to_bytes())
+                                .unwrap_or_default();
+                            state.received.lock().unwrap().push(Received {
+                                webhook_id,
+                                timestamp: ts.parse().unwrap_or(0),
+                                signature,
+                                body: String::from_utf8_lossy(&body).into_owned(),
+                            });
+                            let mut resp = Response::new(Full::new(Bytes::from_static(b"ok")));
+                            *resp.status_mut() =
+                                hyper::StatusCode::from_u16(state.status.load(Ordering::SeqCst))
+                                    .unwrap_or(hyper::StatusCode::OK);
+                            Ok::<_, std::convert::Infallible>(resp)
+                        }
+                    });
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        });
+        m
+    }
+
+    /// Answer every later request with `status`.
+    pub fn respond_with(&self, status: u16) {
+        self.status.store(status, Ordering::SeqCst);
+    }
+
+    /// Everything received so far.
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+}
