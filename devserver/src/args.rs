@@ -5,13 +5,15 @@ use std::path::PathBuf;
 
 /// Printed on bad arguments.
 pub const USAGE: &str = "usage: devserver [serve|seed] [--addr 127.0.0.1:8080] [--tenants infra/tenants.dev.json] [--store memory|dynamodb] [--create-tables]
+       devserver redrive --dlq-url URL --queue-url URL
 env: ORCH_ADDR, ORCH_TENANTS_FILE, ORCH_STORE; with dynamodb: AWS_ENDPOINT_URL, AWS_REGION, IDEMPOTENCY_TABLE, PAYMENTS_TABLE, TENANTS_TABLE";
 
 /// What to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Serve,
     Seed,
+    Redrive { dlq_url: String, queue_url: String },
 }
 
 /// Where state lives.
@@ -44,6 +46,9 @@ impl Args {
     pub fn parse(mut it: impl Iterator<Item = String>) -> Result<Self, String> {
         let env = |k: &str| std::env::var(k).ok();
         let default_tenants = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/tenants.dev.json");
+        let mut dlq_url = None;
+        let mut queue_url = None;
+        let mut redrive = false;
         let mut a = Args {
             command: Command::Serve,
             addr: env("ORCH_ADDR")
@@ -61,6 +66,9 @@ impl Args {
             match arg.as_str() {
                 "serve" => a.command = Command::Serve,
                 "seed" => a.command = Command::Seed,
+                "redrive" => redrive = true,
+                "--dlq-url" => dlq_url = Some(value("--dlq-url")?),
+                "--queue-url" => queue_url = Some(value("--queue-url")?),
                 "--addr" => {
                     a.addr = value("--addr")?
                         .parse()
@@ -72,6 +80,12 @@ impl Args {
                 "-h" | "--help" => return Err("help".into()),
                 other => return Err(format!("unknown argument `{other}`")),
             }
+        }
+        if redrive {
+            a.command = Command::Redrive {
+                dlq_url: dlq_url.ok_or("redrive needs --dlq-url")?,
+                queue_url: queue_url.ok_or("redrive needs --queue-url")?,
+            };
         }
         Ok(a)
     }

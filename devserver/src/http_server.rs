@@ -8,15 +8,26 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
-use shared::api::{error_response, handle, ApiRequest, ApiResponse, MAX_BODY_BYTES};
+use shared::api::{
+    error_response, handle, handle_webhook, is_webhook_path, ApiRequest, ApiResponse,
+    MAX_BODY_BYTES,
+};
 use shared::error::ApiError;
+use shared::service::webhooks::WebhookReceiver;
 use shared::service::Orchestrator;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
+/// What the server routes to.
+struct Services {
+    api: Arc<Orchestrator>,
+    receiver: Arc<WebhookReceiver>,
+}
+
 async fn serve_one(
-    svc: Arc<Orchestrator>,
+    svc: Arc<Services>,
+    peer: SocketAddr,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, std::convert::Infallible> {
     let (parts, body) = req.into_parts();
@@ -29,9 +40,13 @@ async fn serve_one(
                 headers: parts.headers,
                 body: collected.to_bytes(),
                 deadline: None,
-                source_ip: None,
+                source_ip: Some(peer.ip()),
             };
-            handle(&svc, api).await
+            if is_webhook_path(&api.path) {
+                handle_webhook(&svc.receiver, api).await
+            } else {
+                handle(&svc.api, api).await
+            }
         }
         Err(_) => error_response(&ApiError::PayloadTooLarge),
     };
@@ -49,16 +64,18 @@ fn render(out: ApiResponse) -> Response<Full<Bytes>> {
 
 /// Serves until Ctrl-C (or SIGTERM).
 pub async fn serve(
-    svc: Arc<Orchestrator>,
+    api: Arc<Orchestrator>,
+    receiver: Arc<WebhookReceiver>,
     addr: SocketAddr,
     store: Store,
 ) -> Result<(), Box<dyn std::error::Error>> {
+    let svc = Arc::new(Services { api, receiver });
     let listener = TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     tracing::info!(addr = %local, store = ?store, "orchestrator listening");
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     loop {
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => accepted?,
             _ = tokio::signal::ctrl_c() => break,
             _ = term.recv() => break,
@@ -67,7 +84,7 @@ pub async fn serve(
         tokio::spawn(async move {
             let conn = http1::Builder::new().serve_connection(
                 TokioIo::new(stream),
-                service_fn(move |req| serve_one(svc.clone(), req)),
+                service_fn(move |req| serve_one(svc.clone(), peer, req)),
             );
             if let Err(e) = conn.await {
                 tracing::debug!(error = %e, "connection closed with error");

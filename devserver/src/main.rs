@@ -1,23 +1,30 @@
-//! The local orchestrator: the proxy's API on 127.0.0.1, on embedded defaults (in-memory stores,
-//! built-in gateway simulators, demo tenants from `infra/tenants.dev.json`), or on DynamoDB with
-//! `--store dynamodb` (endpoint from `AWS_ENDPOINT_URL`, tables from `*_TABLE`).
+//! The local orchestrator: the proxy's API and the webhook receiver on 127.0.0.1, with the
+//! worker running in-process on a queue with SQS's visibility/DLQ semantics. Embedded defaults:
+//! in-memory stores, built-in gateway simulators, demo tenants from `infra/tenants.dev.json`;
+//! `--store dynamodb` keeps state in DynamoDB (endpoint from `AWS_ENDPOINT_URL`).
 //!
 //! ```text
 //! devserver [serve] [--addr 127.0.0.1:8080] [--tenants FILE] [--store memory|dynamodb] [--create-tables]
-//! devserver seed [--tenants FILE]      # create the DynamoDB tables and write the tenants, then exit
+//! devserver seed [--tenants FILE]                  # create the DynamoDB tables, write the tenants, exit
+//! devserver redrive --dlq-url URL --queue-url URL  # move SQS DLQ messages back, print how many
 //! ```
 
 mod args;
 mod http_server;
+mod local_worker;
 
 use args::{Args, Command, Store};
 use shared::adapters::aws::{self as dynamo, TableNames};
-use shared::bootstrap::{
-    dynamo_orchestrator, load_tenants_file, memory_orchestrator, seed_tenants,
-};
+use shared::adapters::http::HttpCallbackSender;
+use shared::adapters::memory::MemoryQueue;
+use shared::bootstrap::{load_tenants_file, seed_tenants, StoreSet};
+use shared::clock::SystemClock;
+use shared::gateways::webhooks::WebhookRegistry;
+use shared::service::webhooks::{RetrySchedule, TenantCache, WebhookReceiver, WebhookWorker};
 use shared::service::ServiceConfig;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -39,33 +46,60 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    if let Command::Redrive { dlq_url, queue_url } = &args.command {
+        let client = dynamo::sqs_client_from_env().await;
+        let moved = dynamo::redrive(&client, dlq_url, queue_url, usize::MAX).await?;
+        println!("{{\"moved\":{moved}}}");
+        return Ok(());
+    }
     let tenants = load_tenants_file(&args.tenants)?;
-    let (registry, _) = shared::gateways::simulators();
-    // Local development: merchants' callback receivers usually run on plain-http loopback.
-    let config = ServiceConfig {
-        allow_loopback_callbacks: true,
-        ..ServiceConfig::default()
-    };
-    let svc = match (args.command, args.store) {
+    let stores = match (&args.command, args.store) {
         (Command::Seed, _) | (Command::Serve, Store::Dynamodb) => {
             let client = dynamo::client_from_env().await;
             let tables = TableNames::from_env();
             if args.create_tables || args.command == Command::Seed {
                 dynamo::create_tables(&client, &tables).await?;
             }
-            let (svc, store) = dynamo_orchestrator(client, &tables, registry, config).await;
-            seed_tenants(store.as_ref(), &tenants).await?;
+            let stores = StoreSet::dynamo(client, &tables);
+            seed_tenants(stores.tenants.as_ref(), &tenants).await?;
             tracing::info!(tenants = tenants.tenants.len(), tables = ?tables, "tenants seeded into DynamoDB");
             if args.command == Command::Seed {
                 return Ok(());
             }
-            svc
+            stores
         }
-        (Command::Serve, Store::Memory) => {
-            let (svc, store) = memory_orchestrator(registry, config);
-            seed_tenants(store.as_ref(), &tenants).await?;
-            svc
+        _ => {
+            let stores = StoreSet::memory();
+            seed_tenants(stores.tenants.as_ref(), &tenants).await?;
+            stores
         }
     };
-    http_server::serve(Arc::new(svc), args.addr, args.store).await
+    let (registry, _) = shared::gateways::simulators();
+    // Local development: merchants' callback receivers usually run on plain-http loopback.
+    let config = ServiceConfig {
+        allow_loopback_callbacks: true,
+        ..ServiceConfig::default()
+    };
+    let svc = Arc::new(stores.orchestrator(registry, config));
+    let schedule = RetrySchedule::default();
+    let queue = Arc::new(MemoryQueue::new(schedule.max_attempts()));
+    let cache = || TenantCache::new(stores.tenants.clone(), Duration::from_secs(5));
+    let receiver = Arc::new(WebhookReceiver::new(
+        WebhookRegistry::standard(),
+        cache(),
+        queue.clone(),
+        Arc::new(SystemClock),
+    ));
+    let worker = Arc::new(WebhookWorker::new(
+        WebhookRegistry::standard(),
+        cache(),
+        stores.payments.clone(),
+        stores.events.clone(),
+        Arc::new(HttpCallbackSender::new(true)?),
+        queue.clone(),
+        Arc::new(SystemClock),
+        schedule,
+    ));
+    tokio::spawn(local_worker::run(queue, worker));
+    http_server::serve(svc, receiver, args.addr, args.store).await
 }

@@ -54,6 +54,55 @@ pub async fn seed_tenants(
     Ok(())
 }
 
+/// One set of stores, in memory or on DynamoDB, shared by the API, the receiver and the worker.
+#[derive(Clone)]
+pub struct StoreSet {
+    pub idempotency: Arc<dyn crate::ports::IdempotencyStore>,
+    pub payments: Arc<dyn crate::ports::PaymentStore>,
+    pub tenants: Arc<dyn TenantStore>,
+    pub events: Arc<dyn crate::ports::EventStore>,
+}
+
+impl StoreSet {
+    /// In-memory stores.
+    pub fn memory() -> Self {
+        Self {
+            idempotency: Arc::new(MemoryIdempotencyStore::default()),
+            payments: Arc::new(MemoryPaymentStore::default()),
+            tenants: Arc::new(MemoryTenantStore::default()),
+            events: Arc::new(crate::adapters::memory::MemoryEventStore::default()),
+        }
+    }
+
+    /// DynamoDB stores on the given tables.
+    pub fn dynamo(client: aws_sdk_dynamodb::Client, tables: &TableNames) -> Self {
+        Self {
+            idempotency: Arc::new(DynamoIdempotencyStore::new(
+                client.clone(),
+                &tables.idempotency,
+            )),
+            payments: Arc::new(DynamoPaymentStore::new(client.clone(), &tables.payments)),
+            tenants: Arc::new(DynamoTenantStore::new(client.clone(), &tables.tenants)),
+            events: Arc::new(crate::adapters::aws::DynamoEventStore::new(
+                client,
+                &tables.events,
+            )),
+        }
+    }
+
+    /// The payments API on these stores.
+    pub fn orchestrator(&self, gateways: GatewayRegistry, config: ServiceConfig) -> Orchestrator {
+        Orchestrator::new(
+            self.idempotency.clone(),
+            self.payments.clone(),
+            self.tenants.clone(),
+            gateways,
+            Arc::new(SystemClock),
+            config,
+        )
+    }
+}
+
 /// An orchestrator on in-memory stores.
 pub fn memory_orchestrator(
     gateways: GatewayRegistry,

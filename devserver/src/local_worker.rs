@@ -1,0 +1,44 @@
+//! The worker's loop on the in-process queue: what the SQS event source mapping does in AWS
+//! (batches of up to 10, delete on success, failed messages rescheduled by the worker).
+
+use shared::adapters::memory::MemoryQueue;
+use shared::service::webhooks::{QueueMessage, WebhookWorker};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a received message stays invisible if the worker dies mid-batch.
+const VISIBILITY: Duration = Duration::from_secs(60);
+
+/// Polls forever (until the process ends).
+pub async fn run(queue: Arc<MemoryQueue>, worker: Arc<WebhookWorker>) {
+    loop {
+        let batch: Vec<QueueMessage> = queue
+            .receive(10, VISIBILITY)
+            .into_iter()
+            .map(|m| QueueMessage {
+                message_id: m.message_id,
+                receipt_handle: m.receipt_handle,
+                body: m.body,
+                receive_count: m.receive_count,
+            })
+            .collect();
+        if batch.is_empty() {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            continue;
+        }
+        match worker.process_batch(batch.clone()).await {
+            Ok(failed) => {
+                for m in batch.iter().filter(|m| !failed.contains(&m.message_id)) {
+                    queue.delete(&m.receipt_handle);
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "batch failed"),
+        }
+        if queue.dlq_len() > 0 {
+            tracing::warn!(
+                dead_letters = queue.dlq_len(),
+                "callbacks in the local dead-letter queue"
+            );
+        }
+    }
+}
