@@ -8,7 +8,7 @@ trap 'rm -rf "$TMP"' EXIT
 
 invoke() { # name data-file -> writes $TMP/name.json
   local name=$1 file=$2 tries=0
-  until cargo lambda invoke proxy --invoke-port "$PORT" --data-file "$file" >"$TMP/$name.json" 2>"$TMP/$name.err"; do
+  until cargo lambda invoke proxy --invoke-port "$PORT" --data-file "$file" >"$TMP/out-$name.json" 2>"$TMP/$name.err"; do
     tries=$((tries + 1))
     if [ "$tries" -ge 60 ]; then echo "invoke $name failed"; cat "$TMP/$name.err"; return 1; fi
     sleep 5
@@ -16,7 +16,7 @@ invoke() { # name data-file -> writes $TMP/name.json
 }
 
 check() { # name expected-status [python expression over r (response) and b (parsed body)]
-  python3 - "$TMP/$1.json" "$2" "${3:-True}" "$1" <<'PY'
+  python3 - "$TMP/out-$1.json" "$2" "${3:-True}" "$1" <<'PY'
 import json, sys
 path, want, expr, name = sys.argv[1:5]
 r = json.load(open(path))
@@ -32,7 +32,7 @@ check health 200 'b["status"] == "ok"'
 
 invoke create events/create-payment.json
 check create 201 'b["status"] == "pending" and b["pix"]["copy_paste"].startswith("000201") and "idempotent-replayed" not in r["headers"]'
-ID=$(python3 -c 'import json,sys; print(json.loads(json.load(open(sys.argv[1]))["body"])["id"])' "$TMP/create.json")
+ID=$(python3 -c 'import json,sys; print(json.loads(json.load(open(sys.argv[1]))["body"])["id"])' "$TMP/out-create.json")
 
 invoke replay events/create-payment.json
 check replay 201 "r['headers'].get('idempotent-replayed') == 'true' and b['id'] == '$ID'"
@@ -53,3 +53,111 @@ check get_unknown 404 'b["error"]["type"] == "not_found"'
 
 invoke list events/list-payments.json
 check list 200 "[p['id'] for p in b['data']] == ['$ID']"
+
+# --- webhook receiver and worker ---------------------------------------------------------
+patch() { # src dst python-code-over-e(event)-and-b(parsed body)
+  python3 - "$1" "$2" "$3" <<'PY'
+import json, sys, hmac, hashlib, time, base64
+src, dst, code = sys.argv[1:4]
+e = json.load(open(src))
+b = json.loads(base64.b64decode(e["body"]) if e.get("isBase64Encoded") else e["body"])
+exec(code)
+e["body"] = json.dumps(b)
+e["isBase64Encoded"] = False
+if "stripe-signature" in e["headers"]:
+    t = int(time.time())
+    sig = hmac.new(b"whsec_demo_stripe_endpoint_tenant_a", f"{t}.{e['body']}".encode(), hashlib.sha256).hexdigest()
+    e["headers"]["stripe-signature"] = f"t={t},v1={sig}"
+json.dump(e, open(dst, "w"))
+PY
+}
+
+invoke_fn() { # function name data-file
+  local fn=$1 name=$2 file=$3 tries=0
+  until cargo lambda invoke "$fn" --invoke-port "$PORT" --data-file "$file" >"$TMP/out-$name.json" 2>"$TMP/$name.err"; do
+    tries=$((tries + 1))
+    if [ "$tries" -ge 60 ]; then echo "invoke $fn $name failed"; cat "$TMP/$name.err"; return 1; fi
+    sleep 5
+  done
+}
+
+# The shipped Stripe event carries an old signature: refused, nothing enqueued.
+invoke_fn webhook-receiver stripe_stale events/webhook-stripe.json
+check stripe_stale 401 'b["error"]["type"] == "authentication"'
+patch events/webhook-stripe.json "$TMP/stripe-fresh.json" 'pass'
+invoke_fn webhook-receiver stripe_fresh "$TMP/stripe-fresh.json"
+check stripe_fresh 200 'b["received"] is True'
+invoke_fn webhook-receiver efi events/webhook-efi.json
+check efi 200 'b["received"] is True'
+
+# A Pix payment on Asaas, through the proxy binary...
+python3 - events/create-payment.json "$TMP/create-asaas.json" <<'PY'
+import json, sys
+e = json.load(open(sys.argv[1]))
+b = json.loads(e["body"]); b["gateway"] = "asaas"; e["body"] = json.dumps(b)
+e["headers"]["idempotency-key"] = "events-create-asaas-1"
+json.dump(e, open(sys.argv[2], "w"))
+PY
+invoke create_asaas "$TMP/create-asaas.json"
+check create_asaas 201 'b["gateway"] == "asaas" and b["status"] == "pending"'
+ASAAS_ID=$(python3 -c 'import json,sys; print(json.loads(json.load(open(sys.argv[1]))["body"])["id"])' "$TMP/out-create_asaas.json")
+GW_ID=$(python3 -c 'import json,sys; print(json.loads(json.load(open(sys.argv[1]))["body"])["gateway_payment_id"])' "$TMP/out-create_asaas.json")
+
+# ...its PAYMENT_RECEIVED webhook through the receiver binary...
+patch events/webhook-asaas.json "$TMP/asaas.json" "b['payment']['id'] = '$GW_ID'; b['payment']['externalReference'] = '$ASAAS_ID'"
+invoke_fn webhook-receiver asaas "$TMP/asaas.json"
+check asaas 200 'b["received"] is True'
+
+# ...and the queued messages (drained from SQS on moto) through the worker binary, shaped
+# like events/sqs-batch.json, plus one poisoned message that must be the only failure.
+python3 - events/sqs-batch.json "$TMP/sqs-live.json" <<'PY'
+import boto3, json, os, sys
+sqs = boto3.client("sqs", endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+template = json.load(open(sys.argv[1]))
+shape = template["Records"][0]
+records = []
+for _ in range(5):
+    out = sqs.receive_message(QueueUrl=os.environ["WEBHOOK_QUEUE_URL"], MaxNumberOfMessages=10,
+                              AttributeNames=["ApproximateReceiveCount"], WaitTimeSeconds=1)
+    for m in out.get("Messages", []):
+        r = dict(shape, messageId=m["MessageId"], receiptHandle=m["ReceiptHandle"], body=m["Body"])
+        r["attributes"] = dict(shape["attributes"], ApproximateReceiveCount=m["Attributes"]["ApproximateReceiveCount"])
+        records.append(r)
+    if len(records) >= 3:
+        break
+assert len(records) == 3, f"expected 3 queued webhooks, got {len(records)}"
+records.append(template["Records"][1])
+json.dump({"Records": records}, open(sys.argv[2], "w"))
+PY
+invoke_fn worker worker_live "$TMP/sqs-live.json"
+python3 - "$TMP/out-worker_live.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+failed = [f["itemIdentifier"] for f in r["batchItemFailures"]]
+# Stripe and EFI events name charges this deployment doesn't have (retried, then DLQ); the
+# poisoned message fails; the Asaas event settles its payment.
+ok = "2e1424d4-f796-459a-8184-9c92662be6da" in failed and len(failed) == 3 and all(failed)
+print(f"{'ok  ' if ok else 'FAIL'} worker_live: batchItemFailures={failed}")
+sys.exit(0 if ok else 1)
+PY
+
+python3 - "$ASAAS_ID" events/get-payment.json "$TMP/get-asaas.json" <<'PY'
+import json, sys
+pid, src, dst = sys.argv[1:4]
+e = json.load(open(src))
+e["rawPath"] = e["requestContext"]["http"]["path"] = f"/v1/payments/{pid}"
+e["pathParameters"] = {"id": pid}
+json.dump(e, open(dst, "w"))
+PY
+invoke get_asaas "$TMP/get-asaas.json"
+check get_asaas 200 "b['id'] == '$ASAAS_ID' and b['status'] == 'succeeded'"
+
+invoke_fn worker worker_static events/sqs-batch.json
+python3 - "$TMP/out-worker_static.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+failed = sorted(f["itemIdentifier"] for f in r["batchItemFailures"])
+ok = failed == sorted(["059f36b4-87a3-44ab-83d2-661975830a7d", "2e1424d4-f796-459a-8184-9c92662be6da"])
+print(f"{'ok  ' if ok else 'FAIL'} worker_static: batchItemFailures={failed}")
+sys.exit(0 if ok else 1)
+PY
