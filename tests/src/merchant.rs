@@ -7,7 +7,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 
@@ -25,6 +25,7 @@ pub struct Received {
 pub struct Merchant {
     pub url: String,
     status: Arc<AtomicU16>,
+    delay_ms: Arc<AtomicU64>,
     received: Arc<Mutex<Vec<Received>>>,
 }
 
@@ -36,6 +37,7 @@ impl Merchant {
         let m = Merchant {
             url: format!("http://{addr}/hooks"),
             status: Arc::new(AtomicU16::new(200)),
+            delay_ms: Arc::new(AtomicU64::new(0)),
             received: Arc::new(Mutex::new(Vec::new())),
         };
         let state = m.clone();
@@ -70,6 +72,10 @@ impl Merchant {
                                 signature,
                                 body: String::from_utf8_lossy(&body).into_owned(),
                             });
+                            let delay = state.delay_ms.load(Ordering::SeqCst);
+                            if delay > 0 {
+                                tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+                            }
                             let mut resp = Response::new(Full::new(Bytes::from_static(b"ok")));
                             *resp.status_mut() =
                                 hyper::StatusCode::from_u16(state.status.load(Ordering::SeqCst))
@@ -89,6 +95,11 @@ impl Merchant {
     /// Answer every later request with `status`.
     pub fn respond_with(&self, status: u16) {
         self.status.store(status, Ordering::SeqCst);
+    }
+
+    /// Answer every later request after `ms` milliseconds (merchant latency).
+    pub fn delay(&self, ms: u64) {
+        self.delay_ms.store(ms, Ordering::SeqCst);
     }
 
     /// Everything received so far.

@@ -486,3 +486,36 @@ async fn receiver_answers_503_when_the_queue_refuses() {
     let r = handle_webhook(&rx, req).await;
     assert_eq!(r.status, 503, "{}", r.body);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callback_sender_semantics_gone_and_redirects() {
+    use shared::ports::{Callback, CallbackSender, DeliveryOutcome};
+    let m = Merchant::start().await;
+    let sender = HttpCallbackSender::new(true).unwrap();
+    let cb = Callback {
+        url: m.url.clone(),
+        webhook_id: "evt_1".into(),
+        timestamp: now(),
+        signature: "v1,x".into(),
+        body: "{}".into(),
+    };
+    assert_eq!(sender.send(&cb).await, DeliveryOutcome::Delivered);
+    m.respond_with(410);
+    assert_eq!(sender.send(&cb).await, DeliveryOutcome::Gone);
+    m.respond_with(302);
+    assert!(
+        matches!(sender.send(&cb).await, DeliveryOutcome::Retry(_)),
+        "redirects are not followed"
+    );
+    m.respond_with(500);
+    assert!(matches!(sender.send(&cb).await, DeliveryOutcome::Retry(_)));
+    let got = m.received();
+    assert_eq!(got.len(), 4);
+    assert!(got
+        .iter()
+        .all(|r| r.webhook_id == "evt_1" && r.signature == "v1,x"));
+    // The guarded sender (deployed Lambdas) refuses this loopback merchant outright.
+    let guarded = HttpCallbackSender::new(false).unwrap();
+    assert!(matches!(guarded.send(&cb).await, DeliveryOutcome::Retry(_)));
+    assert_eq!(m.received().len(), 4, "no request reached the merchant");
+}

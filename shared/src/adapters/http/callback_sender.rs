@@ -137,7 +137,8 @@ impl CallbackSender for HttpCallbackSender {
             Ok(r) if r.status() == reqwest::StatusCode::GONE => DeliveryOutcome::Gone,
             Ok(r) => DeliveryOutcome::Retry(format!("merchant answered {}", r.status().as_u16())),
             Err(e) if e.is_timeout() => DeliveryOutcome::Retry("timeout".into()),
-            Err(e) => DeliveryOutcome::Retry(format!("request failed: {e}")),
+            // Without the URL: merchants sometimes put tokens in callback URLs, and this ends up in logs.
+            Err(e) => DeliveryOutcome::Retry(format!("request failed: {}", e.without_url())),
         }
     }
 }

@@ -81,3 +81,32 @@ impl GatewayWebhooks for AsaasWebhooks {
         }])
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_table() {
+        let ev = |e: &str| {
+            format!(
+                r#"{{"id":"evt_a&1","event":"{e}","payment":{{"object":"payment","id":"pay_080225913252","value":100.90}}}}"#
+            )
+        };
+        for (name, to) in EVENTS {
+            let got = AsaasWebhooks.normalize(ev(name).as_bytes()).unwrap();
+            assert_eq!(
+                (
+                    got[0].dedupe_id.as_str(),
+                    got[0].gateway_payment_id.as_str(),
+                    got[0].to
+                ),
+                ("evt_a&1", "pay_080225913252", *to)
+            );
+        }
+        assert!(AsaasWebhooks
+            .normalize(ev("PAYMENT_BANK_SLIP_VIEWED").as_bytes())
+            .unwrap()
+            .is_empty());
+    }
+}

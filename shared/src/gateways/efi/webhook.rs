@@ -104,3 +104,33 @@ impl GatewayWebhooks for EfiWebhooks {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn several_items_refunds_and_foreign_pix() {
+        let body = br#"{"pix":[
+          {"endToEndId":"E1","txid":"TX1","valor":"10.00","horario":"2026-11-21T13:40:34.000Z"},
+          {"endToEndId":"E2","txid":"TX2","valor":"30.00","horario":"2026-11-21T13:40:34.000Z",
+           "devolucoes":[{"id":"D1","rtrId":"R1","valor":"7.89","status":"DEVOLVIDO"},{"id":"D2","rtrId":"R2","valor":"1.11","status":"DEVOLVIDO"},{"id":"D3","rtrId":"R3","valor":"5.00","status":"EM_PROCESSAMENTO"}]},
+          {"endToEndId":"E3","chave":"k","valor":"1.00","tipo":"SOLICITACAO","status":"REALIZADO"}]}"#;
+        let evs = EfiWebhooks.normalize(body).unwrap();
+        assert_eq!(evs.len(), 2);
+        assert_eq!(
+            (
+                evs[0].dedupe_id.as_str(),
+                evs[0].gateway_payment_id.as_str(),
+                evs[0].to
+            ),
+            ("E1", "TX1", PaymentStatus::Succeeded)
+        );
+        assert_eq!(evs[1].dedupe_id, "E2#D1+D2");
+        assert_eq!(
+            (evs[1].to, evs[1].refunded_amount),
+            (PaymentStatus::PartiallyRefunded, Some(900))
+        );
+        assert!(EfiWebhooks.normalize(b"{\"pix\":\"x\"}").is_err());
+    }
+}

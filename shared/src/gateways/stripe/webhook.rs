@@ -98,3 +98,45 @@ impl GatewayWebhooks for StripeWebhooks {
         Ok(vec![])
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payment_intent_and_refund_events() {
+        let ev = |kind: &str, obj: &str| {
+            format!(r#"{{"id":"evt_1","type":"{kind}","data":{{"object":{obj}}}}}"#)
+        };
+        let s = StripeWebhooks;
+        let got = s
+            .normalize(
+                ev(
+                    "payment_intent.payment_failed",
+                    r#"{"id":"pi_1","object":"payment_intent"}"#,
+                )
+                .as_bytes(),
+            )
+            .unwrap();
+        assert_eq!(
+            (got[0].gateway_payment_id.as_str(), got[0].to),
+            ("pi_1", PaymentStatus::Failed)
+        );
+        let partial = s
+            .normalize(ev("charge.refunded", r#"{"id":"ch_1","object":"charge","payment_intent":"pi_1","amount_refunded":500,"refunded":false}"#).as_bytes())
+            .unwrap();
+        assert_eq!(
+            (partial[0].to, partial[0].refunded_amount),
+            (PaymentStatus::PartiallyRefunded, Some(500))
+        );
+        let full = s
+            .normalize(ev("charge.refunded", r#"{"id":"ch_1","object":"charge","payment_intent":"pi_1","amount_refunded":1990,"refunded":true}"#).as_bytes())
+            .unwrap();
+        assert_eq!(full[0].to, PaymentStatus::Refunded);
+        assert!(s
+            .normalize(ev("customer.created", r#"{"id":"cus_1"}"#).as_bytes())
+            .unwrap()
+            .is_empty());
+        assert!(s.normalize(b"[]").is_err());
+    }
+}

@@ -171,6 +171,11 @@ impl WebhookWorker {
                 gateway: gateway.to_string(),
                 gateway_payment_id: ev.gateway_payment_id.clone(),
             })?;
+        let callback_url = payment
+            .callback_url
+            .clone()
+            .or_else(|| tenant.callback_url.clone())
+            .map(|u| u.as_str().to_string());
         let fresh = EventRecord {
             key: key.clone(),
             event_id: callback_event_id(&key),
@@ -211,7 +216,7 @@ impl WebhookWorker {
             return Ok(()); // delivered or ignored already: a duplicate.
         }
         let body = rec.callback_body.clone().unwrap_or_default();
-        let Some(url) = self.callback_url(tenant, &rec).await? else {
+        let Some(url) = callback_url else {
             tracing::info!(event_id = %rec.event_id, "no callback URL configured; nothing to deliver");
             let _ = self
                 .events
@@ -248,17 +253,6 @@ impl WebhookWorker {
             }
             DeliveryOutcome::Retry(why) => Err(WorkerError::Delivery(why)),
         }
-    }
-
-    async fn callback_url(
-        &self,
-        tenant: &Tenant,
-        rec: &EventRecord,
-    ) -> Result<Option<String>, WorkerError> {
-        let p = self.payments.get(&tenant.id, &rec.payment_id).await?;
-        Ok(p.and_then(|p| p.callback_url)
-            .or_else(|| tenant.callback_url.clone())
-            .map(|u| u.as_str().to_string()))
     }
 
     /// Applies the event's status to the payment, or decides it changes nothing. Returns the
