@@ -6,14 +6,16 @@ PORT=$1
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-invoke() { # name data-file -> writes $TMP/name.json
-  local name=$1 file=$2 tries=0
-  until cargo lambda invoke proxy --invoke-port "$PORT" --data-file "$file" >"$TMP/out-$name.json" 2>"$TMP/$name.err"; do
+invoke_fn() { # function name data-file -> writes $TMP/out-name.json
+  local fn=$1 name=$2 file=$3 tries=0
+  until cargo lambda invoke "$fn" --invoke-port "$PORT" --data-file "$file" >"$TMP/out-$name.json" 2>"$TMP/$name.err"; do
     tries=$((tries + 1))
-    if [ "$tries" -ge 60 ]; then echo "invoke $name failed"; cat "$TMP/$name.err"; return 1; fi
+    if [ "$tries" -ge 60 ]; then echo "invoke $fn $name failed"; cat "$TMP/$name.err"; return 1; fi
     sleep 5
   done
 }
+
+invoke() { invoke_fn proxy "$@"; } # name data-file
 
 check() { # name expected-status [python expression over r (response) and b (parsed body)]
   python3 - "$TMP/out-$1.json" "$2" "${3:-True}" "$1" <<'PY'
@@ -72,14 +74,6 @@ json.dump(e, open(dst, "w"))
 PY
 }
 
-invoke_fn() { # function name data-file
-  local fn=$1 name=$2 file=$3 tries=0
-  until cargo lambda invoke "$fn" --invoke-port "$PORT" --data-file "$file" >"$TMP/out-$name.json" 2>"$TMP/$name.err"; do
-    tries=$((tries + 1))
-    if [ "$tries" -ge 60 ]; then echo "invoke $fn $name failed"; cat "$TMP/$name.err"; return 1; fi
-    sleep 5
-  done
-}
 
 # The shipped Stripe event carries an old signature: refused, nothing enqueued.
 invoke_fn webhook-receiver stripe_stale events/webhook-stripe.json

@@ -1,36 +1,15 @@
 //! Webhook receiver Lambda: `POST /webhooks/{gateway}/{tenant_id}` → verify → SQS → 200.
 //! API Gateway's base64 bodies are decoded by `lambda_http` before verification.
 
-use lambda_http::request::RequestContext;
-use lambda_http::{run, service_fn, Body, Error, Request, RequestExt, Response};
-use shared::api::{handle_webhook, ApiRequest};
+use lambda_http::{run, service_fn, Body, Error, Request, Response};
+use shared::api::handle_webhook;
+use shared::api::lambda_glue::{to_api_request, to_lambda_response};
 use shared::service::webhooks::WebhookReceiver;
 
 async fn serve(rx: &WebhookReceiver, req: Request) -> Result<Response<Body>, Error> {
-    let source_ip = match req.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(ctx)) => {
-            ctx.http.source_ip.as_deref().and_then(|ip| ip.parse().ok())
-        }
-        _ => None,
-    };
-    let path = req.raw_http_path().to_string();
-    let query = req.uri().query().map(str::to_string);
-    let (parts, body) = req.into_parts();
-    let api = ApiRequest {
-        method: parts.method,
-        path,
-        query,
-        headers: parts.headers,
-        body: body.to_vec().into(),
-        deadline: None,
-        source_ip,
-    };
-    let out = handle_webhook(rx, api).await;
-    let mut resp = Response::builder().status(out.status);
-    for (k, v) in out.headers {
-        resp = resp.header(k, v);
-    }
-    Ok(resp.body(Body::Text(out.body))?)
+    Ok(to_lambda_response(
+        handle_webhook(rx, to_api_request(req)).await,
+    )?)
 }
 
 #[tokio::main]

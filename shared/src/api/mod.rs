@@ -2,6 +2,8 @@
 //! turn their requests into an [`ApiRequest`] and render the [`ApiResponse`].
 
 mod error_response;
+#[cfg(feature = "lambda")]
+pub mod lambda_glue;
 mod router;
 mod webhook_route;
 
