@@ -1,6 +1,7 @@
 //! Test support: a moto-backed DynamoDB client, fresh tables per test, and a harness that runs
 //! the real service on either backend (in-memory or DynamoDB over moto) with the simulators.
 
+pub mod fakes;
 pub mod merchant;
 pub mod sqs;
 

@@ -1,3 +1,8 @@
-//! Stripe. The HTTP client lands with the real-gateway-clients work; webhooks live here now.
+//! Stripe: the PaymentIntents client (`client`), its wire types and mappings
+//! (`transformers`), and inbound webhooks (`webhook`).
 
+pub mod client;
+pub mod transformers;
 pub mod webhook;
+
+pub use client::{StripeClient, StripeConfig, STRIPE_VERSION};

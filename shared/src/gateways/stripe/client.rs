@@ -1,0 +1,149 @@
+//! The Stripe client flow: form-encoded PaymentIntents with a pinned `Stripe-Version` and an
+//! `Idempotency-Key` derived from the payment id on every POST.
+
+use super::transformers::{
+    classify, classify_transport, create_form, to_charge, ErrorBody, PaymentIntent,
+};
+use crate::domain::PaymentMethod;
+use crate::ports::{ChargeRequest, Gateway, GatewayCharge, GatewayError};
+use async_trait::async_trait;
+use std::time::Duration;
+
+/// The API version whose response shapes the transformers expect.
+pub const STRIPE_VERSION: &str = "2024-06-20";
+
+/// Connection settings. The key never appears in `Debug` output.
+#[derive(Clone)]
+pub struct StripeConfig {
+    pub base_url: String,
+    pub secret_key: String,
+    pub connect_timeout: Duration,
+    pub timeout: Duration,
+}
+
+impl std::fmt::Debug for StripeConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StripeConfig")
+            .field("base_url", &self.base_url)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl StripeConfig {
+    /// Production base URL with default timeouts (connect 3 s, total 20 s).
+    pub fn new(secret_key: impl Into<String>) -> Self {
+        Self {
+            base_url: "https://api.stripe.com".into(),
+            secret_key: secret_key.into(),
+            connect_timeout: Duration::from_secs(3),
+            timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+/// One client per credential, reused across invocations.
+pub struct StripeClient {
+    http: reqwest::Client,
+    config: StripeConfig,
+}
+
+impl StripeClient {
+    /// Builds the HTTP client once.
+    pub fn new(config: StripeConfig) -> Result<Self, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.timeout)
+            .user_agent("payment-orchestrator/1")
+            .build()?;
+        Ok(Self { http, config })
+    }
+
+    async fn post(
+        &self,
+        path: &str,
+        idempotency_key: &str,
+        form: &[(String, String)],
+    ) -> Result<PaymentIntent, GatewayError> {
+        let res = self
+            .http
+            .post(format!("{}{path}", self.config.base_url))
+            .bearer_auth(&self.config.secret_key)
+            .header("Stripe-Version", STRIPE_VERSION)
+            .header("Idempotency-Key", idempotency_key)
+            .form(form)
+            .send()
+            .await
+            .map_err(classify_transport)?;
+        Self::read(res).await
+    }
+
+    async fn read(res: reqwest::Response) -> Result<PaymentIntent, GatewayError> {
+        let status = res.status().as_u16();
+        let should_retry = res
+            .headers()
+            .get("stripe-should-retry")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v == "true");
+        let bytes = res.bytes().await.map_err(classify_transport)?;
+        if (200..300).contains(&status) {
+            return serde_json::from_slice(&bytes).map_err(|e| GatewayError {
+                class: crate::ports::ErrorClass::Ambiguous,
+                code: "unreadable_response".into(),
+                message: format!("Stripe answered {status} with an unreadable body: {e}"),
+            });
+        }
+        let body = serde_json::from_slice::<ErrorBody>(&bytes).ok();
+        Err(classify(
+            status,
+            body.as_ref().map(|b| &b.error),
+            should_retry,
+        ))
+    }
+
+    /// Reads a PaymentIntent (reconciliation).
+    pub async fn retrieve(&self, id: &str) -> Result<GatewayCharge, GatewayError> {
+        let res = self
+            .http
+            .get(format!("{}/v1/payment_intents/{id}", self.config.base_url))
+            .bearer_auth(&self.config.secret_key)
+            .header("Stripe-Version", STRIPE_VERSION)
+            .send()
+            .await
+            .map_err(classify_transport)?;
+        Self::read(res).await.map(to_charge)
+    }
+
+    /// Cancels a PaymentIntent; the key makes a retried cancel a replay.
+    pub async fn cancel(
+        &self,
+        id: &str,
+        idempotency_key: &str,
+    ) -> Result<GatewayCharge, GatewayError> {
+        self.post(
+            &format!("/v1/payment_intents/{id}/cancel"),
+            idempotency_key,
+            &[],
+        )
+        .await
+        .map(to_charge)
+    }
+}
+
+#[async_trait]
+impl Gateway for StripeClient {
+    fn name(&self) -> &str {
+        "stripe"
+    }
+
+    fn supports(&self, _method: PaymentMethod) -> bool {
+        true
+    }
+
+    async fn create(&self, req: &ChargeRequest) -> Result<GatewayCharge, GatewayError> {
+        self.post("/v1/payment_intents", &req.gateway_key, &create_form(req))
+            .await
+            .map(to_charge)
+    }
+}

@@ -1,0 +1,341 @@
+//! Stripe wire types and their mapping to and from the domain: form fields for a create, the
+//! PaymentIntent and error bodies, and the error classification table.
+
+use crate::domain::{BoletoDetails, NextAction, PaymentMethod, PaymentStatus, PixDetails};
+use crate::ports::{ChargeRequest, ErrorClass, GatewayCharge, GatewayError};
+use serde::Deserialize;
+
+/// Form fields of `POST /v1/payment_intents` (create and confirm in one call).
+pub fn create_form(req: &ChargeRequest) -> Vec<(String, String)> {
+    let mut f: Vec<(String, String)> = vec![
+        ("amount".into(), req.amount.minor().to_string()),
+        (
+            "currency".into(),
+            req.amount.currency().code().to_ascii_lowercase(),
+        ),
+        ("confirm".into(), "true".into()),
+        ("metadata[payment_id]".into(), req.payment_id.to_string()),
+    ];
+    if let Some(d) = &req.description {
+        f.push(("description".into(), d.clone()));
+    }
+    match req.method {
+        PaymentMethod::Card => {
+            f.push(("payment_method_types[]".into(), "card".into()));
+            if let Some(t) = &req.card_token {
+                f.push(("payment_method".into(), t.clone()));
+            }
+        }
+        PaymentMethod::Pix | PaymentMethod::Boleto => {
+            let kind = req.method.as_str();
+            f.push(("payment_method_types[]".into(), kind.into()));
+            f.push(("payment_method_data[type]".into(), kind.into()));
+            if let Some(c) = &req.customer {
+                f.push((
+                    "payment_method_data[billing_details][name]".into(),
+                    c.name.clone(),
+                ));
+                if let Some(e) = &c.email {
+                    f.push((
+                        "payment_method_data[billing_details][email]".into(),
+                        e.clone(),
+                    ));
+                }
+                if let (PaymentMethod::Boleto, Some(doc)) = (req.method, &c.document) {
+                    f.push((
+                        "payment_method_data[boleto][tax_id]".into(),
+                        doc.as_str().to_string(),
+                    ));
+                }
+            }
+        }
+    }
+    f
+}
+
+/// The PaymentIntent fields the orchestrator reads.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PaymentIntent {
+    pub id: String,
+    pub status: String,
+    #[serde(default)]
+    pub next_action: Option<WireNextAction>,
+    #[serde(default)]
+    pub last_payment_error: Option<StripeError>,
+}
+
+/// `next_action`: a redirect (3DS), a Pix QR code, or boleto details.
+#[derive(Debug, Clone, Deserialize)]
+pub struct WireNextAction {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub redirect_to_url: Option<RedirectToUrl>,
+    pub pix_display_qr_code: Option<PixQr>,
+    pub boleto_display_details: Option<BoletoDisplay>,
+}
+
+/// 3DS or other redirect.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RedirectToUrl {
+    pub url: String,
+}
+
+/// Pix instructions.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PixQr {
+    pub data: String,
+    pub image_url_png: Option<String>,
+    pub expires_at: Option<i64>,
+}
+
+/// Boleto instructions.
+#[derive(Debug, Clone, Deserialize)]
+pub struct BoletoDisplay {
+    pub number: String,
+    pub hosted_voucher_url: Option<String>,
+    pub expires_at: Option<i64>,
+}
+
+/// `{"error": {...}}`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ErrorBody {
+    pub error: StripeError,
+}
+
+/// Stripe's error object.
+#[derive(Debug, Clone, Deserialize)]
+pub struct StripeError {
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub code: Option<String>,
+    pub decline_code: Option<String>,
+    pub message: Option<String>,
+}
+
+/// PaymentIntent status → payment status. A Pix or boleto intent waiting on the payer is
+/// `requires_action` at Stripe but `pending` here (the payer pays out of band).
+pub fn status_of(pi: &PaymentIntent) -> PaymentStatus {
+    let payer_document = pi
+        .next_action
+        .as_ref()
+        .is_some_and(|n| n.pix_display_qr_code.is_some() || n.boleto_display_details.is_some());
+    match pi.status.as_str() {
+        "succeeded" => PaymentStatus::Succeeded,
+        "processing" | "requires_capture" => PaymentStatus::Processing,
+        "requires_action" if payer_document => PaymentStatus::Pending,
+        "requires_action" => PaymentStatus::RequiresAction,
+        "canceled" => PaymentStatus::Canceled,
+        "requires_payment_method" if pi.last_payment_error.is_some() => PaymentStatus::Failed,
+        _ => PaymentStatus::Pending,
+    }
+}
+
+/// The normalized charge.
+pub fn to_charge(pi: PaymentIntent) -> GatewayCharge {
+    let status = status_of(&pi);
+    let na = pi.next_action;
+    let ts = |t: Option<i64>| t.and_then(|t| chrono::DateTime::from_timestamp(t, 0));
+    GatewayCharge {
+        gateway_payment_id: pi.id,
+        status,
+        pix: na
+            .as_ref()
+            .and_then(|n| n.pix_display_qr_code.as_ref())
+            .map(|q| PixDetails {
+                copy_paste: q.data.clone(),
+                qr_code_png_base64: None,
+                expires_at: ts(q.expires_at),
+            }),
+        boleto: na
+            .as_ref()
+            .and_then(|n| n.boleto_display_details.as_ref())
+            .map(|b| BoletoDetails {
+                url: b.hosted_voucher_url.clone().unwrap_or_default(),
+                barcode: b.number.clone(),
+                due_date: ts(b.expires_at).map(|t| t.format("%Y-%m-%d").to_string()),
+            }),
+        next_action: na
+            .as_ref()
+            .and_then(|n| n.redirect_to_url.as_ref())
+            .map(|r| NextAction {
+                kind: "redirect".into(),
+                url: r.url.clone(),
+            }),
+    }
+}
+
+/// The classification table for an HTTP error answer to a create. `should_retry` is the
+/// `Stripe-Should-Retry` header. The rows, in order:
+///
+/// | status | class | why |
+/// |---|---|---|
+/// | 402 | declined | card_error: the issuer said no; never counts against Stripe |
+/// | 400, 404 | invalid | request rejected before execution (idempotency_error included) |
+/// | 401, 403 | misconfigured | key refused |
+/// | 429 | unavailable | rate limited: nothing was executed |
+/// | 409 | ambiguous | the same key is still executing: a charge may be on its way |
+/// | 5xx, others | ambiguous | execution may have begun (Stripe replays 500s for the key) |
+pub fn classify(
+    status: u16,
+    body: Option<&StripeError>,
+    should_retry: Option<bool>,
+) -> GatewayError {
+    let class = match status {
+        402 => ErrorClass::Declined,
+        400 | 404 => ErrorClass::Invalid,
+        401 | 403 => ErrorClass::Misconfigured,
+        429 => ErrorClass::Unavailable,
+        _ => ErrorClass::Ambiguous,
+    };
+    let code = body
+        .and_then(|e| e.decline_code.clone().or_else(|| e.code.clone()))
+        .unwrap_or_else(|| format!("http_{status}"));
+    let mut message = body
+        .and_then(|e| e.message.clone())
+        .unwrap_or_else(|| format!("Stripe answered HTTP {status}"));
+    if should_retry == Some(false) && class == ErrorClass::Ambiguous {
+        message.push_str(" (Stripe-Should-Retry: false)");
+    }
+    GatewayError {
+        class,
+        code,
+        message,
+    }
+}
+
+/// Classification of a transport failure: refused before sending (connect, DNS, TLS) means
+/// nothing was created; a timeout after sending is ambiguous.
+pub fn classify_transport(e: reqwest::Error) -> GatewayError {
+    let (class, code) = if e.is_connect() {
+        (ErrorClass::Unavailable, "connect_failed")
+    } else if e.is_timeout() {
+        (ErrorClass::Ambiguous, "timeout")
+    } else {
+        (ErrorClass::Ambiguous, "transport_error")
+    };
+    GatewayError {
+        class,
+        code: code.into(),
+        message: e.without_url().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pi(status: &str, na: Option<serde_json::Value>, err: bool) -> PaymentIntent {
+        let mut v = serde_json::json!({"id": "pi_1", "status": status});
+        if let Some(n) = na {
+            v["next_action"] = n;
+        }
+        if err {
+            v["last_payment_error"] =
+                serde_json::json!({"type": "card_error", "code": "card_declined"});
+        }
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn status_table() {
+        assert_eq!(
+            status_of(&pi("succeeded", None, false)),
+            PaymentStatus::Succeeded
+        );
+        assert_eq!(
+            status_of(&pi("processing", None, false)),
+            PaymentStatus::Processing
+        );
+        assert_eq!(
+            status_of(&pi("canceled", None, false)),
+            PaymentStatus::Canceled
+        );
+        assert_eq!(
+            status_of(&pi("requires_payment_method", None, false)),
+            PaymentStatus::Pending
+        );
+        assert_eq!(
+            status_of(&pi("requires_payment_method", None, true)),
+            PaymentStatus::Failed
+        );
+        let redirect = serde_json::json!({"type": "redirect_to_url", "redirect_to_url": {"url": "https://3ds"}});
+        assert_eq!(
+            status_of(&pi("requires_action", Some(redirect), false)),
+            PaymentStatus::RequiresAction
+        );
+        let pix = serde_json::json!({"type": "pix_display_qr_code", "pix_display_qr_code": {"data": "000201", "expires_at": 1795262400}});
+        let c = to_charge(pi("requires_action", Some(pix), false));
+        assert_eq!(c.status, PaymentStatus::Pending);
+        assert_eq!(c.pix.unwrap().copy_paste, "000201");
+    }
+
+    #[test]
+    fn error_table() {
+        let e = |kind: &str, code: &str| StripeError {
+            kind: Some(kind.into()),
+            code: Some(code.into()),
+            decline_code: None,
+            message: None,
+        };
+        let declined = StripeError {
+            decline_code: Some("insufficient_funds".into()),
+            ..e("card_error", "card_declined")
+        };
+        assert_eq!(
+            classify(402, Some(&declined), None).class,
+            ErrorClass::Declined
+        );
+        assert_eq!(
+            classify(402, Some(&declined), None).code,
+            "insufficient_funds"
+        );
+        assert_eq!(
+            classify(
+                400,
+                Some(&e("invalid_request_error", "parameter_missing")),
+                None
+            )
+            .class,
+            ErrorClass::Invalid
+        );
+        assert_eq!(
+            classify(
+                400,
+                Some(&e("idempotency_error", "idempotency_key_in_use")),
+                None
+            )
+            .class,
+            ErrorClass::Invalid
+        );
+        assert_eq!(classify(401, None, None).class, ErrorClass::Misconfigured);
+        assert_eq!(classify(403, None, None).class, ErrorClass::Misconfigured);
+        assert_eq!(
+            classify(429, Some(&e("invalid_request_error", "rate_limit")), None).class,
+            ErrorClass::Unavailable
+        );
+        assert_eq!(classify(409, None, Some(true)).class, ErrorClass::Ambiguous);
+        assert_eq!(
+            classify(500, None, Some(false)).class,
+            ErrorClass::Ambiguous
+        );
+        assert_eq!(classify(503, None, None).code, "http_503");
+    }
+
+    #[test]
+    fn form_has_amount_in_minor_units_and_lowercase_currency() {
+        use crate::domain::{Currency, Money, PaymentId};
+        let req = ChargeRequest {
+            payment_id: PaymentId::generate(),
+            gateway_key: "PAYX".into(),
+            amount: Money::new(1_999_999_999, Currency::BRL).unwrap(),
+            method: PaymentMethod::Card,
+            customer: None,
+            description: None,
+            card_token: Some("pm_card_visa".into()),
+        };
+        let f = create_form(&req);
+        assert!(f.contains(&("amount".into(), "1999999999".into())));
+        assert!(f.contains(&("currency".into(), "brl".into())));
+        assert!(f.contains(&("payment_method".into(), "pm_card_visa".into())));
+    }
+}

@@ -1,0 +1,3 @@
+//! Fake gateway servers that speak the documented wire formats, started inside tests.
+
+pub mod stripe;

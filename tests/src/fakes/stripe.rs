@@ -1,0 +1,282 @@
+//! A fake Stripe API on 127.0.0.1 that speaks the documented wire format: Bearer auth,
+//! form-encoded PaymentIntents, `Idempotency-Key` semantics (first response stored and replayed
+//! with `Idempotent-Replayed: true`, 500s included; other parameters → 400 idempotency_error;
+//! nothing stored for validation failures or 429). The amount's last two digits pick the
+//! behaviour: 02 card declined (402), 29 rate limited (429), 40 invalid (400), 50 intent created
+//! then 500, 77 intent created then a 2 s stall; anything else succeeds.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio::net::TcpListener;
+
+#[derive(Default)]
+struct State {
+    by_key: HashMap<String, (String, u16, String)>,
+    intents: HashMap<String, Value>,
+    created: usize,
+    requests: usize,
+}
+
+/// The running fake.
+#[derive(Clone)]
+pub struct FakeStripe {
+    pub base_url: String,
+    pub api_key: String,
+    state: Arc<Mutex<State>>,
+}
+
+fn resp(status: u16, body: String, replayed: bool) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    r.headers_mut()
+        .insert("content-type", "application/json".parse().unwrap());
+    r.headers_mut()
+        .insert("request-id", "req_fake".parse().unwrap());
+    if replayed {
+        r.headers_mut()
+            .insert("idempotent-replayed", "true".parse().unwrap());
+    }
+    r
+}
+
+fn error(status: u16, kind: &str, code: &str, extra: Value) -> (u16, String) {
+    let mut e = json!({"type": kind, "code": code, "message": format!("fake stripe: {code}")});
+    if let (Some(o), Some(x)) = (e.as_object_mut(), extra.as_object()) {
+        o.extend(x.clone());
+    }
+    (status, json!({"error": e}).to_string())
+}
+
+impl FakeStripe {
+    /// Starts on a free loopback port.
+    pub async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let fake = FakeStripe {
+            base_url: format!("http://{}", listener.local_addr().expect("addr")),
+            api_key: "sk_test_fake_0123456789".into(),
+            state: Arc::new(Mutex::new(State::default())),
+        };
+        let f = fake.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let f = f.clone();
+                tokio::spawn(async move {
+                    let svc = service_fn(move |req| {
+                        let f = f.clone();
+                        async move { Ok::<_, std::convert::Infallible>(f.serve(req).await) }
+                    });
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        });
+        fake
+    }
+
+    /// PaymentIntents created (one per executed Idempotency-Key).
+    pub fn intents_created(&self) -> usize {
+        self.state.lock().unwrap().created
+    }
+
+    /// Requests received.
+    pub fn requests(&self) -> usize {
+        self.state.lock().unwrap().requests
+    }
+
+    async fn serve(&self, req: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
+        self.state.lock().unwrap().requests += 1;
+        let auth_ok = req
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            == Some(&format!("Bearer {}", self.api_key));
+        if !auth_ok {
+            let (s, b) = error(401, "invalid_request_error", "api_key_invalid", json!({}));
+            return resp(s, b, false);
+        }
+        let method = req.method().clone();
+        let path = req.uri().path().to_string();
+        let key = req
+            .headers()
+            .get("idempotency-key")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let version_ok = req.headers().get("stripe-version").is_some();
+        let body = req
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        let params: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+        if !version_ok {
+            let (s, b) = error(
+                400,
+                "invalid_request_error",
+                "stripe_version_missing",
+                json!({}),
+            );
+            return resp(s, b, false);
+        }
+        let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+        match (method.as_str(), segs.as_slice()) {
+            ("GET", ["v1", "payment_intents", id]) => {
+                match self.state.lock().unwrap().intents.get(*id) {
+                    Some(pi) => resp(200, pi.to_string(), false),
+                    None => {
+                        let (s, b) =
+                            error(404, "invalid_request_error", "resource_missing", json!({}));
+                        resp(s, b, false)
+                    }
+                }
+            }
+            ("POST", rest) => {
+                let Some(key) = key else {
+                    let (s, b) = error(
+                        400,
+                        "invalid_request_error",
+                        "idempotency_key_required_by_fake",
+                        json!({}),
+                    );
+                    return resp(s, b, false);
+                };
+                let fp = format!("{path}?{}", String::from_utf8_lossy(&body));
+                if let Some((stored_fp, s, b)) =
+                    self.state.lock().unwrap().by_key.get(&key).cloned()
+                {
+                    if stored_fp != fp {
+                        let (s, b) = error(
+                            400,
+                            "idempotency_error",
+                            "idempotency_key_reused",
+                            json!({}),
+                        );
+                        return resp(s, b, false);
+                    }
+                    return resp(s, b, true);
+                }
+                let (status, body, store, stall) = match rest {
+                    ["v1", "payment_intents"] => self.create(&params),
+                    ["v1", "payment_intents", id, "cancel"] => {
+                        let mut st = self.state.lock().unwrap();
+                        match st.intents.get_mut(*id) {
+                            Some(pi) => {
+                                pi["status"] = "canceled".into();
+                                (200, pi.to_string(), true, false)
+                            }
+                            None => {
+                                let (s, b) = error(
+                                    404,
+                                    "invalid_request_error",
+                                    "resource_missing",
+                                    json!({}),
+                                );
+                                (s, b, false, false)
+                            }
+                        }
+                    }
+                    _ => {
+                        let (s, b) =
+                            error(404, "invalid_request_error", "unknown_route", json!({}));
+                        (s, b, false, false)
+                    }
+                };
+                if store {
+                    self.state
+                        .lock()
+                        .unwrap()
+                        .by_key
+                        .insert(key, (fp, status, body.clone()));
+                }
+                if stall {
+                    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                }
+                resp(status, body, false)
+            }
+            _ => {
+                let (s, b) = error(404, "invalid_request_error", "unknown_route", json!({}));
+                resp(s, b, false)
+            }
+        }
+    }
+
+    /// (status, body, store under the key, stall before answering)
+    fn create(&self, params: &[(String, String)]) -> (u16, String, bool, bool) {
+        let get = |k: &str| {
+            params
+                .iter()
+                .find(|(pk, _)| pk == k)
+                .map(|(_, v)| v.clone())
+        };
+        let Some(amount) = get("amount").and_then(|a| a.parse::<i64>().ok()) else {
+            let (s, b) = error(
+                400,
+                "invalid_request_error",
+                "parameter_missing",
+                json!({"param": "amount"}),
+            );
+            return (s, b, false, false);
+        };
+        let behaviour = amount % 100;
+        if behaviour == 29 {
+            let (s, b) = error(429, "invalid_request_error", "rate_limit", json!({}));
+            return (s, b, false, false);
+        }
+        if behaviour == 40 {
+            let (s, b) = error(
+                400,
+                "invalid_request_error",
+                "parameter_invalid_integer",
+                json!({"param": "amount"}),
+            );
+            return (s, b, false, false);
+        }
+        let method = get("payment_method_types[]").unwrap_or_else(|| "card".into());
+        let mut st = self.state.lock().unwrap();
+        st.created += 1;
+        let id = format!("pi_fake{}", st.created);
+        let mut pi = json!({"id": id, "object": "payment_intent", "amount": amount, "currency": get("currency"),
+            "status": "succeeded", "next_action": null, "last_payment_error": null,
+            "metadata": {"payment_id": get("metadata[payment_id]")}, "payment_method_types": [method]});
+        match method.as_str() {
+            "pix" => {
+                pi["status"] = "requires_action".into();
+                pi["next_action"] = json!({"type": "pix_display_qr_code", "pix_display_qr_code": {
+                    "data": "00020101021226700014br.gov.bcb.pix2548pix.stripe.fake/qr/abc5204000053039865802BR6304ABCD",
+                    "image_url_png": "https://qr.stripe.fake/abc.png", "expires_at": 1795266000}});
+            }
+            "boleto" => {
+                pi["status"] = "requires_action".into();
+                pi["next_action"] = json!({"type": "boleto_display_details", "boleto_display_details": {
+                    "number": "23793381286000000000000000000000000000000000000", "hosted_voucher_url": "https://boleto.stripe.fake/abc", "expires_at": 1795434000}});
+            }
+            _ => {}
+        }
+        if behaviour == 2 {
+            pi["status"] = "requires_payment_method".into();
+            pi["last_payment_error"] = json!({"type": "card_error", "code": "card_declined", "decline_code": "insufficient_funds"});
+            st.intents.insert(id.clone(), pi.clone());
+            let (s, b) = error(
+                402,
+                "card_error",
+                "card_declined",
+                json!({"decline_code": "insufficient_funds", "payment_intent": pi}),
+            );
+            return (s, b, true, false);
+        }
+        st.intents.insert(id.clone(), pi.clone());
+        if behaviour == 50 {
+            let (s, b) = error(500, "api_error", "internal_error", json!({}));
+            return (s, b, true, false);
+        }
+        (200, pi.to_string(), true, behaviour == 77)
+    }
+}

@@ -1,0 +1,124 @@
+//! The Stripe client against the fake Stripe server: every method, every error class, and
+//! retries after an ambiguous outcome reaching the same PaymentIntent.
+
+use integration_tests::fakes::stripe::FakeStripe;
+use shared::domain::{
+    Currency, Customer, Document, Money, PaymentId, PaymentMethod, PaymentStatus,
+};
+use shared::gateways::stripe::{StripeClient, StripeConfig};
+use shared::ports::{ChargeRequest, ErrorClass, Gateway};
+use shared::service::gateway_key;
+use std::time::Duration;
+
+fn client(fake: &FakeStripe, key: &str) -> StripeClient {
+    StripeClient::new(StripeConfig {
+        base_url: fake.base_url.clone(),
+        secret_key: key.into(),
+        connect_timeout: Duration::from_millis(500),
+        timeout: Duration::from_millis(700),
+    })
+    .unwrap()
+}
+
+fn req(amount: i64, method: PaymentMethod) -> ChargeRequest {
+    let id = PaymentId::generate();
+    ChargeRequest {
+        gateway_key: gateway_key(&id),
+        payment_id: id,
+        amount: Money::new(amount, Currency::BRL).unwrap(),
+        method,
+        customer: Some(Customer {
+            name: "Maria Souza".into(),
+            document: Some(Document::parse("52998224725").unwrap()),
+            email: Some("maria@example.com".into()),
+        }),
+        description: Some("Pedido 42".into()),
+        card_token: (method == PaymentMethod::Card).then(|| "pm_card_visa".to_string()),
+    }
+}
+
+#[tokio::test]
+async fn creates_each_method() {
+    let fake = FakeStripe::start().await;
+    let c = client(&fake, &fake.api_key);
+    let card = c.create(&req(1990, PaymentMethod::Card)).await.unwrap();
+    assert_eq!(card.status, PaymentStatus::Succeeded);
+    assert!(card.gateway_payment_id.starts_with("pi_"));
+    let pix = c.create(&req(1990, PaymentMethod::Pix)).await.unwrap();
+    assert_eq!(pix.status, PaymentStatus::Pending);
+    assert!(pix.pix.unwrap().copy_paste.starts_with("000201"));
+    let boleto = c.create(&req(1990, PaymentMethod::Boleto)).await.unwrap();
+    assert_eq!(boleto.status, PaymentStatus::Pending);
+    assert_eq!(boleto.boleto.unwrap().barcode.len(), 47);
+    assert_eq!(fake.intents_created(), 3);
+    // Status sync and cancel.
+    let got = c.retrieve(&pix.gateway_payment_id).await.unwrap();
+    assert_eq!(got.status, PaymentStatus::Pending);
+    let canceled = c.cancel(&pix.gateway_payment_id, "cancel-1").await.unwrap();
+    assert_eq!(canceled.status, PaymentStatus::Canceled);
+}
+
+#[tokio::test]
+async fn every_error_class() {
+    let fake = FakeStripe::start().await;
+    let c = client(&fake, &fake.api_key);
+    let class = |r: Result<_, shared::ports::GatewayError>| r.unwrap_err();
+    let d = class(c.create(&req(1002, PaymentMethod::Card)).await);
+    assert_eq!(
+        (d.class, d.code.as_str()),
+        (ErrorClass::Declined, "insufficient_funds")
+    );
+    assert_eq!(
+        class(c.create(&req(1040, PaymentMethod::Card)).await).class,
+        ErrorClass::Invalid
+    );
+    assert_eq!(
+        class(c.create(&req(1029, PaymentMethod::Card)).await).class,
+        ErrorClass::Unavailable
+    );
+    assert_eq!(
+        class(c.create(&req(1050, PaymentMethod::Card)).await).class,
+        ErrorClass::Ambiguous
+    );
+    assert_eq!(
+        class(c.create(&req(1077, PaymentMethod::Card)).await).class,
+        ErrorClass::Ambiguous
+    );
+    let bad_key = client(&fake, "sk_test_wrong");
+    assert_eq!(
+        class(bad_key.create(&req(1990, PaymentMethod::Card)).await).class,
+        ErrorClass::Misconfigured
+    );
+    // Nothing listening: refused before sending, so provably nothing was created.
+    let closed = StripeClient::new(StripeConfig {
+        base_url: "http://127.0.0.1:9".into(),
+        ..StripeConfig::new("sk")
+    })
+    .unwrap();
+    assert_eq!(
+        class(closed.create(&req(1990, PaymentMethod::Card)).await).class,
+        ErrorClass::Unavailable
+    );
+}
+
+#[tokio::test]
+async fn retry_after_ambiguous_reaches_the_same_intent() {
+    let fake = FakeStripe::start().await;
+    let c = client(&fake, &fake.api_key);
+    // Timeout after send: the intent exists; the retry with the same key gets it back.
+    let r = req(2077, PaymentMethod::Card);
+    assert_eq!(c.create(&r).await.unwrap_err().class, ErrorClass::Ambiguous);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let again = c.create(&r).await.unwrap();
+    assert_eq!(again.status, PaymentStatus::Succeeded);
+    assert_eq!(
+        fake.intents_created(),
+        1,
+        "one PaymentIntent for the payment"
+    );
+    // A 500 is replayed for the same key (Stripe semantics): still one intent, still ambiguous.
+    let r = req(2050, PaymentMethod::Card);
+    assert_eq!(c.create(&r).await.unwrap_err().class, ErrorClass::Ambiguous);
+    assert_eq!(c.create(&r).await.unwrap_err().class, ErrorClass::Ambiguous);
+    assert_eq!(fake.intents_created(), 2);
+}
