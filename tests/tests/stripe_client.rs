@@ -73,7 +73,7 @@ async fn every_error_class() {
         ErrorClass::Invalid
     );
     assert_eq!(
-        class(c.create(&req(1029, PaymentMethod::Card)).await).class,
+        class(c.create(&req(1031, PaymentMethod::Card)).await).class,
         ErrorClass::Unavailable
     );
     assert_eq!(

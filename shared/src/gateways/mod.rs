@@ -3,6 +3,7 @@
 
 pub mod asaas;
 pub mod efi;
+pub mod http_errors;
 pub mod simulator;
 pub mod stripe;
 pub mod webhooks;

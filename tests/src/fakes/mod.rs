@@ -1,3 +1,4 @@
 //! Fake gateway servers that speak the documented wire formats, started inside tests.
 
+pub mod asaas;
 pub mod stripe;

@@ -2,7 +2,7 @@
 //! form-encoded PaymentIntents, `Idempotency-Key` semantics (first response stored and replayed
 //! with `Idempotent-Replayed: true`, 500s included; other parameters → 400 idempotency_error;
 //! nothing stored for validation failures or 429). The amount's last two digits pick the
-//! behaviour: 02 card declined (402), 29 rate limited (429), 40 invalid (400), 50 intent created
+//! behaviour: 02 card declined (402), 31 rate limited (429), 40 invalid (400), 50 intent created
 //! then 500, 77 intent created then a 2 s stall; anything else succeeds.
 
 use bytes::Bytes;
@@ -226,7 +226,7 @@ impl FakeStripe {
             return (s, b, false, false);
         };
         let behaviour = amount % 100;
-        if behaviour == 29 {
+        if behaviour == 31 {
             let (s, b) = error(429, "invalid_request_error", "rate_limit", json!({}));
             return (s, b, false, false);
         }

@@ -1,3 +1,8 @@
-//! Asaas. The HTTP client lands with the real-gateway-clients work; webhooks live here now.
+//! Asaas: the payments client (`client`), its wire types and mappings (`transformers`), and
+//! inbound webhooks (`webhook`).
 
+pub mod client;
+pub mod transformers;
 pub mod webhook;
+
+pub use client::{AsaasClient, AsaasConfig};

@@ -203,22 +203,7 @@ pub fn classify(
     }
 }
 
-/// Classification of a transport failure: refused before sending (connect, DNS, TLS) means
-/// nothing was created; a timeout after sending is ambiguous.
-pub fn classify_transport(e: reqwest::Error) -> GatewayError {
-    let (class, code) = if e.is_connect() {
-        (ErrorClass::Unavailable, "connect_failed")
-    } else if e.is_timeout() {
-        (ErrorClass::Ambiguous, "timeout")
-    } else {
-        (ErrorClass::Ambiguous, "transport_error")
-    };
-    GatewayError {
-        class,
-        code: code.into(),
-        message: e.without_url().to_string(),
-    }
-}
+pub use crate::gateways::http_errors::classify_transport;
 
 #[cfg(test)]
 mod tests {

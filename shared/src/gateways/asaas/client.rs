@@ -1,0 +1,246 @@
+//! The Asaas client flow: `access_token` + `User-Agent` headers; customer found by `cpfCnpj`
+//! or created; the payment looked up by `externalReference` (the payment id) before any create,
+//! because Asaas has no idempotency key and a retry after an unknown outcome must find the
+//! charge the first attempt made; Pix QR code fetched for Pix.
+
+use super::transformers::{
+    billing_type, classify, json_decimal, to_charge, Customer, ErrorBody, List, NewCustomer,
+    NewPayment, Payment, PixQrCode,
+};
+use crate::domain::PaymentMethod;
+use crate::gateways::http_errors::classify_transport;
+use crate::ports::{ChargeRequest, ErrorClass, Gateway, GatewayCharge, GatewayError};
+use async_trait::async_trait;
+use serde::de::DeserializeOwned;
+use std::time::Duration;
+
+/// Connection settings. The key never appears in `Debug` output.
+#[derive(Clone)]
+pub struct AsaasConfig {
+    pub base_url: String,
+    pub access_token: String,
+    pub user_agent: String,
+    pub connect_timeout: Duration,
+    pub timeout: Duration,
+}
+
+impl std::fmt::Debug for AsaasConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AsaasConfig")
+            .field("base_url", &self.base_url)
+            .finish()
+    }
+}
+
+impl AsaasConfig {
+    /// Production base URL with default timeouts (connect 3 s, total 20 s).
+    pub fn new(access_token: impl Into<String>) -> Self {
+        Self {
+            base_url: "https://api.asaas.com/v3".into(),
+            access_token: access_token.into(),
+            user_agent: "payment-orchestrator/1".into(),
+            connect_timeout: Duration::from_secs(3),
+            timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+/// One client per credential, reused across invocations.
+pub struct AsaasClient {
+    http: reqwest::Client,
+    config: AsaasConfig,
+}
+
+fn invalid(code: &str, message: &str) -> GatewayError {
+    GatewayError {
+        class: ErrorClass::Invalid,
+        code: code.into(),
+        message: message.into(),
+    }
+}
+
+impl AsaasClient {
+    /// Builds the HTTP client once.
+    pub fn new(config: AsaasConfig) -> Result<Self, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.timeout)
+            .user_agent(config.user_agent.clone())
+            .build()?;
+        Ok(Self { http, config })
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<String>,
+    ) -> Result<T, GatewayError> {
+        let mut rb = self
+            .http
+            .request(method, format!("{}{path}", self.config.base_url))
+            .header("access_token", &self.config.access_token);
+        if let Some(b) = body {
+            rb = rb.header("content-type", "application/json").body(b);
+        }
+        let res = rb.send().await.map_err(classify_transport)?;
+        let status = res.status().as_u16();
+        let bytes = res.bytes().await.map_err(classify_transport)?;
+        if (200..300).contains(&status) {
+            return serde_json::from_slice(&bytes).map_err(|e| GatewayError {
+                class: ErrorClass::Ambiguous,
+                code: "unreadable_response".into(),
+                message: format!("Asaas answered {status} with an unreadable body: {e}"),
+            });
+        }
+        Err(classify(
+            status,
+            serde_json::from_slice::<ErrorBody>(&bytes).ok().as_ref(),
+        ))
+    }
+
+    async fn customer_id(&self, req: &ChargeRequest) -> Result<String, GatewayError> {
+        let c = req
+            .customer
+            .as_ref()
+            .ok_or_else(|| invalid("customer_required", "Asaas needs the customer"))?;
+        let doc = c.document.as_ref().ok_or_else(|| {
+            invalid(
+                "customer_document_required",
+                "Asaas needs the customer's CPF or CNPJ",
+            )
+        })?;
+        let path = format!("/customers?cpfCnpj={}", doc.as_str());
+        let found: List<Customer> = self.call(reqwest::Method::GET, &path, None).await?;
+        if let Some(existing) = found.data.into_iter().next() {
+            return Ok(existing.id);
+        }
+        let body = serde_json::to_string(&NewCustomer {
+            name: &c.name,
+            cpf_cnpj: doc.as_str(),
+            email: c.email.as_deref(),
+            notification_disabled: true,
+        })
+        .map_err(|e| invalid("serialize", &e.to_string()))?;
+        let created: Customer = self
+            .call(reqwest::Method::POST, "/customers", Some(body))
+            .await?;
+        Ok(created.id)
+    }
+
+    async fn with_qr(
+        &self,
+        p: Payment,
+        method: PaymentMethod,
+        req: Option<&ChargeRequest>,
+    ) -> Result<GatewayCharge, GatewayError> {
+        let qr = if method == PaymentMethod::Pix && p.status == "PENDING" {
+            Some(
+                self.call::<PixQrCode>(
+                    reqwest::Method::GET,
+                    &format!("/payments/{}/pixQrCode", p.id),
+                    None,
+                )
+                .await?,
+            )
+        } else {
+            None
+        };
+        to_charge(p, qr, req.map(|r| r.amount))
+    }
+
+    /// Reads a payment (reconciliation).
+    pub async fn retrieve(
+        &self,
+        id: &str,
+        method: PaymentMethod,
+    ) -> Result<GatewayCharge, GatewayError> {
+        let p: Payment = self
+            .call(reqwest::Method::GET, &format!("/payments/{id}"), None)
+            .await?;
+        self.with_qr(p, method, None).await
+    }
+
+    /// Deletes (cancels) an unpaid payment.
+    pub async fn cancel(&self, id: &str) -> Result<(), GatewayError> {
+        let _: serde_json::Value = self
+            .call(reqwest::Method::DELETE, &format!("/payments/{id}"), None)
+            .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Gateway for AsaasClient {
+    fn name(&self) -> &str {
+        "asaas"
+    }
+
+    fn supports(&self, _method: PaymentMethod) -> bool {
+        true
+    }
+
+    async fn create(&self, req: &ChargeRequest) -> Result<GatewayCharge, GatewayError> {
+        let reference = req.payment_id.as_str();
+        let existing: List<Payment> = self
+            .call(
+                reqwest::Method::GET,
+                &format!("/payments?externalReference={reference}"),
+                None,
+            )
+            .await
+            // Nothing was created by a failed lookup: whatever it was, creating is not yet attempted.
+            .map_err(|e| {
+                if e.class == ErrorClass::Ambiguous {
+                    GatewayError {
+                        class: ErrorClass::Unavailable,
+                        ..e
+                    }
+                } else {
+                    e
+                }
+            })?;
+        if let Some(p) = existing.data.into_iter().find(|p| !p.deleted) {
+            return self.with_qr(p, req.method, Some(req)).await;
+        }
+        let customer = self.customer_id(req).await.map_err(|e| {
+            // The lookup above found no charge, and customer records move no money: an unknown
+            // outcome here still created no charge.
+            if e.class == ErrorClass::Ambiguous {
+                GatewayError {
+                    class: ErrorClass::Unavailable,
+                    ..e
+                }
+            } else {
+                e
+            }
+        })?;
+        if req.method == PaymentMethod::Card && req.card_token.is_none() {
+            return Err(invalid(
+                "missing_card_token",
+                "Asaas needs a credit card token",
+            ));
+        }
+        let days = if req.method == PaymentMethod::Boleto {
+            3
+        } else {
+            1
+        };
+        let body = serde_json::to_string(&NewPayment {
+            customer: &customer,
+            billing_type: billing_type(req.method),
+            value: json_decimal(req.amount.minor()),
+            due_date: (chrono::Utc::now() + chrono::Duration::days(days))
+                .format("%Y-%m-%d")
+                .to_string(),
+            description: req.description.as_deref(),
+            external_reference: reference,
+            credit_card_token: req.card_token.as_deref(),
+        })
+        .map_err(|e| invalid("serialize", &e.to_string()))?;
+        let p: Payment = self
+            .call(reqwest::Method::POST, "/payments", Some(body))
+            .await?;
+        self.with_qr(p, req.method, Some(req)).await
+    }
+}

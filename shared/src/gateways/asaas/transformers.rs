@@ -1,0 +1,271 @@
+//! Asaas wire types and mappings. `value` is a JSON number in reais: it is written and read as
+//! raw JSON number text and converted with the exact decimal parser, so no f64 ever holds it.
+
+use crate::domain::{
+    format_decimal, parse_decimal, BoletoDetails, Money, PaymentMethod, PaymentStatus, PixDetails,
+};
+use crate::ports::{ErrorClass, GatewayCharge, GatewayError};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+/// A JSON number written exactly as `format_decimal` renders it.
+pub fn json_decimal(minor: i64) -> Box<RawValue> {
+    RawValue::from_string(format_decimal(minor, 2))
+        .unwrap_or_else(|_| RawValue::from_string("0".into()).expect("valid JSON"))
+}
+
+/// Reads a JSON number (or numeric string) in reais into centavos, exactly.
+pub fn read_decimal(raw: &RawValue) -> Option<i64> {
+    let text = raw.get().trim().trim_matches('"');
+    // Asaas may send 100.9 or 100.90 or 100; more than 2 decimals never carries centavos.
+    parse_decimal(text, 2)
+}
+
+/// `POST /v3/customers`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewCustomer<'a> {
+    pub name: &'a str,
+    pub cpf_cnpj: &'a str,
+    pub email: Option<&'a str>,
+    pub notification_disabled: bool,
+}
+
+/// `POST /v3/payments`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewPayment<'a> {
+    pub customer: &'a str,
+    pub billing_type: &'static str,
+    pub value: Box<RawValue>,
+    pub due_date: String,
+    pub description: Option<&'a str>,
+    pub external_reference: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credit_card_token: Option<&'a str>,
+}
+
+/// The billing type for a method.
+pub fn billing_type(m: PaymentMethod) -> &'static str {
+    match m {
+        PaymentMethod::Pix => "PIX",
+        PaymentMethod::Boleto => "BOLETO",
+        PaymentMethod::Card => "CREDIT_CARD",
+    }
+}
+
+/// List envelope of `GET /v3/customers` and `GET /v3/payments`.
+#[derive(Debug, Deserialize)]
+pub struct List<T> {
+    pub data: Vec<T>,
+}
+
+/// A customer (only the id matters).
+#[derive(Debug, Deserialize)]
+pub struct Customer {
+    pub id: String,
+}
+
+/// A payment (cobrança).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Payment {
+    pub id: String,
+    pub status: String,
+    pub value: Box<RawValue>,
+    #[serde(default)]
+    pub bank_slip_url: Option<String>,
+    #[serde(default)]
+    pub identification_field: Option<String>,
+    #[serde(default)]
+    pub nosso_numero: Option<String>,
+    #[serde(default)]
+    pub invoice_url: Option<String>,
+    #[serde(default)]
+    pub due_date: Option<String>,
+    #[serde(default)]
+    pub deleted: bool,
+}
+
+/// `GET /v3/payments/{id}/pixQrCode`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PixQrCode {
+    pub encoded_image: Option<String>,
+    pub payload: String,
+    pub expiration_date: Option<String>,
+}
+
+/// `{"errors": [{"code", "description"}]}`.
+#[derive(Debug, Deserialize)]
+pub struct ErrorBody {
+    pub errors: Vec<ErrorItem>,
+}
+
+/// One Asaas error.
+#[derive(Debug, Deserialize)]
+pub struct ErrorItem {
+    pub code: Option<String>,
+    pub description: Option<String>,
+}
+
+/// Asaas status → payment status.
+pub fn status_of(status: &str) -> PaymentStatus {
+    match status {
+        "RECEIVED" | "CONFIRMED" | "RECEIVED_IN_CASH" | "REFUND_REQUESTED"
+        | "REFUND_IN_PROGRESS" => PaymentStatus::Succeeded,
+        "PENDING" => PaymentStatus::Pending,
+        "OVERDUE" => PaymentStatus::Expired,
+        "REFUNDED" => PaymentStatus::Refunded,
+        _ => PaymentStatus::Processing,
+    }
+}
+
+/// The normalized charge; the amount must match what was asked (exactly, in centavos).
+pub fn to_charge(
+    p: Payment,
+    qr: Option<PixQrCode>,
+    expected: Option<Money>,
+) -> Result<GatewayCharge, GatewayError> {
+    if let Some(m) = expected {
+        if read_decimal(&p.value) != Some(m.minor()) {
+            return Err(GatewayError {
+                class: ErrorClass::Ambiguous,
+                code: "amount_mismatch".into(),
+                message: format!(
+                    "Asaas payment {} has value {} instead of {}",
+                    p.id,
+                    p.value.get(),
+                    m.to_decimal_string()
+                ),
+            });
+        }
+    }
+    let status = if p.deleted {
+        PaymentStatus::Canceled
+    } else {
+        status_of(&p.status)
+    };
+    let boleto = match (&p.bank_slip_url, &p.identification_field) {
+        (Some(url), Some(line)) => Some(BoletoDetails {
+            url: url.clone(),
+            barcode: line.chars().filter(char::is_ascii_digit).collect(),
+            due_date: p.due_date.clone(),
+        }),
+        _ => None,
+    };
+    let pix = qr.map(|q| PixDetails {
+        copy_paste: q.payload,
+        qr_code_png_base64: q.encoded_image,
+        expires_at: q.expiration_date.as_deref().and_then(parse_local_time),
+    });
+    Ok(GatewayCharge {
+        gateway_payment_id: p.id,
+        status,
+        pix,
+        boleto,
+        next_action: None,
+    })
+}
+
+/// Asaas times are `YYYY-MM-DD HH:mm:ss` in São Paulo time (UTC−3, no DST since 2019).
+fn parse_local_time(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    let naive = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").ok()?;
+    Some(naive.and_utc() + chrono::Duration::hours(3))
+}
+
+/// The classification table for an HTTP error answer:
+///
+/// | status | class |
+/// |---|---|
+/// | 400 with a credit-card code | declined |
+/// | 400, 404 | invalid |
+/// | 401, 403 | misconfigured |
+/// | 429 | unavailable |
+/// | 5xx, 408, others | ambiguous |
+pub fn classify(status: u16, body: Option<&ErrorBody>) -> GatewayError {
+    let first = body.and_then(|b| b.errors.first());
+    let code = first
+        .and_then(|e| e.code.clone())
+        .unwrap_or_else(|| format!("http_{status}"));
+    let message = first
+        .and_then(|e| e.description.clone())
+        .unwrap_or_else(|| format!("Asaas answered HTTP {status}"));
+    let class = match status {
+        400 if code.to_ascii_lowercase().contains("creditcard") => ErrorClass::Declined,
+        400 | 404 => ErrorClass::Invalid,
+        401 | 403 => ErrorClass::Misconfigured,
+        429 => ErrorClass::Unavailable,
+        _ => ErrorClass::Ambiguous,
+    };
+    GatewayError {
+        class,
+        code,
+        message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_are_exact_both_ways() {
+        for (minor, text) in [(29, "0.29"), (115, "1.15"), (1_999_999_999, "19999999.99")] {
+            assert_eq!(json_decimal(minor).get(), text);
+            let raw = RawValue::from_string(text.into()).unwrap();
+            assert_eq!(read_decimal(&raw), Some(minor));
+        }
+        let raw = RawValue::from_string("100.9".into()).unwrap();
+        assert_eq!(read_decimal(&raw), Some(10090));
+        let body = serde_json::to_string(&NewPayment {
+            customer: "cus_1",
+            billing_type: "PIX",
+            value: json_decimal(1990),
+            due_date: "2026-11-22".into(),
+            description: None,
+            external_reference: "pay_1",
+            credit_card_token: None,
+        })
+        .unwrap();
+        assert!(body.contains(r#""value":19.90"#), "{body}");
+    }
+
+    #[test]
+    fn error_table() {
+        let b = |code: &str| ErrorBody {
+            errors: vec![ErrorItem {
+                code: Some(code.into()),
+                description: None,
+            }],
+        };
+        assert_eq!(
+            classify(400, Some(&b("invalid_creditCard"))).class,
+            ErrorClass::Declined
+        );
+        assert_eq!(
+            classify(400, Some(&b("invalid_value"))).class,
+            ErrorClass::Invalid
+        );
+        assert_eq!(classify(401, None).class, ErrorClass::Misconfigured);
+        assert_eq!(classify(429, None).class, ErrorClass::Unavailable);
+        assert_eq!(classify(500, None).class, ErrorClass::Ambiguous);
+        assert_eq!(
+            classify(400, Some(&b("invalid_value"))).code,
+            "invalid_value"
+        );
+    }
+
+    #[test]
+    fn status_table() {
+        assert_eq!(status_of("RECEIVED"), PaymentStatus::Succeeded);
+        assert_eq!(status_of("CONFIRMED"), PaymentStatus::Succeeded);
+        assert_eq!(status_of("PENDING"), PaymentStatus::Pending);
+        assert_eq!(status_of("OVERDUE"), PaymentStatus::Expired);
+        assert_eq!(status_of("REFUNDED"), PaymentStatus::Refunded);
+        assert_eq!(
+            status_of("AWAITING_RISK_ANALYSIS"),
+            PaymentStatus::Processing
+        );
+    }
+}

@@ -1,0 +1,250 @@
+//! A fake Asaas API v3 on 127.0.0.1: `access_token` auth, mandatory `User-Agent`, customers,
+//! payments with `externalReference` lookup, Pix QR codes, `{"errors": [...]}` bodies. No
+//! idempotency key (as the real API). The value's centavos pick the behaviour: 02 credit card
+//! refused, 31 rate limited, 40 invalid value, 50 payment created then 500, 77 payment created
+//! then a 2 s stall; anything else succeeds (card CONFIRMED, Pix/boleto PENDING).
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
+use tokio::net::TcpListener;
+
+#[derive(Default)]
+struct State {
+    customers: Vec<Value>,
+    payments: Vec<Value>,
+}
+
+/// The running fake.
+#[derive(Clone)]
+pub struct FakeAsaas {
+    pub base_url: String,
+    pub token: String,
+    state: Arc<Mutex<State>>,
+}
+
+fn resp(status: u16, body: Value) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    r.headers_mut()
+        .insert("content-type", "application/json".parse().unwrap());
+    r
+}
+
+fn err(status: u16, code: &str) -> Response<Full<Bytes>> {
+    resp(
+        status,
+        json!({"errors": [{"code": code, "description": format!("fake asaas: {code}")}]}),
+    )
+}
+
+fn query_param(q: &str, key: &str) -> Option<String> {
+    form_urlencoded::parse(q.as_bytes())
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
+}
+
+impl FakeAsaas {
+    /// Starts on a free loopback port.
+    pub async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let fake = FakeAsaas {
+            base_url: format!("http://{}/v3", listener.local_addr().expect("addr")),
+            token: "$aact_hmlg_fake0123456789".into(),
+            state: Arc::new(Mutex::new(State::default())),
+        };
+        let f = fake.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let f = f.clone();
+                tokio::spawn(async move {
+                    let svc = service_fn(move |req| {
+                        let f = f.clone();
+                        async move { Ok::<_, std::convert::Infallible>(f.serve(req).await) }
+                    });
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        });
+        fake
+    }
+
+    /// Payments (charges) created.
+    pub fn payments_created(&self) -> usize {
+        self.state.lock().unwrap().payments.len()
+    }
+
+    /// Customers created.
+    pub fn customers_created(&self) -> usize {
+        self.state.lock().unwrap().customers.len()
+    }
+
+    async fn serve(&self, req: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
+        if req
+            .headers()
+            .get("access_token")
+            .and_then(|v| v.to_str().ok())
+            != Some(self.token.as_str())
+        {
+            return err(401, "invalid_access_token");
+        }
+        if req.headers().get("user-agent").is_none() {
+            return err(400, "user_agent_required");
+        }
+        let method = req.method().clone();
+        let path = req.uri().path().trim_start_matches("/v3").to_string();
+        let query = req.uri().query().unwrap_or("").to_string();
+        let body = req
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+        match (method.as_str(), segs.as_slice()) {
+            ("GET", ["customers"]) => {
+                let doc = query_param(&query, "cpfCnpj");
+                let st = self.state.lock().unwrap();
+                let data: Vec<&Value> = st
+                    .customers
+                    .iter()
+                    .filter(|c| doc.as_deref().is_none_or(|d| c["cpfCnpj"] == d))
+                    .collect();
+                resp(
+                    200,
+                    json!({"object": "list", "hasMore": false, "totalCount": data.len(), "limit": 10, "offset": 0, "data": data}),
+                )
+            }
+            ("POST", ["customers"]) => {
+                let Ok(mut c) = serde_json::from_slice::<Value>(&body) else {
+                    return err(400, "invalid_json");
+                };
+                let mut st = self.state.lock().unwrap();
+                c["id"] = format!("cus_{:012}", st.customers.len() + 1).into();
+                c["object"] = "customer".into();
+                st.customers.push(c.clone());
+                resp(200, c)
+            }
+            ("GET", ["payments"]) => {
+                let r = query_param(&query, "externalReference");
+                let st = self.state.lock().unwrap();
+                let data: Vec<&Value> = st
+                    .payments
+                    .iter()
+                    .filter(|p| r.as_deref().is_none_or(|r| p["externalReference"] == r))
+                    .collect();
+                resp(
+                    200,
+                    json!({"object": "list", "hasMore": false, "totalCount": data.len(), "limit": 10, "offset": 0, "data": data}),
+                )
+            }
+            ("POST", ["payments"]) => self.create(&body).await,
+            ("GET", ["payments", id]) => match self.find(id) {
+                Some(p) => resp(200, p),
+                None => err(404, "not_found"),
+            },
+            ("DELETE", ["payments", id]) => {
+                let mut st = self.state.lock().unwrap();
+                match st.payments.iter_mut().find(|p| p["id"] == *id) {
+                    Some(p) => {
+                        p["deleted"] = true.into();
+                        resp(200, json!({"deleted": true, "id": id}))
+                    }
+                    None => err(404, "not_found"),
+                }
+            }
+            ("GET", ["payments", id, "pixQrCode"]) => match self.find(id) {
+                Some(_) => resp(
+                    200,
+                    json!({"success": true, "encodedImage": "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==",
+                    "payload": "00020101021226820014br.gov.bcb.pix2560qrpix.asaas.fake/qr/cobv/abc5204000053039865802BR6304ABCD",
+                    "expirationDate": "2026-11-23 23:59:59"}),
+                ),
+                None => err(404, "not_found"),
+            },
+            _ => err(404, "not_found"),
+        }
+    }
+
+    fn find(&self, id: &str) -> Option<Value> {
+        self.state
+            .lock()
+            .unwrap()
+            .payments
+            .iter()
+            .find(|p| p["id"] == id)
+            .cloned()
+    }
+
+    async fn create(&self, body: &[u8]) -> Response<Full<Bytes>> {
+        // The value is read as text, like the client does: the fake must not round either.
+        let Ok(raw) = serde_json::from_slice::<
+            std::collections::BTreeMap<String, Box<serde_json::value::RawValue>>,
+        >(body) else {
+            return err(400, "invalid_json");
+        };
+        let Some(value_text) = raw.get("value").map(|v| v.get().to_string()) else {
+            return err(400, "invalid_value");
+        };
+        let cents: i64 = match value_text.split_once('.') {
+            Some((_, f)) => f.get(..2).and_then(|c| c.parse().ok()).unwrap_or(0),
+            None => 0,
+        };
+        let p: Value = serde_json::from_slice(body).unwrap_or_default();
+        match cents {
+            2 if p["billingType"] == "CREDIT_CARD" => return err(400, "invalid_creditCard"),
+            31 => return err(429, "rate_limit_exceeded"),
+            40 => return err(400, "invalid_value"),
+            _ => {}
+        }
+        let id = format!("pay_{:012}", self.state.lock().unwrap().payments.len() + 1);
+        let status = if p["billingType"] == "CREDIT_CARD" {
+            "CONFIRMED"
+        } else {
+            "PENDING"
+        };
+        let boleto = p["billingType"] == "BOLETO";
+        let text = format!(
+            r#"{{"object":"payment","id":"{id}","customer":{},"value":{value_text},"netValue":{value_text},"billingType":{},"status":"{status}","dueDate":{},"externalReference":{},"deleted":false,"invoiceUrl":"https://asaas.fake/i/{id}","bankSlipUrl":{},"identificationField":{},"refunds":null}}"#,
+            p["customer"],
+            p["billingType"],
+            p["dueDate"],
+            p["externalReference"],
+            if boleto {
+                format!("\"https://asaas.fake/b/{id}\"")
+            } else {
+                "null".into()
+            },
+            if boleto {
+                "\"23793.38128 60000.000003 00000.000400 1 00000000001990\"".to_string()
+            } else {
+                "null".into()
+            },
+        );
+        self.state
+            .lock()
+            .unwrap()
+            .payments
+            .push(serde_json::from_str(&text).unwrap_or_default());
+        match cents {
+            50 => err(500, "internal_error"),
+            77 => {
+                tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                resp(200, serde_json::from_str(&text).unwrap_or_default())
+            }
+            _ => {
+                let mut r = Response::new(Full::new(Bytes::from(text)));
+                r.headers_mut()
+                    .insert("content-type", "application/json".parse().unwrap());
+                r
+            }
+        }
+    }
+}

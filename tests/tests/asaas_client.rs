@@ -1,0 +1,174 @@
+//! The Asaas client against the fake Asaas server: each method, every error class, exact
+//! decimals, and a retry after an ambiguous create finding the first charge by externalReference.
+
+use integration_tests::fakes::asaas::FakeAsaas;
+use shared::domain::{
+    Currency, Customer, Document, Money, PaymentId, PaymentMethod, PaymentStatus,
+};
+use shared::gateways::asaas::{AsaasClient, AsaasConfig};
+use shared::ports::{ChargeRequest, ErrorClass, Gateway};
+use shared::service::gateway_key;
+use std::time::Duration;
+
+fn client(fake: &FakeAsaas, token: &str) -> AsaasClient {
+    AsaasClient::new(AsaasConfig {
+        base_url: fake.base_url.clone(),
+        access_token: token.into(),
+        user_agent: "orchestrator-tests".into(),
+        connect_timeout: Duration::from_millis(500),
+        timeout: Duration::from_millis(700),
+    })
+    .unwrap()
+}
+
+fn req(amount: i64, method: PaymentMethod) -> ChargeRequest {
+    let id = PaymentId::generate();
+    ChargeRequest {
+        gateway_key: gateway_key(&id),
+        payment_id: id,
+        amount: Money::new(amount, Currency::BRL).unwrap(),
+        method,
+        customer: Some(Customer {
+            name: "Maria Souza".into(),
+            document: Some(Document::parse("52998224725").unwrap()),
+            email: Some("maria@example.com".into()),
+        }),
+        description: Some("Pedido 42".into()),
+        card_token: (method == PaymentMethod::Card).then(|| "tok_asaas_1".to_string()),
+    }
+}
+
+#[tokio::test]
+async fn creates_each_method_with_one_customer() {
+    let fake = FakeAsaas::start().await;
+    let c = client(&fake, &fake.token);
+    let pix = c.create(&req(1990, PaymentMethod::Pix)).await.unwrap();
+    assert_eq!(pix.status, PaymentStatus::Pending);
+    let qr = pix.pix.clone().unwrap();
+    assert!(qr.copy_paste.starts_with("000201"));
+    assert!(qr.qr_code_png_base64.is_some() && qr.expires_at.is_some());
+    let card = c.create(&req(10000, PaymentMethod::Card)).await.unwrap();
+    assert_eq!(card.status, PaymentStatus::Succeeded);
+    let boleto = c.create(&req(5000, PaymentMethod::Boleto)).await.unwrap();
+    assert_eq!(boleto.status, PaymentStatus::Pending);
+    assert_eq!(boleto.boleto.unwrap().barcode.len(), 47);
+    assert_eq!(
+        fake.customers_created(),
+        1,
+        "the customer is found by cpfCnpj after the first"
+    );
+    assert_eq!(fake.payments_created(), 3);
+    assert_eq!(
+        c.retrieve(&pix.gateway_payment_id, PaymentMethod::Pix)
+            .await
+            .unwrap()
+            .status,
+        PaymentStatus::Pending
+    );
+    c.cancel(&pix.gateway_payment_id).await.unwrap();
+    assert_eq!(
+        c.retrieve(&pix.gateway_payment_id, PaymentMethod::Pix)
+            .await
+            .unwrap()
+            .status,
+        PaymentStatus::Canceled
+    );
+}
+
+#[tokio::test]
+async fn exact_decimals_round_trip() {
+    let fake = FakeAsaas::start().await;
+    let c = client(&fake, &fake.token);
+    for minor in [29, 115, 1_999_999_999] {
+        // The client checks the charge's value against the request, exactly.
+        c.create(&req(minor, PaymentMethod::Pix)).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn every_error_class() {
+    let fake = FakeAsaas::start().await;
+    let c = client(&fake, &fake.token);
+    assert_eq!(
+        c.create(&req(1002, PaymentMethod::Card))
+            .await
+            .unwrap_err()
+            .class,
+        ErrorClass::Declined
+    );
+    assert_eq!(
+        c.create(&req(1040, PaymentMethod::Pix))
+            .await
+            .unwrap_err()
+            .class,
+        ErrorClass::Invalid
+    );
+    assert_eq!(
+        c.create(&req(1031, PaymentMethod::Pix))
+            .await
+            .unwrap_err()
+            .class,
+        ErrorClass::Unavailable
+    );
+    assert_eq!(
+        c.create(&req(1050, PaymentMethod::Pix))
+            .await
+            .unwrap_err()
+            .class,
+        ErrorClass::Ambiguous
+    );
+    assert_eq!(
+        client(&fake, "$aact_wrong")
+            .create(&req(1990, PaymentMethod::Pix))
+            .await
+            .unwrap_err()
+            .class,
+        ErrorClass::Misconfigured
+    );
+    let mut no_doc = req(1990, PaymentMethod::Pix);
+    no_doc.customer = None;
+    assert_eq!(
+        c.create(&no_doc).await.unwrap_err().class,
+        ErrorClass::Invalid
+    );
+    let closed = AsaasClient::new(AsaasConfig {
+        base_url: "http://127.0.0.1:9/v3".into(),
+        ..AsaasConfig::new("t")
+    })
+    .unwrap();
+    assert_eq!(
+        closed
+            .create(&req(1990, PaymentMethod::Pix))
+            .await
+            .unwrap_err()
+            .class,
+        ErrorClass::Unavailable
+    );
+}
+
+#[tokio::test]
+async fn retry_after_ambiguous_finds_the_charge_by_external_reference() {
+    let fake = FakeAsaas::start().await;
+    let c = client(&fake, &fake.token);
+    let r = req(2077, PaymentMethod::Card);
+    assert_eq!(
+        c.create(&r).await.unwrap_err().class,
+        ErrorClass::Ambiguous,
+        "timeout after send"
+    );
+    let again = c.create(&r).await.unwrap();
+    assert_eq!(again.status, PaymentStatus::Succeeded);
+    let r2 = req(2050, PaymentMethod::Pix);
+    assert_eq!(
+        c.create(&r2).await.unwrap_err().class,
+        ErrorClass::Ambiguous,
+        "500 on create"
+    );
+    let found = c.create(&r2).await.unwrap();
+    assert_eq!(found.status, PaymentStatus::Pending);
+    assert_eq!(
+        fake.payments_created(),
+        2,
+        "each retry reached the charge its first attempt made"
+    );
+}
