@@ -15,7 +15,9 @@ pub use document::{Document, DocumentError};
 pub use idempotency_key::{IdempotencyKey, IdempotencyKeyError, MAX_KEY_LEN};
 pub use ids::{BadPaymentId, BadTenantId, PaymentId, TenantId};
 pub use method::PaymentMethod;
-pub use money::{format_decimal, parse_decimal, Currency, Money, MoneyError, MAX_MINOR_UNITS};
+pub use money::{
+    format_decimal, parse_decimal, ChargeAmountError, Currency, Money, MoneyError, MAX_MINOR_UNITS,
+};
 pub use payment::{
     Attempt, AttemptOutcome, BoletoDetails, Customer, Failure, NextAction, Payment, PixDetails,
 };

@@ -154,6 +154,14 @@ impl Money {
     }
 }
 
+/// A gateway reported a different amount than the one requested: never accepted silently.
+pub struct ChargeAmountError;
+
+impl ChargeAmountError {
+    /// The attempt code recorded for it.
+    pub const CODE: &'static str = "amount_mismatch";
+}
+
 /// Formats integer minor units with `exp` decimal digits.
 pub fn format_decimal(minor: i64, exp: u32) -> String {
     if exp == 0 {

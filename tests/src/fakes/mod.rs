@@ -1,4 +1,5 @@
 //! Fake gateway servers that speak the documented wire formats, started inside tests.
 
 pub mod asaas;
+pub mod efi;
 pub mod stripe;

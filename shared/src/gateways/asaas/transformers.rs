@@ -131,7 +131,7 @@ pub fn to_charge(
         if read_decimal(&p.value) != Some(m.minor()) {
             return Err(GatewayError {
                 class: ErrorClass::Ambiguous,
-                code: "amount_mismatch".into(),
+                code: crate::domain::ChargeAmountError::CODE.into(),
                 message: format!(
                     "Asaas payment {} has value {} instead of {}",
                     p.id,

@@ -1,3 +1,8 @@
-//! EFI (Pix). The HTTP client lands with the real-gateway-clients work; webhooks live here now.
+//! EFI (Pix API): the mTLS + OAuth2 client (`client`), its wire types and mappings
+//! (`transformers`), and inbound webhooks (`webhook`).
 
+pub mod client;
+pub mod transformers;
 pub mod webhook;
+
+pub use client::{EfiClient, EfiConfig};

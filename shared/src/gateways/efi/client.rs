@@ -1,0 +1,261 @@
+//! The EFI Pix client flow: every call over mTLS with the account's certificate; an OAuth2
+//! client-credentials token cached per credential until shortly before `expires_in`; charges
+//! created with `PUT /v2/cob/{txid}` and a txid derived from the payment id, so a retry after
+//! an unknown outcome meets `txid_duplicado` and reads back the same cob.
+
+use super::transformers::{classify, cob_body, to_charge, Cob, ErrorBody, QrCode, Token};
+use crate::domain::PaymentMethod;
+use crate::gateways::http_errors::classify_transport;
+use crate::ports::{ChargeRequest, ErrorClass, Gateway, GatewayCharge, GatewayError};
+use async_trait::async_trait;
+use serde::de::DeserializeOwned;
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+
+/// Refresh the token this long before it expires.
+const TOKEN_MARGIN: Duration = Duration::from_secs(60);
+
+/// Connection settings. Secrets and the key never appear in `Debug` output.
+#[derive(Clone)]
+pub struct EfiConfig {
+    pub base_url: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// The account's Pix key (`chave`) charges are paid to.
+    pub pix_key: String,
+    /// Client certificate and private key, PEM (see [`EfiConfig::identity_from_pkcs12`]).
+    pub identity_pem: Vec<u8>,
+    /// Extra CA to trust (tests, or a private endpoint); public roots are always trusted.
+    pub extra_root_pem: Option<Vec<u8>>,
+    pub connect_timeout: Duration,
+    pub timeout: Duration,
+}
+
+impl std::fmt::Debug for EfiConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EfiConfig")
+            .field("base_url", &self.base_url)
+            .finish()
+    }
+}
+
+/// Why a certificate could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum CertificateError {
+    #[error("the PKCS#12 file could not be read with an empty passphrase: {0}")]
+    Pkcs12(String),
+    #[error("the PKCS#12 file holds no private key with a certificate")]
+    NoKey,
+}
+
+fn pem(label: &str, der: &[u8]) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap_or(""))
+        .collect();
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+        lines.join("\n")
+    )
+}
+
+impl EfiConfig {
+    /// Converts the `.p12` EFI issues (empty passphrase) into the PEM identity the client uses.
+    pub fn identity_from_pkcs12(der: &[u8]) -> Result<Vec<u8>, CertificateError> {
+        let ks =
+            p12_keystore::KeyStore::from_pkcs12(der, "", p12_keystore::Pkcs12ImportPolicy::Strict)
+                .map_err(|e| CertificateError::Pkcs12(e.to_string()))?;
+        let (_, chain) = ks.private_key_chain().ok_or(CertificateError::NoKey)?;
+        let mut out = String::new();
+        for cert in chain.certs() {
+            out.push_str(&pem("CERTIFICATE", cert.as_der()));
+        }
+        out.push_str(&pem("PRIVATE KEY", chain.key().as_der()));
+        Ok(out.into_bytes())
+    }
+}
+
+/// One client per credential, reused across invocations; it holds the token cache.
+pub struct EfiClient {
+    http: reqwest::Client,
+    config: EfiConfig,
+    token: Mutex<Option<(String, Instant)>>,
+}
+
+/// Building the client failed (bad certificate or key).
+#[derive(Debug, thiserror::Error)]
+#[error("EFI client configuration: {0}")]
+pub struct EfiSetupError(String);
+
+impl EfiClient {
+    /// Builds the mTLS HTTP client once.
+    pub fn new(config: EfiConfig) -> Result<Self, EfiSetupError> {
+        let identity = reqwest::Identity::from_pem(&config.identity_pem)
+            .map_err(|e| EfiSetupError(e.to_string()))?;
+        let mut b = reqwest::Client::builder()
+            .identity(identity)
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.timeout)
+            .user_agent("payment-orchestrator/1");
+        if let Some(ca) = &config.extra_root_pem {
+            b = b.add_root_certificate(
+                reqwest::Certificate::from_pem(ca).map_err(|e| EfiSetupError(e.to_string()))?,
+            );
+        }
+        Ok(Self {
+            http: b.build().map_err(|e| EfiSetupError(e.to_string()))?,
+            config,
+            token: Mutex::new(None),
+        })
+    }
+
+    async fn token(&self) -> Result<String, GatewayError> {
+        let mut cached = self.token.lock().await;
+        if let Some((t, until)) = cached.as_ref() {
+            if Instant::now() < *until {
+                return Ok(t.clone());
+            }
+        }
+        let res = self
+            .http
+            .post(format!("{}/oauth/token", self.config.base_url))
+            .basic_auth(&self.config.client_id, Some(&self.config.client_secret))
+            .json(&serde_json::json!({"grant_type": "client_credentials"}))
+            .send()
+            .await
+            // Asking for a token creates no charge, whatever happened.
+            .map_err(|e| GatewayError {
+                class: ErrorClass::Unavailable,
+                ..classify_transport(e)
+            })?;
+        let t: Token = Self::read(res).await.map_err(|e| match e.class {
+            ErrorClass::Misconfigured | ErrorClass::Invalid => GatewayError {
+                class: ErrorClass::Misconfigured,
+                ..e
+            },
+            _ => GatewayError {
+                class: ErrorClass::Unavailable,
+                ..e
+            },
+        })?;
+        let life = Duration::from_secs(u64::try_from(t.expires_in).unwrap_or(0))
+            .saturating_sub(TOKEN_MARGIN);
+        *cached = Some((t.access_token.clone(), Instant::now() + life));
+        Ok(t.access_token)
+    }
+
+    async fn read<T: DeserializeOwned>(res: reqwest::Response) -> Result<T, GatewayError> {
+        let status = res.status().as_u16();
+        let bytes = res.bytes().await.map_err(classify_transport)?;
+        if (200..300).contains(&status) {
+            return serde_json::from_slice(&bytes).map_err(|e| GatewayError {
+                class: ErrorClass::Ambiguous,
+                code: "unreadable_response".into(),
+                message: format!("EFI answered {status} with an unreadable body: {e}"),
+            });
+        }
+        Err(classify(
+            status,
+            &serde_json::from_slice::<ErrorBody>(&bytes).unwrap_or_default(),
+        ))
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<T, GatewayError> {
+        let token = self.token().await?;
+        let mut rb = self
+            .http
+            .request(method, format!("{}{path}", self.config.base_url))
+            .bearer_auth(token);
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        Self::read(rb.send().await.map_err(classify_transport)?).await
+    }
+
+    async fn with_qr(
+        &self,
+        cob: Cob,
+        expected_minor: Option<i64>,
+    ) -> Result<GatewayCharge, GatewayError> {
+        let qr = match (&cob.loc, cob.status.as_str()) {
+            (Some(loc), "ATIVA") => Some(
+                self.call::<QrCode>(
+                    reqwest::Method::GET,
+                    &format!("/v2/loc/{}/qrcode", loc.id),
+                    None,
+                )
+                .await?,
+            ),
+            _ => None,
+        };
+        to_charge(cob, qr, expected_minor, chrono::Utc::now())
+    }
+
+    /// Reads a cob (reconciliation).
+    pub async fn retrieve(&self, txid: &str) -> Result<GatewayCharge, GatewayError> {
+        let cob: Cob = self
+            .call(reqwest::Method::GET, &format!("/v2/cob/{txid}"), None)
+            .await?;
+        self.with_qr(cob, None).await
+    }
+
+    /// Cancels an unpaid cob.
+    pub async fn cancel(&self, txid: &str) -> Result<GatewayCharge, GatewayError> {
+        let body = serde_json::json!({"status": "REMOVIDA_PELO_USUARIO_RECEBEDOR"});
+        let cob: Cob = self
+            .call(
+                reqwest::Method::PATCH,
+                &format!("/v2/cob/{txid}"),
+                Some(body),
+            )
+            .await?;
+        to_charge(cob, None, None, chrono::Utc::now())
+    }
+}
+
+#[async_trait]
+impl Gateway for EfiClient {
+    fn name(&self) -> &str {
+        "efi"
+    }
+
+    fn supports(&self, method: PaymentMethod) -> bool {
+        method == PaymentMethod::Pix
+    }
+
+    async fn create(&self, req: &ChargeRequest) -> Result<GatewayCharge, GatewayError> {
+        if req.method != PaymentMethod::Pix {
+            return Err(GatewayError {
+                class: ErrorClass::Invalid,
+                code: "method_not_supported".into(),
+                message: "EFI takes Pix only".into(),
+            });
+        }
+        let txid = &req.gateway_key;
+        let path = format!("/v2/cob/{txid}");
+        let created = self
+            .call::<Cob>(
+                reqwest::Method::PUT,
+                &path,
+                Some(cob_body(req, &self.config.pix_key)),
+            )
+            .await;
+        let cob = match created {
+            Ok(c) => c,
+            // The txid is ours and deterministic: a duplicate is the charge an earlier attempt made.
+            Err(e) if e.code == "txid_duplicado" => {
+                self.call::<Cob>(reqwest::Method::GET, &path, None).await?
+            }
+            Err(e) => return Err(e),
+        };
+        self.with_qr(cob, Some(req.amount.minor())).await
+    }
+}

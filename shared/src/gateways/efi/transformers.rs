@@ -1,0 +1,294 @@
+//! EFI Pix wire types and mappings: cob requests and responses (lenient about numbers sent as
+//! strings), the QR code, both error shapes (`{nome, mensagem}` and the BCB problem JSON), and
+//! the error classification table.
+
+use crate::domain::{parse_decimal, ChargeAmountError, PaymentStatus, PixDetails};
+use crate::ports::{ChargeRequest, ErrorClass, GatewayCharge, GatewayError};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer};
+use serde_json::{json, Value};
+
+/// Seconds a Pix charge stays payable.
+pub const EXPIRATION_SECS: i64 = 3600;
+
+/// A number that some EFI responses send as a string (`"3600"`).
+pub fn lenient_i64<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Number(n) => n
+            .as_i64()
+            .ok_or_else(|| serde::de::Error::custom("not an integer")),
+        Value::String(s) => s.trim().parse().map_err(serde::de::Error::custom),
+        _ => Err(serde::de::Error::custom(
+            "expected a number or a numeric string",
+        )),
+    }
+}
+
+/// `POST /oauth/token` answer.
+#[derive(Debug, Deserialize)]
+pub struct Token {
+    pub access_token: String,
+    #[serde(deserialize_with = "lenient_i64")]
+    pub expires_in: i64,
+}
+
+/// `PUT /v2/cob/{txid}` body.
+pub fn cob_body(req: &ChargeRequest, pix_key: &str) -> Value {
+    let mut body = json!({
+        "calendario": {"expiracao": EXPIRATION_SECS},
+        "valor": {"original": req.amount.to_decimal_string()},
+        "chave": pix_key,
+    });
+    if let Some(d) = &req.description {
+        body["solicitacaoPagador"] = d.chars().take(140).collect::<String>().into();
+    }
+    if let Some(c) = &req.customer {
+        if let Some(doc) = &c.document {
+            let field = if doc.is_cpf() { "cpf" } else { "cnpj" };
+            body["devedor"] = json!({ field: doc.as_str(), "nome": c.name });
+        }
+    }
+    body
+}
+
+/// A cob as EFI returns it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Cob {
+    pub txid: String,
+    pub status: String,
+    pub calendario: Calendario,
+    pub loc: Option<Loc>,
+    pub valor: Valor,
+    pub pix_copia_e_cola: Option<String>,
+    #[serde(default)]
+    pub pix: Vec<ReceivedPix>,
+}
+
+/// Creation time and lifetime.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Calendario {
+    pub criacao: Option<DateTime<Utc>>,
+    #[serde(deserialize_with = "lenient_i64")]
+    pub expiracao: i64,
+}
+
+/// The payload location (its id fetches the QR code).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Loc {
+    #[serde(deserialize_with = "lenient_i64")]
+    pub id: i64,
+}
+
+/// Amount as a decimal string.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Valor {
+    pub original: String,
+}
+
+/// A Pix received for the cob (present once paid).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReceivedPix {
+    pub end_to_end_id: String,
+}
+
+/// `GET /v2/loc/{id}/qrcode`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QrCode {
+    pub qrcode: String,
+    pub imagem_qrcode: Option<String>,
+}
+
+/// Both error shapes in one: EFI's own and the BCB problem JSON.
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct ErrorBody {
+    pub nome: Option<String>,
+    pub mensagem: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub title: Option<String>,
+    pub detail: Option<String>,
+}
+
+impl ErrorBody {
+    /// A short code: `nome`, or the last segment of the problem `type`.
+    pub fn code(&self) -> Option<String> {
+        self.nome.clone().or_else(|| {
+            self.kind
+                .as_deref()
+                .and_then(|t| t.rsplit('/').next())
+                .map(str::to_string)
+        })
+    }
+}
+
+/// cob status → payment status; an `ATIVA` cob past its lifetime has expired (EFI has no
+/// expired status of its own).
+pub fn status_of(cob: &Cob, now: DateTime<Utc>) -> PaymentStatus {
+    match cob.status.as_str() {
+        "CONCLUIDA" => PaymentStatus::Succeeded,
+        "REMOVIDA_PELO_USUARIO_RECEBEDOR" | "REMOVIDA_PELO_PSP" => PaymentStatus::Canceled,
+        "ATIVA" => match cob.calendario.criacao {
+            Some(c) if c + chrono::Duration::seconds(cob.calendario.expiracao) < now => {
+                PaymentStatus::Expired
+            }
+            _ => PaymentStatus::Pending,
+        },
+        _ => PaymentStatus::Processing,
+    }
+}
+
+/// The normalized charge. The cob's amount must be the one asked for, exactly.
+pub fn to_charge(
+    cob: Cob,
+    qr: Option<QrCode>,
+    expected_minor: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<GatewayCharge, GatewayError> {
+    if let Some(m) = expected_minor {
+        if parse_decimal(&cob.valor.original, 2) != Some(m) {
+            return Err(GatewayError {
+                class: ErrorClass::Ambiguous,
+                code: ChargeAmountError::CODE.into(),
+                message: format!(
+                    "EFI cob {} is for {} instead of the requested amount",
+                    cob.txid, cob.valor.original
+                ),
+            });
+        }
+    }
+    let status = status_of(&cob, now);
+    let expires_at = cob
+        .calendario
+        .criacao
+        .map(|c| c + chrono::Duration::seconds(cob.calendario.expiracao));
+    let copy_paste = qr
+        .as_ref()
+        .map(|q| q.qrcode.clone())
+        .or(cob.pix_copia_e_cola.clone());
+    let png = qr.and_then(|q| q.imagem_qrcode).map(|i| {
+        i.strip_prefix("data:image/png;base64,")
+            .map(str::to_string)
+            .unwrap_or(i)
+    });
+    Ok(GatewayCharge {
+        gateway_payment_id: cob.txid,
+        status,
+        pix: copy_paste.map(|c| PixDetails {
+            copy_paste: c,
+            qr_code_png_base64: png,
+            expires_at,
+        }),
+        boleto: None,
+        next_action: None,
+    })
+}
+
+/// The classification table for an HTTP error answer:
+///
+/// | status | class |
+/// |---|---|
+/// | 400, 404, 409 | invalid (`txid_duplicado` is handled before, as "already created") |
+/// | 401, 403 | misconfigured |
+/// | 429 | unavailable |
+/// | 5xx, others | ambiguous |
+pub fn classify(status: u16, body: &ErrorBody) -> GatewayError {
+    let class = match status {
+        400 | 404 | 409 => ErrorClass::Invalid,
+        401 | 403 => ErrorClass::Misconfigured,
+        429 => ErrorClass::Unavailable,
+        _ => ErrorClass::Ambiguous,
+    };
+    GatewayError {
+        class,
+        code: body.code().unwrap_or_else(|| format!("http_{status}")),
+        message: body
+            .mensagem
+            .clone()
+            .or_else(|| body.detail.clone())
+            .or_else(|| body.title.clone())
+            .unwrap_or_else(|| format!("EFI answered HTTP {status}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lenient_numbers_and_both_error_shapes() {
+        let t: Token = serde_json::from_str(
+            r#"{"access_token":"a","token_type":"Bearer","expires_in":"3600"}"#,
+        )
+        .unwrap();
+        assert_eq!(t.expires_in, 3600);
+        let t: Token = serde_json::from_str(r#"{"access_token":"a","expires_in":120}"#).unwrap();
+        assert_eq!(t.expires_in, 120);
+        let cob: Cob = serde_json::from_str(
+            r#"{"txid":"T","status":"ATIVA","calendario":{"criacao":"2026-11-21T12:00:00.000Z","expiracao":"3600"},"loc":{"id":7},"valor":{"original":"0.29"}}"#,
+        )
+        .unwrap();
+        assert_eq!(cob.calendario.expiracao, 3600);
+        let native: ErrorBody = serde_json::from_str(
+            r#"{"nome":"chave_invalida","mensagem":"A chave informada nao pertence"}"#,
+        )
+        .unwrap();
+        assert_eq!(classify(400, &native).code, "chave_invalida");
+        let problem: ErrorBody = serde_json::from_str(
+            r#"{"type":"https://pix.bcb.gov.br/api/v2/error/CobOperacaoInvalida","title":"Cobranca invalida.","status":400,"detail":"valor"}"#,
+        )
+        .unwrap();
+        let e = classify(400, &problem);
+        assert_eq!(
+            (e.class, e.code.as_str(), e.message.as_str()),
+            (ErrorClass::Invalid, "CobOperacaoInvalida", "valor")
+        );
+        assert_eq!(
+            classify(401, &ErrorBody::default()).class,
+            ErrorClass::Misconfigured
+        );
+        assert_eq!(
+            classify(429, &ErrorBody::default()).class,
+            ErrorClass::Unavailable
+        );
+        assert_eq!(
+            classify(500, &ErrorBody::default()).class,
+            ErrorClass::Ambiguous
+        );
+    }
+
+    #[test]
+    fn status_table_with_computed_expiry() {
+        let at = |s: &str, minutes_ago: i64| Cob {
+            txid: "T".into(),
+            status: s.into(),
+            calendario: Calendario {
+                criacao: Some(Utc::now() - chrono::Duration::minutes(minutes_ago)),
+                expiracao: 3600,
+            },
+            loc: None,
+            valor: Valor {
+                original: "1.00".into(),
+            },
+            pix_copia_e_cola: None,
+            pix: vec![],
+        };
+        let now = Utc::now();
+        assert_eq!(status_of(&at("ATIVA", 10), now), PaymentStatus::Pending);
+        assert_eq!(status_of(&at("ATIVA", 61), now), PaymentStatus::Expired);
+        assert_eq!(
+            status_of(&at("CONCLUIDA", 10), now),
+            PaymentStatus::Succeeded
+        );
+        assert_eq!(
+            status_of(&at("REMOVIDA_PELO_USUARIO_RECEBEDOR", 10), now),
+            PaymentStatus::Canceled
+        );
+        assert!(
+            to_charge(at("ATIVA", 1), None, Some(101), now).is_err(),
+            "amount mismatch is never accepted"
+        );
+    }
+}

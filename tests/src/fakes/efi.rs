@@ -1,0 +1,352 @@
+//! A fake EFI Pix API on 127.0.0.1 over **mTLS**: the TLS handshake fails without a client
+//! certificate chained to the test CA (as EFI requires on every call, `/oauth/token` included).
+//! OAuth2 client credentials (Basic auth) issue counted tokens with a configurable lifetime;
+//! `PUT /v2/cob/{txid}` creates (409 `txid_duplicado` when it exists), `GET` reads back with
+//! `calendario.expiracao` as a string (a documented quirk), `PATCH` cancels, `/v2/loc/{id}/qrcode`
+//! returns the QR as a data URI. The amount's centavos pick the behaviour: 31 rate limited
+//! (429), 40 rejected (BCB problem JSON), 50 created then 500 (`erro_aplicacao`), 77 created
+//! then a 2 s stall; anything else succeeds.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+
+/// Test certificates: a CA, the server's certificate, and a client identity.
+pub struct TestPki {
+    pub ca_pem: String,
+    server_cert_der: Vec<u8>,
+    server_key_der: Vec<u8>,
+    /// Client certificate + key, PEM, as the orchestrator holds it.
+    pub client_identity_pem: String,
+    pub client_cert_der: Vec<u8>,
+    pub client_key_der: Vec<u8>,
+}
+
+impl TestPki {
+    /// Generates everything fresh.
+    pub fn generate() -> Self {
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "fake efi ca");
+        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+        let server_key = KeyPair::generate().unwrap();
+        let server = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+            .unwrap()
+            .signed_by(&server_key, &ca)
+            .unwrap();
+        let client_key = KeyPair::generate().unwrap();
+        let mut client_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        client_params
+            .distinguished_name
+            .push(DnType::CommonName, "orchestrator client");
+        let client = client_params.signed_by(&client_key, &ca).unwrap();
+        TestPki {
+            ca_pem: ca.pem(),
+            server_cert_der: server.der().to_vec(),
+            server_key_der: server_key.serialize_der(),
+            client_identity_pem: format!("{}{}", client.pem(), client_key.serialize_pem()),
+            client_cert_der: client.der().to_vec(),
+            client_key_der: client_key.serialize_der(),
+        }
+    }
+
+    /// The client identity as the `.p12` EFI hands out (empty passphrase).
+    pub fn client_pkcs12(&self) -> Vec<u8> {
+        use p12_keystore::{Certificate, KeyStore, KeyStoreEntry, PrivateKey, PrivateKeyChain};
+        let chain = PrivateKeyChain::new(
+            vec![1u8; 20],
+            PrivateKey::from_der(&self.client_key_der).unwrap(),
+            [Certificate::from_der(&self.client_cert_der).unwrap()],
+        );
+        let mut ks = KeyStore::new();
+        ks.add_entry("efi", KeyStoreEntry::PrivateKeyChain(chain));
+        ks.writer("").write().unwrap()
+    }
+}
+
+#[derive(Default)]
+struct State {
+    tokens: HashMap<String, Instant>,
+    token_requests: usize,
+    rejected_handshakes: usize,
+    cobs: HashMap<String, Value>,
+    locs: usize,
+}
+
+/// The running fake.
+#[derive(Clone)]
+pub struct FakeEfi {
+    pub base_url: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub pix_key: String,
+    token_lifetime: Arc<Mutex<i64>>,
+    state: Arc<Mutex<State>>,
+}
+
+fn resp(status: u16, body: Value) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    r.headers_mut()
+        .insert("content-type", "application/json".parse().unwrap());
+    r
+}
+
+fn nome(status: u16, nome: &str) -> Response<Full<Bytes>> {
+    resp(
+        status,
+        json!({"nome": nome, "mensagem": format!("fake efi: {nome}")}),
+    )
+}
+
+impl FakeEfi {
+    /// Starts with mTLS on a free loopback port.
+    pub async fn start(pki: &TestPki) -> Self {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut roots = rustls::RootCertStore::empty();
+        let ca_der = rustls_pemfile_ca(&pki.ca_pem);
+        roots
+            .add(rustls::pki_types::CertificateDer::from(ca_der))
+            .unwrap();
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+            Arc::new(roots),
+            provider.clone(),
+        )
+        .build()
+        .unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(
+                vec![rustls::pki_types::CertificateDer::from(
+                    pki.server_cert_der.clone(),
+                )],
+                rustls::pki_types::PrivateKeyDer::Pkcs8(pki.server_key_der.clone().into()),
+            )
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let fake = FakeEfi {
+            base_url: format!(
+                "https://localhost:{}",
+                listener.local_addr().unwrap().port()
+            ),
+            client_id: "Client_Id_fake".into(),
+            client_secret: "Client_Secret_fake".into(),
+            pix_key: "71cdf9ba-c695-4e3c-b010-abb521a3f1be".into(),
+            token_lifetime: Arc::new(Mutex::new(3600)),
+            state: Arc::new(Mutex::new(State::default())),
+        };
+        let f = fake.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let f = f.clone();
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let tls = match acceptor.accept(stream).await {
+                        Ok(t) => t,
+                        Err(_) => {
+                            f.state.lock().unwrap().rejected_handshakes += 1;
+                            return;
+                        }
+                    };
+                    let svc = service_fn(move |req| {
+                        let f = f.clone();
+                        async move { Ok::<_, std::convert::Infallible>(f.serve(req).await) }
+                    });
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(tls), svc)
+                        .await;
+                });
+            }
+        });
+        fake
+    }
+
+    /// Lifetime (`expires_in`) of tokens issued from now on.
+    pub fn set_token_lifetime(&self, secs: i64) {
+        *self.token_lifetime.lock().unwrap() = secs;
+    }
+
+    /// `POST /oauth/token` calls.
+    pub fn token_requests(&self) -> usize {
+        self.state.lock().unwrap().token_requests
+    }
+
+    /// TLS handshakes refused (no or foreign client certificate).
+    pub fn rejected_handshakes(&self) -> usize {
+        self.state.lock().unwrap().rejected_handshakes
+    }
+
+    /// Cobs (charges) created.
+    pub fn cobs_created(&self) -> usize {
+        self.state.lock().unwrap().cobs.len()
+    }
+
+    async fn serve(&self, req: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
+        let method = req.method().clone();
+        let path = req.uri().path().to_string();
+        let auth = req
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let body = req
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        if method == "POST" && path == "/oauth/token" {
+            use base64::Engine;
+            let want = format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD
+                    .encode(format!("{}:{}", self.client_id, self.client_secret))
+            );
+            let grant_ok = serde_json::from_slice::<Value>(&body)
+                .ok()
+                .and_then(|v| v["grant_type"].as_str().map(str::to_string))
+                == Some("client_credentials".into());
+            if auth != want || !grant_ok {
+                return resp(
+                    401,
+                    json!({"error": "invalid_client", "error_description": "fake efi: bad credentials"}),
+                );
+            }
+            let life = *self.token_lifetime.lock().unwrap();
+            let mut st = self.state.lock().unwrap();
+            st.token_requests += 1;
+            let token = format!("tok-{}", st.token_requests);
+            st.tokens.insert(
+                token.clone(),
+                Instant::now() + Duration::from_secs(u64::try_from(life).unwrap_or(0)),
+            );
+            // expires_in as a string on purpose: the docs table says string, the example a number.
+            return resp(
+                200,
+                json!({"access_token": token, "token_type": "Bearer", "expires_in": life.to_string(), "scope": "cob.read cob.write pix.read pix.write payloadlocation.read"}),
+            );
+        }
+        let token_ok = auth
+            .strip_prefix("Bearer ")
+            .and_then(|t| self.state.lock().unwrap().tokens.get(t).copied())
+            .is_some_and(|until| Instant::now() < until);
+        if !token_ok {
+            return nome(401, "nao_autorizado");
+        }
+        let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+        match (method.as_str(), segs.as_slice()) {
+            ("PUT", ["v2", "cob", txid]) => self.create(txid, &body).await,
+            ("GET", ["v2", "cob", txid]) => match self.state.lock().unwrap().cobs.get(*txid) {
+                Some(c) => {
+                    let mut c = c.clone();
+                    c["calendario"]["expiracao"] = c["calendario"]["expiracao"].to_string().into();
+                    resp(200, c)
+                }
+                None => nome(404, "cobranca_nao_encontrada"),
+            },
+            ("PATCH", ["v2", "cob", txid]) => {
+                let patch: Value = serde_json::from_slice(&body).unwrap_or_default();
+                let mut st = self.state.lock().unwrap();
+                match st.cobs.get_mut(*txid) {
+                    Some(c) if c["status"] == "ATIVA" => {
+                        c["status"] = patch["status"].clone();
+                        resp(200, c.clone())
+                    }
+                    Some(_) => nome(400, "status_cobranca_invalido"),
+                    None => nome(404, "cobranca_nao_encontrada"),
+                }
+            }
+            ("GET", ["v2", "loc", id, "qrcode"]) => resp(
+                200,
+                json!({
+                    "qrcode": format!("00020101021226830014BR.GOV.BCB.PIX2561qrcodespix.efi.fake/v2/loc{id}520400005303986540519.905802BR6304ABCD"),
+                    "imagemQrcode": "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==",
+                    "linkVisualizacao": format!("https://efi.fake/loc/{id}")
+                }),
+            ),
+            _ => nome(404, "rota_nao_encontrada"),
+        }
+    }
+
+    async fn create(&self, txid: &str, body: &[u8]) -> Response<Full<Bytes>> {
+        if txid.len() < 26 || txid.len() > 35 || !txid.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return nome(400, "txid_invalido");
+        }
+        let Ok(req) = serde_json::from_slice::<Value>(body) else {
+            return nome(400, "json_invalido");
+        };
+        if req["chave"] != self.pix_key.as_str() {
+            return nome(400, "chave_invalida");
+        }
+        let valor = req["valor"]["original"].as_str().unwrap_or("").to_string();
+        let cents = valor
+            .split_once('.')
+            .map(|(_, c)| c.to_string())
+            .unwrap_or_default();
+        match cents.as_str() {
+            "31" => {
+                return resp(
+                    429,
+                    json!({"nome": "limite_excedido", "mensagem": "fake efi: rate limited"}),
+                )
+            }
+            "40" => {
+                return resp(
+                    400,
+                    json!({"type": "https://pix.bcb.gov.br/api/v2/error/CobOperacaoInvalida", "title": "Cobrança inválida.",
+                    "status": 400, "detail": "fake efi: valor.original rejected", "violacoes": [{"razao": "valor", "propriedade": "cob.valor.original"}]}),
+                )
+            }
+            _ => {}
+        }
+        let cob = {
+            let mut st = self.state.lock().unwrap();
+            if st.cobs.contains_key(txid) {
+                return nome(409, "txid_duplicado");
+            }
+            st.locs += 1;
+            let loc = st.locs;
+            let cob = json!({
+                "calendario": {"criacao": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true), "expiracao": req["calendario"]["expiracao"].as_i64().unwrap_or(3600)},
+                "txid": txid, "revisao": 0,
+                "loc": {"id": loc, "location": format!("pix.efi.fake/qr/v2/{loc}"), "tipoCob": "cob"},
+                "location": format!("pix.efi.fake/qr/v2/{loc}"),
+                "status": "ATIVA", "devedor": req["devedor"], "valor": {"original": valor}, "chave": req["chave"],
+                "solicitacaoPagador": req["solicitacaoPagador"]
+            });
+            st.cobs.insert(txid.to_string(), cob.clone());
+            cob
+        };
+        match cents.as_str() {
+            "50" => nome(500, "erro_aplicacao"),
+            "77" => {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                resp(201, cob)
+            }
+            _ => resp(201, cob),
+        }
+    }
+}
+
+fn rustls_pemfile_ca(pem: &str) -> Vec<u8> {
+    use base64::Engine;
+    let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap()
+}
