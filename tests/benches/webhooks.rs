@@ -134,6 +134,7 @@ fn main() {
                     next_action: None,
                     failure: None,
                     refunded_amount: 0,
+                    refunds: vec![],
                     attempts: vec![],
                     created_at: Utc::now(),
                     updated_at: Utc::now(),

@@ -65,7 +65,9 @@ async fn creates_each_method_with_one_customer() {
             .status,
         PaymentStatus::Pending
     );
-    c.cancel(&pix.gateway_payment_id).await.unwrap();
+    c.cancel(&pix.gateway_payment_id, PaymentMethod::Pix)
+        .await
+        .unwrap();
     assert_eq!(
         c.retrieve(&pix.gateway_payment_id, PaymentMethod::Pix)
             .await
@@ -170,5 +172,39 @@ async fn retry_after_ambiguous_finds_the_charge_by_external_reference() {
         fake.payments_created(),
         2,
         "each retry reached the charge its first attempt made"
+    );
+}
+
+#[tokio::test]
+async fn full_and_partial_refunds_never_twice() {
+    use shared::ports::RefundRequest;
+    let fake = FakeAsaas::start().await;
+    let c = client(&fake, &fake.token);
+    let card = c.create(&req(10000, PaymentMethod::Card)).await.unwrap();
+    let refund = |key: &str, amount: i64| RefundRequest {
+        gateway_payment_id: card.gateway_payment_id.clone(),
+        method: PaymentMethod::Card,
+        refund_key: key.into(),
+        amount: Money::new(amount, Currency::BRL).unwrap(),
+    };
+    let r1 = c.refund(&refund("REF1", 2500)).await.unwrap();
+    assert_eq!(r1.status, shared::domain::RefundStatus::Succeeded);
+    assert_eq!(
+        c.refund(&refund("REF1", 2500)).await.unwrap(),
+        r1,
+        "found by its key, not refunded again"
+    );
+    assert_eq!(
+        c.refund(&refund("REF2", 9000)).await.unwrap_err().class,
+        ErrorClass::Invalid
+    );
+    c.refund(&refund("REF3", 7500)).await.unwrap();
+    assert_eq!(fake.refunded(&card.gateway_payment_id), 10000);
+    assert_eq!(
+        c.retrieve(&card.gateway_payment_id, PaymentMethod::Card)
+            .await
+            .unwrap()
+            .status,
+        PaymentStatus::Refunded
     );
 }

@@ -91,11 +91,18 @@ async fn create_qr_status_cancel_with_pem_and_pkcs12_identities() {
         assert!(pix.expires_at.is_some());
         // GET answers expiracao as a string: read leniently.
         assert_eq!(
-            c.retrieve(&r.gateway_key).await.unwrap().status,
+            c.retrieve(&r.gateway_key, PaymentMethod::Pix)
+                .await
+                .unwrap()
+                .status,
             PaymentStatus::Pending
         );
+        c.cancel(&r.gateway_key, PaymentMethod::Pix).await.unwrap();
         assert_eq!(
-            c.cancel(&r.gateway_key).await.unwrap().status,
+            c.retrieve(&r.gateway_key, PaymentMethod::Pix)
+                .await
+                .unwrap()
+                .status,
             PaymentStatus::Canceled
         );
     }
@@ -183,4 +190,50 @@ async fn every_error_class_and_retries_reach_the_same_cob() {
     for minor in [29, 115, 1_999_999_999] {
         c.create(&req(minor)).await.unwrap();
     }
+}
+
+#[tokio::test]
+async fn full_and_partial_refunds_of_a_received_pix() {
+    use shared::ports::RefundRequest;
+    let pki = TestPki::generate();
+    let fake = FakeEfi::start(&pki).await;
+    let c = EfiClient::new(config(
+        &fake,
+        &pki,
+        pki.client_identity_pem.clone().into_bytes(),
+    ))
+    .unwrap();
+    let r = req(10000);
+    c.create(&r).await.unwrap();
+    let refund = |key: &str, amount: i64| RefundRequest {
+        gateway_payment_id: r.gateway_key.clone(),
+        method: PaymentMethod::Pix,
+        refund_key: key.into(),
+        amount: Money::new(amount, Currency::BRL).unwrap(),
+    };
+    assert_eq!(
+        c.refund(&refund("REF1", 2500)).await.unwrap_err().class,
+        ErrorClass::Invalid,
+        "nothing received yet"
+    );
+    fake.pay(&r.gateway_key);
+    assert_eq!(
+        c.retrieve(&r.gateway_key, PaymentMethod::Pix)
+            .await
+            .unwrap()
+            .status,
+        PaymentStatus::Succeeded
+    );
+    let r1 = c.refund(&refund("REF1", 2500)).await.unwrap();
+    assert_eq!(
+        c.refund(&refund("REF1", 2500)).await.unwrap(),
+        r1,
+        "same devolucao id: no second refund"
+    );
+    assert_eq!(
+        c.refund(&refund("REF2", 9000)).await.unwrap_err().class,
+        ErrorClass::Invalid
+    );
+    c.refund(&refund("REF3", 7500)).await.unwrap();
+    assert_eq!(fake.refunded(&r.gateway_key), 10000);
 }

@@ -261,6 +261,7 @@ fn payment(tenant: &str, reference: Option<&str>, status: PaymentStatus) -> Paym
         next_action: None,
         failure: None,
         refunded_amount: 0,
+        refunds: vec![],
         attempts: vec![],
         created_at: t0(),
         updated_at: t0(),

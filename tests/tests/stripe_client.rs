@@ -52,10 +52,21 @@ async fn creates_each_method() {
     assert_eq!(boleto.boleto.unwrap().barcode.len(), 47);
     assert_eq!(fake.intents_created(), 3);
     // Status sync and cancel.
-    let got = c.retrieve(&pix.gateway_payment_id).await.unwrap();
+    let got = c
+        .retrieve(&pix.gateway_payment_id, PaymentMethod::Pix)
+        .await
+        .unwrap();
     assert_eq!(got.status, PaymentStatus::Pending);
-    let canceled = c.cancel(&pix.gateway_payment_id, "cancel-1").await.unwrap();
-    assert_eq!(canceled.status, PaymentStatus::Canceled);
+    c.cancel(&pix.gateway_payment_id, PaymentMethod::Pix)
+        .await
+        .unwrap();
+    assert_eq!(
+        c.retrieve(&pix.gateway_payment_id, PaymentMethod::Pix)
+            .await
+            .unwrap()
+            .status,
+        PaymentStatus::Canceled
+    );
 }
 
 #[tokio::test]
@@ -121,4 +132,29 @@ async fn retry_after_ambiguous_reaches_the_same_intent() {
     assert_eq!(c.create(&r).await.unwrap_err().class, ErrorClass::Ambiguous);
     assert_eq!(c.create(&r).await.unwrap_err().class, ErrorClass::Ambiguous);
     assert_eq!(fake.intents_created(), 2);
+}
+
+#[tokio::test]
+async fn full_and_partial_refunds_never_twice() {
+    use shared::ports::RefundRequest;
+    let fake = FakeStripe::start().await;
+    let c = client(&fake, &fake.api_key);
+    let card = c.create(&req(10000, PaymentMethod::Card)).await.unwrap();
+    let refund = |key: &str, amount: i64| RefundRequest {
+        gateway_payment_id: card.gateway_payment_id.clone(),
+        method: PaymentMethod::Card,
+        refund_key: key.into(),
+        amount: Money::new(amount, Currency::BRL).unwrap(),
+    };
+    let r1 = c.refund(&refund("REF1", 2500)).await.unwrap();
+    assert_eq!(r1.status, shared::domain::RefundStatus::Succeeded);
+    assert_eq!(
+        c.refund(&refund("REF1", 2500)).await.unwrap(),
+        r1,
+        "same key: the same refund"
+    );
+    let over = c.refund(&refund("REF2", 9000)).await.unwrap_err();
+    assert_eq!(over.class, ErrorClass::Invalid, "more than what is left");
+    c.refund(&refund("REF3", 7500)).await.unwrap();
+    assert_eq!(fake.refunded(&card.gateway_payment_id), 10000);
 }

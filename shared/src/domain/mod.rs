@@ -20,5 +20,6 @@ pub use money::{
 };
 pub use payment::{
     Attempt, AttemptOutcome, BoletoDetails, Customer, Failure, NextAction, Payment, PixDetails,
+    Refund, RefundStatus,
 };
 pub use status::PaymentStatus;

@@ -70,6 +70,28 @@ pub struct Attempt {
     pub duration_ms: u64,
 }
 
+/// Where a refund stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundStatus {
+    Pending,
+    Succeeded,
+    Failed,
+}
+
+/// A refund of part or all of a payment. Its id is fixed when the refund's idempotency key is
+/// claimed, and the gateway-side refund key derives from it, so a retry never refunds twice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refund {
+    pub id: String,
+    pub amount: i64,
+    pub status: RefundStatus,
+    pub gateway_refund_id: Option<String>,
+    pub reason: Option<String>,
+    #[serde(with = "crate::time_format")]
+    pub created_at: DateTime<Utc>,
+}
+
 /// A payment as the orchestrator keeps it. `tenant_id` and `version` are internal; the public
 /// object is rendered by the API layer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,6 +113,8 @@ pub struct Payment {
     pub next_action: Option<NextAction>,
     pub failure: Option<Failure>,
     pub refunded_amount: i64,
+    #[serde(default)]
+    pub refunds: Vec<Refund>,
     pub attempts: Vec<Attempt>,
     #[serde(with = "crate::time_format")]
     pub created_at: DateTime<Utc>,

@@ -30,6 +30,23 @@ pub struct GatewayCharge {
     pub next_action: Option<NextAction>,
 }
 
+/// A refund to make at the gateway. `refund_key` is derived from the refund id: the gateway's
+/// idempotency key (Stripe), refund id (EFI) or marker (Asaas), so a retry finds the first.
+#[derive(Debug, Clone)]
+pub struct RefundRequest {
+    pub gateway_payment_id: String,
+    pub method: PaymentMethod,
+    pub refund_key: String,
+    pub amount: Money,
+}
+
+/// A refund as the gateway reported it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayRefund {
+    pub gateway_refund_id: String,
+    pub status: crate::domain::RefundStatus,
+}
+
 /// The classes every gateway error falls in; failover and the breaker act on the class only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorClass {
@@ -65,6 +82,23 @@ pub trait Gateway: Send + Sync {
 
     /// Creates (or, with the same `gateway_key`, finds again) a charge.
     async fn create(&self, req: &ChargeRequest) -> Result<GatewayCharge, GatewayError>;
+
+    /// Reads a charge's current state (status sync, reconciliation).
+    async fn retrieve(
+        &self,
+        gateway_payment_id: &str,
+        method: PaymentMethod,
+    ) -> Result<GatewayCharge, GatewayError>;
+
+    /// Cancels an unpaid charge (an orphan after failover, or on request).
+    async fn cancel(
+        &self,
+        gateway_payment_id: &str,
+        method: PaymentMethod,
+    ) -> Result<(), GatewayError>;
+
+    /// Refunds part or all of a paid charge, at most once per `refund_key`.
+    async fn refund(&self, req: &RefundRequest) -> Result<GatewayRefund, GatewayError>;
 }
 
 /// The gateways this deployment knows, by name. Adding a gateway is registering it here; no

@@ -9,7 +9,8 @@ mod tenants;
 mod webhooks;
 
 pub use gateway::{
-    ChargeRequest, ErrorClass, Gateway, GatewayCharge, GatewayError, GatewayRegistry,
+    ChargeRequest, ErrorClass, Gateway, GatewayCharge, GatewayError, GatewayRefund,
+    GatewayRegistry, RefundRequest,
 };
 pub use idempotency::{ClaimOutcome, ClaimRequest, IdempotencyStore, Lease, StoredResponse};
 pub use payments::{PaymentFilter, PaymentPage, PaymentStore};

@@ -215,6 +215,7 @@ impl Orchestrator {
             next_action: None,
             failure: None,
             refunded_amount: 0,
+            refunds: vec![],
             attempts: Vec::new(),
             created_at: now,
             updated_at: now,

@@ -81,6 +81,11 @@ impl FakeAsaas {
         self.state.lock().unwrap().payments.len()
     }
 
+    /// Total refunded on a payment, in centavos.
+    pub fn refunded(&self, id: &str) -> i64 {
+        self.find(id).map(|p| refunded_cents(&p)).unwrap_or(0)
+    }
+
     /// Customers created.
     pub fn customers_created(&self) -> usize {
         self.state.lock().unwrap().customers.len()
@@ -159,6 +164,39 @@ impl FakeAsaas {
                     }
                     None => err(404, "not_found"),
                 }
+            }
+            ("POST", ["payments", id, "refund"]) => {
+                let Ok(raw) = serde_json::from_slice::<
+                    std::collections::BTreeMap<String, Box<serde_json::value::RawValue>>,
+                >(&body) else {
+                    return err(400, "invalid_json");
+                };
+                let value = raw
+                    .get("value")
+                    .and_then(|v| shared::domain::parse_decimal(v.get(), 2));
+                let description: Option<String> = raw
+                    .get("description")
+                    .and_then(|d| serde_json::from_str(d.get()).ok());
+                let mut st = self.state.lock().unwrap();
+                let Some(p) = st.payments.iter_mut().find(|p| p["id"] == *id) else {
+                    return err(404, "not_found");
+                };
+                let total = shared::domain::parse_decimal(&p["value"].to_string(), 2).unwrap_or(0);
+                let amount = value.unwrap_or(total - refunded_cents(p));
+                if !matches!(p["status"].as_str(), Some("CONFIRMED" | "RECEIVED"))
+                    || refunded_cents(p) + amount > total
+                {
+                    return err(400, "invalid_value");
+                }
+                let entry = json!({"dateCreated": "2026-11-21 10:28:40", "status": "DONE", "value": serde_json::value::RawValue::from_string(shared::domain::format_decimal(amount, 2)).unwrap(), "description": description});
+                match p["refunds"].as_array_mut() {
+                    Some(list) => list.push(entry),
+                    None => p["refunds"] = json!([entry]),
+                }
+                if refunded_cents(p) == total {
+                    p["status"] = "REFUNDED".into();
+                }
+                resp(200, p.clone())
             }
             ("GET", ["payments", id, "pixQrCode"]) => match self.find(id) {
                 Some(_) => resp(
@@ -247,4 +285,15 @@ impl FakeAsaas {
             }
         }
     }
+}
+
+fn refunded_cents(p: &Value) -> i64 {
+    p["refunds"]
+        .as_array()
+        .map(|l| {
+            l.iter()
+                .filter_map(|r| shared::domain::parse_decimal(&r["value"].to_string(), 2))
+                .sum()
+        })
+        .unwrap_or(0)
 }

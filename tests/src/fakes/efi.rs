@@ -81,6 +81,7 @@ struct State {
     token_requests: usize,
     rejected_handshakes: usize,
     cobs: HashMap<String, Value>,
+    refunds: HashMap<String, (String, i64)>,
     locs: usize,
 }
 
@@ -190,6 +191,27 @@ impl FakeEfi {
         self.state.lock().unwrap().rejected_handshakes
     }
 
+    /// Marks a cob paid, as if the payer's bank had sent the Pix.
+    pub fn pay(&self, txid: &str) {
+        let mut st = self.state.lock().unwrap();
+        if let Some(c) = st.cobs.get_mut(txid) {
+            c["status"] = "CONCLUIDA".into();
+            c["pix"] = json!([{"endToEndId": format!("E1823612020261121{txid}"), "txid": txid, "valor": c["valor"]["original"], "horario": "2026-11-21T13:40:34.000Z"}]);
+        }
+    }
+
+    /// Total refunded on a cob's Pix, in centavos.
+    pub fn refunded(&self, txid: &str) -> i64 {
+        self.state
+            .lock()
+            .unwrap()
+            .refunds
+            .values()
+            .filter(|(t, _)| t == txid)
+            .map(|(_, v)| v)
+            .sum()
+    }
+
     /// Cobs (charges) created.
     pub fn cobs_created(&self) -> usize {
         self.state.lock().unwrap().cobs.len()
@@ -270,6 +292,51 @@ impl FakeEfi {
                     Some(_) => nome(400, "status_cobranca_invalido"),
                     None => nome(404, "cobranca_nao_encontrada"),
                 }
+            }
+            ("PUT", ["v2", "pix", e2e, "devolucao", id]) => {
+                let req: Value = serde_json::from_slice(&body).unwrap_or_default();
+                let Some(valor) = req["valor"]
+                    .as_str()
+                    .and_then(|v| shared::domain::parse_decimal(v, 2))
+                else {
+                    return nome(400, "valor_invalido");
+                };
+                let mut st = self.state.lock().unwrap();
+                let Some((txid, total)) = st.cobs.values().find_map(|c| {
+                    (c["pix"][0]["endToEndId"] == *e2e).then(|| {
+                        (
+                            c["txid"].as_str().unwrap_or("").to_string(),
+                            shared::domain::parse_decimal(
+                                c["valor"]["original"].as_str().unwrap_or("0"),
+                                2,
+                            )
+                            .unwrap_or(0),
+                        )
+                    })
+                }) else {
+                    return nome(404, "pix_nao_encontrado");
+                };
+                if let Some((_, v)) = st.refunds.get(*id) {
+                    let v = *v;
+                    return resp(
+                        201,
+                        json!({"id": id, "rtrId": format!("D{id}"), "valor": shared::domain::format_decimal(v, 2), "status": "DEVOLVIDO"}),
+                    );
+                }
+                let done: i64 = st
+                    .refunds
+                    .values()
+                    .filter(|(t, _)| *t == txid)
+                    .map(|(_, v)| v)
+                    .sum();
+                if done + valor > total {
+                    return nome(400, "valor_devolucao_excedido");
+                }
+                st.refunds.insert(id.to_string(), (txid, valor));
+                resp(
+                    201,
+                    json!({"id": id, "rtrId": format!("D{id}"), "valor": shared::domain::format_decimal(valor, 2), "horario": {"solicitacao": "2026-11-21T15:25:59.411Z"}, "status": "DEVOLVIDO"}),
+                )
             }
             ("GET", ["v2", "loc", id, "qrcode"]) => resp(
                 200,

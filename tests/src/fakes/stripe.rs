@@ -18,6 +18,7 @@ use tokio::net::TcpListener;
 
 #[derive(Default)]
 struct State {
+    refunded: HashMap<String, i64>,
     by_key: HashMap<String, (String, u16, String)>,
     intents: HashMap<String, Value>,
     created: usize,
@@ -84,6 +85,17 @@ impl FakeStripe {
     /// PaymentIntents created (one per executed Idempotency-Key).
     pub fn intents_created(&self) -> usize {
         self.state.lock().unwrap().created
+    }
+
+    /// Total refunded on an intent.
+    pub fn refunded(&self, pi: &str) -> i64 {
+        self.state
+            .lock()
+            .unwrap()
+            .refunded
+            .get(pi)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Requests received.
@@ -165,6 +177,35 @@ impl FakeStripe {
                 }
                 let (status, body, store, stall) = match rest {
                     ["v1", "payment_intents"] => self.create(&params),
+                    ["v1", "refunds"] => {
+                        let get = |k: &str| {
+                            params
+                                .iter()
+                                .find(|(pk, _)| pk == k)
+                                .map(|(_, v)| v.clone())
+                        };
+                        let pi_id = get("payment_intent").unwrap_or_default();
+                        let mut st = self.state.lock().unwrap();
+                        let Some(pi) = st.intents.get(&pi_id).cloned() else {
+                            let (s, b) =
+                                error(404, "invalid_request_error", "resource_missing", json!({}));
+                            return resp(s, b, false);
+                        };
+                        let total = pi["amount"].as_i64().unwrap_or(0);
+                        let amount = get("amount")
+                            .and_then(|a| a.parse::<i64>().ok())
+                            .unwrap_or(total);
+                        let done = st.refunded.get(&pi_id).copied().unwrap_or(0);
+                        if pi["status"] != "succeeded" || done + amount > total {
+                            let (s, b) =
+                                error(400, "invalid_request_error", "amount_too_large", json!({}));
+                            (s, b, false, false)
+                        } else {
+                            st.refunded.insert(pi_id.clone(), done + amount);
+                            let n = st.refunded.len();
+                            (200, json!({"id": format!("re_fake{n}_{done}"), "object": "refund", "amount": amount, "payment_intent": pi_id, "status": "succeeded"}).to_string(), true, false)
+                        }
+                    }
                     ["v1", "payment_intents", id, "cancel"] => {
                         let mut st = self.state.lock().unwrap();
                         match st.intents.get_mut(*id) {

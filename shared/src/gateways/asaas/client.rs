@@ -4,12 +4,14 @@
 //! charge the first attempt made; Pix QR code fetched for Pix.
 
 use super::transformers::{
-    billing_type, classify, json_decimal, to_charge, Customer, ErrorBody, List, NewCustomer,
-    NewPayment, Payment, PixQrCode,
+    billing_type, classify, find_refund, json_decimal, to_charge, Customer, ErrorBody, List,
+    NewCustomer, NewPayment, NewRefund, Payment, PixQrCode,
 };
 use crate::domain::PaymentMethod;
 use crate::gateways::http_errors::classify_transport;
-use crate::ports::{ChargeRequest, ErrorClass, Gateway, GatewayCharge, GatewayError};
+use crate::ports::{
+    ChargeRequest, ErrorClass, Gateway, GatewayCharge, GatewayError, GatewayRefund, RefundRequest,
+};
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use std::time::Duration;
@@ -148,26 +150,6 @@ impl AsaasClient {
         };
         to_charge(p, qr, req.map(|r| r.amount))
     }
-
-    /// Reads a payment (reconciliation).
-    pub async fn retrieve(
-        &self,
-        id: &str,
-        method: PaymentMethod,
-    ) -> Result<GatewayCharge, GatewayError> {
-        let p: Payment = self
-            .call(reqwest::Method::GET, &format!("/payments/{id}"), None)
-            .await?;
-        self.with_qr(p, method, None).await
-    }
-
-    /// Deletes (cancels) an unpaid payment.
-    pub async fn cancel(&self, id: &str) -> Result<(), GatewayError> {
-        let _: serde_json::Value = self
-            .call(reqwest::Method::DELETE, &format!("/payments/{id}"), None)
-            .await?;
-        Ok(())
-    }
 }
 
 #[async_trait]
@@ -242,5 +224,46 @@ impl Gateway for AsaasClient {
             .call(reqwest::Method::POST, "/payments", Some(body))
             .await?;
         self.with_qr(p, req.method, Some(req)).await
+    }
+
+    async fn retrieve(
+        &self,
+        id: &str,
+        method: PaymentMethod,
+    ) -> Result<GatewayCharge, GatewayError> {
+        let p: Payment = self
+            .call(reqwest::Method::GET, &format!("/payments/{id}"), None)
+            .await?;
+        self.with_qr(p, method, None).await
+    }
+
+    async fn cancel(&self, id: &str, _method: PaymentMethod) -> Result<(), GatewayError> {
+        let _: serde_json::Value = self
+            .call(reqwest::Method::DELETE, &format!("/payments/{id}"), None)
+            .await?;
+        Ok(())
+    }
+
+    /// Asaas has no idempotency key: the refund carries its key as description, and a retry
+    /// first looks for a refund with that description on the payment.
+    async fn refund(&self, req: &RefundRequest) -> Result<GatewayRefund, GatewayError> {
+        let path = format!("/payments/{}", req.gateway_payment_id);
+        let current: Payment = self.call(reqwest::Method::GET, &path, None).await?;
+        if let Some(r) = find_refund(&current, &req.refund_key) {
+            return Ok(r);
+        }
+        let body = serde_json::to_string(&NewRefund {
+            value: json_decimal(req.amount.minor()),
+            description: &req.refund_key,
+        })
+        .map_err(|e| invalid("serialize", &e.to_string()))?;
+        let after: Payment = self
+            .call(reqwest::Method::POST, &format!("{path}/refund"), Some(body))
+            .await?;
+        find_refund(&after, &req.refund_key).ok_or_else(|| GatewayError {
+            class: ErrorClass::Ambiguous,
+            code: "refund_not_listed".into(),
+            message: "Asaas accepted the refund but does not list it".into(),
+        })
     }
 }

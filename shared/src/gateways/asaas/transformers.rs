@@ -85,6 +85,41 @@ pub struct Payment {
     pub due_date: Option<String>,
     #[serde(default)]
     pub deleted: bool,
+    #[serde(default)]
+    pub refunds: Option<Vec<WireRefund>>,
+}
+
+/// One entry of a payment's `refunds`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireRefund {
+    pub status: String,
+    pub description: Option<String>,
+    pub date_created: Option<String>,
+}
+
+/// `POST /v3/payments/{id}/refund`.
+#[derive(Debug, Serialize)]
+pub struct NewRefund<'a> {
+    pub value: Box<RawValue>,
+    pub description: &'a str,
+}
+
+/// The refund with this key (carried as its description), if the payment lists it.
+pub fn find_refund(p: &Payment, key: &str) -> Option<crate::ports::GatewayRefund> {
+    use crate::domain::RefundStatus;
+    p.refunds
+        .iter()
+        .flatten()
+        .find(|r| r.description.as_deref() == Some(key))
+        .map(|r| crate::ports::GatewayRefund {
+            gateway_refund_id: format!("{}:{key}", p.id),
+            status: match r.status.as_str() {
+                "DONE" => RefundStatus::Succeeded,
+                "CANCELLED" => RefundStatus::Failed,
+                _ => RefundStatus::Pending,
+            },
+        })
 }
 
 /// `GET /v3/payments/{id}/pixQrCode`.

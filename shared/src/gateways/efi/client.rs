@@ -3,10 +3,14 @@
 //! created with `PUT /v2/cob/{txid}` and a txid derived from the payment id, so a retry after
 //! an unknown outcome meets `txid_duplicado` and reads back the same cob.
 
-use super::transformers::{classify, cob_body, to_charge, Cob, ErrorBody, QrCode, Token};
+use super::transformers::{
+    classify, cob_body, to_charge, to_refund, Cob, Devolucao, ErrorBody, QrCode, Token,
+};
 use crate::domain::PaymentMethod;
 use crate::gateways::http_errors::classify_transport;
-use crate::ports::{ChargeRequest, ErrorClass, Gateway, GatewayCharge, GatewayError};
+use crate::ports::{
+    ChargeRequest, ErrorClass, Gateway, GatewayCharge, GatewayError, GatewayRefund, RefundRequest,
+};
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use std::time::{Duration, Instant};
@@ -198,27 +202,6 @@ impl EfiClient {
         };
         to_charge(cob, qr, expected_minor, chrono::Utc::now())
     }
-
-    /// Reads a cob (reconciliation).
-    pub async fn retrieve(&self, txid: &str) -> Result<GatewayCharge, GatewayError> {
-        let cob: Cob = self
-            .call(reqwest::Method::GET, &format!("/v2/cob/{txid}"), None)
-            .await?;
-        self.with_qr(cob, None).await
-    }
-
-    /// Cancels an unpaid cob.
-    pub async fn cancel(&self, txid: &str) -> Result<GatewayCharge, GatewayError> {
-        let body = serde_json::json!({"status": "REMOVIDA_PELO_USUARIO_RECEBEDOR"});
-        let cob: Cob = self
-            .call(
-                reqwest::Method::PATCH,
-                &format!("/v2/cob/{txid}"),
-                Some(body),
-            )
-            .await?;
-        to_charge(cob, None, None, chrono::Utc::now())
-    }
 }
 
 #[async_trait]
@@ -257,5 +240,58 @@ impl Gateway for EfiClient {
             Err(e) => return Err(e),
         };
         self.with_qr(cob, Some(req.amount.minor())).await
+    }
+
+    async fn retrieve(
+        &self,
+        txid: &str,
+        _method: PaymentMethod,
+    ) -> Result<GatewayCharge, GatewayError> {
+        let cob: Cob = self
+            .call(reqwest::Method::GET, &format!("/v2/cob/{txid}"), None)
+            .await?;
+        self.with_qr(cob, None).await
+    }
+
+    async fn cancel(&self, txid: &str, _method: PaymentMethod) -> Result<(), GatewayError> {
+        let body = serde_json::json!({"status": "REMOVIDA_PELO_USUARIO_RECEBEDOR"});
+        let _: Cob = self
+            .call(
+                reqwest::Method::PATCH,
+                &format!("/v2/cob/{txid}"),
+                Some(body),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Refunds the Pix received for the cob; the refund id is the refund key, so a retried
+    /// `PUT` lands on the same devolução.
+    async fn refund(&self, req: &RefundRequest) -> Result<GatewayRefund, GatewayError> {
+        let cob: Cob = self
+            .call(
+                reqwest::Method::GET,
+                &format!("/v2/cob/{}", req.gateway_payment_id),
+                None,
+            )
+            .await?;
+        let e2e = cob
+            .pix
+            .first()
+            .map(|p| p.end_to_end_id.clone())
+            .ok_or_else(|| GatewayError {
+                class: ErrorClass::Invalid,
+                code: "pix_not_received".into(),
+                message: "the cob has no received Pix to refund".into(),
+            })?;
+        let body = serde_json::json!({"valor": req.amount.to_decimal_string()});
+        let d: Devolucao = self
+            .call(
+                reqwest::Method::PUT,
+                &format!("/v2/pix/{e2e}/devolucao/{}", req.refund_key),
+                Some(body),
+            )
+            .await?;
+        Ok(to_refund(d))
     }
 }

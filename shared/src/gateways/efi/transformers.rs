@@ -93,6 +93,28 @@ pub struct ReceivedPix {
     pub end_to_end_id: String,
 }
 
+/// A devolução (refund) as EFI returns it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Devolucao {
+    pub id: String,
+    pub rtr_id: Option<String>,
+    pub status: String,
+}
+
+/// Devolução status → refund status.
+pub fn to_refund(d: Devolucao) -> crate::ports::GatewayRefund {
+    use crate::domain::RefundStatus;
+    crate::ports::GatewayRefund {
+        gateway_refund_id: d.rtr_id.unwrap_or(d.id),
+        status: match d.status.as_str() {
+            "DEVOLVIDO" => RefundStatus::Succeeded,
+            "NAO_REALIZADO" => RefundStatus::Failed,
+            _ => RefundStatus::Pending,
+        },
+    }
+}
+
 /// `GET /v2/loc/{id}/qrcode`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -7,8 +7,12 @@ pub mod magic;
 
 pub use brcode::{crc16_ccitt, dynamic_br_code};
 
-use crate::domain::{BoletoDetails, NextAction, PaymentMethod, PaymentStatus, PixDetails};
-use crate::ports::{ChargeRequest, ErrorClass, Gateway, GatewayCharge, GatewayError};
+use crate::domain::{
+    BoletoDetails, NextAction, PaymentMethod, PaymentStatus, PixDetails, RefundStatus,
+};
+use crate::ports::{
+    ChargeRequest, ErrorClass, Gateway, GatewayCharge, GatewayError, GatewayRefund, RefundRequest,
+};
 use async_trait::async_trait;
 use chrono::{Duration, Utc};
 use magic::{behaviour_for, Behaviour};
@@ -25,6 +29,9 @@ pub struct SimulatorGateway {
     methods: Vec<PaymentMethod>,
     create_calls: AtomicU64,
     charges: Mutex<HashMap<String, GatewayCharge>>,
+    /// Amount and amount refunded per gateway payment id.
+    amounts: Mutex<HashMap<String, (i64, i64)>>,
+    refunds: Mutex<HashMap<String, GatewayRefund>>,
 }
 
 impl SimulatorGateway {
@@ -35,6 +42,8 @@ impl SimulatorGateway {
             methods: methods.to_vec(),
             create_calls: AtomicU64::new(0),
             charges: Mutex::new(HashMap::new()),
+            amounts: Mutex::new(HashMap::new()),
+            refunds: Mutex::new(HashMap::new()),
         }
     }
 
@@ -177,11 +186,7 @@ impl Gateway for SimulatorGateway {
         match behaviour {
             Behaviour::Fail(ErrorClass::Ambiguous) => {
                 // The charge is created, but the caller never hears about it.
-                let charge = self.issue(req, behaviour);
-                self.charges
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(req.gateway_key.clone(), charge);
+                self.store(req, behaviour);
                 Err(error(ErrorClass::Ambiguous))
             }
             Behaviour::Fail(class) => Err(error(class)),
@@ -192,15 +197,108 @@ impl Gateway for SimulatorGateway {
             Behaviour::Approve | Behaviour::RequiresAction => Ok(self.store(req, behaviour)),
         }
     }
+
+    async fn retrieve(
+        &self,
+        gateway_payment_id: &str,
+        _method: PaymentMethod,
+    ) -> Result<GatewayCharge, GatewayError> {
+        self.find(gateway_payment_id)
+    }
+
+    async fn cancel(
+        &self,
+        gateway_payment_id: &str,
+        _method: PaymentMethod,
+    ) -> Result<(), GatewayError> {
+        let found = self.find(gateway_payment_id)?;
+        let mut charges = self.charges.lock().unwrap_or_else(|e| e.into_inner());
+        for c in charges
+            .values_mut()
+            .filter(|c| c.gateway_payment_id == found.gateway_payment_id)
+        {
+            if c.status == PaymentStatus::Succeeded {
+                return Err(GatewayError {
+                    class: ErrorClass::Invalid,
+                    code: "charge_paid".into(),
+                    message: "a paid charge cannot be canceled".into(),
+                });
+            }
+            c.status = PaymentStatus::Canceled;
+        }
+        Ok(())
+    }
+
+    async fn refund(&self, req: &RefundRequest) -> Result<GatewayRefund, GatewayError> {
+        if let Some(done) = self
+            .refunds
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&req.refund_key)
+        {
+            return Ok(done.clone());
+        }
+        let mut amounts = self.amounts.lock().unwrap_or_else(|e| e.into_inner());
+        let (amount, refunded) =
+            amounts
+                .get_mut(&req.gateway_payment_id)
+                .ok_or_else(|| GatewayError {
+                    class: ErrorClass::Invalid,
+                    code: "resource_missing".into(),
+                    message: format!("no charge {}", req.gateway_payment_id),
+                })?;
+        if *refunded + req.amount.minor() > *amount {
+            return Err(GatewayError {
+                class: ErrorClass::Invalid,
+                code: "amount_too_large".into(),
+                message: "refunds would exceed the charge".into(),
+            });
+        }
+        *refunded += req.amount.minor();
+        let r = GatewayRefund {
+            gateway_refund_id: format!("sim_re_{}", req.refund_key),
+            status: RefundStatus::Succeeded,
+        };
+        self.refunds
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(req.refund_key.clone(), r.clone());
+        Ok(r)
+    }
 }
 
 impl SimulatorGateway {
+    /// Refunds made (one per refund key).
+    pub fn refund_count(&self) -> usize {
+        self.refunds.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
     fn store(&self, req: &ChargeRequest, behaviour: Behaviour) -> GatewayCharge {
         let mut charges = self.charges.lock().unwrap_or_else(|e| e.into_inner());
-        charges
+        let charge = charges
             .entry(req.gateway_key.clone())
             .or_insert_with(|| self.issue(req, behaviour))
-            .clone()
+            .clone();
+        self.amounts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(charge.gateway_payment_id.clone())
+            .or_insert((req.amount.minor(), 0));
+        charge
+    }
+
+    fn find(&self, gateway_payment_id: &str) -> Result<GatewayCharge, GatewayError> {
+        self.charges
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .find(|c| c.gateway_payment_id == gateway_payment_id)
+            .cloned()
+            .ok_or_else(|| GatewayError {
+                class: ErrorClass::Invalid,
+                code: "resource_missing".into(),
+                message: format!("no charge {gateway_payment_id}"),
+            })
     }
 }
 

@@ -2,10 +2,13 @@
 //! `Idempotency-Key` derived from the payment id on every POST.
 
 use super::transformers::{
-    classify, classify_transport, create_form, to_charge, ErrorBody, PaymentIntent,
+    classify, classify_transport, create_form, to_charge, to_refund, ErrorBody, PaymentIntent,
+    WireRefund,
 };
 use crate::domain::PaymentMethod;
-use crate::ports::{ChargeRequest, Gateway, GatewayCharge, GatewayError};
+use crate::ports::{
+    ChargeRequest, Gateway, GatewayCharge, GatewayError, GatewayRefund, RefundRequest,
+};
 use async_trait::async_trait;
 use std::time::Duration;
 
@@ -60,12 +63,12 @@ impl StripeClient {
         Ok(Self { http, config })
     }
 
-    async fn post(
+    async fn post<T: serde::de::DeserializeOwned>(
         &self,
         path: &str,
         idempotency_key: &str,
         form: &[(String, String)],
-    ) -> Result<PaymentIntent, GatewayError> {
+    ) -> Result<T, GatewayError> {
         let res = self
             .http
             .post(format!("{}{path}", self.config.base_url))
@@ -79,7 +82,9 @@ impl StripeClient {
         Self::read(res).await
     }
 
-    async fn read(res: reqwest::Response) -> Result<PaymentIntent, GatewayError> {
+    async fn read<T: serde::de::DeserializeOwned>(
+        res: reqwest::Response,
+    ) -> Result<T, GatewayError> {
         let status = res.status().as_u16();
         let should_retry = res
             .headers()
@@ -101,34 +106,6 @@ impl StripeClient {
             should_retry,
         ))
     }
-
-    /// Reads a PaymentIntent (reconciliation).
-    pub async fn retrieve(&self, id: &str) -> Result<GatewayCharge, GatewayError> {
-        let res = self
-            .http
-            .get(format!("{}/v1/payment_intents/{id}", self.config.base_url))
-            .bearer_auth(&self.config.secret_key)
-            .header("Stripe-Version", STRIPE_VERSION)
-            .send()
-            .await
-            .map_err(classify_transport)?;
-        Self::read(res).await.map(to_charge)
-    }
-
-    /// Cancels a PaymentIntent; the key makes a retried cancel a replay.
-    pub async fn cancel(
-        &self,
-        id: &str,
-        idempotency_key: &str,
-    ) -> Result<GatewayCharge, GatewayError> {
-        self.post(
-            &format!("/v1/payment_intents/{id}/cancel"),
-            idempotency_key,
-            &[],
-        )
-        .await
-        .map(to_charge)
-    }
 }
 
 #[async_trait]
@@ -142,8 +119,46 @@ impl Gateway for StripeClient {
     }
 
     async fn create(&self, req: &ChargeRequest) -> Result<GatewayCharge, GatewayError> {
-        self.post("/v1/payment_intents", &req.gateway_key, &create_form(req))
+        self.post::<PaymentIntent>("/v1/payment_intents", &req.gateway_key, &create_form(req))
             .await
             .map(to_charge)
+    }
+
+    async fn retrieve(
+        &self,
+        id: &str,
+        _method: PaymentMethod,
+    ) -> Result<GatewayCharge, GatewayError> {
+        let res = self
+            .http
+            .get(format!("{}/v1/payment_intents/{id}", self.config.base_url))
+            .bearer_auth(&self.config.secret_key)
+            .header("Stripe-Version", STRIPE_VERSION)
+            .send()
+            .await
+            .map_err(classify_transport)?;
+        Self::read::<PaymentIntent>(res).await.map(to_charge)
+    }
+
+    async fn cancel(&self, id: &str, _method: PaymentMethod) -> Result<(), GatewayError> {
+        // The key makes a retried cancel a replay.
+        self.post::<PaymentIntent>(
+            &format!("/v1/payment_intents/{id}/cancel"),
+            &format!("cancel-{id}"),
+            &[],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn refund(&self, req: &RefundRequest) -> Result<GatewayRefund, GatewayError> {
+        let form = vec![
+            ("payment_intent".to_string(), req.gateway_payment_id.clone()),
+            ("amount".to_string(), req.amount.minor().to_string()),
+            ("metadata[refund_id]".to_string(), req.refund_key.clone()),
+        ];
+        self.post::<WireRefund>("/v1/refunds", &req.refund_key, &form)
+            .await
+            .map(to_refund)
     }
 }

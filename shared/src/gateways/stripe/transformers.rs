@@ -96,6 +96,27 @@ pub struct BoletoDisplay {
     pub expires_at: Option<i64>,
 }
 
+/// A Refund object.
+#[derive(Debug, Clone, Deserialize)]
+pub struct WireRefund {
+    pub id: String,
+    pub status: String,
+}
+
+/// Refund status → refund status (`requires_action` and `pending` wait; `canceled` failed).
+pub fn to_refund(r: WireRefund) -> crate::ports::GatewayRefund {
+    use crate::domain::RefundStatus;
+    let status = match r.status.as_str() {
+        "succeeded" => RefundStatus::Succeeded,
+        "failed" | "canceled" => RefundStatus::Failed,
+        _ => RefundStatus::Pending,
+    };
+    crate::ports::GatewayRefund {
+        gateway_refund_id: r.id,
+        status,
+    }
+}
+
 /// `{"error": {...}}`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ErrorBody {
