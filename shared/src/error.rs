@@ -28,6 +28,9 @@ pub enum ApiError {
     /// Same key, different request (422).
     #[error("this Idempotency-Key was already used with a different request")]
     IdempotencyKeyReused,
+    /// The resource's state forbids the operation (422), e.g. refunding a pending payment.
+    #[error("{0}")]
+    InvalidState(String),
     /// Unknown resource or one of another tenant (404).
     #[error("{0}")]
     NotFound(String),

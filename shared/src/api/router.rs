@@ -44,7 +44,7 @@ async fn route(
     }
     if !matches!(
         segments.as_slice(),
-        ["v1", "payments"] | ["v1", "payments", _]
+        ["v1", "payments"] | ["v1", "payments", _] | ["v1", "payments", _, "refunds"]
     ) {
         return Err(ApiError::NotFound("no such route".into()));
     }
@@ -73,6 +73,22 @@ async fn route(
             200,
             svc.list_payments(&tenant, req.query.as_deref()).await?,
         )),
+        (["v1", "payments", id, "refunds"], &Method::POST) => {
+            let reply = svc
+                .create_refund(
+                    &tenant,
+                    id,
+                    header(req, "idempotency-key"),
+                    &req.body,
+                    req.deadline,
+                )
+                .await?;
+            let mut resp = ApiResponse::json(reply.status, reply.body);
+            if reply.replayed {
+                resp.headers.push(("idempotent-replayed", "true".into()));
+            }
+            Ok(resp)
+        }
         (["v1", "payments", id], &Method::GET) => {
             Ok(ApiResponse::json(200, svc.get_payment(&tenant, id).await?))
         }

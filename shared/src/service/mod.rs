@@ -6,6 +6,7 @@ mod fingerprint;
 mod orchestrator;
 mod payment_view;
 mod queries;
+mod refunds;
 pub mod webhooks;
 
 pub use create_payment::{gateway_key, Reply, PAYMENTS_PATH};

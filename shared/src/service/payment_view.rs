@@ -1,7 +1,7 @@
 //! The public payment object (DESIGN §4): the body of create/get responses and the `data` of
 //! every callback. Internal fields (tenant, version, customer PII, callback URL) stay out.
 
-use crate::domain::{Attempt, BoletoDetails, Failure, NextAction, Payment, PixDetails};
+use crate::domain::{Attempt, BoletoDetails, Failure, NextAction, Payment, PixDetails, Refund};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -23,6 +23,7 @@ pub struct PaymentView<'a> {
     next_action: Option<&'a NextAction>,
     failure: Option<&'a Failure>,
     refunded_amount: i64,
+    refunds: &'a [Refund],
     attempts: &'a [Attempt],
     created_at: String,
     updated_at: String,
@@ -46,6 +47,7 @@ pub fn view(p: &Payment) -> PaymentView<'_> {
         next_action: p.next_action.as_ref(),
         failure: p.failure.as_ref(),
         refunded_amount: p.refunded_amount,
+        refunds: &p.refunds,
         attempts: &p.attempts,
         created_at: crate::time_format::render(&p.created_at),
         updated_at: crate::time_format::render(&p.updated_at),

@@ -1,0 +1,306 @@
+//! `POST /v1/payments/{id}/refunds`: idempotent full or partial refunds through the gateway
+//! that took the payment. The refund id is fixed when the key is claimed and the gateway-side
+//! refund key derives from it, so a retry (even after a crash) never refunds twice.
+
+use super::fingerprint::fingerprint;
+use super::payment_view::view;
+use super::Orchestrator;
+use super::Reply;
+use crate::domain::{
+    IdempotencyKey, Money, Payment, PaymentId, PaymentStatus, Refund, RefundStatus,
+};
+use crate::error::ApiError;
+use crate::ports::{
+    ClaimOutcome, ClaimRequest, ErrorClass, Lease, RefundRequest, StoreError, StoredResponse,
+    Tenant,
+};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRefund {
+    amount: Option<i64>,
+    reason: Option<String>,
+}
+
+#[derive(Serialize)]
+struct RefundView<'a> {
+    id: &'a str,
+    object: &'static str,
+    payment_id: &'a str,
+    amount: i64,
+    currency: &'a str,
+    status: RefundStatus,
+    reason: Option<&'a str>,
+    created_at: String,
+    payment: crate::service::PaymentView<'a>,
+}
+
+fn parse(body: &[u8]) -> Result<RawRefund, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(RawRefund {
+            amount: None,
+            reason: None,
+        });
+    }
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    let raw: RawRefund = serde_path_to_error::deserialize(de).map_err(|e| ApiError::Invalid {
+        code: if e.inner().is_syntax() || e.inner().is_eof() {
+            "invalid_json"
+        } else {
+            "invalid_parameter"
+        },
+        param: Some(e.path().to_string()).filter(|p| p != "."),
+        message: format!("request body is not a valid refund: {}", e.inner()),
+    })?;
+    if raw.amount.is_some_and(|a| a <= 0) {
+        return Err(ApiError::invalid(
+            "invalid_amount",
+            "amount",
+            "amount must be a positive integer number of minor units",
+        ));
+    }
+    if raw
+        .reason
+        .as_ref()
+        .is_some_and(|r| r.is_empty() || r.chars().count() > 200 || r.chars().any(char::is_control))
+    {
+        return Err(ApiError::invalid(
+            "invalid_parameter",
+            "reason",
+            "reason must be 1-200 printable characters",
+        ));
+    }
+    Ok(raw)
+}
+
+/// The gateway-side refund key for a refund id: 29 alphanumerics (a valid EFI devolução id).
+fn refund_key(ulid: &str) -> String {
+    format!("REF{ulid}")
+}
+
+impl Orchestrator {
+    /// Refunds `amount` (default: all that is left) of the tenant's payment `payment_id`.
+    pub async fn create_refund(
+        &self,
+        tenant: &Tenant,
+        payment_id: &str,
+        idempotency_key: Option<&str>,
+        body: &[u8],
+        deadline: Option<DateTime<Utc>>,
+    ) -> Result<Reply, ApiError> {
+        let key = IdempotencyKey::parse(idempotency_key.ok_or_else(|| {
+            ApiError::IdempotencyKeyInvalid("Idempotency-Key header is required on POST".into())
+        })?)
+        .map_err(|e| ApiError::IdempotencyKeyInvalid(e.to_string()))?;
+        let raw = parse(body)?;
+        let not_found = || {
+            ApiError::NotFound(format!(
+                "no payment `{}`",
+                payment_id.chars().take(64).collect::<String>()
+            ))
+        };
+        let pid = PaymentId::parse(payment_id).map_err(|_| not_found())?;
+
+        let now = self.clock.now();
+        let claim = ClaimRequest {
+            tenant_id: tenant.id.clone(),
+            key: key.clone(),
+            fingerprint: fingerprint("POST", &format!("/v1/payments/{pid}/refunds"), body),
+            candidate_payment_id: PaymentId::generate(),
+            now,
+            in_flight_until: deadline.unwrap_or(now + self.config.default_in_flight),
+            expires_at: now + self.config.idempotency_retention,
+        };
+        let lease = match self.idempotency.claim(&claim).await? {
+            ClaimOutcome::Acquired(l) => l,
+            ClaimOutcome::Replay(r) => {
+                return Ok(Reply {
+                    status: r.status,
+                    body: r.body,
+                    replayed: true,
+                })
+            }
+            ClaimOutcome::InFlight => return Err(ApiError::IdempotencyKeyInUse),
+            ClaimOutcome::FingerprintMismatch => return Err(ApiError::IdempotencyKeyReused),
+        };
+        let refund_id = format!("ref_{}", lease.payment_id.ulid_part());
+
+        // A takeover whose predecessor already recorded the refund only has to answer.
+        let payment = match self.payments.get(&tenant.id, &pid).await {
+            Ok(Some(p)) => p,
+            Ok(None) => return Err(self.release_refund(tenant, &key, &lease, not_found()).await),
+            Err(e) => return Err(self.release_refund(tenant, &key, &lease, e.into()).await),
+        };
+        if let Some(done) = payment.refunds.iter().find(|r| r.id == refund_id).cloned() {
+            return self
+                .finish_refund(tenant, &key, &lease, &payment, &done)
+                .await;
+        }
+        let refundable = payment.amount.minor() - payment.refunded_amount;
+        if !matches!(
+            payment.status,
+            PaymentStatus::Succeeded | PaymentStatus::PartiallyRefunded
+        ) || refundable <= 0
+        {
+            let e = ApiError::InvalidState(format!(
+                "payment is {}; only succeeded or partially refunded payments can be refunded",
+                payment.status
+            ));
+            return Err(self.release_refund(tenant, &key, &lease, e).await);
+        }
+        let amount = raw.amount.unwrap_or(refundable);
+        if amount > refundable {
+            let e = ApiError::invalid(
+                "amount_exceeds_refundable",
+                "amount",
+                format!("at most {refundable} can still be refunded"),
+            );
+            return Err(self.release_refund(tenant, &key, &lease, e).await);
+        }
+        let (Some(gateway), Some(gid)) = (
+            payment
+                .gateway
+                .as_deref()
+                .and_then(|g| self.gateways.get(g)),
+            payment.gateway_payment_id.clone(),
+        ) else {
+            let e = ApiError::InvalidState("the payment has no gateway charge to refund".into());
+            return Err(self.release_refund(tenant, &key, &lease, e).await);
+        };
+        let money = Money::new(amount, payment.amount.currency())
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let req = RefundRequest {
+            gateway_payment_id: gid,
+            method: payment.method,
+            refund_key: refund_key(lease.payment_id.ulid_part()),
+            amount: money,
+        };
+        let result = gateway.refund(&req).await;
+        let done = match result {
+            Ok(r) => Refund {
+                id: refund_id,
+                amount,
+                status: r.status,
+                gateway_refund_id: Some(r.gateway_refund_id),
+                reason: raw.reason,
+                created_at: self.clock.now(),
+            },
+            Err(e) if e.class == ErrorClass::Ambiguous => {
+                // The refund may exist: keep the claim; the retry reuses this refund id and key.
+                tracing::warn!(payment_id = %payment.id, code = %e.code, "refund outcome unknown");
+                return Err(ApiError::Unavailable(format!(
+                    "refund outcome unknown ({}); retry with the same Idempotency-Key",
+                    e.code
+                )));
+            }
+            Err(e) => {
+                let err = ApiError::Gateway {
+                    code: format!("refund_{}", e.code),
+                    message: e.message,
+                };
+                return Err(self.release_refund(tenant, &key, &lease, err).await);
+            }
+        };
+        let updated = self.record_refund(tenant, payment, &done).await?;
+        self.finish_refund(tenant, &key, &lease, &updated, &done)
+            .await
+    }
+
+    /// Adds the refund to the payment (versioned write, re-read on conflict).
+    async fn record_refund(
+        &self,
+        tenant: &Tenant,
+        mut payment: Payment,
+        refund: &Refund,
+    ) -> Result<Payment, ApiError> {
+        for _ in 0..5 {
+            if payment.refunds.iter().any(|r| r.id == refund.id) {
+                return Ok(payment);
+            }
+            let mut next = payment.clone();
+            if refund.status != RefundStatus::Failed {
+                next.refunded_amount += refund.amount;
+                next.status = if next.refunded_amount >= next.amount.minor() {
+                    PaymentStatus::Refunded
+                } else {
+                    PaymentStatus::PartiallyRefunded
+                };
+            }
+            next.refunds.push(refund.clone());
+            next.updated_at = self.clock.now();
+            next.version += 1;
+            match self.payments.update(&next).await {
+                Ok(()) => return Ok(next),
+                Err(StoreError::Conflict(_)) => {
+                    payment = self
+                        .payments
+                        .get(&tenant.id, &payment.id)
+                        .await?
+                        .ok_or_else(|| ApiError::Internal("payment vanished".into()))?;
+                }
+                Err(e) => {
+                    // The gateway refunded; the claim stays until it expires and the retry
+                    // records it (same refund key, so the gateway answers with this refund).
+                    tracing::error!(payment_id = %payment.id, error = %e, "refund not recorded after the gateway refunded");
+                    return Err(e.into());
+                }
+            }
+        }
+        Err(ApiError::Unavailable(
+            "payment kept changing; retry with the same Idempotency-Key".into(),
+        ))
+    }
+
+    async fn finish_refund(
+        &self,
+        tenant: &Tenant,
+        key: &IdempotencyKey,
+        lease: &Lease,
+        p: &Payment,
+        r: &Refund,
+    ) -> Result<Reply, ApiError> {
+        let body = serde_json::to_string(&RefundView {
+            id: &r.id,
+            object: "refund",
+            payment_id: p.id.as_str(),
+            amount: r.amount,
+            currency: p.amount.currency().code(),
+            status: r.status,
+            reason: r.reason.as_deref(),
+            created_at: crate::time_format::render(&r.created_at),
+            payment: view(p),
+        })
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let stored = StoredResponse { status: 201, body };
+        let retain = self.clock.now() + self.config.idempotency_retention;
+        if let Err(e) = self
+            .idempotency
+            .complete(&tenant.id, key, lease, &stored, retain)
+            .await
+        {
+            tracing::warn!(payment_id = %p.id, error = %e, "refund idempotency completion not stored");
+        }
+        Ok(Reply {
+            status: stored.status,
+            body: stored.body,
+            replayed: false,
+        })
+    }
+
+    async fn release_refund(
+        &self,
+        tenant: &Tenant,
+        key: &IdempotencyKey,
+        lease: &Lease,
+        error: ApiError,
+    ) -> ApiError {
+        if !lease.takeover {
+            if let Err(e) = self.idempotency.release(&tenant.id, key, lease).await {
+                tracing::warn!(error = %e, "idempotency release failed; the claim will expire on its own");
+            }
+        }
+        error
+    }
+}
