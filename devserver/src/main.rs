@@ -80,7 +80,17 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         allow_loopback_callbacks: true,
         ..ServiceConfig::default()
     };
-    let svc = Arc::new(stores.orchestrator(registry, config));
+    let mut svc = stores.orchestrator(registry, config);
+    // Real gateway clients for tenants that list `live_gateways`, credentials from a local file.
+    if let Ok(path) = std::env::var("ORCH_CREDENTIALS_FILE") {
+        let creds =
+            shared::adapters::memory::FileCredentials::from_json(&std::fs::read_to_string(&path)?)?;
+        svc = svc.with_live_gateways(Arc::new(shared::gateways::live::LiveGateways::new(
+            Arc::new(creds),
+        )));
+        tracing::info!(file = %path, "gateway credentials loaded");
+    }
+    let svc = Arc::new(svc);
     let schedule = RetrySchedule::default();
     let queue = Arc::new(MemoryQueue::new(schedule.max_attempts()));
     let cache = || TenantCache::new(stores.tenants.clone(), Duration::from_secs(5));

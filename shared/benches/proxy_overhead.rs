@@ -68,6 +68,7 @@ fn main() {
                 api_key_sha256: vec![hash_api_key(KEY)],
                 routing: BTreeMap::from([(PaymentMethod::Pix, vec!["efi".to_string()])]),
                 callback_url: None,
+                live_gateways: vec![],
                 callback_secrets: vec![],
                 webhook_secrets: Default::default(),
             })

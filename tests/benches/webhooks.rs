@@ -56,6 +56,7 @@ fn main() {
             api_key_sha256: vec![],
             routing: Default::default(),
             callback_url: Some(CallbackUrl::parse(&merchant.url, true).unwrap()),
+            live_gateways: vec![],
             callback_secrets: vec!["whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD".into()],
             webhook_secrets: WebhookSecrets { stripe: vec![SECRET.into()], ..Default::default() },
         };

@@ -172,6 +172,7 @@ pub fn tenant(id: &str, key: &str) -> Tenant {
         api_key_sha256: vec![hash_api_key(key)],
         routing,
         callback_url: None,
+        live_gateways: vec![],
         callback_secrets: vec![],
         webhook_secrets: Default::default(),
     }

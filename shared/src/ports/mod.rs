@@ -1,6 +1,7 @@
 //! Ports: the traits the service depends on. Each has an in-memory and a DynamoDB adapter (or,
 //! for gateways, simulators and real clients).
 
+mod credentials;
 mod gateway;
 mod idempotency;
 mod payments;
@@ -8,6 +9,7 @@ mod store_error;
 mod tenants;
 mod webhooks;
 
+pub use credentials::CredentialStore;
 pub use gateway::{
     ChargeRequest, ErrorClass, Gateway, GatewayCharge, GatewayError, GatewayRefund,
     GatewayRegistry, RefundRequest,

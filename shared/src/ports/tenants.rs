@@ -25,6 +25,10 @@ pub struct Tenant {
     /// and every callback carries one signature per secret.
     #[serde(default)]
     pub callback_secrets: Vec<String>,
+    /// Gateways this tenant uses for real (credentials from the credential store); the others
+    /// are the built-in simulators.
+    #[serde(default)]
+    pub live_gateways: Vec<String>,
     /// Secrets that authenticate this tenant's inbound gateway webhooks.
     #[serde(default)]
     pub webhook_secrets: WebhookSecrets,
@@ -85,6 +89,7 @@ impl std::fmt::Debug for Tenant {
             .field("api_keys", &self.api_key_sha256.len())
             .field("routing", &self.routing)
             .field("callback_url", &self.callback_url)
+            .field("live_gateways", &self.live_gateways)
             .field("callback_secrets", &self.callback_secrets.len())
             .field("webhook_secrets", &self.webhook_secrets)
             .finish()

@@ -234,7 +234,10 @@ impl Orchestrator {
                 card_token: new.card_tokens.get(g.name()).cloned(),
             };
             let started = Instant::now();
-            let result = g.create(&req).await;
+            let result = match self.resolve_gateway(tenant, g.name()).await {
+                Ok(imp) => imp.create(&req).await,
+                Err(e) => Err(e),
+            };
             let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
             let attempt = |outcome, code: Option<String>| Attempt {
                 gateway: g.name().to_string(),

@@ -5,6 +5,7 @@ use crate::error::ApiError;
 use crate::ports::{
     hash_api_key, GatewayRegistry, IdempotencyStore, PaymentStore, Tenant, TenantStore,
 };
+use crate::ports::{ErrorClass, Gateway, GatewayError};
 use chrono::Duration;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -42,6 +43,7 @@ pub struct Orchestrator {
     pub(crate) gateways: GatewayRegistry,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) config: ServiceConfig,
+    pub(crate) live: Option<Arc<crate::gateways::live::LiveGateways>>,
     tenant_cache: Mutex<HashMap<String, (Tenant, Instant)>>,
 }
 
@@ -62,8 +64,51 @@ impl Orchestrator {
             gateways,
             clock,
             config,
+            live: None,
             tenant_cache: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Enables real gateway clients for the tenants that list them in `live_gateways`.
+    pub fn with_live_gateways(mut self, live: Arc<crate::gateways::live::LiveGateways>) -> Self {
+        self.live = Some(live);
+        self
+    }
+
+    /// The implementation of `name` for this tenant: its real client when the tenant uses the
+    /// gateway live, else the simulator. A missing or unusable credential is `misconfigured`:
+    /// nothing can have been created, so routing may move on.
+    pub(crate) async fn resolve_gateway(
+        &self,
+        tenant: &Tenant,
+        name: &str,
+    ) -> Result<Arc<dyn Gateway>, GatewayError> {
+        use crate::gateways::live::LiveGatewayError;
+        if !tenant.live_gateways.iter().any(|g| g == name) {
+            return self
+                .gateways
+                .get(name)
+                .cloned()
+                .ok_or_else(|| GatewayError {
+                    class: ErrorClass::Misconfigured,
+                    code: "unknown_gateway".into(),
+                    message: format!("gateway {name} is not registered"),
+                });
+        }
+        let live = self.live.as_ref().ok_or_else(|| GatewayError {
+            class: ErrorClass::Misconfigured,
+            code: "live_gateways_disabled".into(),
+            message: "this deployment has no credential store".into(),
+        })?;
+        live.get(&tenant.id, name).await.map_err(|e| {
+            let (class, code) = match &e {
+                LiveGatewayError::Missing(_) => (ErrorClass::Misconfigured, "credentials_missing"),
+                LiveGatewayError::Bad(..) => (ErrorClass::Misconfigured, "credentials_invalid"),
+                LiveGatewayError::Store(_) => (ErrorClass::Unavailable, "credentials_unavailable"),
+            };
+            tracing::error!(tenant = %tenant.id, gateway = name, error = %e, "live gateway unavailable");
+            GatewayError { class, code: code.into(), message: e.to_string() }
+        })
     }
 
     /// The service configuration in force.

@@ -159,15 +159,21 @@ impl Orchestrator {
             );
             return Err(self.release_refund(tenant, &key, &lease, e).await);
         }
-        let (Some(gateway), Some(gid)) = (
-            payment
-                .gateway
-                .as_deref()
-                .and_then(|g| self.gateways.get(g)),
-            payment.gateway_payment_id.clone(),
-        ) else {
+        let (Some(gateway_name), Some(gid)) =
+            (payment.gateway.clone(), payment.gateway_payment_id.clone())
+        else {
             let e = ApiError::InvalidState("the payment has no gateway charge to refund".into());
             return Err(self.release_refund(tenant, &key, &lease, e).await);
+        };
+        let gateway = match self.resolve_gateway(tenant, &gateway_name).await {
+            Ok(g) => g,
+            Err(e) => {
+                let err = ApiError::Gateway {
+                    code: format!("refund_{}", e.code),
+                    message: e.message,
+                };
+                return Err(self.release_refund(tenant, &key, &lease, err).await);
+            }
         };
         let money = Money::new(amount, payment.amount.currency())
             .map_err(|e| ApiError::Internal(e.to_string()))?;

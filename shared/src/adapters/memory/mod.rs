@@ -1,11 +1,13 @@
 //! In-memory adapters: the dev server's defaults, held to the same contract as DynamoDB's.
 
+mod credentials;
 mod events;
 mod idempotency;
 mod payments;
 mod queue;
 mod tenants;
 
+pub use credentials::FileCredentials;
 pub use events::MemoryEventStore;
 pub(crate) use idempotency::new_lease_token;
 pub use idempotency::MemoryIdempotencyStore;

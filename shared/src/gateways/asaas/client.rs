@@ -267,3 +267,36 @@ impl Gateway for AsaasClient {
         })
     }
 }
+
+/// The credential JSON of an Asaas account.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Credentials {
+    access_token: String,
+    base_url: Option<String>,
+    user_agent: Option<String>,
+    connect_timeout_ms: Option<u64>,
+    timeout_ms: Option<u64>,
+}
+
+impl AsaasClient {
+    /// Builds a client from `{"access_token", "base_url"?, "user_agent"?, "connect_timeout_ms"?, "timeout_ms"?}`.
+    pub fn from_credentials(v: &serde_json::Value) -> Result<Self, String> {
+        let c: Credentials =
+            serde_json::from_value(v.clone()).map_err(|e| format!("asaas credentials: {e}"))?;
+        let mut cfg = AsaasConfig::new(c.access_token);
+        if let Some(u) = c.base_url {
+            cfg.base_url = u;
+        }
+        if let Some(a) = c.user_agent {
+            cfg.user_agent = a;
+        }
+        if let Some(ms) = c.connect_timeout_ms {
+            cfg.connect_timeout = Duration::from_millis(ms);
+        }
+        if let Some(ms) = c.timeout_ms {
+            cfg.timeout = Duration::from_millis(ms);
+        }
+        AsaasClient::new(cfg).map_err(|e| e.to_string())
+    }
+}

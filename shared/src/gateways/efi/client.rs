@@ -295,3 +295,55 @@ impl Gateway for EfiClient {
         Ok(to_refund(d))
     }
 }
+
+/// The credential JSON of an EFI account.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Credentials {
+    client_id: String,
+    client_secret: String,
+    pix_key: String,
+    /// Certificate and key, PEM.
+    certificate_pem: Option<String>,
+    /// The `.p12` EFI issues, base64 (empty passphrase).
+    certificate_p12_base64: Option<String>,
+    ca_pem: Option<String>,
+    base_url: Option<String>,
+    connect_timeout_ms: Option<u64>,
+    timeout_ms: Option<u64>,
+}
+
+impl EfiClient {
+    /// Builds a client from `{"client_id", "client_secret", "pix_key", "certificate_pem" |
+    /// "certificate_p12_base64", "ca_pem"?, "base_url"?, "connect_timeout_ms"?, "timeout_ms"?}`.
+    pub fn from_credentials(v: &serde_json::Value) -> Result<Self, String> {
+        use base64::Engine;
+        let c: Credentials =
+            serde_json::from_value(v.clone()).map_err(|e| format!("efi credentials: {e}"))?;
+        let identity_pem = match (c.certificate_pem, c.certificate_p12_base64) {
+            (Some(pem), _) => pem.into_bytes(),
+            (None, Some(p12)) => {
+                let der = base64::engine::general_purpose::STANDARD
+                    .decode(p12.trim())
+                    .map_err(|e| format!("efi certificate_p12_base64: {e}"))?;
+                EfiConfig::identity_from_pkcs12(&der).map_err(|e| e.to_string())?
+            }
+            (None, None) => {
+                return Err("efi credentials need certificate_pem or certificate_p12_base64".into())
+            }
+        };
+        EfiClient::new(EfiConfig {
+            base_url: c
+                .base_url
+                .unwrap_or_else(|| "https://pix.api.efipay.com.br".into()),
+            client_id: c.client_id,
+            client_secret: c.client_secret,
+            pix_key: c.pix_key,
+            identity_pem,
+            extra_root_pem: c.ca_pem.map(String::into_bytes),
+            connect_timeout: Duration::from_millis(c.connect_timeout_ms.unwrap_or(3000)),
+            timeout: Duration::from_millis(c.timeout_ms.unwrap_or(20_000)),
+        })
+        .map_err(|e| e.to_string())
+    }
+}

@@ -162,3 +162,32 @@ impl Gateway for StripeClient {
             .map(to_refund)
     }
 }
+
+/// The credential JSON of a Stripe account.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Credentials {
+    secret_key: String,
+    base_url: Option<String>,
+    connect_timeout_ms: Option<u64>,
+    timeout_ms: Option<u64>,
+}
+
+impl StripeClient {
+    /// Builds a client from `{"secret_key", "base_url"?, "connect_timeout_ms"?, "timeout_ms"?}`.
+    pub fn from_credentials(v: &serde_json::Value) -> Result<Self, String> {
+        let c: Credentials =
+            serde_json::from_value(v.clone()).map_err(|e| format!("stripe credentials: {e}"))?;
+        let mut cfg = StripeConfig::new(c.secret_key);
+        if let Some(u) = c.base_url {
+            cfg.base_url = u;
+        }
+        if let Some(ms) = c.connect_timeout_ms {
+            cfg.connect_timeout = Duration::from_millis(ms);
+        }
+        if let Some(ms) = c.timeout_ms {
+            cfg.timeout = Duration::from_millis(ms);
+        }
+        StripeClient::new(cfg).map_err(|e| e.to_string())
+    }
+}

@@ -1,0 +1,84 @@
+//! Real gateway clients per (tenant, gateway), built from the tenant's credentials on first use
+//! and kept for the life of the instance (one HTTP client and token cache each).
+
+use super::{asaas::AsaasClient, efi::EfiClient, stripe::StripeClient};
+use crate::domain::TenantId;
+use crate::ports::{CredentialStore, Gateway, StoreError};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// How each gateway's client is built from its credential JSON. Adding a gateway = one row.
+const FACTORIES: &[(
+    &str,
+    fn(&serde_json::Value) -> Result<Arc<dyn Gateway>, String>,
+)] = &[
+    ("stripe", |v| {
+        StripeClient::from_credentials(v).map(|c| Arc::new(c) as Arc<dyn Gateway>)
+    }),
+    ("asaas", |v| {
+        AsaasClient::from_credentials(v).map(|c| Arc::new(c) as Arc<dyn Gateway>)
+    }),
+    ("efi", |v| {
+        EfiClient::from_credentials(v).map(|c| Arc::new(c) as Arc<dyn Gateway>)
+    }),
+];
+
+/// Why a live client could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum LiveGatewayError {
+    #[error("no credentials configured for {0}")]
+    Missing(String),
+    #[error("unusable credentials for {0}: {1}")]
+    Bad(String, String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The resolver.
+pub struct LiveGateways {
+    credentials: Arc<dyn CredentialStore>,
+    clients: Mutex<HashMap<(TenantId, String), Arc<dyn Gateway>>>,
+}
+
+impl LiveGateways {
+    /// Resolves credentials through `credentials`.
+    pub fn new(credentials: Arc<dyn CredentialStore>) -> Self {
+        Self {
+            credentials,
+            clients: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The tenant's client for `gateway`, built once.
+    pub async fn get(
+        &self,
+        tenant: &TenantId,
+        gateway: &str,
+    ) -> Result<Arc<dyn Gateway>, LiveGatewayError> {
+        let k = (tenant.clone(), gateway.to_string());
+        if let Some(c) = self
+            .clients
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&k)
+        {
+            return Ok(c.clone());
+        }
+        let factory = FACTORIES
+            .iter()
+            .find(|(n, _)| *n == gateway)
+            .map(|(_, f)| f)
+            .ok_or_else(|| LiveGatewayError::Missing(gateway.to_string()))?;
+        let creds = self
+            .credentials
+            .get(tenant, gateway)
+            .await?
+            .ok_or_else(|| LiveGatewayError::Missing(gateway.to_string()))?;
+        let client = factory(&creds).map_err(|e| LiveGatewayError::Bad(gateway.to_string(), e))?;
+        self.clients
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(k, client.clone());
+        Ok(client)
+    }
+}
