@@ -7,11 +7,11 @@ use crate::ports::{CredentialStore, Gateway, StoreError};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+/// Builds a gateway's client from its credential JSON.
+type Factory = fn(&serde_json::Value) -> Result<Arc<dyn Gateway>, String>;
+
 /// How each gateway's client is built from its credential JSON. Adding a gateway = one row.
-const FACTORIES: &[(
-    &str,
-    fn(&serde_json::Value) -> Result<Arc<dyn Gateway>, String>,
-)] = &[
+const FACTORIES: &[(&str, Factory)] = &[
     ("stripe", |v| {
         StripeClient::from_credentials(v).map(|c| Arc::new(c) as Arc<dyn Gateway>)
     }),
