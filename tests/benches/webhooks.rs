@@ -129,6 +129,7 @@ fn main() {
                     description: None,
                     metadata: Default::default(),
                     customer: None,
+                    card_token: None,
                     callback_url: None,
                     pix: None,
                     boleto: None,

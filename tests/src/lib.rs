@@ -215,6 +215,15 @@ impl Harness {
         }
     }
 
+    /// A registry holding this harness's own simulators (for orchestrators built in a test).
+    pub fn registry(&self) -> shared::ports::GatewayRegistry {
+        let mut r = shared::ports::GatewayRegistry::default();
+        r.register(self.efi.clone());
+        r.register(self.stripe.clone());
+        r.register(self.asaas.clone());
+        r
+    }
+
     /// Total create calls across simulators.
     pub fn gateway_calls(&self) -> u64 {
         self.efi.create_calls() + self.stripe.create_calls() + self.asaas.create_calls()

@@ -49,7 +49,7 @@ async fn credentials_from_secrets_manager_drive_the_real_stripe_client() {
         h.stores.idempotency.clone(),
         h.stores.payments.clone(),
         h.stores.tenants.clone(),
-        shared::gateways::simulators().0,
+        h.registry(),
         h.clock.clone(),
         ServiceConfig::default(),
     )

@@ -255,6 +255,7 @@ fn payment(tenant: &str, reference: Option<&str>, status: PaymentStatus) -> Paym
         description: None,
         metadata: BTreeMap::from([("k".to_string(), "v".to_string())]),
         customer: None,
+        card_token: None,
         callback_url: None,
         pix: None,
         boleto: None,

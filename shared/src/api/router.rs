@@ -44,7 +44,10 @@ async fn route(
     }
     if !matches!(
         segments.as_slice(),
-        ["v1", "payments"] | ["v1", "payments", _] | ["v1", "payments", _, "refunds"]
+        ["v1", "payments"]
+            | ["v1", "payments", _]
+            | ["v1", "payments", _, "refunds"]
+            | ["v1", "routing"]
     ) {
         return Err(ApiError::NotFound("no such route".into()));
     }
@@ -73,6 +76,10 @@ async fn route(
             200,
             svc.list_payments(&tenant, req.query.as_deref()).await?,
         )),
+        (["v1", "routing"], &Method::PUT) => Ok(ApiResponse::json(
+            200,
+            svc.put_routing(&tenant, &req.body).await?,
+        )),
         (["v1", "payments", id, "refunds"], &Method::POST) => {
             let reply = svc
                 .create_refund(
@@ -89,9 +96,10 @@ async fn route(
             }
             Ok(resp)
         }
-        (["v1", "payments", id], &Method::GET) => {
-            Ok(ApiResponse::json(200, svc.get_payment(&tenant, id).await?))
-        }
+        (["v1", "payments", id], &Method::GET) => Ok(ApiResponse::json(
+            200,
+            svc.get_payment(&tenant, id, req.query.as_deref()).await?,
+        )),
         _ => Err(ApiError::MethodNotAllowed),
     }
 }

@@ -107,6 +107,10 @@ pub struct Payment {
     pub description: Option<String>,
     pub metadata: BTreeMap<String, String>,
     pub customer: Option<Customer>,
+    /// The gateway card token the charge was made with (a token, never card data), kept so a
+    /// reconciliation can re-issue the identical idempotent create. Not part of the public view.
+    #[serde(default)]
+    pub card_token: Option<String>,
     pub callback_url: Option<CallbackUrl>,
     pub pix: Option<PixDetails>,
     pub boleto: Option<BoletoDetails>,

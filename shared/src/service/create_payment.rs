@@ -206,6 +206,7 @@ impl Orchestrator {
             description: new.description.clone(),
             metadata: new.metadata.clone(),
             customer: new.customer.clone(),
+            card_token: None,
             callback_url: new
                 .callback_url
                 .clone()
@@ -223,6 +224,9 @@ impl Orchestrator {
             last_event: None,
         };
         let mut last_error = None;
+        // A gateway that may hold a charge we could not cancel: the payment is then
+        // `processing` there (reconciled later) rather than "nothing created".
+        let mut uncanceled: Option<String> = None;
         for g in candidates {
             let req = ChargeRequest {
                 payment_id: id.clone(),
@@ -234,9 +238,12 @@ impl Orchestrator {
                 card_token: new.card_tokens.get(g.name()).cloned(),
             };
             let started = Instant::now();
-            let result = match self.resolve_gateway(tenant, g.name()).await {
-                Ok(imp) => imp.create(&req).await,
-                Err(e) => Err(e),
+            let (imp, result) = match self.resolve_gateway(tenant, g.name()).await {
+                Ok(imp) => {
+                    let r = imp.create(&req).await;
+                    (Some(imp), r)
+                }
+                Err(e) => (None, Err(e)),
             };
             let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
             let attempt = |outcome, code: Option<String>| Attempt {
@@ -246,6 +253,7 @@ impl Orchestrator {
                 duration_ms,
             };
             payment.gateway = Some(g.name().to_string());
+            payment.card_token = req.card_token.clone();
             match result {
                 Ok(charge) => {
                     payment
@@ -272,14 +280,41 @@ impl Orchestrator {
                             });
                             return GatewayOutcome::Record(Box::new(payment));
                         }
-                        ErrorClass::Ambiguous => {
+                        // A card charge may have moved money: never a second gateway.
+                        ErrorClass::Ambiguous if new.method == PaymentMethod::Card => {
                             payment.status = PaymentStatus::Processing;
                             return GatewayOutcome::Record(Box::new(payment));
+                        }
+                        // Pix and boleto move no money when created: cancel the orphan (best
+                        // effort), then the next gateway may issue the one payable charge.
+                        ErrorClass::Ambiguous => {
+                            let canceled = match &imp {
+                                Some(imp) => cancel_orphan(imp.as_ref(), &req).await,
+                                None => false,
+                            };
+                            if let Some(last) = payment.attempts.last_mut() {
+                                let what = if canceled {
+                                    "orphan_canceled"
+                                } else {
+                                    "orphan_cancel_failed"
+                                };
+                                last.code = Some(format!("{}+{what}", e.code));
+                            }
+                            if !canceled {
+                                tracing::warn!(payment_id = %id, gateway = g.name(), "orphan charge could not be canceled");
+                                uncanceled = Some(g.name().to_string());
+                            }
+                            last_error = Some(e);
                         }
                         ErrorClass::Unavailable | ErrorClass::Misconfigured => last_error = Some(e),
                     }
                 }
             }
+        }
+        if let Some(g) = uncanceled {
+            payment.gateway = Some(g);
+            payment.status = PaymentStatus::Processing;
+            return GatewayOutcome::Record(Box::new(payment));
         }
         let err = last_error.unwrap_or_else(|| GatewayError {
             class: ErrorClass::Unavailable,
@@ -328,6 +363,18 @@ impl Orchestrator {
             tracing::warn!(error = %e, "idempotency release failed; the claim will expire on its own");
         }
         error
+    }
+}
+
+/// Finds the charge an ambiguous create may have left (the create is idempotent on the gateway
+/// key, so re-issuing it returns that charge) and cancels it. True only when it is canceled.
+async fn cancel_orphan(g: &dyn Gateway, req: &ChargeRequest) -> bool {
+    match g.create(req).await {
+        Ok(orphan) => g
+            .cancel(&orphan.gateway_payment_id, req.method)
+            .await
+            .is_ok(),
+        Err(_) => false,
     }
 }
 

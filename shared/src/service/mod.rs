@@ -6,7 +6,9 @@ mod fingerprint;
 mod orchestrator;
 mod payment_view;
 mod queries;
+mod reconcile;
 mod refunds;
+mod routing;
 pub mod webhooks;
 
 pub use create_payment::{gateway_key, Reply, PAYMENTS_PATH};

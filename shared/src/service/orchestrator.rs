@@ -142,6 +142,12 @@ impl Orchestrator {
         Ok(tenant)
     }
 
+    /// Drops this instance's cached copy of a tenant (after a change); other instances see the
+    /// change when their copy expires (`tenant_cache_ttl`).
+    pub(crate) fn forget_tenant(&self, id: &crate::domain::TenantId) {
+        self.cache().retain(|_, (t, _)| &t.id != id);
+    }
+
     fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Tenant, Instant)>> {
         self.tenant_cache.lock().unwrap_or_else(|e| e.into_inner())
     }

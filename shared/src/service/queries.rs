@@ -21,8 +21,38 @@ struct ListBody<'a> {
 }
 
 impl Orchestrator {
-    /// The tenant's payment; another tenant's id (or an id that can't exist) is a 404.
-    pub async fn get_payment(&self, tenant: &Tenant, id: &str) -> Result<String, ApiError> {
+    /// The tenant's payment; another tenant's id (or an id that can't exist) is a 404. With
+    /// `refresh=true`, a non-final payment is first re-synced from its gateway.
+    pub async fn get_payment(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+        query: Option<&str>,
+    ) -> Result<String, ApiError> {
+        let mut refresh = false;
+        for (k, v) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+            match (k.as_ref(), v.as_ref()) {
+                ("refresh", "true") => refresh = true,
+                ("refresh", "false") => refresh = false,
+                ("refresh", _) => {
+                    return Err(ApiError::invalid(
+                        "invalid_parameter",
+                        "refresh",
+                        "refresh must be true or false",
+                    ))
+                }
+                (other, _) => {
+                    return Err(ApiError::invalid(
+                        "unknown_parameter",
+                        other.to_string(),
+                        format!(
+                            "unknown query parameter `{}`",
+                            other.chars().take(40).collect::<String>()
+                        ),
+                    ))
+                }
+            }
+        }
         let not_found = || {
             ApiError::NotFound(format!(
                 "no payment `{}`",
@@ -30,11 +60,14 @@ impl Orchestrator {
             ))
         };
         let id = PaymentId::parse(id).map_err(|_| not_found())?;
-        let p = self
+        let mut p = self
             .payments
             .get(&tenant.id, &id)
             .await?
             .ok_or_else(not_found)?;
+        if refresh {
+            p = self.reconcile(tenant, p).await?;
+        }
         Ok(render_payment(&p))
     }
 

@@ -212,6 +212,16 @@ impl FakeEfi {
             .sum()
     }
 
+    /// A cob's status (`ATIVA`, `CONCLUIDA`, `REMOVIDA_PELO_USUARIO_RECEBEDOR`, …).
+    pub fn cob_status(&self, txid: &str) -> Option<String> {
+        self.state
+            .lock()
+            .unwrap()
+            .cobs
+            .get(txid)
+            .and_then(|c| c["status"].as_str().map(str::to_string))
+    }
+
     /// Cobs (charges) created.
     pub fn cobs_created(&self) -> usize {
         self.state.lock().unwrap().cobs.len()

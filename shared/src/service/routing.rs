@@ -1,0 +1,92 @@
+//! `PUT /v1/routing`: the manual switch. Replaces the tenant's ordered gateway list for each
+//! method given; methods not mentioned keep their routing.
+
+use super::Orchestrator;
+use crate::domain::PaymentMethod;
+use crate::error::ApiError;
+use crate::ports::Tenant;
+use std::collections::BTreeMap;
+
+impl Orchestrator {
+    /// Validates and stores new routing; answers the tenant's whole routing.
+    pub async fn put_routing(&self, tenant: &Tenant, body: &[u8]) -> Result<String, ApiError> {
+        let de = &mut serde_json::Deserializer::from_slice(body);
+        let raw: BTreeMap<String, Vec<String>> =
+            serde_path_to_error::deserialize(de).map_err(|e| ApiError::Invalid {
+                code: if e.inner().is_syntax() || e.inner().is_eof() {
+                    "invalid_json"
+                } else {
+                    "invalid_parameter"
+                },
+                param: Some(e.path().to_string()).filter(|p| p != "."),
+                message: format!(
+                    "routing must be an object of method → list of gateways: {}",
+                    e.inner()
+                ),
+            })?;
+        if raw.is_empty() {
+            return Err(ApiError::invalid(
+                "invalid_routing",
+                "body",
+                "give the routing of at least one method",
+            ));
+        }
+        let mut parsed = BTreeMap::new();
+        for (m, list) in raw {
+            let method: PaymentMethod = m.parse().map_err(|_| {
+                ApiError::invalid(
+                    "invalid_method",
+                    m.clone(),
+                    "method must be one of pix, card, boleto",
+                )
+            })?;
+            if list.is_empty() {
+                return Err(ApiError::invalid(
+                    "invalid_routing",
+                    m.clone(),
+                    "a method needs at least one gateway",
+                ));
+            }
+            let mut seen = Vec::new();
+            for g in &list {
+                let gw = self.gateways.get(g).ok_or_else(|| {
+                    ApiError::invalid(
+                        "unknown_gateway",
+                        m.clone(),
+                        format!(
+                            "unknown gateway `{g}`; known: {}",
+                            self.gateways.names().join(", ")
+                        ),
+                    )
+                })?;
+                if !gw.supports(method) {
+                    return Err(ApiError::invalid(
+                        "gateway_does_not_support_method",
+                        m.clone(),
+                        format!("{g} does not take {method}"),
+                    ));
+                }
+                if seen.contains(g) {
+                    return Err(ApiError::invalid(
+                        "invalid_routing",
+                        m.clone(),
+                        format!("{g} is listed twice"),
+                    ));
+                }
+                seen.push(g.clone());
+            }
+            parsed.insert(method, list);
+        }
+        // Read-modify-write on the stored tenant, not the cached copy.
+        let mut fresh = self
+            .tenants
+            .get(&tenant.id)
+            .await?
+            .ok_or_else(|| ApiError::Internal("authenticated tenant not found".into()))?;
+        fresh.routing.extend(parsed);
+        self.tenants.put(&fresh).await?;
+        self.forget_tenant(&fresh.id);
+        tracing::info!(tenant = %fresh.id, routing = ?fresh.routing, "routing changed");
+        Ok(serde_json::json!({ "routing": fresh.routing }).to_string())
+    }
+}
