@@ -211,7 +211,8 @@ impl Gateway for AsaasClient {
         let body = serde_json::to_string(&NewPayment {
             customer: &customer,
             billing_type: billing_type(req.method),
-            value: json_decimal(req.amount.minor()),
+            value: json_decimal(req.amount.minor())
+                .map_err(|e| invalid("amount", &e.to_string()))?,
             due_date: (chrono::Utc::now() + chrono::Duration::days(days))
                 .format("%Y-%m-%d")
                 .to_string(),
@@ -253,7 +254,8 @@ impl Gateway for AsaasClient {
             return Ok(r);
         }
         let body = serde_json::to_string(&NewRefund {
-            value: json_decimal(req.amount.minor()),
+            value: json_decimal(req.amount.minor())
+                .map_err(|e| invalid("amount", &e.to_string()))?,
             description: &req.refund_key,
         })
         .map_err(|e| invalid("serialize", &e.to_string()))?;

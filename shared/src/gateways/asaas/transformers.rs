@@ -9,9 +9,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 /// A JSON number written exactly as `format_decimal` renders it.
-pub fn json_decimal(minor: i64) -> Box<RawValue> {
+pub fn json_decimal(minor: i64) -> Result<Box<RawValue>, serde_json::Error> {
     RawValue::from_string(format_decimal(minor, 2))
-        .unwrap_or_else(|_| RawValue::from_string("0".into()).expect("valid JSON"))
 }
 
 /// Reads a JSON number (or numeric string) in reais into centavos, exactly.
@@ -247,7 +246,7 @@ mod tests {
     #[test]
     fn decimals_are_exact_both_ways() {
         for (minor, text) in [(29, "0.29"), (115, "1.15"), (1_999_999_999, "19999999.99")] {
-            assert_eq!(json_decimal(minor).get(), text);
+            assert_eq!(json_decimal(minor).unwrap().get(), text);
             let raw = RawValue::from_string(text.into()).unwrap();
             assert_eq!(read_decimal(&raw), Some(minor));
         }
@@ -256,7 +255,7 @@ mod tests {
         let body = serde_json::to_string(&NewPayment {
             customer: "cus_1",
             billing_type: "PIX",
-            value: json_decimal(1990),
+            value: json_decimal(1990).unwrap(),
             due_date: "2026-11-22".into(),
             description: None,
             external_reference: "pay_1",
