@@ -1,17 +1,15 @@
 //! `POST /v1/payments`: idempotency claim, gateway call, payment record, stored response.
 
 use super::create_request::{parse_create, NewPayment};
-use super::fingerprint::fingerprint;
+use super::idempotent::parse_key;
 use super::payment_view::render_payment;
 use super::Orchestrator;
 use crate::domain::{
-    Attempt, AttemptOutcome, Failure, IdempotencyKey, Payment, PaymentId, PaymentMethod,
-    PaymentStatus,
+    Attempt, AttemptOutcome, Failure, Payment, PaymentId, PaymentMethod, PaymentStatus,
 };
 use crate::error::ApiError;
 use crate::ports::{
-    ChargeRequest, ClaimOutcome, ClaimRequest, ErrorClass, Gateway, GatewayError, Lease,
-    StoreError, StoredResponse, Tenant,
+    ChargeRequest, ErrorClass, Gateway, GatewayError, StoreError, StoredResponse, Tenant,
 };
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -52,10 +50,7 @@ impl Orchestrator {
         body: &[u8],
         deadline: Option<DateTime<Utc>>,
     ) -> Result<Reply, ApiError> {
-        let key = IdempotencyKey::parse(idempotency_key.ok_or_else(|| {
-            ApiError::IdempotencyKeyInvalid("Idempotency-Key header is required on POST".into())
-        })?)
-        .map_err(|e| ApiError::IdempotencyKeyInvalid(e.to_string()))?;
+        let key = parse_key(idempotency_key)?;
         let new = parse_create(
             body,
             &self.gateways.names(),
@@ -63,34 +58,19 @@ impl Orchestrator {
         )?;
         let candidates = self.candidates(tenant, &new)?;
 
-        let now = self.clock.now();
-        let claim = ClaimRequest {
-            tenant_id: tenant.id.clone(),
-            key: key.clone(),
-            fingerprint: fingerprint("POST", PAYMENTS_PATH, body),
-            candidate_payment_id: PaymentId::generate(),
-            now,
-            in_flight_until: deadline.unwrap_or(now + self.config.default_in_flight),
-            expires_at: now + self.config.idempotency_retention,
-        };
-        let lease = match self.idempotency.claim(&claim).await? {
-            ClaimOutcome::Acquired(lease) => lease,
-            ClaimOutcome::Replay(r) => {
-                return Ok(Reply {
-                    status: r.status,
-                    body: r.body,
-                    replayed: true,
-                })
-            }
-            ClaimOutcome::InFlight => return Err(ApiError::IdempotencyKeyInUse),
-            ClaimOutcome::FingerprintMismatch => return Err(ApiError::IdempotencyKeyReused),
+        let lease = match self
+            .claim_key(tenant, &key, PAYMENTS_PATH, body, deadline)
+            .await?
+        {
+            Ok(lease) => lease,
+            Err(replay) => return Ok(replay),
         };
 
         // A takeover whose predecessor got as far as storing the payment only has to finish.
         let existing = if lease.takeover {
             match self.payments.get(&tenant.id, &lease.payment_id).await {
                 Ok(p) => p,
-                Err(e) => return Err(self.release_after(&tenant.id, &key, &lease, e.into()).await),
+                Err(e) => return Err(self.release_key(tenant, &key, &lease, e.into()).await),
             }
         } else {
             None
@@ -114,30 +94,16 @@ impl Orchestrator {
                             summary.join(", ")
                         ),
                     };
-                    return Err(self.release_after(&tenant.id, &key, &lease, error).await);
+                    return Err(self.release_key(tenant, &key, &lease, error).await);
                 }
             },
         };
 
-        let reply = StoredResponse {
+        let answer = StoredResponse {
             status: 201,
             body: render_payment(&payment),
         };
-        let retain = self.clock.now() + self.config.idempotency_retention;
-        if let Err(e) = self
-            .idempotency
-            .complete(&tenant.id, &key, &lease, &reply, retain)
-            .await
-        {
-            // The payment is stored; a retry after the in-flight expiry takes over, finds it and
-            // completes. Nothing is charged twice, so answer normally.
-            tracing::warn!(payment_id = %payment.id, error = %e, "idempotency completion not stored");
-        }
-        Ok(Reply {
-            status: reply.status,
-            body: reply.body,
-            replayed: false,
-        })
+        Ok(self.complete_key(tenant, &key, &lease, answer).await)
     }
 
     /// Gateways to try, in order: the pinned one, or the tenant's routing for the method,
@@ -343,26 +309,6 @@ impl Orchestrator {
                 Err(e.into())
             }
         }
-    }
-
-    /// Frees the key after a failure that created nothing, then returns the error to answer.
-    /// A taken-over claim is never released: its crashed predecessor may have created a charge
-    /// under this payment id, and releasing would let the next claim pick a new id (and so a new
-    /// gateway key). It expires instead, and the next takeover reuses the same id.
-    async fn release_after(
-        &self,
-        tenant: &crate::domain::TenantId,
-        key: &IdempotencyKey,
-        lease: &Lease,
-        error: ApiError,
-    ) -> ApiError {
-        if lease.takeover {
-            return error;
-        }
-        if let Err(e) = self.idempotency.release(tenant, key, lease).await {
-            tracing::warn!(error = %e, "idempotency release failed; the claim will expire on its own");
-        }
-        error
     }
 }
 

@@ -3,6 +3,7 @@
 mod create_payment;
 mod create_request;
 mod fingerprint;
+mod idempotent;
 mod orchestrator;
 mod payment_view;
 mod queries;

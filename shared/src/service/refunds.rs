@@ -2,7 +2,7 @@
 //! that took the payment. The refund id is fixed when the key is claimed and the gateway-side
 //! refund key derives from it, so a retry (even after a crash) never refunds twice.
 
-use super::fingerprint::fingerprint;
+use super::idempotent::parse_key;
 use super::payment_view::view;
 use super::Orchestrator;
 use super::Reply;
@@ -10,10 +10,7 @@ use crate::domain::{
     IdempotencyKey, Money, Payment, PaymentId, PaymentStatus, Refund, RefundStatus,
 };
 use crate::error::ApiError;
-use crate::ports::{
-    ClaimOutcome, ClaimRequest, ErrorClass, Lease, RefundRequest, StoreError, StoredResponse,
-    Tenant,
-};
+use crate::ports::{ErrorClass, Lease, RefundRequest, StoreError, StoredResponse, Tenant};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -90,10 +87,7 @@ impl Orchestrator {
         body: &[u8],
         deadline: Option<DateTime<Utc>>,
     ) -> Result<Reply, ApiError> {
-        let key = IdempotencyKey::parse(idempotency_key.ok_or_else(|| {
-            ApiError::IdempotencyKeyInvalid("Idempotency-Key header is required on POST".into())
-        })?)
-        .map_err(|e| ApiError::IdempotencyKeyInvalid(e.to_string()))?;
+        let key = parse_key(idempotency_key)?;
         let raw = parse(body)?;
         let not_found = || {
             ApiError::NotFound(format!(
@@ -103,35 +97,26 @@ impl Orchestrator {
         };
         let pid = PaymentId::parse(payment_id).map_err(|_| not_found())?;
 
-        let now = self.clock.now();
-        let claim = ClaimRequest {
-            tenant_id: tenant.id.clone(),
-            key: key.clone(),
-            fingerprint: fingerprint("POST", &format!("/v1/payments/{pid}/refunds"), body),
-            candidate_payment_id: PaymentId::generate(),
-            now,
-            in_flight_until: deadline.unwrap_or(now + self.config.default_in_flight),
-            expires_at: now + self.config.idempotency_retention,
-        };
-        let lease = match self.idempotency.claim(&claim).await? {
-            ClaimOutcome::Acquired(l) => l,
-            ClaimOutcome::Replay(r) => {
-                return Ok(Reply {
-                    status: r.status,
-                    body: r.body,
-                    replayed: true,
-                })
-            }
-            ClaimOutcome::InFlight => return Err(ApiError::IdempotencyKeyInUse),
-            ClaimOutcome::FingerprintMismatch => return Err(ApiError::IdempotencyKeyReused),
+        let lease = match self
+            .claim_key(
+                tenant,
+                &key,
+                &format!("/v1/payments/{pid}/refunds"),
+                body,
+                deadline,
+            )
+            .await?
+        {
+            Ok(l) => l,
+            Err(replay) => return Ok(replay),
         };
         let refund_id = format!("ref_{}", lease.payment_id.ulid_part());
 
         // A takeover whose predecessor already recorded the refund only has to answer.
         let payment = match self.payments.get(&tenant.id, &pid).await {
             Ok(Some(p)) => p,
-            Ok(None) => return Err(self.release_refund(tenant, &key, &lease, not_found()).await),
-            Err(e) => return Err(self.release_refund(tenant, &key, &lease, e.into()).await),
+            Ok(None) => return Err(self.release_key(tenant, &key, &lease, not_found()).await),
+            Err(e) => return Err(self.release_key(tenant, &key, &lease, e.into()).await),
         };
         if let Some(done) = payment.refunds.iter().find(|r| r.id == refund_id).cloned() {
             return self
@@ -148,7 +133,7 @@ impl Orchestrator {
                 "payment is {}; only succeeded or partially refunded payments can be refunded",
                 payment.status
             ));
-            return Err(self.release_refund(tenant, &key, &lease, e).await);
+            return Err(self.release_key(tenant, &key, &lease, e).await);
         }
         let amount = raw.amount.unwrap_or(refundable);
         if amount > refundable {
@@ -157,13 +142,13 @@ impl Orchestrator {
                 "amount",
                 format!("at most {refundable} can still be refunded"),
             );
-            return Err(self.release_refund(tenant, &key, &lease, e).await);
+            return Err(self.release_key(tenant, &key, &lease, e).await);
         }
         let (Some(gateway_name), Some(gid)) =
             (payment.gateway.clone(), payment.gateway_payment_id.clone())
         else {
             let e = ApiError::InvalidState("the payment has no gateway charge to refund".into());
-            return Err(self.release_refund(tenant, &key, &lease, e).await);
+            return Err(self.release_key(tenant, &key, &lease, e).await);
         };
         let gateway = match self.resolve_gateway(tenant, &gateway_name).await {
             Ok(g) => g,
@@ -172,7 +157,7 @@ impl Orchestrator {
                     code: format!("refund_{}", e.code),
                     message: e.message,
                 };
-                return Err(self.release_refund(tenant, &key, &lease, err).await);
+                return Err(self.release_key(tenant, &key, &lease, err).await);
             }
         };
         let money = Money::new(amount, payment.amount.currency())
@@ -206,7 +191,7 @@ impl Orchestrator {
                     code: format!("refund_{}", e.code),
                     message: e.message,
                 };
-                return Err(self.release_refund(tenant, &key, &lease, err).await);
+                return Err(self.release_key(tenant, &key, &lease, err).await);
             }
         };
         let updated = self.record_refund(tenant, payment, &done).await?;
@@ -279,34 +264,8 @@ impl Orchestrator {
             payment: view(p),
         })
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-        let stored = StoredResponse { status: 201, body };
-        let retain = self.clock.now() + self.config.idempotency_retention;
-        if let Err(e) = self
-            .idempotency
-            .complete(&tenant.id, key, lease, &stored, retain)
-            .await
-        {
-            tracing::warn!(payment_id = %p.id, error = %e, "refund idempotency completion not stored");
-        }
-        Ok(Reply {
-            status: stored.status,
-            body: stored.body,
-            replayed: false,
-        })
-    }
-
-    async fn release_refund(
-        &self,
-        tenant: &Tenant,
-        key: &IdempotencyKey,
-        lease: &Lease,
-        error: ApiError,
-    ) -> ApiError {
-        if !lease.takeover {
-            if let Err(e) = self.idempotency.release(&tenant.id, key, lease).await {
-                tracing::warn!(error = %e, "idempotency release failed; the claim will expire on its own");
-            }
-        }
-        error
+        Ok(self
+            .complete_key(tenant, key, lease, StoredResponse { status: 201, body })
+            .await)
     }
 }

@@ -1,0 +1,97 @@
+//! The idempotency steps every POST shares (DESIGN §4): parse the key, claim it with the
+//! request's fingerprint, and afterwards either store the answer or release the claim.
+
+use super::fingerprint::fingerprint;
+use super::{Orchestrator, Reply};
+use crate::domain::{IdempotencyKey, PaymentId};
+use crate::error::ApiError;
+use crate::ports::{ClaimOutcome, ClaimRequest, Lease, StoredResponse, Tenant};
+use chrono::{DateTime, Utc};
+
+/// Parses the `Idempotency-Key` header (400 when missing or malformed).
+pub(crate) fn parse_key(header: Option<&str>) -> Result<IdempotencyKey, ApiError> {
+    let raw = header.ok_or_else(|| {
+        ApiError::IdempotencyKeyInvalid("Idempotency-Key header is required on POST".into())
+    })?;
+    IdempotencyKey::parse(raw).map_err(|e| ApiError::IdempotencyKeyInvalid(e.to_string()))
+}
+
+impl Orchestrator {
+    /// Claims `key` for a POST to `path` with `body`. `Ok(Err(reply))` is a stored answer to
+    /// replay; 409 and 422 come back as errors. The lease's id (a ULID) is the id of whatever
+    /// the request creates, fixed here so every retry reuses it.
+    pub(crate) async fn claim_key(
+        &self,
+        tenant: &Tenant,
+        key: &IdempotencyKey,
+        path: &str,
+        body: &[u8],
+        deadline: Option<DateTime<Utc>>,
+    ) -> Result<Result<Lease, Reply>, ApiError> {
+        let now = self.clock.now();
+        let claim = ClaimRequest {
+            tenant_id: tenant.id.clone(),
+            key: key.clone(),
+            fingerprint: fingerprint("POST", path, body),
+            candidate_payment_id: PaymentId::generate(),
+            now,
+            in_flight_until: deadline.unwrap_or(now + self.config.default_in_flight),
+            expires_at: now + self.config.idempotency_retention,
+        };
+        match self.idempotency.claim(&claim).await? {
+            ClaimOutcome::Acquired(lease) => Ok(Ok(lease)),
+            ClaimOutcome::Replay(r) => Ok(Err(Reply {
+                status: r.status,
+                body: r.body,
+                replayed: true,
+            })),
+            ClaimOutcome::InFlight => Err(ApiError::IdempotencyKeyInUse),
+            ClaimOutcome::FingerprintMismatch => Err(ApiError::IdempotencyKeyReused),
+        }
+    }
+
+    /// Stores the answer for replay and returns it. A failed store is only logged: what the
+    /// request did is recorded in its resource, and a retry after the in-flight expiry takes
+    /// over, finds it and completes. Nothing is done twice, so the caller answers normally.
+    pub(crate) async fn complete_key(
+        &self,
+        tenant: &Tenant,
+        key: &IdempotencyKey,
+        lease: &Lease,
+        answer: StoredResponse,
+    ) -> Reply {
+        let retain = self.clock.now() + self.config.idempotency_retention;
+        if let Err(e) = self
+            .idempotency
+            .complete(&tenant.id, key, lease, &answer, retain)
+            .await
+        {
+            tracing::warn!(error = %e, "idempotency completion not stored");
+        }
+        Reply {
+            status: answer.status,
+            body: answer.body,
+            replayed: false,
+        }
+    }
+
+    /// Frees the key after a failure that did nothing, then returns the error to answer. A
+    /// taken-over claim is never released: its crashed predecessor may have acted under this
+    /// id, and releasing would let the next claim pick a new id (and so a new gateway key). It
+    /// expires instead, and the next takeover reuses the same id.
+    pub(crate) async fn release_key(
+        &self,
+        tenant: &Tenant,
+        key: &IdempotencyKey,
+        lease: &Lease,
+        error: ApiError,
+    ) -> ApiError {
+        if lease.takeover {
+            return error;
+        }
+        if let Err(e) = self.idempotency.release(&tenant.id, key, lease).await {
+            tracing::warn!(error = %e, "idempotency release failed; the claim will expire on its own");
+        }
+        error
+    }
+}
