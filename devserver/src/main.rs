@@ -47,7 +47,7 @@ async fn main() -> ExitCode {
 
 async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     if let Command::Redrive { dlq_url, queue_url } = &args.command {
-        let client = dynamo::sqs_client_from_env().await;
+        let client = aws_sdk_sqs::Client::new(&dynamo::load_config().await);
         let moved = dynamo::redrive(&client, dlq_url, queue_url, usize::MAX).await?;
         println!("{{\"moved\":{moved}}}");
         return Ok(());
@@ -55,7 +55,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let tenants = load_tenants_file(&args.tenants)?;
     let stores = match (&args.command, args.store) {
         (Command::Seed, _) | (Command::Serve, Store::Dynamodb) => {
-            let client = dynamo::client_from_env().await;
+            let client = aws_sdk_dynamodb::Client::new(&dynamo::load_config().await);
             let tables = TableNames::from_env();
             if args.create_tables || args.command == Command::Seed {
                 dynamo::create_tables(&client, &tables).await?;

@@ -6,7 +6,7 @@
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method};
 use shared::api::{handle, ApiRequest};
-use shared::bootstrap::memory_orchestrator;
+use shared::bootstrap::StoreSet;
 use shared::domain::{PaymentMethod, TenantId};
 use shared::ports::{hash_api_key, Tenant, TenantStore};
 use shared::service::ServiceConfig;
@@ -60,7 +60,9 @@ fn main() {
         .expect("runtime");
     rt.block_on(async {
         let (registry, _) = shared::gateways::simulators();
-        let (svc, tenants) = memory_orchestrator(registry, ServiceConfig::default());
+        let stores = StoreSet::memory();
+        let tenants = stores.tenants.clone();
+        let svc = stores.orchestrator(registry, ServiceConfig::default());
         tenants
             .put(&Tenant {
                 id: TenantId::parse("ten_bench").expect("id"),

@@ -103,58 +103,25 @@ impl StoreSet {
     }
 }
 
-/// An orchestrator on in-memory stores.
-pub fn memory_orchestrator(
-    gateways: GatewayRegistry,
-    config: ServiceConfig,
-) -> (Orchestrator, Arc<MemoryTenantStore>) {
-    let tenants = Arc::new(MemoryTenantStore::default());
-    let svc = Orchestrator::new(
-        Arc::new(MemoryIdempotencyStore::default()),
-        Arc::new(MemoryPaymentStore::default()),
-        tenants.clone(),
-        gateways,
-        Arc::new(SystemClock),
-        config,
-    );
-    (svc, tenants)
-}
-
-/// An orchestrator on DynamoDB tables, with a client built from the standard AWS configuration.
-pub async fn dynamo_orchestrator(
-    client: aws_sdk_dynamodb::Client,
-    tables: &TableNames,
-    gateways: GatewayRegistry,
-    config: ServiceConfig,
-) -> (Orchestrator, Arc<DynamoTenantStore>) {
-    let tenants = Arc::new(DynamoTenantStore::new(client.clone(), &tables.tenants));
-    let svc = Orchestrator::new(
-        Arc::new(DynamoIdempotencyStore::new(
-            client.clone(),
-            &tables.idempotency,
-        )),
-        Arc::new(DynamoPaymentStore::new(client, &tables.payments)),
-        tenants.clone(),
-        gateways,
-        Arc::new(SystemClock),
-        config,
-    );
-    (svc, tenants)
-}
-
-/// The proxy Lambda's wiring: DynamoDB tables from the environment, simulators as gateways
-/// until the real clients are configured.
+/// The proxy Lambda's wiring: DynamoDB tables from the environment; simulators for every
+/// gateway, and real clients for the gateways a tenant lists in `live_gateways`, with
+/// credentials from Secrets Manager (`<GATEWAY_SECRETS_PREFIX>/<tenant>/<gateway>`).
 pub async fn lambda_orchestrator() -> Orchestrator {
-    let client = crate::adapters::aws::client_from_env().await;
+    let conf = crate::adapters::aws::load_config().await;
     let (registry, _) = crate::gateways::simulators();
-    dynamo_orchestrator(
-        client,
+    let prefix = std::env::var("GATEWAY_SECRETS_PREFIX").unwrap_or_else(|_| "orchestrator".into());
+    let secrets = crate::adapters::aws::SecretsManagerCredentials::new(
+        aws_sdk_secretsmanager::Client::new(&conf),
+        prefix,
+    );
+    StoreSet::dynamo(
+        aws_sdk_dynamodb::Client::new(&conf),
         &TableNames::from_env(),
-        registry,
-        ServiceConfig::default(),
     )
-    .await
-    .0
+    .orchestrator(registry, ServiceConfig::default())
+    .with_live_gateways(Arc::new(crate::gateways::live::LiveGateways::new(
+        Arc::new(secrets),
+    )))
 }
 
 /// How long webhook Lambdas trust a cached tenant.
@@ -167,18 +134,19 @@ pub fn queue_url_from_env() -> Result<String, String> {
 
 /// The receiver Lambda's wiring: tenants from DynamoDB, the queue on SQS.
 pub async fn lambda_receiver() -> Result<crate::service::webhooks::WebhookReceiver, String> {
-    use crate::adapters::aws::{client_from_env, sqs_client_from_env, SqsWebhookQueue};
+    use crate::adapters::aws::{load_config, SqsWebhookQueue};
     use crate::service::webhooks::{TenantCache, WebhookReceiver};
+    let conf = load_config().await;
     let tables = TableNames::from_env();
     let tenants = Arc::new(DynamoTenantStore::new(
-        client_from_env().await,
+        aws_sdk_dynamodb::Client::new(&conf),
         &tables.tenants,
     ));
     Ok(WebhookReceiver::new(
         crate::gateways::webhooks::WebhookRegistry::standard(),
         TenantCache::new(tenants, TENANT_CACHE_TTL),
         Arc::new(SqsWebhookQueue::new(
-            sqs_client_from_env().await,
+            aws_sdk_sqs::Client::new(&conf),
             queue_url_from_env()?,
         )),
         Arc::new(SystemClock),
@@ -188,13 +156,12 @@ pub async fn lambda_receiver() -> Result<crate::service::webhooks::WebhookReceiv
 /// The worker Lambda's wiring. `ALLOW_PRIVATE_CALLBACKS=true` lifts the SSRF guard (never in a
 /// deployed stack; the template does not set it).
 pub async fn lambda_worker() -> Result<crate::service::webhooks::WebhookWorker, String> {
-    use crate::adapters::aws::{
-        client_from_env, sqs_client_from_env, DynamoEventStore, SqsWebhookQueue,
-    };
+    use crate::adapters::aws::{load_config, DynamoEventStore, SqsWebhookQueue};
     use crate::adapters::http::HttpCallbackSender;
     use crate::service::webhooks::{RetrySchedule, TenantCache, WebhookWorker};
+    let conf = load_config().await;
     let tables = TableNames::from_env();
-    let client = client_from_env().await;
+    let client = aws_sdk_dynamodb::Client::new(&conf);
     let allow_private = std::env::var("ALLOW_PRIVATE_CALLBACKS").is_ok_and(|v| v == "true");
     Ok(WebhookWorker::new(
         crate::gateways::webhooks::WebhookRegistry::standard(),
@@ -206,7 +173,7 @@ pub async fn lambda_worker() -> Result<crate::service::webhooks::WebhookWorker, 
         Arc::new(DynamoEventStore::new(client, &tables.events)),
         Arc::new(HttpCallbackSender::new(allow_private).map_err(|e| e.to_string())?),
         Arc::new(SqsWebhookQueue::new(
-            sqs_client_from_env().await,
+            aws_sdk_sqs::Client::new(&conf),
             queue_url_from_env()?,
         )),
         Arc::new(SystemClock),

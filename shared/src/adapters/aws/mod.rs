@@ -17,21 +17,8 @@ pub use schema::{create_tables, TableNames};
 pub use secrets::{SecretsManagerCredentials, SECRET_CACHE_TTL};
 pub use tenants::DynamoTenantStore;
 
-/// Builds a DynamoDB client from the standard AWS configuration (`AWS_ENDPOINT_URL` and friends
-/// included), once per process.
-pub async fn client_from_env() -> aws_sdk_dynamodb::Client {
-    let conf = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    aws_sdk_dynamodb::Client::new(&conf)
-}
-
-/// Builds an SQS client from the standard AWS configuration, once per process.
-pub async fn sqs_client_from_env() -> aws_sdk_sqs::Client {
-    let conf = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    aws_sdk_sqs::Client::new(&conf)
-}
-
-/// Builds a Secrets Manager client from the standard AWS configuration, once per process.
-pub async fn secrets_client_from_env() -> aws_sdk_secretsmanager::Client {
-    let conf = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    aws_sdk_secretsmanager::Client::new(&conf)
+/// The standard AWS configuration (`AWS_ENDPOINT_URL`, region, credentials chain), loaded once
+/// per process; every client of the process is built from it.
+pub async fn load_config() -> aws_config::SdkConfig {
+    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
 }
