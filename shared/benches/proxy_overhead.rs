@@ -8,7 +8,7 @@ use http::{HeaderMap, HeaderValue, Method};
 use shared::api::{handle, ApiRequest};
 use shared::bootstrap::StoreSet;
 use shared::domain::{PaymentMethod, TenantId};
-use shared::ports::{hash_api_key, Tenant, TenantStore};
+use shared::ports::{hash_api_key, Tenant};
 use shared::service::ServiceConfig;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
