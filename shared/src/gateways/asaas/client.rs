@@ -8,7 +8,7 @@ use super::transformers::{
     NewCustomer, NewPayment, NewRefund, Payment, PixQrCode,
 };
 use crate::domain::PaymentMethod;
-use crate::gateways::http_errors::classify_transport;
+use crate::gateways::http_errors::{classify_transport, read_json};
 use crate::ports::{
     ChargeRequest, ErrorClass, Gateway, GatewayCharge, GatewayError, GatewayRefund, RefundRequest,
 };
@@ -86,19 +86,13 @@ impl AsaasClient {
             rb = rb.header("content-type", "application/json").body(b);
         }
         let res = rb.send().await.map_err(classify_transport)?;
-        let status = res.status().as_u16();
-        let bytes = res.bytes().await.map_err(classify_transport)?;
-        if (200..300).contains(&status) {
-            return serde_json::from_slice(&bytes).map_err(|e| GatewayError {
-                class: ErrorClass::Ambiguous,
-                code: "unreadable_response".into(),
-                message: format!("Asaas answered {status} with an unreadable body: {e}"),
-            });
-        }
-        Err(classify(
-            status,
-            serde_json::from_slice::<ErrorBody>(&bytes).ok().as_ref(),
-        ))
+        read_json("Asaas", res, |status, _, body| {
+            classify(
+                status,
+                serde_json::from_slice::<ErrorBody>(body).ok().as_ref(),
+            )
+        })
+        .await
     }
 
     async fn customer_id(&self, req: &ChargeRequest) -> Result<String, GatewayError> {

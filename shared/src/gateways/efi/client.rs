@@ -7,7 +7,7 @@ use super::transformers::{
     classify, cob_body, to_charge, to_refund, Cob, Devolucao, ErrorBody, QrCode, Token,
 };
 use crate::domain::PaymentMethod;
-use crate::gateways::http_errors::classify_transport;
+use crate::gateways::http_errors::{classify_transport, read_json};
 use crate::ports::{
     ChargeRequest, ErrorClass, Gateway, GatewayCharge, GatewayError, GatewayRefund, RefundRequest,
 };
@@ -152,19 +152,13 @@ impl EfiClient {
     }
 
     async fn read<T: DeserializeOwned>(res: reqwest::Response) -> Result<T, GatewayError> {
-        let status = res.status().as_u16();
-        let bytes = res.bytes().await.map_err(classify_transport)?;
-        if (200..300).contains(&status) {
-            return serde_json::from_slice(&bytes).map_err(|e| GatewayError {
-                class: ErrorClass::Ambiguous,
-                code: "unreadable_response".into(),
-                message: format!("EFI answered {status} with an unreadable body: {e}"),
-            });
-        }
-        Err(classify(
-            status,
-            &serde_json::from_slice::<ErrorBody>(&bytes).unwrap_or_default(),
-        ))
+        read_json("EFI", res, |status, _, body| {
+            classify(
+                status,
+                &serde_json::from_slice::<ErrorBody>(body).unwrap_or_default(),
+            )
+        })
+        .await
     }
 
     async fn call<T: DeserializeOwned>(

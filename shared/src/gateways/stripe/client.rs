@@ -6,6 +6,7 @@ use super::transformers::{
     WireRefund,
 };
 use crate::domain::PaymentMethod;
+use crate::gateways::http_errors::read_json;
 use crate::ports::{
     ChargeRequest, Gateway, GatewayCharge, GatewayError, GatewayRefund, RefundRequest,
 };
@@ -85,26 +86,15 @@ impl StripeClient {
     async fn read<T: serde::de::DeserializeOwned>(
         res: reqwest::Response,
     ) -> Result<T, GatewayError> {
-        let status = res.status().as_u16();
-        let should_retry = res
-            .headers()
-            .get("stripe-should-retry")
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v == "true");
-        let bytes = res.bytes().await.map_err(classify_transport)?;
-        if (200..300).contains(&status) {
-            return serde_json::from_slice(&bytes).map_err(|e| GatewayError {
-                class: crate::ports::ErrorClass::Ambiguous,
-                code: "unreadable_response".into(),
-                message: format!("Stripe answered {status} with an unreadable body: {e}"),
-            });
-        }
-        let body = serde_json::from_slice::<ErrorBody>(&bytes).ok();
-        Err(classify(
-            status,
-            body.as_ref().map(|b| &b.error),
-            should_retry,
-        ))
+        read_json("Stripe", res, |status, headers, body| {
+            let should_retry = headers
+                .get("stripe-should-retry")
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v == "true");
+            let body = serde_json::from_slice::<ErrorBody>(body).ok();
+            classify(status, body.as_ref().map(|b| &b.error), should_retry)
+        })
+        .await
     }
 }
 
