@@ -290,6 +290,56 @@ impl Harness {
     }
 }
 
+/// `POST /v1/payments` straight to an orchestrator a test built itself.
+pub async fn post_payment(
+    svc: &Orchestrator,
+    api_key: &str,
+    idempotency_key: &str,
+    body: &serde_json::Value,
+) -> ApiResponse {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        "authorization",
+        HeaderValue::from_str(&format!("Bearer {api_key}")).expect("header"),
+    );
+    headers.insert(
+        "idempotency-key",
+        HeaderValue::from_str(idempotency_key).expect("header"),
+    );
+    let req = ApiRequest {
+        method: Method::POST,
+        path: "/v1/payments".into(),
+        query: None,
+        headers,
+        body: body.to_string().into(),
+        deadline: None,
+        source_ip: None,
+    };
+    handle(svc, req).await
+}
+
+/// Serves plain HTTP/1.1 on `listener` with `handler` until the test's runtime ends.
+pub fn serve_http<H, F>(listener: tokio::net::TcpListener, handler: H)
+where
+    H: Fn(hyper::Request<hyper::body::Incoming>) -> F + Clone + Send + Sync + 'static,
+    F: std::future::Future<Output = hyper::Response<http_body_util::Full<Bytes>>> + Send + 'static,
+{
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let handler = handler.clone();
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(move |req| {
+                    let fut = handler(req);
+                    async move { Ok::<_, std::convert::Infallible>(fut.await) }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+}
+
 /// Parses a response body as JSON.
 pub fn json(r: &ApiResponse) -> serde_json::Value {
     serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", r.body))

@@ -3,10 +3,7 @@
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
@@ -41,55 +38,43 @@ impl Merchant {
             received: Arc::new(Mutex::new(Vec::new())),
         };
         let state = m.clone();
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let state = state.clone();
-                tokio::spawn(async move {
-                    let svc = service_fn(move |req: Request<hyper::body::Incoming>| {
-                        let state = state.clone();
-                        async move {
-                            let h = |k: &str| {
-                                req.headers()
-                                    .get(k)
-                                    .and_then(|v| v.to_str().ok())
-                                    .unwrap_or("")
-                                    .to_string()
-                            };
-                            let (webhook_id, ts, signature) = (
-                                h("webhook-id"),
-                                h("webhook-timestamp"),
-                                h("webhook-signature"),
-                            );
-                            let body = req
-                                .into_body()
-                                .collect()
-                                .await
-                                .map(|b| b.to_bytes())
-                                .unwrap_or_default();
-                            state.received.lock().unwrap().push(Received {
-                                webhook_id,
-                                timestamp: ts.parse().unwrap_or(0),
-                                signature,
-                                body: String::from_utf8_lossy(&body).into_owned(),
-                            });
-                            let delay = state.delay_ms.load(Ordering::SeqCst);
-                            if delay > 0 {
-                                tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
-                            }
-                            let mut resp = Response::new(Full::new(Bytes::from_static(b"ok")));
-                            *resp.status_mut() =
-                                hyper::StatusCode::from_u16(state.status.load(Ordering::SeqCst))
-                                    .unwrap_or(hyper::StatusCode::OK);
-                            Ok::<_, std::convert::Infallible>(resp)
-                        }
-                    });
-                    let _ = http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), svc)
-                        .await;
-                });
-            }
-        });
+        crate::serve_http(listener, move |req| state.clone().serve(req));
         m
+    }
+
+    async fn serve(self, req: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
+        let h = |k: &str| {
+            req.headers()
+                .get(k)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string()
+        };
+        let (webhook_id, ts, signature) = (
+            h("webhook-id"),
+            h("webhook-timestamp"),
+            h("webhook-signature"),
+        );
+        let body = req
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        self.received.lock().unwrap().push(Received {
+            webhook_id,
+            timestamp: ts.parse().unwrap_or(0),
+            signature,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        });
+        let delay = self.delay_ms.load(Ordering::SeqCst);
+        if delay > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+        }
+        let mut resp = Response::new(Full::new(Bytes::from_static(b"ok")));
+        *resp.status_mut() = hyper::StatusCode::from_u16(self.status.load(Ordering::SeqCst))
+            .unwrap_or(hyper::StatusCode::OK);
+        resp
     }
 
     /// Answer every later request with `status`.

@@ -5,7 +5,7 @@
 use aws_sdk_dynamodb::config::{ConfigBag, Credentials, Intercept, Region};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
-use integration_tests::{fresh_tables, moto_endpoint, pix_body, tenant, KEY_A};
+use integration_tests::{fresh_tables, moto_endpoint, pix_body, post_payment, tenant, KEY_A};
 use shared::bootstrap::StoreSet;
 use shared::service::ServiceConfig;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -46,24 +46,7 @@ async fn dynamodb_requests_per_operation() {
     let svc = stores.orchestrator(shared::gateways::simulators().0, ServiceConfig::default());
     let post = |idem: String| {
         let svc = &svc;
-        async move {
-            let mut headers = http::HeaderMap::new();
-            headers.insert("authorization", format!("Bearer {KEY_A}").parse().unwrap());
-            headers.insert("idempotency-key", idem.parse().unwrap());
-            shared::api::handle(
-                svc,
-                shared::api::ApiRequest {
-                    method: http::Method::POST,
-                    path: "/v1/payments".into(),
-                    query: None,
-                    headers,
-                    body: pix_body(1990).to_string().into(),
-                    deadline: None,
-                    source_ip: None,
-                },
-            )
-            .await
-        }
+        async move { post_payment(svc, KEY_A, &idem, &pix_body(1990)).await }
     };
     // Warm-up: the first request also reads the tenant (then cached per instance).
     assert_eq!(post("warm".into()).await.status, 201);

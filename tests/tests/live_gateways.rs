@@ -3,7 +3,7 @@
 
 use aws_sdk_secretsmanager::config::{Credentials, Region};
 use integration_tests::fakes::stripe::FakeStripe;
-use integration_tests::{json, moto_endpoint, Backend, Harness, KEY_A};
+use integration_tests::{json, moto_endpoint, post_payment, Backend, Harness, KEY_A};
 use shared::adapters::aws::SecretsManagerCredentials;
 use shared::adapters::memory::FileCredentials;
 use shared::domain::TenantId;
@@ -56,24 +56,7 @@ async fn credentials_from_secrets_manager_drive_the_real_stripe_client() {
     .with_live_gateways(Arc::new(LiveGateways::new(store)));
     let call = |body: serde_json::Value, key: &'static str| {
         let svc = &svc;
-        async move {
-            let mut headers = http::HeaderMap::new();
-            headers.insert("authorization", format!("Bearer {KEY_A}").parse().unwrap());
-            headers.insert("idempotency-key", key.parse().unwrap());
-            shared::api::handle(
-                svc,
-                shared::api::ApiRequest {
-                    method: http::Method::POST,
-                    path: "/v1/payments".into(),
-                    query: None,
-                    headers,
-                    body: body.to_string().into(),
-                    deadline: None,
-                    source_ip: None,
-                },
-            )
-            .await
-        }
+        async move { post_payment(svc, KEY_A, key, &body).await }
     };
     let card = serde_json::json!({"amount": 10000, "currency": "BRL", "method": "card", "card": {"tokens": {"stripe": "pm_card_visa", "asaas": "tok"}}});
     let r = call(card.clone(), "live-1").await;

@@ -2,7 +2,9 @@
 
 use http::Method;
 use integration_tests::fakes::efi::{FakeEfi, TestPki};
-use integration_tests::{json, on_both_backends, pix_body, Backend, Harness, KEY_A, KEY_B};
+use integration_tests::{
+    json, on_both_backends, pix_body, post_payment, Backend, Harness, KEY_A, KEY_B,
+};
 use shared::adapters::memory::FileCredentials;
 use shared::domain::TenantId;
 use shared::gateways::live::LiveGateways;
@@ -135,20 +137,8 @@ async fn ambiguous_pix_cancels_the_orphan_then_fails_over() {
     .with_live_gateways(Arc::new(LiveGateways::new(Arc::new(
         FileCredentials::from_json(&creds.to_string()).unwrap(),
     ))));
-    let mut headers = http::HeaderMap::new();
-    headers.insert("authorization", format!("Bearer {KEY_A}").parse().unwrap());
-    headers.insert("idempotency-key", "amb-pix".parse().unwrap());
     // 10.77: EFI creates the cob, then stalls past the client's timeout (ambiguous).
-    let req = shared::api::ApiRequest {
-        method: Method::POST,
-        path: "/v1/payments".into(),
-        query: None,
-        headers,
-        body: pix_body(1077).to_string().into(),
-        deadline: None,
-        source_ip: None,
-    };
-    let r = shared::api::handle(&svc, req).await;
+    let r = post_payment(&svc, KEY_A, "amb-pix", &pix_body(1077)).await;
     assert_eq!(r.status, 201, "{}", r.body);
     let p = json(&r);
     assert_eq!(

@@ -7,10 +7,7 @@
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -65,19 +62,9 @@ impl FakeStripe {
             state: Arc::new(Mutex::new(State::default())),
         };
         let f = fake.clone();
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let f = f.clone();
-                tokio::spawn(async move {
-                    let svc = service_fn(move |req| {
-                        let f = f.clone();
-                        async move { Ok::<_, std::convert::Infallible>(f.serve(req).await) }
-                    });
-                    let _ = http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), svc)
-                        .await;
-                });
-            }
+        crate::serve_http(listener, move |req| {
+            let f = f.clone();
+            async move { f.serve(req).await }
         });
         fake
     }
