@@ -23,6 +23,26 @@ const FACTORIES: &[(&str, Factory)] = &[
     }),
 ];
 
+/// Decodes a gateway's credential JSON. The error names the offending field but never quotes a
+/// value: serde's type errors echo the value they saw, which here may be a secret.
+pub fn parse_credentials<T: serde::de::DeserializeOwned>(
+    gateway: &str,
+    v: &serde_json::Value,
+) -> Result<T, String> {
+    serde_path_to_error::deserialize(v.clone()).map_err(|e| {
+        let inner = e.inner().to_string();
+        if inner.starts_with("missing field") || inner.starts_with("unknown field") {
+            // These name fields only.
+            format!(
+                "{gateway} credentials: {}",
+                inner.split(" at line").next().unwrap_or(&inner)
+            )
+        } else {
+            format!("{gateway} credentials: `{}` has the wrong type", e.path())
+        }
+    })
+}
+
 /// Why a live client could not be had.
 #[derive(Debug, thiserror::Error)]
 pub enum LiveGatewayError {
@@ -80,5 +100,26 @@ impl LiveGateways {
             .unwrap_or_else(|e| e.into_inner())
             .insert(k, client.clone());
         Ok(client)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Creds {
+        secret_key: String,
+    }
+
+    #[test]
+    fn credential_errors_never_quote_values() {
+        let e =
+            parse_credentials::<Creds>("stripe", &serde_json::json!({"secret_key": 4242424242u64}))
+                .unwrap_err();
+        assert!(e.contains("secret_key") && !e.contains("4242424242"), "{e}");
+        let e = parse_credentials::<Creds>("stripe", &serde_json::json!({})).unwrap_err();
+        assert!(e.contains("missing field `secret_key`"), "{e}");
     }
 }

@@ -278,8 +278,7 @@ struct Credentials {
 impl AsaasClient {
     /// Builds a client from `{"access_token", "base_url"?, "user_agent"?, "connect_timeout_ms"?, "timeout_ms"?}`.
     pub fn from_credentials(v: &serde_json::Value) -> Result<Self, String> {
-        let c: Credentials =
-            serde_json::from_value(v.clone()).map_err(|e| format!("asaas credentials: {e}"))?;
+        let c: Credentials = crate::gateways::live::parse_credentials("asaas", v)?;
         let mut cfg = AsaasConfig::new(c.access_token);
         if let Some(u) = c.base_url {
             cfg.base_url = u;

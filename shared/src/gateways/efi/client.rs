@@ -312,8 +312,7 @@ impl EfiClient {
     /// "certificate_p12_base64", "ca_pem"?, "base_url"?, "connect_timeout_ms"?, "timeout_ms"?}`.
     pub fn from_credentials(v: &serde_json::Value) -> Result<Self, String> {
         use base64::Engine;
-        let c: Credentials =
-            serde_json::from_value(v.clone()).map_err(|e| format!("efi credentials: {e}"))?;
+        let c: Credentials = crate::gateways::live::parse_credentials("efi", v)?;
         let identity_pem = match (c.certificate_pem, c.certificate_p12_base64) {
             (Some(pem), _) => pem.into_bytes(),
             (None, Some(p12)) => {

@@ -166,8 +166,7 @@ struct Credentials {
 impl StripeClient {
     /// Builds a client from `{"secret_key", "base_url"?, "connect_timeout_ms"?, "timeout_ms"?}`.
     pub fn from_credentials(v: &serde_json::Value) -> Result<Self, String> {
-        let c: Credentials =
-            serde_json::from_value(v.clone()).map_err(|e| format!("stripe credentials: {e}"))?;
+        let c: Credentials = crate::gateways::live::parse_credentials("stripe", v)?;
         let mut cfg = StripeConfig::new(c.secret_key);
         if let Some(u) = c.base_url {
             cfg.base_url = u;
