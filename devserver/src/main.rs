@@ -78,6 +78,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     // Local development: merchants' callback receivers usually run on plain-http loopback.
     let config = ServiceConfig {
         allow_loopback_callbacks: true,
+        breaker: shared::domain::BreakerConfig::from_lookup(|k| std::env::var(k).ok())?,
         ..ServiceConfig::default()
     };
     let mut svc = stores.orchestrator(registry, config);

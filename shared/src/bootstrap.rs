@@ -61,6 +61,7 @@ pub struct StoreSet {
     pub payments: Arc<dyn crate::ports::PaymentStore>,
     pub tenants: Arc<dyn TenantStore>,
     pub events: Arc<dyn crate::ports::EventStore>,
+    pub breakers: Arc<dyn crate::ports::BreakerStore>,
 }
 
 impl StoreSet {
@@ -71,6 +72,7 @@ impl StoreSet {
             payments: Arc::new(MemoryPaymentStore::default()),
             tenants: Arc::new(MemoryTenantStore::default()),
             events: Arc::new(crate::adapters::memory::MemoryEventStore::default()),
+            breakers: Arc::new(crate::adapters::memory::MemoryBreakerStore::default()),
         }
     }
 
@@ -84,8 +86,12 @@ impl StoreSet {
             payments: Arc::new(DynamoPaymentStore::new(client.clone(), &tables.payments)),
             tenants: Arc::new(DynamoTenantStore::new(client.clone(), &tables.tenants)),
             events: Arc::new(crate::adapters::aws::DynamoEventStore::new(
-                client,
+                client.clone(),
                 &tables.events,
+            )),
+            breakers: Arc::new(crate::adapters::aws::DynamoBreakerStore::new(
+                client,
+                &tables.breakers,
             )),
         }
     }
@@ -100,13 +106,19 @@ impl StoreSet {
             Arc::new(SystemClock),
             config,
         )
+        .with_breaker_store(self.breakers.clone())
     }
 }
 
 /// The proxy Lambda's wiring: DynamoDB tables from the environment; simulators for every
 /// gateway, and real clients for the gateways a tenant lists in `live_gateways`, with
 /// credentials from Secrets Manager (`<GATEWAY_SECRETS_PREFIX>/<tenant>/<gateway>`).
-pub async fn lambda_orchestrator() -> Orchestrator {
+pub async fn lambda_orchestrator() -> Result<Orchestrator, String> {
+    let config = ServiceConfig {
+        breaker: crate::domain::BreakerConfig::from_lookup(|k| std::env::var(k).ok())
+            .map_err(|e| e.to_string())?,
+        ..ServiceConfig::default()
+    };
     let conf = crate::adapters::aws::load_config().await;
     let (registry, _) = crate::gateways::simulators();
     let prefix = std::env::var("GATEWAY_SECRETS_PREFIX").unwrap_or_else(|_| "orchestrator".into());
@@ -114,14 +126,14 @@ pub async fn lambda_orchestrator() -> Orchestrator {
         aws_sdk_secretsmanager::Client::new(&conf),
         prefix,
     );
-    StoreSet::dynamo(
+    Ok(StoreSet::dynamo(
         aws_sdk_dynamodb::Client::new(&conf),
         &TableNames::from_env(),
     )
-    .orchestrator(registry, ServiceConfig::default())
+    .orchestrator(registry, config)
     .with_live_gateways(Arc::new(crate::gateways::live::LiveGateways::new(
         Arc::new(secrets),
-    )))
+    ))))
 }
 
 /// How long webhook Lambdas trust a cached tenant.

@@ -79,12 +79,13 @@ pub fn t0() -> chrono::DateTime<Utc> {
         .expect("valid instant")
 }
 
-/// The three stores of one backend.
+/// The stores of one backend.
 pub struct Stores {
     pub events: Arc<dyn shared::ports::EventStore>,
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub payments: Arc<dyn PaymentStore>,
     pub tenants: Arc<dyn TenantStore>,
+    pub breakers: Arc<dyn shared::ports::BreakerStore>,
     counter: Counter,
 }
 
@@ -105,6 +106,7 @@ impl Stores {
                     idempotency: i.clone(),
                     payments: p.clone(),
                     tenants: Arc::new(MemoryTenantStore::default()),
+                    breakers: Arc::new(shared::adapters::memory::MemoryBreakerStore::default()),
                     counter: Counter::Memory(i, p),
                 }
             }
@@ -122,6 +124,10 @@ impl Stores {
                     )),
                     payments: Arc::new(DynamoPaymentStore::new(client.clone(), &t.payments)),
                     tenants: Arc::new(DynamoTenantStore::new(client.clone(), &t.tenants)),
+                    breakers: Arc::new(shared::adapters::aws::DynamoBreakerStore::new(
+                        client.clone(),
+                        &t.breakers,
+                    )),
                     counter: Counter::Dynamo(client, t),
                 }
             }
@@ -204,7 +210,8 @@ impl Harness {
             registry,
             clock.clone(),
             ServiceConfig::default(),
-        );
+        )
+        .with_breaker_store(stores.breakers.clone());
         Harness {
             svc,
             stores,

@@ -3,10 +3,11 @@
 use chrono::Duration;
 use integration_tests::{on_both_backends, t0, tenant, Backend, Stores};
 use shared::domain::{
-    Currency, IdempotencyKey, Money, Payment, PaymentId, PaymentMethod, PaymentStatus, TenantId,
+    BreakerConfig, BreakerRecord, Currency, IdempotencyKey, Money, Payment, PaymentId,
+    PaymentMethod, PaymentStatus, Phase, TenantId, Transition, WindowSlot, MAX_PROBES,
 };
 use shared::ports::{
-    hash_api_key, ClaimOutcome, ClaimRequest, PaymentFilter, StoreError, StoredResponse,
+    hash_api_key, BreakerKey, ClaimOutcome, ClaimRequest, PaymentFilter, StoreError, StoredResponse,
 };
 use std::collections::BTreeMap;
 
@@ -508,7 +509,170 @@ async fn event_records_begin_once_and_advance_conditionally(b: Backend) {
     );
 }
 
+fn bkey(tenant: &str, gateway: &str) -> BreakerKey {
+    BreakerKey {
+        tenant_id: tid(tenant),
+        gateway: gateway.into(),
+    }
+}
+
+async fn breaker_window_adds_atomically_and_restarts_old_buckets(backend: Backend) {
+    let stores = Stores::new(backend).await;
+    let b = stores.breakers.clone();
+    let k = bkey("ten_a", "stripe");
+    assert_eq!(b.load(&k).await.unwrap(), BreakerRecord::default());
+    // 40 concurrent additions of (1 call, 1 failure) to one bucket: none lost.
+    let mut tasks = Vec::new();
+    for _ in 0..40 {
+        let (b, k) = (b.clone(), k.clone());
+        tasks.push(tokio::spawn(
+            async move { b.add(&k, 0, 3, 6_000, 1, 1).await },
+        ));
+    }
+    for t in tasks {
+        assert!(t.await.unwrap().unwrap().is_some());
+    }
+    let rec = b.load(&k).await.unwrap();
+    assert_eq!(
+        rec.slots[3],
+        WindowSlot {
+            bucket_ms: 6_000,
+            calls: 40,
+            failures: 40
+        }
+    );
+    // A newer bucket in the same slot restarts it; an older one leaves it alone.
+    let r = b.add(&k, 0, 3, 66_000, 2, 0).await.unwrap().unwrap();
+    assert_eq!((r.slots[3].bucket_ms, r.slots[3].calls), (66_000, 2));
+    let r = b.add(&k, 0, 3, 6_000, 5, 5).await.unwrap().unwrap();
+    assert_eq!((r.slots[3].bucket_ms, r.slots[3].calls), (66_000, 2));
+    // Other tenants and gateways are separate records.
+    assert_eq!(
+        b.load(&bkey("ten_b", "stripe")).await.unwrap(),
+        BreakerRecord::default()
+    );
+    assert_eq!(
+        b.load(&bkey("ten_a", "asaas")).await.unwrap(),
+        BreakerRecord::default()
+    );
+}
+
+async fn breaker_transitions_are_won_once_per_generation(backend: Backend) {
+    let stores = Stores::new(backend).await;
+    let b = stores.breakers.clone();
+    let k = bkey("ten_a", "efi");
+    b.add(&k, 0, 0, 6_000, 10, 9).await.unwrap();
+    let open = Transition {
+        phase: Phase::Open,
+        open_until_ms: 90_000,
+        opens: 1,
+    };
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (b, k) = (b.clone(), k.clone());
+        tasks.push(tokio::spawn(async move { b.transition(&k, 0, open).await }));
+    }
+    let mut winners = 0;
+    for t in tasks {
+        if let Some(r) = t.await.unwrap().unwrap() {
+            winners += 1;
+            assert_eq!(
+                (r.generation, r.phase, r.open_until_ms, r.opens),
+                (1, Phase::Open, 90_000, 1)
+            );
+            assert_eq!(
+                r.totals(6_000, &BreakerConfig::default()),
+                (0, 0),
+                "window cleared"
+            );
+        }
+    }
+    assert_eq!(winners, 1, "exactly one instance opens the breaker");
+    // Counts from the old generation are dropped.
+    assert!(b.add(&k, 0, 0, 6_000, 1, 1).await.unwrap().is_none());
+    assert_eq!(b.load(&k).await.unwrap().generation, 1);
+    assert!(b
+        .transition(&k, 0, Transition::close())
+        .await
+        .unwrap()
+        .is_none());
+    let closed = b
+        .transition(&k, 1, Transition::close())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (closed.generation, closed.phase, closed.opens),
+        (2, Phase::Closed, 0)
+    );
+}
+
+async fn breaker_probe_slots_are_claimed_once(backend: Backend) {
+    let stores = Stores::new(backend).await;
+    let b = stores.breakers.clone();
+    let k = bkey("ten_a", "asaas");
+    assert!(
+        !b.claim_probe(&k, 0, 0, 1_000, 31_000).await.unwrap(),
+        "closed: no probes"
+    );
+    let open = Transition {
+        phase: Phase::Open,
+        open_until_ms: 30_000,
+        opens: 1,
+    };
+    b.transition(&k, 0, open).await.unwrap().unwrap();
+    assert!(
+        !b.claim_probe(&k, 1, 0, 29_999, 60_000).await.unwrap(),
+        "still cooling down"
+    );
+    // Concurrent claims on two slots: exactly one winner per slot.
+    let mut tasks = Vec::new();
+    for i in 0..12 {
+        let (b, k) = (b.clone(), k.clone());
+        tasks.push(tokio::spawn(async move {
+            b.claim_probe(&k, 1, i % 2, 30_000, 60_000).await
+        }));
+    }
+    let mut won = 0;
+    for t in tasks {
+        won += usize::from(t.await.unwrap().unwrap());
+    }
+    assert_eq!(won, 2);
+    let rec = b.load(&k).await.unwrap();
+    assert_eq!(&rec.probes[..3], &[60_000, 60_000, 0]);
+    assert!(
+        !b.claim_probe(&k, 1, 0, 59_999, 90_000).await.unwrap(),
+        "leased"
+    );
+    assert!(
+        b.claim_probe(&k, 1, 0, 60_000, 90_000).await.unwrap(),
+        "lease ran out"
+    );
+    assert!(
+        !b.claim_probe(&k, 0, 2, 60_000, 90_000).await.unwrap(),
+        "stale generation"
+    );
+    // A transition frees every slot.
+    let again = b
+        .transition(
+            &k,
+            1,
+            Transition {
+                phase: Phase::Open,
+                open_until_ms: 120_000,
+                opens: 2,
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.probes, [0; MAX_PROBES]);
+}
+
 on_both_backends!(
+    breaker_window_adds_atomically_and_restarts_old_buckets,
+    breaker_transitions_are_won_once_per_generation,
+    breaker_probe_slots_are_claimed_once,
     payments_found_by_gateway_reference,
     event_records_begin_once_and_advance_conditionally,
     idempotency_claim_replay_mismatch_in_flight,

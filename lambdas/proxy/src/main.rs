@@ -13,6 +13,6 @@ async fn serve(svc: &Orchestrator, req: Request) -> Result<Response<Body>, Error
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init_json_logs();
-    let svc = shared::bootstrap::lambda_orchestrator().await;
+    let svc = shared::bootstrap::lambda_orchestrator().await?;
     run(service_fn(|req| serve(&svc, req))).await
 }

@@ -48,6 +48,7 @@ async fn route(
             | ["v1", "payments", _]
             | ["v1", "payments", _, "refunds"]
             | ["v1", "routing"]
+            | ["v1", "gateways"]
     ) {
         return Err(ApiError::NotFound("no such route".into()));
     }
@@ -76,6 +77,9 @@ async fn route(
             200,
             svc.list_payments(&tenant, req.query.as_deref()).await?,
         )),
+        (["v1", "gateways"], &Method::GET) => {
+            Ok(ApiResponse::json(200, svc.gateways_view(&tenant).await?))
+        }
         (["v1", "routing"], &Method::PUT) => Ok(ApiResponse::json(
             200,
             svc.put_routing(&tenant, &req.body).await?,

@@ -1,6 +1,7 @@
 //! The domain: pure types and rules, no I/O. Constructors reject invalid values, so code past
 //! the API edge never re-checks them.
 
+mod breaker;
 mod callback_url;
 mod document;
 mod idempotency_key;
@@ -10,6 +11,10 @@ mod money;
 mod payment;
 mod status;
 
+pub use breaker::{
+    BreakerConfig, BreakerConfigError, BreakerRecord, BreakerState, Phase, Transition, WindowSlot,
+    MAX_PROBES, WINDOW_SLOTS,
+};
 pub use callback_url::{CallbackUrl, CallbackUrlError};
 pub use document::{Document, DocumentError};
 pub use idempotency_key::{IdempotencyKey, IdempotencyKeyError, MAX_KEY_LEN};

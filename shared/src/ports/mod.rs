@@ -1,6 +1,7 @@
 //! Ports: the traits the service depends on. Each has an in-memory and a DynamoDB adapter (or,
 //! for gateways, simulators and real clients).
 
+mod breaker;
 mod credentials;
 mod gateway;
 mod idempotency;
@@ -9,6 +10,7 @@ mod store_error;
 mod tenants;
 mod webhooks;
 
+pub use breaker::{BreakerKey, BreakerStore};
 pub use credentials::CredentialStore;
 pub use gateway::{
     ChargeRequest, ErrorClass, Gateway, GatewayCharge, GatewayError, GatewayRefund,

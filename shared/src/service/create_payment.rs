@@ -1,5 +1,6 @@
 //! `POST /v1/payments`: idempotency claim, gateway call, payment record, stored response.
 
+use super::breaker::Admission;
 use super::create_request::{parse_create, NewPayment};
 use super::idempotent::parse_key;
 use super::payment_view::render_payment;
@@ -14,6 +15,10 @@ use crate::ports::{
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use std::time::Instant;
+
+/// Attempt code of a gateway skipped because its breaker is open (or half-open and already
+/// being probed).
+pub const BREAKER_OPEN: &str = "breaker_open";
 
 /// The path whose requests are fingerprinted.
 pub const PAYMENTS_PATH: &str = "/v1/payments";
@@ -203,6 +208,25 @@ impl Orchestrator {
                 description: new.description.clone(),
                 card_token: new.card_tokens.get(g.name()).cloned(),
             };
+            // An open breaker is a failure that provably created nothing: move on uncalled.
+            let permit = match self.breakers.admit(&tenant.id, g.name()).await {
+                Admission::Call(permit) => permit,
+                Admission::Rejected(state) => {
+                    tracing::info!(payment_id = %id, gateway = g.name(), state = ?state, "breaker open: gateway skipped");
+                    payment.attempts.push(Attempt {
+                        gateway: g.name().to_string(),
+                        outcome: AttemptOutcome::Unavailable,
+                        code: Some(BREAKER_OPEN.into()),
+                        duration_ms: 0,
+                    });
+                    last_error = Some(GatewayError {
+                        class: ErrorClass::Unavailable,
+                        code: BREAKER_OPEN.into(),
+                        message: format!("the circuit breaker for {} is open", g.name()),
+                    });
+                    continue;
+                }
+            };
             let started = Instant::now();
             let (imp, result) = match self.resolve_gateway(tenant, g.name()).await {
                 Ok(imp) => {
@@ -212,6 +236,9 @@ impl Orchestrator {
                 Err(e) => (None, Err(e)),
             };
             let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            self.breakers
+                .record(permit, result.as_ref().err().map(|e| e.class))
+                .await;
             let attempt = |outcome, code: Option<String>| Attempt {
                 gateway: g.name().to_string(),
                 outcome,

@@ -1,8 +1,10 @@
 //! Use cases: what the API does, in terms of ports only.
 
+mod breaker;
 mod create_payment;
 mod create_request;
 mod fingerprint;
+mod gateways_view;
 mod idempotent;
 mod orchestrator;
 mod payment_view;
@@ -12,9 +14,11 @@ mod refunds;
 mod routing;
 pub mod webhooks;
 
+pub use breaker::Breakers;
 pub use create_payment::{gateway_key, Reply, PAYMENTS_PATH};
 pub use create_request::{parse_create, NewPayment};
 pub use fingerprint::fingerprint;
+pub use gateways_view::GatewayStatus;
 pub use orchestrator::{Orchestrator, ServiceConfig};
 pub use payment_view::{render_payment, view, PaymentView};
 pub use queries::{DEFAULT_LIMIT, MAX_LIMIT};

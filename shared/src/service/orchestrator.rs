@@ -1,11 +1,12 @@
 //! The service object: ports wired once per process, shared by every request.
 
+use super::breaker::Breakers;
 use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::ports::{
     hash_api_key, GatewayRegistry, IdempotencyStore, PaymentStore, Tenant, TenantStore,
 };
-use crate::ports::{ErrorClass, Gateway, GatewayError};
+use crate::ports::{BreakerStore, ErrorClass, Gateway, GatewayError};
 use chrono::Duration;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -22,6 +23,8 @@ pub struct ServiceConfig {
     pub allow_loopback_callbacks: bool,
     /// How long an instance trusts its cached copy of a tenant.
     pub tenant_cache_ttl: std::time::Duration,
+    /// Circuit-breaker thresholds, window, cool-down, probes and cache period.
+    pub breaker: crate::domain::BreakerConfig,
 }
 
 impl Default for ServiceConfig {
@@ -31,6 +34,7 @@ impl Default for ServiceConfig {
             default_in_flight: Duration::seconds(30),
             allow_loopback_callbacks: false,
             tenant_cache_ttl: std::time::Duration::from_secs(60),
+            breaker: crate::domain::BreakerConfig::default(),
         }
     }
 }
@@ -44,6 +48,7 @@ pub struct Orchestrator {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) config: ServiceConfig,
     pub(crate) live: Option<Arc<crate::gateways::live::LiveGateways>>,
+    pub(crate) breakers: Breakers,
     tenant_cache: Mutex<HashMap<String, (Tenant, Instant)>>,
 }
 
@@ -57,6 +62,11 @@ impl Orchestrator {
         clock: Arc<dyn Clock>,
         config: ServiceConfig,
     ) -> Self {
+        let breakers = Breakers::new(
+            Arc::new(crate::adapters::memory::MemoryBreakerStore::default()),
+            clock.clone(),
+            config.breaker.clone(),
+        );
         Self {
             idempotency,
             payments,
@@ -65,8 +75,16 @@ impl Orchestrator {
             clock,
             config,
             live: None,
+            breakers,
             tenant_cache: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Keeps breaker state in `store` (DynamoDB in deployments, so every instance shares it)
+    /// instead of this process's memory.
+    pub fn with_breaker_store(mut self, store: Arc<dyn BreakerStore>) -> Self {
+        self.breakers = Breakers::new(store, self.clock.clone(), self.config.breaker.clone());
+        self
     }
 
     /// Enables real gateway clients for the tenants that list them in `live_gateways`.

@@ -3,7 +3,8 @@
 //! with `Idempotent-Replayed: true`, 500s included; other parameters → 400 idempotency_error;
 //! nothing stored for validation failures or 429). The amount's last two digits pick the
 //! behaviour: 02 card declined (402), 31 rate limited (429), 40 invalid (400), 50 intent created
-//! then 500, 77 intent created then a 2 s stall; anything else succeeds.
+//! then 500, 77 intent created then a 2 s stall; anything else succeeds. `set_outage` makes every
+//! request fail without effect.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -20,6 +21,7 @@ struct State {
     intents: HashMap<String, Value>,
     created: usize,
     requests: usize,
+    outage: Option<u16>,
 }
 
 /// The running fake.
@@ -85,6 +87,12 @@ impl FakeStripe {
             .unwrap_or(0)
     }
 
+    /// While set, every request is answered with this status (an `api_error`) and does
+    /// nothing: an outage in front of Stripe.
+    pub fn set_outage(&self, status: Option<u16>) {
+        self.state.lock().unwrap().outage = status;
+    }
+
     /// Requests received.
     pub fn requests(&self) -> usize {
         self.state.lock().unwrap().requests
@@ -99,6 +107,11 @@ impl FakeStripe {
             == Some(&format!("Bearer {}", self.api_key));
         if !auth_ok {
             let (s, b) = error(401, "invalid_request_error", "api_key_invalid", json!({}));
+            return resp(s, b, false);
+        }
+        let outage = self.state.lock().unwrap().outage;
+        if let Some(status) = outage {
+            let (s, b) = error(status, "api_error", "service_unavailable", json!({}));
             return resp(s, b, false);
         }
         let method = req.method().clone();

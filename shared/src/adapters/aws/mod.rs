@@ -1,5 +1,6 @@
 //! AWS adapters: DynamoDB stores and the SQS queue (real AWS SDK; in tests they talk to moto over HTTP).
 
+mod breaker;
 mod events;
 mod idempotency;
 mod item;
@@ -9,6 +10,7 @@ mod schema;
 mod secrets;
 mod tenants;
 
+pub use breaker::DynamoBreakerStore;
 pub use events::DynamoEventStore;
 pub use idempotency::DynamoIdempotencyStore;
 pub use payments::{DynamoPaymentStore, BY_GATEWAY_REF, BY_REFERENCE, BY_TENANT};

@@ -17,10 +17,13 @@ pub struct TableNames {
     pub payments: String,
     pub tenants: String,
     pub events: String,
+    /// Circuit-breaker records, one per (tenant, gateway).
+    pub breakers: String,
 }
 
 impl TableNames {
-    /// `IDEMPOTENCY_TABLE`, `PAYMENTS_TABLE`, `TENANTS_TABLE`, with local defaults.
+    /// `IDEMPOTENCY_TABLE`, `PAYMENTS_TABLE`, `TENANTS_TABLE`, `EVENTS_TABLE`, `BREAKER_TABLE`,
+    /// with local defaults.
     pub fn from_env() -> Self {
         let var = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_string());
         Self {
@@ -28,6 +31,7 @@ impl TableNames {
             payments: var("PAYMENTS_TABLE", "orchestrator-payments"),
             tenants: var("TENANTS_TABLE", "orchestrator-tenants"),
             events: var("EVENTS_TABLE", "orchestrator-events"),
+            breakers: var("BREAKER_TABLE", "orchestrator-breakers"),
         }
     }
 
@@ -38,6 +42,7 @@ impl TableNames {
             payments: format!("{prefix}-payments"),
             tenants: format!("{prefix}-tenants"),
             events: format!("{prefix}-events"),
+            breakers: format!("{prefix}-breakers"),
         }
     }
 }
@@ -87,6 +92,7 @@ pub async fn create_tables(client: &Client, names: &TableNames) -> Result<(), St
         ),
         (&names.tenants, "pk", vec![]),
         (&names.events, "pk", vec![]),
+        (&names.breakers, "pk", vec![]),
     ];
     for (table, hash, indexes) in tables {
         let mut attrs = vec![attr(hash)?];

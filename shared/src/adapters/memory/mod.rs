@@ -1,5 +1,6 @@
 //! In-memory adapters: the dev server's defaults, held to the same contract as DynamoDB's.
 
+mod breaker;
 mod credentials;
 mod events;
 mod idempotency;
@@ -7,6 +8,7 @@ mod payments;
 mod queue;
 mod tenants;
 
+pub use breaker::MemoryBreakerStore;
 pub use credentials::FileCredentials;
 pub use events::MemoryEventStore;
 pub(crate) use idempotency::new_lease_token;

@@ -1,0 +1,324 @@
+//! The circuit breakers as one instance sees them: a short-lived cache of the shared records,
+//! successes of a clean window counted in memory, and the calls into [`BreakerStore`] that turn
+//! outcomes into transitions (DESIGN §4).
+//!
+//! Cost on the hot path: a healthy gateway costs one read per cache period per instance and no
+//! writes. A failure, or any outcome while the window holds a failure, is one atomic addition
+//! (carrying the successes counted in memory since the last write). Transitions and probe claims
+//! are single conditional writes. A store that cannot be reached never blocks a payment: the
+//! breaker then lets calls through (fails open) and logs.
+
+use crate::clock::Clock;
+use crate::domain::{BreakerConfig, BreakerRecord, BreakerState, TenantId, Transition};
+use crate::ports::{BreakerKey, BreakerStore, ErrorClass, StoreError};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Whether a gateway may be called now.
+#[derive(Debug)]
+pub(crate) enum Admission {
+    /// Call it, then report the outcome with [`Breakers::record`].
+    Call(Permit),
+    /// Open (or half-open with every probe slot taken): do not call.
+    Rejected(BreakerState),
+}
+
+/// The right to make one call, and what to do with its outcome.
+#[derive(Debug)]
+pub(crate) struct Permit {
+    key: BreakerKey,
+    kind: PermitKind,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum PermitKind {
+    /// Closed: the outcome goes into the window of `generation`.
+    Normal { generation: u64 },
+    /// Half-open probe: the outcome closes or reopens the breaker.
+    Probe { generation: u64, opens: u32 },
+    /// The store could not be read: nothing is recorded.
+    Unjudged,
+}
+
+struct Cached {
+    record: BreakerRecord,
+    fetched_ms: i64,
+}
+
+/// Successes of a clean window not yet written, per window bucket.
+#[derive(Default)]
+struct Pending {
+    generation: u64,
+    buckets: VecDeque<(i64, u64)>,
+}
+
+#[derive(Default)]
+struct Local {
+    cache: HashMap<BreakerKey, Cached>,
+    pending: HashMap<BreakerKey, Pending>,
+}
+
+/// Every (tenant, gateway) breaker, for one process.
+pub struct Breakers {
+    store: Arc<dyn BreakerStore>,
+    clock: Arc<dyn Clock>,
+    config: BreakerConfig,
+    local: Mutex<Local>,
+}
+
+/// An outcome counts against a gateway only when the gateway itself failed; a decline or a
+/// rejected request shows it working.
+pub(crate) fn counts_as_failure(class: Option<ErrorClass>) -> bool {
+    matches!(
+        class,
+        Some(ErrorClass::Unavailable | ErrorClass::Ambiguous | ErrorClass::Misconfigured)
+    )
+}
+
+impl Breakers {
+    /// Breakers on a store, judged with `config`.
+    pub fn new(store: Arc<dyn BreakerStore>, clock: Arc<dyn Clock>, config: BreakerConfig) -> Self {
+        Self {
+            store,
+            clock,
+            config,
+            local: Mutex::new(Local::default()),
+        }
+    }
+
+    /// The knobs in force.
+    pub fn config(&self) -> &BreakerConfig {
+        &self.config
+    }
+
+    fn local(&self) -> MutexGuard<'_, Local> {
+        self.local.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.clock.now().timestamp_millis()
+    }
+
+    /// The record from the cache if fresh enough, else from the store. `None` when the store
+    /// failed (the caller fails open).
+    async fn current(&self, key: &BreakerKey, now_ms: i64) -> Option<BreakerRecord> {
+        let ttl = i64::try_from(self.config.cache_ttl.as_millis()).unwrap_or(i64::MAX);
+        if let Some(c) = self.local().cache.get(key) {
+            if now_ms.saturating_sub(c.fetched_ms) < ttl && c.fetched_ms <= now_ms {
+                return Some(c.record.clone());
+            }
+        }
+        match self.store.load(key).await {
+            Ok(record) => {
+                self.remember(key, record.clone(), now_ms);
+                Some(record)
+            }
+            Err(e) => {
+                tracing::warn!(tenant = %key.tenant_id, gateway = %key.gateway, error = %e, "breaker state unreadable; letting the call through");
+                None
+            }
+        }
+    }
+
+    fn remember(&self, key: &BreakerKey, record: BreakerRecord, now_ms: i64) {
+        self.local().cache.insert(
+            key.clone(),
+            Cached {
+                record,
+                fetched_ms: now_ms,
+            },
+        );
+    }
+
+    fn forget(&self, key: &BreakerKey) {
+        self.local().cache.remove(key);
+    }
+
+    /// Decides whether `gateway` may be called for `tenant` now. In half-open, the caller must
+    /// first win a probe slot by conditional write; losing every slot means someone else probes.
+    pub(crate) async fn admit(&self, tenant: &TenantId, gateway: &str) -> Admission {
+        let key = BreakerKey {
+            tenant_id: tenant.clone(),
+            gateway: gateway.to_string(),
+        };
+        let now = self.now_ms();
+        let Some(record) = self.current(&key, now).await else {
+            return Admission::Call(Permit {
+                key,
+                kind: PermitKind::Unjudged,
+            });
+        };
+        match record.state_at(now) {
+            BreakerState::Closed => Admission::Call(Permit {
+                key,
+                kind: PermitKind::Normal {
+                    generation: record.generation,
+                },
+            }),
+            BreakerState::Open => Admission::Rejected(BreakerState::Open),
+            BreakerState::HalfOpen => self.try_probe(key, &record, now).await,
+        }
+    }
+
+    async fn try_probe(&self, key: BreakerKey, record: &BreakerRecord, now: i64) -> Admission {
+        let lease_until = now.saturating_add(self.config.probe_lease_ms());
+        for probe in 0..self.config.half_open_probes {
+            if !record.probe_claimable(record.generation, probe, now) {
+                continue;
+            }
+            let won = self
+                .store
+                .claim_probe(&key, record.generation, probe, now, lease_until)
+                .await;
+            // Remember the slot as taken either way: by us, or by a peer whose lease we don't
+            // know (the cache expires within a second and the store has the truth).
+            if let Some(c) = self.local().cache.get_mut(&key) {
+                if let Some(lease) = c.record.probes.get_mut(probe) {
+                    *lease = lease_until;
+                }
+            }
+            match won {
+                Ok(true) => {
+                    tracing::info!(tenant = %key.tenant_id, gateway = %key.gateway, probe, "breaker half-open: probing");
+                    return Admission::Call(Permit {
+                        key,
+                        kind: PermitKind::Probe {
+                            generation: record.generation,
+                            opens: record.opens,
+                        },
+                    });
+                }
+                Ok(false) => continue,
+                Err(e) => {
+                    tracing::warn!(gateway = %key.gateway, error = %e, "breaker probe claim failed; letting the call through");
+                    return Admission::Call(Permit {
+                        key,
+                        kind: PermitKind::Unjudged,
+                    });
+                }
+            }
+        }
+        Admission::Rejected(BreakerState::HalfOpen)
+    }
+
+    /// Reports the outcome of a permitted call (`None` = success, else the error class).
+    pub(crate) async fn record(&self, permit: Permit, outcome: Option<ErrorClass>) {
+        let failure = counts_as_failure(outcome);
+        let now = self.now_ms();
+        let key = permit.key;
+        match permit.kind {
+            PermitKind::Unjudged => {}
+            PermitKind::Probe { generation, opens } => {
+                let to = if failure {
+                    Transition::open(now, opens, &self.config)
+                } else {
+                    Transition::close()
+                };
+                self.transition(&key, generation, to, now).await;
+            }
+            PermitKind::Normal { generation } => {
+                if let Err(e) = self.count(&key, generation, failure, now).await {
+                    tracing::warn!(gateway = %key.gateway, error = %e, "breaker outcome not recorded");
+                }
+            }
+        }
+    }
+
+    async fn count(
+        &self,
+        key: &BreakerKey,
+        generation: u64,
+        failure: bool,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let (slot, bucket) = self.config.bucket_of(now);
+        let oldest = bucket - self.config.bucket_ms() * (crate::domain::WINDOW_SLOTS as i64 - 1);
+        let earlier_successes = {
+            let mut local = self.local();
+            let dirty = local
+                .cache
+                .get(key)
+                .filter(|c| c.record.generation == generation)
+                .is_some_and(|c| c.record.window_dirty(now, &self.config));
+            let pending = local.pending.entry(key.clone()).or_default();
+            if pending.generation != generation {
+                *pending = Pending {
+                    generation,
+                    buckets: VecDeque::new(),
+                };
+            }
+            while pending.buckets.front().is_some_and(|(b, _)| *b < oldest) {
+                pending.buckets.pop_front();
+            }
+            if !failure && !dirty {
+                // A success in a clean window: counted here only, written with the next
+                // failure so the rate stays right without a write per healthy call.
+                match pending.buckets.back_mut() {
+                    Some((b, n)) if *b == bucket => *n += 1,
+                    _ => pending.buckets.push_back((bucket, 1)),
+                }
+                return Ok(());
+            }
+            let n: u64 = pending.buckets.iter().map(|(_, n)| n).sum();
+            pending.buckets.clear();
+            n
+        };
+        let added = self
+            .store
+            .add(
+                key,
+                generation,
+                slot,
+                bucket,
+                earlier_successes + 1,
+                u64::from(failure),
+            )
+            .await?;
+        match added {
+            None => self.forget(key),
+            Some(record) if failure && record.should_open(now, &self.config) => {
+                let (calls, failures) = record.totals(now, &self.config);
+                tracing::warn!(tenant = %key.tenant_id, gateway = %key.gateway, calls, failures, "failure rate over threshold: opening the breaker");
+                let to = Transition::open(now, record.opens, &self.config);
+                self.transition(key, record.generation, to, now).await;
+            }
+            Some(record) => self.remember(key, record, now),
+        }
+        Ok(())
+    }
+
+    async fn transition(&self, key: &BreakerKey, generation: u64, to: Transition, now: i64) {
+        match self.store.transition(key, generation, to).await {
+            Ok(Some(record)) => {
+                tracing::warn!(tenant = %key.tenant_id, gateway = %key.gateway, state = ?record.state_at(now), open_until_ms = record.open_until_ms, "breaker transition");
+                self.remember(key, record, now);
+            }
+            // A peer moved it first; read its result next time.
+            Ok(None) => self.forget(key),
+            Err(e) => {
+                tracing::warn!(gateway = %key.gateway, error = %e, "breaker transition not stored");
+                self.forget(key);
+            }
+        }
+    }
+
+    /// The stored record, read fresh (the operator view), refreshing this instance's cache.
+    pub(crate) async fn read_fresh(
+        &self,
+        tenant: &TenantId,
+        gateway: &str,
+    ) -> Result<BreakerRecord, StoreError> {
+        let key = BreakerKey {
+            tenant_id: tenant.clone(),
+            gateway: gateway.to_string(),
+        };
+        let record = self.store.load(&key).await?;
+        self.remember(&key, record.clone(), self.now_ms());
+        Ok(record)
+    }
+
+    /// Milliseconds since the epoch on this service's clock.
+    pub(crate) fn now(&self) -> i64 {
+        self.now_ms()
+    }
+}
