@@ -4,6 +4,7 @@
 pub mod fakes;
 pub mod merchant;
 pub mod sqs;
+pub mod switchable;
 
 use aws_sdk_dynamodb::config::{Credentials, Region};
 use aws_sdk_dynamodb::Client;
@@ -319,6 +320,29 @@ pub async fn post_payment(
         query: None,
         headers,
         body: body.to_string().into(),
+        deadline: None,
+        source_ip: None,
+    };
+    handle(svc, req).await
+}
+
+/// `GET` straight to an orchestrator a test built itself, as the tenant with `api_key`.
+pub async fn get_path(svc: &Orchestrator, api_key: &str, path_and_query: &str) -> ApiResponse {
+    let (path, query) = match path_and_query.split_once('?') {
+        Some((p, q)) => (p.to_string(), Some(q.to_string())),
+        None => (path_and_query.to_string(), None),
+    };
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        "authorization",
+        HeaderValue::from_str(&format!("Bearer {api_key}")).expect("header"),
+    );
+    let req = ApiRequest {
+        method: Method::GET,
+        path,
+        query,
+        headers,
+        body: Bytes::new(),
         deadline: None,
         source_ip: None,
     };

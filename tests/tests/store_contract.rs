@@ -582,8 +582,8 @@ async fn breaker_transitions_are_won_once_per_generation(backend: Backend) {
             );
             assert_eq!(
                 r.totals(6_000, &BreakerConfig::default()),
-                (0, 0),
-                "window cleared"
+                (10, 9),
+                "opening keeps the window that tripped it"
             );
         }
     }
@@ -604,6 +604,11 @@ async fn breaker_transitions_are_won_once_per_generation(backend: Backend) {
     assert_eq!(
         (closed.generation, closed.phase, closed.opens),
         (2, Phase::Closed, 0)
+    );
+    assert_eq!(
+        closed.totals(6_000, &BreakerConfig::default()),
+        (0, 0),
+        "closing starts a clean window"
     );
 }
 

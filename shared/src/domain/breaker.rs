@@ -194,7 +194,7 @@ pub struct BreakerRecord {
     pub probes: [i64; MAX_PROBES],
 }
 
-/// The phase a transition writes; it also clears the window and the probe leases.
+/// The phase a transition writes; it also frees the probe slots (and, closing, the window).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Transition {
     pub phase: Phase,
@@ -287,13 +287,17 @@ impl BreakerRecord {
         }
     }
 
-    /// Applies a transition: next generation, window and probes cleared.
+    /// Applies a transition: next generation, probes freed. Closing also starts a clean window;
+    /// opening keeps the window that tripped it, so operators see why (it ages out on its own,
+    /// and no call is counted while open).
     pub fn apply(&mut self, t: Transition) {
         self.generation += 1;
         self.phase = t.phase;
         self.open_until_ms = t.open_until_ms;
         self.opens = t.opens;
-        self.slots = Default::default();
+        if t.phase == Phase::Closed {
+            self.slots = Default::default();
+        }
         self.probes = [0; MAX_PROBES];
     }
 

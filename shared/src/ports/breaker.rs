@@ -35,8 +35,8 @@ pub trait BreakerStore: Send + Sync {
         failures: u64,
     ) -> Result<Option<BreakerRecord>, StoreError>;
 
-    /// Moves the record from `generation` to the next one with `to` applied (window and probes
-    /// cleared). `None` when another instance transitioned first.
+    /// Moves the record from `generation` to the next one with `to` applied as
+    /// [`BreakerRecord::apply`] does. `None` when another instance transitioned first.
     async fn transition(
         &self,
         key: &BreakerKey,

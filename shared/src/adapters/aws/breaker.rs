@@ -242,11 +242,12 @@ impl BreakerStore for DynamoBreakerStore {
         generation: u64,
         to: Transition,
     ) -> Result<Option<BreakerRecord>, StoreError> {
-        let mut remove: Vec<String> = Vec::with_capacity(WINDOW_SLOTS * 3 + MAX_PROBES);
-        for i in 0..WINDOW_SLOTS {
-            remove.extend([format!("w{i}b"), format!("w{i}c"), format!("w{i}f")]);
+        let mut remove: Vec<String> = (0..MAX_PROBES).map(|k| format!("p{k}")).collect();
+        if to.phase == Phase::Closed {
+            for i in 0..WINDOW_SLOTS {
+                remove.extend([format!("w{i}b"), format!("w{i}c"), format!("w{i}f")]);
+            }
         }
-        remove.extend((0..MAX_PROBES).map(|k| format!("p{k}")));
         let gen_ok = if generation == 0 {
             "attribute_not_exists(#gen) OR #gen = :g"
         } else {

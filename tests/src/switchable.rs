@@ -1,0 +1,94 @@
+//! A gateway whose health a test switches: it wraps a simulator and, while down, answers every
+//! create with an `unavailable` error (nothing created) without reaching it. Calls are counted
+//! and may be slowed, so a test can hold a half-open probe in flight.
+
+use async_trait::async_trait;
+use shared::domain::PaymentMethod;
+use shared::gateways::simulator::SimulatorGateway;
+use shared::ports::{
+    ChargeRequest, ErrorClass, Gateway, GatewayCharge, GatewayError, GatewayRefund, RefundRequest,
+};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The switchable gateway (same name and methods as the simulator it wraps).
+pub struct Switchable {
+    inner: Arc<SimulatorGateway>,
+    down: AtomicBool,
+    delay_ms: AtomicU64,
+    calls: AtomicU64,
+}
+
+impl Switchable {
+    /// Healthy, no delay.
+    pub fn new(inner: Arc<SimulatorGateway>) -> Arc<Self> {
+        Arc::new(Self {
+            inner,
+            down: AtomicBool::new(false),
+            delay_ms: AtomicU64::new(0),
+            calls: AtomicU64::new(0),
+        })
+    }
+
+    /// Down: every create fails as unavailable (HTTP 503 before any processing).
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+    }
+
+    /// Each create takes this long first.
+    pub fn set_delay(&self, delay: Duration) {
+        self.delay_ms.store(
+            u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+            Ordering::SeqCst,
+        );
+    }
+
+    /// Creates that reached this gateway.
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+#[async_trait]
+impl Gateway for Switchable {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    fn supports(&self, method: PaymentMethod) -> bool {
+        self.inner.supports(method)
+    }
+
+    async fn create(&self, req: &ChargeRequest) -> Result<GatewayCharge, GatewayError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let delay = self.delay_ms.load(Ordering::SeqCst);
+        if delay > 0 {
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+        }
+        if self.down.load(Ordering::SeqCst) {
+            return Err(GatewayError {
+                class: ErrorClass::Unavailable,
+                code: "http_503".into(),
+                message: "switched down by the test".into(),
+            });
+        }
+        self.inner.create(req).await
+    }
+
+    async fn retrieve(
+        &self,
+        id: &str,
+        method: PaymentMethod,
+    ) -> Result<GatewayCharge, GatewayError> {
+        self.inner.retrieve(id, method).await
+    }
+
+    async fn cancel(&self, id: &str, method: PaymentMethod) -> Result<(), GatewayError> {
+        self.inner.cancel(id, method).await
+    }
+
+    async fn refund(&self, req: &RefundRequest) -> Result<GatewayRefund, GatewayError> {
+        self.inner.refund(req).await
+    }
+}
