@@ -62,14 +62,21 @@ pub struct StoreSet {
     pub tenants: Arc<dyn TenantStore>,
     pub events: Arc<dyn crate::ports::EventStore>,
     pub breakers: Arc<dyn crate::ports::BreakerStore>,
+    pub commit: Arc<dyn crate::ports::CreateCommit>,
 }
 
 impl StoreSet {
     /// In-memory stores.
     pub fn memory() -> Self {
+        let idempotency = Arc::new(MemoryIdempotencyStore::default());
+        let payments = Arc::new(MemoryPaymentStore::default());
         Self {
-            idempotency: Arc::new(MemoryIdempotencyStore::default()),
-            payments: Arc::new(MemoryPaymentStore::default()),
+            commit: Arc::new(crate::adapters::memory::MemoryCreateCommit::new(
+                idempotency.clone(),
+                payments.clone(),
+            )),
+            idempotency,
+            payments,
             tenants: Arc::new(MemoryTenantStore::default()),
             events: Arc::new(crate::adapters::memory::MemoryEventStore::default()),
             breakers: Arc::new(crate::adapters::memory::MemoryBreakerStore::default()),
@@ -79,6 +86,11 @@ impl StoreSet {
     /// DynamoDB stores on the given tables.
     pub fn dynamo(client: aws_sdk_dynamodb::Client, tables: &TableNames) -> Self {
         Self {
+            commit: Arc::new(crate::adapters::aws::DynamoCreateCommit::new(
+                client.clone(),
+                &tables.payments,
+                &tables.idempotency,
+            )),
             idempotency: Arc::new(DynamoIdempotencyStore::new(
                 client.clone(),
                 &tables.idempotency,
@@ -107,6 +119,7 @@ impl StoreSet {
             config,
         )
         .with_breaker_store(self.breakers.clone())
+        .with_create_commit(self.commit.clone())
     }
 }
 

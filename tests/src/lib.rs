@@ -87,6 +87,7 @@ pub struct Stores {
     pub payments: Arc<dyn PaymentStore>,
     pub tenants: Arc<dyn TenantStore>,
     pub breakers: Arc<dyn shared::ports::BreakerStore>,
+    pub commit: Arc<dyn shared::ports::CreateCommit>,
     counter: Counter,
 }
 
@@ -108,6 +109,10 @@ impl Stores {
                     payments: p.clone(),
                     tenants: Arc::new(MemoryTenantStore::default()),
                     breakers: Arc::new(shared::adapters::memory::MemoryBreakerStore::default()),
+                    commit: Arc::new(shared::adapters::memory::MemoryCreateCommit::new(
+                        i.clone(),
+                        p.clone(),
+                    )),
                     counter: Counter::Memory(i, p),
                 }
             }
@@ -128,6 +133,11 @@ impl Stores {
                     breakers: Arc::new(shared::adapters::aws::DynamoBreakerStore::new(
                         client.clone(),
                         &t.breakers,
+                    )),
+                    commit: Arc::new(shared::adapters::aws::DynamoCreateCommit::new(
+                        client.clone(),
+                        &t.payments,
+                        &t.idempotency,
                     )),
                     counter: Counter::Dynamo(client, t),
                 }
@@ -212,7 +222,8 @@ impl Harness {
             clock.clone(),
             ServiceConfig::default(),
         )
-        .with_breaker_store(stores.breakers.clone());
+        .with_breaker_store(stores.breakers.clone())
+        .with_create_commit(stores.commit.clone());
         Harness {
             svc,
             stores,

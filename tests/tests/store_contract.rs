@@ -7,7 +7,8 @@ use shared::domain::{
     PaymentMethod, PaymentStatus, Phase, TenantId, Transition, WindowSlot, MAX_PROBES,
 };
 use shared::ports::{
-    hash_api_key, BreakerKey, ClaimOutcome, ClaimRequest, PaymentFilter, StoreError, StoredResponse,
+    hash_api_key, BreakerKey, ClaimOutcome, ClaimRequest, KeyCompletion, PaymentFilter, StoreError,
+    StoredResponse,
 };
 use std::collections::BTreeMap;
 
@@ -509,6 +510,80 @@ async fn event_records_begin_once_and_advance_conditionally(b: Backend) {
     );
 }
 
+async fn create_commit_writes_both_or_neither(b: Backend) {
+    let s = Stores::new(b).await;
+    let now = t0();
+    let answer = StoredResponse {
+        status: 201,
+        body: "{\"id\":\"x\"}".into(),
+    };
+    let commit = |p: Payment, key: &'static str, lease: shared::ports::Lease| {
+        let s = &s;
+        let answer = answer.clone();
+        async move {
+            let k = IdempotencyKey::parse(key).unwrap();
+            s.commit
+                .insert_completing(
+                    &p,
+                    &KeyCompletion {
+                        tenant_id: &tid("ten_a"),
+                        key: &k,
+                        lease: &lease,
+                        response: &answer,
+                        expires_at: now + Duration::hours(24),
+                    },
+                )
+                .await
+                .unwrap()
+        }
+    };
+    // Held lease, new id: both written; the key now replays the answer.
+    let lease = acquired(
+        s.idempotency
+            .claim(&claim_req("ten_a", "c1", "fp", now))
+            .await
+            .unwrap(),
+    );
+    let p = payment("ten_a", None, PaymentStatus::Pending);
+    assert!(commit(p.clone(), "c1", lease.clone()).await);
+    assert_eq!(
+        s.payments.get(&tid("ten_a"), &p.id).await.unwrap(),
+        Some(p.clone())
+    );
+    assert_eq!(
+        s.idempotency
+            .claim(&claim_req("ten_a", "c1", "fp", now))
+            .await
+            .unwrap(),
+        ClaimOutcome::Replay(answer.clone())
+    );
+    // Completed already (the lease is spent): nothing written, not even the new payment.
+    let q = payment("ten_a", None, PaymentStatus::Pending);
+    assert!(!commit(q.clone(), "c1", lease).await);
+    assert_eq!(s.payments.get(&tid("ten_a"), &q.id).await.unwrap(), None);
+    // Lease taken over by someone else: nothing written.
+    let lease2 = acquired(
+        s.idempotency
+            .claim(&claim_req("ten_a", "c2", "fp", now))
+            .await
+            .unwrap(),
+    );
+    let mut stale = lease2.clone();
+    stale.token = "not-the-holder".into();
+    assert!(!commit(q.clone(), "c2", stale).await);
+    assert_eq!(s.payments.get(&tid("ten_a"), &q.id).await.unwrap(), None);
+    // Payment id exists: the key stays in flight (a takeover race settles it step by step).
+    assert!(!commit(p.clone(), "c2", lease2.clone()).await);
+    assert_eq!(
+        s.idempotency
+            .claim(&claim_req("ten_a", "c2", "fp", now))
+            .await
+            .unwrap(),
+        ClaimOutcome::InFlight
+    );
+    assert_eq!(s.payment_count().await, 1);
+}
+
 fn bkey(tenant: &str, gateway: &str) -> BreakerKey {
     BreakerKey {
         tenant_id: tid(tenant),
@@ -675,6 +750,7 @@ async fn breaker_probe_slots_are_claimed_once(backend: Backend) {
 }
 
 on_both_backends!(
+    create_commit_writes_both_or_neither,
     breaker_window_adds_atomically_and_restarts_old_buckets,
     breaker_transitions_are_won_once_per_generation,
     breaker_probe_slots_are_claimed_once,

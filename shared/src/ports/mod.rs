@@ -2,6 +2,7 @@
 //! for gateways, simulators and real clients).
 
 mod breaker;
+mod commit;
 mod credentials;
 mod gateway;
 mod idempotency;
@@ -11,6 +12,7 @@ mod tenants;
 mod webhooks;
 
 pub use breaker::{BreakerKey, BreakerStore};
+pub use commit::{CreateCommit, KeyCompletion};
 pub use credentials::CredentialStore;
 pub use gateway::{
     ChargeRequest, ErrorClass, Gateway, GatewayCharge, GatewayError, GatewayRefund,

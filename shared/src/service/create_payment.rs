@@ -5,12 +5,14 @@ use super::create_request::{parse_create, NewPayment};
 use super::idempotent::parse_key;
 use super::payment_view::render_payment;
 use super::Orchestrator;
+use crate::domain::IdempotencyKey;
 use crate::domain::{
     Attempt, AttemptOutcome, Failure, Payment, PaymentId, PaymentMethod, PaymentStatus,
 };
 use crate::error::ApiError;
 use crate::ports::{
-    ChargeRequest, ErrorClass, Gateway, GatewayError, StoreError, StoredResponse, Tenant,
+    ChargeRequest, ErrorClass, Gateway, GatewayError, KeyCompletion, Lease, StoreError,
+    StoredResponse, Tenant,
 };
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -86,7 +88,12 @@ impl Orchestrator {
                 .charge(tenant, &new, &lease.payment_id, &candidates)
                 .await
             {
-                GatewayOutcome::Record(p) => self.store_new(*p).await?,
+                GatewayOutcome::Record(p) => {
+                    if let Some(reply) = self.commit_new(tenant, &key, &lease, &p).await {
+                        return Ok(reply);
+                    }
+                    self.store_new(*p).await?
+                }
                 GatewayOutcome::NothingCreated(err, attempts) => {
                     let summary: Vec<String> = attempts
                         .iter()
@@ -315,6 +322,42 @@ impl Orchestrator {
             message: "no gateway was tried".into(),
         });
         GatewayOutcome::NothingCreated(err, payment.attempts)
+    }
+
+    /// The one-request path: payment and key completion in a single atomic write. `None` when
+    /// there is no such path or it did not apply; the caller then stores step by step (which
+    /// also settles a takeover race or a lost lease the same way as always).
+    async fn commit_new(
+        &self,
+        tenant: &Tenant,
+        key: &IdempotencyKey,
+        lease: &Lease,
+        payment: &Payment,
+    ) -> Option<Reply> {
+        let commit = self.commit.as_ref()?;
+        let answer = StoredResponse {
+            status: 201,
+            body: render_payment(payment),
+        };
+        let completion = KeyCompletion {
+            tenant_id: &tenant.id,
+            key,
+            lease,
+            response: &answer,
+            expires_at: self.clock.now() + self.config.idempotency_retention,
+        };
+        match commit.insert_completing(payment, &completion).await {
+            Ok(true) => Some(Reply {
+                status: answer.status,
+                body: answer.body,
+                replayed: false,
+            }),
+            Ok(false) => None,
+            Err(e) => {
+                tracing::warn!(payment_id = %payment.id, error = %e, "create commit failed; storing step by step");
+                None
+            }
+        }
     }
 
     /// Stores a new payment. If another holder of the same key stored it first (a takeover

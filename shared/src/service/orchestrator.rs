@@ -6,7 +6,7 @@ use crate::error::ApiError;
 use crate::ports::{
     hash_api_key, GatewayRegistry, IdempotencyStore, PaymentStore, Tenant, TenantStore,
 };
-use crate::ports::{BreakerStore, ErrorClass, Gateway, GatewayError};
+use crate::ports::{BreakerStore, CreateCommit, ErrorClass, Gateway, GatewayError};
 use chrono::Duration;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -49,6 +49,7 @@ pub struct Orchestrator {
     pub(crate) config: ServiceConfig,
     pub(crate) live: Option<Arc<crate::gateways::live::LiveGateways>>,
     pub(crate) breakers: Breakers,
+    pub(crate) commit: Option<Arc<dyn CreateCommit>>,
     tenant_cache: Mutex<HashMap<String, (Tenant, Instant)>>,
 }
 
@@ -76,6 +77,7 @@ impl Orchestrator {
             config,
             live: None,
             breakers,
+            commit: None,
             tenant_cache: Mutex::new(HashMap::new()),
         }
     }
@@ -84,6 +86,13 @@ impl Orchestrator {
     /// instead of this process's memory.
     pub fn with_breaker_store(mut self, store: Arc<dyn BreakerStore>) -> Self {
         self.breakers = Breakers::new(store, self.clock.clone(), self.config.breaker.clone());
+        self
+    }
+
+    /// Stores a created payment and its idempotency answer in one atomic write (one DynamoDB
+    /// request instead of two).
+    pub fn with_create_commit(mut self, commit: Arc<dyn CreateCommit>) -> Self {
+        self.commit = Some(commit);
         self
     }
 

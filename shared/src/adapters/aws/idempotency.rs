@@ -91,6 +91,49 @@ impl DynamoIdempotencyStore {
     }
 }
 
+/// The conditional update that completes a key; also used inside the create transaction.
+pub(crate) struct Completion {
+    pub pk: String,
+    pub names: std::collections::HashMap<String, String>,
+    pub values: Item,
+}
+
+impl Completion {
+    pub const UPDATE: &'static str =
+        "SET #status = :done, resp_status = :rs, resp_body = :rb, expires_at = :exp, #ttl = :ttl";
+    pub const CONDITION: &'static str = "#lease = :lease AND #status = :inprog";
+
+    pub fn of(
+        tenant_id: &TenantId,
+        key: &IdempotencyKey,
+        lease: &Lease,
+        response: &StoredResponse,
+        expires_at: DateTime<Utc>,
+    ) -> Self {
+        let names = [("#status", "status"), ("#lease", "lease"), ("#ttl", "ttl")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let values = [
+            (":done", s(COMPLETED)),
+            (":inprog", s(IN_PROGRESS)),
+            (":rs", n(response.status)),
+            (":rb", s(&response.body)),
+            (":exp", n(expires_at.timestamp_millis())),
+            (":ttl", n(expires_at.timestamp())),
+            (":lease", s(&lease.token)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        Self {
+            pk: pk(tenant_id, key),
+            names,
+            values,
+        }
+    }
+}
+
 fn pk(tenant_id: &TenantId, key: &IdempotencyKey) -> String {
     format!("{}#{}", tenant_id.as_str(), key.as_str())
 }
@@ -183,25 +226,16 @@ impl IdempotencyStore for DynamoIdempotencyStore {
         response: &StoredResponse,
         expires_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        let c = Completion::of(tenant_id, key, lease, response, expires_at);
         let res = self
             .client
             .update_item()
             .table_name(&self.table)
-            .key("pk", s(pk(tenant_id, key)))
-            .update_expression(
-                "SET #status = :done, resp_status = :rs, resp_body = :rb, expires_at = :exp, #ttl = :ttl",
-            )
-            .condition_expression("#lease = :lease AND #status = :inprog")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_names("#lease", "lease")
-            .expression_attribute_names("#ttl", "ttl")
-            .expression_attribute_values(":done", s(COMPLETED))
-            .expression_attribute_values(":inprog", s(IN_PROGRESS))
-            .expression_attribute_values(":rs", n(response.status))
-            .expression_attribute_values(":rb", s(&response.body))
-            .expression_attribute_values(":exp", n(expires_at.timestamp_millis()))
-            .expression_attribute_values(":ttl", n(expires_at.timestamp()))
-            .expression_attribute_values(":lease", s(&lease.token))
+            .key("pk", s(c.pk))
+            .update_expression(Completion::UPDATE)
+            .condition_expression(Completion::CONDITION)
+            .set_expression_attribute_names(Some(c.names))
+            .set_expression_attribute_values(Some(c.values))
             .send()
             .await;
         match res {

@@ -1,6 +1,7 @@
 //! AWS adapters: DynamoDB stores and the SQS queue (real AWS SDK; in tests they talk to moto over HTTP).
 
 mod breaker;
+mod commit;
 mod events;
 mod idempotency;
 mod item;
@@ -11,6 +12,7 @@ mod secrets;
 mod tenants;
 
 pub use breaker::DynamoBreakerStore;
+pub use commit::DynamoCreateCommit;
 pub use events::DynamoEventStore;
 pub use idempotency::DynamoIdempotencyStore;
 pub use payments::{DynamoPaymentStore, BY_GATEWAY_REF, BY_REFERENCE, BY_TENANT};

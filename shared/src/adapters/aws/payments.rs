@@ -42,7 +42,7 @@ fn tenant_ref(tenant: &TenantId, reference: &str) -> String {
     format!("{}#{}", tenant.as_str(), reference)
 }
 
-fn to_item(p: &Payment) -> Result<Item, StoreError> {
+pub(crate) fn to_item(p: &Payment) -> Result<Item, StoreError> {
     let doc = serde_json::to_string(p).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let mut item = Item::new();
     item.insert("id".into(), s(p.id.as_str()));

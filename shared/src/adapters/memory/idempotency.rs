@@ -11,13 +11,13 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 #[derive(Debug, Clone)]
-struct Record {
+pub(crate) struct Record {
     fingerprint: String,
     payment_id: PaymentId,
-    lease: String,
+    pub(crate) lease: String,
     in_flight_until: DateTime<Utc>,
-    expires_at: DateTime<Utc>,
-    response: Option<StoredResponse>,
+    pub(crate) expires_at: DateTime<Utc>,
+    pub(crate) response: Option<StoredResponse>,
 }
 
 /// Idempotency records in a map, for the dev server and unit tests.
@@ -37,7 +37,7 @@ impl MemoryIdempotencyStore {
         self.len() == 0
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(TenantId, String), Record>> {
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(TenantId, String), Record>> {
         self.records.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

@@ -1,6 +1,7 @@
 //! In-memory adapters: the dev server's defaults, held to the same contract as DynamoDB's.
 
 mod breaker;
+mod commit;
 mod credentials;
 mod events;
 mod idempotency;
@@ -9,6 +10,7 @@ mod queue;
 mod tenants;
 
 pub use breaker::MemoryBreakerStore;
+pub use commit::MemoryCreateCommit;
 pub use credentials::FileCredentials;
 pub use events::MemoryEventStore;
 pub(crate) use idempotency::new_lease_token;

@@ -23,7 +23,7 @@ impl MemoryPaymentStore {
         self.len() == 0
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<PaymentId, Payment>> {
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<PaymentId, Payment>> {
         self.items.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

@@ -1,0 +1,54 @@
+//! The create commit in memory: both maps locked, both conditions checked, then both writes —
+//! the same all-or-nothing the DynamoDB transaction gives.
+
+use super::{MemoryIdempotencyStore, MemoryPaymentStore};
+use crate::domain::Payment;
+use crate::ports::{CreateCommit, KeyCompletion, StoreError};
+use async_trait::async_trait;
+use std::sync::Arc;
+
+/// Payment insert and key completion under one pair of locks.
+#[derive(Debug, Clone)]
+pub struct MemoryCreateCommit {
+    idempotency: Arc<MemoryIdempotencyStore>,
+    payments: Arc<MemoryPaymentStore>,
+}
+
+impl MemoryCreateCommit {
+    /// Over the stores the service uses.
+    pub fn new(
+        idempotency: Arc<MemoryIdempotencyStore>,
+        payments: Arc<MemoryPaymentStore>,
+    ) -> Self {
+        Self {
+            idempotency,
+            payments,
+        }
+    }
+}
+
+#[async_trait]
+impl CreateCommit for MemoryCreateCommit {
+    async fn insert_completing(
+        &self,
+        payment: &Payment,
+        c: &KeyCompletion<'_>,
+    ) -> Result<bool, StoreError> {
+        // Always idempotency first, then payments: the only place holding both.
+        let mut keys = self.idempotency.lock();
+        let mut payments = self.payments.lock();
+        let Some(rec) = keys
+            .get_mut(&(c.tenant_id.clone(), c.key.as_str().to_string()))
+            .filter(|r| r.lease == c.lease.token && r.response.is_none())
+        else {
+            return Ok(false);
+        };
+        if payments.contains_key(&payment.id) {
+            return Ok(false);
+        }
+        payments.insert(payment.id.clone(), payment.clone());
+        rec.response = Some(c.response.clone());
+        rec.expires_at = c.expires_at;
+        Ok(true)
+    }
+}
