@@ -56,6 +56,12 @@ check get_unknown 404 'b["error"]["type"] == "not_found"'
 invoke list events/list-payments.json
 check list 200 "[p['id'] for p in b['data']] == ['$ID']"
 
+invoke gateways events/gateways.json
+check gateways 200 "[(g['gateway'], g['state']) for g in b['data']] == [('asaas', 'closed'), ('efi', 'closed'), ('stripe', 'closed')] and b['data'][1]['priority'] == {'pix': 1}"
+
+invoke routing events/put-routing.json
+check routing 200 "b['routing']['card'] == ['asaas', 'stripe'] and b['routing']['pix'] == ['efi', 'asaas', 'stripe']"
+
 # --- webhook receiver and worker ---------------------------------------------------------
 patch() { # src dst python-code-over-e(event)-and-b(parsed body)
   python3 - "$1" "$2" "$3" <<'PY'
