@@ -31,23 +31,22 @@ impl DynamoBreakerStore {
         }
     }
 
-    /// `ADD` to a slot already holding this bucket. `Ok(None)`: the condition failed.
-    async fn add_same_bucket(
+    /// One conditional write into window slot `slot`: with `restart` false, `ADD` to a slot
+    /// already holding this bucket; with `restart` true, restart a slot holding an older (or
+    /// no) bucket at this one, creating the item if needed. `Ok(None)`: the condition failed.
+    async fn write_bucket(
         &self,
         pk: &str,
         generation: u64,
-        slot: usize,
-        bucket_ms: i64,
-        calls: u64,
-        failures: u64,
+        (slot, bucket_ms): (usize, i64),
+        (calls, failures): (u64, u64),
+        restart: bool,
     ) -> Result<Option<BreakerRecord>, StoreError> {
-        let res = self
+        let mut req = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("pk", AttributeValue::S(pk.into()))
-            .update_expression("ADD #c :c, #f :f")
-            .condition_expression("#gen = :g AND #b = :b")
             .expression_attribute_names("#gen", "gen")
             .expression_attribute_names("#b", format!("w{slot}b"))
             .expression_attribute_names("#c", format!("w{slot}c"))
@@ -56,59 +55,25 @@ impl DynamoBreakerStore {
             .expression_attribute_values(":b", num(bucket_ms))
             .expression_attribute_values(":c", num(calls))
             .expression_attribute_values(":f", num(failures))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
-        match res {
-            Ok(out) => out.attributes.as_ref().map(decode).transpose(),
-            Err(e) if is_conditional(&e) => Ok(None),
-            Err(e) => Err(unavailable(e)),
-        }
-    }
-
-    /// Restarts a slot holding an older (or no) bucket at this one, creating the item if needed.
-    async fn restart_bucket(
-        &self,
-        pk: &str,
-        generation: u64,
-        slot: usize,
-        bucket_ms: i64,
-        calls: u64,
-        failures: u64,
-    ) -> Result<Option<BreakerRecord>, StoreError> {
-        // Generation 0 is the never-written record, so a missing item qualifies only then.
-        let gen_ok = if generation == 0 {
-            "(attribute_not_exists(#gen) OR #gen = :g)"
-        } else {
-            "#gen = :g"
-        };
-        let res = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(pk.into()))
-            .update_expression(
+            .return_values(ReturnValue::AllNew);
+        req = if restart {
+            // Generation 0 is the never-written record, so a missing item qualifies only then.
+            let gen_ok = if generation == 0 {
+                "(attribute_not_exists(#gen) OR #gen = :g)"
+            } else {
+                "#gen = :g"
+            };
+            req.update_expression(
                 "SET #b = :b, #c = :c, #f = :f, #gen = if_not_exists(#gen, :g), #phase = if_not_exists(#phase, :closed)",
             )
             .condition_expression(format!("{gen_ok} AND (attribute_not_exists(#b) OR #b < :b)"))
-            .expression_attribute_names("#gen", "gen")
             .expression_attribute_names("#phase", "phase")
-            .expression_attribute_names("#b", format!("w{slot}b"))
-            .expression_attribute_names("#c", format!("w{slot}c"))
-            .expression_attribute_names("#f", format!("w{slot}f"))
-            .expression_attribute_values(":g", num(generation))
-            .expression_attribute_values(":b", num(bucket_ms))
-            .expression_attribute_values(":c", num(calls))
-            .expression_attribute_values(":f", num(failures))
             .expression_attribute_values(":closed", AttributeValue::S(CLOSED.into()))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
-        match res {
-            Ok(out) => out.attributes.as_ref().map(decode).transpose(),
-            Err(e) if is_conditional(&e) => Ok(None),
-            Err(e) => Err(unavailable(e)),
-        }
+        } else {
+            req.update_expression("ADD #c :c, #f :f")
+                .condition_expression("#gen = :g AND #b = :b")
+        };
+        updated(req.send().await)
     }
 }
 
@@ -121,6 +86,24 @@ fn pk(key: &BreakerKey) -> String {
 
 fn num(v: impl ToString) -> AttributeValue {
     AttributeValue::N(v.to_string())
+}
+
+type UpdateResult = Result<
+    aws_sdk_dynamodb::operation::update_item::UpdateItemOutput,
+    aws_sdk_dynamodb::error::SdkError<
+        aws_sdk_dynamodb::operation::update_item::UpdateItemError,
+        aws_sdk_dynamodb::config::http::HttpResponse,
+    >,
+>;
+
+/// The record after a conditional `UpdateItem … ReturnValues=ALL_NEW`; `None` when the
+/// condition failed.
+fn updated(res: UpdateResult) -> Result<Option<BreakerRecord>, StoreError> {
+    match res {
+        Ok(out) => out.attributes.as_ref().map(decode).transpose(),
+        Err(e) if is_conditional(&e) => Ok(None),
+        Err(e) => Err(unavailable(e)),
+    }
 }
 
 fn is_conditional<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(
@@ -210,17 +193,19 @@ impl BreakerStore for DynamoBreakerStore {
         }
         let pk = pk(key);
         for _ in 0..ADD_ROUNDS {
-            if let Some(r) = self
-                .add_same_bucket(&pk, generation, slot, bucket_ms, calls, failures)
-                .await?
-            {
-                return Ok(Some(r));
-            }
-            if let Some(r) = self
-                .restart_bucket(&pk, generation, slot, bucket_ms, calls, failures)
-                .await?
-            {
-                return Ok(Some(r));
+            for restart in [false, true] {
+                if let Some(r) = self
+                    .write_bucket(
+                        &pk,
+                        generation,
+                        (slot, bucket_ms),
+                        (calls, failures),
+                        restart,
+                    )
+                    .await?
+                {
+                    return Ok(Some(r));
+                }
             }
             // Both conditions failed: the record moved to another generation, or the slot
             // holds a newer bucket, or a peer restarted it at this bucket just now (retry).
@@ -279,11 +264,7 @@ impl BreakerStore for DynamoBreakerStore {
             .return_values(ReturnValue::AllNew)
             .send()
             .await;
-        match res {
-            Ok(out) => out.attributes.as_ref().map(decode).transpose(),
-            Err(e) if is_conditional(&e) => Ok(None),
-            Err(e) => Err(unavailable(e)),
-        }
+        updated(res)
     }
 
     async fn claim_probe(
