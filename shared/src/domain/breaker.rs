@@ -140,6 +140,12 @@ impl BreakerConfig {
         (slot, index * width)
     }
 
+    /// Start (epoch ms) of the oldest bucket still in the window ending at `now_ms`.
+    pub fn window_start(&self, now_ms: i64) -> i64 {
+        let (_, current) = self.bucket_of(now_ms);
+        current - self.bucket_ms() * (WINDOW_SLOTS as i64 - 1)
+    }
+
     /// The cool-down after the `opens`-th consecutive open: doubling, capped.
     pub fn cool_down_ms(&self, opens: u32) -> i64 {
         let base = i64::try_from(self.cool_down.as_millis()).unwrap_or(i64::MAX);
@@ -236,7 +242,7 @@ impl BreakerRecord {
     /// Calls and failures in the window ending at `now_ms`.
     pub fn totals(&self, now_ms: i64, config: &BreakerConfig) -> (u64, u64) {
         let (_, current) = config.bucket_of(now_ms);
-        let oldest = current - config.bucket_ms() * (WINDOW_SLOTS as i64 - 1);
+        let oldest = config.window_start(now_ms);
         self.slots
             .iter()
             .filter(|s| s.bucket_ms >= oldest && s.bucket_ms <= current && s.bucket_ms != 0)

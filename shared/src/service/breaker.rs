@@ -232,7 +232,7 @@ impl Breakers {
         now: i64,
     ) -> Result<(), StoreError> {
         let (slot, bucket) = self.config.bucket_of(now);
-        let oldest = bucket - self.config.bucket_ms() * (crate::domain::WINDOW_SLOTS as i64 - 1);
+        let oldest = self.config.window_start(now);
         let earlier_successes = {
             let mut local = self.local();
             let dirty = local

@@ -5,9 +5,9 @@ use super::create_request::{parse_create, NewPayment};
 use super::idempotent::parse_key;
 use super::payment_view::render_payment;
 use super::Orchestrator;
-use crate::domain::IdempotencyKey;
 use crate::domain::{
-    Attempt, AttemptOutcome, Failure, Payment, PaymentId, PaymentMethod, PaymentStatus,
+    Attempt, AttemptOutcome, Failure, IdempotencyKey, Payment, PaymentId, PaymentMethod,
+    PaymentStatus,
 };
 use crate::error::ApiError;
 use crate::ports::{
