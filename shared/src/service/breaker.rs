@@ -322,3 +322,115 @@ impl Breakers {
         self.now_ms()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapters::memory::MemoryBreakerStore;
+    use crate::clock::ManualClock;
+    use crate::domain::{BreakerConfig, Transition};
+    use async_trait::async_trait;
+    use chrono::{TimeZone, Utc};
+
+    /// A store that is always down.
+    struct Down;
+
+    #[async_trait]
+    impl BreakerStore for Down {
+        async fn load(&self, _: &BreakerKey) -> Result<BreakerRecord, StoreError> {
+            Err(StoreError::Unavailable("down".into()))
+        }
+        async fn add(
+            &self,
+            _: &BreakerKey,
+            _: u64,
+            _: usize,
+            _: i64,
+            _: u64,
+            _: u64,
+        ) -> Result<Option<BreakerRecord>, StoreError> {
+            Err(StoreError::Unavailable("down".into()))
+        }
+        async fn transition(
+            &self,
+            _: &BreakerKey,
+            _: u64,
+            _: Transition,
+        ) -> Result<Option<BreakerRecord>, StoreError> {
+            Err(StoreError::Unavailable("down".into()))
+        }
+        async fn claim_probe(
+            &self,
+            _: &BreakerKey,
+            _: u64,
+            _: usize,
+            _: i64,
+            _: i64,
+        ) -> Result<bool, StoreError> {
+            Err(StoreError::Unavailable("down".into()))
+        }
+    }
+
+    fn clock() -> Arc<ManualClock> {
+        Arc::new(ManualClock::new(
+            Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0)
+                .single()
+                .expect("instant"),
+        ))
+    }
+
+    fn tenant() -> TenantId {
+        TenantId::parse("ten_a").expect("tenant id")
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_store_lets_calls_through() {
+        let b = Breakers::new(Arc::new(Down), clock(), BreakerConfig::default());
+        for _ in 0..20 {
+            let Admission::Call(permit) = b.admit(&tenant(), "stripe").await else {
+                panic!("a breaker that cannot read its state must not block payments");
+            };
+            b.record(permit, Some(ErrorClass::Unavailable)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn clean_window_successes_are_written_with_the_first_failure() {
+        let store = Arc::new(MemoryBreakerStore::default());
+        let b = Breakers::new(store.clone(), clock(), BreakerConfig::default());
+        let key = BreakerKey {
+            tenant_id: tenant(),
+            gateway: "efi".into(),
+        };
+        for _ in 0..7 {
+            let Admission::Call(p) = b.admit(&tenant(), "efi").await else {
+                panic!("closed");
+            };
+            b.record(p, None).await;
+        }
+        assert_eq!(
+            store.load(&key).await.unwrap(),
+            BreakerRecord::default(),
+            "no writes"
+        );
+        let Admission::Call(p) = b.admit(&tenant(), "efi").await else {
+            panic!("closed");
+        };
+        b.record(p, Some(ErrorClass::Ambiguous)).await;
+        let now = b.now();
+        assert_eq!(
+            store.load(&key).await.unwrap().totals(now, b.config()),
+            (8, 1),
+            "7 remembered successes + the failure"
+        );
+        // The window is dirty now: each further outcome is written.
+        let Admission::Call(p) = b.admit(&tenant(), "efi").await else {
+            panic!("closed");
+        };
+        b.record(p, Some(ErrorClass::Declined)).await;
+        assert_eq!(
+            store.load(&key).await.unwrap().totals(now, b.config()),
+            (9, 1)
+        );
+    }
+}
