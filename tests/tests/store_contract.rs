@@ -585,10 +585,7 @@ async fn create_commit_writes_both_or_neither(b: Backend) {
 }
 
 fn bkey(tenant: &str, gateway: &str) -> BreakerKey {
-    BreakerKey {
-        tenant_id: tid(tenant),
-        gateway: gateway.into(),
-    }
+    BreakerKey::new(&tid(tenant), gateway)
 }
 
 async fn breaker_window_adds_atomically_and_restarts_old_buckets(backend: Backend) {

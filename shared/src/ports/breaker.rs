@@ -14,6 +14,16 @@ pub struct BreakerKey {
     pub gateway: String,
 }
 
+impl BreakerKey {
+    /// The breaker of `tenant`'s traffic to `gateway`.
+    pub fn new(tenant: &TenantId, gateway: &str) -> Self {
+        Self {
+            tenant_id: tenant.clone(),
+            gateway: gateway.to_string(),
+        }
+    }
+}
+
 /// Stores breaker records. Adapters must behave identically; the contract suite in `tests/`
 /// runs against each.
 #[async_trait]

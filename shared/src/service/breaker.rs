@@ -95,7 +95,8 @@ impl Breakers {
         self.local.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn now_ms(&self) -> i64 {
+    /// Milliseconds since the epoch on this service's clock.
+    pub(crate) fn now_ms(&self) -> i64 {
         self.clock.now().timestamp_millis()
     }
 
@@ -137,10 +138,7 @@ impl Breakers {
     /// Decides whether `gateway` may be called for `tenant` now. In half-open, the caller must
     /// first win a probe slot by conditional write; losing every slot means someone else probes.
     pub(crate) async fn admit(&self, tenant: &TenantId, gateway: &str) -> Admission {
-        let key = BreakerKey {
-            tenant_id: tenant.clone(),
-            gateway: gateway.to_string(),
-        };
+        let key = BreakerKey::new(tenant, gateway);
         let now = self.now_ms();
         let Some(record) = self.current(&key, now).await else {
             return Admission::Call(Permit {
@@ -308,18 +306,10 @@ impl Breakers {
         tenant: &TenantId,
         gateway: &str,
     ) -> Result<BreakerRecord, StoreError> {
-        let key = BreakerKey {
-            tenant_id: tenant.clone(),
-            gateway: gateway.to_string(),
-        };
+        let key = BreakerKey::new(tenant, gateway);
         let record = self.store.load(&key).await?;
         self.remember(&key, record.clone(), self.now_ms());
         Ok(record)
-    }
-
-    /// Milliseconds since the epoch on this service's clock.
-    pub(crate) fn now(&self) -> i64 {
-        self.now_ms()
     }
 }
 
@@ -417,7 +407,7 @@ mod tests {
             panic!("closed");
         };
         b.record(p, Some(ErrorClass::Ambiguous)).await;
-        let now = b.now();
+        let now = b.now_ms();
         assert_eq!(
             store.load(&key).await.unwrap().totals(now, b.config()),
             (8, 1),

@@ -36,7 +36,7 @@ impl Orchestrator {
     /// Every registered gateway, in name order.
     pub async fn gateways_view(&self, tenant: &Tenant) -> Result<String, ApiError> {
         let config = self.breakers.config().clone();
-        let now = self.breakers.now();
+        let now = self.breakers.now_ms();
         let mut data = Vec::new();
         for name in self.gateways.names() {
             let Some(g) = self.gateways.get(name) else {

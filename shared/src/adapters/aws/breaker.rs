@@ -5,7 +5,7 @@
 //! leases `p<k>` (epoch ms). Counters move with `ADD` (atomic); every other change is an
 //! `UpdateItem` conditional on `gen`, so concurrent instances never both win.
 
-use super::item::{get_s, unavailable, Item};
+use super::item::{get_s, is_conditional, unavailable, Item};
 use crate::domain::{BreakerRecord, Phase, Transition, MAX_PROBES, WINDOW_SLOTS};
 use crate::ports::{BreakerKey, BreakerStore, StoreError};
 use async_trait::async_trait;
@@ -104,13 +104,6 @@ fn updated(res: UpdateResult) -> Result<Option<BreakerRecord>, StoreError> {
         Err(e) if is_conditional(&e) => Ok(None),
         Err(e) => Err(unavailable(e)),
     }
-}
-
-fn is_conditional<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(
-    e: &aws_sdk_dynamodb::error::SdkError<E, R>,
-) -> bool {
-    e.as_service_error()
-        .is_some_and(|se| se.code() == Some("ConditionalCheckFailedException"))
 }
 
 /// A number attribute, 0 when absent (slots and leases never written).

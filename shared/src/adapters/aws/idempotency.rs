@@ -1,13 +1,14 @@
 //! Idempotency records on DynamoDB: a conditional `PutItem` claims, a conditional `UpdateItem`
 //! takes over an expired in-flight claim or completes, a conditional `DeleteItem` releases.
 
-use super::item::{get_i64, get_s, n, s, unavailable, Item};
+use super::item::{get_i64, get_s, is_conditional, n, s, unavailable, Item};
 use crate::adapters::memory::new_lease_token;
 use crate::domain::{IdempotencyKey, PaymentId, TenantId};
 use crate::ports::{
     ClaimOutcome, ClaimRequest, IdempotencyStore, Lease, StoreError, StoredResponse,
 };
 use async_trait::async_trait;
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
@@ -134,6 +135,21 @@ impl Completion {
     }
 }
 
+/// A write conditional on holding the lease: a failed condition means it was taken over.
+fn lease_held<T, E, R>(res: Result<T, SdkError<E, R>>) -> Result<(), StoreError>
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match res {
+        Ok(_) => Ok(()),
+        Err(e) if is_conditional(&e) => Err(StoreError::Conflict(
+            "idempotency lease no longer held".into(),
+        )),
+        Err(e) => Err(unavailable(e)),
+    }
+}
+
 fn pk(tenant_id: &TenantId, key: &IdempotencyKey) -> String {
     format!("{}#{}", tenant_id.as_str(), key.as_str())
 }
@@ -238,18 +254,7 @@ impl IdempotencyStore for DynamoIdempotencyStore {
             .set_expression_attribute_values(Some(c.values))
             .send()
             .await;
-        match res {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Err(StoreError::Conflict(
-                    "idempotency lease no longer held".into(),
-                ))
-            }
-            Err(e) => Err(unavailable(e)),
-        }
+        lease_held(res)
     }
 
     async fn release(
@@ -263,24 +268,13 @@ impl IdempotencyStore for DynamoIdempotencyStore {
             .delete_item()
             .table_name(&self.table)
             .key("pk", s(pk(tenant_id, key)))
-            .condition_expression("#lease = :lease AND #status = :inprog")
+            .condition_expression(Completion::CONDITION)
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#lease", "lease")
             .expression_attribute_values(":inprog", s(IN_PROGRESS))
             .expression_attribute_values(":lease", s(&lease.token))
             .send()
             .await;
-        match res {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Err(StoreError::Conflict(
-                    "idempotency lease no longer held".into(),
-                ))
-            }
-            Err(e) => Err(unavailable(e)),
-        }
+        lease_held(res)
     }
 }

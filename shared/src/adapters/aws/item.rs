@@ -40,6 +40,15 @@ pub fn get_i64(item: &Item, name: &str) -> Result<i64, StoreError> {
     }
 }
 
+/// Whether a request failed only because its condition expression was false (the expected
+/// outcome of a lost race, not an outage).
+pub fn is_conditional<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(
+    err: &SdkError<E, R>,
+) -> bool {
+    err.as_service_error()
+        .is_some_and(|e| e.code() == Some("ConditionalCheckFailedException"))
+}
+
 /// Maps an SDK failure to `StoreError::Unavailable`, keeping the cause chain for the logs.
 pub fn unavailable<E, R>(err: SdkError<E, R>) -> StoreError
 where

@@ -2,7 +2,7 @@
 //! GSIs for tenant-scoped listing (`by_tenant`) and lookup by merchant reference
 //! (`by_reference`). Both sort by id, i.e. by creation time.
 
-use super::item::{get_s, n, s, unavailable, Item};
+use super::item::{get_s, is_conditional, n, s, unavailable, Item};
 use crate::adapters::memory::payment_matches;
 use crate::domain::{Payment, PaymentId, TenantId};
 use crate::ports::{PaymentFilter, PaymentPage, PaymentStore, StoreError};
@@ -63,10 +63,6 @@ fn from_item(item: &Item) -> Result<Payment, StoreError> {
     serde_json::from_str(get_s(item, "doc")?).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-fn conditional_failed<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(e: &E) -> bool {
-    e.code() == Some("ConditionalCheckFailedException")
-}
-
 #[async_trait]
 impl PaymentStore for DynamoPaymentStore {
     async fn insert(&self, payment: &Payment) -> Result<(), StoreError> {
@@ -80,9 +76,10 @@ impl PaymentStore for DynamoPaymentStore {
             .await;
         match res {
             Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(conditional_failed) => Err(
-                StoreError::Conflict(format!("payment {} exists", payment.id)),
-            ),
+            Err(e) if is_conditional(&e) => Err(StoreError::Conflict(format!(
+                "payment {} exists",
+                payment.id
+            ))),
             Err(e) => Err(unavailable(e)),
         }
     }
@@ -105,9 +102,10 @@ impl PaymentStore for DynamoPaymentStore {
             .await;
         match res {
             Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(conditional_failed) => Err(
-                StoreError::Conflict(format!("payment {} changed concurrently", payment.id)),
-            ),
+            Err(e) if is_conditional(&e) => Err(StoreError::Conflict(format!(
+                "payment {} changed concurrently",
+                payment.id
+            ))),
             Err(e) => Err(unavailable(e)),
         }
     }
