@@ -17,3 +17,21 @@ pub mod service;
 pub mod signing;
 pub mod telemetry;
 pub mod time_format;
+
+/// A named point where tests inject a crash (`fail` crate). Compiled to nothing unless the
+/// `failpoints` feature is on, which only the test crate enables: production binaries carry
+/// none of it.
+#[cfg(feature = "failpoints")]
+#[macro_export]
+macro_rules! failpoint {
+    ($name:literal) => {
+        fail::fail_point!($name)
+    };
+}
+
+/// Without the `failpoints` feature a failpoint is nothing at all.
+#[cfg(not(feature = "failpoints"))]
+#[macro_export]
+macro_rules! failpoint {
+    ($name:literal) => {};
+}

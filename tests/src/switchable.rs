@@ -3,10 +3,11 @@
 //! and may be slowed, so a test can hold a half-open probe in flight.
 
 use async_trait::async_trait;
-use shared::domain::PaymentMethod;
+use shared::domain::{Currency, PaymentMethod};
 use shared::gateways::simulator::SimulatorGateway;
 use shared::ports::{
-    ChargeRequest, ErrorClass, Gateway, GatewayCharge, GatewayError, GatewayRefund, RefundRequest,
+    ChargeLookup, ChargeRequest, ErrorClass, Gateway, GatewayCharge, GatewayError, GatewayRefund,
+    RefundRequest,
 };
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -58,6 +59,14 @@ impl Gateway for Switchable {
 
     fn supports(&self, method: PaymentMethod) -> bool {
         self.inner.supports(method)
+    }
+
+    fn supports_currency(&self, currency: Currency) -> bool {
+        self.inner.supports_currency(currency)
+    }
+
+    async fn lookup(&self, q: &ChargeLookup) -> Result<Option<GatewayCharge>, GatewayError> {
+        self.inner.lookup(q).await
     }
 
     async fn create(&self, req: &ChargeRequest) -> Result<GatewayCharge, GatewayError> {

@@ -1,7 +1,8 @@
 //! The gateway port: what the orchestrator asks of EFI, Stripe, Asaas (or a simulator).
 
 use crate::domain::{
-    BoletoDetails, Customer, Money, NextAction, PaymentId, PaymentMethod, PaymentStatus, PixDetails,
+    BoletoDetails, Currency, Customer, Money, NextAction, PaymentId, PaymentMethod, PaymentStatus,
+    PixDetails,
 };
 use async_trait::async_trait;
 use std::collections::BTreeMap;
@@ -18,6 +19,29 @@ pub struct ChargeRequest {
     pub customer: Option<Customer>,
     pub description: Option<String>,
     pub card_token: Option<String>,
+}
+
+/// What identifies a charge this orchestrator may have asked a gateway for: our payment id and
+/// the deterministic gateway key derived from it. A look-up finds the charge by these without
+/// ever creating one (reconciliation, and a takeover after a crash, must never create).
+#[derive(Debug, Clone)]
+pub struct ChargeLookup {
+    pub payment_id: PaymentId,
+    pub gateway_key: String,
+    pub method: PaymentMethod,
+    /// The amount and currency asked for: a charge found with another one is never accepted.
+    pub amount: Money,
+}
+
+impl From<&ChargeRequest> for ChargeLookup {
+    fn from(r: &ChargeRequest) -> Self {
+        Self {
+            payment_id: r.payment_id.clone(),
+            gateway_key: r.gateway_key.clone(),
+            method: r.method,
+            amount: r.amount,
+        }
+    }
 }
 
 /// A charge as the gateway reported it, already normalized.
@@ -80,8 +104,17 @@ pub trait Gateway: Send + Sync {
     /// Whether this gateway can take the method (EFI: Pix only).
     fn supports(&self, method: PaymentMethod) -> bool;
 
+    /// Whether this gateway can charge in the currency (Asaas and EFI: BRL only). Routing skips
+    /// a gateway that cannot, so an amount is never sent in a currency it would misread.
+    fn supports_currency(&self, currency: Currency) -> bool;
+
     /// Creates (or, with the same `gateway_key`, finds again) a charge.
     async fn create(&self, req: &ChargeRequest) -> Result<GatewayCharge, GatewayError>;
+
+    /// Finds the charge made for this payment, if any, without creating one (Stripe: search by
+    /// `metadata[payment_id]`; Asaas: `externalReference`; EFI: the txid). `Ok(None)` means the
+    /// gateway answered that it holds none; an error means it could not tell.
+    async fn lookup(&self, q: &ChargeLookup) -> Result<Option<GatewayCharge>, GatewayError>;
 
     /// Reads a charge's current state (status sync, reconciliation).
     async fn retrieve(

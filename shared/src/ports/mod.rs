@@ -15,7 +15,7 @@ pub use breaker::{BreakerKey, BreakerStore};
 pub use commit::{CreateCommit, KeyCompletion};
 pub use credentials::CredentialStore;
 pub use gateway::{
-    ChargeRequest, ErrorClass, Gateway, GatewayCharge, GatewayError, GatewayRefund,
+    ChargeLookup, ChargeRequest, ErrorClass, Gateway, GatewayCharge, GatewayError, GatewayRefund,
     GatewayRegistry, RefundRequest,
 };
 pub use idempotency::{ClaimOutcome, ClaimRequest, IdempotencyStore, Lease, StoredResponse};

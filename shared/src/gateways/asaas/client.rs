@@ -7,10 +7,11 @@ use super::transformers::{
     billing_type, classify, find_refund, json_decimal, to_charge, Customer, ErrorBody, List,
     NewCustomer, NewPayment, NewRefund, Payment, PixQrCode,
 };
-use crate::domain::PaymentMethod;
+use crate::domain::{Currency, PaymentMethod};
 use crate::gateways::http_errors::{classify_transport, read_json};
 use crate::ports::{
-    ChargeRequest, ErrorClass, Gateway, GatewayCharge, GatewayError, GatewayRefund, RefundRequest,
+    ChargeLookup, ChargeRequest, ErrorClass, Gateway, GatewayCharge, GatewayError, GatewayRefund,
+    RefundRequest,
 };
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
@@ -124,11 +125,23 @@ impl AsaasClient {
         Ok(created.id)
     }
 
+    /// The live (not deleted) payment whose `externalReference` is our payment id.
+    async fn find_existing(&self, reference: &str) -> Result<Option<Payment>, GatewayError> {
+        let found: List<Payment> = self
+            .call(
+                reqwest::Method::GET,
+                &format!("/payments?externalReference={reference}"),
+                None,
+            )
+            .await?;
+        Ok(found.data.into_iter().find(|p| !p.deleted))
+    }
+
     async fn with_qr(
         &self,
         p: Payment,
         method: PaymentMethod,
-        req: Option<&ChargeRequest>,
+        expected: Option<crate::domain::Money>,
     ) -> Result<GatewayCharge, GatewayError> {
         let qr = if method == PaymentMethod::Pix && p.status == "PENDING" {
             Some(
@@ -142,7 +155,7 @@ impl AsaasClient {
         } else {
             None
         };
-        to_charge(p, qr, req.map(|r| r.amount))
+        to_charge(p, qr, expected)
     }
 }
 
@@ -156,14 +169,22 @@ impl Gateway for AsaasClient {
         true
     }
 
+    /// Asaas charges in reais only.
+    fn supports_currency(&self, currency: Currency) -> bool {
+        currency == Currency::BRL
+    }
+
+    async fn lookup(&self, q: &ChargeLookup) -> Result<Option<GatewayCharge>, GatewayError> {
+        match self.find_existing(q.payment_id.as_str()).await? {
+            Some(p) => Ok(Some(self.with_qr(p, q.method, Some(q.amount)).await?)),
+            None => Ok(None),
+        }
+    }
+
     async fn create(&self, req: &ChargeRequest) -> Result<GatewayCharge, GatewayError> {
         let reference = req.payment_id.as_str();
-        let existing: List<Payment> = self
-            .call(
-                reqwest::Method::GET,
-                &format!("/payments?externalReference={reference}"),
-                None,
-            )
+        let existing = self
+            .find_existing(reference)
             .await
             // Nothing was created by a failed lookup: whatever it was, creating is not yet attempted.
             .map_err(|e| {
@@ -176,8 +197,8 @@ impl Gateway for AsaasClient {
                     e
                 }
             })?;
-        if let Some(p) = existing.data.into_iter().find(|p| !p.deleted) {
-            return self.with_qr(p, req.method, Some(req)).await;
+        if let Some(p) = existing {
+            return self.with_qr(p, req.method, Some(req.amount)).await;
         }
         let customer = self.customer_id(req).await.map_err(|e| {
             // The lookup above found no charge, and customer records move no money: an unknown
@@ -218,7 +239,7 @@ impl Gateway for AsaasClient {
         let p: Payment = self
             .call(reqwest::Method::POST, "/payments", Some(body))
             .await?;
-        self.with_qr(p, req.method, Some(req)).await
+        self.with_qr(p, req.method, Some(req.amount)).await
     }
 
     async fn retrieve(

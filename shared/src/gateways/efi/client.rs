@@ -6,10 +6,11 @@
 use super::transformers::{
     classify, cob_body, to_charge, to_refund, Cob, Devolucao, ErrorBody, QrCode, Token,
 };
-use crate::domain::PaymentMethod;
+use crate::domain::{Currency, PaymentMethod};
 use crate::gateways::http_errors::{classify_transport, read_json};
 use crate::ports::{
-    ChargeRequest, ErrorClass, Gateway, GatewayCharge, GatewayError, GatewayRefund, RefundRequest,
+    ChargeLookup, ChargeRequest, ErrorClass, Gateway, GatewayCharge, GatewayError, GatewayRefund,
+    RefundRequest,
 };
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
@@ -206,6 +207,28 @@ impl Gateway for EfiClient {
 
     fn supports(&self, method: PaymentMethod) -> bool {
         method == PaymentMethod::Pix
+    }
+
+    /// Pix is in reais only.
+    fn supports_currency(&self, currency: Currency) -> bool {
+        currency == Currency::BRL
+    }
+
+    /// The txid is ours and deterministic: the cob is read by it, and a 404 means none exists.
+    async fn lookup(&self, q: &ChargeLookup) -> Result<Option<GatewayCharge>, GatewayError> {
+        let token = self.token().await?;
+        let res = self
+            .http
+            .get(format!("{}/v2/cob/{}", self.config.base_url, q.gateway_key))
+            .bearer_auth(token)
+            .send()
+            .await
+            .map_err(classify_transport)?;
+        if res.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let cob: Cob = Self::read(res).await?;
+        self.with_qr(cob, Some(q.amount.minor())).await.map(Some)
     }
 
     async fn create(&self, req: &ChargeRequest) -> Result<GatewayCharge, GatewayError> {

@@ -8,10 +8,11 @@ pub mod magic;
 pub use brcode::{crc16_ccitt, dynamic_br_code};
 
 use crate::domain::{
-    BoletoDetails, NextAction, PaymentMethod, PaymentStatus, PixDetails, RefundStatus,
+    BoletoDetails, Currency, NextAction, PaymentMethod, PaymentStatus, PixDetails, RefundStatus,
 };
 use crate::ports::{
-    ChargeRequest, ErrorClass, Gateway, GatewayCharge, GatewayError, GatewayRefund, RefundRequest,
+    ChargeLookup, ChargeRequest, ErrorClass, Gateway, GatewayCharge, GatewayError, GatewayRefund,
+    RefundRequest,
 };
 use async_trait::async_trait;
 use chrono::{Duration, Utc};
@@ -27,7 +28,10 @@ use std::sync::Mutex;
 pub struct SimulatorGateway {
     name: String,
     methods: Vec<PaymentMethod>,
+    /// `None`: every currency (Stripe); else only these (Asaas and EFI: BRL).
+    currencies: Option<Vec<Currency>>,
     create_calls: AtomicU64,
+    lookup_calls: AtomicU64,
     charges: Mutex<HashMap<String, GatewayCharge>>,
     /// Amount and amount refunded per gateway payment id.
     amounts: Mutex<HashMap<String, (i64, i64)>>,
@@ -40,16 +44,24 @@ impl SimulatorGateway {
         Self {
             name: name.to_string(),
             methods: methods.to_vec(),
+            currencies: None,
             create_calls: AtomicU64::new(0),
+            lookup_calls: AtomicU64::new(0),
             charges: Mutex::new(HashMap::new()),
             amounts: Mutex::new(HashMap::new()),
             refunds: Mutex::new(HashMap::new()),
         }
     }
 
-    /// EFI: Pix only, like the real Pix API.
+    /// Only these currencies are taken.
+    pub fn with_currencies(mut self, currencies: &[Currency]) -> Self {
+        self.currencies = Some(currencies.to_vec());
+        self
+    }
+
+    /// EFI: Pix only, in reais, like the real Pix API.
     pub fn efi() -> Self {
-        Self::new("efi", &[PaymentMethod::Pix])
+        Self::new("efi", &[PaymentMethod::Pix]).with_currencies(&[Currency::BRL])
     }
 
     /// Stripe: cards, Pix and boleto.
@@ -57,9 +69,9 @@ impl SimulatorGateway {
         Self::new("stripe", &PaymentMethod::ALL)
     }
 
-    /// Asaas: Pix, boleto and cards.
+    /// Asaas: Pix, boleto and cards, in reais.
     pub fn asaas() -> Self {
-        Self::new("asaas", &PaymentMethod::ALL)
+        Self::new("asaas", &PaymentMethod::ALL).with_currencies(&[Currency::BRL])
     }
 
     /// How many times `create` was called.
@@ -70,6 +82,23 @@ impl SimulatorGateway {
     /// How many distinct charges exist (one per gateway key).
     pub fn charge_count(&self) -> usize {
         self.charges.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// The charges that could still take or have taken money (not canceled), by gateway
+    /// payment id: what "at most one live charge" is counted on.
+    pub fn live_charges(&self) -> Vec<String> {
+        self.charges
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .filter(|c| c.status != PaymentStatus::Canceled)
+            .map(|c| c.gateway_payment_id.clone())
+            .collect()
+    }
+
+    /// How many times `lookup` was called.
+    pub fn lookup_calls(&self) -> u64 {
+        self.lookup_calls.load(Ordering::SeqCst)
     }
 
     fn issue(&self, req: &ChargeRequest, behaviour: Behaviour) -> GatewayCharge {
@@ -161,9 +190,25 @@ impl Gateway for SimulatorGateway {
         self.methods.contains(&method)
     }
 
+    fn supports_currency(&self, currency: Currency) -> bool {
+        self.currencies
+            .as_ref()
+            .is_none_or(|list| list.contains(&currency))
+    }
+
+    async fn lookup(&self, q: &ChargeLookup) -> Result<Option<GatewayCharge>, GatewayError> {
+        self.lookup_calls.fetch_add(1, Ordering::SeqCst);
+        Ok(self
+            .charges
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&q.gateway_key)
+            .cloned())
+    }
+
     async fn create(&self, req: &ChargeRequest) -> Result<GatewayCharge, GatewayError> {
         self.create_calls.fetch_add(1, Ordering::SeqCst);
-        if !self.supports(req.method) {
+        if !self.supports(req.method) || !self.supports_currency(req.amount.currency()) {
             return Err(error(ErrorClass::Invalid));
         }
         if req.method == PaymentMethod::Card && req.card_token.is_none() {
@@ -194,7 +239,12 @@ impl Gateway for SimulatorGateway {
                 tokio::time::sleep(d).await;
                 Ok(self.store(req, behaviour))
             }
-            Behaviour::Approve | Behaviour::RequiresAction => Ok(self.store(req, behaviour)),
+            Behaviour::Approve | Behaviour::RequiresAction => {
+                let charge = self.store(req, behaviour);
+                // A crash inside the call: the charge exists, the caller never hears of it.
+                crate::failpoint!("gateway.inside_call");
+                Ok(charge)
+            }
         }
     }
 

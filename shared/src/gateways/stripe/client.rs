@@ -5,10 +5,11 @@ use super::transformers::{
     classify, classify_transport, create_form, to_charge, to_refund, ErrorBody, PaymentIntent,
     WireRefund,
 };
+use crate::domain::Currency;
 use crate::domain::PaymentMethod;
 use crate::gateways::http_errors::read_json;
 use crate::ports::{
-    ChargeRequest, Gateway, GatewayCharge, GatewayError, GatewayRefund, RefundRequest,
+    ChargeLookup, ChargeRequest, Gateway, GatewayCharge, GatewayError, GatewayRefund, RefundRequest,
 };
 use async_trait::async_trait;
 use std::time::Duration;
@@ -108,10 +109,34 @@ impl Gateway for StripeClient {
         true
     }
 
+    fn supports_currency(&self, _currency: Currency) -> bool {
+        true
+    }
+
     async fn create(&self, req: &ChargeRequest) -> Result<GatewayCharge, GatewayError> {
         self.post::<PaymentIntent>("/v1/payment_intents", &req.gateway_key, &create_form(req))
             .await
             .map(to_charge)
+    }
+
+    /// Stripe has no read by idempotency key, so the intent is found by the
+    /// `metadata[payment_id]` every create carries, through the Search API.
+    async fn lookup(&self, q: &ChargeLookup) -> Result<Option<GatewayCharge>, GatewayError> {
+        let query = format!("metadata['payment_id']:'{}'", q.payment_id);
+        let res = self
+            .http
+            .get(format!(
+                "{}/v1/payment_intents/search",
+                self.config.base_url
+            ))
+            .query(&[("query", query.as_str())])
+            .bearer_auth(&self.config.secret_key)
+            .header("Stripe-Version", STRIPE_VERSION)
+            .send()
+            .await
+            .map_err(classify_transport)?;
+        let found: SearchResult = Self::read(res).await?;
+        Ok(found.data.into_iter().next().map(to_charge))
     }
 
     async fn retrieve(
@@ -151,6 +176,12 @@ impl Gateway for StripeClient {
             .await
             .map(to_refund)
     }
+}
+
+/// `GET /v1/payment_intents/search`.
+#[derive(serde::Deserialize)]
+struct SearchResult {
+    data: Vec<PaymentIntent>,
 }
 
 /// The credential JSON of a Stripe account.
