@@ -3,8 +3,8 @@
 use chrono::Duration;
 use integration_tests::{on_both_backends, t0, tenant, Backend, Stores};
 use shared::domain::{
-    BreakerConfig, BreakerRecord, Currency, IdempotencyKey, Money, Payment, PaymentId,
-    PaymentMethod, PaymentStatus, Phase, TenantId, Transition, WindowSlot, MAX_PROBES,
+    BreakerConfig, BreakerRecord, CreateSteps, Currency, IdempotencyKey, Money, Payment, PaymentId,
+    PaymentMethod, PaymentStatus, Phase, StepState, TenantId, Transition, WindowSlot, MAX_PROBES,
 };
 use shared::ports::{
     hash_api_key, BreakerKey, ClaimOutcome, ClaimRequest, KeyCompletion, PaymentFilter, StoreError,
@@ -30,6 +30,7 @@ fn claim_req(
         now,
         in_flight_until: now + Duration::seconds(30),
         expires_at: now + Duration::hours(24),
+        steps: Default::default(),
     }
 }
 
@@ -746,7 +747,77 @@ async fn breaker_probe_slots_are_claimed_once(backend: Backend) {
     assert_eq!(again.probes, [0; MAX_PROBES]);
 }
 
+/// The create path's steps: written by the claim, replaced only under the lease, and handed to
+/// a takeover exactly as the crashed holder last recorded them.
+async fn idempotency_steps_follow_the_lease(b: Backend) {
+    let s = Stores::new(b).await;
+    let st = &s.idempotency;
+    let now = t0();
+    let key = IdempotencyKey::parse("steps").unwrap();
+    let mut first = claim_req("ten_a", "steps", "fp", now);
+    first.steps = CreateSteps::first_intent("efi", now);
+    let holder = acquired(st.claim(&first).await.unwrap());
+    assert_eq!(
+        holder.steps, first.steps,
+        "the claim wrote the first intent"
+    );
+
+    let mut failover = first.steps.clone();
+    failover
+        .settle("efi", StepState::Nothing, Some("http_503".into()))
+        .unwrap();
+    failover.begin("asaas", now).unwrap();
+    st.record_steps(&tid("ten_a"), &key, &holder, &failover)
+        .await
+        .unwrap();
+
+    // The takeover sees the last recorded steps, not the claim's.
+    let mut retry = claim_req("ten_a", "steps", "fp", now + Duration::seconds(31));
+    retry.steps = CreateSteps::first_intent("stripe", now);
+    let taken = acquired(st.claim(&retry).await.unwrap());
+    assert!(taken.takeover);
+    assert_eq!(taken.steps, failover);
+    assert_eq!(
+        taken.steps.intent().map(|i| i.gateway.as_str()),
+        Some("asaas")
+    );
+
+    // The crashed holder can no longer record a step (it must stop calling gateways).
+    let mut stale = failover.clone();
+    stale
+        .settle("asaas", StepState::Nothing, Some("http_503".into()))
+        .unwrap();
+    stale.begin("stripe", now).unwrap();
+    assert!(matches!(
+        st.record_steps(&tid("ten_a"), &key, &holder, &stale).await,
+        Err(StoreError::Conflict(_))
+    ));
+    st.record_steps(&tid("ten_a"), &key, &taken, &stale)
+        .await
+        .unwrap();
+    // Completed: steps can no longer change.
+    let resp = StoredResponse {
+        status: 201,
+        body: "{}".into(),
+    };
+    st.complete(
+        &tid("ten_a"),
+        &key,
+        &taken,
+        &resp,
+        now + Duration::hours(24),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        st.record_steps(&tid("ten_a"), &key, &taken, &failover)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+}
+
 on_both_backends!(
+    idempotency_steps_follow_the_lease,
     create_commit_writes_both_or_neither,
     breaker_window_adds_atomically_and_restarts_old_buckets,
     breaker_transitions_are_won_once_per_generation,

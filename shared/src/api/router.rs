@@ -102,7 +102,8 @@ async fn route(
         }
         (["v1", "payments", id], &Method::GET) => Ok(ApiResponse::json(
             200,
-            svc.get_payment(&tenant, id, req.query.as_deref()).await?,
+            svc.get_payment(&tenant, id, req.query.as_deref(), req.deadline)
+                .await?,
         )),
         _ => Err(ApiError::MethodNotAllowed),
     }

@@ -3,6 +3,7 @@
 
 mod breaker;
 mod callback_url;
+mod create_steps;
 mod document;
 mod idempotency_key;
 mod ids;
@@ -16,6 +17,7 @@ pub use breaker::{
     MAX_PROBES, WINDOW_SLOTS,
 };
 pub use callback_url::{CallbackUrl, CallbackUrlError};
+pub use create_steps::{CreateSteps, GatewayStep, StepError, StepState};
 pub use document::{Document, DocumentError};
 pub use idempotency_key::{IdempotencyKey, IdempotencyKeyError, MAX_KEY_LEN};
 pub use ids::{BadPaymentId, BadTenantId, PaymentId, TenantId};

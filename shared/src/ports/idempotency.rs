@@ -1,7 +1,7 @@
 //! Durable idempotency keys (DESIGN §4): claim, complete, release.
 
 use super::StoreError;
-use crate::domain::{IdempotencyKey, PaymentId, TenantId};
+use crate::domain::{CreateSteps, IdempotencyKey, PaymentId, TenantId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -29,6 +29,9 @@ pub struct ClaimRequest {
     /// When the record stops counting (24 h). DynamoDB's TTL deletes lazily, so adapters compare
     /// this timestamp themselves.
     pub expires_at: DateTime<Utc>,
+    /// The create path's first durable step (the first gateway's intent), written by the claim
+    /// itself so the happy path needs no extra write. Empty for requests without gateway steps.
+    pub steps: CreateSteps,
 }
 
 /// Proof of holding a key; completing or releasing needs it, so a holder that lost its claim to
@@ -39,6 +42,9 @@ pub struct Lease {
     pub token: String,
     /// True when an earlier in-flight claim had expired and was taken over.
     pub takeover: bool,
+    /// The durable steps as of acquiring: the claim's own on a fresh key, the crashed holder's
+    /// (read atomically with the takeover) on a takeover.
+    pub steps: CreateSteps,
 }
 
 /// What a claim found.
@@ -70,6 +76,16 @@ pub trait IdempotencyStore: Send + Sync {
         lease: &Lease,
         response: &StoredResponse,
         expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Replaces the durable steps of an in-flight claim, if the lease is still held
+    /// (`StoreError::Conflict` otherwise: another holder took over, so stop calling gateways).
+    async fn record_steps(
+        &self,
+        tenant_id: &TenantId,
+        key: &IdempotencyKey,
+        lease: &Lease,
+        steps: &CreateSteps,
     ) -> Result<(), StoreError>;
 
     /// Forgets the claim (infrastructure failure before any gateway call), if the lease is still held.

@@ -3,7 +3,7 @@
 
 use super::fingerprint::fingerprint;
 use super::{Orchestrator, Reply};
-use crate::domain::{IdempotencyKey, PaymentId};
+use crate::domain::{CreateSteps, IdempotencyKey, PaymentId};
 use crate::error::ApiError;
 use crate::ports::{ClaimOutcome, ClaimRequest, Lease, StoredResponse, Tenant};
 use chrono::{DateTime, Utc};
@@ -19,7 +19,8 @@ pub(crate) fn parse_key(header: Option<&str>) -> Result<IdempotencyKey, ApiError
 impl Orchestrator {
     /// Claims `key` for a POST to `path` with `body`. `Ok(Err(reply))` is a stored answer to
     /// replay; 409 and 422 come back as errors. The lease's id (a ULID) is the id of whatever
-    /// the request creates, fixed here so every retry reuses it.
+    /// the request creates, fixed here so every retry reuses it. `steps` are the first durable
+    /// steps, written by the claim itself (a takeover keeps the old holder's instead).
     pub(crate) async fn claim_key(
         &self,
         tenant: &Tenant,
@@ -27,6 +28,7 @@ impl Orchestrator {
         path: &str,
         body: &[u8],
         deadline: Option<DateTime<Utc>>,
+        steps: CreateSteps,
     ) -> Result<Result<Lease, Reply>, ApiError> {
         let now = self.clock.now();
         let claim = ClaimRequest {
@@ -37,6 +39,7 @@ impl Orchestrator {
             now,
             in_flight_until: deadline.unwrap_or(now + self.config.default_in_flight),
             expires_at: now + self.config.idempotency_retention,
+            steps,
         };
         match self.idempotency.claim(&claim).await? {
             ClaimOutcome::Acquired(lease) => Ok(Ok(lease)),
@@ -89,9 +92,27 @@ impl Orchestrator {
         if lease.takeover {
             return error;
         }
+        self.forget_claim(tenant, key, lease).await;
+        error
+    }
+
+    /// Frees the key when the caller has proven, from the durable steps, that no gateway holds
+    /// a live charge under this payment id — even after a takeover (its predecessor's steps
+    /// were read and settled), so a retry is not locked out until the claim expires.
+    pub(crate) async fn release_proven(
+        &self,
+        tenant: &Tenant,
+        key: &IdempotencyKey,
+        lease: &Lease,
+        error: ApiError,
+    ) -> ApiError {
+        self.forget_claim(tenant, key, lease).await;
+        error
+    }
+
+    async fn forget_claim(&self, tenant: &Tenant, key: &IdempotencyKey, lease: &Lease) {
         if let Err(e) = self.idempotency.release(&tenant.id, key, lease).await {
             tracing::warn!(error = %e, "idempotency release failed; the claim will expire on its own");
         }
-        error
     }
 }

@@ -1,6 +1,8 @@
 //! Use cases: what the API does, in terms of ports only.
 
 mod breaker;
+mod budget;
+mod charge;
 mod create_payment;
 mod create_request;
 mod fingerprint;
@@ -15,6 +17,7 @@ mod routing;
 pub mod webhooks;
 
 pub use breaker::Breakers;
+pub use budget::{DEADLINE_EXCEEDED, NO_TIME_LEFT};
 pub use create_payment::{gateway_key, Reply, PAYMENTS_PATH};
 pub use create_request::{parse_create, NewPayment};
 pub use fingerprint::fingerprint;

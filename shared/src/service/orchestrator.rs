@@ -25,6 +25,13 @@ pub struct ServiceConfig {
     pub tenant_cache_ttl: std::time::Duration,
     /// Circuit-breaker thresholds, window, cool-down, probes and cache period.
     pub breaker: crate::domain::BreakerConfig,
+    /// Gateway calls end this long before the request's deadline, so the outcome is always
+    /// recorded before the invocation could be killed.
+    pub gateway_reserve: std::time::Duration,
+    /// A reconciliation that finds no charge at the gateway settles the payment as `failed`
+    /// only once the create is at least this old (a create still in flight, or a gateway's
+    /// search index lagging, must never be read as "no charge").
+    pub not_found_after: Duration,
 }
 
 impl Default for ServiceConfig {
@@ -35,6 +42,8 @@ impl Default for ServiceConfig {
             allow_loopback_callbacks: false,
             tenant_cache_ttl: std::time::Duration::from_secs(60),
             breaker: crate::domain::BreakerConfig::default(),
+            gateway_reserve: std::time::Duration::from_secs(2),
+            not_found_after: Duration::minutes(15),
         }
     }
 }

@@ -28,6 +28,7 @@ impl Orchestrator {
         tenant: &Tenant,
         id: &str,
         query: Option<&str>,
+        deadline: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<String, ApiError> {
         let mut refresh = false;
         for (k, v) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
@@ -66,7 +67,7 @@ impl Orchestrator {
             .await?
             .ok_or_else(not_found)?;
         if refresh {
-            p = self.reconcile(tenant, p).await?;
+            p = self.reconcile(tenant, p, deadline).await?;
         }
         Ok(render_payment(&p))
     }

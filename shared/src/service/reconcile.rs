@@ -1,19 +1,27 @@
-//! `GET /v1/payments/{id}?refresh=true`: re-sync a non-final payment from its gateway. A
-//! payment whose create was ambiguous has no gateway id yet; re-issuing the create with the same
-//! deterministic key returns the charge it made (or makes the one it didn't), never a second one.
+//! `GET /v1/payments/{id}?refresh=true`: re-syncs a non-final payment from its gateway. It only
+//! ever reads: `retrieve` by the gateway's id, or, when an ambiguous create left none, `lookup`
+//! by our payment id and deterministic key. It never re-sends a create (a create re-sent after
+//! the gateway forgot its idempotency key — Stripe keeps them about 24 h — would charge again).
 
-use super::create_payment::gateway_key;
+use super::breaker::Admission;
+use super::budget::CallBudget;
+use super::create_payment::{gateway_key, BREAKER_OPEN};
 use super::Orchestrator;
-use crate::domain::{Payment, PaymentStatus};
+use crate::domain::{Failure, Payment, PaymentStatus};
 use crate::error::ApiError;
-use crate::ports::{ChargeRequest, GatewayCharge, StoreError, Tenant};
+use crate::ports::{ChargeLookup, GatewayCharge, StoreError, Tenant};
+use chrono::{DateTime, Utc};
+
+/// Failure code of a payment whose gateway holds no charge for it.
+pub const CHARGE_NOT_FOUND: &str = "charge_not_found";
 
 impl Orchestrator {
     /// Asks the gateway and applies what it says (only moves the state machine allows).
     pub(crate) async fn reconcile(
         &self,
         tenant: &Tenant,
-        mut payment: Payment,
+        payment: Payment,
+        deadline: Option<DateTime<Utc>>,
     ) -> Result<Payment, ApiError> {
         if payment.status.is_final() || payment.status == PaymentStatus::Succeeded {
             return Ok(payment);
@@ -28,31 +36,73 @@ impl Orchestrator {
                 code: e.code,
                 message: e.message,
             })?;
-        let charge: GatewayCharge = match &payment.gateway_payment_id {
-            Some(gid) => gateway.retrieve(gid, payment.method).await,
+        let now = self.clock.now();
+        let budget = CallBudget::new(
+            deadline.unwrap_or(now + self.config.default_in_flight),
+            now,
+            self.config.gateway_reserve,
+        );
+        // The breaker guards reads too: an open one answers at once instead of waiting on a
+        // gateway known to be down.
+        let permit = match self.breakers.admit(&tenant.id, &name).await {
+            Admission::Call(p) => p,
+            Admission::Rejected(_) => {
+                return Err(ApiError::Gateway {
+                    code: format!("gateway_{BREAKER_OPEN}"),
+                    message: format!(
+                        "{name}'s circuit breaker is open; the payment was not refreshed, try again later"
+                    ),
+                })
+            }
+        };
+        let found: Result<Option<GatewayCharge>, _> = match &payment.gateway_payment_id {
+            Some(gid) => budget
+                .run(gateway.retrieve(gid, payment.method))
+                .await
+                .map(Some),
             None => {
-                let req = ChargeRequest {
+                let q = ChargeLookup {
                     payment_id: payment.id.clone(),
                     gateway_key: gateway_key(&payment.id),
-                    amount: payment.amount,
                     method: payment.method,
-                    customer: payment.customer.clone(),
-                    description: payment.description.clone(),
-                    card_token: payment.card_token.clone(),
+                    amount: payment.amount,
                 };
-                gateway.create(&req).await
+                budget.run(gateway.lookup(&q)).await
             }
-        }
-        .map_err(|e| ApiError::Gateway {
+        };
+        self.breakers
+            .record(permit, found.as_ref().err().map(|e| e.class))
+            .await;
+        let found = found.map_err(|e| ApiError::Gateway {
             code: format!("gateway_{}", e.code),
             message: format!("could not refresh from {name}: {}", e.message),
         })?;
+        match found {
+            Some(charge) => self.apply_charge(tenant, payment, &charge).await,
+            // Nothing there. Young creates may still be in flight (or not yet searchable):
+            // only an old enough one is settled as failed.
+            None if now - payment.created_at >= self.config.not_found_after => {
+                self.settle_not_found(tenant, payment).await
+            }
+            None => Ok(payment),
+        }
+    }
+
+    /// Applies a charge's state with a versioned write (re-read and retried on a conflict).
+    async fn apply_charge(
+        &self,
+        tenant: &Tenant,
+        mut payment: Payment,
+        charge: &GatewayCharge,
+    ) -> Result<Payment, ApiError> {
         for _ in 0..5 {
             let mut next = payment.clone();
             let moved =
                 charge.status != payment.status && payment.status.can_move_to(charge.status);
             let learned = payment.gateway_payment_id.is_none();
-            if !moved && !learned {
+            let instructions = payment.pix.is_none() && charge.pix.is_some()
+                || payment.boleto.is_none() && charge.boleto.is_some();
+            if !moved && !learned && !instructions {
                 return Ok(payment);
             }
             if moved {
@@ -66,16 +116,49 @@ impl Orchestrator {
             next.version += 1;
             match self.payments.update(&next).await {
                 Ok(()) => return Ok(next),
-                Err(StoreError::Conflict(_)) => {
-                    payment = self
-                        .payments
-                        .get(&tenant.id, &payment.id)
-                        .await?
-                        .ok_or_else(|| ApiError::Internal("payment vanished".into()))?;
-                }
+                Err(StoreError::Conflict(_)) => payment = self.reread(tenant, &payment).await?,
                 Err(e) => return Err(e.into()),
             }
         }
         Err(ApiError::Unavailable("payment kept changing; retry".into()))
+    }
+
+    /// The gateway holds no charge for this payment, long after the create: it failed.
+    async fn settle_not_found(
+        &self,
+        tenant: &Tenant,
+        mut payment: Payment,
+    ) -> Result<Payment, ApiError> {
+        for _ in 0..5 {
+            if !payment.status.can_move_to(PaymentStatus::Failed)
+                || payment.gateway_payment_id.is_some()
+            {
+                return Ok(payment);
+            }
+            let mut next = payment.clone();
+            next.status = PaymentStatus::Failed;
+            next.failure = Some(Failure {
+                code: CHARGE_NOT_FOUND.into(),
+                message: format!(
+                    "{} holds no charge for this payment: the create never reached it",
+                    payment.gateway.as_deref().unwrap_or("the gateway")
+                ),
+            });
+            next.updated_at = self.clock.now();
+            next.version += 1;
+            match self.payments.update(&next).await {
+                Ok(()) => return Ok(next),
+                Err(StoreError::Conflict(_)) => payment = self.reread(tenant, &payment).await?,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ApiError::Unavailable("payment kept changing; retry".into()))
+    }
+
+    async fn reread(&self, tenant: &Tenant, p: &Payment) -> Result<Payment, ApiError> {
+        self.payments
+            .get(&tenant.id, &p.id)
+            .await?
+            .ok_or_else(|| ApiError::Internal("payment vanished".into()))
     }
 }

@@ -2,6 +2,8 @@
 //! that took the payment. The refund id is fixed when the key is claimed and the gateway-side
 //! refund key derives from it, so a retry (even after a crash) never refunds twice.
 
+use super::breaker::Admission;
+use super::budget::CallBudget;
 use super::idempotent::parse_key;
 use super::payment_view::view;
 use super::Orchestrator;
@@ -104,6 +106,7 @@ impl Orchestrator {
                 &format!("/v1/payments/{pid}/refunds"),
                 body,
                 deadline,
+                crate::domain::CreateSteps::default(),
             )
             .await?
         {
@@ -111,6 +114,7 @@ impl Orchestrator {
             Err(replay) => return Ok(replay),
         };
         let refund_id = format!("ref_{}", lease.payment_id.ulid_part());
+        crate::failpoint!("refund.after_claim");
 
         // A takeover whose predecessor already recorded the refund only has to answer.
         let payment = match self.payments.get(&tenant.id, &pid).await {
@@ -168,7 +172,35 @@ impl Orchestrator {
             refund_key: refund_key(lease.payment_id.ulid_part()),
             amount: money,
         };
-        let result = gateway.refund(&req).await;
+        let now = self.clock.now();
+        let budget = CallBudget::new(
+            deadline.unwrap_or(now + self.config.default_in_flight),
+            now,
+            self.config.gateway_reserve,
+        );
+        // An open breaker refuses at once; nothing was sent, so the key is freed.
+        let permit = match self.breakers.admit(&tenant.id, &gateway_name).await {
+            Admission::Call(p) => p,
+            Admission::Rejected(_) => {
+                let err = ApiError::Gateway {
+                    code: "refund_breaker_open".into(),
+                    message: format!(
+                        "{gateway_name}'s circuit breaker is open; nothing was refunded, retry later"
+                    ),
+                };
+                return Err(self.release_key(tenant, &key, &lease, err).await);
+            }
+        };
+        if budget.exhausted() {
+            let err = ApiError::Unavailable("too little time left to call the gateway".into());
+            return Err(self.release_key(tenant, &key, &lease, err).await);
+        }
+        crate::failpoint!("refund.before_gateway_call");
+        let result = budget.run(gateway.refund(&req)).await;
+        crate::failpoint!("refund.after_gateway_call");
+        self.breakers
+            .record(permit, result.as_ref().err().map(|e| e.class))
+            .await;
         let done = match result {
             Ok(r) => Refund {
                 id: refund_id,
@@ -195,6 +227,7 @@ impl Orchestrator {
             }
         };
         let updated = self.record_refund(tenant, payment, &done).await?;
+        crate::failpoint!("refund.after_record");
         self.finish_refund(tenant, &key, &lease, &updated, &done)
             .await
     }

@@ -3,13 +3,13 @@
 
 use super::item::{get_i64, get_s, is_conditional, n, s, unavailable, Item};
 use crate::adapters::memory::new_lease_token;
-use crate::domain::{IdempotencyKey, PaymentId, TenantId};
+use crate::domain::{CreateSteps, IdempotencyKey, PaymentId, TenantId};
 use crate::ports::{
     ClaimOutcome, ClaimRequest, IdempotencyStore, Lease, StoreError, StoredResponse,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
+use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
 
@@ -47,7 +47,8 @@ impl DynamoIdempotencyStore {
         Ok(out.item)
     }
 
-    /// Tries to take over an in-flight claim whose holder's deadline passed.
+    /// Tries to take over an in-flight claim whose holder's deadline passed. The steps come back
+    /// from the same write (`ALL_NEW`), so none the old holder recorded can be missed.
     async fn take_over(
         &self,
         pk: &str,
@@ -73,13 +74,15 @@ impl DynamoIdempotencyStore {
             .expression_attribute_values(":inprog", s(IN_PROGRESS))
             .expression_attribute_values(":ifu", n(req.in_flight_until.timestamp_millis()))
             .expression_attribute_values(":now", n(req.now.timestamp_millis()))
+            .return_values(ReturnValue::AllNew)
             .send()
             .await;
         match res {
-            Ok(_) => Ok(Some(Lease {
+            Ok(out) => Ok(Some(Lease {
                 payment_id,
                 token,
                 takeover: true,
+                steps: read_steps(out.attributes())?,
             })),
             Err(e)
                 if e.as_service_error()
@@ -150,6 +153,24 @@ where
     }
 }
 
+/// The `steps` attribute (JSON text), absent for records without gateway steps.
+fn read_steps(item: Option<&Item>) -> Result<CreateSteps, StoreError> {
+    match item.and_then(|i| i.get("steps")) {
+        None => Ok(CreateSteps::default()),
+        Some(v) => {
+            let text = v
+                .as_s()
+                .map_err(|_| StoreError::Corrupt("steps is not a string".into()))?;
+            serde_json::from_str(text)
+                .map_err(|e| StoreError::Corrupt(format!("steps unreadable: {e}")))
+        }
+    }
+}
+
+fn write_steps(steps: &CreateSteps) -> Result<String, StoreError> {
+    serde_json::to_string(steps).map_err(|e| StoreError::Corrupt(format!("steps: {e}")))
+}
+
 fn pk(tenant_id: &TenantId, key: &IdempotencyKey) -> String {
     format!("{}#{}", tenant_id.as_str(), key.as_str())
 }
@@ -175,6 +196,7 @@ fn judge(old: &Item, req: &ClaimRequest) -> Result<Option<ClaimOutcome>, StoreEr
 impl IdempotencyStore for DynamoIdempotencyStore {
     async fn claim(&self, req: &ClaimRequest) -> Result<ClaimOutcome, StoreError> {
         let pk = pk(&req.tenant_id, &req.key);
+        let steps = write_steps(&req.steps)?;
         // A few rounds: a record can vanish (released) or be taken over between our calls.
         for _ in 0..4 {
             let token = new_lease_token();
@@ -190,6 +212,7 @@ impl IdempotencyStore for DynamoIdempotencyStore {
                 .item("in_flight_until", n(req.in_flight_until.timestamp_millis()))
                 .item("expires_at", n(req.expires_at.timestamp_millis()))
                 .item("ttl", n(req.expires_at.timestamp()))
+                .item("steps", s(&steps))
                 .condition_expression("attribute_not_exists(pk) OR expires_at <= :now")
                 .expression_attribute_values(":now", n(req.now.timestamp_millis()))
                 .return_values_on_condition_check_failure(
@@ -203,6 +226,7 @@ impl IdempotencyStore for DynamoIdempotencyStore {
                         payment_id: req.candidate_payment_id.clone(),
                         token,
                         takeover: false,
+                        steps: req.steps.clone(),
                     }))
                 }
                 Err(e) => match e.as_service_error() {
@@ -252,6 +276,30 @@ impl IdempotencyStore for DynamoIdempotencyStore {
             .condition_expression(Completion::CONDITION)
             .set_expression_attribute_names(Some(c.names))
             .set_expression_attribute_values(Some(c.values))
+            .send()
+            .await;
+        lease_held(res)
+    }
+
+    async fn record_steps(
+        &self,
+        tenant_id: &TenantId,
+        key: &IdempotencyKey,
+        lease: &Lease,
+        steps: &CreateSteps,
+    ) -> Result<(), StoreError> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(pk(tenant_id, key)))
+            .update_expression("SET steps = :steps")
+            .condition_expression(Completion::CONDITION)
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#lease", "lease")
+            .expression_attribute_values(":steps", s(write_steps(steps)?))
+            .expression_attribute_values(":inprog", s(IN_PROGRESS))
+            .expression_attribute_values(":lease", s(&lease.token))
             .send()
             .await;
         lease_held(res)

@@ -1,7 +1,7 @@
 //! In-memory idempotency store with the DynamoDB adapter's semantics (one lock = one
 //! conditional write).
 
-use crate::domain::{IdempotencyKey, PaymentId, TenantId};
+use crate::domain::{CreateSteps, IdempotencyKey, PaymentId, TenantId};
 use crate::ports::{
     ClaimOutcome, ClaimRequest, IdempotencyStore, Lease, StoreError, StoredResponse,
 };
@@ -18,6 +18,7 @@ pub(crate) struct Record {
     in_flight_until: DateTime<Utc>,
     pub(crate) expires_at: DateTime<Utc>,
     pub(crate) response: Option<StoredResponse>,
+    steps: CreateSteps,
 }
 
 /// Idempotency records in a map, for the dev server and unit tests.
@@ -68,6 +69,7 @@ impl IdempotencyStore for MemoryIdempotencyStore {
                 payment_id: rec.payment_id.clone(),
                 token: rec.lease.clone(),
                 takeover: true,
+                steps: rec.steps.clone(),
             }));
         }
         let lease = new_lease_token();
@@ -80,12 +82,14 @@ impl IdempotencyStore for MemoryIdempotencyStore {
                 in_flight_until: req.in_flight_until,
                 expires_at: req.expires_at,
                 response: None,
+                steps: req.steps.clone(),
             },
         );
         Ok(ClaimOutcome::Acquired(Lease {
             payment_id: req.candidate_payment_id.clone(),
             token: lease,
             takeover: false,
+            steps: req.steps.clone(),
         }))
     }
 
@@ -102,6 +106,25 @@ impl IdempotencyStore for MemoryIdempotencyStore {
             Some(rec) if rec.lease == lease.token && rec.response.is_none() => {
                 rec.response = Some(response.clone());
                 rec.expires_at = expires_at;
+                Ok(())
+            }
+            _ => Err(StoreError::Conflict(
+                "idempotency lease no longer held".into(),
+            )),
+        }
+    }
+
+    async fn record_steps(
+        &self,
+        tenant_id: &TenantId,
+        key: &IdempotencyKey,
+        lease: &Lease,
+        steps: &CreateSteps,
+    ) -> Result<(), StoreError> {
+        let mut map = self.lock();
+        match map.get_mut(&(tenant_id.clone(), key.as_str().to_string())) {
+            Some(rec) if rec.lease == lease.token && rec.response.is_none() => {
+                rec.steps = steps.clone();
                 Ok(())
             }
             _ => Err(StoreError::Conflict(
