@@ -1,6 +1,8 @@
 //! A gateway whose health a test switches: it wraps a simulator and, while down, answers every
-//! create with an `unavailable` error (nothing created) without reaching it. Calls are counted
-//! and may be slowed, so a test can hold a half-open probe in flight.
+//! create with an `unavailable` error (nothing created) without reaching it. It can also answer
+//! `ambiguous` after the charge was made (a timeout after send) or without making it (a request
+//! lost on the way), and fail its cancels. Calls are counted and may be slowed, so a test can
+//! hold a half-open probe in flight.
 
 use async_trait::async_trait;
 use shared::domain::{Currency, PaymentMethod};
@@ -17,6 +19,9 @@ use std::time::Duration;
 pub struct Switchable {
     inner: Arc<SimulatorGateway>,
     down: AtomicBool,
+    ambiguous_after_create: AtomicBool,
+    ambiguous_lost: AtomicBool,
+    cancel_fails: AtomicBool,
     delay_ms: AtomicU64,
     calls: AtomicU64,
 }
@@ -27,6 +32,9 @@ impl Switchable {
         Arc::new(Self {
             inner,
             down: AtomicBool::new(false),
+            ambiguous_after_create: AtomicBool::new(false),
+            ambiguous_lost: AtomicBool::new(false),
+            cancel_fails: AtomicBool::new(false),
             delay_ms: AtomicU64::new(0),
             calls: AtomicU64::new(0),
         })
@@ -35,6 +43,26 @@ impl Switchable {
     /// Down: every create fails as unavailable (HTTP 503 before any processing).
     pub fn set_down(&self, down: bool) {
         self.down.store(down, Ordering::SeqCst);
+    }
+
+    /// Every create makes the charge, then answers `ambiguous` (a timeout after send).
+    pub fn set_ambiguous_after_create(&self, on: bool) {
+        self.ambiguous_after_create.store(on, Ordering::SeqCst);
+    }
+
+    /// Every create answers `ambiguous` without reaching the gateway (lost on the way).
+    pub fn set_ambiguous_lost(&self, on: bool) {
+        self.ambiguous_lost.store(on, Ordering::SeqCst);
+    }
+
+    /// Every cancel fails (a 5xx from the gateway).
+    pub fn set_cancel_fails(&self, on: bool) {
+        self.cancel_fails.store(on, Ordering::SeqCst);
+    }
+
+    /// The simulator behind it.
+    pub fn inner(&self) -> &Arc<SimulatorGateway> {
+        &self.inner
     }
 
     /// Each create takes this long first.
@@ -82,7 +110,19 @@ impl Gateway for Switchable {
                 message: "switched down by the test".into(),
             });
         }
-        self.inner.create(req).await
+        let timeout = GatewayError {
+            class: ErrorClass::Ambiguous,
+            code: "timeout".into(),
+            message: "no answer (test switch)".into(),
+        };
+        if self.ambiguous_lost.load(Ordering::SeqCst) {
+            return Err(timeout);
+        }
+        let r = self.inner.create(req).await;
+        if self.ambiguous_after_create.load(Ordering::SeqCst) {
+            return Err(timeout);
+        }
+        r
     }
 
     async fn retrieve(
@@ -94,6 +134,13 @@ impl Gateway for Switchable {
     }
 
     async fn cancel(&self, id: &str, method: PaymentMethod) -> Result<(), GatewayError> {
+        if self.cancel_fails.load(Ordering::SeqCst) {
+            return Err(GatewayError {
+                class: ErrorClass::Ambiguous,
+                code: "http_500".into(),
+                message: "cancel failed (test switch)".into(),
+            });
+        }
         self.inner.cancel(id, method).await
     }
 
