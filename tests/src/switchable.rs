@@ -22,6 +22,7 @@ pub struct Switchable {
     ambiguous_after_create: AtomicBool,
     ambiguous_lost: AtomicBool,
     cancel_fails: AtomicBool,
+    hang_after_create: AtomicBool,
     delay_ms: AtomicU64,
     calls: AtomicU64,
 }
@@ -35,6 +36,7 @@ impl Switchable {
             ambiguous_after_create: AtomicBool::new(false),
             ambiguous_lost: AtomicBool::new(false),
             cancel_fails: AtomicBool::new(false),
+            hang_after_create: AtomicBool::new(false),
             delay_ms: AtomicU64::new(0),
             calls: AtomicU64::new(0),
         })
@@ -58,6 +60,11 @@ impl Switchable {
     /// Every cancel fails (a 5xx from the gateway).
     pub fn set_cancel_fails(&self, on: bool) {
         self.cancel_fails.store(on, Ordering::SeqCst);
+    }
+
+    /// Every create makes the charge, then never answers (the caller is killed waiting).
+    pub fn set_hang_after_create(&self, on: bool) {
+        self.hang_after_create.store(on, Ordering::SeqCst);
     }
 
     /// The simulator behind it.
@@ -119,6 +126,9 @@ impl Gateway for Switchable {
             return Err(timeout);
         }
         let r = self.inner.create(req).await;
+        if self.hang_after_create.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
         if self.ambiguous_after_create.load(Ordering::SeqCst) {
             return Err(timeout);
         }

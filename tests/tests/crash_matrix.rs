@@ -118,8 +118,10 @@ fn orchestrator(stores: &Stores, world: &World, clock: &Arc<ManualClock>) -> Orc
 
 fn body(method: PaymentMethod) -> serde_json::Value {
     match method {
-        PaymentMethod::Card => serde_json::json!({"amount": 4990, "currency": "BRL", "method": "card",
-            "card": {"tokens": {"stripe": "pm_card_visa", "asaas": "tok_asaas"}}}),
+        PaymentMethod::Card => {
+            serde_json::json!({"amount": 4990, "currency": "BRL", "method": "card",
+            "card": {"tokens": {"stripe": "pm_card_visa", "asaas": "tok_asaas"}}})
+        }
         _ => integration_tests::pix_body(1990),
     }
 }
@@ -139,10 +141,8 @@ async fn run_case(i: usize, c: &Case, stores: &Stores, clock: &Arc<ManualClock>)
     let tid = format!("ten_x{i}");
     let api_key = format!("sk_crash_matrix_case_{i:06}_0000000000");
     let mut t = tenant(&tid, &api_key);
-    t.routing.insert(
-        c.method,
-        c.routing.iter().map(|s| s.to_string()).collect(),
-    );
+    t.routing
+        .insert(c.method, c.routing.iter().map(|s| s.to_string()).collect());
     stores.tenants.put(&t).await.expect("tenant");
     let n = c.routing.len();
     match c.health {
@@ -190,7 +190,8 @@ async fn run_case(i: usize, c: &Case, stores: &Stores, clock: &Arc<ManualClock>)
         Between::FlipHealthAndBreakers => {
             let mut now_down = Vec::new();
             for (name, g) in &world.gateways {
-                let was_down = g.calls() > 0 && c.health == Health::FailOver
+                let was_down = g.calls() > 0
+                    && c.health == Health::FailOver
                     && c.routing[..n - 1].contains(name);
                 g.set_ambiguous_after_create(false);
                 g.set_down(!was_down);
@@ -218,7 +219,11 @@ async fn run_case(i: usize, c: &Case, stores: &Stores, clock: &Arc<ManualClock>)
     let retry_svc = orchestrator(stores, &world, clock);
     let r = post_payment(&retry_svc, &api_key, "order-1", &req_body).await;
     let live = world.live_charges();
-    assert!(live.len() <= 1, "{ctx}: live charges {live:?}; answer {}", r.body);
+    assert!(
+        live.len() <= 1,
+        "{ctx}: live charges {live:?}; answer {}",
+        r.body
+    );
     if r.status == 201 {
         let p = json(&r);
         if let Some((g, id)) = live.first() {
@@ -251,7 +256,8 @@ async fn run_case(i: usize, c: &Case, stores: &Stores, clock: &Arc<ManualClock>)
             "{ctx}"
         );
         let id = p["id"].as_str().expect("id");
-        let stored = integration_tests::get_path(&first, &api_key, &format!("/v1/payments/{id}")).await;
+        let stored =
+            integration_tests::get_path(&first, &api_key, &format!("/v1/payments/{id}")).await;
         assert_eq!(stored.body, r.body, "{ctx}: stored = answered");
         if let (Some("processing"), Some((g, gid))) = (p["status"].as_str(), live.first()) {
             for gw in world.gateways.values() {
@@ -266,7 +272,10 @@ async fn run_case(i: usize, c: &Case, stores: &Stores, clock: &Arc<ManualClock>)
             .await;
             let fresh = json(&refreshed);
             assert_eq!(
-                (fresh["gateway"].as_str(), fresh["gateway_payment_id"].as_str()),
+                (
+                    fresh["gateway"].as_str(),
+                    fresh["gateway_payment_id"].as_str()
+                ),
                 (Some(g.as_str()), Some(gid.as_str())),
                 "{ctx}: refresh finds the one charge: {}",
                 refreshed.body
@@ -284,7 +293,10 @@ async fn run_case(i: usize, c: &Case, stores: &Stores, clock: &Arc<ManualClock>)
     // A final retry never adds a charge.
     clock.advance(chrono::Duration::seconds(31));
     let _ = post_payment(&retry_svc, &api_key, "order-1", &req_body).await;
-    assert!(world.live_charges().len() <= 1, "{ctx}: after another retry");
+    assert!(
+        world.live_charges().len() <= 1,
+        "{ctx}: after another retry"
+    );
     crashed
 }
 
