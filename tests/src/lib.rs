@@ -337,6 +337,35 @@ pub async fn post_payment(
     handle(svc, req).await
 }
 
+/// `POST` of `body` to `path` with an Idempotency-Key, straight to an orchestrator a test built.
+pub async fn post_path(
+    svc: &Orchestrator,
+    api_key: &str,
+    path: &str,
+    idempotency_key: &str,
+    body: &str,
+) -> ApiResponse {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        "authorization",
+        HeaderValue::from_str(&format!("Bearer {api_key}")).expect("header"),
+    );
+    headers.insert(
+        "idempotency-key",
+        HeaderValue::from_str(idempotency_key).expect("header"),
+    );
+    let req = ApiRequest {
+        method: Method::POST,
+        path: path.into(),
+        query: None,
+        headers,
+        body: Bytes::copy_from_slice(body.as_bytes()),
+        deadline: None,
+        source_ip: None,
+    };
+    handle(svc, req).await
+}
+
 /// `GET` straight to an orchestrator a test built itself, as the tenant with `api_key`.
 pub async fn get_path(svc: &Orchestrator, api_key: &str, path_and_query: &str) -> ApiResponse {
     let (path, query) = match path_and_query.split_once('?') {

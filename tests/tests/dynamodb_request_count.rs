@@ -77,4 +77,52 @@ async fn dynamodb_requests_per_operation() {
         per_replay, 1.0,
         "the failed claim returns the stored answer (ALL_OLD)"
     );
+
+    // The cost of one failover: the primary (EFI) down, Asaas takes the payment.
+    let efi = integration_tests::switchable::Switchable::new(Arc::new(
+        shared::gateways::simulator::SimulatorGateway::efi(),
+    ));
+    efi.set_down(true);
+    let (mut registry, _) = shared::gateways::simulators();
+    registry.register(efi.clone());
+    let failover_per_payment = |minimum_calls: u64, label: &'static str| {
+        let mut config = ServiceConfig::default();
+        config.breaker.cache_ttl = std::time::Duration::from_secs(3600);
+        config.breaker.minimum_calls = minimum_calls;
+        let svc = stores.orchestrator(registry.clone(), config);
+        let counter = counter.clone();
+        async move {
+            let warm = post_payment(&svc, KEY_A, &format!("warm-{label}"), &pix_body(1990)).await;
+            assert_eq!(
+                integration_tests::json(&warm)["gateway"],
+                "asaas",
+                "{}",
+                warm.body
+            );
+            counter.0.store(0, Ordering::SeqCst);
+            for i in 0..N {
+                let r = post_payment(&svc, KEY_A, &format!("{label}-{i}"), &pix_body(1990)).await;
+                assert_eq!(
+                    integration_tests::json(&r)["gateway"],
+                    "asaas",
+                    "{}",
+                    r.body
+                );
+            }
+            counter.0.load(Ordering::SeqCst) as f64 / N as f64
+        }
+    };
+    // Breaker kept closed (it never reaches its minimum): each failure is one ADD.
+    let down = failover_per_payment(1_000_000, "down").await;
+    // Breaker open after the first failure: EFI is skipped uncalled.
+    let open = failover_per_payment(1, "open").await;
+    eprintln!("DynamoDB requests per failover payment: {down} (primary down, breaker closed), {open} (primary's breaker open)");
+    assert_eq!(
+        down, 4.0,
+        "claim (EFI's intent) + breaker ADD for EFI's failure + step write (EFI nothing, Asaas intent) + commit"
+    );
+    assert_eq!(
+        open, 3.0,
+        "claim (EFI's intent) + step write (EFI skipped, Asaas intent) + commit"
+    );
 }
