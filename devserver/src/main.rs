@@ -79,6 +79,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let config = ServiceConfig {
         allow_loopback_callbacks: true,
         breaker: shared::domain::BreakerConfig::from_lookup(|k| std::env::var(k).ok())?,
+        gateway_reserve: ServiceConfig::gateway_reserve_from_lookup(|k| std::env::var(k).ok())?,
         ..ServiceConfig::default()
     };
     let mut svc = stores.orchestrator(registry, config);

@@ -130,6 +130,7 @@ pub async fn lambda_orchestrator() -> Result<Orchestrator, String> {
     let config = ServiceConfig {
         breaker: crate::domain::BreakerConfig::from_lookup(|k| std::env::var(k).ok())
             .map_err(|e| e.to_string())?,
+        gateway_reserve: ServiceConfig::gateway_reserve_from_lookup(|k| std::env::var(k).ok())?,
         ..ServiceConfig::default()
     };
     let conf = crate::adapters::aws::load_config().await;

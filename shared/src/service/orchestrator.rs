@@ -48,6 +48,23 @@ impl Default for ServiceConfig {
     }
 }
 
+impl ServiceConfig {
+    /// Reads `GATEWAY_RESERVE_MS` (how long before the request's deadline gateway calls must
+    /// end; default 2000), refusing a value that is not a whole number of milliseconds.
+    pub fn gateway_reserve_from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<std::time::Duration, String> {
+        match lookup("GATEWAY_RESERVE_MS") {
+            None => Ok(Self::default().gateway_reserve),
+            Some(v) => v
+                .trim()
+                .parse::<u64>()
+                .map(std::time::Duration::from_millis)
+                .map_err(|_| "GATEWAY_RESERVE_MS: not a whole number of milliseconds".into()),
+        }
+    }
+}
+
 /// Everything a request needs. Built once per Lambda instance (or dev server process).
 pub struct Orchestrator {
     pub(crate) idempotency: Arc<dyn IdempotencyStore>,
@@ -186,5 +203,21 @@ impl Orchestrator {
 
     fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Tenant, Instant)>> {
         self.tenant_cache.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ServiceConfig;
+    use std::time::Duration;
+
+    #[test]
+    fn gateway_reserve_setting() {
+        let read =
+            |v: Option<&str>| ServiceConfig::gateway_reserve_from_lookup(|_| v.map(str::to_string));
+        assert_eq!(read(None), Ok(Duration::from_secs(2)));
+        assert_eq!(read(Some(" 1500 ")), Ok(Duration::from_millis(1500)));
+        assert!(read(Some("2s")).unwrap_err().contains("GATEWAY_RESERVE_MS"));
+        assert!(read(Some("-1")).is_err());
     }
 }
