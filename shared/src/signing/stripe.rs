@@ -48,7 +48,8 @@ pub fn verify(
     if v1.is_empty() {
         return Err(StripeSignatureError::Malformed);
     }
-    if (now - t).abs() > TOLERANCE_SECS {
+    // `abs_diff` cannot overflow: `t` is whatever the header says, down to i64::MIN.
+    if now.abs_diff(t) > TOLERANCE_SECS.unsigned_abs() {
         return Err(StripeSignatureError::Stale);
     }
     for secret in secrets {
@@ -105,6 +106,32 @@ mod tests {
         assert_eq!(
             verify("t=1700000000,v0=abc", body, &s, 1_700_000_000),
             Err(StripeSignatureError::Malformed)
+        );
+    }
+
+    /// A timestamp at either end of i64 must be refused as stale, never overflow `now - t`.
+    #[test]
+    fn extreme_timestamps_are_stale_not_a_panic() {
+        let body = br#"{"id":"evt_1"}"#;
+        let s = [SECRET.to_string()];
+        for (t, now) in [
+            (i64::MIN, 1_700_000_000),
+            (i64::MAX, 1_700_000_000),
+            (i64::MIN, -1),
+            (i64::MAX, i64::MIN),
+            (i64::MIN, i64::MAX),
+        ] {
+            let h = format!("t={t},v1={}", compute(SECRET, t, body));
+            assert_eq!(
+                verify(&h, body, &s, now),
+                Err(StripeSignatureError::Stale),
+                "t={t} now={now}"
+            );
+        }
+        let h = "t=-9223372036854775808,v1=00";
+        assert_eq!(
+            verify(h, body, &s, 1_700_000_000),
+            Err(StripeSignatureError::Stale)
         );
     }
 }
