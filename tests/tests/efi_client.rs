@@ -128,6 +128,23 @@ async fn token_is_fetched_once_reused_then_refreshed() {
     assert_eq!(fake.token_requests(), 2, "refreshed after expiry");
 }
 
+/// `expires_in` is EFI's answer: an absurd lifetime is capped, never an `Instant` overflow.
+#[tokio::test]
+async fn a_huge_token_lifetime_is_capped_not_a_panic() {
+    let pki = TestPki::generate();
+    let fake = FakeEfi::start(&pki).await;
+    fake.set_token_lifetime(i64::MAX);
+    let c = EfiClient::new(config(
+        &fake,
+        &pki,
+        pki.client_identity_pem.clone().into_bytes(),
+    ))
+    .unwrap();
+    c.create(&req(1990)).await.unwrap();
+    c.create(&req(1990)).await.unwrap();
+    assert_eq!(fake.token_requests(), 1, "the capped token is still reused");
+}
+
 #[tokio::test]
 async fn every_error_class_and_retries_reach_the_same_cob() {
     let pki = TestPki::generate();

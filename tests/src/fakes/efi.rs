@@ -263,10 +263,11 @@ impl FakeEfi {
             let mut st = self.state.lock().unwrap();
             st.token_requests += 1;
             let token = format!("tok-{}", st.token_requests);
-            st.tokens.insert(
-                token.clone(),
-                Instant::now() + Duration::from_secs(u64::try_from(life).unwrap_or(0)),
-            );
+            let now = Instant::now();
+            let until = now
+                .checked_add(Duration::from_secs(u64::try_from(life).unwrap_or(0)))
+                .unwrap_or(now + Duration::from_secs(10 * 365 * 24 * 3600));
+            st.tokens.insert(token.clone(), until);
             // expires_in as a string on purpose: the docs table says string, the example a number.
             return resp(
                 200,

@@ -202,10 +202,13 @@ pub fn to_charge(
     })
 }
 
-/// Asaas times are `YYYY-MM-DD HH:mm:ss` in São Paulo time (UTC−3, no DST since 2019).
+/// Asaas times are `YYYY-MM-DD HH:mm:ss` in São Paulo time (UTC−3, no DST since 2019). A time
+/// too close to the end of chrono's range to shift is unknown, never an overflow panic.
 fn parse_local_time(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
     let naive = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").ok()?;
-    Some(naive.and_utc() + chrono::Duration::hours(3))
+    naive
+        .and_utc()
+        .checked_add_signed(chrono::TimeDelta::try_hours(3)?)
 }
 
 /// The classification table for an HTTP error answer:
@@ -300,6 +303,30 @@ mod tests {
         assert_eq!(
             status_of("AWAITING_RISK_ANALYSIS"),
             PaymentStatus::Processing
+        );
+    }
+
+    /// `expirationDate` comes from Asaas: shifting it to UTC must not overflow at the end of
+    /// chrono's range.
+    #[test]
+    fn local_times_at_the_edge_of_the_range_do_not_panic() {
+        assert_eq!(
+            parse_local_time("2026-11-23 23:59:59").map(|t| t.to_rfc3339()),
+            Some("2026-11-24T02:59:59+00:00".to_string())
+        );
+        for edge in [
+            "262142-12-31 23:59:59",
+            "+262142-12-31 23:59:59",
+            "262143-12-31 23:59:59",
+            "-262143-01-01 00:00:00",
+            "not a date",
+        ] {
+            let _ = parse_local_time(edge);
+        }
+        assert_eq!(
+            parse_local_time("+262142-12-31 23:59:59"),
+            None,
+            "three hours past chrono's last date: unknown"
         );
     }
 }

@@ -20,6 +20,9 @@ use tokio::sync::Mutex;
 /// Refresh the token this long before it expires.
 const TOKEN_MARGIN: Duration = Duration::from_secs(60);
 
+/// A token is never trusted longer than this, whatever `expires_in` says (EFI issues 3600 s).
+const MAX_TOKEN_LIFE: Duration = Duration::from_secs(24 * 3600);
+
 /// Connection settings. Secrets and the key never appear in `Debug` output.
 #[derive(Clone)]
 pub struct EfiConfig {
@@ -146,9 +149,13 @@ impl EfiClient {
                 ..e
             },
         })?;
+        // `expires_in` is whatever EFI sent: capped, and added without overflow (a lifetime the
+        // clock cannot represent is treated as already over, so the next call asks again).
         let life = Duration::from_secs(u64::try_from(t.expires_in).unwrap_or(0))
+            .min(MAX_TOKEN_LIFE)
             .saturating_sub(TOKEN_MARGIN);
-        *cached = Some((t.access_token.clone(), Instant::now() + life));
+        let now = Instant::now();
+        *cached = Some((t.access_token.clone(), now.checked_add(life).unwrap_or(now)));
         Ok(t.access_token)
     }
 
