@@ -2,7 +2,7 @@
 //! strings), the QR code, both error shapes (`{nome, mensagem}` and the BCB problem JSON), and
 //! the error classification table.
 
-use crate::domain::{parse_decimal, ChargeAmountError, PaymentStatus, PixDetails};
+use crate::domain::{parse_decimal, ChargeAmountError, Currency, Money, PaymentStatus, PixDetails};
 use crate::ports::{ChargeRequest, ErrorClass, GatewayCharge, GatewayError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer};
@@ -198,21 +198,26 @@ pub fn status_of(cob: &Cob, now: DateTime<Utc>) -> PaymentStatus {
     }
 }
 
-/// The normalized charge. The cob's amount must be the one asked for, exactly.
+/// The normalized charge. The cob's amount must be the one asked for, exactly, and in reais
+/// (Pix is BRL only, so an expectation in another currency never matches).
 pub fn to_charge(
     cob: Cob,
     qr: Option<QrCode>,
-    expected_minor: Option<i64>,
+    expected: Option<Money>,
     now: DateTime<Utc>,
 ) -> Result<GatewayCharge, GatewayError> {
-    if let Some(m) = expected_minor {
-        if parse_decimal(&cob.valor.original, 2) != Some(m) {
+    if let Some(m) = expected {
+        if m.currency() != Currency::BRL || parse_decimal(&cob.valor.original, 2) != Some(m.minor())
+        {
             return Err(GatewayError {
                 class: ErrorClass::Ambiguous,
                 code: ChargeAmountError::CODE.into(),
                 message: format!(
-                    "EFI cob {} is for {} instead of the requested amount",
-                    cob.txid, cob.valor.original
+                    "EFI cob {} is for {} BRL instead of {} {}",
+                    cob.txid,
+                    cob.valor.original,
+                    m.to_decimal_string(),
+                    m.currency().code()
                 ),
             });
         }
@@ -239,6 +244,34 @@ pub fn to_charge(
         boleto: None,
         next_action: None,
     })
+}
+
+/// The charge when its QR code could not be read: the cob exists, so it is reported (never an
+/// error). With the cob's own `pixCopiaECola` it is `pending` with that copy-paste and no PNG;
+/// with nothing for the payer it is `processing`, and a later `retrieve` fills the
+/// instructions in. The amount is checked as always.
+pub fn to_charge_without_qr(
+    cob: Cob,
+    expected: Option<Money>,
+    now: DateTime<Utc>,
+) -> Result<GatewayCharge, GatewayError> {
+    let mut charge = to_charge(cob, None, expected, now)?;
+    if charge.pix.is_none() && charge.status == PaymentStatus::Pending {
+        charge.status = PaymentStatus::Processing;
+    }
+    Ok(charge)
+}
+
+/// A cob known to exist (EFI answered `txid_duplicado` for our txid) that could not be read
+/// back: its id is the txid, and nothing else is known yet.
+pub fn unread_cob(txid: &str) -> GatewayCharge {
+    GatewayCharge {
+        gateway_payment_id: txid.to_string(),
+        status: PaymentStatus::Processing,
+        pix: None,
+        boleto: None,
+        next_action: None,
+    }
 }
 
 /// The classification table for an HTTP error answer:
@@ -342,8 +375,24 @@ mod tests {
             PaymentStatus::Canceled
         );
         assert!(
-            to_charge(at("ATIVA", 1), None, Some(101), now).is_err(),
+            to_charge(
+                at("ATIVA", 1),
+                None,
+                Some(Money::new(101, Currency::BRL).unwrap()),
+                now
+            )
+            .is_err(),
             "amount mismatch is never accepted"
+        );
+        assert!(
+            to_charge(
+                at("ATIVA", 1),
+                None,
+                Some(Money::new(100, Currency::JPY).unwrap()),
+                now
+            )
+            .is_err(),
+            "the same minor units in another currency are not this cob"
         );
     }
 
@@ -377,7 +426,13 @@ mod tests {
         ] {
             let cob: Cob =
                 serde_json::from_str(&cob_json(cal)).unwrap_or_else(|e| panic!("{cal}: {e}"));
-            let charge = to_charge(cob.clone(), None, Some(100), now).unwrap();
+            let charge = to_charge(
+                cob.clone(),
+                None,
+                Some(Money::new(100, Currency::BRL).unwrap()),
+                now,
+            )
+            .unwrap();
             match expires_at(&cob.calendario) {
                 // Only a representable, positive lifetime gives an expiry.
                 Some(end) => assert!(end > cob.calendario.criacao.unwrap(), "{cal}"),
