@@ -31,16 +31,35 @@ pub enum TenantsFileError {
         path: String,
         source: serde_json::Error,
     },
+    /// A tenant with a blank webhook or callback secret (named by tenant and field, no value).
+    #[error("{path}: {source}")]
+    BlankSecret {
+        path: String,
+        source: crate::ports::BlankSecretError,
+    },
 }
 
-/// Reads and validates a tenants file (ids, callback URLs and methods are parsed by serde).
+/// Reads and validates a tenants file (ids, callback URLs and methods are parsed by serde; blank
+/// webhook and callback secrets are refused, since they would authenticate an empty header).
 pub fn load_tenants_file(path: &Path) -> Result<TenantsFile, TenantsFileError> {
     let p = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|source| TenantsFileError::Read {
         path: p.clone(),
         source,
     })?;
-    serde_json::from_str(&text).map_err(|source| TenantsFileError::Parse { path: p, source })
+    let file: TenantsFile =
+        serde_json::from_str(&text).map_err(|source| TenantsFileError::Parse {
+            path: p.clone(),
+            source,
+        })?;
+    for t in &file.tenants {
+        t.validate_secrets()
+            .map_err(|source| TenantsFileError::BlankSecret {
+                path: p.clone(),
+                source,
+            })?;
+    }
+    Ok(file)
 }
 
 /// Writes every tenant of the file into a store.
@@ -205,4 +224,55 @@ pub async fn lambda_worker() -> Result<crate::service::webhooks::WebhookWorker, 
         Arc::new(SystemClock),
         RetrySchedule::default(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(name: &str, text: &str) -> std::path::PathBuf {
+        let path = std::env::temp_dir().join(format!(
+            "tenants-{name}-{}-{}.json",
+            std::process::id(),
+            ulid::Ulid::new()
+        ));
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// A blank webhook secret would authenticate an empty header: the file is refused, and the
+    /// error names the tenant and the field without quoting any configured value.
+    #[test]
+    fn a_tenants_file_with_a_blank_secret_is_refused() {
+        let tenant = |secrets: &str| {
+            format!(
+                r#"{{"tenants":[{{"id":"ten_ok","name":"A","api_key_sha256":[],"callback_secrets":["whsec_deNBX1rNhVB82yDA0ttry1Yakpbc3sfy"],
+                  "webhook_secrets":{{"stripe":["whsec_visible_value"],"asaas_token":"tok-visible","efi_hmac":"hmac-visible"}}}},
+                  {{"id":"ten_blank","name":"B","api_key_sha256":[],"webhook_secrets":{secrets}}}]}}"#
+            )
+        };
+        let good = write("good", &tenant(r#"{"stripe":["whsec_x"]}"#));
+        assert_eq!(load_tenants_file(&good).unwrap().tenants.len(), 2);
+        for (secrets, field) in [
+            (r#"{"stripe":[""]}"#, "webhook_secrets.stripe[0]"),
+            (r#"{"asaas_token":"   "}"#, "webhook_secrets.asaas_token"),
+            (r#"{"efi_hmac":""}"#, "webhook_secrets.efi_hmac"),
+        ] {
+            let path = write("blank", &tenant(secrets));
+            let e = load_tenants_file(&path).unwrap_err();
+            let msg = e.to_string();
+            assert!(matches!(e, TenantsFileError::BlankSecret { .. }), "{msg}");
+            assert!(msg.contains("ten_blank") && msg.contains(field), "{msg}");
+            assert!(!msg.contains("visible"), "no value is quoted: {msg}");
+            let _ = std::fs::remove_file(path);
+        }
+        let _ = std::fs::remove_file(good);
+    }
+
+    /// The dev tenants file passes the check.
+    #[test]
+    fn the_dev_tenants_file_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/tenants.dev.json");
+        assert!(load_tenants_file(&path).is_ok());
+    }
 }

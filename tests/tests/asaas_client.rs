@@ -2,11 +2,13 @@
 //! decimals, and a retry after an ambiguous create finding the first charge by externalReference.
 
 use integration_tests::fakes::asaas::FakeAsaas;
+use integration_tests::fakes::EndpointFailure;
+use shared::domain::ChargeAmountError;
 use shared::domain::{
     Currency, Customer, Document, Money, PaymentId, PaymentMethod, PaymentStatus,
 };
 use shared::gateways::asaas::{AsaasClient, AsaasConfig};
-use shared::ports::{ChargeRequest, ErrorClass, Gateway};
+use shared::ports::{ChargeLookup, ChargeRequest, ErrorClass, Gateway};
 use shared::service::gateway_key;
 use std::time::Duration;
 
@@ -207,4 +209,129 @@ async fn full_and_partial_refunds_never_twice() {
             .status,
         PaymentStatus::Refunded
     );
+}
+
+/// Every way the QR read can fail after `POST /payments` made the charge.
+const QR_FAILURES: [EndpointFailure; 5] = [
+    EndpointFailure::Status(429),
+    EndpointFailure::Status(404),
+    EndpointFailure::Status(500),
+    EndpointFailure::Status(401),
+    EndpointFailure::CloseConnection,
+];
+
+/// The charge exists once `POST /payments` answered: a failing QR read must not turn it into an
+/// error (429 would fail over to a second payable charge, 404 would mark the payment failed).
+/// It comes back as `processing` with its id; a later `retrieve` reads the QR code.
+#[tokio::test]
+async fn a_failing_qr_code_after_create_keeps_the_charge() {
+    let fake = FakeAsaas::start().await;
+    let c = client(&fake, &fake.token);
+    for (n, failure) in QR_FAILURES.into_iter().enumerate() {
+        fake.set_qr_failure(Some(failure));
+        let r = req(1990, PaymentMethod::Pix);
+        let charge = c
+            .create(&r)
+            .await
+            .unwrap_or_else(|e| panic!("{failure:?}: {e:?}"));
+        let made = fake.payments_for(r.payment_id.as_str());
+        assert_eq!(made.len(), 1, "{failure:?}");
+        assert_eq!(charge.gateway_payment_id, made[0], "{failure:?}");
+        assert_eq!(charge.status, PaymentStatus::Processing, "{failure:?}");
+        assert_eq!(charge.pix, None, "{failure:?}");
+        assert_eq!(fake.payments_created(), n + 1);
+        fake.set_qr_failure(None);
+        let later = c
+            .retrieve(&charge.gateway_payment_id, PaymentMethod::Pix)
+            .await
+            .unwrap();
+        assert_eq!(later.status, PaymentStatus::Pending);
+        assert!(later.pix.is_some(), "the instructions, once readable");
+    }
+}
+
+/// A retry that finds the first attempt's payment by `externalReference` keeps it as well.
+#[tokio::test]
+async fn a_failing_qr_code_after_finding_the_existing_payment_keeps_it() {
+    let fake = FakeAsaas::start().await;
+    let c = client(&fake, &fake.token);
+    let r = req(2050, PaymentMethod::Pix);
+    assert_eq!(c.create(&r).await.unwrap_err().class, ErrorClass::Ambiguous);
+    let id = fake.payments_for(r.payment_id.as_str())[0].clone();
+    for failure in QR_FAILURES {
+        fake.set_qr_failure(Some(failure));
+        let charge = c
+            .create(&r)
+            .await
+            .unwrap_or_else(|e| panic!("{failure:?}: {e:?}"));
+        assert_eq!(
+            (charge.gateway_payment_id.as_str(), charge.status),
+            (id.as_str(), PaymentStatus::Processing),
+            "{failure:?}"
+        );
+    }
+    assert_eq!(fake.payments_created(), 1, "no second charge");
+}
+
+/// Found by `externalReference`, without ever creating; nothing there is `Ok(None)`; another
+/// amount is refused; a found charge whose QR code cannot be read is still found.
+#[tokio::test]
+async fn lookup_finds_without_creating_and_checks_the_amount() {
+    let fake = FakeAsaas::start().await;
+    let c = client(&fake, &fake.token);
+    let r = req(1990, PaymentMethod::Pix);
+    let made = c.create(&r).await.unwrap();
+    let posts = fake.payment_posts();
+    let found = c.lookup(&ChargeLookup::from(&r)).await.unwrap().unwrap();
+    assert_eq!(found, made);
+    let unknown = req(1990, PaymentMethod::Pix);
+    assert_eq!(c.lookup(&ChargeLookup::from(&unknown)).await.unwrap(), None);
+    let mut other_amount = ChargeLookup::from(&r);
+    other_amount.amount = Money::new(1991, Currency::BRL).unwrap();
+    let e = c.lookup(&other_amount).await.unwrap_err();
+    assert_eq!(
+        (e.class, e.code.as_str()),
+        (ErrorClass::Ambiguous, ChargeAmountError::CODE)
+    );
+    // Same minor units in another currency: not this charge either.
+    let mut other_currency = ChargeLookup::from(&r);
+    other_currency.amount = Money::new(1990, Currency::JPY).unwrap();
+    assert_eq!(
+        c.lookup(&other_currency).await.unwrap_err().code,
+        ChargeAmountError::CODE
+    );
+    for failure in QR_FAILURES {
+        fake.set_qr_failure(Some(failure));
+        let kept = c
+            .lookup(&ChargeLookup::from(&r))
+            .await
+            .unwrap_or_else(|e| panic!("{failure:?}: {e:?}"))
+            .unwrap();
+        assert_eq!(
+            (kept.gateway_payment_id.as_str(), kept.status),
+            (made.gateway_payment_id.as_str(), PaymentStatus::Processing)
+        );
+    }
+    assert_eq!(fake.payment_posts(), posts, "a look-up never creates");
+    assert_eq!(fake.payments_created(), 1);
+}
+
+/// Asaas reads every value as reais: an amount in another currency is refused before any
+/// request (1000 JPY was once sent as R$ 10,00 and reported paid).
+#[tokio::test]
+async fn an_amount_in_another_currency_is_refused_before_sending() {
+    let fake = FakeAsaas::start().await;
+    let c = client(&fake, &fake.token);
+    for method in [
+        PaymentMethod::Pix,
+        PaymentMethod::Card,
+        PaymentMethod::Boleto,
+    ] {
+        let mut r = req(1000, method);
+        r.amount = Money::new(1000, Currency::JPY).unwrap();
+        let e = c.create(&r).await.unwrap_err();
+        assert_eq!(e.class, ErrorClass::Invalid, "{e:?}");
+    }
+    assert_eq!(fake.requests(), 0, "nothing sent");
+    assert_eq!(fake.payments_created(), 0);
 }

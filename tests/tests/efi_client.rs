@@ -2,11 +2,13 @@
 //! refreshed, create/QR/status/cancel, every error class, and retries reaching the same cob.
 
 use integration_tests::fakes::efi::{FakeEfi, TestPki};
+use integration_tests::fakes::EndpointFailure;
+use shared::domain::ChargeAmountError;
 use shared::domain::{
     Currency, Customer, Document, Money, PaymentId, PaymentMethod, PaymentStatus,
 };
 use shared::gateways::efi::{EfiClient, EfiConfig};
-use shared::ports::{ChargeRequest, ErrorClass, Gateway};
+use shared::ports::{ChargeLookup, ChargeRequest, ErrorClass, Gateway};
 use shared::service::gateway_key;
 use std::time::Duration;
 
@@ -128,6 +130,23 @@ async fn token_is_fetched_once_reused_then_refreshed() {
     assert_eq!(fake.token_requests(), 2, "refreshed after expiry");
 }
 
+/// `expires_in` is EFI's answer: an absurd lifetime is capped, never an `Instant` overflow.
+#[tokio::test]
+async fn a_huge_token_lifetime_is_capped_not_a_panic() {
+    let pki = TestPki::generate();
+    let fake = FakeEfi::start(&pki).await;
+    fake.set_token_lifetime(i64::MAX);
+    let c = EfiClient::new(config(
+        &fake,
+        &pki,
+        pki.client_identity_pem.clone().into_bytes(),
+    ))
+    .unwrap();
+    c.create(&req(1990)).await.unwrap();
+    c.create(&req(1990)).await.unwrap();
+    assert_eq!(fake.token_requests(), 1, "the capped token is still reused");
+}
+
 #[tokio::test]
 async fn every_error_class_and_retries_reach_the_same_cob() {
     let pki = TestPki::generate();
@@ -236,4 +255,199 @@ async fn full_and_partial_refunds_of_a_received_pix() {
     );
     c.refund(&refund("REF3", 7500)).await.unwrap();
     assert_eq!(fake.refunded(&r.gateway_key), 10000);
+}
+
+/// Every way a read can fail once the cob exists.
+const FAILURES: [EndpointFailure; 5] = [
+    EndpointFailure::Status(429),
+    EndpointFailure::Status(404),
+    EndpointFailure::Status(500),
+    EndpointFailure::Status(401),
+    EndpointFailure::CloseConnection,
+];
+
+fn client_for(fake: &FakeEfi, pki: &TestPki) -> EfiClient {
+    EfiClient::new(config(
+        fake,
+        pki,
+        pki.client_identity_pem.clone().into_bytes(),
+    ))
+    .unwrap()
+}
+
+/// After `PUT /v2/cob/{txid}` succeeded a failing QR read never makes the create an error (a
+/// 429 would fail over to a second payable charge, a 404 would mark the payment failed):
+/// without `pixCopiaECola` the cob is `processing` with the txid; with it, `pending` with that
+/// copy-paste and no PNG. A later `retrieve` reads the QR code.
+#[tokio::test]
+async fn a_failing_qr_code_after_the_put_keeps_the_cob() {
+    let pki = TestPki::generate();
+    let fake = FakeEfi::start(&pki).await;
+    let c = client_for(&fake, &pki);
+    for (n, failure) in FAILURES.into_iter().enumerate() {
+        fake.set_qr_failure(Some(failure));
+        let r = req(1990);
+        let charge = c
+            .create(&r)
+            .await
+            .unwrap_or_else(|e| panic!("{failure:?}: {e:?}"));
+        assert_eq!(
+            (
+                charge.gateway_payment_id.as_str(),
+                charge.status,
+                &charge.pix
+            ),
+            (r.gateway_key.as_str(), PaymentStatus::Processing, &None),
+            "{failure:?}"
+        );
+        assert_eq!(fake.cobs_created(), n + 1);
+        fake.set_qr_failure(None);
+        let later = c
+            .retrieve(&r.gateway_key, PaymentMethod::Pix)
+            .await
+            .unwrap();
+        assert_eq!(later.status, PaymentStatus::Pending);
+        assert!(later.pix.unwrap().qr_code_png_base64.is_some());
+    }
+    fake.set_copia_e_cola(true);
+    for failure in FAILURES {
+        fake.set_qr_failure(Some(failure));
+        let r = req(1990);
+        let charge = c
+            .create(&r)
+            .await
+            .unwrap_or_else(|e| panic!("{failure:?}: {e:?}"));
+        assert_eq!(charge.gateway_payment_id, r.gateway_key);
+        assert_eq!(charge.status, PaymentStatus::Pending, "{failure:?}");
+        let pix = charge.pix.unwrap();
+        assert_eq!(Some(pix.copy_paste), fake.copia_e_cola(&r.gateway_key));
+        assert_eq!(pix.qr_code_png_base64, None);
+    }
+}
+
+/// The token for the QR read is refreshed and the refresh fails: the cob is kept all the same.
+#[tokio::test]
+async fn a_failing_token_refresh_for_the_qr_code_keeps_the_cob() {
+    let pki = TestPki::generate();
+    let fake = FakeEfi::start(&pki).await;
+    fake.set_token_lifetime(60); // the client refreshes 60 s early: a new token for every call
+    let c = client_for(&fake, &pki);
+    for (n, failure) in [
+        EndpointFailure::Status(503),
+        EndpointFailure::Status(401),
+        EndpointFailure::CloseConnection,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        // The PUT's token is the next one; the QR read's is refused.
+        fake.fail_tokens_after(fake.token_requests() + 1, failure);
+        let r = req(1990);
+        let charge = c
+            .create(&r)
+            .await
+            .unwrap_or_else(|e| panic!("{failure:?}: {e:?}"));
+        assert_eq!(
+            (charge.gateway_payment_id.as_str(), charge.status),
+            (r.gateway_key.as_str(), PaymentStatus::Processing),
+            "{failure:?}"
+        );
+        assert_eq!(fake.cobs_created(), n + 1);
+    }
+}
+
+/// A retry meets `409 txid_duplicado`: the cob certainly exists, so a failing read-back is the
+/// cob as `processing` with the txid, not an error.
+#[tokio::test]
+async fn txid_duplicado_with_a_failing_read_back_keeps_the_cob() {
+    let pki = TestPki::generate();
+    let fake = FakeEfi::start(&pki).await;
+    let c = client_for(&fake, &pki);
+    let r = req(2050);
+    assert_eq!(c.create(&r).await.unwrap_err().class, ErrorClass::Ambiguous);
+    for failure in FAILURES {
+        fake.set_cob_read_failure(Some(failure));
+        let charge = c
+            .create(&r)
+            .await
+            .unwrap_or_else(|e| panic!("{failure:?}: {e:?}"));
+        assert_eq!(
+            (charge.gateway_payment_id.as_str(), charge.status),
+            (r.gateway_key.as_str(), PaymentStatus::Processing),
+            "{failure:?}"
+        );
+    }
+    fake.set_cob_read_failure(None);
+    // The read-back works again but the QR code does not: still the cob.
+    fake.set_qr_failure(Some(EndpointFailure::Status(429)));
+    assert_eq!(
+        c.create(&r).await.unwrap().status,
+        PaymentStatus::Processing
+    );
+    assert_eq!(fake.cobs_created(), 1, "one cob throughout");
+}
+
+/// The look-up reads the cob by its txid and never creates: 404 is `Ok(None)`, another amount
+/// (or currency) is refused, and a found cob whose QR code cannot be read is still found.
+#[tokio::test]
+async fn lookup_finds_without_creating_and_checks_the_amount() {
+    let pki = TestPki::generate();
+    let fake = FakeEfi::start(&pki).await;
+    let c = client_for(&fake, &pki);
+    let r = req(1990);
+    let made = c.create(&r).await.unwrap();
+    let puts = fake.cob_puts();
+    let found = c.lookup(&ChargeLookup::from(&r)).await.unwrap().unwrap();
+    assert_eq!(
+        (found.gateway_payment_id.as_str(), found.status),
+        (r.gateway_key.as_str(), PaymentStatus::Pending)
+    );
+    assert_eq!(found.pix, made.pix);
+    let unknown = req(1990);
+    assert_eq!(c.lookup(&ChargeLookup::from(&unknown)).await.unwrap(), None);
+    let mut other_amount = ChargeLookup::from(&r);
+    other_amount.amount = Money::new(1991, Currency::BRL).unwrap();
+    let e = c.lookup(&other_amount).await.unwrap_err();
+    assert_eq!(
+        (e.class, e.code.as_str()),
+        (ErrorClass::Ambiguous, ChargeAmountError::CODE)
+    );
+    let mut other_currency = ChargeLookup::from(&r);
+    other_currency.amount = Money::new(1990, Currency::USD).unwrap();
+    assert_eq!(
+        c.lookup(&other_currency).await.unwrap_err().code,
+        ChargeAmountError::CODE
+    );
+    for failure in FAILURES {
+        fake.set_qr_failure(Some(failure));
+        let kept = c
+            .lookup(&ChargeLookup::from(&r))
+            .await
+            .unwrap_or_else(|e| panic!("{failure:?}: {e:?}"))
+            .unwrap();
+        assert_eq!(
+            (kept.gateway_payment_id.as_str(), kept.status),
+            (r.gateway_key.as_str(), PaymentStatus::Processing)
+        );
+    }
+    assert_eq!(fake.cob_puts(), puts, "a look-up never creates");
+    assert_eq!(fake.cobs_created(), 1);
+}
+
+/// Pix is in reais: an amount in another currency is refused before anything is sent.
+#[tokio::test]
+async fn an_amount_in_another_currency_is_refused_before_sending() {
+    let pki = TestPki::generate();
+    let fake = FakeEfi::start(&pki).await;
+    let c = client_for(&fake, &pki);
+    let mut r = req(1000);
+    r.amount = Money::new(1000, Currency::JPY).unwrap();
+    let e = c.create(&r).await.unwrap_err();
+    assert_eq!(e.class, ErrorClass::Invalid, "{e:?}");
+    assert_eq!(
+        (fake.requests(), fake.token_requests()),
+        (0, 0),
+        "nothing sent"
+    );
+    assert_eq!(fake.cobs_created(), 0);
 }

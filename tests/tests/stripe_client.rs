@@ -158,3 +158,88 @@ async fn full_and_partial_refunds_never_twice() {
     c.refund(&refund("REF3", 7500)).await.unwrap();
     assert_eq!(fake.refunded(&card.gateway_payment_id), 10000);
 }
+
+/// Stripe answered for another currency (the fake records intents in USD): create and look-up
+/// refuse the charge as an amount mismatch; a plain read has no expectation.
+#[tokio::test]
+async fn an_intent_in_another_currency_is_refused() {
+    use shared::domain::ChargeAmountError;
+    use shared::ports::ChargeLookup;
+    let fake = FakeStripe::start().await;
+    let c = client(&fake, &fake.api_key);
+    fake.set_answer_currency(Some("usd"));
+    let r = req(1990, PaymentMethod::Card);
+    let e = c.create(&r).await.unwrap_err();
+    assert_eq!(
+        (e.class, e.code.as_str()),
+        (ErrorClass::Ambiguous, ChargeAmountError::CODE),
+        "{e:?}"
+    );
+    let e = c.lookup(&ChargeLookup::from(&r)).await.unwrap_err();
+    assert_eq!(
+        (e.class, e.code.as_str()),
+        (ErrorClass::Ambiguous, ChargeAmountError::CODE),
+        "{e:?}"
+    );
+    let ids = fake.intents_for(r.payment_id.as_str());
+    assert_eq!(ids.len(), 1);
+    assert_eq!(
+        c.retrieve(&ids[0], PaymentMethod::Card)
+            .await
+            .unwrap()
+            .status,
+        PaymentStatus::Succeeded
+    );
+    // Same amount and currency as asked: accepted, in any currency Stripe takes.
+    fake.set_answer_currency(None);
+    let mut jpy = req(1000, PaymentMethod::Card);
+    jpy.amount = Money::new(1000, Currency::JPY).unwrap();
+    c.create(&jpy).await.unwrap();
+}
+
+/// The look-up finds the intent by `metadata[payment_id]` without creating anything; a payment
+/// with no intent is `Ok(None)`; an intent for another amount is refused.
+#[tokio::test]
+async fn lookup_finds_without_creating_and_checks_the_amount() {
+    use shared::domain::ChargeAmountError;
+    use shared::ports::ChargeLookup;
+    let fake = FakeStripe::start().await;
+    let c = client(&fake, &fake.api_key);
+    let r = req(1990, PaymentMethod::Pix);
+    let made = c.create(&r).await.unwrap();
+    let posts = fake.create_posts();
+    let found = c.lookup(&ChargeLookup::from(&r)).await.unwrap().unwrap();
+    assert_eq!(found, made, "the same intent, normalized the same way");
+    let unknown = req(1990, PaymentMethod::Pix);
+    assert_eq!(c.lookup(&ChargeLookup::from(&unknown)).await.unwrap(), None);
+    let mut other_amount = ChargeLookup::from(&r);
+    other_amount.amount = Money::new(1991, Currency::BRL).unwrap();
+    let e = c.lookup(&other_amount).await.unwrap_err();
+    assert_eq!(
+        (e.class, e.code.as_str()),
+        (ErrorClass::Ambiguous, ChargeAmountError::CODE)
+    );
+    assert_eq!(fake.create_posts(), posts, "a look-up never creates");
+    assert_eq!(fake.intents_created(), 1);
+}
+
+/// Stripe prunes idempotency keys after ~24 h: a create re-sent after that makes a second
+/// PaymentIntent, which is why takeovers look up instead. The look-up reports the first.
+#[tokio::test]
+async fn after_key_expiry_a_resent_create_makes_a_second_intent_and_lookup_finds_the_first() {
+    use shared::ports::ChargeLookup;
+    let fake = FakeStripe::start().await;
+    let c = client(&fake, &fake.api_key);
+    let r = req(1990, PaymentMethod::Card);
+    let first = c.create(&r).await.unwrap();
+    assert_eq!(c.create(&r).await.unwrap(), first, "replayed for the key");
+    fake.forget_idempotency_keys();
+    let second = c.create(&r).await.unwrap();
+    assert_ne!(second.gateway_payment_id, first.gateway_payment_id);
+    assert_eq!(fake.intents_created(), 2);
+    let posts = fake.create_posts();
+    let found = c.lookup(&ChargeLookup::from(&r)).await.unwrap().unwrap();
+    assert_eq!(found.gateway_payment_id, first.gateway_payment_id);
+    assert_eq!(fake.create_posts(), posts);
+    assert_eq!(fake.intents_created(), 2);
+}

@@ -21,7 +21,9 @@ pub use gateway::{
 pub use idempotency::{ClaimOutcome, ClaimRequest, IdempotencyStore, Lease, StoredResponse};
 pub use payments::{PaymentFilter, PaymentPage, PaymentStore};
 pub use store_error::StoreError;
-pub use tenants::{hash_api_key, Tenant, TenantStore, WebhookSecrets};
+pub use tenants::{
+    hash_api_key, is_blank_secret, BlankSecretError, Tenant, TenantStore, WebhookSecrets,
+};
 pub use webhooks::{
     Callback, CallbackSender, DeliveryOutcome, EventRecord, EventState, EventStore,
     WebhookEnvelope, WebhookQueue,

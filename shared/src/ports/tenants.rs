@@ -62,6 +62,53 @@ impl std::fmt::Debug for WebhookSecrets {
     }
 }
 
+/// A configured secret that cannot authenticate anything: empty or whitespace only. An empty
+/// shared secret would accept an empty header (or a signature anyone can compute), so such a
+/// tenant is refused when it is loaded. The error names the tenant and the field, never a value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("tenant {tenant}: {field} is empty or blank (a blank secret would authenticate anyone)")]
+pub struct BlankSecretError {
+    /// The tenant's id.
+    pub tenant: String,
+    /// Where the secret sits, e.g. `webhook_secrets.stripe[0]`.
+    pub field: String,
+}
+
+/// True for a secret that is empty or only whitespace.
+pub fn is_blank_secret(secret: &str) -> bool {
+    secret.trim().is_empty()
+}
+
+impl Tenant {
+    /// Refuses blank webhook and callback secrets (see [`BlankSecretError`]). A secret that is
+    /// absent (`None`, or an empty list) is not an error: that gateway's webhooks are then
+    /// refused as unconfigured.
+    pub fn validate_secrets(&self) -> Result<(), BlankSecretError> {
+        let blank = |field: String| BlankSecretError {
+            tenant: self.id.as_str().to_string(),
+            field,
+        };
+        let w = &self.webhook_secrets;
+        if let Some(i) = w.stripe.iter().position(|s| is_blank_secret(s)) {
+            return Err(blank(format!("webhook_secrets.stripe[{i}]")));
+        }
+        if w.asaas_token.as_deref().is_some_and(is_blank_secret) {
+            return Err(blank("webhook_secrets.asaas_token".into()));
+        }
+        if w.efi_hmac.as_deref().is_some_and(is_blank_secret) {
+            return Err(blank("webhook_secrets.efi_hmac".into()));
+        }
+        if let Some(i) = self
+            .callback_secrets
+            .iter()
+            .position(|s| is_blank_secret(s))
+        {
+            return Err(blank(format!("callback_secrets[{i}]")));
+        }
+        Ok(())
+    }
+}
+
 /// Hashes an API key the way tenants store them.
 pub fn hash_api_key(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
@@ -93,5 +140,55 @@ impl std::fmt::Debug for Tenant {
             .field("callback_secrets", &self.callback_secrets.len())
             .field("webhook_secrets", &self.webhook_secrets)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tenant(secrets: serde_json::Value, callback: serde_json::Value) -> Tenant {
+        serde_json::from_value(serde_json::json!({
+            "id": "ten_blank", "name": "T", "api_key_sha256": [],
+            "callback_secrets": callback, "webhook_secrets": secrets
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn blank_secrets_are_refused_by_tenant_and_field() {
+        let ok = tenant(
+            serde_json::json!({"stripe": ["whsec_a"], "asaas_token": "tok", "efi_hmac": "h"}),
+            serde_json::json!(["whsec_c"]),
+        );
+        assert_eq!(ok.validate_secrets(), Ok(()));
+        let unset = tenant(serde_json::json!({}), serde_json::json!([]));
+        assert_eq!(unset.validate_secrets(), Ok(()), "absent is not blank");
+        for (secrets, callback, field) in [
+            (
+                serde_json::json!({"stripe": ["whsec_a", ""]}),
+                serde_json::json!([]),
+                "webhook_secrets.stripe[1]",
+            ),
+            (
+                serde_json::json!({"asaas_token": ""}),
+                serde_json::json!([]),
+                "webhook_secrets.asaas_token",
+            ),
+            (
+                serde_json::json!({"efi_hmac": " \t\n"}),
+                serde_json::json!([]),
+                "webhook_secrets.efi_hmac",
+            ),
+            (
+                serde_json::json!({}),
+                serde_json::json!(["  "]),
+                "callback_secrets[0]",
+            ),
+        ] {
+            let e = tenant(secrets, callback).validate_secrets().unwrap_err();
+            assert_eq!((e.tenant.as_str(), e.field.as_str()), ("ten_blank", field));
+            assert!(e.to_string().contains("ten_blank") && e.to_string().contains(field));
+        }
     }
 }

@@ -3,6 +3,8 @@
 //! idempotency key (as the real API). The value's centavos pick the behaviour: 02 credit card
 //! refused, 31 rate limited, 40 invalid value, 50 payment created then 500, 77 payment created
 //! then a 2 s stall; anything else succeeds (card CONFIRMED, Pix/boleto PENDING).
+//! `set_qr_failure` makes `GET /payments/{id}/pixQrCode` fail (a status, or a closed
+//! connection) while everything else keeps working; requests and payment POSTs are counted.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -11,10 +13,15 @@ use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 
+use super::EndpointFailure;
+
 #[derive(Default)]
 struct State {
     customers: Vec<Value>,
     payments: Vec<Value>,
+    requests: usize,
+    payment_posts: usize,
+    qr_failure: Option<EndpointFailure>,
 }
 
 /// The running fake.
@@ -56,11 +63,59 @@ impl FakeAsaas {
             state: Arc::new(Mutex::new(State::default())),
         };
         let f = fake.clone();
-        crate::serve_http(listener, move |req| {
+        super::serve_http_or_drop(listener, move |req| {
             let f = f.clone();
-            async move { f.serve(req).await }
+            async move { f.serve_or_drop(req).await }
         });
         fake
+    }
+
+    /// While set, the Pix QR code endpoint fails this way (the payment itself is unaffected).
+    pub fn set_qr_failure(&self, failure: Option<EndpointFailure>) {
+        self.state.lock().unwrap().qr_failure = failure;
+    }
+
+    /// Requests received, of any kind.
+    pub fn requests(&self) -> usize {
+        self.state.lock().unwrap().requests
+    }
+
+    /// `POST /payments` requests received (a look-up must never add one).
+    pub fn payment_posts(&self) -> usize {
+        self.state.lock().unwrap().payment_posts
+    }
+
+    /// Ids of the payments whose `externalReference` is this (our payment id).
+    pub fn payments_for(&self, reference: &str) -> Vec<String> {
+        self.state
+            .lock()
+            .unwrap()
+            .payments
+            .iter()
+            .filter(|p| p["externalReference"] == reference)
+            .filter_map(|p| p["id"].as_str().map(str::to_string))
+            .collect()
+    }
+
+    /// Applies the QR failure switch, then serves; `None` closes the connection unanswered.
+    async fn serve_or_drop(
+        &self,
+        req: Request<hyper::body::Incoming>,
+    ) -> Option<Response<Full<Bytes>>> {
+        let failure = {
+            let mut st = self.state.lock().unwrap();
+            st.requests += 1;
+            if req.method() == "POST" && req.uri().path().trim_end_matches('/') == "/v3/payments" {
+                st.payment_posts += 1;
+            }
+            st.qr_failure
+                .filter(|_| req.method() == "GET" && req.uri().path().ends_with("/pixQrCode"))
+        };
+        match failure {
+            Some(EndpointFailure::CloseConnection) => None,
+            Some(EndpointFailure::Status(status)) => Some(err(status, "qr_code_unavailable")),
+            None => Some(self.serve(req).await),
+        }
     }
 
     /// Payments (charges) created.

@@ -6,6 +6,12 @@
 //! returns the QR as a data URI. The amount's centavos pick the behaviour: 31 rate limited
 //! (429), 40 rejected (BCB problem JSON), 50 created then 500 (`erro_aplicacao`), 77 created
 //! then a 2 s stall; anything else succeeds.
+//!
+//! Switches for what can go wrong after the cob exists: `set_qr_failure` (the QR endpoint),
+//! `set_cob_read_failure` (`GET /v2/cob/{txid}`), `fail_tokens_after` (token requests beyond
+//! the n-th), each answering a status or closing the connection; `set_copia_e_cola` adds
+//! `pixCopiaECola` to cobs created from then on. Requests (after the TLS handshake) and cob
+//! PUTs are counted.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -19,6 +25,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
+
+use super::{DropConnection, EndpointFailure};
 
 /// Test certificates: a CA, the server's certificate, and a client identity.
 pub struct TestPki {
@@ -83,6 +91,12 @@ struct State {
     cobs: HashMap<String, Value>,
     refunds: HashMap<String, (String, i64)>,
     locs: usize,
+    requests: usize,
+    cob_puts: usize,
+    qr_failure: Option<EndpointFailure>,
+    cob_read_failure: Option<EndpointFailure>,
+    token_failure_after: Option<(usize, EndpointFailure)>,
+    copia_e_cola: bool,
 }
 
 /// The running fake.
@@ -165,7 +179,7 @@ impl FakeEfi {
                     };
                     let svc = service_fn(move |req| {
                         let f = f.clone();
-                        async move { Ok::<_, std::convert::Infallible>(f.serve(req).await) }
+                        async move { f.serve_or_drop(req).await.ok_or(DropConnection) }
                     });
                     let _ = http1::Builder::new()
                         .serve_connection(TokioIo::new(tls), svc)
@@ -174,6 +188,81 @@ impl FakeEfi {
             }
         });
         fake
+    }
+
+    /// While set, `GET /v2/loc/{id}/qrcode` fails this way.
+    pub fn set_qr_failure(&self, failure: Option<EndpointFailure>) {
+        self.state.lock().unwrap().qr_failure = failure;
+    }
+
+    /// While set, `GET /v2/cob/{txid}` fails this way (the cob itself is unaffected).
+    pub fn set_cob_read_failure(&self, failure: Option<EndpointFailure>) {
+        self.state.lock().unwrap().cob_read_failure = failure;
+    }
+
+    /// Token requests after the first `n` (counted since the fake started) fail this way.
+    pub fn fail_tokens_after(&self, n: usize, failure: EndpointFailure) {
+        self.state.lock().unwrap().token_failure_after = Some((n, failure));
+    }
+
+    /// Whether cobs created from now on carry `pixCopiaECola` (optional in EFI's answers).
+    pub fn set_copia_e_cola(&self, on: bool) {
+        self.state.lock().unwrap().copia_e_cola = on;
+    }
+
+    /// HTTP requests received (after a successful handshake), tokens included.
+    pub fn requests(&self) -> usize {
+        self.state.lock().unwrap().requests
+    }
+
+    /// `PUT /v2/cob/{txid}` requests received (a look-up must never add one).
+    pub fn cob_puts(&self) -> usize {
+        self.state.lock().unwrap().cob_puts
+    }
+
+    /// A cob's `pixCopiaECola`, when it has one.
+    pub fn copia_e_cola(&self, txid: &str) -> Option<String> {
+        self.state
+            .lock()
+            .unwrap()
+            .cobs
+            .get(txid)
+            .and_then(|c| c["pixCopiaECola"].as_str().map(str::to_string))
+    }
+
+    /// Applies the failure switches, then serves; `None` closes the connection unanswered.
+    async fn serve_or_drop(
+        &self,
+        req: Request<hyper::body::Incoming>,
+    ) -> Option<Response<Full<Bytes>>> {
+        let failure = {
+            let mut st = self.state.lock().unwrap();
+            st.requests += 1;
+            let segs: Vec<&str> = req.uri().path().trim_matches('/').split('/').collect();
+            match (req.method().as_str(), segs.as_slice()) {
+                ("PUT", ["v2", "cob", _]) => {
+                    st.cob_puts += 1;
+                    None
+                }
+                ("GET", ["v2", "loc", _, "qrcode"]) => {
+                    st.qr_failure.map(|f| (f, "location_nao_encontrada"))
+                }
+                ("GET", ["v2", "cob", _]) => st.cob_read_failure.map(|f| (f, "erro_aplicacao")),
+                ("POST", ["oauth", "token"]) => match st.token_failure_after {
+                    Some((n, f)) if st.token_requests >= n => {
+                        st.token_requests += 1;
+                        Some((f, "erro_aplicacao"))
+                    }
+                    _ => None,
+                },
+                _ => None,
+            }
+        };
+        match failure {
+            Some((EndpointFailure::CloseConnection, _)) => None,
+            Some((EndpointFailure::Status(status), name)) => Some(nome(status, name)),
+            None => Some(self.serve(req).await),
+        }
     }
 
     /// Lifetime (`expires_in`) of tokens issued from now on.
@@ -263,10 +352,11 @@ impl FakeEfi {
             let mut st = self.state.lock().unwrap();
             st.token_requests += 1;
             let token = format!("tok-{}", st.token_requests);
-            st.tokens.insert(
-                token.clone(),
-                Instant::now() + Duration::from_secs(u64::try_from(life).unwrap_or(0)),
-            );
+            let now = Instant::now();
+            let until = now
+                .checked_add(Duration::from_secs(u64::try_from(life).unwrap_or(0)))
+                .unwrap_or(now + Duration::from_secs(10 * 365 * 24 * 3600));
+            st.tokens.insert(token.clone(), until);
             // expires_in as a string on purpose: the docs table says string, the example a number.
             return resp(
                 200,
@@ -406,6 +496,13 @@ impl FakeEfi {
                 "status": "ATIVA", "devedor": req["devedor"], "valor": {"original": valor}, "chave": req["chave"],
                 "solicitacaoPagador": req["solicitacaoPagador"]
             });
+            let mut cob = cob;
+            if st.copia_e_cola {
+                cob["pixCopiaECola"] = format!(
+                    "00020101021226830014BR.GOV.BCB.PIX2561qrcodespix.efi.fake/v2/cob{loc}5204000053039865802BR6304ABCD"
+                )
+                .into();
+            }
             st.cobs.insert(txid.to_string(), cob.clone());
             cob
         };

@@ -5,6 +5,11 @@
 //! behaviour: 02 card declined (402), 31 rate limited (429), 40 invalid (400), 50 intent created
 //! then 500, 77 intent created then a 2 s stall; anything else succeeds. `set_outage` makes every
 //! request fail without effect.
+//!
+//! Intents echo `amount` and `currency` (lowercase) and keep `metadata[payment_id]`, so
+//! `GET /v1/payment_intents/search?query=metadata['payment_id']:'…'` finds them (newest first).
+//! Switches: `set_answer_currency` records created intents in another currency (a gateway that
+//! misread the request), `forget_idempotency_keys` emulates Stripe pruning keys after ~24 h.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -20,8 +25,10 @@ struct State {
     by_key: HashMap<String, (String, u16, String)>,
     intents: HashMap<String, Value>,
     created: usize,
+    create_posts: usize,
     requests: usize,
     outage: Option<u16>,
+    answer_currency: Option<String>,
 }
 
 /// The running fake.
@@ -98,6 +105,42 @@ impl FakeStripe {
         self.state.lock().unwrap().requests
     }
 
+    /// `POST /v1/payment_intents` requests received, replays included: a look-up must never
+    /// add one.
+    pub fn create_posts(&self) -> usize {
+        self.state.lock().unwrap().create_posts
+    }
+
+    /// While set, intents are created (and answered) in this currency instead of the requested
+    /// one, as if Stripe had misread the request.
+    pub fn set_answer_currency(&self, currency: Option<&str>) {
+        self.state.lock().unwrap().answer_currency = currency.map(str::to_string);
+    }
+
+    /// Drops every stored `Idempotency-Key`, as Stripe does once a key is ~24 h old: a create
+    /// re-sent after this makes a new PaymentIntent.
+    pub fn forget_idempotency_keys(&self) {
+        self.state.lock().unwrap().by_key.clear();
+    }
+
+    /// Ids of the intents made for one payment id (`metadata[payment_id]`), oldest first.
+    pub fn intents_for(&self, payment_id: &str) -> Vec<String> {
+        let st = self.state.lock().unwrap();
+        let mut found: Vec<(i64, String)> = st
+            .intents
+            .values()
+            .filter(|pi| pi["metadata"]["payment_id"] == payment_id)
+            .map(|pi| {
+                (
+                    pi["created"].as_i64().unwrap_or(0),
+                    pi["id"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect();
+        found.sort();
+        found.into_iter().map(|(_, id)| id).collect()
+    }
+
     async fn serve(&self, req: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
         self.state.lock().unwrap().requests += 1;
         let auth_ok = req
@@ -116,6 +159,7 @@ impl FakeStripe {
         }
         let method = req.method().clone();
         let path = req.uri().path().to_string();
+        let query = req.uri().query().unwrap_or("").to_string();
         let key = req
             .headers()
             .get("idempotency-key")
@@ -140,6 +184,7 @@ impl FakeStripe {
         }
         let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
         match (method.as_str(), segs.as_slice()) {
+            ("GET", ["v1", "payment_intents", "search"]) => self.search(&query),
             ("GET", ["v1", "payment_intents", id]) => {
                 match self.state.lock().unwrap().intents.get(*id) {
                     Some(pi) => resp(200, pi.to_string(), false),
@@ -151,6 +196,9 @@ impl FakeStripe {
                 }
             }
             ("POST", rest) => {
+                if rest == ["v1", "payment_intents"] {
+                    self.state.lock().unwrap().create_posts += 1;
+                }
                 let Some(key) = key else {
                     let (s, b) = error(
                         400,
@@ -249,6 +297,38 @@ impl FakeStripe {
         }
     }
 
+    /// `GET /v1/payment_intents/search`: only the one query the client sends,
+    /// `metadata['payment_id']:'<id>'`, is understood; anything else is a 400 as from Stripe's
+    /// query parser.
+    fn search(&self, query: &str) -> Response<Full<Bytes>> {
+        let q = form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == "query")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        let Some(wanted) = q
+            .strip_prefix("metadata['payment_id']:'")
+            .and_then(|r| r.strip_suffix('\''))
+        else {
+            let (s, b) = error(
+                400,
+                "invalid_request_error",
+                "search_query_invalid",
+                json!({"param": "query"}),
+            );
+            return resp(s, b, false);
+        };
+        let st = self.state.lock().unwrap();
+        let mut data: Vec<&Value> = st
+            .intents
+            .values()
+            .filter(|pi| pi["metadata"]["payment_id"] == wanted)
+            .collect();
+        data.sort_by_key(|pi| std::cmp::Reverse(pi["created"].as_i64().unwrap_or(0)));
+        let body = json!({"object": "search_result", "url": "/v1/payment_intents/search",
+            "data": data, "has_more": false, "next_page": null});
+        resp(200, body.to_string(), false)
+    }
+
     /// (status, body, store under the key, stall before answering)
     fn create(&self, params: &[(String, String)]) -> (u16, String, bool, bool) {
         let get = |k: &str| {
@@ -284,7 +364,9 @@ impl FakeStripe {
         let mut st = self.state.lock().unwrap();
         st.created += 1;
         let id = format!("pi_fake{}", st.created);
-        let mut pi = json!({"id": id, "object": "payment_intent", "amount": amount, "currency": get("currency"),
+        let currency = st.answer_currency.clone().or_else(|| get("currency"));
+        let created = 1_795_000_000 + i64::try_from(st.created).unwrap_or(0);
+        let mut pi = json!({"id": id, "object": "payment_intent", "amount": amount, "currency": currency, "created": created,
             "status": "succeeded", "next_action": null, "last_payment_error": null,
             "metadata": {"payment_id": get("metadata[payment_id]")}, "payment_method_types": [method]});
         match method.as_str() {

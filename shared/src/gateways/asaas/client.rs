@@ -4,8 +4,8 @@
 //! charge the first attempt made; Pix QR code fetched for Pix.
 
 use super::transformers::{
-    billing_type, classify, find_refund, json_decimal, to_charge, Customer, ErrorBody, List,
-    NewCustomer, NewPayment, NewRefund, Payment, PixQrCode,
+    billing_type, classify, find_refund, json_decimal, to_charge, to_charge_without_qr, Customer,
+    ErrorBody, List, NewCustomer, NewPayment, NewRefund, Payment, PixQrCode,
 };
 use crate::domain::{Currency, PaymentMethod};
 use crate::gateways::http_errors::{classify_transport, read_json};
@@ -137,25 +137,61 @@ impl AsaasClient {
         Ok(found.data.into_iter().find(|p| !p.deleted))
     }
 
+    /// The charge with its Pix QR code (a pending Pix only). With `QrFailure::Propagate` a
+    /// failing QR read is the call's error; with `QrFailure::KeepCharge` (create and look-up,
+    /// where the charge is known to exist) it never is: see [`to_charge_without_qr`].
     async fn with_qr(
         &self,
         p: Payment,
         method: PaymentMethod,
         expected: Option<crate::domain::Money>,
+        on_failure: QrFailure,
     ) -> Result<GatewayCharge, GatewayError> {
-        let qr = if method == PaymentMethod::Pix && p.status == "PENDING" {
-            Some(
-                self.call::<PixQrCode>(
-                    reqwest::Method::GET,
-                    &format!("/payments/{}/pixQrCode", p.id),
-                    None,
-                )
-                .await?,
+        if method != PaymentMethod::Pix || p.status != "PENDING" {
+            return to_charge(p, None, expected);
+        }
+        let qr = self
+            .call::<PixQrCode>(
+                reqwest::Method::GET,
+                &format!("/payments/{}/pixQrCode", p.id),
+                None,
             )
-        } else {
-            None
-        };
-        to_charge(p, qr, expected)
+            .await;
+        match (qr, on_failure) {
+            (Ok(qr), _) => to_charge(p, Some(qr), expected),
+            (Err(e), QrFailure::KeepCharge) => {
+                tracing::warn!(gateway = "asaas", payment = %p.id, code = %e.code, "Pix QR code not read; the charge is kept as processing");
+                to_charge_without_qr(p, expected)
+            }
+            (Err(e), QrFailure::Propagate) => Err(e),
+        }
+    }
+}
+
+/// What a failing Pix QR read means for the call that needed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum QrFailure {
+    /// The charge exists (create, look-up): report it as processing, never an error, or the
+    /// orchestrator would fail over (429, connect) or mark it failed (404) while a payable
+    /// charge stays at Asaas.
+    KeepCharge,
+    /// A status read: the error is the answer, and a later read tries again.
+    Propagate,
+}
+
+/// Refuses an amount in anything but reais before any request: Asaas would read the minor
+/// units as centavos (1000 JPY sent as R$ 10,00).
+fn require_brl(amount: crate::domain::Money) -> Result<(), GatewayError> {
+    if amount.currency() == Currency::BRL {
+        Ok(())
+    } else {
+        Err(invalid(
+            "currency_not_supported",
+            &format!(
+                "Asaas charges in BRL only, not {}",
+                amount.currency().code()
+            ),
+        ))
     }
 }
 
@@ -176,12 +212,16 @@ impl Gateway for AsaasClient {
 
     async fn lookup(&self, q: &ChargeLookup) -> Result<Option<GatewayCharge>, GatewayError> {
         match self.find_existing(q.payment_id.as_str()).await? {
-            Some(p) => Ok(Some(self.with_qr(p, q.method, Some(q.amount)).await?)),
+            Some(p) => Ok(Some(
+                self.with_qr(p, q.method, Some(q.amount), QrFailure::KeepCharge)
+                    .await?,
+            )),
             None => Ok(None),
         }
     }
 
     async fn create(&self, req: &ChargeRequest) -> Result<GatewayCharge, GatewayError> {
+        require_brl(req.amount)?;
         let reference = req.payment_id.as_str();
         let existing = self
             .find_existing(reference)
@@ -198,7 +238,9 @@ impl Gateway for AsaasClient {
                 }
             })?;
         if let Some(p) = existing {
-            return self.with_qr(p, req.method, Some(req.amount)).await;
+            return self
+                .with_qr(p, req.method, Some(req.amount), QrFailure::KeepCharge)
+                .await;
         }
         let customer = self.customer_id(req).await.map_err(|e| {
             // The lookup above found no charge, and customer records move no money: an unknown
@@ -239,7 +281,8 @@ impl Gateway for AsaasClient {
         let p: Payment = self
             .call(reqwest::Method::POST, "/payments", Some(body))
             .await?;
-        self.with_qr(p, req.method, Some(req.amount)).await
+        self.with_qr(p, req.method, Some(req.amount), QrFailure::KeepCharge)
+            .await
     }
 
     async fn retrieve(
@@ -250,7 +293,7 @@ impl Gateway for AsaasClient {
         let p: Payment = self
             .call(reqwest::Method::GET, &format!("/payments/{id}"), None)
             .await?;
-        self.with_qr(p, method, None).await
+        self.with_qr(p, method, None, QrFailure::Propagate).await
     }
 
     async fn cancel(&self, id: &str, _method: PaymentMethod) -> Result<(), GatewayError> {

@@ -2,7 +2,8 @@
 //! raw JSON number text and converted with the exact decimal parser, so no f64 ever holds it.
 
 use crate::domain::{
-    format_decimal, parse_decimal, BoletoDetails, Money, PaymentMethod, PaymentStatus, PixDetails,
+    format_decimal, parse_decimal, BoletoDetails, Currency, Money, PaymentMethod, PaymentStatus,
+    PixDetails,
 };
 use crate::ports::{ErrorClass, GatewayCharge, GatewayError};
 use serde::{Deserialize, Serialize};
@@ -155,22 +156,24 @@ pub fn status_of(status: &str) -> PaymentStatus {
     }
 }
 
-/// The normalized charge; the amount must match what was asked (exactly, in centavos).
+/// The normalized charge; the amount must match what was asked (exactly, in centavos, and in
+/// reais: Asaas holds BRL only, so an expectation in any other currency never matches).
 pub fn to_charge(
     p: Payment,
     qr: Option<PixQrCode>,
     expected: Option<Money>,
 ) -> Result<GatewayCharge, GatewayError> {
     if let Some(m) = expected {
-        if read_decimal(&p.value) != Some(m.minor()) {
+        if m.currency() != Currency::BRL || read_decimal(&p.value) != Some(m.minor()) {
             return Err(GatewayError {
                 class: ErrorClass::Ambiguous,
                 code: crate::domain::ChargeAmountError::CODE.into(),
                 message: format!(
-                    "Asaas payment {} has value {} instead of {}",
+                    "Asaas payment {} has value {} BRL instead of {} {}",
                     p.id,
                     p.value.get(),
-                    m.to_decimal_string()
+                    m.to_decimal_string(),
+                    m.currency().code()
                 ),
             });
         }
@@ -202,10 +205,27 @@ pub fn to_charge(
     })
 }
 
-/// Asaas times are `YYYY-MM-DD HH:mm:ss` in São Paulo time (UTC−3, no DST since 2019).
+/// The charge as known before its Pix QR code could be read: it exists at Asaas, so it is
+/// reported (never an error), but as `processing` since the payer has no instructions yet; a
+/// later `retrieve` reads the QR code. The amount is checked as always.
+pub fn to_charge_without_qr(
+    p: Payment,
+    expected: Option<Money>,
+) -> Result<GatewayCharge, GatewayError> {
+    let mut charge = to_charge(p, None, expected)?;
+    if charge.pix.is_none() && charge.status == PaymentStatus::Pending {
+        charge.status = PaymentStatus::Processing;
+    }
+    Ok(charge)
+}
+
+/// Asaas times are `YYYY-MM-DD HH:mm:ss` in São Paulo time (UTC−3, no DST since 2019). A time
+/// too close to the end of chrono's range to shift is unknown, never an overflow panic.
 fn parse_local_time(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
     let naive = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").ok()?;
-    Some(naive.and_utc() + chrono::Duration::hours(3))
+    naive
+        .and_utc()
+        .checked_add_signed(chrono::TimeDelta::try_hours(3)?)
 }
 
 /// The classification table for an HTTP error answer:
@@ -300,6 +320,30 @@ mod tests {
         assert_eq!(
             status_of("AWAITING_RISK_ANALYSIS"),
             PaymentStatus::Processing
+        );
+    }
+
+    /// `expirationDate` comes from Asaas: shifting it to UTC must not overflow at the end of
+    /// chrono's range.
+    #[test]
+    fn local_times_at_the_edge_of_the_range_do_not_panic() {
+        assert_eq!(
+            parse_local_time("2026-11-23 23:59:59").map(|t| t.to_rfc3339()),
+            Some("2026-11-24T02:59:59+00:00".to_string())
+        );
+        for edge in [
+            "262142-12-31 23:59:59",
+            "+262142-12-31 23:59:59",
+            "262143-12-31 23:59:59",
+            "-262143-01-01 00:00:00",
+            "not a date",
+        ] {
+            let _ = parse_local_time(edge);
+        }
+        assert_eq!(
+            parse_local_time("+262142-12-31 23:59:59"),
+            None,
+            "three hours past chrono's last date: unknown"
         );
     }
 }

@@ -4,7 +4,7 @@ use crate::domain::PaymentStatus;
 use crate::gateways::webhooks::{
     header, malformed, GatewayEvent, GatewayWebhooks, InboundWebhook, WebhookError,
 };
-use crate::ports::WebhookSecrets;
+use crate::ports::{is_blank_secret, WebhookSecrets};
 use crate::signing::constant_time_eq;
 use serde::Deserialize;
 
@@ -48,9 +48,11 @@ impl GatewayWebhooks for AsaasWebhooks {
         secrets: &WebhookSecrets,
         req: &InboundWebhook<'_>,
     ) -> Result<(), WebhookError> {
+        // A blank token is no token: it would match an empty header.
         let want = secrets
             .asaas_token
             .as_deref()
+            .filter(|t| !is_blank_secret(t))
             .ok_or(WebhookError::Unauthorized(
                 "no Asaas webhook token configured",
             ))?;
@@ -108,5 +110,46 @@ mod tests {
             .normalize(ev("PAYMENT_BANK_SLIP_VIEWED").as_bytes())
             .unwrap()
             .is_empty());
+    }
+
+    #[test]
+    fn a_blank_configured_token_authenticates_nothing() {
+        let body = br#"{"id":"evt_1","event":"PAYMENT_RECEIVED","payment":{"id":"pay_1"}}"#;
+        for (configured, sent) in [("", ""), ("  ", "  "), ("", "anything")] {
+            let mut headers = http::HeaderMap::new();
+            headers.insert("asaas-access-token", sent.parse().unwrap());
+            let req = InboundWebhook {
+                headers: &headers,
+                query: None,
+                body,
+                source_ip: None,
+                now: 0,
+            };
+            let secrets = WebhookSecrets {
+                asaas_token: Some(configured.to_string()),
+                ..WebhookSecrets::default()
+            };
+            assert_eq!(
+                AsaasWebhooks.verify(&secrets, &req),
+                Err(WebhookError::Unauthorized(
+                    "no Asaas webhook token configured"
+                ))
+            );
+        }
+        // A real token still works.
+        let mut headers = http::HeaderMap::new();
+        headers.insert("asaas-access-token", "tok".parse().unwrap());
+        let req = InboundWebhook {
+            headers: &headers,
+            query: None,
+            body,
+            source_ip: None,
+            now: 0,
+        };
+        let secrets = WebhookSecrets {
+            asaas_token: Some("tok".into()),
+            ..WebhookSecrets::default()
+        };
+        assert_eq!(AsaasWebhooks.verify(&secrets, &req), Ok(()));
     }
 }

@@ -4,9 +4,10 @@
 //! an unknown outcome meets `txid_duplicado` and reads back the same cob.
 
 use super::transformers::{
-    classify, cob_body, to_charge, to_refund, Cob, Devolucao, ErrorBody, QrCode, Token,
+    classify, cob_body, to_charge, to_charge_without_qr, to_refund, unread_cob, Cob, Devolucao,
+    ErrorBody, QrCode, Token,
 };
-use crate::domain::{Currency, PaymentMethod};
+use crate::domain::{Currency, Money, PaymentMethod};
 use crate::gateways::http_errors::{classify_transport, read_json};
 use crate::ports::{
     ChargeLookup, ChargeRequest, ErrorClass, Gateway, GatewayCharge, GatewayError, GatewayRefund,
@@ -19,6 +20,9 @@ use tokio::sync::Mutex;
 
 /// Refresh the token this long before it expires.
 const TOKEN_MARGIN: Duration = Duration::from_secs(60);
+
+/// A token is never trusted longer than this, whatever `expires_in` says (EFI issues 3600 s).
+const MAX_TOKEN_LIFE: Duration = Duration::from_secs(24 * 3600);
 
 /// Connection settings. Secrets and the key never appear in `Debug` output.
 #[derive(Clone)]
@@ -146,9 +150,13 @@ impl EfiClient {
                 ..e
             },
         })?;
+        // `expires_in` is whatever EFI sent: capped, and added without overflow (a lifetime the
+        // clock cannot represent is treated as already over, so the next call asks again).
         let life = Duration::from_secs(u64::try_from(t.expires_in).unwrap_or(0))
+            .min(MAX_TOKEN_LIFE)
             .saturating_sub(TOKEN_MARGIN);
-        *cached = Some((t.access_token.clone(), Instant::now() + life));
+        let now = Instant::now();
+        *cached = Some((t.access_token.clone(), now.checked_add(life).unwrap_or(now)));
         Ok(t.access_token)
     }
 
@@ -179,24 +187,46 @@ impl EfiClient {
         Self::read(rb.send().await.map_err(classify_transport)?).await
     }
 
+    /// The charge with its QR code (an `ATIVA` cob with a location only). With
+    /// `QrFailure::Propagate` a failing QR read (or the token refresh it needed) is the call's
+    /// error; with `QrFailure::KeepCharge` (create and look-up: the cob exists) it never is, and
+    /// the charge is what [`to_charge_without_qr`] makes of the cob alone.
     async fn with_qr(
         &self,
         cob: Cob,
-        expected_minor: Option<i64>,
+        expected: Option<Money>,
+        on_failure: QrFailure,
     ) -> Result<GatewayCharge, GatewayError> {
-        let qr = match (&cob.loc, cob.status.as_str()) {
-            (Some(loc), "ATIVA") => Some(
-                self.call::<QrCode>(
-                    reqwest::Method::GET,
-                    &format!("/v2/loc/{}/qrcode", loc.id),
-                    None,
-                )
-                .await?,
-            ),
-            _ => None,
+        let now = chrono::Utc::now();
+        let loc = match (&cob.loc, cob.status.as_str()) {
+            (Some(loc), "ATIVA") => loc.id,
+            _ if on_failure == QrFailure::KeepCharge => {
+                return to_charge_without_qr(cob, expected, now)
+            }
+            _ => return to_charge(cob, None, expected, now),
         };
-        to_charge(cob, qr, expected_minor, chrono::Utc::now())
+        let qr = self
+            .call::<QrCode>(reqwest::Method::GET, &format!("/v2/loc/{loc}/qrcode"), None)
+            .await;
+        match (qr, on_failure) {
+            (Ok(qr), _) => to_charge(cob, Some(qr), expected, now),
+            (Err(e), QrFailure::KeepCharge) => {
+                tracing::warn!(gateway = "efi", txid = %cob.txid, code = %e.code, "QR code not read; the cob is kept");
+                to_charge_without_qr(cob, expected, now)
+            }
+            (Err(e), QrFailure::Propagate) => Err(e),
+        }
     }
+}
+
+/// What a failing QR read means for the call that needed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum QrFailure {
+    /// The cob exists (create, look-up): report it, never an error, or the orchestrator would
+    /// fail over (429, connect) or mark the payment failed (404) while a payable cob stays.
+    KeepCharge,
+    /// A status read: the error is the answer, and a later read tries again.
+    Propagate,
 }
 
 #[async_trait]
@@ -228,10 +258,26 @@ impl Gateway for EfiClient {
             return Ok(None);
         }
         let cob: Cob = Self::read(res).await?;
-        self.with_qr(cob, Some(q.amount.minor())).await.map(Some)
+        self.with_qr(cob, Some(q.amount), QrFailure::KeepCharge)
+            .await
+            .map(Some)
     }
 
+    /// Once `PUT /v2/cob/{txid}` succeeded (or answered `txid_duplicado`: the cob is ours and
+    /// exists), the answer is the charge, never an error, whatever happens next; only an
+    /// amount that is not the one asked for is refused.
     async fn create(&self, req: &ChargeRequest) -> Result<GatewayCharge, GatewayError> {
+        if req.amount.currency() != Currency::BRL {
+            // Nothing is sent: EFI would read the minor units as centavos.
+            return Err(GatewayError {
+                class: ErrorClass::Invalid,
+                code: "currency_not_supported".into(),
+                message: format!(
+                    "EFI charges Pix in BRL only, not {}",
+                    req.amount.currency().code()
+                ),
+            });
+        }
         if req.method != PaymentMethod::Pix {
             return Err(GatewayError {
                 class: ErrorClass::Invalid,
@@ -252,11 +298,18 @@ impl Gateway for EfiClient {
             Ok(c) => c,
             // The txid is ours and deterministic: a duplicate is the charge an earlier attempt made.
             Err(e) if e.code == "txid_duplicado" => {
-                self.call::<Cob>(reqwest::Method::GET, &path, None).await?
+                match self.call::<Cob>(reqwest::Method::GET, &path, None).await {
+                    Ok(c) => c,
+                    Err(read) => {
+                        tracing::warn!(gateway = "efi", txid = %txid, code = %read.code, "existing cob not read back; kept as processing");
+                        return Ok(unread_cob(txid));
+                    }
+                }
             }
             Err(e) => return Err(e),
         };
-        self.with_qr(cob, Some(req.amount.minor())).await
+        self.with_qr(cob, Some(req.amount), QrFailure::KeepCharge)
+            .await
     }
 
     async fn retrieve(
@@ -267,7 +320,7 @@ impl Gateway for EfiClient {
         let cob: Cob = self
             .call(reqwest::Method::GET, &format!("/v2/cob/{txid}"), None)
             .await?;
-        self.with_qr(cob, None).await
+        self.with_qr(cob, None, QrFailure::Propagate).await
     }
 
     async fn cancel(&self, txid: &str, _method: PaymentMethod) -> Result<(), GatewayError> {

@@ -2,7 +2,7 @@
 //! strings), the QR code, both error shapes (`{nome, mensagem}` and the BCB problem JSON), and
 //! the error classification table.
 
-use crate::domain::{parse_decimal, ChargeAmountError, PaymentStatus, PixDetails};
+use crate::domain::{parse_decimal, ChargeAmountError, Currency, Money, PaymentStatus, PixDetails};
 use crate::ports::{ChargeRequest, ErrorClass, GatewayCharge, GatewayError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer};
@@ -65,12 +65,50 @@ pub struct Cob {
     pub pix: Vec<ReceivedPix>,
 }
 
-/// Creation time and lifetime.
+/// Creation time and lifetime. Both are read leniently: a cob EFI answered for is a charge that
+/// exists, so a missing, unparseable or out-of-range date makes its expiry unknown (`None`)
+/// instead of turning the whole answer into an error.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Calendario {
+    #[serde(default, deserialize_with = "lenient_datetime")]
     pub criacao: Option<DateTime<Utc>>,
-    #[serde(deserialize_with = "lenient_i64")]
-    pub expiracao: i64,
+    /// Lifetime in seconds, as EFI sent it (a number or a numeric string). Only a positive
+    /// value is a usable lifetime; see [`expires_at`].
+    #[serde(default, deserialize_with = "lenient_opt_i64")]
+    pub expiracao: Option<i64>,
+}
+
+/// Like [`lenient_i64`], but anything unusable (a fraction, text, a number beyond i64, null)
+/// is `None` rather than a decoding error.
+pub fn lenient_opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    })
+}
+
+/// An RFC 3339 time, or `None` when it is absent or cannot be read.
+pub fn lenient_datetime<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<DateTime<Utc>>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::String(s) => s.parse::<DateTime<Utc>>().ok(),
+        _ => None,
+    })
+}
+
+/// When the cob stops being payable: `criacao + expiracao`. `None` (unknown) when either is
+/// missing, when `expiracao` is not positive, or when the sum is beyond what a date can hold.
+///
+/// A non-positive `expiracao` is treated as unknown rather than refused: EFI only accepts a
+/// positive lifetime on create, so such a value is a bad answer about a cob that nonetheless
+/// exists, and refusing it would report an existing charge as an error. Unknown never makes a
+/// cob expired: its status is then what EFI says (`ATIVA` stays pending).
+pub fn expires_at(cal: &Calendario) -> Option<DateTime<Utc>> {
+    let created = cal.criacao?;
+    let secs = cal.expiracao.filter(|s| *s > 0)?;
+    created.checked_add_signed(chrono::TimeDelta::try_seconds(secs)?)
 }
 
 /// The payload location (its id fetches the QR code).
@@ -152,40 +190,40 @@ pub fn status_of(cob: &Cob, now: DateTime<Utc>) -> PaymentStatus {
     match cob.status.as_str() {
         "CONCLUIDA" => PaymentStatus::Succeeded,
         "REMOVIDA_PELO_USUARIO_RECEBEDOR" | "REMOVIDA_PELO_PSP" => PaymentStatus::Canceled,
-        "ATIVA" => match cob.calendario.criacao {
-            Some(c) if c + chrono::Duration::seconds(cob.calendario.expiracao) < now => {
-                PaymentStatus::Expired
-            }
+        "ATIVA" => match expires_at(&cob.calendario) {
+            Some(end) if end < now => PaymentStatus::Expired,
             _ => PaymentStatus::Pending,
         },
         _ => PaymentStatus::Processing,
     }
 }
 
-/// The normalized charge. The cob's amount must be the one asked for, exactly.
+/// The normalized charge. The cob's amount must be the one asked for, exactly, and in reais
+/// (Pix is BRL only, so an expectation in another currency never matches).
 pub fn to_charge(
     cob: Cob,
     qr: Option<QrCode>,
-    expected_minor: Option<i64>,
+    expected: Option<Money>,
     now: DateTime<Utc>,
 ) -> Result<GatewayCharge, GatewayError> {
-    if let Some(m) = expected_minor {
-        if parse_decimal(&cob.valor.original, 2) != Some(m) {
+    if let Some(m) = expected {
+        if m.currency() != Currency::BRL || parse_decimal(&cob.valor.original, 2) != Some(m.minor())
+        {
             return Err(GatewayError {
                 class: ErrorClass::Ambiguous,
                 code: ChargeAmountError::CODE.into(),
                 message: format!(
-                    "EFI cob {} is for {} instead of the requested amount",
-                    cob.txid, cob.valor.original
+                    "EFI cob {} is for {} BRL instead of {} {}",
+                    cob.txid,
+                    cob.valor.original,
+                    m.to_decimal_string(),
+                    m.currency().code()
                 ),
             });
         }
     }
     let status = status_of(&cob, now);
-    let expires_at = cob
-        .calendario
-        .criacao
-        .map(|c| c + chrono::Duration::seconds(cob.calendario.expiracao));
+    let expires_at = expires_at(&cob.calendario);
     let copy_paste = qr
         .as_ref()
         .map(|q| q.qrcode.clone())
@@ -206,6 +244,34 @@ pub fn to_charge(
         boleto: None,
         next_action: None,
     })
+}
+
+/// The charge when its QR code could not be read: the cob exists, so it is reported (never an
+/// error). With the cob's own `pixCopiaECola` it is `pending` with that copy-paste and no PNG;
+/// with nothing for the payer it is `processing`, and a later `retrieve` fills the
+/// instructions in. The amount is checked as always.
+pub fn to_charge_without_qr(
+    cob: Cob,
+    expected: Option<Money>,
+    now: DateTime<Utc>,
+) -> Result<GatewayCharge, GatewayError> {
+    let mut charge = to_charge(cob, None, expected, now)?;
+    if charge.pix.is_none() && charge.status == PaymentStatus::Pending {
+        charge.status = PaymentStatus::Processing;
+    }
+    Ok(charge)
+}
+
+/// A cob known to exist (EFI answered `txid_duplicado` for our txid) that could not be read
+/// back: its id is the txid, and nothing else is known yet.
+pub fn unread_cob(txid: &str) -> GatewayCharge {
+    GatewayCharge {
+        gateway_payment_id: txid.to_string(),
+        status: PaymentStatus::Processing,
+        pix: None,
+        boleto: None,
+        next_action: None,
+    }
 }
 
 /// The classification table for an HTTP error answer:
@@ -252,7 +318,7 @@ mod tests {
             r#"{"txid":"T","status":"ATIVA","calendario":{"criacao":"2026-11-21T12:00:00.000Z","expiracao":"3600"},"loc":{"id":7},"valor":{"original":"0.29"}}"#,
         )
         .unwrap();
-        assert_eq!(cob.calendario.expiracao, 3600);
+        assert_eq!(cob.calendario.expiracao, Some(3600));
         let native: ErrorBody = serde_json::from_str(
             r#"{"nome":"chave_invalida","mensagem":"A chave informada nao pertence"}"#,
         )
@@ -288,7 +354,7 @@ mod tests {
             status: s.into(),
             calendario: Calendario {
                 criacao: Some(Utc::now() - chrono::Duration::minutes(minutes_ago)),
-                expiracao: 3600,
+                expiracao: Some(3600),
             },
             loc: None,
             valor: Valor {
@@ -309,8 +375,106 @@ mod tests {
             PaymentStatus::Canceled
         );
         assert!(
-            to_charge(at("ATIVA", 1), None, Some(101), now).is_err(),
+            to_charge(
+                at("ATIVA", 1),
+                None,
+                Some(Money::new(101, Currency::BRL).unwrap()),
+                now
+            )
+            .is_err(),
             "amount mismatch is never accepted"
+        );
+        assert!(
+            to_charge(
+                at("ATIVA", 1),
+                None,
+                Some(Money::new(100, Currency::JPY).unwrap()),
+                now
+            )
+            .is_err(),
+            "the same minor units in another currency are not this cob"
+        );
+    }
+
+    fn cob_json(calendario: &str) -> String {
+        format!(
+            r#"{{"txid":"T","status":"ATIVA","calendario":{calendario},"loc":{{"id":7}},"valor":{{"original":"1.00"}}}}"#
+        )
+    }
+
+    /// Extreme or unusable `criacao`/`expiracao` from EFI decode, never panic, and leave the
+    /// expiry unknown: an `ATIVA` cob is then pending, never expired by overflow.
+    #[test]
+    fn out_of_range_dates_are_an_unknown_expiry_not_a_panic() {
+        let now = Utc::now();
+        for cal in [
+            r#"{"criacao":"2026-11-21T12:00:00.000Z","expiracao":9223372036854775807}"#,
+            r#"{"criacao":"2026-11-21T12:00:00.000Z","expiracao":"9223372036854775807"}"#,
+            r#"{"criacao":"2026-11-21T12:00:00.000Z","expiracao":-9223372036854775808}"#,
+            r#"{"criacao":"2026-11-21T12:00:00.000Z","expiracao":-3600}"#,
+            r#"{"criacao":"2026-11-21T12:00:00.000Z","expiracao":0}"#,
+            r#"{"criacao":"2026-11-21T12:00:00.000Z","expiracao":99999999999999999999}"#,
+            r#"{"criacao":"2026-11-21T12:00:00.000Z","expiracao":1.5}"#,
+            r#"{"criacao":"2026-11-21T12:00:00.000Z","expiracao":"soon"}"#,
+            r#"{"criacao":"2026-11-21T12:00:00.000Z","expiracao":null}"#,
+            r#"{"criacao":"2026-11-21T12:00:00.000Z"}"#,
+            r#"{"criacao":"+262143-12-31T23:59:59Z","expiracao":9223372036}"#,
+            r#"{"criacao":"9999-12-31T23:59:59Z","expiracao":9223372036854775}"#,
+            r#"{"criacao":"-262143-01-01T00:00:00Z","expiracao":3600}"#,
+            r#"{"criacao":"not a date","expiracao":3600}"#,
+            r#"{"criacao":null,"expiracao":3600}"#,
+        ] {
+            let cob: Cob =
+                serde_json::from_str(&cob_json(cal)).unwrap_or_else(|e| panic!("{cal}: {e}"));
+            let charge = to_charge(
+                cob.clone(),
+                None,
+                Some(Money::new(100, Currency::BRL).unwrap()),
+                now,
+            )
+            .unwrap();
+            match expires_at(&cob.calendario) {
+                // Only a representable, positive lifetime gives an expiry.
+                Some(end) => assert!(end > cob.calendario.criacao.unwrap(), "{cal}"),
+                None => {
+                    assert_eq!(status_of(&cob, now), PaymentStatus::Pending, "{cal}");
+                    assert_eq!(charge.status, PaymentStatus::Pending, "{cal}");
+                }
+            }
+        }
+        // The largest lifetime chrono can add to a real date still works; one more overflows
+        // into unknown rather than a panic.
+        let far: Cob = serde_json::from_str(&cob_json(
+            r#"{"criacao":"9999-12-31T23:59:59Z","expiracao":9223372036854775}"#,
+        ))
+        .unwrap();
+        assert_eq!(expires_at(&far.calendario), None);
+        let near_max: Cob = serde_json::from_str(&cob_json(
+            r#"{"criacao":"+262142-12-31T23:59:59Z","expiracao":9223372036}"#,
+        ))
+        .unwrap();
+        assert!(near_max.calendario.criacao.is_some());
+        assert_eq!(
+            expires_at(&near_max.calendario),
+            None,
+            "beyond chrono's last date"
+        );
+        let beyond: Cob = serde_json::from_str(&cob_json(
+            r#"{"criacao":"+262143-12-31T23:59:59Z","expiracao":1}"#,
+        ))
+        .unwrap();
+        assert_eq!(beyond.calendario.criacao, None, "unreadable, not an error");
+        let negative: Cob = serde_json::from_str(&cob_json(
+            r#"{"criacao":"2026-11-21T12:00:00.000Z","expiracao":-3600}"#,
+        ))
+        .unwrap();
+        assert_eq!(
+            (
+                expires_at(&negative.calendario),
+                status_of(&negative, Utc::now())
+            ),
+            (None, PaymentStatus::Pending),
+            "a negative lifetime is an unknown expiry, never an expired cob"
         );
     }
 }

@@ -5,7 +5,7 @@ use crate::domain::{parse_decimal, PaymentStatus};
 use crate::gateways::webhooks::{
     malformed, GatewayEvent, GatewayWebhooks, InboundWebhook, WebhookError,
 };
-use crate::ports::WebhookSecrets;
+use crate::ports::{is_blank_secret, WebhookSecrets};
 use crate::signing::constant_time_eq;
 use serde::Deserialize;
 
@@ -43,9 +43,11 @@ impl GatewayWebhooks for EfiWebhooks {
         secrets: &WebhookSecrets,
         req: &InboundWebhook<'_>,
     ) -> Result<(), WebhookError> {
+        // A blank secret is no secret: it would match `?hmac=`.
         let want = secrets
             .efi_hmac
             .as_deref()
+            .filter(|h| !is_blank_secret(h))
             .ok_or(WebhookError::Unauthorized(
                 "no EFI webhook secret configured",
             ))?;
@@ -132,5 +134,43 @@ mod tests {
             (PaymentStatus::PartiallyRefunded, Some(900))
         );
         assert!(EfiWebhooks.normalize(b"{\"pix\":\"x\"}").is_err());
+    }
+
+    #[test]
+    fn a_blank_configured_hmac_authenticates_nothing() {
+        let headers = http::HeaderMap::new();
+        let body = br#"{"pix":[]}"#;
+        let at = |query| InboundWebhook {
+            headers: &headers,
+            query,
+            body,
+            source_ip: None,
+            now: 0,
+        };
+        for (configured, query) in [
+            ("", Some("hmac=&ignorar=/pix")),
+            ("", Some("hmac=")),
+            (" ", Some("hmac=%20")),
+            ("", None),
+        ] {
+            let secrets = WebhookSecrets {
+                efi_hmac: Some(configured.to_string()),
+                ..WebhookSecrets::default()
+            };
+            assert_eq!(
+                EfiWebhooks.verify(&secrets, &at(query)),
+                Err(WebhookError::Unauthorized(
+                    "no EFI webhook secret configured"
+                ))
+            );
+        }
+        let secrets = WebhookSecrets {
+            efi_hmac: Some("s3cret".into()),
+            ..WebhookSecrets::default()
+        };
+        assert_eq!(
+            EfiWebhooks.verify(&secrets, &at(Some("hmac=s3cret&ignorar=/pix"))),
+            Ok(())
+        );
     }
 }

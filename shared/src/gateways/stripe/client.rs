@@ -2,8 +2,8 @@
 //! `Idempotency-Key` derived from the payment id on every POST.
 
 use super::transformers::{
-    classify, classify_transport, create_form, to_charge, to_refund, ErrorBody, PaymentIntent,
-    WireRefund,
+    check_amount, classify, classify_transport, create_form, payment_id_of, to_charge, to_refund,
+    ErrorBody, PaymentIntent, WireRefund,
 };
 use crate::domain::Currency;
 use crate::domain::PaymentMethod;
@@ -113,14 +113,25 @@ impl Gateway for StripeClient {
         true
     }
 
+    /// The answer (a new intent, or the one replayed for the key) must be for the amount and
+    /// currency asked: anything else is refused as an amount mismatch.
     async fn create(&self, req: &ChargeRequest) -> Result<GatewayCharge, GatewayError> {
-        self.post::<PaymentIntent>("/v1/payment_intents", &req.gateway_key, &create_form(req))
-            .await
-            .map(to_charge)
+        let pi = self
+            .post::<PaymentIntent>("/v1/payment_intents", &req.gateway_key, &create_form(req))
+            .await?;
+        check_amount(&pi, req.amount)?;
+        Ok(to_charge(pi))
     }
 
     /// Stripe has no read by idempotency key, so the intent is found by the
-    /// `metadata[payment_id]` every create carries, through the Search API.
+    /// `metadata[payment_id]` every create carries, through the Search API. When several
+    /// intents carry it (a create re-sent after Stripe pruned its idempotency key makes a
+    /// second one), the oldest is the payment's charge. Its amount and currency must be the
+    /// ones asked for.
+    ///
+    /// Stripe documents search as eventually consistent (an intent may take up to about a
+    /// minute to become searchable), so `Ok(None)` right after a create is not proof of
+    /// absence.
     async fn lookup(&self, q: &ChargeLookup) -> Result<Option<GatewayCharge>, GatewayError> {
         let query = format!("metadata['payment_id']:'{}'", q.payment_id);
         let res = self
@@ -136,7 +147,23 @@ impl Gateway for StripeClient {
             .await
             .map_err(classify_transport)?;
         let found: SearchResult = Self::read(res).await?;
-        Ok(found.data.into_iter().next().map(to_charge))
+        let wanted = q.payment_id.as_str();
+        let oldest = found
+            .data
+            .into_iter()
+            // The query already selects these; an intent visibly for another payment is never
+            // taken for ours.
+            .filter(|pi| payment_id_of(pi).is_none_or(|p| p == wanted))
+            .enumerate()
+            .min_by_key(|(i, pi)| (pi.created.unwrap_or(i64::MAX), *i))
+            .map(|(_, pi)| pi);
+        match oldest {
+            Some(pi) => {
+                check_amount(&pi, q.amount)?;
+                Ok(Some(to_charge(pi)))
+            }
+            None => Ok(None),
+        }
     }
 
     async fn retrieve(

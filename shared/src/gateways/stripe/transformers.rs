@@ -1,7 +1,9 @@
 //! Stripe wire types and their mapping to and from the domain: form fields for a create, the
 //! PaymentIntent and error bodies, and the error classification table.
 
-use crate::domain::{BoletoDetails, NextAction, PaymentMethod, PaymentStatus, PixDetails};
+use crate::domain::{
+    BoletoDetails, ChargeAmountError, Money, NextAction, PaymentMethod, PaymentStatus, PixDetails,
+};
 use crate::ports::{ChargeRequest, ErrorClass, GatewayCharge, GatewayError};
 use serde::Deserialize;
 
@@ -58,6 +60,18 @@ pub fn create_form(req: &ChargeRequest) -> Vec<(String, String)> {
 pub struct PaymentIntent {
     pub id: String,
     pub status: String,
+    /// Minor units of `currency`, as Stripe recorded them: checked against the request.
+    #[serde(default)]
+    pub amount: Option<i64>,
+    /// Lowercase ISO code (`brl`), as Stripe recorded it: checked against the request.
+    #[serde(default)]
+    pub currency: Option<String>,
+    /// Unix seconds; the oldest intent of a payment is the one a look-up reports.
+    #[serde(default)]
+    pub created: Option<i64>,
+    /// `metadata[payment_id]` and whatever else the intent carries.
+    #[serde(default)]
+    pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
     #[serde(default)]
     pub next_action: Option<WireNextAction>,
     #[serde(default)]
@@ -149,6 +163,40 @@ pub fn status_of(pi: &PaymentIntent) -> PaymentStatus {
         "requires_payment_method" if pi.last_payment_error.is_some() => PaymentStatus::Failed,
         _ => PaymentStatus::Pending,
     }
+}
+
+/// Refuses an intent whose amount or currency is not the one asked for (or is missing): a
+/// charge for another sum must never be reported as this payment's. Ambiguous, like the amount
+/// checks of Asaas and EFI: something exists at Stripe, and it is not what was requested.
+pub fn check_amount(pi: &PaymentIntent, expected: Money) -> Result<(), GatewayError> {
+    let currency_ok = pi
+        .currency
+        .as_deref()
+        .is_some_and(|c| c.eq_ignore_ascii_case(expected.currency().code()));
+    if pi.amount == Some(expected.minor()) && currency_ok {
+        return Ok(());
+    }
+    let shown = |v: Option<String>| v.unwrap_or_else(|| "none".into());
+    Err(GatewayError {
+        class: ErrorClass::Ambiguous,
+        code: ChargeAmountError::CODE.into(),
+        message: format!(
+            "Stripe PaymentIntent {} is for {} {} instead of {} {}",
+            pi.id,
+            shown(pi.amount.map(|a| a.to_string())),
+            shown(pi.currency.clone()),
+            expected.minor(),
+            expected.currency().code().to_ascii_lowercase()
+        ),
+    })
+}
+
+/// The intent's `metadata[payment_id]`, when it carries one.
+pub fn payment_id_of(pi: &PaymentIntent) -> Option<&str> {
+    pi.metadata
+        .as_ref()
+        .and_then(|m| m.get("payment_id"))
+        .and_then(|v| v.as_str())
 }
 
 /// The normalized charge.
@@ -325,6 +373,37 @@ mod tests {
             ErrorClass::Ambiguous
         );
         assert_eq!(classify(503, None, None).code, "http_503");
+    }
+
+    #[test]
+    fn amount_and_currency_must_both_match() {
+        use crate::domain::Currency;
+        let pi = |amount: Option<i64>, currency: Option<&str>| {
+            let mut v = serde_json::json!({"id": "pi_1", "status": "succeeded"});
+            if let Some(a) = amount {
+                v["amount"] = a.into();
+            }
+            if let Some(c) = currency {
+                v["currency"] = c.into();
+            }
+            serde_json::from_value::<PaymentIntent>(v).unwrap()
+        };
+        let brl = Money::new(1000, Currency::BRL).unwrap();
+        assert_eq!(check_amount(&pi(Some(1000), Some("brl")), brl), Ok(()));
+        for (amount, currency) in [
+            (Some(1000), Some("jpy")),
+            (Some(1001), Some("brl")),
+            (None, Some("brl")),
+            (Some(1000), None),
+        ] {
+            let e = check_amount(&pi(amount, currency), brl).unwrap_err();
+            assert_eq!(
+                (e.class, e.code.as_str()),
+                (ErrorClass::Ambiguous, ChargeAmountError::CODE)
+            );
+        }
+        let jpy = Money::new(1000, Currency::JPY).unwrap();
+        assert_eq!(check_amount(&pi(Some(1000), Some("jpy")), jpy), Ok(()));
     }
 
     #[test]

@@ -4,7 +4,7 @@ use crate::domain::PaymentStatus;
 use crate::gateways::webhooks::{
     header, malformed, GatewayEvent, GatewayWebhooks, InboundWebhook, WebhookError,
 };
-use crate::ports::WebhookSecrets;
+use crate::ports::{is_blank_secret, WebhookSecrets};
 use crate::signing::stripe;
 use serde::Deserialize;
 
@@ -46,7 +46,8 @@ impl GatewayWebhooks for StripeWebhooks {
         secrets: &WebhookSecrets,
         req: &InboundWebhook<'_>,
     ) -> Result<(), WebhookError> {
-        if secrets.stripe.is_empty() {
+        // A blank secret is no secret: refused here as well as when tenants are loaded.
+        if secrets.stripe.iter().all(|s| is_blank_secret(s)) {
             return Err(WebhookError::Unauthorized(
                 "no Stripe webhook secret configured",
             ));
@@ -56,6 +57,9 @@ impl GatewayWebhooks for StripeWebhooks {
         stripe::verify(h, req.body, &secrets.stripe, req.now).map_err(|e| match e {
             stripe::StripeSignatureError::Stale => {
                 WebhookError::Unauthorized("Stripe-Signature timestamp too old")
+            }
+            stripe::StripeSignatureError::NoSecret => {
+                WebhookError::Unauthorized("no Stripe webhook secret configured")
             }
             _ => WebhookError::Unauthorized("Stripe-Signature does not match"),
         })
@@ -138,5 +142,34 @@ mod tests {
             .unwrap()
             .is_empty());
         assert!(s.normalize(b"[]").is_err());
+    }
+
+    #[test]
+    fn a_blank_endpoint_secret_authenticates_nothing() {
+        let body =
+            br#"{"id":"evt_1","type":"payment_intent.succeeded","data":{"object":{"id":"pi_1"}}}"#;
+        let mut headers = http::HeaderMap::new();
+        let forged = format!(
+            "t=1700000000,v1={}",
+            stripe::compute("", 1_700_000_000, body)
+        );
+        headers.insert("stripe-signature", forged.parse().unwrap());
+        let req = InboundWebhook {
+            headers: &headers,
+            query: None,
+            body,
+            source_ip: None,
+            now: 1_700_000_000,
+        };
+        for blank in [vec![String::new()], vec![" ".to_string(), String::new()]] {
+            let secrets = WebhookSecrets {
+                stripe: blank,
+                ..WebhookSecrets::default()
+            };
+            assert!(matches!(
+                StripeWebhooks.verify(&secrets, &req),
+                Err(WebhookError::Unauthorized(_))
+            ));
+        }
     }
 }
