@@ -75,7 +75,8 @@ pub fn verify(
     header: &str,
     now: i64,
 ) -> Result<(), SigningError> {
-    if (now - timestamp).abs() > 300 {
+    // `abs_diff`: an extreme timestamp is stale, never an overflow.
+    if now.abs_diff(timestamp) > 300 {
         return Err(SigningError::Stale);
     }
     for secret in secrets {
@@ -143,6 +144,17 @@ mod tests {
             verify(&[old], "msg_1", 1000, b"{}", &h, 1400),
             Err(SigningError::Stale)
         );
+    }
+
+    #[test]
+    fn extreme_timestamps_are_stale_not_a_panic() {
+        let s = CallbackSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+        for (t, now) in [(i64::MIN, 1_700_000_000), (i64::MAX, -5), (0, i64::MIN)] {
+            assert_eq!(
+                verify(std::slice::from_ref(&s), "msg_1", t, b"{}", "v1,x", now),
+                Err(SigningError::Stale)
+            );
+        }
     }
 
     #[test]
