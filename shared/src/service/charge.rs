@@ -153,6 +153,13 @@ impl<'a> CreateRun<'a> {
             };
             match self.look_up_intent(&g).await {
                 Some(end) => return end,
+                // Past ~a day the gateway may have forgotten its idempotency key (Stripe keeps
+                // them 24 h): re-sending could charge again, so the payment waits for a refresh.
+                None if self.steps.state_of(g.name()) == Some(StepState::Intent)
+                    && self.svc.clock.now() - intent.at > chrono::Duration::hours(23) =>
+                {
+                    return self.processing_at(g.name(), "resume_too_late");
+                }
                 None if self.steps.state_of(g.name()) == Some(StepState::Intent) => {
                     order.push((g, Mode::Resumed));
                 }
@@ -302,6 +309,12 @@ impl<'a> CreateRun<'a> {
         };
         tracing::info!(payment_id = %self.payment.id, gateway = %name, class = class_name(e.class), code = %e.code, "gateway attempt failed");
         match (e.class, mode) {
+            // A resumed create refused as invalid says nothing about the earlier call (a
+            // single-use card token already spent by it, a key the gateway forgot): unknown.
+            (ErrorClass::Invalid, Mode::Resumed) => {
+                self.push_attempt(&name, &e, duration_ms);
+                Next::Done(self.processing_at(&name, ""))
+            }
             (ErrorClass::Declined | ErrorClass::Invalid, _) => {
                 self.push_attempt(&name, &e, duration_ms);
                 self.payment.gateway = Some(name);

@@ -20,6 +20,16 @@ pub const BREAKER_OPEN: &str = "breaker_open";
 /// The path whose requests are fingerprinted.
 pub const PAYMENTS_PATH: &str = "/v1/payments";
 
+/// How the create commit went.
+enum Commit {
+    Done(Reply),
+    /// A condition failed: nothing was written.
+    NotApplied,
+    Failed(StoreError),
+    /// No transactional commit is wired (a bare orchestrator): store step by step.
+    Unsupported,
+}
+
 /// A response to send: fresh or replayed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
@@ -84,11 +94,25 @@ impl Orchestrator {
                 match run.charge(&candidates).await {
                     ChargeEnd::Record(p) => {
                         crate::failpoint!("create.before_commit");
-                        if let Some(reply) = self.commit_new(tenant, &key, &lease, &p).await {
-                            crate::failpoint!("create.after_commit");
-                            return Ok(reply);
+                        match self.commit_new(tenant, &key, &lease, &p).await {
+                            Commit::Done(reply) => {
+                                crate::failpoint!("create.after_commit");
+                                return Ok(reply);
+                            }
+                            // Not applied: either another holder stored this payment first (it
+                            // wins), or the lease was lost to a takeover, which will store its
+                            // own outcome — never insert without the lease.
+                            Commit::NotApplied => {
+                                match self.payments.get(&tenant.id, &lease.payment_id).await? {
+                                    Some(stored) => stored,
+                                    None => return Err(ApiError::IdempotencyKeyInUse),
+                                }
+                            }
+                            // The gateway may hold a charge: keep the claim; the retry takes
+                            // over and settles on it through the steps.
+                            Commit::Failed(e) => return Err(e.into()),
+                            Commit::Unsupported => self.store_new(*p).await?,
                         }
-                        self.store_new(*p).await?
                     }
                     ChargeEnd::NothingCreated(err, attempts) => {
                         let summary: Vec<String> = attempts
@@ -177,17 +201,18 @@ impl Orchestrator {
         Ok(list)
     }
 
-    /// The one-request path: payment and key completion in a single atomic write. `None` when
-    /// there is no such path or it did not apply; the caller then stores step by step (which
-    /// also settles a takeover race or a lost lease the same way as always).
+    /// The one-request path: payment and key completion in a single atomic write, conditional
+    /// on the lease and on the payment id being new.
     async fn commit_new(
         &self,
         tenant: &Tenant,
         key: &IdempotencyKey,
         lease: &Lease,
         payment: &Payment,
-    ) -> Option<Reply> {
-        let commit = self.commit.as_ref()?;
+    ) -> Commit {
+        let Some(commit) = self.commit.as_ref() else {
+            return Commit::Unsupported;
+        };
         let answer = StoredResponse {
             status: 201,
             body: render_payment(payment),
@@ -200,15 +225,15 @@ impl Orchestrator {
             expires_at: self.clock.now() + self.config.idempotency_retention,
         };
         match commit.insert_completing(payment, &completion).await {
-            Ok(true) => Some(Reply {
+            Ok(true) => Commit::Done(Reply {
                 status: answer.status,
                 body: answer.body,
                 replayed: false,
             }),
-            Ok(false) => None,
+            Ok(false) => Commit::NotApplied,
             Err(e) => {
-                tracing::warn!(payment_id = %payment.id, error = %e, "create commit failed; storing step by step");
-                None
+                tracing::error!(payment_id = %payment.id, error = %e, "create commit failed after the gateway call; the claim is kept for the retry");
+                Commit::Failed(e)
             }
         }
     }
