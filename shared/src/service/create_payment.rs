@@ -65,11 +65,7 @@ impl Orchestrator {
         )?;
         let candidates = self.candidates(tenant, &new)?;
         let now = self.clock.now();
-        // A deadline already past on arrival is no real invocation's (local emulators send one):
-        // treat it as absent rather than refuse every gateway call.
-        let deadline = deadline
-            .filter(|d| *d > now)
-            .unwrap_or(now + self.config.default_in_flight);
+        let deadline = self.request_deadline(deadline, now);
         let first = CreateSteps::first_intent(candidates[0].name(), now);
 
         let lease = match self

@@ -37,7 +37,7 @@ impl Orchestrator {
             fingerprint: fingerprint("POST", path, body),
             candidate_payment_id: PaymentId::generate(),
             now,
-            in_flight_until: deadline.unwrap_or(now + self.config.default_in_flight),
+            in_flight_until: self.request_deadline(deadline, now),
             expires_at: now + self.config.idempotency_retention,
             steps,
         };

@@ -164,6 +164,20 @@ impl Orchestrator {
         })
     }
 
+    /// The instant a request must be done by: the caller's deadline (the Lambda's), or the
+    /// default in-flight time when there is none. A deadline already past on arrival is no real
+    /// invocation's (local Lambda emulators send one) and counts as none. Claims and every
+    /// gateway call budget use this one value.
+    pub(crate) fn request_deadline(
+        &self,
+        deadline: Option<chrono::DateTime<chrono::Utc>>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> chrono::DateTime<chrono::Utc> {
+        deadline
+            .filter(|d| *d > now)
+            .unwrap_or(now + self.config.default_in_flight)
+    }
+
     /// The service configuration in force.
     pub fn config(&self) -> &ServiceConfig {
         &self.config

@@ -38,7 +38,7 @@ impl Orchestrator {
             })?;
         let now = self.clock.now();
         let budget = CallBudget::new(
-            deadline.unwrap_or(now + self.config.default_in_flight),
+            self.request_deadline(deadline, now),
             now,
             self.config.gateway_reserve,
         );

@@ -84,12 +84,7 @@ impl DynamoIdempotencyStore {
                 takeover: true,
                 steps: read_steps(out.attributes())?,
             })),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(None)
-            }
+            Err(e) if is_conditional(&e) => Ok(None),
             Err(e) => Err(unavailable(e)),
         }
     }
