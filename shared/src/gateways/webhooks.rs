@@ -1,7 +1,7 @@
 //! Inbound gateway webhooks: each gateway module verifies its own authentication on the raw
 //! bytes and normalizes its events; the registry maps a gateway name to its module.
 
-use crate::domain::PaymentStatus;
+use crate::domain::{PaymentId, PaymentStatus, RefundStatus};
 use crate::ports::WebhookSecrets;
 use http::HeaderMap;
 use std::collections::BTreeMap;
@@ -23,14 +23,40 @@ pub struct InboundWebhook<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GatewayEvent {
     /// The gateway's own event identity (Stripe `event.id`, Asaas event `id`, EFI
-    /// `endToEndId` [+ refund id]); duplicates share it.
+    /// `endToEndId` [+ refund id and status]); duplicates share it.
     pub dedupe_id: String,
     /// The gateway's id of the charge (PaymentIntent id, EFI txid, Asaas payment id).
     pub gateway_payment_id: String,
-    /// The status the event reports.
-    pub to: PaymentStatus,
-    /// Total refunded so far, in minor units, when the event says.
-    pub refunded_amount: Option<i64>,
+    /// Our payment id when the gateway echoes it back (Stripe `metadata.payment_id`, Asaas
+    /// `externalReference`, EFI txid `PAY<ulid>`). Matched before the gateway id, so a payment
+    /// stored without `gateway_payment_id` (unknown create outcome) is still found.
+    pub payment_id: Option<PaymentId>,
+    /// What the event reports.
+    pub kind: GatewayEventKind,
+}
+
+/// What a gateway event reports about a charge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GatewayEventKind {
+    /// The charge's status. Never `partially_refunded`/`refunded`: those follow from refunds.
+    Status(PaymentStatus),
+    /// Past due but still payable (Asaas `PAYMENT_OVERDUE`): not a final status.
+    Overdue,
+    /// One refund's state.
+    Refund(RefundReport),
+}
+
+/// One refund as a gateway reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundReport {
+    /// The gateway's refund id (Stripe `re_…`, EFI devolução `id`/`rtrId`, Asaas refund id).
+    pub gateway_refund_id: String,
+    /// Our refund id (`ref_<ulid>`) when the gateway echoes our refund key back (EFI devolução
+    /// id `REF<ulid>`, Stripe `metadata.refund_id`, Asaas description).
+    pub refund_id: Option<String>,
+    /// Minor units.
+    pub amount: i64,
+    pub status: RefundStatus,
 }
 
 /// Why a webhook was refused.

@@ -2,7 +2,7 @@
 
 use crate::domain::PaymentStatus;
 use crate::gateways::webhooks::{
-    header, malformed, GatewayEvent, GatewayWebhooks, InboundWebhook, WebhookError,
+    header, malformed, GatewayEvent, GatewayEventKind, GatewayWebhooks, InboundWebhook, WebhookError,
 };
 use crate::ports::{is_blank_secret, WebhookSecrets};
 use crate::signing::constant_time_eq;
@@ -78,8 +78,8 @@ impl GatewayWebhooks for AsaasWebhooks {
         Ok(vec![GatewayEvent {
             dedupe_id: ev.id,
             gateway_payment_id: payment.id,
-            to: *to,
-            refunded_amount: None,
+            payment_id: None,
+            kind: GatewayEventKind::Status(*to),
         }])
     }
 }
@@ -101,9 +101,9 @@ mod tests {
                 (
                     got[0].dedupe_id.as_str(),
                     got[0].gateway_payment_id.as_str(),
-                    got[0].to
+                    &got[0].kind
                 ),
-                ("evt_a&1", "pay_080225913252", *to)
+                ("evt_a&1", "pay_080225913252", &GatewayEventKind::Status(*to))
             );
         }
         assert!(AsaasWebhooks

@@ -1,9 +1,9 @@
 //! EFI Pix webhooks: the `hmac` query secret (constant-time) plus an optional source-IP
 //! allowlist, and the `{"pix": [...]}` arrays (several items, refunds under `devolucoes`).
 
-use crate::domain::{parse_decimal, PaymentStatus};
+use crate::domain::PaymentStatus;
 use crate::gateways::webhooks::{
-    malformed, GatewayEvent, GatewayWebhooks, InboundWebhook, WebhookError,
+    malformed, GatewayEvent, GatewayEventKind, GatewayWebhooks, InboundWebhook, WebhookError,
 };
 use crate::ports::{is_blank_secret, WebhookSecrets};
 use crate::signing::constant_time_eq;
@@ -76,31 +76,11 @@ impl GatewayWebhooks for EfiWebhooks {
         // Items without a txid are outgoing or static-QR Pix: not ours to settle.
         for p in n.pix.into_iter().filter(|p| p.txid.is_some()) {
             let txid = p.txid.unwrap_or_default();
-            let done: Vec<&Devolucao> = p
-                .devolucoes
-                .iter()
-                .filter(|d| d.status == "DEVOLVIDO")
-                .collect();
-            if done.is_empty() {
-                out.push(GatewayEvent {
-                    dedupe_id: p.end_to_end_id.clone(),
-                    gateway_payment_id: txid,
-                    to: PaymentStatus::Succeeded,
-                    refunded_amount: None,
-                });
-                continue;
-            }
-            let mut total = 0i64;
-            for d in &done {
-                total += parse_decimal(&d.valor, 2)
-                    .ok_or_else(|| malformed("efi", "devolucao valor is not a decimal"))?;
-            }
-            let ids: Vec<&str> = done.iter().map(|d| d.id.as_str()).collect();
             out.push(GatewayEvent {
-                dedupe_id: format!("{}#{}", p.end_to_end_id, ids.join("+")),
+                dedupe_id: p.end_to_end_id.clone(),
                 gateway_payment_id: txid,
-                to: PaymentStatus::PartiallyRefunded,
-                refunded_amount: Some(total),
+                payment_id: None,
+                kind: GatewayEventKind::Status(PaymentStatus::Succeeded),
             });
         }
         Ok(out)

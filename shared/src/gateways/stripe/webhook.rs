@@ -2,7 +2,7 @@
 
 use crate::domain::PaymentStatus;
 use crate::gateways::webhooks::{
-    header, malformed, GatewayEvent, GatewayWebhooks, InboundWebhook, WebhookError,
+    header, malformed, GatewayEvent, GatewayEventKind, GatewayWebhooks, InboundWebhook, WebhookError,
 };
 use crate::ports::{is_blank_secret, WebhookSecrets};
 use crate::signing::stripe;
@@ -75,28 +75,8 @@ impl GatewayWebhooks for StripeWebhooks {
             return Ok(vec![GatewayEvent {
                 dedupe_id: ev.id,
                 gateway_payment_id: id,
-                to: *to,
-                refunded_amount: None,
-            }]);
-        }
-        if ev.kind == "charge.refunded" {
-            let pi = str_field("payment_intent")
-                .ok_or_else(|| malformed("stripe", "charge without payment_intent"))?;
-            let refunded = obj.get("amount_refunded").and_then(|v| v.as_i64());
-            let full = obj
-                .get("refunded")
-                .and_then(|v| v.as_bool())
-                .unwrap_or(false);
-            let to = if full {
-                PaymentStatus::Refunded
-            } else {
-                PaymentStatus::PartiallyRefunded
-            };
-            return Ok(vec![GatewayEvent {
-                dedupe_id: ev.id,
-                gateway_payment_id: pi,
-                to,
-                refunded_amount: refunded,
+                payment_id: None,
+                kind: GatewayEventKind::Status(*to),
             }]);
         }
         Ok(vec![])
@@ -123,20 +103,9 @@ mod tests {
             )
             .unwrap();
         assert_eq!(
-            (got[0].gateway_payment_id.as_str(), got[0].to),
-            ("pi_1", PaymentStatus::Failed)
+            (got[0].gateway_payment_id.as_str(), &got[0].kind),
+            ("pi_1", &GatewayEventKind::Status(PaymentStatus::Failed))
         );
-        let partial = s
-            .normalize(ev("charge.refunded", r#"{"id":"ch_1","object":"charge","payment_intent":"pi_1","amount_refunded":500,"refunded":false}"#).as_bytes())
-            .unwrap();
-        assert_eq!(
-            (partial[0].to, partial[0].refunded_amount),
-            (PaymentStatus::PartiallyRefunded, Some(500))
-        );
-        let full = s
-            .normalize(ev("charge.refunded", r#"{"id":"ch_1","object":"charge","payment_intent":"pi_1","amount_refunded":1990,"refunded":true}"#).as_bytes())
-            .unwrap();
-        assert_eq!(full[0].to, PaymentStatus::Refunded);
         assert!(s
             .normalize(ev("customer.created", r#"{"id":"cus_1"}"#).as_bytes())
             .unwrap()

@@ -162,6 +162,9 @@ impl WebhookWorker {
         gateway: &str,
         ev: &GatewayEvent,
     ) -> Result<(), WorkerError> {
+        let crate::gateways::webhooks::GatewayEventKind::Status(to) = ev.kind else {
+            return Ok(());
+        };
         let key = format!("{}#{}#{}", tenant.id, gateway, ev.dedupe_id);
         let payment = self
             .payments
@@ -180,14 +183,14 @@ impl WebhookWorker {
             key: key.clone(),
             event_id: callback_event_id(&key),
             payment_id: payment.id.clone(),
-            target: ev.to,
+            target: to,
             state: EventState::Received,
             callback_body: None,
         };
         let expires = self.clock.now() + Duration::days(EVENT_RETENTION_DAYS);
         let mut rec = self.events.begin(&fresh, expires).await?;
         if rec.state == EventState::Received {
-            match self.apply(tenant, payment, ev, &rec).await? {
+            match self.apply(tenant, payment, to, &rec).await? {
                 Some(body) => match self
                     .events
                     .advance(&key, EventState::Received, EventState::Applied, Some(&body))
@@ -261,12 +264,12 @@ impl WebhookWorker {
         &self,
         tenant: &Tenant,
         mut payment: Payment,
-        ev: &GatewayEvent,
+        to: PaymentStatus,
         rec: &EventRecord,
     ) -> Result<Option<String>, WorkerError> {
         for _ in 0..5 {
-            let mut target = ev.to;
-            let refunded = ev.refunded_amount.map(|r| r.max(payment.refunded_amount));
+            let mut target = to;
+            let refunded: Option<i64> = None;
             if matches!(
                 target,
                 PaymentStatus::PartiallyRefunded | PaymentStatus::Refunded
