@@ -1,8 +1,9 @@
 //! The worker's loop on the in-process queue: what the SQS event source mapping does in AWS
 //! (batches of up to 10, delete on success, failed messages rescheduled by the worker).
 
-use shared::adapters::memory::MemoryQueue;
-use shared::service::webhooks::{QueueMessage, WebhookWorker};
+use shared::adapters::aws::OutboxStreamPoller;
+use shared::adapters::memory::{MemoryOutbox, MemoryQueue};
+use shared::service::webhooks::{relay_memory_feed, QueueMessage, Relay, WebhookWorker};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -39,6 +40,31 @@ pub async fn run(queue: Arc<MemoryQueue>, worker: Arc<WebhookWorker>) {
                 dead_letters = queue.dlq_len(),
                 "callbacks in the local dead-letter queue"
             );
+        }
+    }
+}
+
+/// The outbox relay on the in-memory feed: every event written is handed to the queue.
+pub async fn relay_memory(outbox: Arc<MemoryOutbox>, relay: Relay) {
+    loop {
+        if let Err(e) = relay_memory_feed(&outbox, &relay).await {
+            tracing::warn!(error = %e, "relay stopped; retrying");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        outbox.wait(Duration::from_millis(500)).await;
+    }
+}
+
+/// The outbox relay on the DynamoDB table's stream (`--store dynamodb`).
+pub async fn relay_stream(mut poller: OutboxStreamPoller, relay: Relay) {
+    loop {
+        match poller.poll_and_forward(&relay).await {
+            Ok(0) => tokio::time::sleep(Duration::from_millis(300)).await,
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "stream relay failed; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
         }
     }
 }

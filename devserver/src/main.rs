@@ -20,7 +20,9 @@ use shared::adapters::memory::MemoryQueue;
 use shared::bootstrap::{load_tenants_file, seed_tenants, StoreSet};
 use shared::clock::SystemClock;
 use shared::gateways::webhooks::WebhookRegistry;
-use shared::service::webhooks::{RetrySchedule, TenantCache, WebhookReceiver, WebhookWorker};
+use shared::service::webhooks::{
+    Relay, RetrySchedule, TenantCache, WebhookReceiver, WebhookWorker,
+};
 use shared::service::ServiceConfig;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -92,9 +94,9 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         )));
         tracing::info!(file = %path, "gateway credentials loaded");
     }
-    let svc = Arc::new(svc);
     let schedule = RetrySchedule::default();
     let queue = Arc::new(MemoryQueue::new(schedule.max_attempts()));
+    let svc = Arc::new(svc.with_delivery_queue(queue.clone()));
     let cache = || TenantCache::new(stores.tenants.clone(), Duration::from_secs(5));
     let receiver = Arc::new(WebhookReceiver::new(
         WebhookRegistry::standard(),
@@ -105,13 +107,28 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let worker = Arc::new(WebhookWorker::new(
         WebhookRegistry::standard(),
         cache(),
-        stores.payments.clone(),
-        stores.events.clone(),
+        stores.worker_stores(),
         Arc::new(HttpCallbackSender::new(true)?),
         queue.clone(),
         Arc::new(SystemClock),
         schedule,
     ));
+    let relay = Relay::new(queue.clone());
+    match &stores.memory_outbox {
+        Some(outbox) => {
+            tokio::spawn(local_worker::relay_memory(outbox.clone(), relay));
+        }
+        None => {
+            let conf = dynamo::load_config().await;
+            let poller = dynamo::OutboxStreamPoller::new(
+                &aws_sdk_dynamodb::Client::new(&conf),
+                aws_sdk_dynamodbstreams::Client::new(&conf),
+                &TableNames::from_env().outbox,
+            )
+            .await?;
+            tokio::spawn(local_worker::relay_stream(poller, relay));
+        }
+    }
     tokio::spawn(local_worker::run(queue, worker));
     http_server::serve(svc, receiver, args.addr, args.store).await
 }

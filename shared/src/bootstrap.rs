@@ -82,6 +82,11 @@ pub struct StoreSet {
     pub events: Arc<dyn crate::ports::EventStore>,
     pub breakers: Arc<dyn crate::ports::BreakerStore>,
     pub commit: Arc<dyn crate::ports::CreateCommit>,
+    /// Merchant events, written with the payment changes above and read by the API and worker.
+    pub outbox: Arc<dyn crate::ports::OutboxStore>,
+    /// The in-memory outbox's feed, which the dev server's relay drains (`None` on DynamoDB,
+    /// whose table stream is the feed).
+    pub memory_outbox: Option<Arc<crate::adapters::memory::MemoryOutbox>>,
 }
 
 impl StoreSet {
@@ -89,7 +94,10 @@ impl StoreSet {
     pub fn memory() -> Self {
         let idempotency = Arc::new(MemoryIdempotencyStore::default());
         let payments = Arc::new(MemoryPaymentStore::default());
+        let outbox = payments.outbox();
         Self {
+            outbox: outbox.clone(),
+            memory_outbox: Some(outbox),
             commit: Arc::new(crate::adapters::memory::MemoryCreateCommit::new(
                 idempotency.clone(),
                 payments.clone(),
@@ -109,12 +117,22 @@ impl StoreSet {
                 client.clone(),
                 &tables.payments,
                 &tables.idempotency,
+                &tables.outbox,
             )),
+            outbox: Arc::new(crate::adapters::aws::DynamoOutbox::new(
+                client.clone(),
+                &tables.outbox,
+            )),
+            memory_outbox: None,
             idempotency: Arc::new(DynamoIdempotencyStore::new(
                 client.clone(),
                 &tables.idempotency,
             )),
-            payments: Arc::new(DynamoPaymentStore::new(client.clone(), &tables.payments)),
+            payments: Arc::new(DynamoPaymentStore::new(
+                client.clone(),
+                &tables.payments,
+                &tables.outbox,
+            )),
             tenants: Arc::new(DynamoTenantStore::new(client.clone(), &tables.tenants)),
             events: Arc::new(crate::adapters::aws::DynamoEventStore::new(
                 client.clone(),
@@ -124,6 +142,15 @@ impl StoreSet {
                 client,
                 &tables.breakers,
             )),
+        }
+    }
+
+    /// What the webhook worker needs of these stores.
+    pub fn worker_stores(&self) -> crate::service::webhooks::WorkerStores {
+        crate::service::webhooks::WorkerStores {
+            payments: self.payments.clone(),
+            events: self.events.clone(),
+            outbox: self.outbox.clone(),
         }
     }
 
@@ -139,6 +166,7 @@ impl StoreSet {
         )
         .with_breaker_store(self.breakers.clone())
         .with_create_commit(self.commit.clone())
+        .with_events(self.outbox.clone(), self.events.clone())
     }
 }
 
@@ -159,14 +187,19 @@ pub async fn lambda_orchestrator() -> Result<Orchestrator, String> {
         aws_sdk_secretsmanager::Client::new(&conf),
         prefix,
     );
-    Ok(StoreSet::dynamo(
-        aws_sdk_dynamodb::Client::new(&conf),
-        &TableNames::from_env(),
-    )
-    .orchestrator(registry, config)
-    .with_live_gateways(Arc::new(crate::gateways::live::LiveGateways::new(
-        Arc::new(secrets),
-    ))))
+    let svc = StoreSet::dynamo(aws_sdk_dynamodb::Client::new(&conf), &TableNames::from_env())
+        .orchestrator(registry, config)
+        .with_live_gateways(Arc::new(crate::gateways::live::LiveGateways::new(
+            Arc::new(secrets),
+        )));
+    // Resends (`POST /v1/events/{id}/resend`) go to the worker's queue.
+    Ok(match queue_url_from_env() {
+        Ok(url) => svc.with_delivery_queue(Arc::new(crate::adapters::aws::SqsWebhookQueue::new(
+            aws_sdk_sqs::Client::new(&conf),
+            url,
+        ))),
+        Err(_) => svc,
+    })
 }
 
 /// How long webhook Lambdas trust a cached tenant.
@@ -198,32 +231,38 @@ pub async fn lambda_receiver() -> Result<crate::service::webhooks::WebhookReceiv
     ))
 }
 
-/// The worker Lambda's wiring. `ALLOW_PRIVATE_CALLBACKS=true` lifts the SSRF guard (never in a
-/// deployed stack; the template does not set it).
-pub async fn lambda_worker() -> Result<crate::service::webhooks::WebhookWorker, String> {
-    use crate::adapters::aws::{load_config, DynamoEventStore, SqsWebhookQueue};
+/// The worker Lambda's wiring: the worker (gateway webhooks and merchant event deliveries from
+/// SQS) and the outbox relay (the outbox table's stream into the same queue).
+/// `ALLOW_PRIVATE_CALLBACKS=true` lifts the SSRF guard (never in a deployed stack; the template
+/// does not set it).
+pub async fn lambda_worker() -> Result<
+    (
+        crate::service::webhooks::WebhookWorker,
+        crate::service::webhooks::Relay,
+    ),
+    String,
+> {
+    use crate::adapters::aws::{load_config, SqsWebhookQueue};
     use crate::adapters::http::HttpCallbackSender;
-    use crate::service::webhooks::{RetrySchedule, TenantCache, WebhookWorker};
+    use crate::service::webhooks::{Relay, RetrySchedule, TenantCache, WebhookWorker};
     let conf = load_config().await;
     let tables = TableNames::from_env();
-    let client = aws_sdk_dynamodb::Client::new(&conf);
+    let stores = StoreSet::dynamo(aws_sdk_dynamodb::Client::new(&conf), &tables);
     let allow_private = std::env::var("ALLOW_PRIVATE_CALLBACKS").is_ok_and(|v| v == "true");
-    Ok(WebhookWorker::new(
+    let queue = Arc::new(SqsWebhookQueue::new(
+        aws_sdk_sqs::Client::new(&conf),
+        queue_url_from_env()?,
+    ));
+    let worker = WebhookWorker::new(
         crate::gateways::webhooks::WebhookRegistry::standard(),
-        TenantCache::new(
-            Arc::new(DynamoTenantStore::new(client.clone(), &tables.tenants)),
-            TENANT_CACHE_TTL,
-        ),
-        Arc::new(DynamoPaymentStore::new(client.clone(), &tables.payments)),
-        Arc::new(DynamoEventStore::new(client, &tables.events)),
+        TenantCache::new(stores.tenants.clone(), TENANT_CACHE_TTL),
+        stores.worker_stores(),
         Arc::new(HttpCallbackSender::new(allow_private).map_err(|e| e.to_string())?),
-        Arc::new(SqsWebhookQueue::new(
-            aws_sdk_sqs::Client::new(&conf),
-            queue_url_from_env()?,
-        )),
+        queue.clone(),
         Arc::new(SystemClock),
         RetrySchedule::default(),
-    ))
+    );
+    Ok((worker, Relay::new(queue)))
 }
 
 #[cfg(test)]

@@ -271,6 +271,7 @@ fn payment(tenant: &str, reference: Option<&str>, status: PaymentStatus) -> Paym
         updated_at: t0(),
         version: 1,
         last_event: None,
+        overdue_at: None,
     }
 }
 

@@ -1,16 +1,15 @@
-//! Worker Lambda: an SQS batch in, `batchItemFailures` out (the event source mapping has
-//! `ReportBatchItemFailures`). Failed messages were already rescheduled on the retry schedule.
+//! Worker Lambda, with two event sources: the SQS queue (gateway webhooks and merchant event
+//! deliveries; `batchItemFailures` out, failed messages already rescheduled on the retry
+//! schedule) and the outbox table's DynamoDB stream (the relay: each new merchant event is
+//! handed to the queue; on failure the stream retries from the first record not handed over).
 
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use shared::service::webhooks::{QueueMessage, WebhookWorker};
+use serde_json::{json, Value};
+use shared::service::webhooks::{parse_stream_event, QueueMessage, Relay, WebhookWorker};
 
-async fn serve(
-    worker: &WebhookWorker,
-    event: LambdaEvent<SqsEvent>,
-) -> Result<SqsBatchResponse, Error> {
+async fn serve_sqs(worker: &WebhookWorker, event: SqsEvent) -> Result<Value, Error> {
     let batch = event
-        .payload
         .records
         .into_iter()
         .map(|r| QueueMessage {
@@ -31,12 +30,33 @@ async fn serve(
         f.item_identifier = id;
         resp.batch_item_failures.push(f);
     }
-    Ok(resp)
+    Ok(serde_json::to_value(resp)?)
+}
+
+async fn serve_stream(relay: &Relay, event: &Value) -> Result<Value, Error> {
+    let batch = parse_stream_event(event)?;
+    let failures = match relay.forward(&batch.items).await {
+        Ok(()) => vec![],
+        Err((i, e)) => {
+            tracing::warn!(error = %e, event_id = %batch.items[i].event_id, "relay stopped; the stream retries from this record");
+            vec![json!({"itemIdentifier": batch.items[i].position})]
+        }
+    };
+    Ok(json!({"batchItemFailures": failures}))
+}
+
+async fn serve(worker: &WebhookWorker, relay: &Relay, event: LambdaEvent<Value>) -> Result<Value, Error> {
+    let from_stream = event.payload["Records"][0]["eventSource"] == "aws:dynamodb";
+    if from_stream {
+        serve_stream(relay, &event.payload).await
+    } else {
+        serve_sqs(worker, serde_json::from_value(event.payload)?).await
+    }
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init_json_logs();
-    let worker = shared::bootstrap::lambda_worker().await?;
-    run(service_fn(|ev| serve(&worker, ev))).await
+    let (worker, relay) = shared::bootstrap::lambda_worker().await?;
+    run(service_fn(|ev| serve(&worker, &relay, ev))).await
 }

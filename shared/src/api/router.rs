@@ -49,6 +49,10 @@ async fn route(
             | ["v1", "payments", _, "refunds"]
             | ["v1", "routing"]
             | ["v1", "gateways"]
+            | ["v1", "events"]
+            | ["v1", "events", _]
+            | ["v1", "events", _, "resend"]
+            | ["v1", "webhooks", "unmatched"]
     ) {
         return Err(ApiError::NotFound("no such route".into()));
     }
@@ -100,6 +104,20 @@ async fn route(
             }
             Ok(resp)
         }
+        (["v1", "events"], &Method::GET) => Ok(ApiResponse::json(
+            200,
+            svc.list_events(&tenant, req.query.as_deref()).await?,
+        )),
+        (["v1", "events", id], &Method::GET) => {
+            Ok(ApiResponse::json(200, svc.get_event(&tenant, id).await?))
+        }
+        (["v1", "events", id, "resend"], &Method::POST) => {
+            Ok(ApiResponse::json(202, svc.resend_event(&tenant, id).await?))
+        }
+        (["v1", "webhooks", "unmatched"], &Method::GET) => Ok(ApiResponse::json(
+            200,
+            svc.list_unmatched(&tenant, req.query.as_deref()).await?,
+        )),
         (["v1", "payments", id], &Method::GET) => Ok(ApiResponse::json(
             200,
             svc.get_payment(&tenant, id, req.query.as_deref(), req.deadline)

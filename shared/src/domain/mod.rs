@@ -7,6 +7,7 @@ mod create_steps;
 mod document;
 mod idempotency_key;
 mod ids;
+mod merchant_event;
 mod method;
 mod money;
 mod payment;
@@ -21,12 +22,16 @@ pub use create_steps::{CreateSteps, GatewayStep, StepError, StepState};
 pub use document::{Document, DocumentError};
 pub use idempotency_key::{IdempotencyKey, IdempotencyKeyError, MAX_KEY_LEN};
 pub use ids::{BadPaymentId, BadTenantId, PaymentId, TenantId};
+pub use merchant_event::{
+    DeliveryAttempt, DeliveryState, EventType, MerchantEvent, StoredEvent, EVENT_TYPES,
+    MAX_LOGGED_ATTEMPTS, RESPONSE_EXCERPT_CHARS,
+};
 pub use method::PaymentMethod;
 pub use money::{
     format_decimal, parse_decimal, ChargeAmountError, Currency, Money, MoneyError, MAX_MINOR_UNITS,
 };
 pub use payment::{
-    Attempt, AttemptOutcome, BoletoDetails, Customer, Failure, NextAction, Payment, PixDetails,
-    Refund, RefundStatus,
+    refund_can_move, Attempt, AttemptOutcome, BoletoDetails, Customer, Failure, NextAction,
+    Payment, PixDetails, Refund, RefundStatus,
 };
 pub use status::PaymentStatus;

@@ -126,10 +126,58 @@ pub struct Payment {
     pub updated_at: DateTime<Utc>,
     /// Incremented on every stored change; updates are conditional on it.
     pub version: u64,
+    /// When the gateway reported the boleto/Pix past due while it stays payable (Asaas
+    /// `PAYMENT_OVERDUE`); a later payment still succeeds it.
+    #[serde(default, with = "crate::time_format::opt")]
+    pub overdue_at: Option<DateTime<Utc>>,
     /// The gateway event that made the last status change, so a worker retrying after a crash
     /// recognizes its own change (and a different event reporting the same status does not).
     #[serde(default)]
     pub last_event: Option<String>,
+}
+
+impl Payment {
+    /// Sums of the refunds that succeeded and of those still pending, in minor units.
+    pub fn refund_totals(&self) -> (i64, i64) {
+        self.refunds
+            .iter()
+            .fold((0, 0), |(done, pending), r| match r.status {
+                RefundStatus::Succeeded => (done + r.amount, pending),
+                RefundStatus::Pending => (done, pending + r.amount),
+                RefundStatus::Failed => (done, pending),
+            })
+    }
+
+    /// What can still be refunded: the amount less succeeded and pending refunds (a pending
+    /// refund holds its amount until it fails).
+    pub fn refundable(&self) -> i64 {
+        let (done, pending) = self.refund_totals();
+        self.amount.minor() - done - pending
+    }
+
+    /// Derives `refunded_amount` from the refund records (the sum of succeeded ones) and the
+    /// refund-driven status from it. Statuses only move forward: a payment that is not yet
+    /// succeeded is left alone, and `refunded` is final.
+    pub fn settle_refunds(&mut self) {
+        let (done, _) = self.refund_totals();
+        self.refunded_amount = done;
+        let target = if done >= self.amount.minor() {
+            PaymentStatus::Refunded
+        } else if done > 0 {
+            PaymentStatus::PartiallyRefunded
+        } else {
+            return;
+        };
+        if self.status != target && self.status.can_move_to(target) {
+            self.status = target;
+        }
+    }
+}
+
+/// Where a refund may go next: only a pending refund settles, and a settled one never changes
+/// (a late or duplicated report is ignored), so a refunded amount never shrinks.
+pub fn refund_can_move(from: RefundStatus, to: RefundStatus) -> bool {
+    from == RefundStatus::Pending && to != RefundStatus::Pending
 }
 
 #[derive(Serialize, Deserialize)]

@@ -6,7 +6,7 @@
 //! without transactions, or a commit that lost a condition, behaves exactly as before.
 
 use super::{Lease, StoreError, StoredResponse};
-use crate::domain::{IdempotencyKey, Payment, TenantId};
+use crate::domain::{IdempotencyKey, MerchantEvent, Payment, TenantId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -20,7 +20,7 @@ pub struct KeyCompletion<'a> {
     pub expires_at: DateTime<Utc>,
 }
 
-/// Writes a new payment and completes its idempotency key atomically.
+/// Writes a new payment, its merchant events and its idempotency completion atomically.
 #[async_trait]
 pub trait CreateCommit: Send + Sync {
     /// Both writes or neither. `Ok(false)`: a condition failed (the payment id exists, or the
@@ -29,6 +29,7 @@ pub trait CreateCommit: Send + Sync {
     async fn insert_completing(
         &self,
         payment: &Payment,
+        events: &[MerchantEvent],
         completion: &KeyCompletion<'_>,
     ) -> Result<bool, StoreError>;
 }

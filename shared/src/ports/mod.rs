@@ -6,6 +6,7 @@ mod commit;
 mod credentials;
 mod gateway;
 mod idempotency;
+mod outbox;
 mod payments;
 mod store_error;
 mod tenants;
@@ -19,12 +20,13 @@ pub use gateway::{
     GatewayRegistry, RefundRequest,
 };
 pub use idempotency::{ClaimOutcome, ClaimRequest, IdempotencyStore, Lease, StoredResponse};
+pub use outbox::{DeliveryMessage, EventFilter, EventPage, OutboxStore};
 pub use payments::{PaymentFilter, PaymentPage, PaymentStore};
 pub use store_error::StoreError;
 pub use tenants::{
     hash_api_key, is_blank_secret, BlankSecretError, Tenant, TenantStore, WebhookSecrets,
 };
 pub use webhooks::{
-    Callback, CallbackSender, DeliveryOutcome, EventRecord, EventState, EventStore,
+    Callback, CallbackSender, DeliveryOutcome, DeliveryReport, EventStore, UnmatchedWebhook,
     WebhookEnvelope, WebhookQueue,
 };

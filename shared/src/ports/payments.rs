@@ -1,7 +1,7 @@
 //! Payment records.
 
 use super::StoreError;
-use crate::domain::{Payment, PaymentId, PaymentStatus, TenantId};
+use crate::domain::{MerchantEvent, Payment, PaymentId, PaymentStatus, TenantId};
 use async_trait::async_trait;
 
 /// Filters of `GET /v1/payments`.
@@ -22,11 +22,13 @@ pub struct PaymentPage {
 /// Stores payments, always scoped by tenant: a read with the wrong tenant finds nothing.
 #[async_trait]
 pub trait PaymentStore: Send + Sync {
-    /// Writes a new payment; `StoreError::Conflict` if the id exists.
-    async fn insert(&self, payment: &Payment) -> Result<(), StoreError>;
+    /// Writes a new payment and, in the same atomic write, the merchant events its creation
+    /// produces (the outbox); `StoreError::Conflict` if the id exists, and then nothing is written.
+    async fn insert(&self, payment: &Payment, events: &[MerchantEvent]) -> Result<(), StoreError>;
 
-    /// Replaces a payment if its stored version is `payment.version - 1`; `Conflict` otherwise.
-    async fn update(&self, payment: &Payment) -> Result<(), StoreError>;
+    /// Replaces a payment if its stored version is `payment.version - 1`, writing `events` in
+    /// the same atomic write; `Conflict` otherwise, and then nothing is written.
+    async fn update(&self, payment: &Payment, events: &[MerchantEvent]) -> Result<(), StoreError>;
 
     /// The tenant's payment with this id.
     async fn get(

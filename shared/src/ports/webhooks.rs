@@ -1,8 +1,8 @@
-//! Ports of the webhook pipeline: the queue between receiver and worker, the per-event
-//! processing records (dedupe + stable callback ids), and the callback sender.
+//! Ports of the webhook pipeline: the queue between receiver and worker (gateway webhooks and
+//! merchant event deliveries), the record of unmatched gateway webhooks, and the callback sender.
 
 use super::StoreError;
-use crate::domain::{PaymentId, PaymentStatus, TenantId};
+use crate::domain::TenantId;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -25,56 +25,47 @@ pub trait WebhookQueue: Send + Sync {
     /// Enqueues one envelope; `Ok` only once the queue has accepted it.
     async fn send(&self, envelope: &WebhookEnvelope) -> Result<(), StoreError>;
 
+    /// Enqueues one merchant event for delivery (the outbox relay and resends).
+    async fn send_delivery(&self, message: &super::DeliveryMessage) -> Result<(), StoreError>;
+
     /// Makes a received message visible again after `delay` (the retry schedule).
     async fn retry_later(&self, receipt_handle: &str, delay: Duration) -> Result<(), StoreError>;
 }
 
-/// Where a gateway event stands in the worker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EventState {
-    /// Seen, transition not yet decided.
-    Received,
-    /// Transition applied; `callback_body` holds the callback to deliver.
-    Applied,
-    /// Callback delivered (or the merchant answered 410).
-    Delivered,
-    /// Nothing to do: the transition was not allowed (late or duplicate status).
-    Ignored,
+/// A verified gateway webhook that matched no payment of the tenant after the grace period:
+/// a charge the orchestrator never created (the same gateway account used elsewhere). Kept so
+/// an operator can see it; acknowledged so the gateway stops retrying.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnmatchedWebhook {
+    pub tenant_id: TenantId,
+    pub gateway: String,
+    /// The gateway's event identity (dedupe id).
+    pub gateway_event_id: String,
+    pub gateway_payment_id: String,
+    /// Our payment id if the gateway echoed one (a payment of another tenant or environment).
+    pub payment_id: Option<String>,
+    /// What it reported (`status:succeeded`, `refund:succeeded`, `overdue`).
+    pub reported: String,
+    #[serde(with = "crate::time_format")]
+    pub received_at: DateTime<Utc>,
 }
 
-/// One gateway event's processing record, keyed by (tenant, gateway, gateway event id).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EventRecord {
-    pub key: String,
-    /// The callback's `webhook-id` and event `id` (`evt_…`), fixed on first sight, so retries
-    /// and redrives carry the same id.
-    pub event_id: String,
-    pub payment_id: PaymentId,
-    pub target: PaymentStatus,
-    pub state: EventState,
-    pub callback_body: Option<String>,
-}
-
-/// Stores event records with conditional writes.
+/// Keeps unmatched gateway webhooks, per tenant, newest first.
 #[async_trait]
 pub trait EventStore: Send + Sync {
-    /// Stores `record` if its key is new; returns what is stored (the new or the existing one).
-    async fn begin(
+    /// Records one (idempotent on tenant, gateway and gateway event id).
+    async fn record_unmatched(
         &self,
-        record: &EventRecord,
+        webhook: &UnmatchedWebhook,
         expires_at: DateTime<Utc>,
-    ) -> Result<EventRecord, StoreError>;
-
-    /// Moves a record from `from` to `to` (conditional on `from`), setting the callback body if
-    /// given. `Conflict` if it was not in `from`.
-    async fn advance(
-        &self,
-        key: &str,
-        from: EventState,
-        to: EventState,
-        callback_body: Option<&str>,
     ) -> Result<(), StoreError>;
+
+    /// The tenant's unmatched webhooks, newest first, at most `limit`.
+    async fn list_unmatched(
+        &self,
+        tenant_id: &TenantId,
+        limit: usize,
+    ) -> Result<Vec<UnmatchedWebhook>, StoreError>;
 }
 
 /// How one callback attempt ended.
@@ -86,6 +77,15 @@ pub enum DeliveryOutcome {
     Gone,
     /// Anything else (non-2xx, timeout, refused target); retried on the schedule.
     Retry(String),
+}
+
+/// One attempt's outcome plus what the delivery log keeps of the merchant's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryReport {
+    pub outcome: DeliveryOutcome,
+    pub http_status: Option<u16>,
+    /// At most `RESPONSE_EXCERPT_CHARS` characters of the answer, control characters dropped.
+    pub response_excerpt: Option<String>,
 }
 
 /// One signed callback, ready to send.
@@ -102,5 +102,5 @@ pub struct Callback {
 #[async_trait]
 pub trait CallbackSender: Send + Sync {
     /// One attempt.
-    async fn send(&self, callback: &Callback) -> DeliveryOutcome;
+    async fn send(&self, callback: &Callback) -> DeliveryReport;
 }

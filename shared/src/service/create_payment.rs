@@ -224,7 +224,11 @@ impl Orchestrator {
             response: &answer,
             expires_at: self.clock.now() + self.config.idempotency_retention,
         };
-        match commit.insert_completing(payment, &completion).await {
+        let events = super::outbox::events_for(None, payment, self.clock.now());
+        match commit
+            .insert_completing(payment, &events, &completion)
+            .await
+        {
             Ok(true) => Commit::Done(Reply {
                 status: answer.status,
                 body: answer.body,
@@ -241,7 +245,8 @@ impl Orchestrator {
     /// Stores a new payment. If another holder of the same key stored it first (a takeover
     /// race), that record wins and is returned.
     async fn store_new(&self, payment: Payment) -> Result<Payment, ApiError> {
-        match self.payments.insert(&payment).await {
+        let events = super::outbox::events_for(None, &payment, self.clock.now());
+        match self.payments.insert(&payment, &events).await {
             Ok(()) => Ok(payment),
             Err(StoreError::Conflict(_)) => self
                 .payments

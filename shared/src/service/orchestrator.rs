@@ -76,6 +76,9 @@ pub struct Orchestrator {
     pub(crate) live: Option<Arc<crate::gateways::live::LiveGateways>>,
     pub(crate) breakers: Breakers,
     pub(crate) commit: Option<Arc<dyn CreateCommit>>,
+    pub(crate) outbox: Option<Arc<dyn crate::ports::OutboxStore>>,
+    pub(crate) unmatched: Option<Arc<dyn crate::ports::EventStore>>,
+    pub(crate) delivery_queue: Option<Arc<dyn crate::ports::WebhookQueue>>,
     tenant_cache: Mutex<HashMap<String, (Tenant, Instant)>>,
 }
 
@@ -104,6 +107,9 @@ impl Orchestrator {
             live: None,
             breakers,
             commit: None,
+            outbox: None,
+            unmatched: None,
+            delivery_queue: None,
             tenant_cache: Mutex::new(HashMap::new()),
         }
     }
@@ -112,6 +118,23 @@ impl Orchestrator {
     /// instead of this process's memory.
     pub fn with_breaker_store(mut self, store: Arc<dyn BreakerStore>) -> Self {
         self.breakers = Breakers::new(store, self.clock.clone(), self.config.breaker.clone());
+        self
+    }
+
+    /// Serves the events API from `outbox` and the unmatched-webhook records.
+    pub fn with_events(
+        mut self,
+        outbox: Arc<dyn crate::ports::OutboxStore>,
+        unmatched: Arc<dyn crate::ports::EventStore>,
+    ) -> Self {
+        self.outbox = Some(outbox);
+        self.unmatched = Some(unmatched);
+        self
+    }
+
+    /// The queue resends go to (the worker's queue).
+    pub fn with_delivery_queue(mut self, queue: Arc<dyn crate::ports::WebhookQueue>) -> Self {
+        self.delivery_queue = Some(queue);
         self
     }
 

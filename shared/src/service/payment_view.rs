@@ -1,7 +1,9 @@
 //! The public payment object (DESIGN §4): the body of create/get responses and the `data` of
 //! every callback. Internal fields (tenant, version, customer PII, callback URL) stay out.
 
-use crate::domain::{Attempt, BoletoDetails, Failure, NextAction, Payment, PixDetails, Refund};
+use crate::domain::{
+    Attempt, BoletoDetails, Failure, NextAction, Payment, PixDetails, Refund, RefundStatus,
+};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -24,9 +26,12 @@ pub struct PaymentView<'a> {
     failure: Option<&'a Failure>,
     refunded_amount: i64,
     refunds: &'a [Refund],
+    overdue_at: Option<String>,
     attempts: &'a [Attempt],
     created_at: String,
     updated_at: String,
+    /// Incremented on every change: of two events about one payment, the higher version is newer.
+    version: u64,
 }
 
 /// The public view of a payment.
@@ -48,13 +53,47 @@ pub fn view(p: &Payment) -> PaymentView<'_> {
         failure: p.failure.as_ref(),
         refunded_amount: p.refunded_amount,
         refunds: &p.refunds,
+        overdue_at: p.overdue_at.as_ref().map(crate::time_format::render),
         attempts: &p.attempts,
         created_at: crate::time_format::render(&p.created_at),
         updated_at: crate::time_format::render(&p.updated_at),
+        version: p.version,
     }
 }
 
 /// The payment as a JSON string, fields in the documented order.
 pub fn render_payment(p: &Payment) -> String {
     serde_json::to_string(&view(p)).unwrap_or_else(|_| "{}".into())
+}
+
+/// The public refund object: the answer of `POST /v1/payments/{id}/refunds` and the `data` of
+/// `refund.*` events, with the payment as it stands after the refund.
+#[derive(Serialize)]
+pub struct RefundView<'a> {
+    id: &'a str,
+    object: &'static str,
+    payment_id: &'a str,
+    amount: i64,
+    currency: &'a str,
+    status: RefundStatus,
+    gateway_refund_id: Option<&'a str>,
+    reason: Option<&'a str>,
+    created_at: String,
+    payment: PaymentView<'a>,
+}
+
+/// The public view of refund `r` of payment `p`.
+pub fn refund_view<'a>(p: &'a Payment, r: &'a Refund) -> RefundView<'a> {
+    RefundView {
+        id: &r.id,
+        object: "refund",
+        payment_id: p.id.as_str(),
+        amount: r.amount,
+        currency: p.amount.currency().code(),
+        status: r.status,
+        gateway_refund_id: r.gateway_refund_id.as_deref(),
+        reason: r.reason.as_deref(),
+        created_at: crate::time_format::render(&r.created_at),
+        payment: view(p),
+    }
 }

@@ -97,8 +97,13 @@ impl Orchestrator {
     ) -> Result<Payment, ApiError> {
         for _ in 0..5 {
             let mut next = payment.clone();
-            let moved =
-                charge.status != payment.status && payment.status.can_move_to(charge.status);
+            // Refund-driven statuses follow the refund records only (`Payment::settle_refunds`).
+            let moved = charge.status != payment.status
+                && payment.status.can_move_to(charge.status)
+                && !matches!(
+                    charge.status,
+                    PaymentStatus::PartiallyRefunded | PaymentStatus::Refunded
+                );
             let learned = payment.gateway_payment_id.is_none();
             let instructions = payment.pix.is_none() && charge.pix.is_some()
                 || payment.boleto.is_none() && charge.boleto.is_some();
@@ -114,7 +119,8 @@ impl Orchestrator {
             next.next_action = charge.next_action.clone().or(next.next_action);
             next.updated_at = self.clock.now();
             next.version += 1;
-            match self.payments.update(&next).await {
+            let events = super::outbox::events_for(Some(&payment), &next, self.clock.now());
+            match self.payments.update(&next, &events).await {
                 Ok(()) => return Ok(next),
                 Err(StoreError::Conflict(_)) => payment = self.reread(tenant, &payment).await?,
                 Err(e) => return Err(e.into()),
@@ -146,7 +152,8 @@ impl Orchestrator {
             });
             next.updated_at = self.clock.now();
             next.version += 1;
-            match self.payments.update(&next).await {
+            let events = super::outbox::events_for(Some(&payment), &next, self.clock.now());
+            match self.payments.update(&next, &events).await {
                 Ok(()) => return Ok(next),
                 Err(StoreError::Conflict(_)) => payment = self.reread(tenant, &payment).await?,
                 Err(e) => return Err(e.into()),

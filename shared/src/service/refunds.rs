@@ -5,35 +5,19 @@
 use super::breaker::Admission;
 use super::budget::CallBudget;
 use super::idempotent::parse_key;
-use super::payment_view::view;
 use super::Orchestrator;
 use super::Reply;
-use crate::domain::{
-    IdempotencyKey, Money, Payment, PaymentId, PaymentStatus, Refund, RefundStatus,
-};
+use crate::domain::{IdempotencyKey, Money, Payment, PaymentId, PaymentStatus, Refund};
 use crate::error::ApiError;
 use crate::ports::{ErrorClass, Lease, RefundRequest, StoreError, StoredResponse, Tenant};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawRefund {
     amount: Option<i64>,
     reason: Option<String>,
-}
-
-#[derive(Serialize)]
-struct RefundView<'a> {
-    id: &'a str,
-    object: &'static str,
-    payment_id: &'a str,
-    amount: i64,
-    currency: &'a str,
-    status: RefundStatus,
-    reason: Option<&'a str>,
-    created_at: String,
-    payment: crate::service::PaymentView<'a>,
 }
 
 fn parse(body: &[u8]) -> Result<RawRefund, ApiError> {
@@ -127,7 +111,8 @@ impl Orchestrator {
                 .finish_refund(tenant, &key, &lease, &payment, &done)
                 .await;
         }
-        let refundable = payment.amount.minor() - payment.refunded_amount;
+        // Pending refunds hold their amount until they settle.
+        let refundable = payment.refundable();
         if !matches!(
             payment.status,
             PaymentStatus::Succeeded | PaymentStatus::PartiallyRefunded
@@ -226,37 +211,39 @@ impl Orchestrator {
                 return Err(self.release_key(tenant, &key, &lease, err).await);
             }
         };
-        let updated = self.record_refund(tenant, payment, &done).await?;
+        let (updated, done) = self.record_refund(tenant, payment, &done).await?;
         crate::failpoint!("refund.after_record");
         self.finish_refund(tenant, &key, &lease, &updated, &done)
             .await
     }
 
-    /// Adds the refund to the payment (versioned write, re-read on conflict).
+    /// Adds the refund to the payment and derives the refunded amount and status from the
+    /// refund records, writing the `refund.*`/`payment.*` events in the same write (versioned,
+    /// re-read on conflict). A refund already recorded — by a retry, or by the gateway's webhook
+    /// racing this request — is never added twice.
     async fn record_refund(
         &self,
         tenant: &Tenant,
         mut payment: Payment,
         refund: &Refund,
-    ) -> Result<Payment, ApiError> {
+    ) -> Result<(Payment, Refund), ApiError> {
         for _ in 0..5 {
-            if payment.refunds.iter().any(|r| r.id == refund.id) {
-                return Ok(payment);
+            let known = payment.refunds.iter().find(|r| {
+                r.id == refund.id
+                    || (refund.gateway_refund_id.is_some()
+                        && r.gateway_refund_id == refund.gateway_refund_id)
+            });
+            if let Some(r) = known.cloned() {
+                return Ok((payment, r));
             }
             let mut next = payment.clone();
-            if refund.status != RefundStatus::Failed {
-                next.refunded_amount += refund.amount;
-                next.status = if next.refunded_amount >= next.amount.minor() {
-                    PaymentStatus::Refunded
-                } else {
-                    PaymentStatus::PartiallyRefunded
-                };
-            }
             next.refunds.push(refund.clone());
+            next.settle_refunds();
             next.updated_at = self.clock.now();
             next.version += 1;
-            match self.payments.update(&next).await {
-                Ok(()) => return Ok(next),
+            let events = super::outbox::events_for(Some(&payment), &next, self.clock.now());
+            match self.payments.update(&next, &events).await {
+                Ok(()) => return Ok((next, refund.clone())),
                 Err(StoreError::Conflict(_)) => {
                     payment = self
                         .payments
@@ -285,18 +272,8 @@ impl Orchestrator {
         p: &Payment,
         r: &Refund,
     ) -> Result<Reply, ApiError> {
-        let body = serde_json::to_string(&RefundView {
-            id: &r.id,
-            object: "refund",
-            payment_id: p.id.as_str(),
-            amount: r.amount,
-            currency: p.amount.currency().code(),
-            status: r.status,
-            reason: r.reason.as_deref(),
-            created_at: crate::time_format::render(&r.created_at),
-            payment: view(p),
-        })
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let body = serde_json::to_string(&crate::service::payment_view::refund_view(p, r))
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
         Ok(self
             .complete_key(tenant, key, lease, StoredResponse { status: 201, body })
             .await)

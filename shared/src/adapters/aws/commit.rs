@@ -1,10 +1,12 @@
 //! The create commit on DynamoDB: one `TransactWriteItems` with the payment `Put` (condition:
-//! the id is new) and the idempotency completion `Update` (condition: the lease is still held).
+//! the id is new), the idempotency completion `Update` (condition: the lease is still held) and
+//! the creation's merchant event `Put` into the outbox — still one request per payment.
 
 use super::idempotency::Completion;
 use super::item::unavailable;
+use super::outbox::event_put;
 use super::payments::to_item;
-use crate::domain::Payment;
+use crate::domain::{MerchantEvent, Payment};
 use crate::ports::{CreateCommit, KeyCompletion, StoreError};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
@@ -16,19 +18,22 @@ pub struct DynamoCreateCommit {
     client: Client,
     payments_table: String,
     idempotency_table: String,
+    outbox_table: String,
 }
 
 impl DynamoCreateCommit {
-    /// Uses an existing client and the two tables the stores use.
+    /// Uses an existing client and the tables the stores use.
     pub fn new(
         client: Client,
         payments_table: impl Into<String>,
         idempotency_table: impl Into<String>,
+        outbox_table: impl Into<String>,
     ) -> Self {
         Self {
             client,
             payments_table: payments_table.into(),
             idempotency_table: idempotency_table.into(),
+            outbox_table: outbox_table.into(),
         }
     }
 }
@@ -42,6 +47,7 @@ impl CreateCommit for DynamoCreateCommit {
     async fn insert_completing(
         &self,
         payment: &Payment,
+        events: &[MerchantEvent],
         c: &KeyCompletion<'_>,
     ) -> Result<bool, StoreError> {
         let put = build(
@@ -62,13 +68,19 @@ impl CreateCommit for DynamoCreateCommit {
                 .set_expression_attribute_values(Some(done.values))
                 .build(),
         )?;
-        let res = self
+        let mut tx = self
             .client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().put(put).build())
-            .transact_items(TransactWriteItem::builder().update(update).build())
-            .send()
-            .await;
+            .transact_items(TransactWriteItem::builder().update(update).build());
+        for e in events {
+            tx = tx.transact_items(
+                TransactWriteItem::builder()
+                    .put(event_put(&self.outbox_table, e)?)
+                    .build(),
+            );
+        }
+        let res = tx.send().await;
         match res {
             Ok(_) => Ok(true),
             Err(e)

@@ -1,14 +1,18 @@
-//! Gateway event records on DynamoDB (`pk` = tenant#gateway#event id), TTL'd.
+//! Unmatched gateway webhooks on DynamoDB: `pk` = tenant#gateway#gateway event id (a repeat
+//! overwrites nothing), the record as JSON in `doc`, TTL'd, and the GSI `unmatched_by_tenant`
+//! (`tenant_id`, `received_at`) for the newest-first listing.
 
-use super::item::{get_s, n, s, unavailable, Item};
-use crate::domain::PaymentId;
-use crate::ports::{EventRecord, EventState, EventStore, StoreError};
+use super::item::{get_s, is_conditional, n, s, unavailable, Item};
+use crate::domain::TenantId;
+use crate::ports::{EventStore, StoreError, UnmatchedWebhook};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
 
-/// The DynamoDB event store.
+/// Index listing a tenant's unmatched webhooks by time.
+pub const UNMATCHED_BY_TENANT: &str = "unmatched_by_tenant";
+
+/// The DynamoDB store of unmatched webhooks.
 #[derive(Debug, Clone)]
 pub struct DynamoEventStore {
     client: Client,
@@ -25,127 +29,60 @@ impl DynamoEventStore {
     }
 }
 
-fn state_str(s: EventState) -> &'static str {
-    match s {
-        EventState::Received => "received",
-        EventState::Applied => "applied",
-        EventState::Delivered => "delivered",
-        EventState::Ignored => "ignored",
-    }
-}
-
-fn parse_state(s: &str) -> Result<EventState, StoreError> {
-    Ok(match s {
-        "received" => EventState::Received,
-        "applied" => EventState::Applied,
-        "delivered" => EventState::Delivered,
-        "ignored" => EventState::Ignored,
-        other => {
-            return Err(StoreError::Corrupt(format!(
-                "unknown event state `{other}`"
-            )))
-        }
-    })
-}
-
-fn from_item(item: &Item) -> Result<EventRecord, StoreError> {
-    Ok(EventRecord {
-        key: get_s(item, "pk")?.to_string(),
-        event_id: get_s(item, "event_id")?.to_string(),
-        payment_id: PaymentId::parse(get_s(item, "payment_id")?)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        target: get_s(item, "target")?
-            .parse()
-            .map_err(|_| StoreError::Corrupt("bad target status".into()))?,
-        state: parse_state(get_s(item, "state")?)?,
-        callback_body: match item.get("callback_body") {
-            Some(aws_sdk_dynamodb::types::AttributeValue::S(b)) => Some(b.clone()),
-            _ => None,
-        },
-    })
+fn from_item(item: &Item) -> Result<UnmatchedWebhook, StoreError> {
+    serde_json::from_str(get_s(item, "doc")?).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 #[async_trait]
 impl EventStore for DynamoEventStore {
-    async fn begin(
+    async fn record_unmatched(
         &self,
-        record: &EventRecord,
+        w: &UnmatchedWebhook,
         expires_at: DateTime<Utc>,
-    ) -> Result<EventRecord, StoreError> {
-        let mut req = self
+    ) -> Result<(), StoreError> {
+        let doc = serde_json::to_string(w).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let res = self
             .client
             .put_item()
             .table_name(&self.table)
-            .item("pk", s(&record.key))
-            .item("event_id", s(&record.event_id))
-            .item("payment_id", s(record.payment_id.as_str()))
-            .item("target", s(record.target.as_str()))
-            .item("state", s(state_str(record.state)))
+            .item(
+                "pk",
+                s(format!(
+                    "{}#{}#{}",
+                    w.tenant_id, w.gateway, w.gateway_event_id
+                )),
+            )
+            .item("tenant_id", s(w.tenant_id.as_str()))
+            .item("received_at", s(crate::time_format::render(&w.received_at)))
+            .item("doc", s(doc))
             .item("ttl", n(expires_at.timestamp()))
             .condition_expression("attribute_not_exists(pk)")
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        if let Some(b) = &record.callback_body {
-            req = req.item("callback_body", s(b));
-        }
-        match req.send().await {
-            Ok(_) => Ok(record.clone()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                let out = self
-                    .client
-                    .get_item()
-                    .table_name(&self.table)
-                    .key("pk", s(&record.key))
-                    .consistent_read(true)
-                    .send()
-                    .await
-                    .map_err(unavailable)?;
-                out.item
-                    .as_ref()
-                    .map(from_item)
-                    .transpose()?
-                    .ok_or_else(|| StoreError::Conflict("event record vanished".into()))
-            }
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional(&e) => Ok(()),
             Err(e) => Err(unavailable(e)),
         }
     }
 
-    async fn advance(
+    async fn list_unmatched(
         &self,
-        key: &str,
-        from: EventState,
-        to: EventState,
-        callback_body: Option<&str>,
-    ) -> Result<(), StoreError> {
-        let mut req = self
+        tenant_id: &TenantId,
+        limit: usize,
+    ) -> Result<Vec<UnmatchedWebhook>, StoreError> {
+        let out = self
             .client
-            .update_item()
+            .query()
             .table_name(&self.table)
-            .key("pk", s(key))
-            .condition_expression("#state = :from")
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":from", s(state_str(from)))
-            .expression_attribute_values(":to", s(state_str(to)));
-        req = match callback_body {
-            Some(b) => req
-                .update_expression("SET #state = :to, callback_body = :b")
-                .expression_attribute_values(":b", s(b)),
-            None => req.update_expression("SET #state = :to"),
-        };
-        match req.send().await {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Err(StoreError::Conflict(format!(
-                    "event {key} not in state {}",
-                    state_str(from)
-                )))
-            }
-            Err(e) => Err(unavailable(e)),
-        }
+            .index_name(UNMATCHED_BY_TENANT)
+            .key_condition_expression("tenant_id = :t")
+            .expression_attribute_values(":t", s(tenant_id.as_str()))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        out.items().iter().map(from_item).collect()
     }
 }

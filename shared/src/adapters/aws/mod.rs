@@ -5,20 +5,24 @@ mod commit;
 mod events;
 mod idempotency;
 mod item;
+mod outbox;
 mod payments;
 mod queue;
 mod schema;
 mod secrets;
+mod stream;
 mod tenants;
 
 pub use breaker::DynamoBreakerStore;
 pub use commit::DynamoCreateCommit;
-pub use events::DynamoEventStore;
+pub use events::{DynamoEventStore, UNMATCHED_BY_TENANT};
 pub use idempotency::DynamoIdempotencyStore;
+pub use outbox::{DynamoOutbox, EVENTS_BY_PAYMENT, EVENTS_BY_TENANT, OUTBOX_RETENTION_DAYS};
 pub use payments::{DynamoPaymentStore, BY_GATEWAY_REF, BY_REFERENCE, BY_TENANT};
 pub use queue::{redrive, SqsWebhookQueue, MAX_VISIBILITY};
 pub use schema::{create_tables, TableNames};
 pub use secrets::{SecretsManagerCredentials, SECRET_CACHE_TTL};
+pub use stream::OutboxStreamPoller;
 pub use tenants::DynamoTenantStore;
 
 /// The standard AWS configuration (`AWS_ENDPOINT_URL`, region, credentials chain), loaded once

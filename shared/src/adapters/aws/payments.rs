@@ -3,18 +3,22 @@
 //! (`by_reference`). Both sort by id, i.e. by creation time.
 
 use super::item::{get_s, is_conditional, n, s, unavailable, Item};
+use super::outbox::event_put;
 use crate::adapters::memory::payment_matches;
-use crate::domain::{Payment, PaymentId, TenantId};
+use crate::domain::{MerchantEvent, Payment, PaymentId, TenantId};
 use crate::ports::{PaymentFilter, PaymentPage, PaymentStore, StoreError};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 
-/// The DynamoDB payment store.
+/// The DynamoDB payment store. A change that produces merchant events is one
+/// `TransactWriteItems`: the payment `Put` with its condition plus one `Put` per event into the
+/// outbox table; a change without events stays a single `PutItem`.
 #[derive(Debug, Clone)]
 pub struct DynamoPaymentStore {
     client: Client,
     table: String,
+    outbox_table: String,
 }
 
 /// Index for listing a tenant's payments.
@@ -26,10 +30,77 @@ pub const BY_GATEWAY_REF: &str = "by_gateway_ref";
 
 impl DynamoPaymentStore {
     /// Uses an existing client (built once per Lambda instance).
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
+    pub fn new(client: Client, table: impl Into<String>, outbox_table: impl Into<String>) -> Self {
         Self {
             client,
             table: table.into(),
+            outbox_table: outbox_table.into(),
+        }
+    }
+
+    /// The payment write plus its events, atomically. `Conflict` when a condition failed (or a
+    /// concurrent transaction touched the item): nothing was written, the caller re-reads.
+    async fn write(
+        &self,
+        payment: &Payment,
+        events: &[MerchantEvent],
+        condition: &str,
+        values: Vec<(&str, AttributeValue)>,
+        conflict: String,
+    ) -> Result<(), StoreError> {
+        let item = to_item(payment)?;
+        if events.is_empty() {
+            let mut req = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression(condition);
+            if condition.contains("#v") {
+                req = req.expression_attribute_names("#v", "version");
+            }
+            for (k, v) in values {
+                req = req.expression_attribute_values(k, v);
+            }
+            return match req.send().await {
+                Ok(_) => Ok(()),
+                Err(e) if is_conditional(&e) => Err(StoreError::Conflict(conflict)),
+                Err(e) => Err(unavailable(e)),
+            };
+        }
+        let mut put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition);
+        if condition.contains("#v") {
+            put = put.expression_attribute_names("#v", "version");
+        }
+        for (k, v) in values {
+            put = put.expression_attribute_values(k, v);
+        }
+        let put = put
+            .build()
+            .map_err(|e| StoreError::Corrupt(format!("transaction item: {e}")))?;
+        let mut tx = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build());
+        for e in events {
+            tx = tx.transact_items(
+                TransactWriteItem::builder()
+                    .put(event_put(&self.outbox_table, e)?)
+                    .build(),
+            );
+        }
+        match tx.send().await {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_transaction_canceled_exception()) =>
+            {
+                Err(StoreError::Conflict(conflict))
+            }
+            Err(e) => Err(unavailable(e)),
         }
     }
 }
@@ -65,49 +136,30 @@ fn from_item(item: &Item) -> Result<Payment, StoreError> {
 
 #[async_trait]
 impl PaymentStore for DynamoPaymentStore {
-    async fn insert(&self, payment: &Payment) -> Result<(), StoreError> {
-        let res = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(payment)?))
-            .condition_expression("attribute_not_exists(id)")
-            .send()
-            .await;
-        match res {
-            Ok(_) => Ok(()),
-            Err(e) if is_conditional(&e) => Err(StoreError::Conflict(format!(
-                "payment {} exists",
-                payment.id
-            ))),
-            Err(e) => Err(unavailable(e)),
-        }
+    async fn insert(&self, payment: &Payment, events: &[MerchantEvent]) -> Result<(), StoreError> {
+        self.write(
+            payment,
+            events,
+            "attribute_not_exists(id)",
+            vec![],
+            format!("payment {} exists", payment.id),
+        )
+        .await
     }
 
-    async fn update(&self, payment: &Payment) -> Result<(), StoreError> {
+    async fn update(&self, payment: &Payment, events: &[MerchantEvent]) -> Result<(), StoreError> {
         let prev = payment
             .version
             .checked_sub(1)
             .ok_or_else(|| StoreError::Conflict("an update must carry the next version".into()))?;
-        let res = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(payment)?))
-            .condition_expression("#v = :prev AND tenant_id = :t")
-            .expression_attribute_names("#v", "version")
-            .expression_attribute_values(":prev", n(prev))
-            .expression_attribute_values(":t", s(payment.tenant_id.as_str()))
-            .send()
-            .await;
-        match res {
-            Ok(_) => Ok(()),
-            Err(e) if is_conditional(&e) => Err(StoreError::Conflict(format!(
-                "payment {} changed concurrently",
-                payment.id
-            ))),
-            Err(e) => Err(unavailable(e)),
-        }
+        self.write(
+            payment,
+            events,
+            "#v = :prev AND tenant_id = :t",
+            vec![(":prev", n(prev)), (":t", s(payment.tenant_id.as_str()))],
+            format!("payment {} changed concurrently", payment.id),
+        )
+        .await
     }
 
     async fn get(

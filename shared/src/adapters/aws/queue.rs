@@ -1,6 +1,6 @@
 //! The webhook queue on SQS, and the redrive of its dead-letter queue.
 
-use crate::ports::{StoreError, WebhookEnvelope, WebhookQueue};
+use crate::ports::{DeliveryMessage, StoreError, WebhookEnvelope, WebhookQueue};
 use async_trait::async_trait;
 use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::Client;
@@ -33,13 +33,8 @@ impl SqsWebhookQueue {
             queue_url: queue_url.into(),
         }
     }
-}
 
-#[async_trait]
-impl WebhookQueue for SqsWebhookQueue {
-    async fn send(&self, envelope: &WebhookEnvelope) -> Result<(), StoreError> {
-        let body =
-            serde_json::to_string(envelope).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    async fn send_body(&self, body: String) -> Result<(), StoreError> {
         self.client
             .send_message()
             .queue_url(&self.queue_url)
@@ -48,6 +43,21 @@ impl WebhookQueue for SqsWebhookQueue {
             .await
             .map_err(unavailable)?;
         Ok(())
+    }
+}
+
+#[async_trait]
+impl WebhookQueue for SqsWebhookQueue {
+    async fn send(&self, envelope: &WebhookEnvelope) -> Result<(), StoreError> {
+        let body =
+            serde_json::to_string(envelope).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.send_body(body).await
+    }
+
+    async fn send_delivery(&self, message: &DeliveryMessage) -> Result<(), StoreError> {
+        let body =
+            serde_json::to_string(message).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.send_body(body).await
     }
 
     async fn retry_later(&self, receipt_handle: &str, delay: Duration) -> Result<(), StoreError> {

@@ -1,12 +1,15 @@
 //! Table names and definitions. SAM (`template.yaml`) creates the tables in AWS; this creates the
 //! same shapes on a local endpoint (moto, DynamoDB Local) for tests and the dev server.
 
+use super::events::UNMATCHED_BY_TENANT;
 use super::item::unavailable;
+use super::outbox::{EVENTS_BY_PAYMENT, EVENTS_BY_TENANT};
 use super::payments::{BY_GATEWAY_REF, BY_REFERENCE, BY_TENANT};
 use crate::ports::StoreError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+    TimeToLiveSpecification,
 };
 use aws_sdk_dynamodb::Client;
 
@@ -19,10 +22,13 @@ pub struct TableNames {
     pub events: String,
     /// Circuit-breaker records, one per (tenant, gateway).
     pub breakers: String,
+    /// Merchant events (the transactional outbox), streamed to the relay.
+    pub outbox: String,
 }
 
 impl TableNames {
     /// `IDEMPOTENCY_TABLE`, `PAYMENTS_TABLE`, `TENANTS_TABLE`, `EVENTS_TABLE`, `BREAKER_TABLE`,
+    /// `OUTBOX_TABLE`,
     /// with local defaults.
     pub fn from_env() -> Self {
         let var = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_string());
@@ -32,6 +38,7 @@ impl TableNames {
             tenants: var("TENANTS_TABLE", "orchestrator-tenants"),
             events: var("EVENTS_TABLE", "orchestrator-events"),
             breakers: var("BREAKER_TABLE", "orchestrator-breakers"),
+            outbox: var("OUTBOX_TABLE", "orchestrator-outbox"),
         }
     }
 
@@ -43,6 +50,7 @@ impl TableNames {
             tenants: format!("{prefix}-tenants"),
             events: format!("{prefix}-events"),
             breakers: format!("{prefix}-breakers"),
+            outbox: format!("{prefix}-outbox"),
         }
     }
 }
@@ -80,33 +88,67 @@ fn gsi(name: &str, hash: &str, range: &str) -> Result<GlobalSecondaryIndex, Stor
 /// Creates the tables if they don't exist, with TTL on the idempotency and event tables.
 pub async fn create_tables(client: &Client, names: &TableNames) -> Result<(), StoreError> {
     let tables = [
-        (&names.idempotency, "pk", vec![]),
+        (&names.idempotency, vec![], vec![], false),
         (
             &names.payments,
-            "id",
             vec![
                 gsi(BY_TENANT, "tenant_id", "id")?,
                 gsi(BY_REFERENCE, "tenant_ref", "id")?,
                 gsi(BY_GATEWAY_REF, "gw_ref", "id")?,
             ],
+            vec!["tenant_id", "tenant_ref", "gw_ref"],
+            false,
         ),
-        (&names.tenants, "pk", vec![]),
-        (&names.events, "pk", vec![]),
-        (&names.breakers, "pk", vec![]),
+        (&names.tenants, vec![], vec![], false),
+        (
+            &names.events,
+            vec![gsi(UNMATCHED_BY_TENANT, "tenant_id", "received_at")?],
+            vec!["tenant_id", "received_at"],
+            false,
+        ),
+        (&names.breakers, vec![], vec![], false),
+        (
+            &names.outbox,
+            vec![
+                gsi(EVENTS_BY_TENANT, "tenant_id", "id")?,
+                gsi(EVENTS_BY_PAYMENT, "payment_id", "id")?,
+            ],
+            vec!["tenant_id", "payment_id"],
+            true,
+        ),
     ];
-    for (table, hash, indexes) in tables {
+    for (table, indexes, index_attrs, stream) in tables {
+        let hash = if table == &names.payments || table == &names.outbox {
+            "id"
+        } else {
+            "pk"
+        };
         let mut attrs = vec![attr(hash)?];
-        if !indexes.is_empty() {
-            attrs.push(attr("tenant_id")?);
-            attrs.push(attr("tenant_ref")?);
-            attrs.push(attr("gw_ref")?);
+        for a in index_attrs {
+            attrs.push(attr(a)?);
         }
+        let ranges_on_id = table == &names.payments || table == &names.outbox;
+        if ranges_on_id && !attrs.iter().any(|a| a.attribute_name() == "id") {
+            attrs.push(attr("id")?);
+        }
+        let stream_spec = if stream {
+            Some(
+                StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(StreamViewType::NewImage)
+                    .build()
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            )
+        } else {
+            None
+        };
         let res = client
             .create_table()
             .table_name(table)
             .billing_mode(BillingMode::PayPerRequest)
             .key_schema(key(hash, KeyType::Hash)?)
             .set_attribute_definitions(Some(attrs))
+            .set_stream_specification(stream_spec)
             .set_global_secondary_indexes(if indexes.is_empty() {
                 None
             } else {
@@ -125,7 +167,7 @@ pub async fn create_tables(client: &Client, names: &TableNames) -> Result<(), St
             Err(e) => return Err(unavailable(e)),
         }
     }
-    for table in [&names.idempotency, &names.events] {
+    for table in [&names.idempotency, &names.events, &names.outbox] {
         let ttl = TimeToLiveSpecification::builder()
             .attribute_name("ttl")
             .enabled(true)

@@ -2,7 +2,8 @@
 //! guard that refuses non-https URLs and any target resolving to a private, loopback,
 //! link-local or otherwise non-public address (unless the deployment allows it: local dev).
 
-use crate::ports::{Callback, CallbackSender, DeliveryOutcome};
+use crate::domain::RESPONSE_EXCERPT_CHARS;
+use crate::ports::{Callback, CallbackSender, DeliveryOutcome, DeliveryReport};
 use async_trait::async_trait;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -114,13 +115,18 @@ impl HttpCallbackSender {
 
 #[async_trait]
 impl CallbackSender for HttpCallbackSender {
-    async fn send(&self, cb: &Callback) -> DeliveryOutcome {
+    async fn send(&self, cb: &Callback) -> DeliveryReport {
+        let refused = |why: String| DeliveryReport {
+            outcome: DeliveryOutcome::Retry(why),
+            http_status: None,
+            response_excerpt: None,
+        };
         let url = match reqwest::Url::parse(&cb.url) {
             Ok(u) => u,
-            Err(e) => return DeliveryOutcome::Retry(format!("bad callback URL: {e}")),
+            Err(e) => return refused(format!("bad callback URL: {e}")),
         };
         if let Some(why) = self.refuse_target(&url) {
-            return DeliveryOutcome::Retry(why);
+            return refused(why);
         }
         let res = self
             .client
@@ -133,15 +139,43 @@ impl CallbackSender for HttpCallbackSender {
             .send()
             .await;
         match res {
-            Ok(r) if r.status().is_success() => DeliveryOutcome::Delivered,
-            Ok(r) if r.status() == reqwest::StatusCode::GONE => DeliveryOutcome::Gone,
-            Ok(r) => DeliveryOutcome::Retry(format!("merchant answered {}", r.status().as_u16())),
-            Err(e) if e.is_timeout() => DeliveryOutcome::Retry("timeout".into()),
+            Ok(mut r) => {
+                let status = r.status();
+                let outcome = if status.is_success() {
+                    DeliveryOutcome::Delivered
+                } else if status == reqwest::StatusCode::GONE {
+                    DeliveryOutcome::Gone
+                } else {
+                    DeliveryOutcome::Retry(format!("merchant answered {}", status.as_u16()))
+                };
+                // A short excerpt for the delivery log, read with a cap (never the whole body).
+                let mut bytes = Vec::new();
+                while bytes.len() < EXCERPT_READ_BYTES {
+                    match r.chunk().await {
+                        Ok(Some(c)) => bytes.extend_from_slice(&c),
+                        _ => break,
+                    }
+                }
+                let text: String = String::from_utf8_lossy(&bytes)
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .take(RESPONSE_EXCERPT_CHARS)
+                    .collect();
+                DeliveryReport {
+                    outcome,
+                    http_status: Some(status.as_u16()),
+                    response_excerpt: Some(text).filter(|t| !t.is_empty()),
+                }
+            }
+            Err(e) if e.is_timeout() => refused("timeout".into()),
             // Without the URL: merchants sometimes put tokens in callback URLs, and this ends up in logs.
-            Err(e) => DeliveryOutcome::Retry(format!("request failed: {}", e.without_url())),
+            Err(e) => refused(format!("request failed: {}", e.without_url())),
         }
     }
 }
+
+/// How much of a merchant's answer is read for the excerpt.
+const EXCERPT_READ_BYTES: usize = 1024;
 
 #[cfg(test)]
 mod tests {
@@ -187,7 +221,7 @@ mod tests {
                 body: "{}".into(),
             };
             assert!(
-                matches!(s.send(&cb).await, DeliveryOutcome::Retry(_)),
+                matches!(s.send(&cb).await.outcome, DeliveryOutcome::Retry(_)),
                 "{url}"
             );
         }

@@ -2,7 +2,7 @@
 //! the same all-or-nothing the DynamoDB transaction gives.
 
 use super::{MemoryIdempotencyStore, MemoryPaymentStore};
-use crate::domain::Payment;
+use crate::domain::{MerchantEvent, Payment};
 use crate::ports::{CreateCommit, KeyCompletion, StoreError};
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -32,23 +32,30 @@ impl CreateCommit for MemoryCreateCommit {
     async fn insert_completing(
         &self,
         payment: &Payment,
+        events: &[MerchantEvent],
         c: &KeyCompletion<'_>,
     ) -> Result<bool, StoreError> {
-        // Always idempotency first, then payments: the only place holding both.
-        let mut keys = self.idempotency.lock();
-        let mut payments = self.payments.lock();
-        let Some(rec) = keys
-            .get_mut(&(c.tenant_id.clone(), c.key.as_str().to_string()))
-            .filter(|r| r.lease == c.lease.token && r.response.is_none())
-        else {
-            return Ok(false);
-        };
-        if payments.contains_key(&payment.id) {
-            return Ok(false);
+        {
+            // Always idempotency, then payments, then the outbox: the only place holding all.
+            let mut keys = self.idempotency.lock();
+            let mut payments = self.payments.lock();
+            let outbox = self.payments.outbox();
+            let mut outbox = outbox.lock();
+            let Some(rec) = keys
+                .get_mut(&(c.tenant_id.clone(), c.key.as_str().to_string()))
+                .filter(|r| r.lease == c.lease.token && r.response.is_none())
+            else {
+                return Ok(false);
+            };
+            if payments.contains_key(&payment.id) || outbox.any_exists(events) {
+                return Ok(false);
+            }
+            payments.insert(payment.id.clone(), payment.clone());
+            outbox.append(events);
+            rec.response = Some(c.response.clone());
+            rec.expires_at = c.expires_at;
         }
-        payments.insert(payment.id.clone(), payment.clone());
-        rec.response = Some(c.response.clone());
-        rec.expires_at = c.expires_at;
+        self.payments.outbox().wake();
         Ok(true)
     }
 }

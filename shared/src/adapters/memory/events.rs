@@ -1,55 +1,53 @@
-//! In-memory gateway event records.
+//! Unmatched gateway webhooks in memory.
 
-use crate::ports::{EventRecord, EventState, EventStore, StoreError};
+use crate::domain::TenantId;
+use crate::ports::{EventStore, StoreError, UnmatchedWebhook};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-/// Event records in a map (expiry is not enforced in memory: the dev server is short-lived).
+/// Keyed by (tenant, gateway, gateway event id); expiry is not enforced in memory (the dev
+/// server is short-lived).
 #[derive(Debug, Default)]
 pub struct MemoryEventStore {
-    records: Mutex<HashMap<String, EventRecord>>,
-}
-
-impl MemoryEventStore {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, EventRecord>> {
-        self.records.lock().unwrap_or_else(|e| e.into_inner())
-    }
+    records: Mutex<BTreeMap<(String, String, String), UnmatchedWebhook>>,
 }
 
 #[async_trait]
 impl EventStore for MemoryEventStore {
-    async fn begin(
+    async fn record_unmatched(
         &self,
-        record: &EventRecord,
+        w: &UnmatchedWebhook,
         _expires_at: DateTime<Utc>,
-    ) -> Result<EventRecord, StoreError> {
-        Ok(self
+    ) -> Result<(), StoreError> {
+        self.records
             .lock()
-            .entry(record.key.clone())
-            .or_insert_with(|| record.clone())
-            .clone())
+            .unwrap_or_else(|e| e.into_inner())
+            .entry((
+                w.tenant_id.to_string(),
+                w.gateway.clone(),
+                w.gateway_event_id.clone(),
+            ))
+            .or_insert_with(|| w.clone());
+        Ok(())
     }
 
-    async fn advance(
+    async fn list_unmatched(
         &self,
-        key: &str,
-        from: EventState,
-        to: EventState,
-        callback_body: Option<&str>,
-    ) -> Result<(), StoreError> {
-        match self.lock().get_mut(key) {
-            Some(r) if r.state == from => {
-                r.state = to;
-                if let Some(b) = callback_body {
-                    r.callback_body = Some(b.to_string());
-                }
-                Ok(())
-            }
-            _ => Err(StoreError::Conflict(format!(
-                "event {key} not in the expected state"
-            ))),
-        }
+        tenant_id: &TenantId,
+        limit: usize,
+    ) -> Result<Vec<UnmatchedWebhook>, StoreError> {
+        let mut out: Vec<UnmatchedWebhook> = self
+            .records
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .filter(|w| &w.tenant_id == tenant_id)
+            .cloned()
+            .collect();
+        out.sort_by(|a, b| b.received_at.cmp(&a.received_at));
+        out.truncate(limit);
+        Ok(out)
     }
 }

@@ -1,18 +1,26 @@
 //! In-memory payment store.
 
-use crate::domain::{Payment, PaymentId, TenantId};
+use super::MemoryOutbox;
+use crate::domain::{MerchantEvent, Payment, PaymentId, TenantId};
 use crate::ports::{PaymentFilter, PaymentPage, PaymentStore, StoreError};
 use async_trait::async_trait;
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-/// Payments in an ordered map (ids are ULIDs, so key order is creation order).
+/// Payments in an ordered map (ids are ULIDs, so key order is creation order), with the outbox
+/// their changes write events into under the same lock.
 #[derive(Debug, Default)]
 pub struct MemoryPaymentStore {
     items: Mutex<BTreeMap<PaymentId, Payment>>,
+    outbox: Arc<MemoryOutbox>,
 }
 
 impl MemoryPaymentStore {
+    /// The outbox this store writes events into.
+    pub fn outbox(&self) -> Arc<MemoryOutbox> {
+        self.outbox.clone()
+    }
+
     /// Number of payments held, all tenants.
     pub fn len(&self) -> usize {
         self.lock().len()
@@ -38,32 +46,46 @@ pub(crate) fn matches(p: &Payment, f: &PaymentFilter) -> bool {
 
 #[async_trait]
 impl PaymentStore for MemoryPaymentStore {
-    async fn insert(&self, payment: &Payment) -> Result<(), StoreError> {
-        let mut map = self.lock();
-        if map.contains_key(&payment.id) {
-            return Err(StoreError::Conflict(format!(
-                "payment {} exists",
-                payment.id
-            )));
+    async fn insert(&self, payment: &Payment, events: &[MerchantEvent]) -> Result<(), StoreError> {
+        {
+            let mut map = self.lock();
+            let mut outbox = self.outbox.lock();
+            if map.contains_key(&payment.id) || outbox.any_exists(events) {
+                return Err(StoreError::Conflict(format!(
+                    "payment {} exists",
+                    payment.id
+                )));
+            }
+            map.insert(payment.id.clone(), payment.clone());
+            outbox.append(events);
         }
-        map.insert(payment.id.clone(), payment.clone());
+        self.outbox.wake();
         Ok(())
     }
 
-    async fn update(&self, payment: &Payment) -> Result<(), StoreError> {
-        let mut map = self.lock();
-        match map.get_mut(&payment.id) {
-            Some(cur)
-                if cur.tenant_id == payment.tenant_id && cur.version + 1 == payment.version =>
-            {
-                *cur = payment.clone();
-                Ok(())
+    async fn update(&self, payment: &Payment, events: &[MerchantEvent]) -> Result<(), StoreError> {
+        {
+            let mut map = self.lock();
+            let mut outbox = self.outbox.lock();
+            match map.get_mut(&payment.id) {
+                Some(cur)
+                    if cur.tenant_id == payment.tenant_id
+                        && cur.version + 1 == payment.version
+                        && !outbox.any_exists(events) =>
+                {
+                    *cur = payment.clone();
+                    outbox.append(events);
+                }
+                _ => {
+                    return Err(StoreError::Conflict(format!(
+                        "payment {} changed concurrently",
+                        payment.id
+                    )))
+                }
             }
-            _ => Err(StoreError::Conflict(format!(
-                "payment {} changed concurrently",
-                payment.id
-            ))),
         }
+        self.outbox.wake();
+        Ok(())
     }
 
     async fn get(

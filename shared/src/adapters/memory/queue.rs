@@ -2,7 +2,7 @@
 //! for a while, comes back unless deleted, and moves to a dead-letter list once it has been
 //! received `max_receive_count` times.
 
-use crate::ports::{StoreError, WebhookEnvelope, WebhookQueue};
+use crate::ports::{DeliveryMessage, StoreError, WebhookEnvelope, WebhookQueue};
 use async_trait::async_trait;
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -138,6 +138,11 @@ impl MemoryQueue {
 impl WebhookQueue for MemoryQueue {
     async fn send(&self, envelope: &WebhookEnvelope) -> Result<(), StoreError> {
         self.push(serde_json::to_string(envelope).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+        Ok(())
+    }
+
+    async fn send_delivery(&self, message: &DeliveryMessage) -> Result<(), StoreError> {
+        self.push(serde_json::to_string(message).map_err(|e| StoreError::Corrupt(e.to_string()))?);
         Ok(())
     }
 

@@ -2,7 +2,8 @@
 
 use crate::domain::PaymentStatus;
 use crate::gateways::webhooks::{
-    header, malformed, GatewayEvent, GatewayEventKind, GatewayWebhooks, InboundWebhook, WebhookError,
+    header, malformed, GatewayEvent, GatewayEventKind, GatewayWebhooks, InboundWebhook,
+    WebhookError,
 };
 use crate::ports::{is_blank_secret, WebhookSecrets};
 use crate::signing::constant_time_eq;
@@ -103,7 +104,11 @@ mod tests {
                     got[0].gateway_payment_id.as_str(),
                     &got[0].kind
                 ),
-                ("evt_a&1", "pay_080225913252", &GatewayEventKind::Status(*to))
+                (
+                    "evt_a&1",
+                    "pay_080225913252",
+                    &GatewayEventKind::Status(*to)
+                )
             );
         }
         assert!(AsaasWebhooks

@@ -2,7 +2,8 @@
 
 use crate::domain::PaymentStatus;
 use crate::gateways::webhooks::{
-    header, malformed, GatewayEvent, GatewayEventKind, GatewayWebhooks, InboundWebhook, WebhookError,
+    header, malformed, GatewayEvent, GatewayEventKind, GatewayWebhooks, InboundWebhook,
+    WebhookError,
 };
 use crate::ports::{is_blank_secret, WebhookSecrets};
 use crate::signing::stripe;

@@ -2,13 +2,16 @@
 //! apply, deliver).
 
 mod receiver;
+mod relay;
 mod retry;
 mod tenant_cache;
 mod worker;
 
 pub use receiver::WebhookReceiver;
+pub use relay::{parse_stream_event, relay_memory_feed, Relay, RelayItem, StreamBatch};
 pub use retry::RetrySchedule;
 pub use tenant_cache::TenantCache;
 pub use worker::{
-    callback_event_id, QueueMessage, WebhookWorker, WorkerError, EVENT_RETENTION_DAYS,
+    callback_event_id, QueueMessage, WebhookWorker, WorkerError, WorkerStores,
+    DEFAULT_UNMATCHED_GRACE, EVENT_RETENTION_DAYS,
 };

@@ -1,30 +1,44 @@
-//! The worker: normalize a queued gateway webhook, dedupe by the gateway's event id, apply the
-//! status change (monotonic, versioned write), and deliver a signed callback. Batches run
-//! concurrently and one message's failure never fails another.
+//! The worker. Two kinds of queue message:
+//! - a verified **gateway webhook**: normalize, match the payment (our id first, then the
+//!   gateway's), and apply what it reports — the payment change and its merchant events in one
+//!   atomic write (the outbox), so a crash can never keep one without the other. A report that
+//!   changes nothing (a duplicate, a status the payment already has, a late event) writes
+//!   nothing and produces no event;
+//! - a **delivery** of one merchant event (handed over by the outbox relay, or a resend): read
+//!   it from the outbox, sign it, POST it, and log the attempt.
+//!
+//! Batches run concurrently and one message's failure never fails another.
 
 use super::{RetrySchedule, TenantCache};
 use crate::clock::Clock;
-use crate::domain::{Payment, PaymentStatus};
-use crate::gateways::webhooks::{GatewayEvent, WebhookRegistry};
-use crate::ports::{
-    Callback, CallbackSender, DeliveryOutcome, EventRecord, EventState, EventStore, PaymentStore,
-    StoreError, Tenant, WebhookEnvelope, WebhookQueue,
+use crate::domain::{
+    refund_can_move, DeliveryAttempt, DeliveryState, Payment, PaymentId, PaymentStatus, Refund,
+    StoredEvent,
 };
-use crate::service::view;
+use crate::gateways::webhooks::{GatewayEvent, GatewayEventKind, RefundReport, WebhookRegistry};
+use crate::ports::{
+    Callback, CallbackSender, DeliveryMessage, DeliveryOutcome, EventStore, OutboxStore,
+    PaymentStore, StoreError, Tenant, UnmatchedWebhook, WebhookEnvelope, WebhookQueue,
+};
+use crate::service::outbox::events_for;
 use crate::signing::standard_webhooks::{signature_header, CallbackSecret};
 use base64::Engine;
-use chrono::Duration;
-use serde::Serialize;
+use chrono::{DateTime, Duration, Utc};
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
-/// How long event records are kept for dedupe (gateways retry for days; Asaas keeps 14 d).
+/// How long unmatched-webhook records are kept.
 pub const EVENT_RETENTION_DAYS: i64 = 30;
+
+/// How long a webhook that matches no payment is retried before it is recorded as unmatched and
+/// acknowledged: long enough for a create whose gateway call answered before its commit.
+pub const DEFAULT_UNMATCHED_GRACE: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// Why a message could not be finished now; every variant is retried on the schedule.
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
-    #[error("message is not a webhook envelope: {0}")]
+    #[error("message is neither a webhook envelope nor a delivery: {0}")]
     BadEnvelope(String),
     #[error("unknown gateway `{0}` or tenant `{1}`")]
     UnknownSource(String, String),
@@ -35,6 +49,8 @@ pub enum WorkerError {
         gateway: String,
         gateway_payment_id: String,
     },
+    #[error("no event {0} in the outbox")]
+    EventNotFound(String),
     #[error("tenant has no callback signing secret")]
     NoSigningSecret,
     #[error("callback not delivered: {0}")]
@@ -53,29 +69,38 @@ pub struct QueueMessage {
     pub receive_count: u32,
 }
 
+/// What a queue message holds.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum QueueBody {
+    Deliver(DeliveryMessage),
+    Webhook(WebhookEnvelope),
+}
+
 /// The worker's dependencies, built once per instance.
 pub struct WebhookWorker {
     pub(crate) registry: WebhookRegistry,
     pub(crate) tenants: TenantCache,
     pub(crate) payments: Arc<dyn PaymentStore>,
-    pub(crate) events: Arc<dyn EventStore>,
+    pub(crate) unmatched: Arc<dyn EventStore>,
+    pub(crate) outbox: Arc<dyn OutboxStore>,
     pub(crate) sender: Arc<dyn CallbackSender>,
     pub(crate) queue: Arc<dyn WebhookQueue>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) schedule: RetrySchedule,
+    pub(crate) unmatched_grace: Duration,
 }
 
-#[derive(Serialize)]
-struct CallbackBody<'a> {
-    id: &'a str,
-    #[serde(rename = "type")]
-    kind: String,
-    created_at: String,
-    data: crate::service::PaymentView<'a>,
+/// The stores a worker reads and writes.
+pub struct WorkerStores {
+    pub payments: Arc<dyn PaymentStore>,
+    /// Unmatched gateway webhooks.
+    pub events: Arc<dyn EventStore>,
+    pub outbox: Arc<dyn OutboxStore>,
 }
 
-/// The callback event id for a gateway event: derived from its dedupe key, so the same gateway
-/// event always yields the same `webhook-id`, across retries, redrives and worker crashes.
+/// A stable id for a gateway event (tests and logs); no longer the callback id, which is the
+/// merchant event's own `evt_<ULID>` fixed in the outbox.
 pub fn callback_event_id(dedupe_key: &str) -> String {
     let h = hex::encode(Sha256::digest(dedupe_key.as_bytes()));
     format!("evt_{}", &h[..32])
@@ -83,12 +108,10 @@ pub fn callback_event_id(dedupe_key: &str) -> String {
 
 impl WebhookWorker {
     /// Wires the worker.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         registry: WebhookRegistry,
         tenants: TenantCache,
-        payments: Arc<dyn PaymentStore>,
-        events: Arc<dyn EventStore>,
+        stores: WorkerStores,
         sender: Arc<dyn CallbackSender>,
         queue: Arc<dyn WebhookQueue>,
         clock: Arc<dyn Clock>,
@@ -97,13 +120,22 @@ impl WebhookWorker {
         Self {
             registry,
             tenants,
-            payments,
-            events,
+            payments: stores.payments,
+            unmatched: stores.events,
+            outbox: stores.outbox,
             sender,
             queue,
             clock,
             schedule,
+            unmatched_grace: Duration::from_std(DEFAULT_UNMATCHED_GRACE)
+                .unwrap_or_else(|_| Duration::minutes(5)),
         }
+    }
+
+    /// Sets how long an unmatched webhook is retried before it is acknowledged.
+    pub fn with_unmatched_grace(mut self, grace: std::time::Duration) -> Self {
+        self.unmatched_grace = Duration::from_std(grace).unwrap_or(self.unmatched_grace);
+        self
     }
 
     /// The schedule in force (its `max_attempts` is the queue's `maxReceiveCount`).
@@ -123,7 +155,7 @@ impl WebhookWorker {
         for (m, r) in batch.iter().zip(results) {
             if let Err(e) = r {
                 let delay = self.schedule.delay_after(m.receive_count);
-                tracing::warn!(message_id = %m.message_id, attempt = m.receive_count, retry_in_s = delay.as_secs(), error = %e, "webhook message failed");
+                tracing::warn!(message_id = %m.message_id, attempt = m.receive_count, retry_in_s = delay.as_secs(), error = %e, "queue message failed");
                 if let Err(e) = self.queue.retry_later(&m.receipt_handle, delay).await {
                     tracing::warn!(message_id = %m.message_id, error = %e, "could not reschedule; the visibility timeout applies");
                 }
@@ -133,10 +165,18 @@ impl WebhookWorker {
         Ok(failed)
     }
 
-    /// Processes one message: every event in it (an EFI notification may carry several).
+    /// Processes one message.
     pub async fn process(&self, msg: &QueueMessage) -> Result<(), WorkerError> {
-        let env: WebhookEnvelope =
-            serde_json::from_str(&msg.body).map_err(|e| WorkerError::BadEnvelope(e.to_string()))?;
+        match serde_json::from_str::<QueueBody>(&msg.body)
+            .map_err(|e| WorkerError::BadEnvelope(e.to_string()))?
+        {
+            QueueBody::Deliver(d) => self.deliver(&d, msg.receive_count).await,
+            QueueBody::Webhook(env) => self.process_webhook(&env).await,
+        }
+    }
+
+    /// Every event of one gateway webhook (an EFI notification may carry several).
+    async fn process_webhook(&self, env: &WebhookEnvelope) -> Result<(), WorkerError> {
         let unknown = || WorkerError::UnknownSource(env.gateway.clone(), env.tenant_id.to_string());
         let module = self.registry.get(&env.gateway).ok_or_else(unknown)?;
         let tenant = self
@@ -151,9 +191,40 @@ impl WebhookWorker {
             .normalize(&raw)
             .map_err(|e| WorkerError::Normalize(e.to_string()))?;
         for ev in &events {
-            self.handle_event(&tenant, module.name(), ev).await?;
+            self.handle_event(&tenant, module.name(), ev, env.received_at)
+                .await?;
         }
         Ok(())
+    }
+
+    /// The payment a gateway event is about: by our payment id when the gateway echoes it
+    /// (and the payment is at this gateway, on this charge or on none yet), else by the
+    /// gateway's charge id.
+    async fn find_payment(
+        &self,
+        tenant: &Tenant,
+        gateway: &str,
+        ev: &GatewayEvent,
+    ) -> Result<Option<Payment>, StoreError> {
+        if let Some(pid) = &ev.payment_id {
+            if let Some(p) = self.payments.get(&tenant.id, pid).await? {
+                let same_gateway = p.gateway.as_deref() == Some(gateway);
+                let same_charge = p
+                    .gateway_payment_id
+                    .as_deref()
+                    .is_none_or(|g| g == ev.gateway_payment_id);
+                if same_gateway && same_charge {
+                    return Ok(Some(p));
+                }
+                // An orphan of a failover (canceled at this gateway) names our payment too;
+                // it never moves the payment that settled elsewhere.
+                tracing::info!(payment_id = %pid, gateway, "event for a charge that is not the payment's; ignored");
+                return Ok(None);
+            }
+        }
+        self.payments
+            .find_by_gateway_ref(&tenant.id, gateway, &ev.gateway_payment_id)
+            .await
     }
 
     async fn handle_event(
@@ -161,144 +232,23 @@ impl WebhookWorker {
         tenant: &Tenant,
         gateway: &str,
         ev: &GatewayEvent,
+        received_at: DateTime<Utc>,
     ) -> Result<(), WorkerError> {
-        let crate::gateways::webhooks::GatewayEventKind::Status(to) = ev.kind else {
-            return Ok(());
+        let Some(mut payment) = self.find_payment(tenant, gateway, ev).await? else {
+            return self.unmatched(tenant, gateway, ev, received_at).await;
         };
-        let key = format!("{}#{}#{}", tenant.id, gateway, ev.dedupe_id);
-        let payment = self
-            .payments
-            .find_by_gateway_ref(&tenant.id, gateway, &ev.gateway_payment_id)
-            .await?
-            .ok_or_else(|| WorkerError::PaymentNotFound {
-                gateway: gateway.to_string(),
-                gateway_payment_id: ev.gateway_payment_id.clone(),
-            })?;
-        let callback_url = payment
-            .callback_url
-            .clone()
-            .or_else(|| tenant.callback_url.clone())
-            .map(|u| u.as_str().to_string());
-        let fresh = EventRecord {
-            key: key.clone(),
-            event_id: callback_event_id(&key),
-            payment_id: payment.id.clone(),
-            target: to,
-            state: EventState::Received,
-            callback_body: None,
-        };
-        let expires = self.clock.now() + Duration::days(EVENT_RETENTION_DAYS);
-        let mut rec = self.events.begin(&fresh, expires).await?;
-        if rec.state == EventState::Received {
-            match self.apply(tenant, payment, to, &rec).await? {
-                Some(body) => match self
-                    .events
-                    .advance(&key, EventState::Received, EventState::Applied, Some(&body))
-                    .await
-                {
-                    Ok(()) => {
-                        rec.state = EventState::Applied;
-                        rec.callback_body = Some(body);
-                    }
-                    // A concurrent duplicate got there first; follow the stored record.
-                    Err(StoreError::Conflict(_)) => {
-                        rec = self.events.begin(&fresh, expires).await?
-                    }
-                    Err(e) => return Err(e.into()),
-                },
-                None => {
-                    let _ = self
-                        .events
-                        .advance(&key, EventState::Received, EventState::Ignored, None)
-                        .await;
+        for _ in 0..5 {
+            let Some(next) = self.next_state(&payment, ev) else {
+                tracing::info!(payment_id = %payment.id, gateway, event = %ev.dedupe_id, "event changes nothing; ignored");
+                return Ok(());
+            };
+            let events = events_for(Some(&payment), &next, self.clock.now());
+            match self.payments.update(&next, &events).await {
+                Ok(()) => {
+                    crate::failpoint!("worker.after_apply");
+                    tracing::info!(payment_id = %next.id, from = %payment.status, to = %next.status, events = events.len(), "gateway event applied");
                     return Ok(());
                 }
-            }
-        }
-        if rec.state != EventState::Applied {
-            return Ok(()); // delivered or ignored already: a duplicate.
-        }
-        let body = rec.callback_body.clone().unwrap_or_default();
-        let Some(url) = callback_url else {
-            tracing::info!(event_id = %rec.event_id, "no callback URL configured; nothing to deliver");
-            let _ = self
-                .events
-                .advance(&key, EventState::Applied, EventState::Delivered, None)
-                .await;
-            return Ok(());
-        };
-        let secrets: Vec<CallbackSecret> = tenant
-            .callback_secrets
-            .iter()
-            .filter_map(|s| CallbackSecret::parse(s).ok())
-            .collect();
-        if secrets.is_empty() {
-            return Err(WorkerError::NoSigningSecret);
-        }
-        let ts = self.clock.now().timestamp();
-        let cb = Callback {
-            url,
-            webhook_id: rec.event_id.clone(),
-            timestamp: ts,
-            signature: signature_header(&secrets, &rec.event_id, ts, body.as_bytes()),
-            body,
-        };
-        match self.sender.send(&cb).await {
-            DeliveryOutcome::Delivered | DeliveryOutcome::Gone => {
-                self.events
-                    .advance(&key, EventState::Applied, EventState::Delivered, None)
-                    .await
-                    .or_else(|e| match e {
-                        StoreError::Conflict(_) => Ok(()),
-                        e => Err(e),
-                    })?;
-                Ok(())
-            }
-            DeliveryOutcome::Retry(why) => Err(WorkerError::Delivery(why)),
-        }
-    }
-
-    /// Applies the event's status to the payment, or decides it changes nothing. Returns the
-    /// callback body when the change is (or, after a crash, was) made by this event.
-    async fn apply(
-        &self,
-        tenant: &Tenant,
-        mut payment: Payment,
-        to: PaymentStatus,
-        rec: &EventRecord,
-    ) -> Result<Option<String>, WorkerError> {
-        for _ in 0..5 {
-            let mut target = to;
-            let refunded: Option<i64> = None;
-            if matches!(
-                target,
-                PaymentStatus::PartiallyRefunded | PaymentStatus::Refunded
-            ) && refunded.is_some_and(|r| r >= payment.amount.minor())
-            {
-                target = PaymentStatus::Refunded;
-            }
-            let mine = payment.last_event.as_deref() == Some(rec.key.as_str());
-            if mine {
-                return Ok(Some(self.callback_body(rec, &payment)));
-            }
-            let more_refund = target == PaymentStatus::PartiallyRefunded
-                && refunded.is_some_and(|r| r > payment.refunded_amount);
-            let allowed =
-                payment.status.can_move_to(target) && (target != payment.status || more_refund);
-            if !allowed {
-                tracing::info!(payment_id = %payment.id, from = %payment.status, to = %target, "event ignored: transition not allowed");
-                return Ok(None);
-            }
-            let mut next = payment.clone();
-            next.status = target;
-            if let Some(r) = refunded {
-                next.refunded_amount = r;
-            }
-            next.updated_at = self.clock.now();
-            next.version += 1;
-            next.last_event = Some(rec.key.clone());
-            match self.payments.update(&next).await {
-                Ok(()) => return Ok(Some(self.callback_body(rec, &next))),
                 Err(StoreError::Conflict(_)) => {
                     payment = self
                         .payments
@@ -312,13 +262,205 @@ impl WebhookWorker {
         Err(StoreError::Conflict("payment kept changing under the worker".into()).into())
     }
 
-    fn callback_body(&self, rec: &EventRecord, p: &Payment) -> String {
-        let body = CallbackBody {
-            id: &rec.event_id,
-            kind: format!("payment.{}", p.status),
-            created_at: crate::time_format::render(&self.clock.now()),
-            data: view(p),
-        };
-        serde_json::to_string(&body).unwrap_or_default()
+    /// The payment after `ev`, or `None` when it changes nothing (duplicate, stale, refused).
+    fn next_state(&self, p: &Payment, ev: &GatewayEvent) -> Option<Payment> {
+        let now = self.clock.now();
+        let mut next = p.clone();
+        if next.gateway_payment_id.is_none() {
+            // Created with an unknown outcome: the gateway's webhook names the charge.
+            next.gateway_payment_id = Some(ev.gateway_payment_id.clone());
+        }
+        match &ev.kind {
+            GatewayEventKind::Status(to) => {
+                let to = *to;
+                let refund_driven = matches!(
+                    to,
+                    PaymentStatus::PartiallyRefunded | PaymentStatus::Refunded
+                );
+                if to != p.status && p.status.can_move_to(to) && !refund_driven {
+                    next.status = to;
+                }
+            }
+            GatewayEventKind::Overdue => {
+                if p.status == PaymentStatus::Pending && p.overdue_at.is_none() {
+                    next.overdue_at = Some(now);
+                }
+            }
+            GatewayEventKind::Refund(r) => apply_refund(&mut next, r, now),
+        }
+        if next == *p {
+            return None;
+        }
+        next.updated_at = now;
+        next.version += 1;
+        next.last_event = Some(ev.dedupe_id.clone());
+        Some(next)
     }
+
+    /// No payment matches: retried while a create may still be committing, then recorded and
+    /// acknowledged (never retried into the dead-letter queue).
+    async fn unmatched(
+        &self,
+        tenant: &Tenant,
+        gateway: &str,
+        ev: &GatewayEvent,
+        received_at: DateTime<Utc>,
+    ) -> Result<(), WorkerError> {
+        let now = self.clock.now();
+        if now - received_at < self.unmatched_grace {
+            return Err(WorkerError::PaymentNotFound {
+                gateway: gateway.to_string(),
+                gateway_payment_id: ev.gateway_payment_id.clone(),
+            });
+        }
+        let reported = match &ev.kind {
+            GatewayEventKind::Status(s) => format!("status:{s}"),
+            GatewayEventKind::Overdue => "overdue".to_string(),
+            GatewayEventKind::Refund(r) => format!("refund:{:?}", r.status).to_lowercase(),
+        };
+        let w = UnmatchedWebhook {
+            tenant_id: tenant.id.clone(),
+            gateway: gateway.to_string(),
+            gateway_event_id: ev.dedupe_id.clone(),
+            gateway_payment_id: ev.gateway_payment_id.clone(),
+            payment_id: ev.payment_id.as_ref().map(PaymentId::to_string),
+            reported,
+            received_at,
+        };
+        self.unmatched
+            .record_unmatched(&w, now + Duration::days(EVENT_RETENTION_DAYS))
+            .await?;
+        tracing::warn!(tenant = %tenant.id, gateway, gateway_payment_id = %ev.gateway_payment_id, "webhook matches no payment; recorded as unmatched and acknowledged");
+        Ok(())
+    }
+
+    /// Delivers one merchant event: sign, POST, log the attempt. A duplicate hand-over of an
+    /// event already delivered sends nothing (a resend always sends).
+    async fn deliver(&self, m: &DeliveryMessage, receive_count: u32) -> Result<(), WorkerError> {
+        let stored = self
+            .outbox
+            .get(&m.tenant_id, &m.deliver_event)
+            .await?
+            .ok_or_else(|| WorkerError::EventNotFound(m.deliver_event.clone()))?;
+        if stored.state == DeliveryState::Delivered && !m.resend {
+            return Ok(());
+        }
+        let tenant = self.tenants.get(&m.tenant_id).await?.ok_or_else(|| {
+            WorkerError::UnknownSource("delivery".into(), m.tenant_id.to_string())
+        })?;
+        let StoredEvent { event, .. } = stored;
+        let Some(url) = event
+            .callback_url
+            .clone()
+            .or_else(|| tenant.callback_url.as_ref().map(|u| u.as_str().to_string()))
+        else {
+            tracing::info!(event_id = %event.id, "no callback URL configured; nothing to deliver");
+            self.outbox
+                .record_attempt(&tenant.id, &event.id, None, DeliveryState::NoEndpoint)
+                .await?;
+            return Ok(());
+        };
+        let secrets: Vec<CallbackSecret> = tenant
+            .callback_secrets
+            .iter()
+            .filter_map(|s| CallbackSecret::parse(s).ok())
+            .collect();
+        if secrets.is_empty() {
+            return Err(WorkerError::NoSigningSecret);
+        }
+        let at = self.clock.now();
+        let ts = at.timestamp();
+        let cb = Callback {
+            url,
+            webhook_id: event.id.clone(),
+            timestamp: ts,
+            signature: signature_header(&secrets, &event.id, ts, event.payload.as_bytes()),
+            body: event.payload.clone(),
+        };
+        let started = std::time::Instant::now();
+        let report = self.sender.send(&cb).await;
+        let attempt = DeliveryAttempt {
+            at,
+            http_status: report.http_status,
+            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            error: match &report.outcome {
+                DeliveryOutcome::Retry(why) => Some(why.clone()),
+                DeliveryOutcome::Gone => Some("merchant answered 410 Gone; not retried".into()),
+                DeliveryOutcome::Delivered => None,
+            },
+            response_excerpt: report.response_excerpt.clone(),
+        };
+        let last = receive_count >= self.schedule.max_attempts();
+        let (state, result) = match report.outcome {
+            DeliveryOutcome::Delivered => (DeliveryState::Delivered, Ok(())),
+            DeliveryOutcome::Gone => (DeliveryState::Failed, Ok(())),
+            DeliveryOutcome::Retry(why) if last => {
+                (DeliveryState::Failed, Err(WorkerError::Delivery(why)))
+            }
+            DeliveryOutcome::Retry(why) => {
+                (DeliveryState::Pending, Err(WorkerError::Delivery(why)))
+            }
+        };
+        // The log is for people; a failure to write it never turns a delivery into a retry.
+        if let Err(e) = self
+            .outbox
+            .record_attempt(&tenant.id, &event.id, Some(&attempt), state)
+            .await
+        {
+            tracing::warn!(event_id = %event.id, error = %e, "delivery attempt not logged");
+        }
+        result
+    }
+}
+
+/// Applies one refund report to the payment's refund records (never twice, never backwards),
+/// then derives the refunded amount and status from them.
+fn apply_refund(p: &mut Payment, r: &RefundReport, now: DateTime<Utc>) {
+    let idx = p.refunds.iter().position(|x| {
+        r.refund_id.as_deref() == Some(x.id.as_str())
+            || x.gateway_refund_id.as_deref() == Some(r.gateway_refund_id.as_str())
+    });
+    match idx {
+        Some(i) => {
+            let rec = &mut p.refunds[i];
+            if rec.gateway_refund_id.is_none() {
+                rec.gateway_refund_id = Some(r.gateway_refund_id.clone());
+            }
+            if refund_can_move(rec.status, r.status) {
+                rec.status = r.status;
+            }
+        }
+        None => {
+            // A refund this orchestrator has not recorded: made at the gateway directly, or
+            // ours whose API call has not recorded it yet (then it carries our id, and that
+            // call finds it here). Only while the payment can be refunded and the amount fits.
+            let refundable_status = matches!(
+                p.status,
+                PaymentStatus::Succeeded | PaymentStatus::PartiallyRefunded
+            );
+            let counts = r.status != crate::domain::RefundStatus::Failed;
+            if !refundable_status || r.amount <= 0 || (counts && r.amount > p.refundable()) {
+                tracing::warn!(payment_id = %p.id, gateway_refund_id = %r.gateway_refund_id, "refund report does not fit the payment; ignored");
+                return;
+            }
+            p.refunds.push(Refund {
+                id: r
+                    .refund_id
+                    .clone()
+                    .unwrap_or_else(|| external_refund_id(&r.gateway_refund_id)),
+                amount: r.amount,
+                status: r.status,
+                gateway_refund_id: Some(r.gateway_refund_id.clone()),
+                reason: None,
+                created_at: now,
+            });
+        }
+    }
+    p.settle_refunds();
+}
+
+/// A stable id for a refund made at the gateway directly.
+fn external_refund_id(gateway_refund_id: &str) -> String {
+    let h = hex::encode(Sha256::digest(gateway_refund_id.as_bytes()));
+    format!("ref_ext_{}", &h[..24])
 }

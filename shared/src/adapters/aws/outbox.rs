@@ -1,0 +1,248 @@
+//! The outbox on DynamoDB: one item per merchant event (`id` = `evt_<ULID>`), written only as a
+//! `Put` inside the transaction that makes the change it reports (see `payments.rs` and
+//! `commit.rs`). The table's stream (new images; the relay takes inserts) is the relay's source; GSIs
+//! `by_tenant` and `by_payment` list events newest first. The delivery log lives on the item:
+//! `state` and `attempts` (a list of JSON strings), updated by the worker.
+
+use super::item::{get_s, is_conditional, n, s, unavailable, Item};
+use crate::adapters::memory::event_matches;
+use crate::domain::{
+    DeliveryAttempt, DeliveryState, MerchantEvent, StoredEvent, TenantId, MAX_LOGGED_ATTEMPTS,
+};
+use crate::ports::{EventFilter, EventPage, OutboxStore, StoreError};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, Put};
+use aws_sdk_dynamodb::Client;
+
+/// Index for listing a tenant's events.
+pub const EVENTS_BY_TENANT: &str = "by_tenant";
+/// Index for listing one payment's events.
+pub const EVENTS_BY_PAYMENT: &str = "by_payment";
+/// How long events (and their delivery logs) are kept.
+pub const OUTBOX_RETENTION_DAYS: i64 = 30;
+
+/// The DynamoDB outbox.
+#[derive(Debug, Clone)]
+pub struct DynamoOutbox {
+    client: Client,
+    table: String,
+}
+
+impl DynamoOutbox {
+    /// Uses an existing client (built once per Lambda instance).
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+fn state_str(s: DeliveryState) -> &'static str {
+    match s {
+        DeliveryState::Pending => "pending",
+        DeliveryState::Delivered => "delivered",
+        DeliveryState::Failed => "failed",
+        DeliveryState::NoEndpoint => "no_endpoint",
+    }
+}
+
+fn parse_state(v: &str) -> Result<DeliveryState, StoreError> {
+    Ok(match v {
+        "pending" => DeliveryState::Pending,
+        "delivered" => DeliveryState::Delivered,
+        "failed" => DeliveryState::Failed,
+        "no_endpoint" => DeliveryState::NoEndpoint,
+        other => {
+            return Err(StoreError::Corrupt(format!(
+                "unknown delivery state `{other}`"
+            )))
+        }
+    })
+}
+
+/// The `Put` of a new event, for the transaction of the change it reports (condition: the id
+/// is new, so a replayed write can never store an event twice).
+pub(crate) fn event_put(table: &str, e: &MerchantEvent) -> Result<Put, StoreError> {
+    let doc = serde_json::to_string(e).map_err(|err| StoreError::Corrupt(err.to_string()))?;
+    let ttl = (e.created_at + chrono::Duration::days(OUTBOX_RETENTION_DAYS)).timestamp();
+    let mut item = Item::new();
+    item.insert("id".into(), s(&e.id));
+    item.insert("tenant_id".into(), s(e.tenant_id.as_str()));
+    item.insert("payment_id".into(), s(e.payment_id.as_str()));
+    item.insert("type".into(), s(e.kind.as_str()));
+    item.insert("doc".into(), s(doc));
+    item.insert("state".into(), s(state_str(DeliveryState::Pending)));
+    item.insert("attempts".into(), AttributeValue::L(vec![]));
+    item.insert("ttl".into(), n(ttl));
+    Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(id)")
+        .build()
+        .map_err(|err| StoreError::Corrupt(format!("transaction item: {err}")))
+}
+
+fn from_item(item: &Item) -> Result<StoredEvent, StoreError> {
+    let event: MerchantEvent = serde_json::from_str(get_s(item, "doc")?)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let attempts = match item.get("attempts") {
+        Some(AttributeValue::L(list)) => list
+            .iter()
+            .filter_map(|v| v.as_s().ok())
+            .map(|j| serde_json::from_str(j).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .collect::<Result<Vec<DeliveryAttempt>, _>>()?,
+        _ => Vec::new(),
+    };
+    Ok(StoredEvent {
+        event,
+        state: parse_state(get_s(item, "state")?)?,
+        attempts,
+    })
+}
+
+#[async_trait]
+impl OutboxStore for DynamoOutbox {
+    async fn get(&self, tenant_id: &TenantId, id: &str) -> Result<Option<StoredEvent>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("id", s(id))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        match out.item {
+            Some(item) if get_s(&item, "tenant_id")? == tenant_id.as_str() => {
+                Ok(Some(from_item(&item)?))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    async fn list(
+        &self,
+        tenant_id: &TenantId,
+        filter: &EventFilter,
+        limit: usize,
+        starting_after: Option<&str>,
+    ) -> Result<EventPage, StoreError> {
+        let (index, key_attr, key_val) = match &filter.payment_id {
+            Some(p) => (EVENTS_BY_PAYMENT, "payment_id", p.as_str().to_string()),
+            None => (
+                EVENTS_BY_TENANT,
+                "tenant_id",
+                tenant_id.as_str().to_string(),
+            ),
+        };
+        let mut start: Option<Item> = starting_after.map(|c| {
+            Item::from([
+                ("id".to_string(), s(c)),
+                (key_attr.to_string(), s(key_val.clone())),
+            ])
+        });
+        let mut items = Vec::with_capacity(limit + 1);
+        loop {
+            let mut q = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(index)
+                .key_condition_expression("#k = :k")
+                .expression_attribute_names("#k", key_attr)
+                .expression_attribute_values(":k", s(key_val.clone()))
+                .scan_index_forward(false)
+                .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start.take());
+            if let Some(k) = filter.kind {
+                q = q
+                    .filter_expression("#type = :type")
+                    .expression_attribute_names("#type", "type")
+                    .expression_attribute_values(":type", s(k.as_str()));
+            }
+            let out = q.send().await.map_err(unavailable)?;
+            for item in out.items() {
+                let e = from_item(item)?;
+                // The payment index is not tenant-scoped by key: check the tenant here.
+                if &e.event.tenant_id == tenant_id && event_matches(&e.event, filter) {
+                    items.push(e);
+                }
+                if items.len() > limit {
+                    break;
+                }
+            }
+            match out.last_evaluated_key {
+                Some(k) if items.len() <= limit => start = Some(k),
+                _ => break,
+            }
+        }
+        let next_cursor = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(|e| e.event.id.clone())
+        } else {
+            None
+        };
+        Ok(EventPage { items, next_cursor })
+    }
+
+    async fn record_attempt(
+        &self,
+        tenant_id: &TenantId,
+        id: &str,
+        attempt: Option<&DeliveryAttempt>,
+        state: DeliveryState,
+    ) -> Result<(), StoreError> {
+        let mut req = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", s(id))
+            .condition_expression("tenant_id = :t")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":t", s(tenant_id.as_str()))
+            .expression_attribute_values(":s", s(state_str(state)));
+        req = match attempt {
+            Some(a) => {
+                let json =
+                    serde_json::to_string(a).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                req.update_expression(
+                    "SET #state = :s, attempts = list_append(if_not_exists(attempts, :empty), :a)",
+                )
+                .expression_attribute_values(":empty", AttributeValue::L(vec![]))
+                .expression_attribute_values(":a", AttributeValue::L(vec![s(json)]))
+            }
+            None => req.update_expression("SET #state = :s"),
+        };
+        let out = req
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .send()
+            .await;
+        let out = match out {
+            Ok(o) => o,
+            Err(e) if is_conditional(&e) => {
+                return Err(StoreError::Conflict(format!("no event {id}")))
+            }
+            Err(e) => return Err(unavailable(e)),
+        };
+        // Keep the log bounded: trim the oldest entries once it grows past the cap.
+        let len = match out.attributes.as_ref().and_then(|a| a.get("attempts")) {
+            Some(AttributeValue::L(l)) => l.len(),
+            _ => 0,
+        };
+        if len > MAX_LOGGED_ATTEMPTS {
+            let drop: Vec<String> = (0..len - MAX_LOGGED_ATTEMPTS)
+                .map(|i| format!("attempts[{i}]"))
+                .collect();
+            let _ = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("id", s(id))
+                .update_expression(format!("REMOVE {}", drop.join(", ")))
+                .send()
+                .await;
+        }
+        Ok(())
+    }
+}
