@@ -187,11 +187,14 @@ pub async fn lambda_orchestrator() -> Result<Orchestrator, String> {
         aws_sdk_secretsmanager::Client::new(&conf),
         prefix,
     );
-    let svc = StoreSet::dynamo(aws_sdk_dynamodb::Client::new(&conf), &TableNames::from_env())
-        .orchestrator(registry, config)
-        .with_live_gateways(Arc::new(crate::gateways::live::LiveGateways::new(
-            Arc::new(secrets),
-        )));
+    let svc = StoreSet::dynamo(
+        aws_sdk_dynamodb::Client::new(&conf),
+        &TableNames::from_env(),
+    )
+    .orchestrator(registry, config)
+    .with_live_gateways(Arc::new(crate::gateways::live::LiveGateways::new(
+        Arc::new(secrets),
+    )));
     // Resends (`POST /v1/events/{id}/resend`) go to the worker's queue.
     Ok(match queue_url_from_env() {
         Ok(url) => svc.with_delivery_queue(Arc::new(crate::adapters::aws::SqsWebhookQueue::new(

@@ -3,6 +3,7 @@
 
 pub mod fakes;
 pub mod merchant;
+pub mod pipeline;
 pub mod sqs;
 pub mod switchable;
 
@@ -88,6 +89,10 @@ pub struct Stores {
     pub tenants: Arc<dyn TenantStore>,
     pub breakers: Arc<dyn shared::ports::BreakerStore>,
     pub commit: Arc<dyn shared::ports::CreateCommit>,
+    /// Merchant events.
+    pub outbox: Arc<dyn shared::ports::OutboxStore>,
+    /// The memory outbox's feed (memory backend only; DynamoDB's is the table stream).
+    pub memory_outbox: Option<Arc<shared::adapters::memory::MemoryOutbox>>,
     counter: Counter,
 }
 
@@ -107,6 +112,8 @@ impl Stores {
                     events: Arc::new(shared::adapters::memory::MemoryEventStore::default()),
                     idempotency: i.clone(),
                     payments: p.clone(),
+                    outbox: p.outbox(),
+                    memory_outbox: Some(p.outbox()),
                     tenants: Arc::new(MemoryTenantStore::default()),
                     breakers: Arc::new(shared::adapters::memory::MemoryBreakerStore::default()),
                     commit: Arc::new(shared::adapters::memory::MemoryCreateCommit::new(
@@ -128,7 +135,16 @@ impl Stores {
                         client.clone(),
                         &t.idempotency,
                     )),
-                    payments: Arc::new(DynamoPaymentStore::new(client.clone(), &t.payments)),
+                    payments: Arc::new(DynamoPaymentStore::new(
+                        client.clone(),
+                        &t.payments,
+                        &t.outbox,
+                    )),
+                    outbox: Arc::new(shared::adapters::aws::DynamoOutbox::new(
+                        client.clone(),
+                        &t.outbox,
+                    )),
+                    memory_outbox: None,
                     tenants: Arc::new(DynamoTenantStore::new(client.clone(), &t.tenants)),
                     breakers: Arc::new(shared::adapters::aws::DynamoBreakerStore::new(
                         client.clone(),
@@ -138,10 +154,38 @@ impl Stores {
                         client.clone(),
                         &t.payments,
                         &t.idempotency,
+                        &t.outbox,
                     )),
                     counter: Counter::Dynamo(client, t),
                 }
             }
+        }
+    }
+
+    /// What a webhook worker needs of these stores.
+    pub fn worker_stores(&self) -> shared::service::webhooks::WorkerStores {
+        shared::service::webhooks::WorkerStores {
+            payments: self.payments.clone(),
+            events: self.events.clone(),
+            outbox: self.outbox.clone(),
+        }
+    }
+
+    /// The outbox feed of this backend: the table's stream read from moto (as the Lambda event
+    /// source mapping would) or the in-memory feed.
+    pub async fn outbox_feed(&self) -> OutboxFeed {
+        match (&self.counter, &self.memory_outbox) {
+            (Counter::Dynamo(c, t), _) => OutboxFeed::Stream(
+                shared::adapters::aws::OutboxStreamPoller::new(
+                    c,
+                    dynamodb_streams_client(),
+                    &t.outbox,
+                )
+                .await
+                .expect("outbox stream"),
+            ),
+            (_, Some(m)) => OutboxFeed::Memory(m.clone()),
+            _ => panic!("no outbox feed"),
         }
     }
 
@@ -160,6 +204,38 @@ impl Stores {
             Counter::Dynamo(c, t) => count_items(c, &t.idempotency).await,
         }
     }
+}
+
+/// Where the relay reads newly written merchant events from.
+pub enum OutboxFeed {
+    Stream(shared::adapters::aws::OutboxStreamPoller),
+    Memory(Arc<shared::adapters::memory::MemoryOutbox>),
+}
+
+impl OutboxFeed {
+    /// Hands everything new to the relay once; returns how many events, or the relay's error.
+    pub async fn relay_once(
+        &mut self,
+        relay: &shared::service::webhooks::Relay,
+    ) -> Result<usize, shared::ports::StoreError> {
+        match self {
+            OutboxFeed::Stream(p) => p.poll_and_forward(relay).await,
+            OutboxFeed::Memory(m) => shared::service::webhooks::relay_memory_feed(m, relay).await,
+        }
+    }
+}
+
+/// A DynamoDB Streams client on the moto endpoint.
+pub fn dynamodb_streams_client() -> aws_sdk_dynamodbstreams::Client {
+    let conf = aws_sdk_dynamodbstreams::Config::builder()
+        .behavior_version(aws_sdk_dynamodbstreams::config::BehaviorVersion::latest())
+        .endpoint_url(moto_endpoint())
+        .region(aws_sdk_dynamodbstreams::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodbstreams::config::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
+        .build();
+    aws_sdk_dynamodbstreams::Client::from_conf(conf)
 }
 
 /// API key of test tenant A.
@@ -223,7 +299,8 @@ impl Harness {
             ServiceConfig::default(),
         )
         .with_breaker_store(stores.breakers.clone())
-        .with_create_commit(stores.commit.clone());
+        .with_create_commit(stores.commit.clone())
+        .with_events(stores.outbox.clone(), stores.events.clone());
         Harness {
             svc,
             stores,

@@ -279,8 +279,11 @@ async fn payments_insert_get_update_scoped_by_tenant(b: Backend) {
     let s = Stores::new(b).await;
     let st = &s.payments;
     let p = payment("ten_a", Some("r1"), PaymentStatus::Pending);
-    st.insert(&p).await.unwrap();
-    assert!(matches!(st.insert(&p).await, Err(StoreError::Conflict(_))));
+    st.insert(&p, &[]).await.unwrap();
+    assert!(matches!(
+        st.insert(&p, &[]).await,
+        Err(StoreError::Conflict(_))
+    ));
     assert_eq!(st.get(&tid("ten_a"), &p.id).await.unwrap(), Some(p.clone()));
     assert_eq!(st.get(&tid("ten_b"), &p.id).await.unwrap(), None);
     assert_eq!(
@@ -291,7 +294,7 @@ async fn payments_insert_get_update_scoped_by_tenant(b: Backend) {
     let mut next = p.clone();
     next.status = PaymentStatus::Succeeded;
     next.version = 2;
-    st.update(&next).await.unwrap();
+    st.update(&next, &[]).await.unwrap();
     assert_eq!(
         st.get(&tid("ten_a"), &p.id).await.unwrap().unwrap().status,
         PaymentStatus::Succeeded
@@ -301,7 +304,7 @@ async fn payments_insert_get_update_scoped_by_tenant(b: Backend) {
     stale.status = PaymentStatus::Failed;
     stale.version = 2;
     assert!(matches!(
-        st.update(&stale).await,
+        st.update(&stale, &[]).await,
         Err(StoreError::Conflict(_))
     ));
     // Another tenant can't overwrite.
@@ -309,7 +312,7 @@ async fn payments_insert_get_update_scoped_by_tenant(b: Backend) {
     foreign.tenant_id = tid("ten_b");
     foreign.version = 3;
     assert!(matches!(
-        st.update(&foreign).await,
+        st.update(&foreign, &[]).await,
         Err(StoreError::Conflict(_))
     ));
 }
@@ -326,13 +329,12 @@ async fn payments_list_filters_and_paginates(b: Backend) {
         };
         let reference = if i < 3 { "shared-ref" } else { "other" };
         let p = payment("ten_a", Some(reference), status);
-        st.insert(&p).await.unwrap();
+        st.insert(&p, &[]).await.unwrap();
         mine.push(p);
-        st.insert(&payment(
-            "ten_b",
-            Some("shared-ref"),
-            PaymentStatus::Pending,
-        ))
+        st.insert(
+            &payment("ten_b", Some("shared-ref"), PaymentStatus::Pending),
+            &[],
+        )
         .await
         .unwrap();
     }
@@ -436,10 +438,10 @@ async fn payments_found_by_gateway_reference(b: Backend) {
     let s = Stores::new(b).await;
     let mut p = payment("ten_a", None, PaymentStatus::Pending);
     p.gateway_payment_id = Some("pi_123".into());
-    s.payments.insert(&p).await.unwrap();
+    s.payments.insert(&p, &[]).await.unwrap();
     let mut other = payment("ten_b", None, PaymentStatus::Pending);
     other.gateway_payment_id = Some("pi_123".into());
-    s.payments.insert(&other).await.unwrap();
+    s.payments.insert(&other, &[]).await.unwrap();
     let found = s
         .payments
         .find_by_gateway_ref(&tid("ten_a"), "efi", "pi_123")
@@ -462,54 +464,199 @@ async fn payments_found_by_gateway_reference(b: Backend) {
     );
 }
 
-async fn event_records_begin_once_and_advance_conditionally(b: Backend) {
-    use shared::ports::{EventRecord, EventState};
+fn merchant_event(p: &Payment, kind: shared::domain::EventType) -> shared::domain::MerchantEvent {
+    shared::domain::MerchantEvent {
+        id: shared::domain::MerchantEvent::new_id(),
+        tenant_id: p.tenant_id.clone(),
+        kind,
+        payment_id: p.id.clone(),
+        refund_id: None,
+        payment_version: p.version,
+        created_at: t0(),
+        callback_url: None,
+        payload: format!("{{\"type\":\"{kind}\",\"data\":{{}}}}"),
+    }
+}
+
+/// The outbox: events are written only with their payment change (all or nothing), listed
+/// newest first per tenant with filters and cursors, and keep a delivery log.
+async fn outbox_events_ride_with_the_payment_write(b: Backend) {
+    use shared::domain::{DeliveryAttempt, DeliveryState, EventType};
+    use shared::ports::EventFilter;
     let s = Stores::new(b).await;
-    let rec = EventRecord {
-        key: "ten_a#stripe#evt_1".into(),
-        event_id: "evt_abc".into(),
-        payment_id: PaymentId::generate(),
-        target: PaymentStatus::Succeeded,
-        state: EventState::Received,
-        callback_body: None,
-    };
-    let exp = t0() + Duration::days(30);
-    assert_eq!(s.events.begin(&rec, exp).await.unwrap(), rec);
-    let mut dup = rec.clone();
-    dup.event_id = "evt_other".into();
+    let p = payment("ten_a", None, PaymentStatus::Pending);
+    let created = merchant_event(&p, EventType::PaymentPending);
+    s.payments
+        .insert(&p, std::slice::from_ref(&created))
+        .await
+        .unwrap();
+    // A refused insert (the id exists) stores no event.
+    let dup = merchant_event(&p, EventType::PaymentPending);
+    assert!(matches!(
+        s.payments.insert(&p, std::slice::from_ref(&dup)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(s.outbox.get(&tid("ten_a"), &dup.id).await.unwrap(), None);
+    // An update and its event: both. A stale update with an event: neither.
+    let mut next = p.clone();
+    next.status = PaymentStatus::Succeeded;
+    next.version = 2;
+    let ok = merchant_event(&next, EventType::PaymentSucceeded);
+    s.payments
+        .update(&next, std::slice::from_ref(&ok))
+        .await
+        .unwrap();
+    let mut stale = p.clone();
+    stale.status = PaymentStatus::Failed;
+    stale.version = 2;
+    let lost = merchant_event(&stale, EventType::PaymentFailed);
+    assert!(matches!(
+        s.payments.update(&stale, std::slice::from_ref(&lost)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(s.outbox.get(&tid("ten_a"), &lost.id).await.unwrap(), None);
     assert_eq!(
-        s.events.begin(&dup, exp).await.unwrap(),
-        rec,
-        "the first record wins"
+        s.payments
+            .get(&tid("ten_a"), &p.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        PaymentStatus::Succeeded
     );
-    s.events
-        .advance(
-            &rec.key,
-            EventState::Received,
-            EventState::Applied,
-            Some("{\"b\":1}"),
+    // Another tenant's event and payment.
+    let other = payment("ten_b", None, PaymentStatus::Pending);
+    let theirs = merchant_event(&other, EventType::PaymentPending);
+    s.payments
+        .insert(&other, std::slice::from_ref(&theirs))
+        .await
+        .unwrap();
+    assert_eq!(s.outbox.get(&tid("ten_a"), &theirs.id).await.unwrap(), None);
+    // Listing: newest first, tenant-scoped, filters, cursor.
+    let all = s
+        .outbox
+        .list(&tid("ten_a"), &EventFilter::default(), 10, None)
+        .await
+        .unwrap();
+    let ids: Vec<&str> = all.items.iter().map(|e| e.event.id.as_str()).collect();
+    assert_eq!(ids, [ok.id.as_str(), created.id.as_str()]);
+    let page = s
+        .outbox
+        .list(&tid("ten_a"), &EventFilter::default(), 1, None)
+        .await
+        .unwrap();
+    assert_eq!(page.next_cursor.as_deref(), Some(ok.id.as_str()));
+    let rest = s
+        .outbox
+        .list(
+            &tid("ten_a"),
+            &EventFilter::default(),
+            1,
+            page.next_cursor.as_deref(),
         )
         .await
         .unwrap();
+    assert_eq!(rest.items[0].event.id, created.id);
+    assert_eq!(rest.next_cursor, None);
+    let by_type = EventFilter {
+        kind: Some(EventType::PaymentSucceeded),
+        payment_id: None,
+    };
+    let got = s
+        .outbox
+        .list(&tid("ten_a"), &by_type, 10, None)
+        .await
+        .unwrap();
+    assert_eq!(got.items.len(), 1);
+    let by_payment = EventFilter {
+        kind: None,
+        payment_id: Some(other.id.clone()),
+    };
+    assert!(s
+        .outbox
+        .list(&tid("ten_a"), &by_payment, 10, None)
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+    // Delivery log.
+    let stored = s.outbox.get(&tid("ten_a"), &ok.id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.state, stored.attempts.len()),
+        (DeliveryState::Pending, 0)
+    );
+    let attempt = DeliveryAttempt {
+        at: t0(),
+        http_status: Some(500),
+        duration_ms: 12,
+        error: Some("merchant answered 500".into()),
+        response_excerpt: Some("oops".into()),
+    };
+    s.outbox
+        .record_attempt(
+            &tid("ten_a"),
+            &ok.id,
+            Some(&attempt),
+            DeliveryState::Pending,
+        )
+        .await
+        .unwrap();
+    let mut second = attempt.clone();
+    second.http_status = Some(200);
+    s.outbox
+        .record_attempt(
+            &tid("ten_a"),
+            &ok.id,
+            Some(&second),
+            DeliveryState::Delivered,
+        )
+        .await
+        .unwrap();
+    let stored = s.outbox.get(&tid("ten_a"), &ok.id).await.unwrap().unwrap();
+    assert_eq!(stored.state, DeliveryState::Delivered);
+    assert_eq!(stored.attempts, vec![attempt, second]);
     assert!(matches!(
-        s.events
-            .advance(&rec.key, EventState::Received, EventState::Ignored, None)
+        s.outbox
+            .record_attempt(&tid("ten_b"), &ok.id, None, DeliveryState::Failed)
             .await,
         Err(StoreError::Conflict(_))
     ));
-    let stored = s.events.begin(&rec, exp).await.unwrap();
-    assert_eq!(
-        (stored.state, stored.callback_body.as_deref()),
-        (EventState::Applied, Some("{\"b\":1}"))
-    );
+}
+
+/// Unmatched webhooks: recorded once, listed per tenant, newest first.
+async fn unmatched_webhooks_are_recorded_once(b: Backend) {
+    use shared::ports::UnmatchedWebhook;
+    let s = Stores::new(b).await;
+    let w = |tenant: &str, id: &str, secs: i64| UnmatchedWebhook {
+        tenant_id: tid(tenant),
+        gateway: "stripe".into(),
+        gateway_event_id: id.into(),
+        gateway_payment_id: "pi_x".into(),
+        payment_id: None,
+        reported: "status:succeeded".into(),
+        received_at: t0() + Duration::seconds(secs),
+    };
+    let exp = t0() + Duration::days(30);
     s.events
-        .advance(&rec.key, EventState::Applied, EventState::Delivered, None)
+        .record_unmatched(&w("ten_a", "evt_1", 0), exp)
         .await
         .unwrap();
-    assert_eq!(
-        s.events.begin(&rec, exp).await.unwrap().state,
-        EventState::Delivered
-    );
+    s.events
+        .record_unmatched(&w("ten_a", "evt_1", 5), exp)
+        .await
+        .unwrap();
+    s.events
+        .record_unmatched(&w("ten_a", "evt_2", 10), exp)
+        .await
+        .unwrap();
+    s.events
+        .record_unmatched(&w("ten_b", "evt_3", 20), exp)
+        .await
+        .unwrap();
+    let got = s.events.list_unmatched(&tid("ten_a"), 10).await.unwrap();
+    let ids: Vec<&str> = got.iter().map(|w| w.gateway_event_id.as_str()).collect();
+    assert_eq!(ids, ["evt_2", "evt_1"]);
+    assert_eq!(got[1].received_at, t0(), "the first record is kept");
 }
 
 async fn create_commit_writes_both_or_neither(b: Backend) {
@@ -527,6 +674,7 @@ async fn create_commit_writes_both_or_neither(b: Backend) {
             s.commit
                 .insert_completing(
                     &p,
+                    &[],
                     &KeyCompletion {
                         tenant_id: &tid("ten_a"),
                         key: &k,
@@ -824,7 +972,8 @@ on_both_backends!(
     breaker_transitions_are_won_once_per_generation,
     breaker_probe_slots_are_claimed_once,
     payments_found_by_gateway_reference,
-    event_records_begin_once_and_advance_conditionally,
+    outbox_events_ride_with_the_payment_write,
+    unmatched_webhooks_are_recorded_once,
     idempotency_claim_replay_mismatch_in_flight,
     idempotency_takeover_keeps_payment_id,
     idempotency_release_frees_the_key,

@@ -1,233 +1,104 @@
-//! The webhook pipeline end to end over moto's SQS and DynamoDB, with a local HTTP server as
-//! the merchant: receiver → SQS → worker (driven as the event source mapping would) → signed
-//! callback; retries, DLQ and redrive.
+//! Every status change reaches the merchant exactly once, end to end over moto's DynamoDB
+//! (payments + the outbox table and its stream) and SQS, with a local merchant verifying every
+//! callback's Standard Webhooks signature: create answers, gateway webhooks (matched by our id
+//! first), refresh, refunds and their webhooks, Asaas overdue, unmatched webhooks, the events
+//! API, retries, DLQ and redrive.
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use http::{HeaderMap, HeaderValue, Method};
 use integration_tests::merchant::Merchant;
-use integration_tests::sqs::Queues;
-use integration_tests::{json, pix_body, Backend, Harness, KEY_A};
+use integration_tests::pipeline::*;
+use integration_tests::{get_path, json, pix_body, post_path, KEY_A, KEY_B};
 use shared::adapters::aws::{redrive, SqsWebhookQueue};
 use shared::adapters::http::HttpCallbackSender;
-use shared::api::{handle_webhook, ApiRequest, ApiResponse};
+use shared::api::{handle_webhook, ApiRequest};
 use shared::clock::SystemClock;
-use shared::domain::CallbackUrl;
 use shared::gateways::webhooks::WebhookRegistry;
-use shared::ports::{Tenant, WebhookSecrets};
-use shared::service::webhooks::{RetrySchedule, TenantCache, WebhookReceiver, WebhookWorker};
-use shared::signing::standard_webhooks::{verify, CallbackSecret};
+use shared::service::webhooks::{TenantCache, WebhookReceiver};
 use shared::signing::stripe::compute;
 use std::sync::Arc;
 use std::time::Duration;
 
-const STRIPE_SECRET: &str = "whsec_stripe_endpoint_secret_tenant_a";
-const ASAAS_TOKEN: &str = "asaas-token-tenant-a-7f3a9c1e5b2d4f60";
-const EFI_HMAC: &str = "efi-hmac-tenant-a-2c4e6a8b";
-const CALLBACK_SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
-const ATTEMPTS: u32 = 3;
-
-struct Pipeline {
-    h: Harness,
-    q: Queues,
-    merchant: Merchant,
-    receiver: WebhookReceiver,
-    worker: WebhookWorker,
-}
+const GRACE: Duration = Duration::from_secs(300);
 
 async fn pipeline() -> Pipeline {
-    let h = Harness::new(Backend::Dynamo).await;
-    let merchant = Merchant::start().await;
-    let q = Queues::create(ATTEMPTS).await;
-    let mut t: Tenant = h
-        .stores
-        .tenants
-        .get(&shared::domain::TenantId::parse("ten_a").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    t.callback_url = Some(CallbackUrl::parse(&merchant.url, true).unwrap());
-    t.callback_secrets = vec![CALLBACK_SECRET.into()];
-    t.webhook_secrets = WebhookSecrets {
-        stripe: vec![STRIPE_SECRET.into()],
-        asaas_token: Some(ASAAS_TOKEN.into()),
-        efi_hmac: Some(EFI_HMAC.into()),
-        efi_allowed_ips: vec![],
-    };
-    h.stores.tenants.put(&t).await.unwrap();
-    let queue = Arc::new(SqsWebhookQueue::new(q.client.clone(), q.url.clone()));
-    let cache = || TenantCache::new(h.stores.tenants.clone(), Duration::from_secs(60));
-    let receiver = WebhookReceiver::new(
-        WebhookRegistry::standard(),
-        cache(),
-        queue.clone(),
-        Arc::new(SystemClock),
-    );
-    let worker = WebhookWorker::new(
-        WebhookRegistry::standard(),
-        cache(),
-        h.stores.payments.clone(),
-        h.stores.events.clone(),
-        Arc::new(HttpCallbackSender::new(true).unwrap()),
-        queue,
-        Arc::new(SystemClock),
-        RetrySchedule::immediate(ATTEMPTS as usize),
-    );
-    Pipeline {
-        h,
-        q,
-        merchant,
-        receiver,
-        worker,
-    }
+    Pipeline::start(GRACE).await
 }
 
-fn now() -> i64 {
-    chrono::Utc::now().timestamp()
+fn card(amount: i64) -> serde_json::Value {
+    serde_json::json!({"amount": amount, "currency": "BRL", "method": "card", "gateway": "stripe",
+        "card": {"tokens": {"stripe": "pm_card_visa"}}})
 }
 
-impl Pipeline {
-    async fn post(
-        &self,
-        path_and_query: &str,
-        headers: &[(&str, &str)],
-        body: &str,
-    ) -> ApiResponse {
-        let (path, query) = match path_and_query.split_once('?') {
-            Some((p, q)) => (p.to_string(), Some(q.to_string())),
-            None => (path_and_query.to_string(), None),
-        };
-        let mut map = HeaderMap::new();
-        for (k, v) in headers {
-            map.insert(
-                HeaderName::from_bytes(k.as_bytes()).unwrap(),
-                HeaderValue::from_str(v).unwrap(),
-            );
-        }
-        let req = ApiRequest {
-            method: Method::POST,
-            path,
-            query,
-            headers: map,
-            body: Bytes::from(body.to_string()),
-            deadline: None,
-            source_ip: None,
-        };
-        handle_webhook(&self.receiver, req).await
-    }
-
-    async fn stripe(&self, body: &str, t: i64) -> ApiResponse {
-        let sig = format!("t={t},v1={}", compute(STRIPE_SECRET, t, body.as_bytes()));
-        self.post(
-            "/webhooks/stripe/ten_a",
-            &[("stripe-signature", &sig)],
-            body,
-        )
-        .await
-    }
-
-    /// A Pix payment pinned to `gateway`: (payment id, gateway payment id).
-    async fn pix_payment(&self, gateway: &str, key: &str) -> (String, String) {
-        let mut body = pix_body(1990);
-        body["gateway"] = gateway.into();
-        let r = self.h.create(KEY_A, key, &body).await;
-        assert_eq!(r.status, 201, "{}", r.body);
-        let p = json(&r);
-        assert_eq!(p["status"], "pending");
-        (
-            p["id"].as_str().unwrap().into(),
-            p["gateway_payment_id"].as_str().unwrap().into(),
-        )
-    }
-
-    async fn status_of(&self, id: &str) -> String {
-        json(&self.h.get(KEY_A, &format!("/v1/payments/{id}")).await)["status"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    }
-
-    /// Polls until the source queue is empty (bounded).
-    async fn drain(&self) {
-        for _ in 0..20 {
-            if self.q.poll_once(&self.worker).await.0 == 0 && self.q.depth(&self.q.url).await == 0 {
-                return;
-            }
-        }
-        panic!("queue did not drain");
-    }
+fn pix_at(gateway: &str) -> serde_json::Value {
+    let mut b = pix_body(1990);
+    b["gateway"] = gateway.into();
+    b
 }
 
-fn stripe_event(id: &str, kind: &str, pi: &str) -> String {
-    serde_json::json!({"id": id, "object": "event", "type": kind, "created": now(),
-        "data": {"object": {"id": pi, "object": "payment_intent", "status": "succeeded"}}})
-    .to_string()
-}
-
-fn assert_signed_callback(m: &Merchant, payment_id: &str, status: &str) -> String {
-    let got = m.received();
-    assert_eq!(got.len(), 1, "exactly one callback: {got:?}");
-    let cb = &got[0];
-    let secret = CallbackSecret::parse(CALLBACK_SECRET).unwrap();
-    verify(
-        &[secret],
-        &cb.webhook_id,
-        cb.timestamp,
-        cb.body.as_bytes(),
-        &cb.signature,
-        now(),
-    )
-    .expect("signature verifies");
-    let body: serde_json::Value = serde_json::from_str(&cb.body).unwrap();
-    assert_eq!(body["id"], cb.webhook_id.as_str());
-    assert_eq!(body["type"], format!("payment.{status}"));
-    assert_eq!(body["data"]["id"], payment_id);
-    assert_eq!(body["data"]["status"], status);
-    cb.webhook_id.clone()
+fn s(v: &serde_json::Value, k: &str) -> String {
+    v[k].as_str().unwrap_or_default().to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn stripe_payment_intent_succeeded_settles_and_calls_back_once() {
+async fn card_succeeded_in_the_create_is_told_once_and_stripes_confirmation_adds_nothing() {
     let p = pipeline().await;
-    let (id, pi) = p.pix_payment("stripe", "wh-stripe").await;
-    let ev = stripe_event("evt_stripe_1", "payment_intent.succeeded", &pi);
-    let r = p.stripe(&ev, now()).await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(p.q.depth(&p.q.url).await, 1);
+    let pay = p.create("card-ok", &card(1000)).await;
+    assert_eq!(pay["status"], "succeeded");
     p.drain().await;
-    assert_eq!(p.status_of(&id).await, "succeeded");
-    assert_signed_callback(&p.merchant, &id, "succeeded");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn asaas_payment_received_settles_and_calls_back_once() {
-    let p = pipeline().await;
-    let (id, gid) = p.pix_payment("asaas", "wh-asaas").await;
-    let ev = serde_json::json!({"id": "evt_05b708f961d739ea7eba7e4db318f621&368604920", "event": "PAYMENT_RECEIVED",
-        "dateCreated": "2026-11-21 16:45:03",
-        "payment": {"object": "payment", "id": gid, "status": "RECEIVED", "value": 19.90, "billingType": "PIX", "externalReference": id}})
-    .to_string();
-    let r = p
-        .post(
-            "/webhooks/asaas/ten_a",
-            &[("asaas-access-token", ASAAS_TOKEN)],
-            &ev,
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    let id = s(&pay, "id");
+    assert_eq!(p.types_for(&id), ["payment.succeeded"]);
+    let cb = &p.callbacks()[0];
+    assert_eq!(cb.body["data"]["version"], 1);
+    // Stripe's own webhook for it (matched by metadata.payment_id): still one callback.
+    let pi = s(&pay, "gateway_payment_id");
+    p.stripe(&stripe_pi_event(
+        "evt_card_ok",
+        "payment_intent.succeeded",
+        &pi,
+        &id,
+    ))
+    .await;
     p.drain().await;
-    assert_eq!(p.status_of(&id).await, "succeeded");
-    assert_signed_callback(&p.merchant, &id, "succeeded");
+    assert_eq!(p.types_for(&id), ["payment.succeeded"]);
+    assert_eq!(p.merchant.received().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn efi_pix_notification_with_several_items_settles_ours() {
+async fn declined_card_is_one_failed_event() {
     let p = pipeline().await;
-    let (id, txid) = p.pix_payment("efi", "wh-efi").await;
+    let pay = p.create("card-declined", &card(1051)).await;
+    assert_eq!(pay["status"], "failed");
+    p.drain().await;
+    assert_eq!(p.types_for(&s(&pay, "id")), ["payment.failed"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pix_is_pending_then_one_succeeded_on_each_gateways_webhook() {
+    let p = pipeline().await;
+    // Stripe: matched by metadata.payment_id.
+    let st = p.create("pix-stripe", &pix_at("stripe")).await;
+    let st_id = s(&st, "id");
+    p.stripe(&stripe_pi_event(
+        "evt_st_1",
+        "payment_intent.succeeded",
+        &s(&st, "gateway_payment_id"),
+        &st_id,
+    ))
+    .await;
+    // Asaas: matched by externalReference.
+    let asa = p.create("pix-asaas", &pix_at("asaas")).await;
+    let asa_id = s(&asa, "id");
+    p.asaas(&serde_json::json!({"id": "evt_05b708f961d739ea7eba7e4db318f621&368604920", "event": "PAYMENT_RECEIVED",
+        "payment": {"object": "payment", "id": s(&asa, "gateway_payment_id"), "status": "RECEIVED", "value": 19.90,
+            "billingType": "PIX", "externalReference": asa_id}}).to_string()).await;
+    // EFI: the txid derives from our payment id; a foreign item in the same notification is ignored.
+    let efi = p.create("pix-efi", &pix_at("efi")).await;
+    let efi_id = s(&efi, "id");
     let ev = serde_json::json!({"pix": [
-        {"endToEndId": "E18236120202611211340s08793XPJ", "txid": txid, "chave": "k", "valor": "19.90", "horario": "2026-11-21T13:40:34.000Z"},
+        {"endToEndId": "E18236120202611211340s08793XPJ", "txid": s(&efi, "gateway_payment_id"), "chave": "k", "valor": "19.90", "horario": "2026-11-21T13:40:34.000Z"},
         {"endToEndId": "E18236120202611211341s00000OUT", "chave": "k", "valor": "5.00", "horario": "2026-11-21T13:41:00.000Z", "tipo": "SOLICITACAO", "status": "REALIZADO"}
-    ]})
-    .to_string();
+    ]}).to_string();
     let r = p
         .post(
             &format!("/webhooks/efi/ten_a?hmac={EFI_HMAC}&ignorar=/pix"),
@@ -237,14 +108,558 @@ async fn efi_pix_notification_with_several_items_settles_ours() {
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     p.drain().await;
-    assert_eq!(p.status_of(&id).await, "succeeded");
-    assert_signed_callback(&p.merchant, &id, "succeeded");
+    for id in [&st_id, &asa_id, &efi_id] {
+        assert_eq!(p.payment(id).await["status"], "succeeded");
+        assert_eq!(
+            p.types_for(id),
+            ["payment.pending", "payment.succeeded"],
+            "{id}"
+        );
+    }
+    // Duplicates, days later: nothing new.
+    p.stripe(&stripe_pi_event(
+        "evt_st_1",
+        "payment_intent.succeeded",
+        &s(&st, "gateway_payment_id"),
+        &st_id,
+    ))
+    .await;
+    let r = p
+        .post(
+            &format!("/webhooks/efi/ten_a?hmac={EFI_HMAC}&ignorar=/pix"),
+            &[],
+            &ev,
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    p.drain().await;
+    assert_eq!(p.merchant.received().len(), 6);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn processing_payment_is_settled_by_its_webhook_matched_by_our_id() {
+    let p = pipeline().await;
+    let pay = p.create("card-ambiguous", &card(1054)).await;
+    assert_eq!(pay["status"], "processing");
+    assert!(
+        pay["gateway_payment_id"].is_null(),
+        "unknown outcome: no gateway id yet"
+    );
+    let id = s(&pay, "id");
+    let charge = p.h.stripe.live_charges();
+    assert_eq!(charge.len(), 1);
+    p.stripe(&stripe_pi_event(
+        "evt_amb_1",
+        "payment_intent.succeeded",
+        &charge[0],
+        &id,
+    ))
+    .await;
+    p.drain().await;
+    let now = p.payment(&id).await;
+    assert_eq!(now["status"], "succeeded");
+    assert_eq!(
+        now["gateway_payment_id"],
+        charge[0].as_str(),
+        "the webhook names the charge"
+    );
+    assert_eq!(
+        p.types_for(&id),
+        ["payment.processing", "payment.succeeded"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn processing_payment_is_settled_by_refresh_and_told_once() {
+    let p = pipeline().await;
+    let pay = p.create("card-ambiguous-refresh", &card(2054)).await;
+    assert_eq!(pay["status"], "processing");
+    let id = s(&pay, "id");
+    let r =
+        p.h.get(KEY_A, &format!("/v1/payments/{id}?refresh=true"))
+            .await;
+    assert_eq!(json(&r)["status"], "succeeded", "{}", r.body);
+    // A second refresh changes nothing.
+    p.h.get(KEY_A, &format!("/v1/payments/{id}?refresh=true"))
+        .await;
+    p.drain().await;
+    assert_eq!(
+        p.types_for(&id),
+        ["payment.processing", "payment.succeeded"]
+    );
+}
+
+async fn refund(p: &Pipeline, id: &str, key: &str, amount: i64) -> serde_json::Value {
+    let r = post_path(
+        &p.h.svc,
+        KEY_A,
+        &format!("/v1/payments/{id}/refunds"),
+        key,
+        &serde_json::json!({"amount": amount}).to_string(),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    json(&r)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn partial_then_full_refund_and_a_failed_refund_frees_its_amount() {
+    let p = pipeline().await;
+    let pay = p.create("card-refund", &card(1000)).await;
+    let id = s(&pay, "id");
+    let first = refund(&p, &id, "rf-1", 400).await;
+    assert_eq!(
+        (
+            first["status"].as_str(),
+            first["payment"]["status"].as_str()
+        ),
+        (Some("succeeded"), Some("partially_refunded"))
+    );
+    let second = refund(&p, &id, "rf-2", 600).await;
+    assert_eq!(second["payment"]["status"], "refunded");
+    assert_eq!(second["payment"]["refunded_amount"], 1000);
+    p.drain().await;
+    assert_eq!(
+        p.types_for(&id),
+        [
+            "payment.succeeded",
+            "refund.succeeded",
+            "payment.partially_refunded",
+            "refund.succeeded",
+            "payment.refunded"
+        ]
+    );
+    let refund_events: Vec<Seen> = p
+        .callbacks()
+        .into_iter()
+        .filter(|c| c.kind == "refund.succeeded")
+        .collect();
+    assert_eq!(refund_events[0].body["data"]["id"], first["id"]);
+    assert_eq!(refund_events[0].body["data"]["object"], "refund");
+
+    // A refund the gateway accepts as pending (amount ending in 58) holds its amount; its
+    // failure (Stripe refund.failed) frees it and tells the merchant.
+    let pay2 = p.create("card-refund-2", &card(1000)).await;
+    let id2 = s(&pay2, "id");
+    let pending = refund(&p, &id2, "rf-3", 958).await;
+    assert_eq!(pending["status"], "pending");
+    assert_eq!(
+        pending["payment"]["status"], "succeeded",
+        "a pending refund moves nothing"
+    );
+    let r = post_path(
+        &p.h.svc,
+        KEY_A,
+        &format!("/v1/payments/{id2}/refunds"),
+        "rf-4",
+        &serde_json::json!({"amount": 100}).to_string(),
+    )
+    .await;
+    assert_eq!(
+        r.status, 400,
+        "only 42 left while 958 are pending: {}",
+        r.body
+    );
+    let gw_refund = s(&pending, "gateway_refund_id");
+    p.stripe(&stripe_refund_event(
+        "evt_rf_fail",
+        "refund.failed",
+        &gw_refund,
+        &s(&pay2, "gateway_payment_id"),
+        958,
+        "failed",
+        Some(&s(&pending, "id")),
+    ))
+    .await;
+    p.drain().await;
+    let after = p.payment(&id2).await;
+    assert_eq!(
+        (after["status"].as_str(), after["refunded_amount"].as_i64()),
+        (Some("succeeded"), Some(0))
+    );
+    assert_eq!(after["refunds"][0]["status"], "failed");
+    assert_eq!(p.types_for(&id2), ["payment.succeeded", "refund.failed"]);
+    // The amount is refundable again.
+    let full = refund(&p, &id2, "rf-5", 1000).await;
+    assert_eq!(full["payment"]["status"], "refunded");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_refund_and_refund_webhooks_leave_the_amount_exact() {
+    let p = pipeline().await;
+    let pay = p.create("card-race", &card(1000)).await;
+    let id = s(&pay, "id");
+    let pi = s(&pay, "gateway_payment_id");
+    // A refund through the API and one made in the gateway's dashboard, at the same time.
+    let external = stripe_refund_event(
+        "evt_ext",
+        "refund.created",
+        "re_dashboard_1",
+        &pi,
+        200,
+        "succeeded",
+        None,
+    );
+    let (api, ()) = tokio::join!(refund(&p, &id, "rf-race", 300), async {
+        p.stripe(&external).await;
+        p.drain().await;
+    });
+    // The API refund's own webhooks arrive, twice, and the dashboard one again.
+    let ours = stripe_refund_event(
+        "evt_ours",
+        "refund.updated",
+        &s(&api, "gateway_refund_id"),
+        &pi,
+        300,
+        "succeeded",
+        Some(&s(&api, "id")),
+    );
+    p.stripe(&ours).await;
+    p.stripe(&ours).await;
+    p.stripe(&external).await;
+    p.drain().await;
+    let now = p.payment(&id).await;
+    assert_eq!(now["refunded_amount"], 500);
+    assert_eq!(now["refunds"].as_array().unwrap().len(), 2);
+    let kinds = p.types_for(&id);
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "refund.succeeded").count(),
+        2,
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| *k == "payment.partially_refunded")
+            .count(),
+        1,
+        "{kinds:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn asaas_overdue_keeps_the_payment_payable_and_received_succeeds_it() {
+    let p = pipeline().await;
+    let pay = p.create("boleto-overdue", &pix_at("asaas")).await;
+    let id = s(&pay, "id");
+    let gid = s(&pay, "gateway_payment_id");
+    let ev = |eid: &str, kind: &str, status: &str| {
+        serde_json::json!({"id": eid, "event": kind,
+        "payment": {"object": "payment", "id": gid, "status": status, "value": 19.90, "billingType": "PIX", "externalReference": id}}).to_string()
+    };
+    p.asaas(&ev("evt_od", "PAYMENT_OVERDUE", "OVERDUE")).await;
+    p.drain().await;
+    let overdue = p.payment(&id).await;
+    assert_eq!(overdue["status"], "pending");
+    assert!(overdue["overdue_at"].is_string());
+    p.asaas(&ev("evt_rc", "PAYMENT_RECEIVED", "RECEIVED")).await;
+    p.drain().await;
+    assert_eq!(p.payment(&id).await["status"], "succeeded");
+    assert_eq!(
+        p.types_for(&id),
+        ["payment.pending", "payment.overdue", "payment.succeeded"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_webhook_for_an_unknown_charge_is_acknowledged_and_listed_never_dead_lettered() {
+    let p = pipeline().await;
+    p.stripe(&stripe_pi_event(
+        "evt_foreign",
+        "payment_intent.succeeded",
+        "pi_not_ours",
+        "pay_01JD0000000000000000000000",
+    ))
+    .await;
+    // Inside the grace period (a create may still be committing) it is retried...
+    let (n, failed) = p.q.poll_once(&p.worker).await;
+    assert_eq!((n, failed.len()), (1, 1));
+    // ...and once the grace has passed, recorded and acknowledged.
+    let later = Pipeline::worker_on(&p.h, p.queue.clone(), Duration::ZERO);
+    for _ in 0..3 {
+        if p.q.poll_once(&later).await.0 > 0 {
+            break;
+        }
+    }
+    assert_eq!(p.q.depth(&p.q.url).await, 0);
+    assert_eq!(p.q.depth(&p.q.dlq_url).await, 0, "never dead-lettered");
+    let r = get_path(&p.h.svc, KEY_A, "/v1/webhooks/unmatched").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let list = json(&r);
+    assert_eq!(list["data"][0]["gateway"], "stripe");
+    assert_eq!(list["data"][0]["gateway_payment_id"], "pi_not_ours");
+    assert_eq!(list["data"][0]["reported"], "status:succeeded");
+    assert!(p.merchant.received().is_empty());
+    let other = get_path(&p.h.svc, KEY_B, "/v1/webhooks/unmatched").await;
+    assert_eq!(json(&other)["data"].as_array().unwrap().len(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn events_api_lists_shows_attempts_and_resends_with_the_same_webhook_id() {
+    let p = pipeline().await;
+    let a = p.create("ev-1", &card(1000)).await;
+    let b = p.create("ev-2", &pix_at("stripe")).await;
+    p.merchant.respond_with(500);
+    p.relay_once().await.unwrap();
+    p.q.poll_once(&p.worker).await;
+    p.merchant.respond_with(200);
+    p.drain().await;
+    let list = json(&get_path(&p.h.svc, KEY_A, "/v1/events").await);
+    let data = list["data"].as_array().unwrap();
+    assert_eq!(data.len(), 2);
+    assert_eq!(data[0]["type"], "payment.pending", "newest first");
+    assert_eq!(data[0]["payment_id"], b["id"]);
+    assert_eq!(data[1]["type"], "payment.succeeded");
+    let filtered = json(
+        &get_path(
+            &p.h.svc,
+            KEY_A,
+            &format!(
+                "/v1/events?type=payment.succeeded&payment_id={}",
+                s(&a, "id")
+            ),
+        )
+        .await,
+    );
+    assert_eq!(filtered["data"].as_array().unwrap().len(), 1);
+    let page = json(&get_path(&p.h.svc, KEY_A, "/v1/events?limit=1").await);
+    assert_eq!(page["has_more"], true);
+    let next = json(
+        &get_path(
+            &p.h.svc,
+            KEY_A,
+            &format!(
+                "/v1/events?limit=1&starting_after={}",
+                s(&page, "next_cursor")
+            ),
+        )
+        .await,
+    );
+    assert_eq!(next["data"][0]["id"], data[1]["id"]);
+    // One event: a failed attempt (500, with an excerpt of the answer) then a delivery.
+    let id = s(&data[1], "id");
+    let ev = json(&get_path(&p.h.svc, KEY_A, &format!("/v1/events/{id}")).await);
+    assert_eq!(ev["delivery"]["state"], "delivered");
+    let attempts = ev["delivery"]["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 2, "{ev}");
+    assert_eq!(attempts[0]["http_status"], 500);
+    assert_eq!(attempts[0]["response_excerpt"], "ok");
+    assert_eq!(attempts[1]["http_status"], 200);
+    assert!(attempts[1]["duration_ms"].is_u64());
+    assert_eq!(ev["data"]["id"], a["id"]);
+    // Resend: the same webhook-id and body, again; twice is fine.
+    let before = p.merchant.received().len();
+    for _ in 0..2 {
+        let r = post_path(
+            &p.h.svc,
+            KEY_A,
+            &format!("/v1/events/{id}/resend"),
+            "resend",
+            "{}",
+        )
+        .await;
+        assert_eq!(r.status, 202, "{}", r.body);
+    }
+    p.drain().await;
+    let got = p.merchant.received();
+    assert_eq!(got.len(), before + 2);
+    let first_body = got
+        .iter()
+        .find(|c| c.webhook_id == id)
+        .unwrap()
+        .body
+        .clone();
+    assert!(got[before..]
+        .iter()
+        .all(|c| c.webhook_id == id && c.body == first_body));
+    // Another tenant's event, a malformed id, a bad filter.
+    assert_eq!(
+        get_path(&p.h.svc, KEY_B, &format!("/v1/events/{id}"))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        post_path(
+            &p.h.svc,
+            KEY_B,
+            &format!("/v1/events/{id}/resend"),
+            "resend",
+            "{}"
+        )
+        .await
+        .status,
+        404
+    );
+    assert_eq!(
+        get_path(&p.h.svc, KEY_A, "/v1/events/evt_nope")
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        get_path(&p.h.svc, KEY_A, "/v1/events?type=payment.nope")
+            .await
+            .status,
+        400
+    );
+    assert_eq!(
+        get_path(&p.h.svc, KEY_A, "/v1/events?starting_after=pay_x")
+            .await
+            .status,
+        400
+    );
+    assert!(json(&get_path(&p.h.svc, KEY_B, "/v1/events").await)["data"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn late_events_after_success_change_nothing_and_tell_nothing() {
+    let p = pipeline().await;
+    let pay = p.create("pix-late", &pix_at("stripe")).await;
+    let (id, pi) = (s(&pay, "id"), s(&pay, "gateway_payment_id"));
+    p.stripe(&stripe_pi_event(
+        "evt_ok",
+        "payment_intent.succeeded",
+        &pi,
+        &id,
+    ))
+    .await;
+    p.drain().await;
+    p.stripe(&stripe_pi_event(
+        "evt_late",
+        "payment_intent.processing",
+        &pi,
+        &id,
+    ))
+    .await;
+    p.stripe(&stripe_pi_event(
+        "evt_late2",
+        "payment_intent.canceled",
+        &pi,
+        &id,
+    ))
+    .await;
+    p.drain().await;
+    assert_eq!(p.payment(&id).await["status"], "succeeded");
+    assert_eq!(p.types_for(&id), ["payment.pending", "payment.succeeded"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn merchant_down_goes_to_dlq_and_redrive_delivers_with_the_same_id() {
+    let p = pipeline().await;
+    p.merchant.respond_with(503);
+    let pay = p.create("card-down", &card(1000)).await;
+    let id = s(&pay, "id");
+    assert_eq!(p.relay_once().await.unwrap(), 1);
+    for attempt in 1..=ATTEMPTS {
+        let (n, failed) = p.q.poll_once(&p.worker).await;
+        assert_eq!((n, failed.len()), (1, 1), "attempt {attempt} fails");
+    }
+    assert_eq!(p.q.poll_once(&p.worker).await.0, 0);
+    assert_eq!(
+        p.q.depth(&p.q.dlq_url).await,
+        1,
+        "in the DLQ after the last attempt"
+    );
+    let attempts = p.merchant.received();
+    assert_eq!(attempts.len(), ATTEMPTS as usize);
+    assert!(
+        attempts
+            .iter()
+            .all(|a| a.webhook_id == attempts[0].webhook_id),
+        "stable webhook-id"
+    );
+    let ev = json(
+        &get_path(
+            &p.h.svc,
+            KEY_A,
+            &format!("/v1/events/{}", attempts[0].webhook_id),
+        )
+        .await,
+    );
+    assert_eq!(ev["delivery"]["state"], "failed");
+    assert_eq!(
+        ev["delivery"]["attempts"].as_array().unwrap().len(),
+        ATTEMPTS as usize
+    );
+
+    p.merchant.respond_with(200);
+    assert_eq!(
+        redrive(&p.q.client, &p.q.dlq_url, &p.q.url, 100)
+            .await
+            .unwrap(),
+        1
+    );
+    p.drain().await;
+    let all = p.merchant.received();
+    assert_eq!(all.len(), ATTEMPTS as usize + 1);
+    assert_eq!(
+        all.last().unwrap().webhook_id,
+        attempts[0].webhook_id,
+        "same webhook-id after redrive"
+    );
+    assert_eq!(p.types_for(&id), ["payment.succeeded"]);
+    let ev = json(
+        &get_path(
+            &p.h.svc,
+            KEY_A,
+            &format!("/v1/events/{}", attempts[0].webhook_id),
+        )
+        .await,
+    );
+    assert_eq!(ev["delivery"]["state"], "delivered");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn batch_of_ten_with_one_poisoned_message() {
+    let p = pipeline().await;
+    let mut ids = Vec::new();
+    for i in 0..9 {
+        let pay = p.create(&format!("wh-batch-{i}"), &pix_at("stripe")).await;
+        let id = s(&pay, "id");
+        p.stripe(&stripe_pi_event(
+            &format!("evt_b{i}"),
+            "payment_intent.succeeded",
+            &s(&pay, "gateway_payment_id"),
+            &id,
+        ))
+        .await;
+        ids.push(id);
+    }
+    p.q.client
+        .send_message()
+        .queue_url(&p.q.url)
+        .message_body("{not an envelope")
+        .send()
+        .await
+        .unwrap();
+    let mut batch = Vec::new();
+    for _ in 0..5 {
+        batch.extend(p.q.receive().await);
+        if batch.len() == 10 {
+            break;
+        }
+    }
+    assert_eq!(batch.len(), 10);
+    let poisoned: Vec<String> = batch
+        .iter()
+        .filter(|m| m.body.starts_with("{not"))
+        .map(|m| m.message_id.clone())
+        .collect();
+    let failed = p.worker.process_batch(batch).await.unwrap();
+    assert_eq!(failed, poisoned, "exactly the poisoned message is reported");
+    for id in &ids {
+        assert_eq!(p.payment(id).await["status"], "succeeded");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn bad_authentication_is_401_and_enqueues_nothing() {
     let p = pipeline().await;
-    let ev = stripe_event("evt_x", "payment_intent.succeeded", "pi_x");
+    let ev = stripe_pi_event("evt_x", "payment_intent.succeeded", "pi_x", "pay_x");
     let wrong = format!(
         "t={},v1={}",
         now(),
@@ -298,165 +713,6 @@ async fn bad_authentication_is_401_and_enqueues_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn duplicate_webhook_changes_once_and_calls_back_once() {
-    let p = pipeline().await;
-    let (id, pi) = p.pix_payment("stripe", "wh-dup").await;
-    let ev = stripe_event("evt_dup_1", "payment_intent.succeeded", &pi);
-    assert_eq!(p.stripe(&ev, now()).await.status, 200);
-    assert_eq!(p.stripe(&ev, now()).await.status, 200);
-    p.drain().await;
-    assert_eq!(p.status_of(&id).await, "succeeded");
-    assert_signed_callback(&p.merchant, &id, "succeeded");
-    // And again later (a gateway retry days after): still nothing new.
-    assert_eq!(p.stripe(&ev, now()).await.status, 200);
-    p.drain().await;
-    assert_eq!(p.merchant.received().len(), 1);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn late_pending_after_success_does_not_regress() {
-    let p = pipeline().await;
-    let (id, pi) = p.pix_payment("stripe", "wh-late").await;
-    assert_eq!(
-        p.stripe(
-            &stripe_event("evt_ok", "payment_intent.succeeded", &pi),
-            now()
-        )
-        .await
-        .status,
-        200
-    );
-    p.drain().await;
-    assert_eq!(
-        p.stripe(
-            &stripe_event("evt_late", "payment_intent.processing", &pi),
-            now()
-        )
-        .await
-        .status,
-        200
-    );
-    assert_eq!(
-        p.stripe(
-            &stripe_event("evt_late2", "payment_intent.canceled", &pi),
-            now()
-        )
-        .await
-        .status,
-        200
-    );
-    p.drain().await;
-    assert_eq!(p.status_of(&id).await, "succeeded");
-    assert_eq!(
-        p.merchant.received().len(),
-        1,
-        "no callback for ignored events"
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn merchant_down_goes_to_dlq_and_redrive_delivers_with_the_same_id() {
-    let p = pipeline().await;
-    let (id, pi) = p.pix_payment("stripe", "wh-down").await;
-    p.merchant.respond_with(503);
-    assert_eq!(
-        p.stripe(
-            &stripe_event("evt_down", "payment_intent.succeeded", &pi),
-            now()
-        )
-        .await
-        .status,
-        200
-    );
-    for attempt in 1..=ATTEMPTS {
-        let (n, failed) = p.q.poll_once(&p.worker).await;
-        assert_eq!((n, failed.len()), (1, 1), "attempt {attempt} fails");
-    }
-    // The next receive finds the message over maxReceiveCount: SQS moves it to the DLQ.
-    assert_eq!(p.q.poll_once(&p.worker).await.0, 0);
-    assert_eq!(
-        p.q.depth(&p.q.dlq_url).await,
-        1,
-        "in the DLQ after the last attempt"
-    );
-    assert_eq!(p.q.depth(&p.q.url).await, 0);
-    let attempts = p.merchant.received();
-    assert_eq!(attempts.len(), ATTEMPTS as usize);
-    assert!(
-        attempts
-            .iter()
-            .all(|a| a.webhook_id == attempts[0].webhook_id),
-        "stable webhook-id across retries"
-    );
-    assert_eq!(
-        p.status_of(&id).await,
-        "succeeded",
-        "the status change is applied once, before delivery"
-    );
-
-    p.merchant.respond_with(200);
-    let moved = redrive(&p.q.client, &p.q.dlq_url, &p.q.url, 100)
-        .await
-        .unwrap();
-    assert_eq!(moved, 1);
-    p.drain().await;
-    let all = p.merchant.received();
-    assert_eq!(all.len(), ATTEMPTS as usize + 1);
-    assert_eq!(
-        all.last().unwrap().webhook_id,
-        attempts[0].webhook_id,
-        "same webhook-id after redrive"
-    );
-    assert_eq!(p.q.depth(&p.q.dlq_url).await, 0);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn batch_of_ten_with_one_poisoned_message() {
-    let p = pipeline().await;
-    let mut ids = Vec::new();
-    for i in 0..9 {
-        let (id, pi) = p.pix_payment("stripe", &format!("wh-batch-{i}")).await;
-        assert_eq!(
-            p.stripe(
-                &stripe_event(&format!("evt_b{i}"), "payment_intent.succeeded", &pi),
-                now()
-            )
-            .await
-            .status,
-            200
-        );
-        ids.push(id);
-    }
-    p.q.client
-        .send_message()
-        .queue_url(&p.q.url)
-        .message_body("{not an envelope")
-        .send()
-        .await
-        .unwrap();
-    let mut batch = Vec::new();
-    for _ in 0..5 {
-        batch.extend(p.q.receive().await);
-        if batch.len() == 10 {
-            break;
-        }
-    }
-    assert_eq!(batch.len(), 10);
-    let poisoned: Vec<String> = batch
-        .iter()
-        .filter(|m| m.body.starts_with("{not"))
-        .map(|m| m.message_id.clone())
-        .collect();
-    let failed = p.worker.process_batch(batch).await.unwrap();
-    assert_eq!(failed, poisoned, "exactly the poisoned message is reported");
-    assert!(failed.iter().all(|f| !f.is_empty()));
-    assert_eq!(p.merchant.received().len(), 9);
-    for id in &ids {
-        assert_eq!(p.status_of(id).await, "succeeded");
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn receiver_answers_503_when_the_queue_refuses() {
     let p = pipeline().await;
     let broken = Arc::new(SqsWebhookQueue::new(
@@ -469,7 +725,7 @@ async fn receiver_answers_503_when_the_queue_refuses() {
         broken,
         Arc::new(SystemClock),
     );
-    let ev = stripe_event("evt_q", "payment_intent.succeeded", "pi_q");
+    let ev = stripe_pi_event("evt_q", "payment_intent.succeeded", "pi_q", "pay_q");
     let t = now();
     let sig = format!("t={t},v1={}", compute(STRIPE_SECRET, t, ev.as_bytes()));
     let mut headers = HeaderMap::new();
@@ -499,16 +755,24 @@ async fn callback_sender_semantics_gone_and_redirects() {
         signature: "v1,x".into(),
         body: "{}".into(),
     };
-    assert_eq!(sender.send(&cb).await, DeliveryOutcome::Delivered);
+    let ok = sender.send(&cb).await;
+    assert_eq!(ok.outcome, DeliveryOutcome::Delivered);
+    assert_eq!(
+        (ok.http_status, ok.response_excerpt.as_deref()),
+        (Some(200), Some("ok"))
+    );
     m.respond_with(410);
-    assert_eq!(sender.send(&cb).await, DeliveryOutcome::Gone);
+    assert_eq!(sender.send(&cb).await.outcome, DeliveryOutcome::Gone);
     m.respond_with(302);
     assert!(
-        matches!(sender.send(&cb).await, DeliveryOutcome::Retry(_)),
+        matches!(sender.send(&cb).await.outcome, DeliveryOutcome::Retry(_)),
         "redirects are not followed"
     );
     m.respond_with(500);
-    assert!(matches!(sender.send(&cb).await, DeliveryOutcome::Retry(_)));
+    assert!(matches!(
+        sender.send(&cb).await.outcome,
+        DeliveryOutcome::Retry(_)
+    ));
     let got = m.received();
     assert_eq!(got.len(), 4);
     assert!(got
@@ -516,6 +780,9 @@ async fn callback_sender_semantics_gone_and_redirects() {
         .all(|r| r.webhook_id == "evt_1" && r.signature == "v1,x"));
     // The guarded sender (deployed Lambdas) refuses this loopback merchant outright.
     let guarded = HttpCallbackSender::new(false).unwrap();
-    assert!(matches!(guarded.send(&cb).await, DeliveryOutcome::Retry(_)));
+    assert!(matches!(
+        guarded.send(&cb).await.outcome,
+        DeliveryOutcome::Retry(_)
+    ));
     assert_eq!(m.received().len(), 4, "no request reached the merchant");
 }

@@ -45,7 +45,11 @@ async fn serve_stream(relay: &Relay, event: &Value) -> Result<Value, Error> {
     Ok(json!({"batchItemFailures": failures}))
 }
 
-async fn serve(worker: &WebhookWorker, relay: &Relay, event: LambdaEvent<Value>) -> Result<Value, Error> {
+async fn serve(
+    worker: &WebhookWorker,
+    relay: &Relay,
+    event: LambdaEvent<Value>,
+) -> Result<Value, Error> {
     let from_stream = event.payload["Records"][0]["eventSource"] == "aws:dynamodb";
     if from_stream {
         serve_stream(relay, &event.payload).await

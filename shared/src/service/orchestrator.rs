@@ -132,6 +132,11 @@ impl Orchestrator {
         self
     }
 
+    /// Sets the resend queue on an orchestrator already built (tests wire the queue later).
+    pub fn set_delivery_queue(&mut self, queue: Arc<dyn crate::ports::WebhookQueue>) {
+        self.delivery_queue = Some(queue);
+    }
+
     /// The queue resends go to (the worker's queue).
     pub fn with_delivery_queue(mut self, queue: Arc<dyn crate::ports::WebhookQueue>) -> Self {
         self.delivery_queue = Some(queue);

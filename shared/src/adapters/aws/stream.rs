@@ -77,11 +77,18 @@ impl OutboxStreamPoller {
             .map_err(unavailable)?;
         let shard_ids: Vec<String> = desc
             .stream_description()
-            .map(|d| d.shards().iter().filter_map(|s| s.shard_id().map(str::to_string)).collect())
+            .map(|d| {
+                d.shards()
+                    .iter()
+                    .filter_map(|s| s.shard_id().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default();
         for id in shard_ids {
             if !self.shards.contains_key(&id) {
-                let it = self.iterator(&id, ShardIteratorType::TrimHorizon, None).await?;
+                let it = self
+                    .iterator(&id, ShardIteratorType::TrimHorizon, None)
+                    .await?;
                 self.shards.insert(id, it);
             }
         }
@@ -114,7 +121,9 @@ impl OutboxStreamPoller {
                     attr("tenant_id"),
                     change.sequence_number().map(str::to_string),
                 ) else {
-                    return Err(StoreError::Corrupt("outbox stream record without id, tenant or sequence".into()));
+                    return Err(StoreError::Corrupt(
+                        "outbox stream record without id, tenant or sequence".into(),
+                    ));
                 };
                 let tenant_id = crate::domain::TenantId::parse(&tenant)
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -132,7 +141,11 @@ impl OutboxStreamPoller {
                 }
                 Err((i, e)) => {
                     let it = self
-                        .iterator(&id, ShardIteratorType::AtSequenceNumber, Some(&items[i].position))
+                        .iterator(
+                            &id,
+                            ShardIteratorType::AtSequenceNumber,
+                            Some(&items[i].position),
+                        )
                         .await?;
                     self.shards.insert(id, it);
                     return Err(e);

@@ -33,6 +33,10 @@ pub const MISCONFIGURED: i64 = 56;
 /// Cents ending in 57: card requires 3DS.
 pub const REQUIRES_ACTION: i64 = 57;
 
+/// Refund amounts ending in 58: the refund is accepted as pending; the gateway's webhook
+/// settles it later (succeeded or failed).
+pub const PENDING_REFUND: i64 = 58;
+
 /// The behaviour for an amount in minor units.
 pub fn behaviour_for(amount_minor: i64) -> Behaviour {
     match amount_minor % 100 {

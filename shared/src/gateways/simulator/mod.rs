@@ -307,7 +307,11 @@ impl Gateway for SimulatorGateway {
         *refunded += req.amount.minor();
         let r = GatewayRefund {
             gateway_refund_id: format!("sim_re_{}", req.refund_key),
-            status: RefundStatus::Succeeded,
+            status: if req.amount.minor() % 100 == magic::PENDING_REFUND {
+                RefundStatus::Pending
+            } else {
+                RefundStatus::Succeeded
+            },
         };
         self.refunds
             .lock()

@@ -62,7 +62,10 @@ pub async fn relay_memory_feed(
             event_id: event_id.clone(),
             position: event_id.clone(),
         };
-        relay.forward(std::slice::from_ref(&item)).await.map_err(|(_, e)| e)?;
+        relay
+            .forward(std::slice::from_ref(&item))
+            .await
+            .map_err(|(_, e)| e)?;
         outbox.ack(&event_id);
         n += 1;
     }
