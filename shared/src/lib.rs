@@ -27,6 +27,11 @@ macro_rules! failpoint {
     ($name:literal) => {
         fail::fail_point!($name)
     };
+    // With `return`, the enclosing function returns what the closure gives (a failed write or
+    // send, as the dependency dying at that instant would look to the caller).
+    ($name:literal, $ret:expr) => {
+        fail::fail_point!($name, $ret)
+    };
 }
 
 /// Without the `failpoints` feature a failpoint is nothing at all.
@@ -34,4 +39,5 @@ macro_rules! failpoint {
 #[macro_export]
 macro_rules! failpoint {
     ($name:literal) => {};
+    ($name:literal, $ret:expr) => {};
 }

@@ -37,7 +37,10 @@ impl Relay {
     /// handed over: the feed retries from there (earlier ones are done).
     pub async fn forward(&self, items: &[RelayItem]) -> Result<(), (usize, StoreError)> {
         for (i, item) in items.iter().enumerate() {
-            crate::failpoint!("relay.before_send");
+            crate::failpoint!("relay.before_send", |_| Err((
+                i,
+                StoreError::Unavailable("failpoint relay.before_send".into())
+            )));
             let msg = DeliveryMessage {
                 deliver_event: item.event_id.clone(),
                 tenant_id: item.tenant_id.clone(),
