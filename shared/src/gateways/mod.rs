@@ -4,6 +4,7 @@
 pub mod asaas;
 pub mod efi;
 pub mod http_errors;
+pub mod keys;
 pub mod live;
 pub mod simulator;
 pub mod stripe;

@@ -3,7 +3,7 @@
 
 use crate::domain::{
     format_decimal, parse_decimal, BoletoDetails, Currency, Money, PaymentMethod, PaymentStatus,
-    PixDetails,
+    PixDetails, RefundStatus,
 };
 use crate::ports::{ErrorClass, GatewayCharge, GatewayError};
 use serde::{Deserialize, Serialize};
@@ -93,6 +93,9 @@ pub struct Payment {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WireRefund {
+    /// Not in the documented examples; used when Asaas sends one (see [`entry_id`]).
+    #[serde(default)]
+    pub id: serde_json::Value,
     pub status: String,
     pub description: Option<String>,
     pub date_created: Option<String>,
@@ -105,20 +108,49 @@ pub struct NewRefund<'a> {
     pub description: &'a str,
 }
 
+/// Refund entry `status` → refund status. `CANCELLED` moved no money. One table for the
+/// client's answer and the webhooks, so both report a refund the same way.
+pub const REFUND_STATUSES: &[(&str, RefundStatus)] = &[
+    ("PENDING", RefundStatus::Pending),
+    ("DONE", RefundStatus::Succeeded),
+    ("CANCELLED", RefundStatus::Failed),
+];
+
+/// A refund entry's status. One this table lacks is pending: not known to have moved money or
+/// to have failed, and a later event settles it.
+pub fn refund_status(status: &str) -> RefundStatus {
+    REFUND_STATUSES
+        .iter()
+        .find(|(s, _)| *s == status)
+        .map_or(RefundStatus::Pending, |(_, to)| *to)
+}
+
+/// A refund entry's own `id`, if it has a usable one. Undocumented, so read leniently: text or
+/// a number; anything else (absent, null, empty) is none, never a failed read.
+pub fn entry_id(id: &serde_json::Value) -> Option<String> {
+    match id {
+        serde_json::Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// The gateway refund id of a refund we made, when Asaas gives the entry no `id`: the payment
+/// id plus our refund key (its description). The client stores it and the webhooks report it,
+/// so both name the refund alike.
+pub fn keyed_refund_id(payment_id: &str, key: &str) -> String {
+    format!("{payment_id}:{key}")
+}
+
 /// The refund with this key (carried as its description), if the payment lists it.
 pub fn find_refund(p: &Payment, key: &str) -> Option<crate::ports::GatewayRefund> {
-    use crate::domain::RefundStatus;
     p.refunds
         .iter()
         .flatten()
         .find(|r| r.description.as_deref() == Some(key))
         .map(|r| crate::ports::GatewayRefund {
-            gateway_refund_id: format!("{}:{key}", p.id),
-            status: match r.status.as_str() {
-                "DONE" => RefundStatus::Succeeded,
-                "CANCELLED" => RefundStatus::Failed,
-                _ => RefundStatus::Pending,
-            },
+            gateway_refund_id: entry_id(&r.id).unwrap_or_else(|| keyed_refund_id(&p.id, key)),
+            status: refund_status(&r.status),
         })
 }
 
@@ -345,5 +377,32 @@ mod tests {
             None,
             "three hours past chrono's last date: unknown"
         );
+    }
+
+    #[test]
+    fn find_refund_names_a_refund_as_the_webhooks_do() {
+        let p: Payment = serde_json::from_str(
+            r#"{"id":"pay_1","status":"RECEIVED","value":10,"refunds":[
+              {"status":"DONE","value":1,"description":"REFA"},
+              {"id":"rf_9","status":"PENDING","value":2,"description":"REFB"},
+              {"id":42,"status":"CANCELLED","value":3,"description":"REFC"}]}"#,
+        )
+        .unwrap();
+        let got = |key| find_refund(&p, key).map(|r| (r.gateway_refund_id, r.status));
+        assert_eq!(
+            got("REFA"),
+            Some(("pay_1:REFA".into(), RefundStatus::Succeeded))
+        );
+        assert_eq!(got("REFB"), Some(("rf_9".into(), RefundStatus::Pending)));
+        assert_eq!(got("REFC"), Some(("42".into(), RefundStatus::Failed)));
+        assert_eq!(got("REFD"), None);
+    }
+
+    #[test]
+    fn refund_status_table() {
+        for (s, want) in REFUND_STATUSES {
+            assert_eq!(refund_status(s), *want);
+        }
+        assert_eq!(refund_status("SOMETHING_NEW"), RefundStatus::Pending);
     }
 }

@@ -2,8 +2,8 @@
 //! `Idempotency-Key` derived from the payment id on every POST.
 
 use super::transformers::{
-    check_amount, classify, classify_transport, create_form, payment_id_of, to_charge, to_refund,
-    ErrorBody, PaymentIntent, WireRefund,
+    check_amount, classify, classify_transport, create_form, payment_id_of, refund_form, to_charge,
+    to_refund, ErrorBody, PaymentIntent, WireRefund,
 };
 use crate::domain::Currency;
 use crate::domain::PaymentMethod;
@@ -194,12 +194,8 @@ impl Gateway for StripeClient {
     }
 
     async fn refund(&self, req: &RefundRequest) -> Result<GatewayRefund, GatewayError> {
-        let form = vec![
-            ("payment_intent".to_string(), req.gateway_payment_id.clone()),
-            ("amount".to_string(), req.amount.minor().to_string()),
-            ("metadata[refund_id]".to_string(), req.refund_key.clone()),
-        ];
-        self.post::<WireRefund>("/v1/refunds", &req.refund_key, &form)
+        // The refund key is the Idempotency-Key: a retry is a replay, never a second refund.
+        self.post::<WireRefund>("/v1/refunds", &req.refund_key, &refund_form(req))
             .await
             .map(to_refund)
     }

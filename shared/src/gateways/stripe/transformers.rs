@@ -3,8 +3,10 @@
 
 use crate::domain::{
     BoletoDetails, ChargeAmountError, Money, NextAction, PaymentMethod, PaymentStatus, PixDetails,
+    RefundStatus,
 };
-use crate::ports::{ChargeRequest, ErrorClass, GatewayCharge, GatewayError};
+use crate::gateways::keys::refund_id_from_key;
+use crate::ports::{ChargeRequest, ErrorClass, GatewayCharge, GatewayError, RefundRequest};
 use serde::Deserialize;
 
 /// Form fields of `POST /v1/payment_intents` (create and confirm in one call).
@@ -117,18 +119,47 @@ pub struct WireRefund {
     pub status: String,
 }
 
-/// Refund status → refund status (`requires_action` and `pending` wait; `canceled` failed).
+/// Refund `status` → refund status. `requires_action` waits on the customer, so it is pending
+/// like `pending`; `canceled` moved no money, so it failed like `failed`. One table for the
+/// client's answer and the webhooks, so both report a refund the same way.
+pub const REFUND_STATUSES: &[(&str, RefundStatus)] = &[
+    ("pending", RefundStatus::Pending),
+    ("requires_action", RefundStatus::Pending),
+    ("succeeded", RefundStatus::Succeeded),
+    ("failed", RefundStatus::Failed),
+    ("canceled", RefundStatus::Failed),
+];
+
+/// A Refund `status` as a refund status. A status newer than this code is pending: it is not
+/// known to have moved money or to have failed, and a later event settles it.
+pub fn refund_status(status: &str) -> RefundStatus {
+    REFUND_STATUSES
+        .iter()
+        .find(|(s, _)| *s == status)
+        .map_or(RefundStatus::Pending, |(_, to)| *to)
+}
+
+/// The client's view of a created refund.
 pub fn to_refund(r: WireRefund) -> crate::ports::GatewayRefund {
-    use crate::domain::RefundStatus;
-    let status = match r.status.as_str() {
-        "succeeded" => RefundStatus::Succeeded,
-        "failed" | "canceled" => RefundStatus::Failed,
-        _ => RefundStatus::Pending,
-    };
     crate::ports::GatewayRefund {
+        status: refund_status(&r.status),
         gateway_refund_id: r.id,
-        status,
     }
+}
+
+/// Form fields of `POST /v1/refunds`. `metadata[refund_id]` is our refund id (`ref_<ulid>`,
+/// from the refund key `REF<ulid>`), so a `refund.*` webhook names our refund even when the
+/// answer to this call was lost and its `re_…` id never stored. A key of another shape (none
+/// the service makes) sends no metadata rather than a value no webhook could read.
+pub fn refund_form(req: &RefundRequest) -> Vec<(String, String)> {
+    let mut f = vec![
+        ("payment_intent".to_string(), req.gateway_payment_id.clone()),
+        ("amount".to_string(), req.amount.minor().to_string()),
+    ];
+    if let Some(id) = refund_id_from_key(&req.refund_key) {
+        f.push(("metadata[refund_id]".to_string(), id));
+    }
+    f
 }
 
 /// `{"error": {...}}`.
@@ -422,5 +453,40 @@ mod tests {
         assert!(f.contains(&("amount".into(), "1999999999".into())));
         assert!(f.contains(&("currency".into(), "brl".into())));
         assert!(f.contains(&("payment_method".into(), "pm_card_visa".into())));
+    }
+
+    #[test]
+    fn refund_form_names_our_refund_id() {
+        use crate::domain::{Currency, Money};
+        let req = |key: &str| RefundRequest {
+            gateway_payment_id: "pi_1".into(),
+            method: PaymentMethod::Card,
+            refund_key: key.into(),
+            amount: Money::new(2500, Currency::BRL).unwrap(),
+        };
+        let f = refund_form(&req("REF01J9ZQ4M3K8D2B6X7Y5W0V1T2S"));
+        assert_eq!(
+            f,
+            vec![
+                ("payment_intent".to_string(), "pi_1".to_string()),
+                ("amount".to_string(), "2500".to_string()),
+                (
+                    "metadata[refund_id]".to_string(),
+                    "ref_01J9ZQ4M3K8D2B6X7Y5W0V1T2S".to_string()
+                ),
+            ]
+        );
+        // A key of another shape sends no metadata a webhook could not read anyway.
+        assert!(!refund_form(&req("REF1"))
+            .iter()
+            .any(|(k, _)| k.starts_with("metadata")));
+    }
+
+    #[test]
+    fn refund_status_table() {
+        for (s, want) in REFUND_STATUSES {
+            assert_eq!(refund_status(s), *want);
+        }
+        assert_eq!(refund_status("some_new_status"), RefundStatus::Pending);
     }
 }
