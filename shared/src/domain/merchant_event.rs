@@ -131,9 +131,16 @@ pub struct MerchantEvent {
 }
 
 impl MerchantEvent {
-    /// A fresh event id.
+    /// A fresh event id. Monotonic within the process (a ULID generator that increments
+    /// within one millisecond), so the events of one change list in the order they were made.
     pub fn new_id() -> String {
-        format!("evt_{}", ulid::Ulid::new())
+        static GEN: std::sync::Mutex<Option<ulid::Generator>> = std::sync::Mutex::new(None);
+        let mut g = GEN.lock().unwrap_or_else(|e| e.into_inner());
+        let id = g
+            .get_or_insert_with(ulid::Generator::new)
+            .generate()
+            .unwrap_or_else(|_| ulid::Ulid::new());
+        format!("evt_{id}")
     }
 
     /// Whether a string has the shape of an event id (checked before any lookup).
@@ -205,13 +212,20 @@ mod tests {
     }
 
     #[test]
+    fn event_ids_increase_within_a_millisecond() {
+        let ids: Vec<String> = (0..1000).map(|_| MerchantEvent::new_id()).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
     fn event_ids() {
         assert!(MerchantEvent::is_event_id(&MerchantEvent::new_id()));
         for bad in [
             "evt_",
             "evt_x",
             "pay_01J0000000000000000000000",
-            "evt_01J00000000000000000000000",
+            "evt_01J000000000000000000000000",
+            "evt_01J0000000000000000000000U",
         ] {
             assert!(!MerchantEvent::is_event_id(bad), "{bad}");
         }
