@@ -8,7 +8,7 @@ use fail::FailScenario;
 use futures::FutureExt;
 use integration_tests::pipeline::*;
 use integration_tests::{json, pix_body, post_path, KEY_A};
-use shared::ports::{DeliveryMessage, WebhookQueue};
+use shared::ports::DeliveryMessage;
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::time::Duration;

@@ -46,7 +46,7 @@ impl EventStore for MemoryEventStore {
             .filter(|w| &w.tenant_id == tenant_id)
             .cloned()
             .collect();
-        out.sort_by(|a, b| b.received_at.cmp(&a.received_at));
+        out.sort_by_key(|w| std::cmp::Reverse(w.received_at));
         out.truncate(limit);
         Ok(out)
     }
