@@ -161,3 +161,52 @@ ok = failed == sorted(["059f36b4-87a3-44ab-83d2-661975830a7d", "2e1424d4-f796-45
 print(f"{'ok  ' if ok else 'FAIL'} worker_static: batchItemFailures={failed}")
 sys.exit(0 if ok else 1)
 PY
+
+# --- the outbox relay (the worker's second event source) ---------------------------------
+# The outbox table's stream as moto recorded it (every create and status change above wrote
+# one event in its transaction), shaped as Lambda delivers a DynamoDB stream batch: the worker
+# hands each insert to the queue and reports no failure.
+python3 - "$TMP/stream-live.json" <<'PY'
+import boto3, json, os, sys
+ep = os.environ["AWS_ENDPOINT_URL"]
+arn = boto3.client("dynamodb", endpoint_url=ep).describe_table(TableName=os.environ["OUTBOX_TABLE"])["Table"]["LatestStreamArn"]
+st = boto3.client("dynamodbstreams", endpoint_url=ep)
+records = []
+for shard in st.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+    it = st.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    for r in st.get_records(ShardIterator=it)["Records"]:
+        d = r["dynamodb"]
+        records.append({"eventID": r["eventID"], "eventName": r["eventName"], "eventVersion": "1.1",
+            "eventSource": "aws:dynamodb", "awsRegion": "us-east-1", "eventSourceARN": arn,
+            "dynamodb": {"Keys": d["Keys"], "NewImage": d.get("NewImage", {}),
+                         "SequenceNumber": d["SequenceNumber"], "StreamViewType": "NEW_IMAGE"}})
+inserts = [r for r in records if r["eventName"] == "INSERT"]
+assert len(inserts) >= 3, f"expected the events of 2 creates and 1 webhook, got {len(inserts)}"
+json.dump({"Records": records}, open(sys.argv[1], "w"))
+print(len(inserts), file=open(sys.argv[1] + ".n", "w"))
+PY
+invoke_fn worker relay_live "$TMP/stream-live.json"
+python3 - "$TMP/out-relay_live.json" "$(cat "$TMP/stream-live.json.n")" <<'PY'
+import boto3, json, os, sys
+r = json.load(open(sys.argv[1]))
+want = int(sys.argv[2])
+sqs = boto3.client("sqs", endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+deliveries = 0
+for _ in range(10):
+    out = sqs.receive_message(QueueUrl=os.environ["WEBHOOK_QUEUE_URL"], MaxNumberOfMessages=10, WaitTimeSeconds=1)
+    msgs = out.get("Messages", [])
+    deliveries += sum(1 for m in msgs if "deliver_event" in json.loads(m["Body"]))
+    if not msgs:
+        break
+ok = r["batchItemFailures"] == [] and deliveries == want
+print(f"{'ok  ' if ok else 'FAIL'} relay_live: {want} outbox inserts -> {deliveries} delivery messages, failures={r['batchItemFailures']}")
+sys.exit(0 if ok else 1)
+PY
+invoke_fn worker relay_static events/outbox-stream.json
+python3 - "$TMP/out-relay_static.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+ok = r == {"batchItemFailures": []}
+print(f"{'ok  ' if ok else 'FAIL'} relay_static: {r}")
+sys.exit(0 if ok else 1)
+PY

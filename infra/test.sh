@@ -56,7 +56,8 @@ step "the three Lambda binaries through cargo lambda invoke (DynamoDB and SQS on
 export AWS_ENDPOINT_URL="$MOTO_ENDPOINT" AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
   AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
   IDEMPOTENCY_TABLE=invoke-idempotency PAYMENTS_TABLE=invoke-payments TENANTS_TABLE=invoke-tenants \
-  EVENTS_TABLE=invoke-events BREAKER_TABLE=invoke-breakers GATEWAY_RESERVE_MS=500
+  EVENTS_TABLE=invoke-events BREAKER_TABLE=invoke-breakers OUTBOX_TABLE=invoke-outbox \
+  GATEWAY_RESERVE_MS=500
 cargo run --quiet -p devserver -- seed --tenants infra/tenants.dev.json >"$LOGS/seed.log" 2>&1
 WEBHOOK_QUEUE_URL=$(python3 -c 'import boto3,os; print(boto3.client("sqs", endpoint_url=os.environ["AWS_ENDPOINT_URL"]).create_queue(QueueName="invoke-webhooks")["QueueUrl"])')
 export WEBHOOK_QUEUE_URL
