@@ -152,12 +152,15 @@ PY
 invoke get_asaas "$TMP/get-asaas.json"
 check get_asaas 200 "b['id'] == '$ASAAS_ID' and b['status'] == 'succeeded'"
 
+# The shipped batch: an Asaas event for a charge this deployment never created, received long
+# ago (past the unmatched grace), is recorded as unmatched and acknowledged; the poisoned
+# message is the only failure.
 invoke_fn worker worker_static events/sqs-batch.json
 python3 - "$TMP/out-worker_static.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 failed = sorted(f["itemIdentifier"] for f in r["batchItemFailures"])
-ok = failed == sorted(["059f36b4-87a3-44ab-83d2-661975830a7d", "2e1424d4-f796-459a-8184-9c92662be6da"])
+ok = failed == ["2e1424d4-f796-459a-8184-9c92662be6da"]
 print(f"{'ok  ' if ok else 'FAIL'} worker_static: batchItemFailures={failed}")
 sys.exit(0 if ok else 1)
 PY
