@@ -147,6 +147,7 @@ fn main() {
                     updated_at: Utc::now(),
                     version: 1,
                     last_event: None,
+                    applied_events: vec![],
                     overdue_at: None,
                 };
                 // The payment and its event, as the create commit writes them; the relay would

@@ -173,3 +173,57 @@ async fn a_worker_crash_after_the_status_write_then_another_change_still_tells_e
     );
     scenario.teardown();
 }
+
+/// A refund crashes after the gateway refunded it; Asaas then reports the payment "refunded"
+/// without naming the refund (recorded as an external refund of what was left); the retry
+/// takes the claim over, gets the same refund from the gateway, and takes that record over:
+/// counted once, told once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_refund_crash_then_asaas_refunded_in_full_counts_the_refund_once() {
+    let scenario = FailScenario::setup();
+    let p = Pipeline::start(Duration::from_secs(300)).await;
+    let mut pix = pix_body(1990);
+    pix["gateway"] = "asaas".into();
+    let pay = p.create("crash-asaas-refund", &pix).await;
+    let (id, gid) = (s(&pay, "id"), s(&pay, "gateway_payment_id"));
+    let asaas = |eid: &str, kind: &str, status: &str| {
+        serde_json::json!({"id": eid, "event": kind, "payment": {"object": "payment", "id": gid,
+            "status": status, "value": 19.90, "billingType": "PIX", "externalReference": id}})
+        .to_string()
+    };
+    p.asaas(&asaas("evt_paid", "PAYMENT_RECEIVED", "RECEIVED"))
+        .await;
+    p.drain().await;
+    fail::cfg("refund.after_gateway_call", "1*panic").unwrap();
+    let crashed = AssertUnwindSafe(refund(&p, &id, "crash-full-refund", 1990))
+        .catch_unwind()
+        .await
+        .is_err();
+    assert!(crashed, "the refund died after the gateway refunded");
+    p.asaas(&asaas("evt_refunded", "PAYMENT_REFUNDED", "REFUNDED"))
+        .await;
+    p.drain().await;
+    assert_eq!(p.payment(&id).await["refunded_amount"], 1990);
+    // The retry, once the crashed claim has expired.
+    p.h.clock.advance(chrono::Duration::seconds(31));
+    let again = refund(&p, &id, "crash-full-refund", 1990).await;
+    assert_eq!(again["status"], "succeeded");
+    p.drain().await;
+    let now = p.payment(&id).await;
+    assert_eq!(
+        (now["status"].as_str(), now["refunded_amount"].as_i64()),
+        (Some("refunded"), Some(1990))
+    );
+    assert_eq!(now["refunds"].as_array().unwrap().len(), 1, "{now}");
+    assert_eq!(p.h.asaas.refund_count(), 1, "one refund at the gateway");
+    assert_eq!(
+        p.types_for(&id),
+        [
+            "payment.pending",
+            "payment.succeeded",
+            "refund.succeeded",
+            "payment.refunded"
+        ]
+    );
+    scenario.teardown();
+}

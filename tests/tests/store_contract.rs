@@ -271,6 +271,7 @@ fn payment(tenant: &str, reference: Option<&str>, status: PaymentStatus) -> Paym
         updated_at: t0(),
         version: 1,
         last_event: None,
+        applied_events: vec![],
         overdue_at: None,
     }
 }
@@ -614,7 +615,24 @@ async fn outbox_events_ride_with_the_payment_write(b: Backend) {
         .unwrap();
     let stored = s.outbox.get(&tid("ten_a"), &ok.id).await.unwrap().unwrap();
     assert_eq!(stored.state, DeliveryState::Delivered);
-    assert_eq!(stored.attempts, vec![attempt, second]);
+    assert_eq!(stored.attempts, vec![attempt.clone(), second.clone()]);
+    // A late failure of a duplicate hand-over never turns a delivered event back.
+    assert!(matches!(
+        s.outbox
+            .record_attempt(
+                &tid("ten_a"),
+                &ok.id,
+                Some(&attempt),
+                DeliveryState::Pending
+            )
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    let stored = s.outbox.get(&tid("ten_a"), &ok.id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.state, stored.attempts.len()),
+        (DeliveryState::Delivered, 2)
+    );
     assert!(matches!(
         s.outbox
             .record_attempt(&tid("ten_b"), &ok.id, None, DeliveryState::Failed)

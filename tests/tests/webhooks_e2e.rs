@@ -516,6 +516,79 @@ async fn events_api_lists_shows_attempts_and_resends_with_the_same_webhook_id() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_refund_reported_with_the_success_in_one_batch_applies_after_it() {
+    let p = pipeline().await;
+    let pay = p.create("pix-batch-refund", &pix_at("stripe")).await;
+    let (id, pi) = (s(&pay, "id"), s(&pay, "gateway_payment_id"));
+    p.drain().await;
+    // The refund's event first, then the payment's: one batch, run concurrently.
+    p.stripe(&stripe_refund_event(
+        "evt_rf_early",
+        "refund.created",
+        "re_early",
+        &pi,
+        500,
+        "succeeded",
+        None,
+    ))
+    .await;
+    p.stripe(&stripe_pi_event(
+        "evt_paid",
+        "payment_intent.succeeded",
+        &pi,
+        &id,
+    ))
+    .await;
+    p.drain().await;
+    let now = p.payment(&id).await;
+    assert_eq!(
+        (now["status"].as_str(), now["refunded_amount"].as_i64()),
+        (Some("partially_refunded"), Some(500))
+    );
+    assert_eq!(
+        p.types_for(&id),
+        [
+            "payment.pending",
+            "payment.succeeded",
+            "refund.succeeded",
+            "payment.partially_refunded"
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_redelivered_event_never_moves_the_payment_again() {
+    let p = pipeline().await;
+    let pay = p.create("card-3ds", &card(1057)).await;
+    assert_eq!(pay["status"], "requires_action");
+    let (id, pi) = (s(&pay, "id"), s(&pay, "gateway_payment_id"));
+    let processing = stripe_pi_event("evt_proc", "payment_intent.processing", &pi, &id);
+    p.stripe(&processing).await;
+    p.drain().await;
+    p.stripe(&stripe_pi_event(
+        "evt_3ds_again",
+        "payment_intent.requires_action",
+        &pi,
+        &id,
+    ))
+    .await;
+    p.drain().await;
+    // processing -> requires_action -> processing is allowed by the table; the same event
+    // delivered again must not do it.
+    p.stripe(&processing).await;
+    p.drain().await;
+    assert_eq!(p.payment(&id).await["status"], "requires_action");
+    assert_eq!(
+        p.types_for(&id),
+        [
+            "payment.requires_action",
+            "payment.processing",
+            "payment.requires_action"
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn late_events_after_success_change_nothing_and_tell_nothing() {
     let p = pipeline().await;
     let pay = p.create("pix-late", &pix_at("stripe")).await;

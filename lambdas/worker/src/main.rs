@@ -35,6 +35,12 @@ async fn serve_sqs(worker: &WebhookWorker, event: SqsEvent) -> Result<Value, Err
 
 async fn serve_stream(relay: &Relay, event: &Value) -> Result<Value, Error> {
     let batch = parse_stream_event(event)?;
+    if batch.malformed > 0 {
+        tracing::error!(
+            malformed = batch.malformed,
+            "outbox stream records without event id or tenant skipped"
+        );
+    }
     let failures = match relay.forward(&batch.items).await {
         Ok(()) => vec![],
         Err((i, e)) => {

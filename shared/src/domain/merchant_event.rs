@@ -145,8 +145,13 @@ impl MerchantEvent {
 
     /// Whether a string has the shape of an event id (checked before any lookup).
     pub fn is_event_id(s: &str) -> bool {
-        s.strip_prefix("evt_")
-            .is_some_and(|u| u.len() == 26 && u.parse::<ulid::Ulid>().is_ok())
+        // Uppercase only: the cursor of a listing sorts as stored.
+        s.strip_prefix("evt_").is_some_and(|u| {
+            u.len() == 26
+                && u.bytes()
+                    .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
+                && u.parse::<ulid::Ulid>().is_ok()
+        })
     }
 }
 
@@ -226,6 +231,7 @@ mod tests {
             "pay_01J0000000000000000000000",
             "evt_01J000000000000000000000000",
             "evt_01J0000000000000000000000U",
+            "evt_01jd0000000000000000000000",
         ] {
             assert!(!MerchantEvent::is_event_id(bad), "{bad}");
         }

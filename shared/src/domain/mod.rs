@@ -32,6 +32,6 @@ pub use money::{
 };
 pub use payment::{
     refund_can_move, Attempt, AttemptOutcome, BoletoDetails, Customer, Failure, NextAction,
-    Payment, PixDetails, Refund, RefundStatus,
+    Payment, PixDetails, Refund, RefundStatus, MAX_APPLIED_EVENTS,
 };
 pub use status::PaymentStatus;

@@ -79,6 +79,9 @@ pub enum RefundStatus {
     Failed,
 }
 
+/// How many applied gateway event ids a payment remembers.
+pub const MAX_APPLIED_EVENTS: usize = 50;
+
 /// A refund of part or all of a payment. Its id is fixed when the refund's idempotency key is
 /// claimed, and the gateway-side refund key derives from it, so a retry never refunds twice.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,6 +93,11 @@ pub struct Refund {
     pub reason: Option<String>,
     #[serde(with = "crate::time_format")]
     pub created_at: DateTime<Utc>,
+    /// The record this one took over: a refund first reported by the gateway's webhook without
+    /// our id (`ref_ext_…`), then recognized as ours when the API call recorded it. The same
+    /// refund, so no second event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
 }
 
 /// A payment as the orchestrator keeps it. `tenant_id` and `version` are internal; the public
@@ -130,6 +138,11 @@ pub struct Payment {
     /// `PAYMENT_OVERDUE`); a later payment still succeeds it.
     #[serde(default, with = "crate::time_format::opt")]
     pub overdue_at: Option<DateTime<Utc>>,
+    /// The gateway events (dedupe ids) that changed this payment, newest last, at most
+    /// [`MAX_APPLIED_EVENTS`]: a redelivered event is recognized even where the status table
+    /// would allow the move again (`processing` ↔ `requires_action`).
+    #[serde(default)]
+    pub applied_events: Vec<String>,
     /// The gateway event that made the last status change, so a worker retrying after a crash
     /// recognizes its own change (and a different event reporting the same status does not).
     #[serde(default)]

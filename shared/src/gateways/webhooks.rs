@@ -44,6 +44,10 @@ pub enum GatewayEventKind {
     Overdue,
     /// One refund's state.
     Refund(RefundReport),
+    /// The charge is refunded in full, without the refunds named (Asaas `PAYMENT_REFUNDED`
+    /// without a list): pending refunds succeeded, and whatever was not yet recorded was
+    /// refunded outside the orchestrator.
+    RefundedInFull,
 }
 
 /// One refund as a gateway reports it.

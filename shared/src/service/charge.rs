@@ -129,6 +129,7 @@ impl<'a> CreateRun<'a> {
             updated_at: now,
             version: 1,
             last_event: None,
+            applied_events: vec![],
             overdue_at: None,
         };
         Self {

@@ -63,7 +63,12 @@ pub fn events_for(
 ) -> Vec<MerchantEvent> {
     let mut out = Vec::new();
     for r in &after.refunds {
-        let was = before.and_then(|b| b.refunds.iter().find(|x| x.id == r.id));
+        // A record that took over an earlier one (`replaces`) is that refund, not a new one.
+        let was = before.and_then(|b| {
+            b.refunds
+                .iter()
+                .find(|x| x.id == r.id || r.replaces.as_deref() == Some(x.id.as_str()))
+        });
         let settled_now = match was {
             Some(w) => w.status != r.status && refund_can_move(w.status, r.status),
             None => true,
@@ -108,6 +113,7 @@ mod tests {
             gateway_refund_id: None,
             reason: None,
             created_at: Utc::now(),
+            replaces: None,
         }
     }
 

@@ -7,6 +7,7 @@ use super::budget::CallBudget;
 use super::idempotent::parse_key;
 use super::Orchestrator;
 use super::Reply;
+use crate::domain::RefundStatus;
 use crate::domain::{IdempotencyKey, Money, Payment, PaymentId, PaymentStatus, Refund};
 use crate::error::ApiError;
 use crate::ports::{ErrorClass, Lease, RefundRequest, StoreError, StoredResponse, Tenant};
@@ -113,10 +114,17 @@ impl Orchestrator {
         }
         // Pending refunds hold their amount until they settle.
         let refundable = payment.refundable();
-        if !matches!(
-            payment.status,
-            PaymentStatus::Succeeded | PaymentStatus::PartiallyRefunded
-        ) || refundable <= 0
+        // A takeover of a refund with an explicit amount goes back to the gateway whatever the
+        // records say now: the crashed holder may have refunded, and the gateway's webhook may
+        // have recorded that refund without our id since (then it no longer "fits"). The same
+        // refund key makes the gateway answer with that refund, and `record_refund` takes the
+        // webhook's record over instead of adding a second one.
+        let resume = lease.takeover && raw.amount.is_some();
+        if !resume
+            && (!matches!(
+                payment.status,
+                PaymentStatus::Succeeded | PaymentStatus::PartiallyRefunded
+            ) || refundable <= 0)
         {
             let e = ApiError::InvalidState(format!(
                 "payment is {}; only succeeded or partially refunded payments can be refunded",
@@ -125,7 +133,7 @@ impl Orchestrator {
             return Err(self.release_key(tenant, &key, &lease, e).await);
         }
         let amount = raw.amount.unwrap_or(refundable);
-        if amount > refundable {
+        if amount > refundable && !resume {
             let e = ApiError::invalid(
                 "amount_exceeds_refundable",
                 "amount",
@@ -194,6 +202,7 @@ impl Orchestrator {
                 gateway_refund_id: Some(r.gateway_refund_id),
                 reason: raw.reason,
                 created_at: self.clock.now(),
+                replaces: None,
             },
             Err(e) if e.class == ErrorClass::Ambiguous => {
                 // The refund may exist: keep the claim; the retry reuses this refund id and key.
@@ -237,13 +246,33 @@ impl Orchestrator {
                 return Ok((payment, r));
             }
             let mut next = payment.clone();
-            next.refunds.push(refund.clone());
+            let mut ours = refund.clone();
+            let counts = ours.status != RefundStatus::Failed;
+            if counts && ours.amount > payment.refundable() {
+                // The gateway refunded, yet the records leave no room: the gateway's webhook
+                // recorded this refund first without our id (`ref_ext_…`, e.g. Asaas "refunded
+                // in full"). Take that record over — the same refund, counted once.
+                let Some(i) = next.refunds.iter().position(|r| {
+                    r.id.starts_with("ref_ext_") && r.amount == ours.amount && r.replaces.is_none()
+                }) else {
+                    tracing::error!(payment_id = %payment.id, refund_id = %ours.id, "the gateway refunded more than the records leave; not recorded, needs an operator");
+                    return Err(ApiError::Unavailable(
+                        "the refund could not be reconciled with the payment's refunds; retry later".into(),
+                    ));
+                };
+                let ext = next.refunds.remove(i);
+                ours.replaces = Some(ext.id);
+                if ext.status == RefundStatus::Succeeded {
+                    ours.status = RefundStatus::Succeeded;
+                }
+            }
+            next.refunds.push(ours.clone());
             next.settle_refunds();
             next.updated_at = self.clock.now();
             next.version += 1;
             let events = super::outbox::events_for(Some(&payment), &next, self.clock.now());
             match self.payments.update(&next, &events).await {
-                Ok(()) => return Ok((next, refund.clone())),
+                Ok(()) => return Ok((next, ours)),
                 Err(StoreError::Conflict(_)) => {
                     payment = self
                         .payments

@@ -193,15 +193,26 @@ impl OutboxStore for DynamoOutbox {
         attempt: Option<&DeliveryAttempt>,
         state: DeliveryState,
     ) -> Result<(), StoreError> {
+        // A delivered event stays delivered: a concurrent duplicate hand-over that failed (or a
+        // failed resend) must not turn it back into pending or failed.
+        let condition = if state == DeliveryState::Delivered {
+            "tenant_id = :t"
+        } else {
+            "tenant_id = :t AND #state <> :delivered"
+        };
         let mut req = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("id", s(id))
-            .condition_expression("tenant_id = :t")
+            .condition_expression(condition)
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":t", s(tenant_id.as_str()))
             .expression_attribute_values(":s", s(state_str(state)));
+        if state != DeliveryState::Delivered {
+            req = req
+                .expression_attribute_values(":delivered", s(state_str(DeliveryState::Delivered)));
+        }
         req = match attempt {
             Some(a) => {
                 let json =
@@ -221,7 +232,9 @@ impl OutboxStore for DynamoOutbox {
         let out = match out {
             Ok(o) => o,
             Err(e) if is_conditional(&e) => {
-                return Err(StoreError::Conflict(format!("no event {id}")))
+                return Err(StoreError::Conflict(format!(
+                    "no event {id}, or it is delivered already"
+                )))
             }
             Err(e) => return Err(unavailable(e)),
         };

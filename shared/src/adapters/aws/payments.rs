@@ -8,6 +8,7 @@ use crate::adapters::memory::payment_matches;
 use crate::domain::{MerchantEvent, Payment, PaymentId, TenantId};
 use crate::ports::{PaymentFilter, PaymentPage, PaymentStore, StoreError};
 use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 
@@ -94,9 +95,17 @@ impl DynamoPaymentStore {
         }
         match tx.send().await {
             Ok(_) => Ok(()),
+            // Canceled by a failed condition or a concurrent transaction on the item: a lost
+            // race, re-read and retried. Any other reason (throttling, validation) is an outage.
             Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_transaction_canceled_exception()) =>
+                if matches!(
+                    e.as_service_error(),
+                    Some(TransactWriteItemsError::TransactionCanceledException(c))
+                        if c.cancellation_reasons().iter().any(|r| matches!(
+                            r.code(),
+                            Some("ConditionalCheckFailed" | "TransactionConflict")
+                        ))
+                ) =>
             {
                 Err(StoreError::Conflict(conflict))
             }

@@ -15,6 +15,9 @@ pub struct OutboxStreamPoller {
     stream_arn: String,
     /// shard id → next iterator (`None` once the shard is closed and read to its end).
     shards: BTreeMap<String, Option<String>>,
+    /// shard id → the last sequence number handed over, to resume after an iterator expired
+    /// (they last 15 minutes).
+    done: BTreeMap<String, String>,
 }
 
 fn unavailable(e: impl std::error::Error) -> StoreError {
@@ -43,6 +46,7 @@ impl OutboxStreamPoller {
             client,
             stream_arn,
             shards: BTreeMap::new(),
+            done: BTreeMap::new(),
         })
     }
 
@@ -98,13 +102,27 @@ impl OutboxStreamPoller {
             let Some(Some(it)) = self.shards.get(&id).cloned() else {
                 continue;
             };
-            let out = self
-                .client
-                .get_records()
-                .shard_iterator(it)
-                .send()
-                .await
-                .map_err(unavailable)?;
+            let out = match self.client.get_records().shard_iterator(it).send().await {
+                Ok(o) => o,
+                Err(e) => {
+                    // An expired (or otherwise refused) iterator: resume after the last record
+                    // handed over, or from the oldest one.
+                    let fresh = match self.done.get(&id).cloned() {
+                        Some(seq) => {
+                            self.iterator(&id, ShardIteratorType::AfterSequenceNumber, Some(&seq))
+                                .await
+                        }
+                        None => {
+                            self.iterator(&id, ShardIteratorType::TrimHorizon, None)
+                                .await
+                        }
+                    };
+                    if let Ok(it) = fresh {
+                        self.shards.insert(id.clone(), it);
+                    }
+                    return Err(unavailable(e));
+                }
+            };
             let mut items = Vec::new();
             for r in out.records() {
                 if r.event_name() != Some(&OperationType::Insert) {
@@ -116,17 +134,17 @@ impl OutboxStreamPoller {
                     Some(AttributeValue::S(v)) => Some(v.clone()),
                     _ => None,
                 };
-                let (Some(event_id), Some(tenant), Some(seq)) = (
+                let (Some(event_id), Some(tenant_id), Some(seq)) = (
                     attr("id"),
-                    attr("tenant_id"),
+                    attr("tenant_id").and_then(|t| crate::domain::TenantId::parse(&t).ok()),
                     change.sequence_number().map(str::to_string),
                 ) else {
-                    return Err(StoreError::Corrupt(
-                        "outbox stream record without id, tenant or sequence".into(),
-                    ));
+                    // Nobody can deliver it; skipping keeps the shard moving (as the Lambda does).
+                    tracing::error!(
+                        "outbox stream record without event id, tenant or sequence skipped"
+                    );
+                    continue;
                 };
-                let tenant_id = crate::domain::TenantId::parse(&tenant)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 items.push(RelayItem {
                     tenant_id,
                     event_id,
@@ -136,6 +154,11 @@ impl OutboxStreamPoller {
             match relay.forward(&items).await {
                 Ok(()) => {
                     forwarded += items.len();
+                    if let Some(last) = out.records().last().and_then(|r| r.dynamodb()) {
+                        if let Some(seq) = last.sequence_number() {
+                            self.done.insert(id.clone(), seq.to_string());
+                        }
+                    }
                     self.shards
                         .insert(id, out.next_shard_iterator().map(str::to_string));
                 }

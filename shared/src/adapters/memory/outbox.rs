@@ -147,7 +147,10 @@ impl OutboxStore for MemoryOutbox {
             .events
             .get_mut(id)
             .filter(|e| &e.event.tenant_id == tenant_id)
-            .ok_or_else(|| StoreError::Conflict(format!("no event {id}")))?;
+            .filter(|e| e.state != DeliveryState::Delivered || state == DeliveryState::Delivered)
+            .ok_or_else(|| {
+                StoreError::Conflict(format!("no event {id}, or it is delivered already"))
+            })?;
         if let Some(a) = attempt {
             push_attempt(&mut e.attempts, a);
         }

@@ -182,7 +182,8 @@ pub fn status_of(status: &str) -> PaymentStatus {
         "RECEIVED" | "CONFIRMED" | "RECEIVED_IN_CASH" | "REFUND_REQUESTED"
         | "REFUND_IN_PROGRESS" => PaymentStatus::Succeeded,
         "PENDING" => PaymentStatus::Pending,
-        "OVERDUE" => PaymentStatus::Expired,
+        // Past due but still payable at Asaas: a later payment succeeds it.
+        "OVERDUE" => PaymentStatus::Pending,
         "REFUNDED" => PaymentStatus::Refunded,
         _ => PaymentStatus::Processing,
     }
@@ -347,7 +348,7 @@ mod tests {
         assert_eq!(status_of("RECEIVED"), PaymentStatus::Succeeded);
         assert_eq!(status_of("CONFIRMED"), PaymentStatus::Succeeded);
         assert_eq!(status_of("PENDING"), PaymentStatus::Pending);
-        assert_eq!(status_of("OVERDUE"), PaymentStatus::Expired);
+        assert_eq!(status_of("OVERDUE"), PaymentStatus::Pending);
         assert_eq!(status_of("REFUNDED"), PaymentStatus::Refunded);
         assert_eq!(
             status_of("AWAITING_RISK_ANALYSIS"),

@@ -33,9 +33,6 @@ struct Payment {
     /// may carry anything here, and that only means "not ours by reference".
     #[serde(default)]
     external_reference: serde_json::Value,
-    /// Reais as a JSON number; read exactly, and only when a full refund needs it.
-    #[serde(default)]
-    value: Option<Box<RawValue>>,
     #[serde(default)]
     refunds: Option<Vec<Refund>>,
 }
@@ -134,20 +131,9 @@ fn refund_reports(
 ) -> Result<Vec<RefundReport>, WebhookError> {
     let entries = p.refunds.as_deref().unwrap_or_default();
     if entries.is_empty() {
-        if !full {
-            return Ok(vec![]);
-        }
-        let amount = p
-            .value
-            .as_deref()
-            .and_then(read_decimal)
-            .ok_or_else(|| malformed("asaas", "refunded payment without a readable value"))?;
-        return Ok(vec![RefundReport {
-            gateway_refund_id: format!("{}:full", p.id),
-            refund_id: None,
-            amount,
-            status: RefundStatus::Succeeded,
-        }]);
+        // A full refund without a list is `GatewayEventKind::RefundedInFull` (see `normalize`).
+        let _ = full;
+        return Ok(vec![]);
     }
     let mut seen: BTreeMap<String, u32> = BTreeMap::new();
     let mut out = Vec::with_capacity(entries.len());
@@ -240,6 +226,13 @@ impl GatewayWebhooks for AsaasWebhooks {
         match *action {
             Action::Status(to) => Ok(single(GatewayEventKind::Status(to))),
             Action::Overdue => Ok(single(GatewayEventKind::Overdue)),
+            // Refunded in full without naming the refunds: what is left is refunded (the worker
+            // settles pending refunds and records the remainder), never the whole value again.
+            Action::Refunds { full: true, .. }
+                if payment.refunds.as_deref().unwrap_or_default().is_empty() =>
+            {
+                Ok(single(GatewayEventKind::RefundedInFull))
+            }
             Action::Refunds { full, denied } => Ok(refund_reports(&payment, full, denied)?
                 .into_iter()
                 .map(|r| GatewayEvent {
@@ -482,15 +475,12 @@ mod tests {
                 AsaasWebhooks
                     .normalize(ev("PAYMENT_REFUNDED", list).as_bytes())
                     .unwrap(),
-                vec![refund_event(
-                    "evt_a&1#pay_080225913252:full",
-                    RefundReport {
-                        gateway_refund_id: "pay_080225913252:full".into(),
-                        refund_id: None,
-                        amount: 10090,
-                        status: RefundStatus::Succeeded,
-                    }
-                )],
+                vec![GatewayEvent {
+                    dedupe_id: "evt_a&1".into(),
+                    gateway_payment_id: "pay_080225913252".into(),
+                    payment_id: PaymentId::parse(&format!("pay_{ULID}")).ok(),
+                    kind: GatewayEventKind::RefundedInFull,
+                }],
                 "{list}"
             );
             // The other refund events say nothing without a list.
@@ -519,12 +509,6 @@ mod tests {
             r#"{"id":"evt_1","event":"PAYMENT_RECEIVED","payment":null}"#.into(),
             r#"{"id":"evt_1","event":"PAYMENT_RECEIVED","payment":{"value":1}}"#.into(),
             r#"{"id":"evt_1","event":"PAYMENT_RECEIVED","payment":"pay_1"}"#.into(),
-            // A full refund whose amount cannot be read exactly.
-            r#"{"id":"evt_1","event":"PAYMENT_REFUNDED","payment":{"id":"pay_1"}}"#.into(),
-            r#"{"id":"evt_1","event":"PAYMENT_REFUNDED","payment":{"id":"pay_1","value":100.905}}"#
-                .into(),
-            r#"{"id":"evt_1","event":"PAYMENT_REFUNDED","payment":{"id":"pay_1","value":-1}}"#
-                .into(),
             // Refund entries without a readable value or status.
             ev("PAYMENT_REFUNDED", r#","refunds":"x""#),
             ev("PAYMENT_REFUNDED", r#","refunds":[{"status":"DONE"}]"#),

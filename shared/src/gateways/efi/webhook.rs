@@ -37,9 +37,6 @@ struct Pix {
 struct Devolucao {
     /// The id the refunder chose: ours is the refund key `REF<ulid>`.
     id: String,
-    /// The BCB return id, once EFI assigned one.
-    #[serde(default)]
-    rtr_id: Option<String>,
     /// Decimal reais, `"7.89"`.
     valor: String,
     status: String,
@@ -130,7 +127,9 @@ impl GatewayWebhooks for EfiWebhooks {
                         amount,
                         status: devolucao_status(&d.status),
                         // The same choice as the client's answer (`efi::transformers::to_refund`).
-                        gateway_refund_id: d.rtr_id.unwrap_or(d.id),
+                        // The devolução id: always present and never changing (`rtrId` may
+                        // only appear in a later notification of the same refund).
+                        gateway_refund_id: d.id.clone(),
                     }),
                 });
             }
@@ -201,7 +200,7 @@ mod tests {
                     &format!("E2#REF{REF_ULID}#DEVOLVIDO"),
                     "TX2",
                     None,
-                    "R1",
+                    &format!("REF{REF_ULID}"),
                     Some(format!("ref_{REF_ULID}")),
                     789,
                     RefundStatus::Succeeded
@@ -219,7 +218,7 @@ mod tests {
                     "E2#D3#EM_PROCESSAMENTO",
                     "TX2",
                     None,
-                    "R3",
+                    "D3",
                     None,
                     500,
                     RefundStatus::Pending
@@ -248,7 +247,7 @@ mod tests {
                     &format!("E1#REF{REF_ULID}#{status}"),
                     &format!("PAY{ULID}"),
                     pay(),
-                    "R1",
+                    &format!("REF{REF_ULID}"),
                     Some(format!("ref_{REF_ULID}")),
                     1000,
                     want

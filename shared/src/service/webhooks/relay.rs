@@ -82,6 +82,8 @@ pub struct StreamBatch {
     pub items: Vec<RelayItem>,
     /// Records that are not inserts (delivery-log updates, TTL deletes): nothing to relay.
     pub skipped: usize,
+    /// Inserts that name no event or tenant (never written by this code): skipped, logged.
+    pub malformed: usize,
 }
 
 #[derive(Deserialize)]
@@ -110,33 +112,40 @@ fn string_attr(image: &HashMap<String, serde_json::Value>, name: &str) -> Option
 }
 
 /// Parses a Lambda DynamoDB stream event of the outbox table (`NEW_IMAGE` view). An insert
-/// without a sequence number, event id or valid tenant is an error: the stream must retry or
-/// bisect it, never drop it silently.
+/// without a sequence number, event id or valid tenant cannot be delivered by anyone: it is
+/// counted in `malformed` (the handler logs it) and skipped, so it never blocks the shard.
 pub fn parse_stream_event(v: &serde_json::Value) -> Result<StreamBatch, String> {
     let raw: RawEvent =
         serde_json::from_value(v.clone()).map_err(|e| format!("not a stream event: {e}"))?;
     let mut items = Vec::new();
     let mut skipped = 0;
+    let mut malformed = 0;
     for r in raw.records {
         if r.event_name.as_deref() != Some("INSERT") {
             skipped += 1;
             continue;
         }
-        let change = r.dynamodb.ok_or("stream record without `dynamodb`")?;
-        let position = change
-            .sequence_number
-            .ok_or("stream record without SequenceNumber")?;
-        let event_id = string_attr(&change.new_image, "id").ok_or("insert without `id`")?;
-        let tenant_id = string_attr(&change.new_image, "tenant_id")
-            .and_then(|t| TenantId::parse(&t).ok())
-            .ok_or("insert without a valid `tenant_id`")?;
-        items.push(RelayItem {
-            tenant_id,
-            event_id,
-            position,
-        });
+        let Some(change) = r.dynamodb else {
+            malformed += 1;
+            continue;
+        };
+        let event_id = string_attr(&change.new_image, "id");
+        let tenant_id =
+            string_attr(&change.new_image, "tenant_id").and_then(|t| TenantId::parse(&t).ok());
+        match (change.sequence_number, event_id, tenant_id) {
+            (Some(position), Some(event_id), Some(tenant_id)) => items.push(RelayItem {
+                tenant_id,
+                event_id,
+                position,
+            }),
+            _ => malformed += 1,
+        }
     }
-    Ok(StreamBatch { items, skipped })
+    Ok(StreamBatch {
+        items,
+        skipped,
+        malformed,
+    })
 }
 
 #[cfg(test)]
@@ -153,19 +162,22 @@ mod tests {
                 "Keys": {"id": {"S": "evt_0"}}, "SequenceNumber": "101"}},
         ]});
         let b = parse_stream_event(&ev).unwrap();
-        assert_eq!(b.skipped, 1);
+        assert_eq!((b.skipped, b.malformed), (1, 0));
         assert_eq!(b.items.len(), 1);
         assert_eq!(
             (b.items[0].event_id.as_str(), b.items[0].position.as_str()),
             ("evt_1", "100")
         );
+        // Inserts that cannot be delivered are counted and skipped, never a stuck shard.
         for bad in [
             serde_json::json!({"Records": [{"eventName": "INSERT", "dynamodb": {"SequenceNumber": "1", "NewImage": {}}}]}),
             serde_json::json!({"Records": [{"eventName": "INSERT", "dynamodb": {"SequenceNumber": "1",
                 "NewImage": {"id": {"S": "evt_1"}, "tenant_id": {"S": "bad tenant!"}}}}]}),
-            serde_json::json!({"Records": "x"}),
+            serde_json::json!({"Records": [{"eventName": "INSERT"}]}),
         ] {
-            assert!(parse_stream_event(&bad).is_err(), "{bad}");
+            let b = parse_stream_event(&bad).unwrap();
+            assert_eq!((b.items.len(), b.malformed), (0, 1), "{bad}");
         }
+        assert!(parse_stream_event(&serde_json::json!({"Records": "x"})).is_err());
     }
 }

@@ -13,7 +13,7 @@ use super::{RetrySchedule, TenantCache};
 use crate::clock::Clock;
 use crate::domain::{
     refund_can_move, DeliveryAttempt, DeliveryState, Payment, PaymentId, PaymentStatus, Refund,
-    StoredEvent,
+    RefundStatus, StoredEvent, MAX_APPLIED_EVENTS,
 };
 use crate::gateways::webhooks::{GatewayEvent, GatewayEventKind, RefundReport, WebhookRegistry};
 use crate::ports::{
@@ -222,9 +222,15 @@ impl WebhookWorker {
                 return Ok(None);
             }
         }
-        self.payments
+        // The index is eventually consistent: decide on the payment as it is now.
+        match self
+            .payments
             .find_by_gateway_ref(&tenant.id, gateway, &ev.gateway_payment_id)
-            .await
+            .await?
+        {
+            Some(p) => self.payments.get(&tenant.id, &p.id).await,
+            None => Ok(None),
+        }
     }
 
     async fn handle_event(
@@ -235,12 +241,23 @@ impl WebhookWorker {
         received_at: DateTime<Utc>,
     ) -> Result<(), WorkerError> {
         let Some(mut payment) = self.find_payment(tenant, gateway, ev).await? else {
-            return self.unmatched(tenant, gateway, ev, received_at).await;
+            return self
+                .unmatched(tenant, gateway, ev, received_at, "no such payment")
+                .await;
         };
         for _ in 0..5 {
-            let Some(next) = self.next_state(&payment, ev) else {
-                tracing::info!(payment_id = %payment.id, gateway, event = %ev.dedupe_id, "event changes nothing; ignored");
-                return Ok(());
+            let next = match self.next_state(&payment, ev) {
+                Next::Change(p) => *p,
+                Next::NoChange => {
+                    tracing::info!(payment_id = %payment.id, gateway, event = %ev.dedupe_id, "event changes nothing; ignored");
+                    return Ok(());
+                }
+                Next::NotYet(why) => {
+                    // E.g. a refund reported before the payment's success was applied (two
+                    // events of one batch run concurrently): retried, then kept for people.
+                    tracing::warn!(payment_id = %payment.id, gateway, event = %ev.dedupe_id, why, "event does not apply yet");
+                    return self.unmatched(tenant, gateway, ev, received_at, why).await;
+                }
             };
             let events = events_for(Some(&payment), &next, self.clock.now());
             match self.payments.update(&next, &events).await {
@@ -262,8 +279,12 @@ impl WebhookWorker {
         Err(StoreError::Conflict("payment kept changing under the worker".into()).into())
     }
 
-    /// The payment after `ev`, or `None` when it changes nothing (duplicate, stale, refused).
-    fn next_state(&self, p: &Payment, ev: &GatewayEvent) -> Option<Payment> {
+    /// The payment after `ev`: a change, nothing (duplicate, stale, refused move), or "not
+    /// yet" (a refund that does not fit the payment as it stands).
+    fn next_state(&self, p: &Payment, ev: &GatewayEvent) -> Next {
+        if p.applied_events.iter().any(|e| e == &ev.dedupe_id) {
+            return Next::NoChange; // this very event changed the payment already
+        }
         let now = self.clock.now();
         let mut next = p.clone();
         if next.gateway_payment_id.is_none() {
@@ -286,25 +307,41 @@ impl WebhookWorker {
                     next.overdue_at = Some(now);
                 }
             }
-            GatewayEventKind::Refund(r) => apply_refund(&mut next, r, now),
+            GatewayEventKind::Refund(r) => {
+                if let Err(why) = apply_refund(&mut next, r, now) {
+                    return Next::NotYet(why);
+                }
+            }
+            GatewayEventKind::RefundedInFull => {
+                if let Err(why) = apply_full_refund(&mut next, &ev.gateway_payment_id, now) {
+                    return Next::NotYet(why);
+                }
+            }
         }
         if next == *p {
-            return None;
+            return Next::NoChange;
         }
         next.updated_at = now;
         next.version += 1;
         next.last_event = Some(ev.dedupe_id.clone());
-        Some(next)
+        next.applied_events.push(ev.dedupe_id.clone());
+        if next.applied_events.len() > MAX_APPLIED_EVENTS {
+            let extra = next.applied_events.len() - MAX_APPLIED_EVENTS;
+            next.applied_events.drain(..extra);
+        }
+        Next::Change(Box::new(next))
     }
 
-    /// No payment matches: retried while a create may still be committing, then recorded and
-    /// acknowledged (never retried into the dead-letter queue).
+    /// No payment matches (or the event does not apply to it yet): retried while a create or
+    /// an earlier event may still be committing, then recorded and acknowledged (never retried
+    /// into the dead-letter queue).
     async fn unmatched(
         &self,
         tenant: &Tenant,
         gateway: &str,
         ev: &GatewayEvent,
         received_at: DateTime<Utc>,
+        why: &'static str,
     ) -> Result<(), WorkerError> {
         let now = self.clock.now();
         if now - received_at < self.unmatched_grace {
@@ -317,6 +354,12 @@ impl WebhookWorker {
             GatewayEventKind::Status(s) => format!("status:{s}"),
             GatewayEventKind::Overdue => "overdue".to_string(),
             GatewayEventKind::Refund(r) => format!("refund:{:?}", r.status).to_lowercase(),
+            GatewayEventKind::RefundedInFull => "refunded_in_full".to_string(),
+        };
+        let reported = if why == "no such payment" {
+            reported
+        } else {
+            format!("{reported} ({why})")
         };
         let w = UnmatchedWebhook {
             tenant_id: tenant.id.clone(),
@@ -413,9 +456,18 @@ impl WebhookWorker {
     }
 }
 
+/// What a gateway event does to a payment.
+enum Next {
+    Change(Box<Payment>),
+    NoChange,
+    /// It cannot apply to the payment as it stands (yet).
+    NotYet(&'static str),
+}
+
 /// Applies one refund report to the payment's refund records (never twice, never backwards),
-/// then derives the refunded amount and status from them.
-fn apply_refund(p: &mut Payment, r: &RefundReport, now: DateTime<Utc>) {
+/// then derives the refunded amount and status from them. `Err` when the report does not fit
+/// the payment as it stands (not refundable yet, or more than is left).
+fn apply_refund(p: &mut Payment, r: &RefundReport, now: DateTime<Utc>) -> Result<(), &'static str> {
     let idx = p.refunds.iter().position(|x| {
         r.refund_id.as_deref() == Some(x.id.as_str())
             || x.gateway_refund_id.as_deref() == Some(r.gateway_refund_id.as_str())
@@ -438,10 +490,15 @@ fn apply_refund(p: &mut Payment, r: &RefundReport, now: DateTime<Utc>) {
                 p.status,
                 PaymentStatus::Succeeded | PaymentStatus::PartiallyRefunded
             );
-            let counts = r.status != crate::domain::RefundStatus::Failed;
-            if !refundable_status || r.amount <= 0 || (counts && r.amount > p.refundable()) {
-                tracing::warn!(payment_id = %p.id, gateway_refund_id = %r.gateway_refund_id, "refund report does not fit the payment; ignored");
-                return;
+            let counts = r.status != RefundStatus::Failed;
+            if r.amount <= 0 {
+                return Err("refund report without an amount");
+            }
+            if !refundable_status {
+                return Err("refund reported for a payment that is not refundable");
+            }
+            if counts && r.amount > p.refundable() {
+                return Err("refund reported for more than is left");
             }
             p.refunds.push(Refund {
                 id: r
@@ -453,10 +510,51 @@ fn apply_refund(p: &mut Payment, r: &RefundReport, now: DateTime<Utc>) {
                 gateway_refund_id: Some(r.gateway_refund_id.clone()),
                 reason: None,
                 created_at: now,
+                replaces: None,
             });
         }
     }
     p.settle_refunds();
+    Ok(())
+}
+
+/// The gateway says the charge is refunded in full without naming refunds: every pending
+/// refund succeeded, and what no record covers yet was refunded at the gateway directly.
+fn apply_full_refund(
+    p: &mut Payment,
+    gateway_payment_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), &'static str> {
+    if p.status == PaymentStatus::Refunded {
+        return Ok(());
+    }
+    if !matches!(
+        p.status,
+        PaymentStatus::Succeeded | PaymentStatus::PartiallyRefunded
+    ) {
+        return Err("refund reported for a payment that is not refundable");
+    }
+    for r in p.refunds.iter_mut() {
+        if refund_can_move(r.status, RefundStatus::Succeeded) {
+            r.status = RefundStatus::Succeeded;
+        }
+    }
+    let (done, _) = p.refund_totals();
+    let rest = p.amount.minor() - done;
+    if rest > 0 {
+        let gid = format!("{gateway_payment_id}:rest");
+        p.refunds.push(Refund {
+            id: external_refund_id(&gid),
+            amount: rest,
+            status: RefundStatus::Succeeded,
+            gateway_refund_id: Some(gid),
+            reason: None,
+            created_at: now,
+            replaces: None,
+        });
+    }
+    p.settle_refunds();
+    Ok(())
 }
 
 /// A stable id for a refund made at the gateway directly.
