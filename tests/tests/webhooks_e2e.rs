@@ -589,6 +589,43 @@ async fn a_redelivered_event_never_moves_the_payment_again() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failover_orphan_naming_our_payment_never_moves_it() {
+    let p = pipeline().await;
+    let pay = p.create("pix-orphan", &pix_at("asaas")).await;
+    let id = s(&pay, "id");
+    p.drain().await;
+    // Stripe reports a canceled charge that names our payment (an orphan left by a failover),
+    // and another Stripe charge naming a payment that is at Stripe on a different charge.
+    p.stripe(&stripe_pi_event(
+        "evt_orphan",
+        "payment_intent.canceled",
+        "pi_orphan",
+        &id,
+    ))
+    .await;
+    let at_stripe = p.create("pix-orphan-2", &pix_at("stripe")).await;
+    let id2 = s(&at_stripe, "id");
+    p.stripe(&stripe_pi_event(
+        "evt_orphan2",
+        "payment_intent.canceled",
+        "pi_other",
+        &id2,
+    ))
+    .await;
+    p.relay_once().await.unwrap();
+    let (n, failed) = p.q.poll_once(&p.worker).await;
+    assert!(
+        n >= 2 && failed.is_empty(),
+        "acknowledged at once, not retried: {failed:?}"
+    );
+    p.drain().await;
+    assert_eq!(p.payment(&id).await["status"], "pending");
+    assert_eq!(p.payment(&id2).await["status"], "pending");
+    assert_eq!(p.types_for(&id), ["payment.pending"]);
+    assert_eq!(p.types_for(&id2), ["payment.pending"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn late_events_after_success_change_nothing_and_tell_nothing() {
     let p = pipeline().await;
     let pay = p.create("pix-late", &pix_at("stripe")).await;

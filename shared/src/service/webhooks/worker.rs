@@ -205,7 +205,7 @@ impl WebhookWorker {
         tenant: &Tenant,
         gateway: &str,
         ev: &GatewayEvent,
-    ) -> Result<Option<Payment>, StoreError> {
+    ) -> Result<Match, StoreError> {
         if let Some(pid) = &ev.payment_id {
             if let Some(p) = self.payments.get(&tenant.id, pid).await? {
                 let same_gateway = p.gateway.as_deref() == Some(gateway);
@@ -214,12 +214,11 @@ impl WebhookWorker {
                     .as_deref()
                     .is_none_or(|g| g == ev.gateway_payment_id);
                 if same_gateway && same_charge {
-                    return Ok(Some(p));
+                    return Ok(Match::Found(p));
                 }
                 // An orphan of a failover (canceled at this gateway) names our payment too;
                 // it never moves the payment that settled elsewhere.
-                tracing::info!(payment_id = %pid, gateway, "event for a charge that is not the payment's; ignored");
-                return Ok(None);
+                return Ok(Match::NotThisCharge);
             }
         }
         // The index is eventually consistent: decide on the payment as it is now.
@@ -228,8 +227,11 @@ impl WebhookWorker {
             .find_by_gateway_ref(&tenant.id, gateway, &ev.gateway_payment_id)
             .await?
         {
-            Some(p) => self.payments.get(&tenant.id, &p.id).await,
-            None => Ok(None),
+            Some(p) => Ok(match self.payments.get(&tenant.id, &p.id).await? {
+                Some(p) => Match::Found(p),
+                None => Match::Nothing,
+            }),
+            None => Ok(Match::Nothing),
         }
     }
 
@@ -240,10 +242,17 @@ impl WebhookWorker {
         ev: &GatewayEvent,
         received_at: DateTime<Utc>,
     ) -> Result<(), WorkerError> {
-        let Some(mut payment) = self.find_payment(tenant, gateway, ev).await? else {
-            return self
-                .unmatched(tenant, gateway, ev, received_at, "no such payment")
-                .await;
+        let mut payment = match self.find_payment(tenant, gateway, ev).await? {
+            Match::Found(p) => p,
+            Match::NotThisCharge => {
+                tracing::info!(payment_id = ?ev.payment_id, gateway, event = %ev.dedupe_id, "event for a charge that is not the payment's (a failover orphan); ignored");
+                return Ok(());
+            }
+            Match::Nothing => {
+                return self
+                    .unmatched(tenant, gateway, ev, received_at, "no such payment")
+                    .await
+            }
         };
         for _ in 0..5 {
             let next = match self.next_state(&payment, ev) {
@@ -454,6 +463,14 @@ impl WebhookWorker {
         }
         result
     }
+}
+
+/// Which payment a gateway event is about.
+enum Match {
+    Found(Payment),
+    /// Our payment, but another charge of it (a failover orphan): nothing to do.
+    NotThisCharge,
+    Nothing,
 }
 
 /// What a gateway event does to a payment.
