@@ -896,3 +896,89 @@ async fn callback_sender_semantics_gone_and_redirects() {
     ));
     assert_eq!(m.received().len(), 4, "no request reached the merchant");
 }
+
+/// The dev server's wiring: memory stores, the in-memory outbox feed relayed to the in-process
+/// queue, the same worker. A card payment and a Pix settled by its webhook are told once each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_outbox_relays_to_the_in_process_queue() {
+    use integration_tests::{Backend, Harness};
+    use shared::adapters::memory::MemoryQueue;
+    use shared::service::webhooks::{relay_memory_feed, QueueMessage, Relay};
+    let h = Harness::new(Backend::Memory).await;
+    let merchant = Merchant::start().await;
+    let tid = shared::domain::TenantId::parse("ten_a").unwrap();
+    let mut t = h.stores.tenants.get(&tid).await.unwrap().unwrap();
+    t.callback_url = Some(shared::domain::CallbackUrl::parse(&merchant.url, true).unwrap());
+    t.callback_secrets = vec![CALLBACK_SECRET.into()];
+    t.webhook_secrets.stripe = vec![STRIPE_SECRET.into()];
+    h.stores.tenants.put(&t).await.unwrap();
+    let queue = Arc::new(MemoryQueue::new(ATTEMPTS));
+    let worker = Pipeline::worker_on(&h, queue.clone(), GRACE);
+    let outbox = h.stores.memory_outbox.clone().unwrap();
+    let relay = Relay::new(queue.clone());
+    let run = || async {
+        for _ in 0..10 {
+            relay_memory_feed(&outbox, &relay).await.unwrap();
+            let batch: Vec<QueueMessage> = queue
+                .receive(10, Duration::from_secs(30))
+                .into_iter()
+                .map(|m| QueueMessage {
+                    message_id: m.message_id,
+                    receipt_handle: m.receipt_handle,
+                    body: m.body,
+                    receive_count: m.receive_count,
+                })
+                .collect();
+            if batch.is_empty() {
+                return;
+            }
+            let failed = worker.process_batch(batch.clone()).await.unwrap();
+            for m in batch.iter().filter(|m| !failed.contains(&m.message_id)) {
+                queue.delete(&m.receipt_handle);
+            }
+        }
+    };
+    let r = h.create(KEY_A, "mem-card", &card(1000)).await;
+    let card_id = s(&json(&r), "id");
+    let r = h.create(KEY_A, "mem-pix", &pix_at("stripe")).await;
+    let pix = json(&r);
+    let pix_id = s(&pix, "id");
+    run().await;
+    // The gateway's webhook, straight onto the in-process queue as the receiver would put it.
+    let body = stripe_pi_event(
+        "evt_mem",
+        "payment_intent.succeeded",
+        &s(&pix, "gateway_payment_id"),
+        &pix_id,
+    );
+    let env = shared::ports::WebhookEnvelope {
+        gateway: "stripe".into(),
+        tenant_id: tid,
+        received_at: chrono::Utc::now(),
+        body_b64: base64::Engine::encode(&base64::engine::general_purpose::STANDARD, body),
+    };
+    shared::ports::WebhookQueue::send(queue.as_ref(), &env)
+        .await
+        .unwrap();
+    run().await;
+    // A batch is delivered concurrently: compare as a set, one of each.
+    let mut got: Vec<(String, String)> = merchant
+        .received()
+        .into_iter()
+        .map(|c| {
+            let b: serde_json::Value = serde_json::from_str(&c.body).unwrap();
+            (
+                b["data"]["id"].as_str().unwrap_or("").to_string(),
+                b["type"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    let mut want = vec![
+        (card_id, "payment.succeeded".to_string()),
+        (pix_id.clone(), "payment.pending".to_string()),
+        (pix_id, "payment.succeeded".to_string()),
+    ];
+    want.sort();
+    assert_eq!(got, want);
+}

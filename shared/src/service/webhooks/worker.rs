@@ -214,7 +214,7 @@ impl WebhookWorker {
                     .as_deref()
                     .is_none_or(|g| g == ev.gateway_payment_id);
                 if same_gateway && same_charge {
-                    return Ok(Match::Found(p));
+                    return Ok(Match::Found(Box::new(p)));
                 }
                 // An orphan of a failover (canceled at this gateway) names our payment too;
                 // it never moves the payment that settled elsewhere.
@@ -228,7 +228,7 @@ impl WebhookWorker {
             .await?
         {
             Some(p) => Ok(match self.payments.get(&tenant.id, &p.id).await? {
-                Some(p) => Match::Found(p),
+                Some(p) => Match::Found(Box::new(p)),
                 None => Match::Nothing,
             }),
             None => Ok(Match::Nothing),
@@ -243,7 +243,7 @@ impl WebhookWorker {
         received_at: DateTime<Utc>,
     ) -> Result<(), WorkerError> {
         let mut payment = match self.find_payment(tenant, gateway, ev).await? {
-            Match::Found(p) => p,
+            Match::Found(p) => *p,
             Match::NotThisCharge => {
                 tracing::info!(payment_id = ?ev.payment_id, gateway, event = %ev.dedupe_id, "event for a charge that is not the payment's (a failover orphan); ignored");
                 return Ok(());
@@ -467,7 +467,7 @@ impl WebhookWorker {
 
 /// Which payment a gateway event is about.
 enum Match {
-    Found(Payment),
+    Found(Box<Payment>),
     /// Our payment, but another charge of it (a failover orphan): nothing to do.
     NotThisCharge,
     Nothing,
