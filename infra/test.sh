@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs the tooling, starts moto on a free
-# loopback port, runs fmt/clippy/cargo test, cfn-lint, and the proxy Lambda binary through
-# `cargo lambda watch` + `cargo lambda invoke` on the files in events/. Stops what it started,
-# even on failure.
+# loopback port, runs fmt/clippy/cargo test, schemathesis and both SDK suites against the dev
+# server, cfn-lint, and the Lambda binaries through `cargo lambda watch` + `cargo lambda invoke`
+# on the files in events/. Stops what it started, even on failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -48,6 +48,37 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 step "cargo test --workspace (unit, contract, integration; DynamoDB on moto)"
 cargo test --workspace 2>&1 | tee "$LOGS/cargo-test.log"
 test "${PIPESTATUS[0]}" -eq 0
+
+step "the dev server (the quick start's binary) for the contract and SDK tests"
+cargo build --quiet -p devserver
+start_devserver() { # name -> sets DEV_URL (not in a subshell, so cleanup can stop it)
+  local port
+  port=$(free_port)
+  setsid ./target/debug/devserver --addr "127.0.0.1:$port" >"$LOGS/devserver-$1.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 1 100); do
+    curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  curl -fsS "http://127.0.0.1:$port/health" >/dev/null || { echo "dev server did not start"; cat "$LOGS/devserver-$1.log"; exit 1; }
+  DEV_URL="http://127.0.0.1:$port"
+}
+
+step "schemathesis: every operation of docs/openapi.yaml against the dev server"
+start_devserver schemathesis
+SCHEMATHESIS_HOOKS=infra.schemathesis_hooks PYTHONPATH="$ROOT" st run docs/openapi.yaml \
+  --url "$DEV_URL" -H "Authorization: Bearer sk_demo_tenant_a_4f9c2b7e1d8a6350" \
+  --checks not_a_server_error_but_gateway_502,status_code_conformance,response_schema_conformance,content_type_conformance \
+  --max-examples 150 --seed 1 --no-color 2>&1 | tee "$LOGS/schemathesis.log" | tail -25
+test "${PIPESTATUS[0]}" -eq 0
+
+step "Node SDK (sdks/node): build, types, unit, real-server and fault tests, packed install"
+start_devserver node
+ORCH_API_URL="$DEV_URL" bash sdks/node/ci.sh
+
+step "Python SDK (sdks/python): build, mypy --strict, unit, real-server and fault tests, wheel install"
+start_devserver python
+ORCH_API_URL="$DEV_URL" PYTHON="$VENV/bin/python" bash sdks/python/ci.sh
 
 step "cfn-lint template.yaml"
 cfn-lint template.yaml
