@@ -216,7 +216,45 @@ async fn unknown_routes_and_methods(b: Backend) {
     );
 }
 
+/// Every answer names its request; an error body carries the same id (support tickets).
+async fn every_answer_has_a_request_id(b: Backend) {
+    let h = Harness::new(b).await;
+    let id_of = |r: &shared::api::ApiResponse| {
+        r.headers
+            .iter()
+            .find(|(k, _)| *k == "request-id")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let ok = h.create(KEY_A, "rid-1", &pix_body(1990)).await;
+    let replay = h.create(KEY_A, "rid-1", &pix_body(1990)).await;
+    let missing = h
+        .get(KEY_A, "/v1/payments/pay_01JD0000000000000000000000")
+        .await;
+    let unauth = h.get("sk_wrong", "/v1/payments").await;
+    let ids: Vec<String> = [&ok, &replay, &missing, &unauth]
+        .iter()
+        .map(|r| id_of(r))
+        .collect();
+    assert!(
+        ids.iter().all(|i| i.starts_with("req_") && i.len() == 30),
+        "{ids:?}"
+    );
+    let mut distinct = ids.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 4, "one id per request, a replay included");
+    assert_eq!(
+        replay.body, ok.body,
+        "the stored answer is replayed byte for byte"
+    );
+    for (r, id) in [(&missing, &ids[2]), (&unauth, &ids[3])] {
+        assert_eq!(json(r)["error"]["request_id"], id.as_str());
+    }
+}
+
 on_both_backends!(
     bad_inputs_are_4xx_and_write_nothing,
-    unknown_routes_and_methods
+    unknown_routes_and_methods,
+    every_answer_has_a_request_id
 );

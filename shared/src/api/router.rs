@@ -9,13 +9,18 @@ use std::time::Instant;
 /// Serves one request. Never panics on input; every failure is an error body.
 pub async fn handle(svc: &Orchestrator, req: ApiRequest) -> ApiResponse {
     let started = Instant::now();
+    // Every answer names its request (header, and `error.request_id` in error bodies), and the
+    // log line carries the same id, so a merchant's support ticket finds the request.
+    let request_id = format!("req_{}", ulid::Ulid::new());
     let mut tenant_id = None;
-    let resp = match route(svc, &req, &mut tenant_id).await {
+    let mut resp = match route(svc, &req, &mut tenant_id).await {
         Ok(r) => r,
-        Err(e) => error_response(&e),
+        Err(e) => with_request_id(error_response(&e), &request_id),
     };
+    resp.headers.push(("request-id", request_id.clone()));
     // One JSON line per request; no headers, no body, no key material.
     tracing::info!(
+        request_id = %request_id,
         method = %req.method,
         path = %req.path,
         status = resp.status,
@@ -23,6 +28,17 @@ pub async fn handle(svc: &Orchestrator, req: ApiRequest) -> ApiResponse {
         duration_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
         "request"
     );
+    resp
+}
+
+/// Adds `request_id` to an error body `{"error": {...}}`.
+fn with_request_id(mut resp: ApiResponse, request_id: &str) -> ApiResponse {
+    if let Ok(mut v) = serde_json::from_str::<serde_json::Value>(&resp.body) {
+        if let Some(err) = v.get_mut("error").and_then(|e| e.as_object_mut()) {
+            err.insert("request_id".into(), request_id.into());
+            resp.body = v.to_string();
+        }
+    }
     resp
 }
 
