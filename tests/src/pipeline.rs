@@ -235,14 +235,17 @@ impl Pipeline {
             .collect()
     }
 
-    /// The distinct events (by `webhook-id`) delivered about one payment, in delivery order.
+    /// The distinct events (by `webhook-id`) delivered about one payment, in the order they
+    /// were written: delivery order is not guaranteed (a batch is delivered concurrently), and
+    /// event ids are monotonic ULIDs, so the id order is the write order.
     pub fn types_for(&self, payment_id: &str) -> Vec<String> {
-        let mut seen = std::collections::HashSet::new();
-        self.callbacks()
-            .into_iter()
-            .filter(|c| c.payment_id() == payment_id && seen.insert(c.webhook_id.clone()))
-            .map(|c| c.kind)
-            .collect()
+        let mut by_id = std::collections::BTreeMap::new();
+        for c in self.callbacks() {
+            if c.payment_id() == payment_id {
+                by_id.entry(c.webhook_id.clone()).or_insert(c.kind);
+            }
+        }
+        by_id.into_values().collect()
     }
 }
 

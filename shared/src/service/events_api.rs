@@ -2,7 +2,7 @@
 //! `POST /v1/events/{id}/resend`, and `GET /v1/webhooks/unmatched` — what a merchant needs to
 //! answer "I never got the webhook".
 
-use super::queries::{DEFAULT_LIMIT, MAX_LIMIT};
+use super::queries::{parse_limit, DEFAULT_LIMIT};
 use super::Orchestrator;
 use crate::domain::{
     DeliveryAttempt, DeliveryState, EventType, MerchantEvent, PaymentId, StoredEvent,
@@ -70,19 +70,6 @@ fn unknown(name: &str) -> ApiError {
             name.chars().take(40).collect::<String>()
         ),
     )
-}
-
-fn parse_limit(v: &str) -> Result<usize, ApiError> {
-    v.parse::<usize>()
-        .ok()
-        .filter(|l| (1..=MAX_LIMIT).contains(l))
-        .ok_or_else(|| {
-            ApiError::invalid(
-                "invalid_parameter",
-                "limit",
-                format!("limit must be an integer from 1 to {MAX_LIMIT}"),
-            )
-        })
 }
 
 fn no_event(id: &str) -> ApiError {

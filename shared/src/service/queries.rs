@@ -20,6 +20,20 @@ struct ListBody<'a> {
     next_cursor: Option<&'a str>,
 }
 
+/// A listing's `limit`: 1 to [`MAX_LIMIT`].
+pub(crate) fn parse_limit(v: &str) -> Result<usize, ApiError> {
+    v.parse::<usize>()
+        .ok()
+        .filter(|l| (1..=MAX_LIMIT).contains(l))
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "invalid_parameter",
+                "limit",
+                format!("limit must be an integer from 1 to {MAX_LIMIT}"),
+            )
+        })
+}
+
 impl Orchestrator {
     /// The tenant's payment; another tenant's id (or an id that can't exist) is a 404. With
     /// `refresh=true`, a non-final payment is first re-synced from its gateway.
@@ -103,19 +117,7 @@ impl Orchestrator {
                         )
                     })?)
                 }
-                "limit" => {
-                    limit = v
-                        .parse::<usize>()
-                        .ok()
-                        .filter(|l| (1..=MAX_LIMIT).contains(l))
-                        .ok_or_else(|| {
-                            ApiError::invalid(
-                                "invalid_parameter",
-                                "limit",
-                                format!("limit must be an integer from 1 to {MAX_LIMIT}"),
-                            )
-                        })?
-                }
+                "limit" => limit = parse_limit(&v)?,
                 "starting_after" => {
                     cursor = Some(PaymentId::parse(&v).map_err(|_| {
                         ApiError::invalid(

@@ -57,3 +57,67 @@ where
 {
     StoreError::Unavailable(DisplayErrorContext(err).to_string())
 }
+
+/// One newest-first listing over a GSI keyed `key_attr = key_val` and sorted by `id`.
+pub struct IndexQuery<'a> {
+    pub client: &'a aws_sdk_dynamodb::Client,
+    pub table: &'a str,
+    pub index: &'a str,
+    pub key_attr: &'a str,
+    pub key_val: String,
+    /// An equality filter on a plain attribute (name, value), applied by DynamoDB.
+    pub filter: Option<(&'a str, String)>,
+    pub limit: usize,
+    /// The id to continue below (the previous page's cursor).
+    pub starting_after: Option<&'a str>,
+}
+
+impl IndexQuery<'_> {
+    /// Reads pages until `limit + 1` items passed `keep` (so the caller knows whether more
+    /// exist) or the index ends. `keep` parses an item and says whether it belongs.
+    pub async fn run<T>(
+        self,
+        mut keep: impl FnMut(&Item) -> Result<Option<T>, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut start: Option<Item> = self.starting_after.map(|c| {
+            Item::from([
+                ("id".to_string(), s(c)),
+                (self.key_attr.to_string(), s(self.key_val.clone())),
+            ])
+        });
+        let mut items = Vec::with_capacity(self.limit + 1);
+        loop {
+            let mut q = self
+                .client
+                .query()
+                .table_name(self.table)
+                .index_name(self.index)
+                .key_condition_expression("#k = :k")
+                .expression_attribute_names("#k", self.key_attr)
+                .expression_attribute_values(":k", s(self.key_val.clone()))
+                .scan_index_forward(false)
+                .limit(i32::try_from(self.limit + 1).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start.take());
+            if let Some((name, value)) = &self.filter {
+                q = q
+                    .filter_expression("#f = :f")
+                    .expression_attribute_names("#f", *name)
+                    .expression_attribute_values(":f", s(value.clone()));
+            }
+            let out = q.send().await.map_err(unavailable)?;
+            for item in out.items() {
+                if let Some(t) = keep(item)? {
+                    items.push(t);
+                }
+                if items.len() > self.limit {
+                    break;
+                }
+            }
+            match out.last_evaluated_key {
+                Some(k) if items.len() <= self.limit => start = Some(k),
+                _ => break,
+            }
+        }
+        Ok(items)
+    }
+}

@@ -4,7 +4,7 @@
 //! `by_tenant` and `by_payment` list events newest first. The delivery log lives on the item:
 //! `state` and `attempts` (a list of JSON strings), updated by the worker.
 
-use super::item::{get_s, is_conditional, n, s, unavailable, Item};
+use super::item::{get_s, is_conditional, n, s, unavailable, IndexQuery, Item};
 use crate::adapters::memory::event_matches;
 use crate::domain::{
     DeliveryAttempt, DeliveryState, MerchantEvent, StoredEvent, TenantId, MAX_LOGGED_ATTEMPTS,
@@ -136,47 +136,22 @@ impl OutboxStore for DynamoOutbox {
                 tenant_id.as_str().to_string(),
             ),
         };
-        let mut start: Option<Item> = starting_after.map(|c| {
-            Item::from([
-                ("id".to_string(), s(c)),
-                (key_attr.to_string(), s(key_val.clone())),
-            ])
-        });
-        let mut items = Vec::with_capacity(limit + 1);
-        loop {
-            let mut q = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(index)
-                .key_condition_expression("#k = :k")
-                .expression_attribute_names("#k", key_attr)
-                .expression_attribute_values(":k", s(key_val.clone()))
-                .scan_index_forward(false)
-                .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX))
-                .set_exclusive_start_key(start.take());
-            if let Some(k) = filter.kind {
-                q = q
-                    .filter_expression("#type = :type")
-                    .expression_attribute_names("#type", "type")
-                    .expression_attribute_values(":type", s(k.as_str()));
-            }
-            let out = q.send().await.map_err(unavailable)?;
-            for item in out.items() {
-                let e = from_item(item)?;
-                // The payment index is not tenant-scoped by key: check the tenant here.
-                if &e.event.tenant_id == tenant_id && event_matches(&e.event, filter) {
-                    items.push(e);
-                }
-                if items.len() > limit {
-                    break;
-                }
-            }
-            match out.last_evaluated_key {
-                Some(k) if items.len() <= limit => start = Some(k),
-                _ => break,
-            }
+        let mut items = IndexQuery {
+            client: &self.client,
+            table: &self.table,
+            index,
+            key_attr,
+            key_val,
+            filter: filter.kind.map(|k| ("type", k.as_str().to_string())),
+            limit,
+            starting_after,
         }
+        .run(|item| {
+            let e = from_item(item)?;
+            // The payment index is not tenant-scoped by key: check the tenant here.
+            Ok((&e.event.tenant_id == tenant_id && event_matches(&e.event, filter)).then_some(e))
+        })
+        .await?;
         let next_cursor = if items.len() > limit {
             items.truncate(limit);
             items.last().map(|e| e.event.id.clone())

@@ -2,7 +2,7 @@
 //! GSIs for tenant-scoped listing (`by_tenant`) and lookup by merchant reference
 //! (`by_reference`). Both sort by id, i.e. by creation time.
 
-use super::item::{get_s, is_conditional, n, s, unavailable, Item};
+use super::item::{get_s, is_conditional, n, s, unavailable, IndexQuery, Item};
 use super::outbox::event_put;
 use crate::adapters::memory::payment_matches;
 use crate::domain::{MerchantEvent, Payment, PaymentId, TenantId};
@@ -227,46 +227,21 @@ impl PaymentStore for DynamoPaymentStore {
             Some(r) => (BY_REFERENCE, "tenant_ref", tenant_ref(tenant_id, r)),
             None => (BY_TENANT, "tenant_id", tenant_id.as_str().to_string()),
         };
-        let mut start: Option<Item> = starting_after.map(|c| {
-            Item::from([
-                ("id".to_string(), s(c.as_str())),
-                (key_attr.to_string(), s(key_val.clone())),
-            ])
-        });
-        let mut items = Vec::with_capacity(limit + 1);
-        loop {
-            let mut q = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(index)
-                .key_condition_expression("#k = :k")
-                .expression_attribute_names("#k", key_attr)
-                .expression_attribute_values(":k", s(key_val.clone()))
-                .scan_index_forward(false)
-                .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX))
-                .set_exclusive_start_key(start.take());
-            if let Some(st) = filter.status {
-                q = q
-                    .filter_expression("#status = :st")
-                    .expression_attribute_names("#status", "status")
-                    .expression_attribute_values(":st", AttributeValue::S(st.as_str().into()));
-            }
-            let out = q.send().await.map_err(unavailable)?;
-            for item in out.items() {
-                let p = from_item(item)?;
-                if payment_matches(&p, filter) {
-                    items.push(p);
-                }
-                if items.len() > limit {
-                    break;
-                }
-            }
-            match out.last_evaluated_key {
-                Some(k) if items.len() <= limit => start = Some(k),
-                _ => break,
-            }
+        let mut items = IndexQuery {
+            client: &self.client,
+            table: &self.table,
+            index,
+            key_attr,
+            key_val,
+            filter: filter.status.map(|st| ("status", st.as_str().to_string())),
+            limit,
+            starting_after: starting_after.map(PaymentId::as_str),
         }
+        .run(|item| {
+            let p = from_item(item)?;
+            Ok(payment_matches(&p, filter).then_some(p))
+        })
+        .await?;
         let next_cursor = if items.len() > limit {
             items.truncate(limit);
             items.last().map(|p| p.id.clone())
