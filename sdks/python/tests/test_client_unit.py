@@ -314,11 +314,11 @@ def test_key_never_in_repr_vars_errors_or_logs(mock: respx.MockRouter, client: C
 
 
 def test_api_key_from_env_and_required(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PAYMENT_ORCHESTRATOR_API_KEY", "sk_env")
-    monkeypatch.setenv("PAYMENT_ORCHESTRATOR_BASE_URL", "http://env.test/")
+    monkeypatch.setenv("ORCHESTRATOR_API_KEY", "sk_env")
+    monkeypatch.setenv("ORCHESTRATOR_BASE_URL", "http://env.test/")
     c = Client()
     assert c.base_url == "http://env.test" and c._api_key.reveal() == "sk_env"
-    monkeypatch.delenv("PAYMENT_ORCHESTRATOR_API_KEY")
+    monkeypatch.delenv("ORCHESTRATOR_API_KEY")
     with pytest.raises(ValueError):
         Client()
     with pytest.raises(ValueError):

@@ -43,8 +43,8 @@ RETRYABLE_STATUSES = frozenset({408, 429, 500, 503, 504})
 """Statuses retried by default. 409 is retried only for ``idempotency_key_in_use``; 400, 401,
 404, 413, 422 and 502 (a stored gateway outcome) never are."""
 
-API_KEY_ENV = "PAYMENT_ORCHESTRATOR_API_KEY"
-BASE_URL_ENV = "PAYMENT_ORCHESTRATOR_BASE_URL"
+API_KEY_ENV = "ORCHESTRATOR_API_KEY"
+BASE_URL_ENV = "ORCHESTRATOR_BASE_URL"
 
 
 def user_agent() -> str:
