@@ -146,7 +146,6 @@ fn main() {
                     created_at: Utc::now(),
                     updated_at: Utc::now(),
                     version: 1,
-                    last_event: None,
                     applied_events: vec![],
                     overdue_at: None,
                 };

@@ -270,7 +270,6 @@ fn payment(tenant: &str, reference: Option<&str>, status: PaymentStatus) -> Paym
         created_at: t0(),
         updated_at: t0(),
         version: 1,
-        last_event: None,
         applied_events: vec![],
         overdue_at: None,
     }

@@ -143,10 +143,6 @@ pub struct Payment {
     /// would allow the move again (`processing` ↔ `requires_action`).
     #[serde(default)]
     pub applied_events: Vec<String>,
-    /// The gateway event that made the last status change, so a worker retrying after a crash
-    /// recognizes its own change (and a different event reporting the same status does not).
-    #[serde(default)]
-    pub last_event: Option<String>,
 }
 
 impl Payment {

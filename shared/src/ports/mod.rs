@@ -30,3 +30,19 @@ pub use webhooks::{
     Callback, CallbackSender, DeliveryOutcome, DeliveryReport, EventStore, UnmatchedWebhook,
     WebhookEnvelope, WebhookQueue,
 };
+
+/// Splits a listing read with one item beyond `limit` (which says whether more exist) into the
+/// page and its cursor: the last id kept, or `None` on the last page.
+pub(crate) fn split_page<T, C>(
+    mut items: Vec<T>,
+    limit: usize,
+    cursor: impl Fn(&T) -> C,
+) -> (Vec<T>, Option<C>) {
+    if items.len() > limit {
+        items.truncate(limit);
+        let next = items.last().map(cursor);
+        (items, next)
+    } else {
+        (items, None)
+    }
+}

@@ -128,7 +128,6 @@ impl<'a> CreateRun<'a> {
             created_at: now,
             updated_at: now,
             version: 1,
-            last_event: None,
             applied_events: vec![],
             overdue_at: None,
         };

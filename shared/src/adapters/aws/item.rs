@@ -121,3 +121,25 @@ impl IndexQuery<'_> {
         Ok(items)
     }
 }
+
+/// The item `id` of `table` (a consistent read) if it belongs to `tenant_id`; another tenant's
+/// item reads as absent.
+pub async fn get_for_tenant(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    id: &str,
+    tenant_id: &str,
+) -> Result<Option<Item>, StoreError> {
+    let out = client
+        .get_item()
+        .table_name(table)
+        .key("id", s(id))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(unavailable)?;
+    match out.item {
+        Some(item) if get_s(&item, "tenant_id")? == tenant_id => Ok(Some(item)),
+        _ => Ok(None),
+    }
+}

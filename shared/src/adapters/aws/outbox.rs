@@ -4,7 +4,7 @@
 //! `by_tenant` and `by_payment` list events newest first. The delivery log lives on the item:
 //! `state` and `attempts` (a list of JSON strings), updated by the worker.
 
-use super::item::{get_s, is_conditional, n, s, unavailable, IndexQuery, Item};
+use super::item::{get_for_tenant, get_s, is_conditional, n, s, unavailable, IndexQuery, Item};
 use crate::adapters::memory::event_matches;
 use crate::domain::{
     DeliveryAttempt, DeliveryState, MerchantEvent, StoredEvent, TenantId, MAX_LOGGED_ATTEMPTS,
@@ -104,21 +104,11 @@ fn from_item(item: &Item) -> Result<StoredEvent, StoreError> {
 #[async_trait]
 impl OutboxStore for DynamoOutbox {
     async fn get(&self, tenant_id: &TenantId, id: &str) -> Result<Option<StoredEvent>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("id", s(id))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        match out.item {
-            Some(item) if get_s(&item, "tenant_id")? == tenant_id.as_str() => {
-                Ok(Some(from_item(&item)?))
-            }
-            _ => Ok(None),
-        }
+        get_for_tenant(&self.client, &self.table, id, tenant_id.as_str())
+            .await?
+            .as_ref()
+            .map(from_item)
+            .transpose()
     }
 
     async fn list(
@@ -136,7 +126,7 @@ impl OutboxStore for DynamoOutbox {
                 tenant_id.as_str().to_string(),
             ),
         };
-        let mut items = IndexQuery {
+        let items = IndexQuery {
             client: &self.client,
             table: &self.table,
             index,
@@ -152,12 +142,7 @@ impl OutboxStore for DynamoOutbox {
             Ok((&e.event.tenant_id == tenant_id && event_matches(&e.event, filter)).then_some(e))
         })
         .await?;
-        let next_cursor = if items.len() > limit {
-            items.truncate(limit);
-            items.last().map(|e| e.event.id.clone())
-        } else {
-            None
-        };
+        let (items, next_cursor) = crate::ports::split_page(items, limit, |e| e.event.id.clone());
         Ok(EventPage { items, next_cursor })
     }
 

@@ -2,7 +2,7 @@
 //! GSIs for tenant-scoped listing (`by_tenant`) and lookup by merchant reference
 //! (`by_reference`). Both sort by id, i.e. by creation time.
 
-use super::item::{get_s, is_conditional, n, s, unavailable, IndexQuery, Item};
+use super::item::{get_for_tenant, get_s, is_conditional, n, s, unavailable, IndexQuery, Item};
 use super::outbox::event_put;
 use crate::adapters::memory::payment_matches;
 use crate::domain::{MerchantEvent, Payment, PaymentId, TenantId};
@@ -176,21 +176,11 @@ impl PaymentStore for DynamoPaymentStore {
         tenant_id: &TenantId,
         id: &PaymentId,
     ) -> Result<Option<Payment>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("id", s(id.as_str()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        match out.item {
-            Some(item) if get_s(&item, "tenant_id")? == tenant_id.as_str() => {
-                Ok(Some(from_item(&item)?))
-            }
-            _ => Ok(None),
-        }
+        get_for_tenant(&self.client, &self.table, id.as_str(), tenant_id.as_str())
+            .await?
+            .as_ref()
+            .map(from_item)
+            .transpose()
     }
 
     async fn find_by_gateway_ref(
@@ -227,7 +217,7 @@ impl PaymentStore for DynamoPaymentStore {
             Some(r) => (BY_REFERENCE, "tenant_ref", tenant_ref(tenant_id, r)),
             None => (BY_TENANT, "tenant_id", tenant_id.as_str().to_string()),
         };
-        let mut items = IndexQuery {
+        let items = IndexQuery {
             client: &self.client,
             table: &self.table,
             index,
@@ -242,12 +232,7 @@ impl PaymentStore for DynamoPaymentStore {
             Ok(payment_matches(&p, filter).then_some(p))
         })
         .await?;
-        let next_cursor = if items.len() > limit {
-            items.truncate(limit);
-            items.last().map(|p| p.id.clone())
-        } else {
-            None
-        };
+        let (items, next_cursor) = crate::ports::split_page(items, limit, |p| p.id.clone());
         Ok(PaymentPage { items, next_cursor })
     }
 }

@@ -117,7 +117,7 @@ impl OutboxStore for MemoryOutbox {
         starting_after: Option<&str>,
     ) -> Result<EventPage, StoreError> {
         let st = self.lock();
-        let mut items: Vec<StoredEvent> = st
+        let items: Vec<StoredEvent> = st
             .events
             .values()
             .rev()
@@ -126,12 +126,7 @@ impl OutboxStore for MemoryOutbox {
             .take(limit + 1)
             .cloned()
             .collect();
-        let next_cursor = if items.len() > limit {
-            items.truncate(limit);
-            items.last().map(|e| e.event.id.clone())
-        } else {
-            None
-        };
+        let (items, next_cursor) = crate::ports::split_page(items, limit, |e| e.event.id.clone());
         Ok(EventPage { items, next_cursor })
     }
 

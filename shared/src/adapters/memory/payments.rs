@@ -125,7 +125,7 @@ impl PaymentStore for MemoryPaymentStore {
         starting_after: Option<&PaymentId>,
     ) -> Result<PaymentPage, StoreError> {
         let map = self.lock();
-        let mut items: Vec<Payment> = map
+        let items: Vec<Payment> = map
             .values()
             .rev()
             .filter(|p| starting_after.is_none_or(|c| &p.id < c))
@@ -133,12 +133,7 @@ impl PaymentStore for MemoryPaymentStore {
             .take(limit + 1)
             .cloned()
             .collect();
-        let next_cursor = if items.len() > limit {
-            items.truncate(limit);
-            items.last().map(|p| p.id.clone())
-        } else {
-            None
-        };
+        let (items, next_cursor) = crate::ports::split_page(items, limit, |p| p.id.clone());
         Ok(PaymentPage { items, next_cursor })
     }
 }

@@ -12,6 +12,6 @@ pub use relay::{parse_stream_event, relay_memory_feed, Relay, RelayItem, StreamB
 pub use retry::RetrySchedule;
 pub use tenant_cache::TenantCache;
 pub use worker::{
-    callback_event_id, QueueMessage, WebhookWorker, WorkerError, WorkerStores,
-    DEFAULT_UNMATCHED_GRACE, EVENT_RETENTION_DAYS,
+    QueueMessage, WebhookWorker, WorkerError, WorkerStores, DEFAULT_UNMATCHED_GRACE,
+    EVENT_RETENTION_DAYS,
 };

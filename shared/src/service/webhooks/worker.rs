@@ -99,13 +99,6 @@ pub struct WorkerStores {
     pub outbox: Arc<dyn OutboxStore>,
 }
 
-/// A stable id for a gateway event (tests and logs); no longer the callback id, which is the
-/// merchant event's own `evt_<ULID>` fixed in the outbox.
-pub fn callback_event_id(dedupe_key: &str) -> String {
-    let h = hex::encode(Sha256::digest(dedupe_key.as_bytes()));
-    format!("evt_{}", &h[..32])
-}
-
 impl WebhookWorker {
     /// Wires the worker.
     pub fn new(
@@ -332,7 +325,6 @@ impl WebhookWorker {
         }
         next.updated_at = now;
         next.version += 1;
-        next.last_event = Some(ev.dedupe_id.clone());
         next.applied_events.push(ev.dedupe_id.clone());
         if next.applied_events.len() > MAX_APPLIED_EVENTS {
             let extra = next.applied_events.len() - MAX_APPLIED_EVENTS;
