@@ -17,6 +17,7 @@ pub async fn run(queue: Arc<MemoryQueue>, worker: Arc<WebhookWorker>) {
             .receive(10, VISIBILITY)
             .into_iter()
             .map(|m| QueueMessage {
+                trace_header: None,
                 message_id: m.message_id,
                 receipt_handle: m.receipt_handle,
                 body: m.body,

@@ -87,6 +87,8 @@ pub struct StoreSet {
     /// The in-memory outbox's feed, which the dev server's relay drains (`None` on DynamoDB,
     /// whose table stream is the feed).
     pub memory_outbox: Option<Arc<crate::adapters::memory::MemoryOutbox>>,
+    /// The usage counters those writes keep (read by `GET /v1/usage`).
+    pub usage: Arc<dyn crate::ports::UsageStore>,
 }
 
 impl StoreSet {
@@ -97,6 +99,10 @@ impl StoreSet {
         let outbox = payments.outbox();
         Self {
             outbox: outbox.clone(),
+            usage: outbox.clone(),
+            events: Arc::new(crate::adapters::memory::MemoryEventStore::counting_in(
+                outbox.clone(),
+            )),
             memory_outbox: Some(outbox),
             commit: Arc::new(crate::adapters::memory::MemoryCreateCommit::new(
                 idempotency.clone(),
@@ -105,7 +111,6 @@ impl StoreSet {
             idempotency,
             payments,
             tenants: Arc::new(MemoryTenantStore::default()),
-            events: Arc::new(crate::adapters::memory::MemoryEventStore::default()),
             breakers: Arc::new(crate::adapters::memory::MemoryBreakerStore::default()),
         }
     }
@@ -115,28 +120,26 @@ impl StoreSet {
         Self {
             commit: Arc::new(crate::adapters::aws::DynamoCreateCommit::new(
                 client.clone(),
-                &tables.payments,
-                &tables.idempotency,
-                &tables.outbox,
+                tables,
             )),
             outbox: Arc::new(crate::adapters::aws::DynamoOutbox::new(
                 client.clone(),
-                &tables.outbox,
+                tables,
+            )),
+            usage: Arc::new(crate::adapters::aws::DynamoUsageStore::new(
+                client.clone(),
+                &tables.usage,
             )),
             memory_outbox: None,
             idempotency: Arc::new(DynamoIdempotencyStore::new(
                 client.clone(),
                 &tables.idempotency,
             )),
-            payments: Arc::new(DynamoPaymentStore::new(
-                client.clone(),
-                &tables.payments,
-                &tables.outbox,
-            )),
+            payments: Arc::new(DynamoPaymentStore::new(client.clone(), tables)),
             tenants: Arc::new(DynamoTenantStore::new(client.clone(), &tables.tenants)),
             events: Arc::new(crate::adapters::aws::DynamoEventStore::new(
                 client.clone(),
-                &tables.events,
+                tables,
             )),
             breakers: Arc::new(crate::adapters::aws::DynamoBreakerStore::new(
                 client,
@@ -167,6 +170,7 @@ impl StoreSet {
         .with_breaker_store(self.breakers.clone())
         .with_create_commit(self.commit.clone())
         .with_events(self.outbox.clone(), self.events.clone())
+        .with_usage(self.usage.clone())
     }
 }
 

@@ -1,14 +1,147 @@
-//! Logging: JSON lines to stdout (CloudWatch in AWS, the terminal locally), level from
-//! `RUST_LOG` (default `info`).
+//! Logs, metrics and trace correlation.
+//!
+//! - **Logs**: JSON lines to stdout (CloudWatch in AWS, the terminal locally), level from
+//!   `RUST_LOG` (default `info`). Each line carries the fields of the spans it is in: on Lambda the
+//!   runtime's invocation span (`requestId`, `xrayTraceId`), in the worker the queue message's
+//!   span (`message_id`, `xray_trace_id` of the request that caused it).
+//! - **Metrics** go through the `metrics` facade; the binary picks the recorder: CloudWatch EMF
+//!   (one flush per invocation) in the Lambdas, Prometheus text on the dev server's `/metrics`,
+//!   none in tests. Names and labels are fixed here, and no label is ever a tenant or payment id
+//!   (those are log fields), so the metric count stays bounded.
+//! - **Traces**: Lambda's X-Ray segment (`Tracing: Active`) per invocation; the trace header is
+//!   handed on through SQS (`AWSTraceHeader`) and through the outbox item to the relay, so the
+//!   worker's lines for a callback carry the trace of the request that produced it.
 
-/// Installs the JSON subscriber once; later calls are no-ops.
-pub fn init_json_logs() {
+use crate::ports::ErrorClass;
+
+/// The namespace of every metric.
+pub const NAMESPACE: &str = "PaymentOrchestrator";
+/// A gateway create call produced a charge (label `Gateway`).
+pub const PAYMENT_PROCESSED: &str = "PaymentProcessed";
+/// A gateway create call produced no charge: declined, invalid, unavailable, timed out (label
+/// `Gateway`).
+pub const PAYMENT_FAILED: &str = "PaymentFailed";
+/// A verified gateway webhook was queued (label `Gateway`).
+pub const WEBHOOK_RECEIVED: &str = "WebhookReceived";
+/// A merchant callback was answered 2xx.
+pub const WEBHOOK_DELIVERED: &str = "WebhookDelivered";
+/// Milliseconds of one gateway HTTP call (label `Gateway`).
+pub const GATEWAY_LATENCY: &str = "GatewayLatency";
+/// A circuit breaker opened (label `Gateway`).
+pub const CIRCUIT_BREAKER_TRIGGERED: &str = "CircuitBreakerTriggered";
+/// The first invocation of a Lambda instance.
+pub const COLD_START: &str = "ColdStart";
+/// A payment was charged on another gateway than the first one tried.
+pub const FAILOVER_COUNT: &str = "FailoverCount";
+/// A request answered from its idempotency record.
+pub const IDEMPOTENT_REPLAY: &str = "IdempotentReplay";
+/// Milliseconds of one merchant callback POST.
+pub const CALLBACK_LATENCY: &str = "CallbackLatency";
+/// The label naming the gateway (an EMF dimension).
+pub const GATEWAY_LABEL: &str = "Gateway";
+
+/// Every metric, with its unit (as EMF names it), for recorders, dashboards and tests.
+pub const METRICS: [(&str, &str); 10] = [
+    (PAYMENT_PROCESSED, "Count"),
+    (PAYMENT_FAILED, "Count"),
+    (WEBHOOK_RECEIVED, "Count"),
+    (WEBHOOK_DELIVERED, "Count"),
+    (GATEWAY_LATENCY, "Milliseconds"),
+    (CIRCUIT_BREAKER_TRIGGERED, "Count"),
+    (COLD_START, "Count"),
+    (FAILOVER_COUNT, "Count"),
+    (IDEMPOTENT_REPLAY, "Count"),
+    (CALLBACK_LATENCY, "Milliseconds"),
+];
+
+/// Registers units and descriptions with the installed recorder (call once after installing).
+pub fn describe_metrics() {
+    for (name, unit) in METRICS {
+        let unit = if unit == "Milliseconds" {
+            metrics::Unit::Milliseconds
+        } else {
+            metrics::Unit::Count
+        };
+        if unit == metrics::Unit::Milliseconds {
+            metrics::describe_histogram!(name, unit, name);
+        } else {
+            metrics::describe_counter!(name, unit, name);
+        }
+    }
+}
+
+/// Adds one to a counter, labelled with the gateway when there is one.
+pub fn count(name: &'static str, gateway: Option<&str>) {
+    match gateway {
+        Some(g) => metrics::counter!(name, GATEWAY_LABEL => g.to_string()).increment(1),
+        None => metrics::counter!(name).increment(1),
+    }
+}
+
+/// Records a duration in milliseconds.
+pub fn latency(name: &'static str, gateway: Option<&str>, ms: f64) {
+    match gateway {
+        Some(g) => metrics::histogram!(name, GATEWAY_LABEL => g.to_string()).record(ms),
+        None => metrics::histogram!(name).record(ms),
+    }
+}
+
+/// One gateway HTTP call ended: its latency metric and its log line (the call's span in the
+/// JSON logs, with the trace ids of the span it runs in).
+pub fn gateway_call(gateway: &str, op: &'static str, failure: Option<ErrorClass>, ms: f64) {
+    latency(GATEWAY_LATENCY, Some(gateway), ms);
+    let outcome = match failure {
+        None => "ok",
+        Some(ErrorClass::Declined) => "declined",
+        Some(ErrorClass::Invalid) => "invalid",
+        Some(ErrorClass::Unavailable) => "unavailable",
+        Some(ErrorClass::Ambiguous) => "ambiguous",
+        Some(ErrorClass::Misconfigured) => "misconfigured",
+    };
+    tracing::info!(
+        gateway,
+        op,
+        outcome,
+        duration_ms = ms.round() as u64,
+        "gateway_call"
+    );
+}
+
+/// The X-Ray trace header of the running invocation (`Root=…;Parent=…;Sampled=…`), which the
+/// Lambda runtime sets before each one; `None` outside Lambda or when tracing is off.
+pub fn trace_header() -> Option<String> {
+    std::env::var("_X_AMZN_TRACE_ID")
+        .ok()
+        .filter(|v| valid_trace_header(v))
+}
+
+/// Whether a value looks like an X-Ray trace header (it is copied into queue messages and log
+/// lines, so nothing else is let through).
+pub fn valid_trace_header(v: &str) -> bool {
+    v.len() <= 256
+        && v.starts_with("Root=1-")
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'=' | b';' | b'-' | b':'))
+}
+
+/// The JSON log format, writing to `writer` (stdout in the binaries, a buffer in tests).
+pub fn json_logs_to<W>(writer: W) -> impl tracing::Subscriber + Send + Sync
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)
         .with_current_span(false)
+        .with_span_list(true)
         .with_target(false)
-        .try_init();
+        .with_writer(writer)
+        .finish()
+}
+
+/// Installs the JSON subscriber on stdout once; later calls are no-ops.
+pub fn init_json_logs() {
+    let _ = tracing::subscriber::set_global_default(json_logs_to(std::io::stdout));
 }

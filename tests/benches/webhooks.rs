@@ -20,7 +20,7 @@ use shared::domain::{
 };
 use shared::gateways::webhooks::WebhookRegistry;
 use shared::ports::{DeliveryMessage, PaymentStore, Tenant, TenantStore, WebhookSecrets};
-use shared::service::events_for;
+use shared::service::effects_for;
 use shared::service::webhooks::{
     QueueMessage, RetrySchedule, TenantCache, WebhookReceiver, WebhookWorker, WorkerStores,
 };
@@ -147,18 +147,21 @@ fn main() {
                     updated_at: Utc::now(),
                     version: 1,
                     applied_events: vec![],
+                    webhooks_applied: 0,
                     overdue_at: None,
                 };
                 // The payment and its event, as the create commit writes them; the relay would
                 // hand the event over as this delivery message.
-                let events = events_for(None, &p, Utc::now());
-                payments.insert(&p, &events).await.unwrap();
+                let effects = effects_for(None, &p, Utc::now());
+                payments.insert(&p, &effects).await.unwrap();
                 let msg = DeliveryMessage {
-                    deliver_event: events[0].id.clone(),
+                    trace_header: None,
+                    deliver_event: effects.events[0].id.clone(),
                     tenant_id: tenant.id.clone(),
                     resend: false,
                 };
                 batch.push(QueueMessage {
+                trace_header: None,
                     message_id: format!("m{round}-{i}"),
                     receipt_handle: format!("r{round}-{i}"),
                     body: serde_json::to_string(&msg).unwrap(),

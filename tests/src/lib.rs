@@ -93,6 +93,8 @@ pub struct Stores {
     pub outbox: Arc<dyn shared::ports::OutboxStore>,
     /// The memory outbox's feed (memory backend only; DynamoDB's is the table stream).
     pub memory_outbox: Option<Arc<shared::adapters::memory::MemoryOutbox>>,
+    /// Usage counters, written with the payment changes.
+    pub usage: Arc<dyn shared::ports::UsageStore>,
     counter: Counter,
 }
 
@@ -109,7 +111,10 @@ impl Stores {
                 let i = Arc::new(MemoryIdempotencyStore::default());
                 let p = Arc::new(MemoryPaymentStore::default());
                 Stores {
-                    events: Arc::new(shared::adapters::memory::MemoryEventStore::default()),
+                    events: Arc::new(shared::adapters::memory::MemoryEventStore::counting_in(
+                        p.outbox(),
+                    )),
+                    usage: p.outbox(),
                     idempotency: i.clone(),
                     payments: p.clone(),
                     outbox: p.outbox(),
@@ -129,21 +134,18 @@ impl Stores {
                 Stores {
                     events: Arc::new(shared::adapters::aws::DynamoEventStore::new(
                         client.clone(),
-                        &t.events,
+                        &t,
+                    )),
+                    usage: Arc::new(shared::adapters::aws::DynamoUsageStore::new(
+                        client.clone(),
+                        &t.usage,
                     )),
                     idempotency: Arc::new(DynamoIdempotencyStore::new(
                         client.clone(),
                         &t.idempotency,
                     )),
-                    payments: Arc::new(DynamoPaymentStore::new(
-                        client.clone(),
-                        &t.payments,
-                        &t.outbox,
-                    )),
-                    outbox: Arc::new(shared::adapters::aws::DynamoOutbox::new(
-                        client.clone(),
-                        &t.outbox,
-                    )),
+                    payments: Arc::new(DynamoPaymentStore::new(client.clone(), &t)),
+                    outbox: Arc::new(shared::adapters::aws::DynamoOutbox::new(client.clone(), &t)),
                     memory_outbox: None,
                     tenants: Arc::new(DynamoTenantStore::new(client.clone(), &t.tenants)),
                     breakers: Arc::new(shared::adapters::aws::DynamoBreakerStore::new(
@@ -152,9 +154,7 @@ impl Stores {
                     )),
                     commit: Arc::new(shared::adapters::aws::DynamoCreateCommit::new(
                         client.clone(),
-                        &t.payments,
-                        &t.idempotency,
-                        &t.outbox,
+                        &t,
                     )),
                     counter: Counter::Dynamo(client, t),
                 }
@@ -300,7 +300,8 @@ impl Harness {
         )
         .with_breaker_store(stores.breakers.clone())
         .with_create_commit(stores.commit.clone())
-        .with_events(stores.outbox.clone(), stores.events.clone());
+        .with_events(stores.outbox.clone(), stores.events.clone())
+        .with_usage(stores.usage.clone());
         Harness {
             svc,
             stores,

@@ -96,6 +96,7 @@ impl Queues {
             .max_number_of_messages(10)
             .visibility_timeout(60)
             .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .message_system_attribute_names(MessageSystemAttributeName::AwsTraceHeader)
             .send()
             .await
             .expect("receive");
@@ -103,6 +104,10 @@ impl Queues {
             .unwrap_or_default()
             .into_iter()
             .map(|m| QueueMessage {
+                trace_header: m
+                    .attributes()
+                    .and_then(|a| a.get(&MessageSystemAttributeName::AwsTraceHeader))
+                    .cloned(),
                 receive_count: m
                     .attributes()
                     .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))

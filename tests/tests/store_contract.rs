@@ -7,8 +7,8 @@ use shared::domain::{
     PaymentMethod, PaymentStatus, Phase, StepState, TenantId, Transition, WindowSlot, MAX_PROBES,
 };
 use shared::ports::{
-    hash_api_key, BreakerKey, ClaimOutcome, ClaimRequest, KeyCompletion, PaymentFilter, StoreError,
-    StoredResponse,
+    hash_api_key, BreakerKey, ClaimOutcome, ClaimRequest, Effects, KeyCompletion, PaymentFilter,
+    StoreError, StoredResponse,
 };
 use std::collections::BTreeMap;
 
@@ -271,6 +271,7 @@ fn payment(tenant: &str, reference: Option<&str>, status: PaymentStatus) -> Paym
         updated_at: t0(),
         version: 1,
         applied_events: vec![],
+        webhooks_applied: 0,
         overdue_at: None,
     }
 }
@@ -279,9 +280,9 @@ async fn payments_insert_get_update_scoped_by_tenant(b: Backend) {
     let s = Stores::new(b).await;
     let st = &s.payments;
     let p = payment("ten_a", Some("r1"), PaymentStatus::Pending);
-    st.insert(&p, &[]).await.unwrap();
+    st.insert(&p, &Effects::none()).await.unwrap();
     assert!(matches!(
-        st.insert(&p, &[]).await,
+        st.insert(&p, &Effects::none()).await,
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(st.get(&tid("ten_a"), &p.id).await.unwrap(), Some(p.clone()));
@@ -294,7 +295,7 @@ async fn payments_insert_get_update_scoped_by_tenant(b: Backend) {
     let mut next = p.clone();
     next.status = PaymentStatus::Succeeded;
     next.version = 2;
-    st.update(&next, &[]).await.unwrap();
+    st.update(&next, &Effects::none()).await.unwrap();
     assert_eq!(
         st.get(&tid("ten_a"), &p.id).await.unwrap().unwrap().status,
         PaymentStatus::Succeeded
@@ -304,7 +305,7 @@ async fn payments_insert_get_update_scoped_by_tenant(b: Backend) {
     stale.status = PaymentStatus::Failed;
     stale.version = 2;
     assert!(matches!(
-        st.update(&stale, &[]).await,
+        st.update(&stale, &Effects::none()).await,
         Err(StoreError::Conflict(_))
     ));
     // Another tenant can't overwrite.
@@ -312,7 +313,7 @@ async fn payments_insert_get_update_scoped_by_tenant(b: Backend) {
     foreign.tenant_id = tid("ten_b");
     foreign.version = 3;
     assert!(matches!(
-        st.update(&foreign, &[]).await,
+        st.update(&foreign, &Effects::none()).await,
         Err(StoreError::Conflict(_))
     ));
 }
@@ -329,11 +330,11 @@ async fn payments_list_filters_and_paginates(b: Backend) {
         };
         let reference = if i < 3 { "shared-ref" } else { "other" };
         let p = payment("ten_a", Some(reference), status);
-        st.insert(&p, &[]).await.unwrap();
+        st.insert(&p, &Effects::none()).await.unwrap();
         mine.push(p);
         st.insert(
             &payment("ten_b", Some("shared-ref"), PaymentStatus::Pending),
-            &[],
+            &Effects::none(),
         )
         .await
         .unwrap();
@@ -438,10 +439,10 @@ async fn payments_found_by_gateway_reference(b: Backend) {
     let s = Stores::new(b).await;
     let mut p = payment("ten_a", None, PaymentStatus::Pending);
     p.gateway_payment_id = Some("pi_123".into());
-    s.payments.insert(&p, &[]).await.unwrap();
+    s.payments.insert(&p, &Effects::none()).await.unwrap();
     let mut other = payment("ten_b", None, PaymentStatus::Pending);
     other.gateway_payment_id = Some("pi_123".into());
-    s.payments.insert(&other, &[]).await.unwrap();
+    s.payments.insert(&other, &Effects::none()).await.unwrap();
     let found = s
         .payments
         .find_by_gateway_ref(&tid("ten_a"), "efi", "pi_123")
@@ -487,13 +488,15 @@ async fn outbox_events_ride_with_the_payment_write(b: Backend) {
     let p = payment("ten_a", None, PaymentStatus::Pending);
     let created = merchant_event(&p, EventType::PaymentPending);
     s.payments
-        .insert(&p, std::slice::from_ref(&created))
+        .insert(&p, &Effects::events(vec![created.clone()]))
         .await
         .unwrap();
     // A refused insert (the id exists) stores no event.
     let dup = merchant_event(&p, EventType::PaymentPending);
     assert!(matches!(
-        s.payments.insert(&p, std::slice::from_ref(&dup)).await,
+        s.payments
+            .insert(&p, &Effects::events(vec![dup.clone()]))
+            .await,
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(s.outbox.get(&tid("ten_a"), &dup.id).await.unwrap(), None);
@@ -503,7 +506,7 @@ async fn outbox_events_ride_with_the_payment_write(b: Backend) {
     next.version = 2;
     let ok = merchant_event(&next, EventType::PaymentSucceeded);
     s.payments
-        .update(&next, std::slice::from_ref(&ok))
+        .update(&next, &Effects::events(vec![ok.clone()]))
         .await
         .unwrap();
     let mut stale = p.clone();
@@ -511,7 +514,9 @@ async fn outbox_events_ride_with_the_payment_write(b: Backend) {
     stale.version = 2;
     let lost = merchant_event(&stale, EventType::PaymentFailed);
     assert!(matches!(
-        s.payments.update(&stale, std::slice::from_ref(&lost)).await,
+        s.payments
+            .update(&stale, &Effects::events(vec![lost.clone()]))
+            .await,
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(s.outbox.get(&tid("ten_a"), &lost.id).await.unwrap(), None);
@@ -528,7 +533,7 @@ async fn outbox_events_ride_with_the_payment_write(b: Backend) {
     let other = payment("ten_b", None, PaymentStatus::Pending);
     let theirs = merchant_event(&other, EventType::PaymentPending);
     s.payments
-        .insert(&other, std::slice::from_ref(&theirs))
+        .insert(&other, &Effects::events(vec![theirs.clone()]))
         .await
         .unwrap();
     assert_eq!(s.outbox.get(&tid("ten_a"), &theirs.id).await.unwrap(), None);
@@ -691,7 +696,7 @@ async fn create_commit_writes_both_or_neither(b: Backend) {
             s.commit
                 .insert_completing(
                     &p,
-                    &[],
+                    &Effects::none(),
                     &KeyCompletion {
                         tenant_id: &tid("ten_a"),
                         key: &k,

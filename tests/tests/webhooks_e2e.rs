@@ -923,6 +923,7 @@ async fn memory_outbox_relays_to_the_in_process_queue() {
                 .receive(10, Duration::from_secs(30))
                 .into_iter()
                 .map(|m| QueueMessage {
+                    trace_header: None,
                     message_id: m.message_id,
                     receipt_handle: m.receipt_handle,
                     body: m.body,

@@ -13,6 +13,7 @@ async fn serve_sqs(worker: &WebhookWorker, event: SqsEvent) -> Result<Value, Err
         .records
         .into_iter()
         .map(|r| QueueMessage {
+            trace_header: r.attributes.get("AWSTraceHeader").cloned(),
             receive_count: r
                 .attributes
                 .get("ApproximateReceiveCount")

@@ -69,6 +69,7 @@ async fn route(
             | ["v1", "events", _]
             | ["v1", "events", _, "resend"]
             | ["v1", "webhooks", "unmatched"]
+            | ["v1", "usage"]
     ) {
         return Err(ApiError::NotFound("no such route".into()));
     }
@@ -89,6 +90,7 @@ async fn route(
                 .await?;
             let mut resp = ApiResponse::json(reply.status, reply.body);
             if reply.replayed {
+                crate::telemetry::count(crate::telemetry::IDEMPOTENT_REPLAY, None);
                 resp.headers.push(("idempotent-replayed", "true".into()));
             }
             Ok(resp)
@@ -116,6 +118,7 @@ async fn route(
                 .await?;
             let mut resp = ApiResponse::json(reply.status, reply.body);
             if reply.replayed {
+                crate::telemetry::count(crate::telemetry::IDEMPOTENT_REPLAY, None);
                 resp.headers.push(("idempotent-replayed", "true".into()));
             }
             Ok(resp)
@@ -133,6 +136,10 @@ async fn route(
         (["v1", "webhooks", "unmatched"], &Method::GET) => Ok(ApiResponse::json(
             200,
             svc.list_unmatched(&tenant, req.query.as_deref()).await?,
+        )),
+        (["v1", "usage"], &Method::GET) => Ok(ApiResponse::json(
+            200,
+            svc.usage(&tenant, req.query.as_deref()).await?,
         )),
         (["v1", "payments", id], &Method::GET) => Ok(ApiResponse::json(
             200,

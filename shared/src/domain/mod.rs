@@ -12,6 +12,7 @@ mod method;
 mod money;
 mod payment;
 mod status;
+mod usage;
 
 pub use breaker::{
     BreakerConfig, BreakerConfigError, BreakerRecord, BreakerState, Phase, Transition, WindowSlot,
@@ -35,3 +36,7 @@ pub use payment::{
     Payment, PixDetails, Refund, RefundStatus, MAX_APPLIED_EVENTS,
 };
 pub use status::PaymentStatus;
+pub use usage::{
+    contribution, minted_at, names as usage_names, ulid_time, Counters, UsageBucket, UsageDelta,
+    USAGE_SHARDS,
+};

@@ -143,6 +143,10 @@ pub struct Payment {
     /// would allow the move again (`processing` ↔ `requires_action`).
     #[serde(default)]
     pub applied_events: Vec<String>,
+    /// How many gateway webhooks changed this payment (each counted once: a redelivery is
+    /// recognized by `applied_events`); the usage counters read it.
+    #[serde(default)]
+    pub webhooks_applied: u32,
 }
 
 impl Payment {

@@ -5,8 +5,8 @@
 //! (claim, then this) — DESIGN §6. The two-write path stays as the fallback, so a backend
 //! without transactions, or a commit that lost a condition, behaves exactly as before.
 
-use super::{Lease, StoreError, StoredResponse};
-use crate::domain::{IdempotencyKey, MerchantEvent, Payment, TenantId};
+use super::{Effects, Lease, StoreError, StoredResponse};
+use crate::domain::{IdempotencyKey, Payment, TenantId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -20,7 +20,8 @@ pub struct KeyCompletion<'a> {
     pub expires_at: DateTime<Utc>,
 }
 
-/// Writes a new payment, its merchant events and its idempotency completion atomically.
+/// Writes a new payment, its effects (merchant events, usage) and its idempotency completion
+/// atomically.
 #[async_trait]
 pub trait CreateCommit: Send + Sync {
     /// Both writes or neither. `Ok(false)`: a condition failed (the payment id exists, or the
@@ -29,7 +30,7 @@ pub trait CreateCommit: Send + Sync {
     async fn insert_completing(
         &self,
         payment: &Payment,
-        events: &[MerchantEvent],
+        effects: &Effects,
         completion: &KeyCompletion<'_>,
     ) -> Result<bool, StoreError>;
 }

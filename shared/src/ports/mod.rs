@@ -10,6 +10,7 @@ mod outbox;
 mod payments;
 mod store_error;
 mod tenants;
+mod usage;
 mod webhooks;
 
 pub use breaker::{BreakerKey, BreakerStore};
@@ -21,11 +22,12 @@ pub use gateway::{
 };
 pub use idempotency::{ClaimOutcome, ClaimRequest, IdempotencyStore, Lease, StoredResponse};
 pub use outbox::{DeliveryMessage, EventFilter, EventPage, OutboxStore};
-pub use payments::{PaymentFilter, PaymentPage, PaymentStore};
+pub use payments::{Effects, PaymentFilter, PaymentPage, PaymentStore};
 pub use store_error::StoreError;
 pub use tenants::{
     hash_api_key, is_blank_secret, BlankSecretError, Tenant, TenantStore, WebhookSecrets,
 };
+pub use usage::UsageStore;
 pub use webhooks::{
     Callback, CallbackSender, DeliveryOutcome, DeliveryReport, EventStore, UnmatchedWebhook,
     WebhookEnvelope, WebhookQueue,

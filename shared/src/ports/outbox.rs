@@ -57,4 +57,7 @@ pub struct DeliveryMessage {
     /// A merchant-requested resend: deliver even if already delivered.
     #[serde(default)]
     pub resend: bool,
+    /// The X-Ray trace to continue (sent as the message's `AWSTraceHeader`, not in the body).
+    #[serde(skip)]
+    pub trace_header: Option<String>,
 }

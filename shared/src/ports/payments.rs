@@ -1,8 +1,37 @@
 //! Payment records.
 
 use super::StoreError;
-use crate::domain::{MerchantEvent, Payment, PaymentId, PaymentStatus, TenantId};
+use crate::domain::{MerchantEvent, Payment, PaymentId, PaymentStatus, TenantId, UsageDelta};
 use async_trait::async_trait;
+
+/// What a payment write must carry with it, atomically: the merchant events the change
+/// produces (the outbox) and what it adds to the tenant's usage counters. Computed by the
+/// service from the payment before and after (`service::outbox::effects_for`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Effects {
+    pub events: Vec<MerchantEvent>,
+    pub usage: Option<UsageDelta>,
+}
+
+impl Effects {
+    /// A write that reports nothing and counts nothing.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Events only (tests of the outbox).
+    pub fn events(events: Vec<MerchantEvent>) -> Self {
+        Self {
+            events,
+            usage: None,
+        }
+    }
+
+    /// True when the write is the payment alone.
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty() && self.usage.is_none()
+    }
+}
 
 /// Filters of `GET /v1/payments`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -22,13 +51,14 @@ pub struct PaymentPage {
 /// Stores payments, always scoped by tenant: a read with the wrong tenant finds nothing.
 #[async_trait]
 pub trait PaymentStore: Send + Sync {
-    /// Writes a new payment and, in the same atomic write, the merchant events its creation
-    /// produces (the outbox); `StoreError::Conflict` if the id exists, and then nothing is written.
-    async fn insert(&self, payment: &Payment, events: &[MerchantEvent]) -> Result<(), StoreError>;
+    /// Writes a new payment and, in the same atomic write, its effects (the merchant events its
+    /// creation produces, its usage counters); `StoreError::Conflict` if the id exists, and then
+    /// nothing is written.
+    async fn insert(&self, payment: &Payment, effects: &Effects) -> Result<(), StoreError>;
 
-    /// Replaces a payment if its stored version is `payment.version - 1`, writing `events` in
+    /// Replaces a payment if its stored version is `payment.version - 1`, writing `effects` in
     /// the same atomic write; `Conflict` otherwise, and then nothing is written.
-    async fn update(&self, payment: &Payment, events: &[MerchantEvent]) -> Result<(), StoreError>;
+    async fn update(&self, payment: &Payment, effects: &Effects) -> Result<(), StoreError>;
 
     /// The tenant's payment with this id.
     async fn get(

@@ -286,8 +286,15 @@ impl Breakers {
     }
 
     async fn transition(&self, key: &BreakerKey, generation: u64, to: Transition, now: i64) {
+        let opening = to.phase == crate::domain::Phase::Open;
         match self.store.transition(key, generation, to).await {
             Ok(Some(record)) => {
+                if opening {
+                    crate::telemetry::count(
+                        crate::telemetry::CIRCUIT_BREAKER_TRIGGERED,
+                        Some(&key.gateway),
+                    );
+                }
                 tracing::warn!(tenant = %key.tenant_id, gateway = %key.gateway, state = ?record.state_at(now), open_until_ms = record.open_until_ms, "breaker transition");
                 self.remember(key, record, now);
             }

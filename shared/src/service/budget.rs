@@ -55,19 +55,30 @@ impl CallBudget {
         }
     }
 
-    /// Runs a gateway call; past the budget it is dropped and reported `ambiguous`.
-    pub(crate) async fn run<T, F>(&self, call: F) -> Result<T, GatewayError>
+    /// Runs a gateway call; past the budget it is dropped and reported `ambiguous`. Every call
+    /// is measured: `GatewayLatency` and one `gateway_call` log line (gateway, operation,
+    /// outcome class, duration) — the span of the call in the JSON logs.
+    pub(crate) async fn run<T, F>(
+        &self,
+        gateway: &str,
+        op: &'static str,
+        call: F,
+    ) -> Result<T, GatewayError>
     where
         F: Future<Output = Result<T, GatewayError>>,
     {
-        match tokio::time::timeout_at(self.until, call).await {
+        let started = std::time::Instant::now();
+        let result = match tokio::time::timeout_at(self.until, call).await {
             Ok(r) => r,
             Err(_) => Err(GatewayError {
                 class: ErrorClass::Ambiguous,
                 code: DEADLINE_EXCEEDED.into(),
                 message: "the gateway did not answer before the request's deadline".into(),
             }),
-        }
+        };
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        crate::telemetry::gateway_call(gateway, op, result.as_ref().err().map(|e| e.class), ms);
+        result
     }
 }
 
@@ -85,7 +96,7 @@ mod tests {
         );
         assert!(!b.exhausted());
         let slow = b
-            .run(async {
+            .run("test", "create", async {
                 tokio::time::sleep(Duration::from_secs(5)).await;
                 Ok::<_, GatewayError>(())
             })

@@ -129,6 +129,7 @@ impl<'a> CreateRun<'a> {
             updated_at: now,
             version: 1,
             applied_events: vec![],
+            webhooks_applied: 0,
             overdue_at: None,
         };
         Self {
@@ -207,7 +208,10 @@ impl<'a> CreateRun<'a> {
         let name = g.name().to_string();
         let imp = self.svc.resolve_gateway(self.tenant, &name).await.ok()?;
         let req = self.request(g.as_ref());
-        let found = self.budget.run(imp.lookup(&ChargeLookup::from(&req))).await;
+        let found = self
+            .budget
+            .run(&name, "lookup", imp.lookup(&ChargeLookup::from(&req)))
+            .await;
         match found {
             Ok(Some(c)) if self.new.method != PaymentMethod::Card && !payable_or_paid(c.status) => {
                 // A Pix/boleto orphan the crashed holder had canceled (or that lapsed).
@@ -289,7 +293,7 @@ impl<'a> CreateRun<'a> {
         };
         crate::failpoint!("create.before_gateway_call");
         let started = Instant::now();
-        let result = self.budget.run(imp.create(&req)).await;
+        let result = self.budget.run(&name, "create", imp.create(&req)).await;
         crate::failpoint!("create.after_gateway_call");
         let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         self.record_breaker(permit, result.as_ref().err().map(|e| e.class))
@@ -297,6 +301,15 @@ impl<'a> CreateRun<'a> {
         self.payment.card_token = req.card_token.clone();
         let e = match result {
             Ok(charge) => {
+                crate::telemetry::count(crate::telemetry::PAYMENT_PROCESSED, Some(&name));
+                if self
+                    .payment
+                    .attempts
+                    .first()
+                    .is_some_and(|a| a.gateway != name)
+                {
+                    crate::telemetry::count(crate::telemetry::FAILOVER_COUNT, None);
+                }
                 self.payment.attempts.push(Attempt {
                     gateway: name.clone(),
                     outcome: AttemptOutcome::Succeeded,
@@ -309,6 +322,7 @@ impl<'a> CreateRun<'a> {
             Err(e) => e,
         };
         tracing::info!(payment_id = %self.payment.id, gateway = %name, class = class_name(e.class), code = %e.code, "gateway attempt failed");
+        crate::telemetry::count(crate::telemetry::PAYMENT_FAILED, Some(&name));
         match (e.class, mode) {
             // A resumed create refused as invalid says nothing about the earlier call (a
             // single-use card token already spent by it, a key the gateway forgot): unknown.
@@ -351,7 +365,10 @@ impl<'a> CreateRun<'a> {
         e: GatewayError,
     ) -> Next {
         let name = imp.name().to_string();
-        let found = self.budget.run(imp.lookup(&ChargeLookup::from(req))).await;
+        let found = self
+            .budget
+            .run(imp.name(), "lookup", imp.lookup(&ChargeLookup::from(req)))
+            .await;
         let outcome = match found {
             Ok(Some(c)) if payable_or_paid(c.status) && c.status != PaymentStatus::Pending => {
                 // Paid (or being paid) already: this is the payment's charge.
@@ -361,7 +378,11 @@ impl<'a> CreateRun<'a> {
             }
             Ok(Some(c)) if c.status == PaymentStatus::Pending => {
                 let id = c.gateway_payment_id.clone();
-                match self.budget.run(imp.cancel(&id, req.method)).await {
+                match self
+                    .budget
+                    .run(imp.name(), "cancel", imp.cancel(&id, req.method))
+                    .await
+                {
                     Ok(()) => Ok(()),
                     Err(err) => {
                         tracing::warn!(payment_id = %self.payment.id, gateway = %name, code = %err.code, "orphan charge could not be canceled");

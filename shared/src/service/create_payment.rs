@@ -224,9 +224,9 @@ impl Orchestrator {
             response: &answer,
             expires_at: self.clock.now() + self.config.idempotency_retention,
         };
-        let events = super::outbox::events_for(None, payment, self.clock.now());
+        let effects = super::outbox::effects_for(None, payment, self.clock.now());
         match commit
-            .insert_completing(payment, &events, &completion)
+            .insert_completing(payment, &effects, &completion)
             .await
         {
             Ok(true) => Commit::Done(Reply {
@@ -245,8 +245,8 @@ impl Orchestrator {
     /// Stores a new payment. If another holder of the same key stored it first (a takeover
     /// race), that record wins and is returned.
     async fn store_new(&self, payment: Payment) -> Result<Payment, ApiError> {
-        let events = super::outbox::events_for(None, &payment, self.clock.now());
-        match self.payments.insert(&payment, &events).await {
+        let effects = super::outbox::effects_for(None, &payment, self.clock.now());
+        match self.payments.insert(&payment, &effects).await {
             Ok(()) => Ok(payment),
             Err(StoreError::Conflict(_)) => self
                 .payments

@@ -169,6 +169,7 @@ impl Orchestrator {
             .ok_or_else(|| ApiError::Unavailable("event delivery is not configured".into()))?;
         queue
             .send_delivery(&DeliveryMessage {
+                trace_header: crate::telemetry::trace_header(),
                 deliver_event: e.event.id.clone(),
                 tenant_id: tenant.id.clone(),
                 resend: true,

@@ -16,6 +16,7 @@ mod queries;
 mod reconcile;
 mod refunds;
 mod routing;
+mod usage_api;
 pub mod webhooks;
 
 pub use breaker::Breakers;
@@ -25,6 +26,9 @@ pub use create_request::{parse_create, NewPayment};
 pub use fingerprint::fingerprint;
 pub use gateways_view::GatewayStatus;
 pub use orchestrator::{Orchestrator, ServiceConfig};
-pub use outbox::events_for;
+pub use outbox::{effects_for, events_for};
 pub use payment_view::{refund_view, render_payment, view, PaymentView, RefundView};
 pub use queries::{DEFAULT_LIMIT, MAX_LIMIT};
+pub use usage_api::{
+    month_bounds, parse_month, RecountDiff, RecountReport, UsageQuery, MAX_SERIES_DAYS,
+};

@@ -79,6 +79,7 @@ pub struct Orchestrator {
     pub(crate) outbox: Option<Arc<dyn crate::ports::OutboxStore>>,
     pub(crate) unmatched: Option<Arc<dyn crate::ports::EventStore>>,
     pub(crate) delivery_queue: Option<Arc<dyn crate::ports::WebhookQueue>>,
+    pub(crate) usage: Option<Arc<dyn crate::ports::UsageStore>>,
     tenant_cache: Mutex<HashMap<String, (Tenant, Instant)>>,
 }
 
@@ -110,6 +111,7 @@ impl Orchestrator {
             outbox: None,
             unmatched: None,
             delivery_queue: None,
+            usage: None,
             tenant_cache: Mutex::new(HashMap::new()),
         }
     }
@@ -129,6 +131,12 @@ impl Orchestrator {
     ) -> Self {
         self.outbox = Some(outbox);
         self.unmatched = Some(unmatched);
+        self
+    }
+
+    /// Adds the usage counters `GET /v1/usage` reads.
+    pub fn with_usage(mut self, usage: Arc<dyn crate::ports::UsageStore>) -> Self {
+        self.usage = Some(usage);
         self
     }
 

@@ -53,6 +53,19 @@ fn event(
     }
 }
 
+/// Everything a write moving a payment from `before` (`None`: just created) to `after` must
+/// carry atomically: its merchant events and its usage delta.
+pub fn effects_for(
+    before: Option<&Payment>,
+    after: &Payment,
+    now: DateTime<Utc>,
+) -> crate::ports::Effects {
+    crate::ports::Effects {
+        events: events_for(before, after, now),
+        usage: crate::domain::UsageDelta::for_change(before, after),
+    }
+}
+
 /// The events that moving a payment from `before` (`None`: just created) to `after` produces,
 /// in the order a merchant should read them: settled refunds, then overdue, then the status.
 /// A status the payment already had produces nothing.

@@ -57,7 +57,11 @@ impl Orchestrator {
         };
         let found: Result<Option<GatewayCharge>, _> = match &payment.gateway_payment_id {
             Some(gid) => budget
-                .run(gateway.retrieve(gid, payment.method))
+                .run(
+                    gateway.name(),
+                    "retrieve",
+                    gateway.retrieve(gid, payment.method),
+                )
                 .await
                 .map(Some),
             None => {
@@ -67,7 +71,9 @@ impl Orchestrator {
                     method: payment.method,
                     amount: payment.amount,
                 };
-                budget.run(gateway.lookup(&q)).await
+                budget
+                    .run(gateway.name(), "lookup", gateway.lookup(&q))
+                    .await
             }
         };
         self.breakers
@@ -119,8 +125,8 @@ impl Orchestrator {
             next.next_action = charge.next_action.clone().or(next.next_action);
             next.updated_at = self.clock.now();
             next.version += 1;
-            let events = super::outbox::events_for(Some(&payment), &next, self.clock.now());
-            match self.payments.update(&next, &events).await {
+            let effects = super::outbox::effects_for(Some(&payment), &next, self.clock.now());
+            match self.payments.update(&next, &effects).await {
                 Ok(()) => return Ok(next),
                 Err(StoreError::Conflict(_)) => payment = self.reread(tenant, &payment).await?,
                 Err(e) => return Err(e.into()),
@@ -152,8 +158,8 @@ impl Orchestrator {
             });
             next.updated_at = self.clock.now();
             next.version += 1;
-            let events = super::outbox::events_for(Some(&payment), &next, self.clock.now());
-            match self.payments.update(&next, &events).await {
+            let effects = super::outbox::effects_for(Some(&payment), &next, self.clock.now());
+            match self.payments.update(&next, &effects).await {
                 Ok(()) => return Ok(next),
                 Err(StoreError::Conflict(_)) => payment = self.reread(tenant, &payment).await?,
                 Err(e) => return Err(e.into()),

@@ -189,7 +189,9 @@ impl Orchestrator {
             return Err(self.release_key(tenant, &key, &lease, err).await);
         }
         crate::failpoint!("refund.before_gateway_call");
-        let result = budget.run(gateway.refund(&req)).await;
+        let result = budget
+            .run(gateway.name(), "refund", gateway.refund(&req))
+            .await;
         crate::failpoint!("refund.after_gateway_call");
         self.breakers
             .record(permit, result.as_ref().err().map(|e| e.class))
@@ -270,8 +272,8 @@ impl Orchestrator {
             next.settle_refunds();
             next.updated_at = self.clock.now();
             next.version += 1;
-            let events = super::outbox::events_for(Some(&payment), &next, self.clock.now());
-            match self.payments.update(&next, &events).await {
+            let effects = super::outbox::effects_for(Some(&payment), &next, self.clock.now());
+            match self.payments.update(&next, &effects).await {
                 Ok(()) => return Ok((next, ours)),
                 Err(StoreError::Conflict(_)) => {
                     payment = self

@@ -1,13 +1,14 @@
 //! The create commit on DynamoDB: one `TransactWriteItems` with the payment `Put` (condition:
 //! the id is new), the idempotency completion `Update` (condition: the lease is still held) and
-//! the creation's merchant event `Put` into the outbox — still one request per payment.
+//! the creation's merchant event `Put` into the outbox and the usage counters' `ADD` — still one
+//! request per payment.
 
 use super::idempotency::Completion;
-use super::item::unavailable;
-use super::outbox::event_put;
-use super::payments::to_item;
-use crate::domain::{MerchantEvent, Payment};
-use crate::ports::{CreateCommit, KeyCompletion, StoreError};
+use super::item::{transact, TxOutcome};
+use super::payments::{effect_items, to_item};
+use super::TableNames;
+use crate::domain::Payment;
+use crate::ports::{CreateCommit, Effects, KeyCompletion, StoreError};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
@@ -19,21 +20,18 @@ pub struct DynamoCreateCommit {
     payments_table: String,
     idempotency_table: String,
     outbox_table: String,
+    usage_table: String,
 }
 
 impl DynamoCreateCommit {
     /// Uses an existing client and the tables the stores use.
-    pub fn new(
-        client: Client,
-        payments_table: impl Into<String>,
-        idempotency_table: impl Into<String>,
-        outbox_table: impl Into<String>,
-    ) -> Self {
+    pub fn new(client: Client, tables: &TableNames) -> Self {
         Self {
             client,
-            payments_table: payments_table.into(),
-            idempotency_table: idempotency_table.into(),
-            outbox_table: outbox_table.into(),
+            payments_table: tables.payments.clone(),
+            idempotency_table: tables.idempotency.clone(),
+            outbox_table: tables.outbox.clone(),
+            usage_table: tables.usage.clone(),
         }
     }
 }
@@ -47,7 +45,7 @@ impl CreateCommit for DynamoCreateCommit {
     async fn insert_completing(
         &self,
         payment: &Payment,
-        events: &[MerchantEvent],
+        effects: &Effects,
         c: &KeyCompletion<'_>,
     ) -> Result<bool, StoreError> {
         let put = build(
@@ -68,28 +66,19 @@ impl CreateCommit for DynamoCreateCommit {
                 .set_expression_attribute_values(Some(done.values))
                 .build(),
         )?;
-        let mut tx = self
+        let mut items = vec![
+            TransactWriteItem::builder().put(put).build(),
+            TransactWriteItem::builder().update(update).build(),
+        ];
+        items.extend(effect_items(
+            &self.outbox_table,
+            &self.usage_table,
+            effects,
+        )?);
+        let tx = self
             .client
             .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put).build())
-            .transact_items(TransactWriteItem::builder().update(update).build());
-        for e in events {
-            tx = tx.transact_items(
-                TransactWriteItem::builder()
-                    .put(event_put(&self.outbox_table, e)?)
-                    .build(),
-            );
-        }
-        let res = tx.send().await;
-        match res {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_transaction_canceled_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(unavailable(e)),
-        }
+            .set_transact_items(Some(items));
+        Ok(transact(tx).await? == TxOutcome::Written)
     }
 }

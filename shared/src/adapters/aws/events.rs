@@ -2,10 +2,13 @@
 //! overwrites nothing), the record as JSON in `doc`, TTL'd, and the GSI `unmatched_by_tenant`
 //! (`tenant_id`, `received_at`) for the newest-first listing.
 
-use super::item::{get_s, is_conditional, n, s, unavailable, Item};
-use crate::domain::TenantId;
+use super::item::{get_s, n, s, transact, unavailable, Item};
+use super::usage::usage_update;
+use super::TableNames;
+use crate::domain::{usage_names, TenantId, UsageDelta};
 use crate::ports::{EventStore, StoreError, UnmatchedWebhook};
 use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
 
@@ -17,14 +20,17 @@ pub const UNMATCHED_BY_TENANT: &str = "unmatched_by_tenant";
 pub struct DynamoEventStore {
     client: Client,
     table: String,
+    usage_table: String,
 }
 
 impl DynamoEventStore {
-    /// Uses an existing client (built once per Lambda instance).
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
+    /// Uses an existing client (built once per Lambda instance), the events table and the
+    /// usage table a first recording is counted in.
+    pub fn new(client: Client, tables: &TableNames) -> Self {
         Self {
             client,
-            table: table.into(),
+            table: tables.events.clone(),
+            usage_table: tables.usage.clone(),
         }
     }
 }
@@ -41,9 +47,7 @@ impl EventStore for DynamoEventStore {
         expires_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let doc = serde_json::to_string(w).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let res = self
-            .client
-            .put_item()
+        let put = Put::builder()
             .table_name(&self.table)
             .item(
                 "pk",
@@ -57,13 +61,25 @@ impl EventStore for DynamoEventStore {
             .item("doc", s(doc))
             .item("ttl", n(expires_at.timestamp()))
             .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match res {
-            Ok(_) => Ok(()),
-            Err(e) if is_conditional(&e) => Ok(()),
-            Err(e) => Err(unavailable(e)),
-        }
+            .build()
+            .map_err(|e| StoreError::Corrupt(format!("transaction item: {e}")))?;
+        // The first recording is counted with it; a repeat (condition false) changes nothing.
+        let delta = UsageDelta::one(
+            &w.tenant_id,
+            w.received_at,
+            &w.gateway_event_id,
+            usage_names::WEBHOOKS_UNMATCHED,
+        );
+        let tx = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(vec![
+                TransactWriteItem::builder().put(put).build(),
+                TransactWriteItem::builder()
+                    .update(usage_update(&self.usage_table, &delta)?)
+                    .build(),
+            ]));
+        transact(tx).await.map(|_| ())
     }
 
     async fn list_unmatched(

@@ -143,3 +143,54 @@ pub async fn get_for_tenant(
         _ => Ok(None),
     }
 }
+
+/// How a `TransactWriteItems` ended, once contention retries are spent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TxOutcome {
+    /// Every item was written.
+    Written,
+    /// A condition was false: nothing was written (a lost race the caller sorts out).
+    ConditionFailed,
+}
+
+/// How often a transaction canceled only by contention (`TransactionConflict`: another
+/// transaction held one of its items, e.g. a shared usage counter) is sent again. A canceled
+/// transaction wrote nothing, so sending the same one again is safe.
+const CONTENTION_RETRIES: u32 = 4;
+
+/// Sends a transaction, retrying pure contention with a short jittered backoff. A failed
+/// condition is `ConditionFailed`; contention that outlasts the retries, or any other failure,
+/// is `Unavailable` (nothing was written, and it is not a lost race).
+pub(crate) async fn transact(
+    tx: aws_sdk_dynamodb::operation::transact_write_items::builders::TransactWriteItemsFluentBuilder,
+) -> Result<TxOutcome, StoreError> {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+    let mut attempt = 0;
+    loop {
+        let err = match tx.clone().send().await {
+            Ok(_) => return Ok(TxOutcome::Written),
+            Err(e) => e,
+        };
+        let codes: Vec<String> = match err.as_service_error() {
+            Some(TransactWriteItemsError::TransactionCanceledException(c)) => c
+                .cancellation_reasons()
+                .iter()
+                .filter_map(|r| r.code().map(str::to_string))
+                .collect(),
+            _ => return Err(unavailable(err)),
+        };
+        if codes.iter().any(|c| c == "ConditionalCheckFailed") {
+            return Ok(TxOutcome::ConditionFailed);
+        }
+        let contention = codes.iter().any(|c| c == "TransactionConflict");
+        if !contention || attempt >= CONTENTION_RETRIES {
+            return Err(unavailable(err));
+        }
+        attempt += 1;
+        let jitter = rand::random::<u64>() % 10;
+        tokio::time::sleep(std::time::Duration::from_millis(
+            10 * u64::from(attempt) + jitter,
+        ))
+        .await;
+    }
+}

@@ -12,6 +12,7 @@ mod schema;
 mod secrets;
 mod stream;
 mod tenants;
+mod usage;
 
 pub use breaker::DynamoBreakerStore;
 pub use commit::DynamoCreateCommit;
@@ -24,6 +25,7 @@ pub use schema::{create_tables, TableNames};
 pub use secrets::{SecretsManagerCredentials, SECRET_CACHE_TTL};
 pub use stream::OutboxStreamPoller;
 pub use tenants::DynamoTenantStore;
+pub use usage::DynamoUsageStore;
 
 /// The standard AWS configuration (`AWS_ENDPOINT_URL`, region, credentials chain), loaded once
 /// per process; every client of the process is built from it.

@@ -4,15 +4,22 @@
 //! `by_tenant` and `by_payment` list events newest first. The delivery log lives on the item:
 //! `state` and `attempts` (a list of JSON strings), updated by the worker.
 
-use super::item::{get_for_tenant, get_s, is_conditional, n, s, unavailable, IndexQuery, Item};
-use crate::adapters::memory::event_matches;
+use super::item::{
+    get_for_tenant, get_s, is_conditional, n, s, transact, unavailable, IndexQuery, Item, TxOutcome,
+};
+use super::usage::usage_update;
+use super::TableNames;
+use crate::adapters::memory::{callback_count, event_matches};
 use crate::domain::{
-    DeliveryAttempt, DeliveryState, MerchantEvent, StoredEvent, TenantId, MAX_LOGGED_ATTEMPTS,
+    ulid_time, DeliveryAttempt, DeliveryState, MerchantEvent, StoredEvent, TenantId, UsageDelta,
+    MAX_LOGGED_ATTEMPTS,
 };
 use crate::ports::{EventFilter, EventPage, OutboxStore, StoreError};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, Put};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
+use chrono::Utc;
+use std::collections::HashMap;
 
 /// Index for listing a tenant's events.
 pub const EVENTS_BY_TENANT: &str = "by_tenant";
@@ -26,16 +33,25 @@ pub const OUTBOX_RETENTION_DAYS: i64 = 30;
 pub struct DynamoOutbox {
     client: Client,
     table: String,
+    usage_table: String,
 }
 
 impl DynamoOutbox {
-    /// Uses an existing client (built once per Lambda instance).
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
+    /// Uses an existing client (built once per Lambda instance), the outbox table and the usage
+    /// table deliveries are counted in.
+    pub fn new(client: Client, tables: &TableNames) -> Self {
         Self {
             client,
-            table: table.into(),
+            table: tables.outbox.clone(),
+            usage_table: tables.usage.clone(),
         }
     }
+}
+
+/// The usage counter a move into `state` counts, if any (whatever the state was: the write's
+/// condition excludes the ones that don't count).
+fn counted_state(state: DeliveryState) -> Option<&'static str> {
+    callback_count(DeliveryState::Pending, state)
 }
 
 fn state_str(s: DeliveryState) -> &'static str {
@@ -75,6 +91,10 @@ pub(crate) fn event_put(table: &str, e: &MerchantEvent) -> Result<Put, StoreErro
     item.insert("state".into(), s(state_str(DeliveryState::Pending)));
     item.insert("attempts".into(), AttributeValue::L(vec![]));
     item.insert("ttl".into(), n(ttl));
+    // The writing request's trace, which the relay hands on to the delivery message.
+    if let Some(t) = crate::telemetry::trace_header() {
+        item.insert("trace_header".into(), s(t));
+    }
     Put::builder()
         .table_name(table)
         .set_item(Some(item))
@@ -153,6 +173,58 @@ impl OutboxStore for DynamoOutbox {
         attempt: Option<&DeliveryAttempt>,
         state: DeliveryState,
     ) -> Result<(), StoreError> {
+        let mut names = HashMap::from([("#state".to_string(), "state".to_string())]);
+        let mut values = HashMap::from([
+            (":t".to_string(), s(tenant_id.as_str())),
+            (":s".to_string(), s(state_str(state))),
+        ]);
+        let expression = match attempt {
+            Some(a) => {
+                let json =
+                    serde_json::to_string(a).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                values.insert(":empty".into(), AttributeValue::L(vec![]));
+                values.insert(":a".into(), AttributeValue::L(vec![s(json)]));
+                "SET #state = :s, attempts = list_append(if_not_exists(attempts, :empty), :a)"
+            }
+            None => "SET #state = :s",
+        };
+        if state != DeliveryState::Delivered {
+            values.insert(":delivered".into(), s(state_str(DeliveryState::Delivered)));
+        }
+        // A move into `delivered` or `failed` is counted in the usage, once: the update is
+        // conditional on the state being another one, in one transaction with the counter.
+        if let Some(name) = counted_state(state) {
+            let at = ulid_time(id.trim_start_matches("evt_")).unwrap_or_else(Utc::now);
+            let delta = UsageDelta::one(tenant_id, at, id, name);
+            let condition = if state == DeliveryState::Delivered {
+                "tenant_id = :t AND #state <> :s"
+            } else {
+                "tenant_id = :t AND #state <> :s AND #state <> :delivered"
+            };
+            let update = Update::builder()
+                .table_name(&self.table)
+                .key("id", s(id))
+                .update_expression(expression)
+                .condition_expression(condition)
+                .set_expression_attribute_names(Some(names.clone()))
+                .set_expression_attribute_values(Some(values.clone()))
+                .build()
+                .map_err(|e| StoreError::Corrupt(format!("transaction item: {e}")))?;
+            let tx = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(vec![
+                    TransactWriteItem::builder().update(update).build(),
+                    TransactWriteItem::builder()
+                        .update(usage_update(&self.usage_table, &delta)?)
+                        .build(),
+                ]));
+            if transact(tx).await? == TxOutcome::Written {
+                // Bounded anyway: the log is trimmed at the next uncounted write.
+                return Ok(());
+            }
+            // Already in that state (or not this tenant's): the plain write below decides.
+        }
         // A delivered event stays delivered: a concurrent duplicate hand-over that failed (or a
         // failed resend) must not turn it back into pending or failed.
         let condition = if state == DeliveryState::Delivered {
@@ -160,32 +232,16 @@ impl OutboxStore for DynamoOutbox {
         } else {
             "tenant_id = :t AND #state <> :delivered"
         };
-        let mut req = self
+        names.retain(|k, _| k == "#state");
+        let out = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("id", s(id))
+            .update_expression(expression)
             .condition_expression(condition)
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":t", s(tenant_id.as_str()))
-            .expression_attribute_values(":s", s(state_str(state)));
-        if state != DeliveryState::Delivered {
-            req = req
-                .expression_attribute_values(":delivered", s(state_str(DeliveryState::Delivered)));
-        }
-        req = match attempt {
-            Some(a) => {
-                let json =
-                    serde_json::to_string(a).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                req.update_expression(
-                    "SET #state = :s, attempts = list_append(if_not_exists(attempts, :empty), :a)",
-                )
-                .expression_attribute_values(":empty", AttributeValue::L(vec![]))
-                .expression_attribute_values(":a", AttributeValue::L(vec![s(json)]))
-            }
-            None => req.update_expression("SET #state = :s"),
-        };
-        let out = req
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
             .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
             .send()
             .await;

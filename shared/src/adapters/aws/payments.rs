@@ -2,24 +2,29 @@
 //! GSIs for tenant-scoped listing (`by_tenant`) and lookup by merchant reference
 //! (`by_reference`). Both sort by id, i.e. by creation time.
 
-use super::item::{get_for_tenant, get_s, is_conditional, n, s, unavailable, IndexQuery, Item};
+use super::item::{
+    get_for_tenant, get_s, is_conditional, n, s, transact, unavailable, IndexQuery, Item, TxOutcome,
+};
 use super::outbox::event_put;
+use super::usage::usage_update;
+use super::TableNames;
 use crate::adapters::memory::payment_matches;
-use crate::domain::{MerchantEvent, Payment, PaymentId, TenantId};
-use crate::ports::{PaymentFilter, PaymentPage, PaymentStore, StoreError};
+use crate::domain::{Payment, PaymentId, TenantId};
+use crate::ports::{Effects, PaymentFilter, PaymentPage, PaymentStore, StoreError};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 
-/// The DynamoDB payment store. A change that produces merchant events is one
-/// `TransactWriteItems`: the payment `Put` with its condition plus one `Put` per event into the
-/// outbox table; a change without events stays a single `PutItem`.
+/// The DynamoDB payment store. A change with effects (merchant events, a usage delta) is one
+/// `TransactWriteItems`: the payment `Put` with its condition, one `Put` per event into the
+/// outbox table and the usage counters' `ADD`; a change without effects stays a single
+/// `PutItem`.
 #[derive(Debug, Clone)]
 pub struct DynamoPaymentStore {
     client: Client,
     table: String,
     outbox_table: String,
+    usage_table: String,
 }
 
 /// Index for listing a tenant's payments.
@@ -29,28 +34,55 @@ pub const BY_REFERENCE: &str = "by_reference";
 /// Index for finding a payment by the gateway's own id (webhooks).
 pub const BY_GATEWAY_REF: &str = "by_gateway_ref";
 
+/// The transaction items a payment write carries besides the payment: its events' `Put`s and
+/// its usage `ADD` (shared with the create commit).
+pub(crate) fn effect_items(
+    outbox_table: &str,
+    usage_table: &str,
+    effects: &Effects,
+) -> Result<Vec<TransactWriteItem>, StoreError> {
+    let mut items = Vec::with_capacity(effects.events.len() + 1);
+    for e in &effects.events {
+        items.push(
+            TransactWriteItem::builder()
+                .put(event_put(outbox_table, e)?)
+                .build(),
+        );
+    }
+    if let Some(d) = &effects.usage {
+        items.push(
+            TransactWriteItem::builder()
+                .update(usage_update(usage_table, d)?)
+                .build(),
+        );
+    }
+    Ok(items)
+}
+
 impl DynamoPaymentStore {
-    /// Uses an existing client (built once per Lambda instance).
-    pub fn new(client: Client, table: impl Into<String>, outbox_table: impl Into<String>) -> Self {
+    /// Uses an existing client (built once per Lambda instance) and the payments, outbox and
+    /// usage tables.
+    pub fn new(client: Client, tables: &TableNames) -> Self {
         Self {
             client,
-            table: table.into(),
-            outbox_table: outbox_table.into(),
+            table: tables.payments.clone(),
+            outbox_table: tables.outbox.clone(),
+            usage_table: tables.usage.clone(),
         }
     }
 
-    /// The payment write plus its events, atomically. `Conflict` when a condition failed (or a
-    /// concurrent transaction touched the item): nothing was written, the caller re-reads.
+    /// The payment write plus its effects, atomically. `Conflict` when a condition failed:
+    /// nothing was written, the caller re-reads.
     async fn write(
         &self,
         payment: &Payment,
-        events: &[MerchantEvent],
+        effects: &Effects,
         condition: &str,
         values: Vec<(&str, AttributeValue)>,
         conflict: String,
     ) -> Result<(), StoreError> {
         let item = to_item(payment)?;
-        if events.is_empty() {
+        if effects.is_empty() {
             let mut req = self
                 .client
                 .put_item()
@@ -82,34 +114,21 @@ impl DynamoPaymentStore {
         let put = put
             .build()
             .map_err(|e| StoreError::Corrupt(format!("transaction item: {e}")))?;
-        let mut tx = self
+        let mut items = vec![TransactWriteItem::builder().put(put).build()];
+        items.extend(effect_items(
+            &self.outbox_table,
+            &self.usage_table,
+            effects,
+        )?);
+        let tx = self
             .client
             .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put).build());
-        for e in events {
-            tx = tx.transact_items(
-                TransactWriteItem::builder()
-                    .put(event_put(&self.outbox_table, e)?)
-                    .build(),
-            );
-        }
-        match tx.send().await {
-            Ok(_) => Ok(()),
-            // Canceled by a failed condition or a concurrent transaction on the item: a lost
-            // race, re-read and retried. Any other reason (throttling, validation) is an outage.
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(TransactWriteItemsError::TransactionCanceledException(c))
-                        if c.cancellation_reasons().iter().any(|r| matches!(
-                            r.code(),
-                            Some("ConditionalCheckFailed" | "TransactionConflict")
-                        ))
-                ) =>
-            {
-                Err(StoreError::Conflict(conflict))
-            }
-            Err(e) => Err(unavailable(e)),
+            .set_transact_items(Some(items));
+        // A failed condition (or contention that outlasted the retries) wrote nothing: a lost
+        // race is re-read by the caller; any other failure is an outage.
+        match transact(tx).await? {
+            TxOutcome::Written => Ok(()),
+            TxOutcome::ConditionFailed => Err(StoreError::Conflict(conflict)),
         }
     }
 }
@@ -145,10 +164,10 @@ fn from_item(item: &Item) -> Result<Payment, StoreError> {
 
 #[async_trait]
 impl PaymentStore for DynamoPaymentStore {
-    async fn insert(&self, payment: &Payment, events: &[MerchantEvent]) -> Result<(), StoreError> {
+    async fn insert(&self, payment: &Payment, effects: &Effects) -> Result<(), StoreError> {
         self.write(
             payment,
-            events,
+            effects,
             "attribute_not_exists(id)",
             vec![],
             format!("payment {} exists", payment.id),
@@ -156,14 +175,14 @@ impl PaymentStore for DynamoPaymentStore {
         .await
     }
 
-    async fn update(&self, payment: &Payment, events: &[MerchantEvent]) -> Result<(), StoreError> {
+    async fn update(&self, payment: &Payment, effects: &Effects) -> Result<(), StoreError> {
         let prev = payment
             .version
             .checked_sub(1)
             .ok_or_else(|| StoreError::Conflict("an update must carry the next version".into()))?;
         self.write(
             payment,
-            events,
+            effects,
             "#v = :prev AND tenant_id = :t",
             vec![(":prev", n(prev)), (":t", s(payment.tenant_id.as_str()))],
             format!("payment {} changed concurrently", payment.id),

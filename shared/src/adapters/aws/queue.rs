@@ -34,14 +34,26 @@ impl SqsWebhookQueue {
         }
     }
 
-    async fn send_body(&self, body: String) -> Result<(), StoreError> {
-        self.client
+    /// Sends one message; with a trace header, as its `AWSTraceHeader` system attribute, which
+    /// links the consuming Lambda's trace to the producer's.
+    async fn send_body(&self, body: String, trace: Option<String>) -> Result<(), StoreError> {
+        let mut req = self
+            .client
             .send_message()
             .queue_url(&self.queue_url)
-            .message_body(body)
-            .send()
-            .await
-            .map_err(unavailable)?;
+            .message_body(body);
+        if let Some(t) = trace.filter(|t| crate::telemetry::valid_trace_header(t)) {
+            let attr = aws_sdk_sqs::types::MessageSystemAttributeValue::builder()
+                .data_type("String")
+                .string_value(t)
+                .build()
+                .map_err(|e| StoreError::Corrupt(format!("trace attribute: {e}")))?;
+            req = req.message_system_attributes(
+                aws_sdk_sqs::types::MessageSystemAttributeNameForSends::AwsTraceHeader,
+                attr,
+            );
+        }
+        req.send().await.map_err(unavailable)?;
         Ok(())
     }
 }
@@ -51,13 +63,17 @@ impl WebhookQueue for SqsWebhookQueue {
     async fn send(&self, envelope: &WebhookEnvelope) -> Result<(), StoreError> {
         let body =
             serde_json::to_string(envelope).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        self.send_body(body).await
+        self.send_body(body, crate::telemetry::trace_header()).await
     }
 
     async fn send_delivery(&self, message: &DeliveryMessage) -> Result<(), StoreError> {
         let body =
             serde_json::to_string(message).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        self.send_body(body).await
+        let trace = message
+            .trace_header
+            .clone()
+            .or_else(crate::telemetry::trace_header);
+        self.send_body(body, trace).await
     }
 
     async fn retry_later(&self, receipt_handle: &str, delay: Duration) -> Result<(), StoreError> {

@@ -24,11 +24,13 @@ pub struct TableNames {
     pub breakers: String,
     /// Merchant events (the transactional outbox), streamed to the relay.
     pub outbox: String,
+    /// Usage counters, one item per (tenant, day, shard).
+    pub usage: String,
 }
 
 impl TableNames {
     /// `IDEMPOTENCY_TABLE`, `PAYMENTS_TABLE`, `TENANTS_TABLE`, `EVENTS_TABLE`, `BREAKER_TABLE`,
-    /// `OUTBOX_TABLE`,
+    /// `OUTBOX_TABLE`, `USAGE_TABLE`,
     /// with local defaults.
     pub fn from_env() -> Self {
         let var = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_string());
@@ -39,6 +41,7 @@ impl TableNames {
             events: var("EVENTS_TABLE", "orchestrator-events"),
             breakers: var("BREAKER_TABLE", "orchestrator-breakers"),
             outbox: var("OUTBOX_TABLE", "orchestrator-outbox"),
+            usage: var("USAGE_TABLE", "orchestrator-usage"),
         }
     }
 
@@ -51,6 +54,7 @@ impl TableNames {
             events: format!("{prefix}-events"),
             breakers: format!("{prefix}-breakers"),
             outbox: format!("{prefix}-outbox"),
+            usage: format!("{prefix}-usage"),
         }
     }
 }
@@ -116,6 +120,7 @@ pub async fn create_tables(client: &Client, names: &TableNames) -> Result<(), St
             vec!["tenant_id", "payment_id"],
             true,
         ),
+        (&names.usage, vec![], vec![], false),
     ];
     for (table, indexes, index_attrs, stream) in tables {
         let hash = if table == &names.payments || table == &names.outbox {
@@ -124,6 +129,11 @@ pub async fn create_tables(client: &Client, names: &TableNames) -> Result<(), St
             "pk"
         };
         let mut attrs = vec![attr(hash)?];
+        // The usage table alone has a sort key (day and shard under the tenant).
+        let range = (table == &names.usage).then_some("sk");
+        if let Some(r) = range {
+            attrs.push(attr(r)?);
+        }
         for a in index_attrs {
             attrs.push(attr(a)?);
         }
@@ -146,7 +156,13 @@ pub async fn create_tables(client: &Client, names: &TableNames) -> Result<(), St
             .create_table()
             .table_name(table)
             .billing_mode(BillingMode::PayPerRequest)
-            .key_schema(key(hash, KeyType::Hash)?)
+            .set_key_schema({
+                let mut ks = vec![key(hash, KeyType::Hash)?];
+                if let Some(r) = range {
+                    ks.push(key(r, KeyType::Range)?);
+                }
+                Some(ks)
+            })
             .set_attribute_definitions(Some(attrs))
             .set_stream_specification(stream_spec)
             .set_global_secondary_indexes(if indexes.is_empty() {

@@ -149,6 +149,8 @@ impl OutboxStreamPoller {
                     tenant_id,
                     event_id,
                     position: seq,
+                    trace_header: attr("trace_header")
+                        .filter(|t| crate::telemetry::valid_trace_header(t)),
                 });
             }
             match relay.forward(&items).await {

@@ -2,8 +2,8 @@
 //! the same all-or-nothing the DynamoDB transaction gives.
 
 use super::{MemoryIdempotencyStore, MemoryPaymentStore};
-use crate::domain::{MerchantEvent, Payment};
-use crate::ports::{CreateCommit, KeyCompletion, StoreError};
+use crate::domain::Payment;
+use crate::ports::{CreateCommit, Effects, KeyCompletion, StoreError};
 use async_trait::async_trait;
 use std::sync::Arc;
 
@@ -32,7 +32,7 @@ impl CreateCommit for MemoryCreateCommit {
     async fn insert_completing(
         &self,
         payment: &Payment,
-        events: &[MerchantEvent],
+        effects: &Effects,
         c: &KeyCompletion<'_>,
     ) -> Result<bool, StoreError> {
         {
@@ -47,11 +47,12 @@ impl CreateCommit for MemoryCreateCommit {
             else {
                 return Ok(false);
             };
-            if payments.contains_key(&payment.id) || outbox.any_exists(events) {
+            if payments.contains_key(&payment.id) || outbox.any_exists(&effects.events) {
                 return Ok(false);
             }
             payments.insert(payment.id.clone(), payment.clone());
-            outbox.append(events);
+            outbox.append(&effects.events);
+            outbox.add_usage(effects.usage.as_ref());
             rec.response = Some(c.response.clone());
             rec.expires_at = c.expires_at;
         }

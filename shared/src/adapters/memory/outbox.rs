@@ -2,10 +2,12 @@
 //! order that the dev server's relay drains (the in-process stand-in for DynamoDB Streams).
 
 use crate::domain::{
-    DeliveryAttempt, DeliveryState, MerchantEvent, StoredEvent, TenantId, MAX_LOGGED_ATTEMPTS,
+    ulid_time, usage_names, Counters, DeliveryAttempt, DeliveryState, MerchantEvent, StoredEvent,
+    TenantId, UsageBucket, UsageDelta, MAX_LOGGED_ATTEMPTS,
 };
-use crate::ports::{EventFilter, EventPage, OutboxStore, StoreError};
+use crate::ports::{EventFilter, EventPage, OutboxStore, StoreError, UsageStore};
 use async_trait::async_trait;
+use chrono::NaiveDate;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 
@@ -14,6 +16,9 @@ pub(crate) struct OutboxState {
     events: BTreeMap<String, StoredEvent>,
     /// Ids in write order, not yet handed to the relay.
     feed: VecDeque<String>,
+    /// The usage counters, kept under the same lock as the events so a payment write, its
+    /// events and its counters land together (as in the DynamoDB transaction).
+    usage: BTreeMap<UsageBucket, Counters>,
 }
 
 impl OutboxState {
@@ -21,6 +26,16 @@ impl OutboxState {
     /// stores nothing).
     pub(crate) fn any_exists(&self, events: &[MerchantEvent]) -> bool {
         events.iter().any(|e| self.events.contains_key(&e.id))
+    }
+
+    /// Adds a usage delta (under the lock of the write it belongs to).
+    pub(crate) fn add_usage(&mut self, delta: Option<&UsageDelta>) {
+        if let Some(d) = delta {
+            self.usage
+                .entry(d.bucket.clone())
+                .or_default()
+                .merge(&d.counters);
+        }
     }
 
     /// Stores new events and appends them to the feed.
@@ -149,7 +164,48 @@ impl OutboxStore for MemoryOutbox {
         if let Some(a) = attempt {
             push_attempt(&mut e.attempts, a);
         }
+        let counted = callback_count(e.state, state);
         e.state = state;
+        let at = ulid_time(id.trim_start_matches("evt_")).unwrap_or(e.event.created_at);
+        if let Some(name) = counted {
+            let delta = UsageDelta::one(tenant_id, at, id, name);
+            st.add_usage(Some(&delta));
+        }
         Ok(())
+    }
+}
+
+/// Which usage counter a delivery-state change moves: the first delivery, and each time the
+/// retries of an event run out. Shared with the DynamoDB adapter.
+pub(crate) fn callback_count(from: DeliveryState, to: DeliveryState) -> Option<&'static str> {
+    match (from, to) {
+        (f, DeliveryState::Delivered) if f != DeliveryState::Delivered => {
+            Some(usage_names::CALLBACKS_DELIVERED)
+        }
+        (f, DeliveryState::Failed)
+            if f != DeliveryState::Failed && f != DeliveryState::Delivered =>
+        {
+            Some(usage_names::CALLBACKS_FAILED)
+        }
+        _ => None,
+    }
+}
+
+#[async_trait]
+impl UsageStore for MemoryOutbox {
+    async fn days(
+        &self,
+        tenant_id: &TenantId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<BTreeMap<NaiveDate, Counters>, StoreError> {
+        let st = self.lock();
+        let mut out: BTreeMap<NaiveDate, Counters> = BTreeMap::new();
+        for (b, c) in &st.usage {
+            if &b.tenant_id == tenant_id && b.day >= from && b.day <= to {
+                out.entry(b.day).or_default().merge(c);
+            }
+        }
+        Ok(out)
     }
 }

@@ -1,8 +1,8 @@
 //! In-memory payment store.
 
 use super::MemoryOutbox;
-use crate::domain::{MerchantEvent, Payment, PaymentId, TenantId};
-use crate::ports::{PaymentFilter, PaymentPage, PaymentStore, StoreError};
+use crate::domain::{Payment, PaymentId, TenantId};
+use crate::ports::{Effects, PaymentFilter, PaymentPage, PaymentStore, StoreError};
 use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -46,24 +46,25 @@ pub(crate) fn matches(p: &Payment, f: &PaymentFilter) -> bool {
 
 #[async_trait]
 impl PaymentStore for MemoryPaymentStore {
-    async fn insert(&self, payment: &Payment, events: &[MerchantEvent]) -> Result<(), StoreError> {
+    async fn insert(&self, payment: &Payment, effects: &Effects) -> Result<(), StoreError> {
         {
             let mut map = self.lock();
             let mut outbox = self.outbox.lock();
-            if map.contains_key(&payment.id) || outbox.any_exists(events) {
+            if map.contains_key(&payment.id) || outbox.any_exists(&effects.events) {
                 return Err(StoreError::Conflict(format!(
                     "payment {} exists",
                     payment.id
                 )));
             }
             map.insert(payment.id.clone(), payment.clone());
-            outbox.append(events);
+            outbox.append(&effects.events);
+            outbox.add_usage(effects.usage.as_ref());
         }
         self.outbox.wake();
         Ok(())
     }
 
-    async fn update(&self, payment: &Payment, events: &[MerchantEvent]) -> Result<(), StoreError> {
+    async fn update(&self, payment: &Payment, effects: &Effects) -> Result<(), StoreError> {
         {
             let mut map = self.lock();
             let mut outbox = self.outbox.lock();
@@ -71,10 +72,11 @@ impl PaymentStore for MemoryPaymentStore {
                 Some(cur)
                     if cur.tenant_id == payment.tenant_id
                         && cur.version + 1 == payment.version
-                        && !outbox.any_exists(events) =>
+                        && !outbox.any_exists(&effects.events) =>
                 {
                     *cur = payment.clone();
-                    outbox.append(events);
+                    outbox.append(&effects.events);
+                    outbox.add_usage(effects.usage.as_ref());
                 }
                 _ => {
                     return Err(StoreError::Conflict(format!(

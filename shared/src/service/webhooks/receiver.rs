@@ -76,6 +76,7 @@ impl WebhookReceiver {
             body_b64: base64::engine::general_purpose::STANDARD.encode(body),
         };
         self.queue.send(&envelope).await?;
+        crate::telemetry::count(crate::telemetry::WEBHOOK_RECEIVED, Some(module.name()));
         Ok(())
     }
 }

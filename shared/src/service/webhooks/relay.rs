@@ -19,6 +19,8 @@ pub struct RelayItem {
     pub event_id: String,
     /// The feed position (the stream record's sequence number), reported back on failure.
     pub position: String,
+    /// The X-Ray trace of the request that wrote the event, handed on to the queue message.
+    pub trace_header: Option<String>,
 }
 
 /// Forwards outbox records to the delivery queue.
@@ -45,6 +47,7 @@ impl Relay {
                 deliver_event: item.event_id.clone(),
                 tenant_id: item.tenant_id.clone(),
                 resend: false,
+                trace_header: item.trace_header.clone(),
             };
             self.queue.send_delivery(&msg).await.map_err(|e| (i, e))?;
         }
@@ -64,6 +67,7 @@ pub async fn relay_memory_feed(
             tenant_id,
             event_id: event_id.clone(),
             position: event_id.clone(),
+            trace_header: None,
         };
         relay
             .forward(std::slice::from_ref(&item))
@@ -137,6 +141,8 @@ pub fn parse_stream_event(v: &serde_json::Value) -> Result<StreamBatch, String> 
                 tenant_id,
                 event_id,
                 position,
+                trace_header: string_attr(&change.new_image, "trace_header")
+                    .filter(|t| crate::telemetry::valid_trace_header(t)),
             }),
             _ => malformed += 1,
         }

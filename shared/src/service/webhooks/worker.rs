@@ -20,7 +20,7 @@ use crate::ports::{
     Callback, CallbackSender, DeliveryMessage, DeliveryOutcome, EventStore, OutboxStore,
     PaymentStore, StoreError, Tenant, UnmatchedWebhook, WebhookEnvelope, WebhookQueue,
 };
-use crate::service::outbox::events_for;
+use crate::service::outbox::effects_for;
 use crate::signing::standard_webhooks::{signature_header, CallbackSecret};
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
@@ -67,6 +67,8 @@ pub struct QueueMessage {
     pub body: String,
     /// 1 on first delivery.
     pub receive_count: u32,
+    /// The message's `AWSTraceHeader`: the trace of the request that caused it.
+    pub trace_header: Option<String>,
 }
 
 /// What a queue message holds.
@@ -159,13 +161,26 @@ impl WebhookWorker {
     }
 
     /// Processes one message.
+    /// Every log line of its handling carries the message id and the trace of the request
+    /// that caused it (`xray_trace_id`), so a callback is found from the create's trace.
     pub async fn process(&self, msg: &QueueMessage) -> Result<(), WorkerError> {
-        match serde_json::from_str::<QueueBody>(&msg.body)
-            .map_err(|e| WorkerError::BadEnvelope(e.to_string()))?
-        {
-            QueueBody::Deliver(d) => self.deliver(&d, msg.receive_count).await,
-            QueueBody::Webhook(env) => self.process_webhook(&env).await,
+        use tracing::Instrument;
+        let trace = msg
+            .trace_header
+            .as_deref()
+            .filter(|t| crate::telemetry::valid_trace_header(t))
+            .unwrap_or("-");
+        let span = tracing::info_span!("queue_message", message_id = %msg.message_id, xray_trace_id = %trace);
+        async {
+            match serde_json::from_str::<QueueBody>(&msg.body)
+                .map_err(|e| WorkerError::BadEnvelope(e.to_string()))?
+            {
+                QueueBody::Deliver(d) => self.deliver(&d, msg.receive_count).await,
+                QueueBody::Webhook(env) => self.process_webhook(&env).await,
+            }
         }
+        .instrument(span)
+        .await
     }
 
     /// Every event of one gateway webhook (an EFI notification may carry several).
@@ -261,11 +276,11 @@ impl WebhookWorker {
                     return self.unmatched(tenant, gateway, ev, received_at, why).await;
                 }
             };
-            let events = events_for(Some(&payment), &next, self.clock.now());
-            match self.payments.update(&next, &events).await {
+            let effects = effects_for(Some(&payment), &next, self.clock.now());
+            match self.payments.update(&next, &effects).await {
                 Ok(()) => {
                     crate::failpoint!("worker.after_apply");
-                    tracing::info!(payment_id = %next.id, from = %payment.status, to = %next.status, events = events.len(), "gateway event applied");
+                    tracing::info!(payment_id = %next.id, from = %payment.status, to = %next.status, events = effects.events.len(), "gateway event applied");
                     return Ok(());
                 }
                 Err(StoreError::Conflict(_)) => {
@@ -325,6 +340,7 @@ impl WebhookWorker {
         }
         next.updated_at = now;
         next.version += 1;
+        next.webhooks_applied = next.webhooks_applied.saturating_add(1);
         next.applied_events.push(ev.dedupe_id.clone());
         if next.applied_events.len() > MAX_APPLIED_EVENTS {
             let extra = next.applied_events.len() - MAX_APPLIED_EVENTS;
@@ -423,6 +439,21 @@ impl WebhookWorker {
         };
         let started = std::time::Instant::now();
         let report = self.sender.send(&cb).await;
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        crate::telemetry::latency(crate::telemetry::CALLBACK_LATENCY, None, ms);
+        if report.outcome == DeliveryOutcome::Delivered {
+            crate::telemetry::count(crate::telemetry::WEBHOOK_DELIVERED, None);
+        }
+        tracing::info!(
+            event_id = %event.id,
+            payment_id = %event.payment_id,
+            tenant = %tenant.id,
+            http_status = report.http_status.unwrap_or(0),
+            delivered = report.outcome == DeliveryOutcome::Delivered,
+            attempt = receive_count,
+            duration_ms = ms.round() as u64,
+            "callback"
+        );
         let attempt = DeliveryAttempt {
             at,
             http_status: report.http_status,
