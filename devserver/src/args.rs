@@ -6,6 +6,8 @@ use std::path::PathBuf;
 /// Printed on bad arguments.
 pub const USAGE: &str = "usage: devserver [serve|seed] [--addr 127.0.0.1:8080] [--tenants infra/tenants.dev.json] [--store memory|dynamodb] [--create-tables]
        devserver redrive --dlq-url URL --queue-url URL
+       devserver recount --tenant ID --month YYYY-MM [--store dynamodb]
+       devserver emf-check FILE [--expect service:Metric ...]
 env: ORCH_ADDR, ORCH_TENANTS_FILE, ORCH_STORE; with dynamodb: AWS_ENDPOINT_URL, AWS_REGION, IDEMPOTENCY_TABLE, PAYMENTS_TABLE, TENANTS_TABLE";
 
 /// What to do.
@@ -13,7 +15,20 @@ env: ORCH_ADDR, ORCH_TENANTS_FILE, ORCH_STORE; with dynamodb: AWS_ENDPOINT_URL, 
 pub enum Command {
     Serve,
     Seed,
-    Redrive { dlq_url: String, queue_url: String },
+    Redrive {
+        dlq_url: String,
+        queue_url: String,
+    },
+    /// Recompute a month's usage from the payments and report differences.
+    Recount {
+        tenant: String,
+        month: String,
+    },
+    /// Validate the EMF documents in a captured Lambda log.
+    EmfCheck {
+        file: PathBuf,
+        expect: Vec<String>,
+    },
 }
 
 /// Where state lives.
@@ -49,6 +64,9 @@ impl Args {
         let mut dlq_url = None;
         let mut queue_url = None;
         let mut redrive = false;
+        let (mut recount, mut tenant, mut month) = (false, None, None);
+        let (mut emf_file, mut expect): (Option<PathBuf>, Vec<String>) = (None, Vec::new());
+        let mut emf = false;
         let mut a = Args {
             command: Command::Serve,
             addr: env("ORCH_ADDR")
@@ -67,6 +85,14 @@ impl Args {
                 "serve" => a.command = Command::Serve,
                 "seed" => a.command = Command::Seed,
                 "redrive" => redrive = true,
+                "recount" => recount = true,
+                "emf-check" => {
+                    emf = true;
+                    emf_file = Some(value("emf-check")?.into());
+                }
+                "--expect" => expect.push(value("--expect")?),
+                "--tenant" => tenant = Some(value("--tenant")?),
+                "--month" => month = Some(value("--month")?),
                 "--dlq-url" => dlq_url = Some(value("--dlq-url")?),
                 "--queue-url" => queue_url = Some(value("--queue-url")?),
                 "--addr" => {
@@ -80,6 +106,18 @@ impl Args {
                 "-h" | "--help" => return Err("help".into()),
                 other => return Err(format!("unknown argument `{other}`")),
             }
+        }
+        if recount {
+            a.command = Command::Recount {
+                tenant: tenant.ok_or("recount needs --tenant")?,
+                month: month.ok_or("recount needs --month")?,
+            };
+        }
+        if emf {
+            a.command = Command::EmfCheck {
+                file: emf_file.ok_or("emf-check needs a file")?,
+                expect,
+            };
         }
         if redrive {
             a.command = Command::Redrive {

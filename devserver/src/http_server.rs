@@ -23,6 +23,7 @@ use tokio::net::TcpListener;
 struct Services {
     api: Arc<Orchestrator>,
     receiver: Arc<WebhookReceiver>,
+    metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
 
 async fn serve_one(
@@ -31,6 +32,17 @@ async fn serve_one(
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, std::convert::Infallible> {
     let (parts, body) = req.into_parts();
+    if parts.uri.path() == "/metrics" && parts.method == http::Method::GET {
+        if let Some(m) = &svc.metrics {
+            let text = m.render();
+            let resp = Response::builder()
+                .status(200)
+                .header("content-type", "text/plain; version=0.0.4")
+                .body(Full::new(Bytes::from(text)))
+                .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())));
+            return Ok(resp);
+        }
+    }
     let out = match Limited::new(body, MAX_BODY_BYTES + 1).collect().await {
         Ok(collected) => {
             let api = ApiRequest {
@@ -68,8 +80,13 @@ pub async fn serve(
     receiver: Arc<WebhookReceiver>,
     addr: SocketAddr,
     store: Store,
+    metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let svc = Arc::new(Services { api, receiver });
+    let svc = Arc::new(Services {
+        api,
+        receiver,
+        metrics,
+    });
     let listener = TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     tracing::info!(addr = %local, store = ?store, "orchestrator listening");

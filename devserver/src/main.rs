@@ -10,6 +10,7 @@
 //! ```
 
 mod args;
+mod emf_check;
 mod http_server;
 mod local_worker;
 
@@ -48,6 +49,9 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    if let Command::EmfCheck { file, expect } = &args.command {
+        return emf_check::run(file, expect);
+    }
     if let Command::Redrive { dlq_url, queue_url } = &args.command {
         let client = aws_sdk_sqs::Client::new(&dynamo::load_config().await);
         let moved = dynamo::redrive(&client, dlq_url, queue_url, usize::MAX).await?;
@@ -56,7 +60,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     }
     let tenants = load_tenants_file(&args.tenants)?;
     let stores = match (&args.command, args.store) {
-        (Command::Seed, _) | (Command::Serve, Store::Dynamodb) => {
+        (Command::Seed, _) | (_, Store::Dynamodb) => {
             let client = aws_sdk_dynamodb::Client::new(&dynamo::load_config().await);
             let tables = TableNames::from_env();
             if args.create_tables || args.command == Command::Seed {
@@ -76,6 +80,10 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             stores
         }
     };
+    if let Command::Recount { tenant, month } = &args.command {
+        return recount(&stores, tenant, month).await;
+    }
+    let metrics = prometheus()?;
     let (registry, _) = shared::gateways::simulators();
     // Local development: merchants' callback receivers usually run on plain-http loopback.
     let config = ServiceConfig {
@@ -130,5 +138,43 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     tokio::spawn(local_worker::run(queue, worker));
-    http_server::serve(svc, receiver, args.addr, args.store).await
+    http_server::serve(svc, receiver, args.addr, args.store, Some(metrics)).await
+}
+
+/// The `/metrics` recorder: Prometheus text with the same metric names the Lambdas send as EMF
+/// (`service="devserver"` on each), latencies as histograms.
+fn prometheus() -> Result<metrics_exporter_prometheus::PrometheusHandle, Box<dyn std::error::Error>>
+{
+    let buckets = [
+        5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0,
+    ];
+    let handle = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .add_global_label("service", "devserver")
+        .set_buckets(&buckets)?
+        .install_recorder()?;
+    shared::telemetry::describe_metrics();
+    Ok(handle)
+}
+
+/// `devserver recount`: recomputes a month's usage counters from the stored payments and
+/// prints the differences (exit 1 when there are any).
+async fn recount(
+    stores: &StoreSet,
+    tenant: &str,
+    month: &str,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let tid = shared::domain::TenantId::parse(tenant).map_err(|e| e.to_string())?;
+    let (year, month) = shared::service::parse_month(month).ok_or("--month must be YYYY-MM")?;
+    let (registry, _) = shared::gateways::simulators();
+    let svc = stores.orchestrator(registry, ServiceConfig::default());
+    let report = svc
+        .recount(&tid, year, month)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    if report.differences.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{} counters differ", report.differences.len()).into())
+    }
 }

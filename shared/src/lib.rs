@@ -10,6 +10,7 @@ pub mod api;
 pub mod bootstrap;
 pub mod clock;
 pub mod domain;
+pub mod emf;
 pub mod error;
 pub mod gateways;
 pub mod ports;

@@ -1,7 +1,9 @@
 //! Proxy Lambda: API Gateway HTTP API → the shared API service. Clients are built once per
-//! instance (in `main`) and reused across invocations.
+//! instance (in `main`) and reused across invocations; metrics are flushed as one EMF batch
+//! after each invocation.
 
-use lambda_http::{run, service_fn, Body, Error, Request, Response};
+use lambda_http::{Body, Error, Request, Response};
+use metrics_cloudwatch_embedded::lambda::handler::run_http;
 use shared::api::handle;
 use shared::api::lambda_glue::{to_api_request, to_lambda_response};
 use shared::service::Orchestrator;
@@ -13,6 +15,7 @@ async fn serve(svc: &Orchestrator, req: Request) -> Result<Response<Body>, Error
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init_json_logs();
+    let metrics = shared::emf::lambda_recorder("proxy")?;
     let svc = shared::bootstrap::lambda_orchestrator().await?;
-    run(service_fn(|req| serve(&svc, req))).await
+    run_http(metrics, |req| serve(&svc, req)).await
 }

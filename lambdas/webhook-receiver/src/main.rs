@@ -1,7 +1,8 @@
 //! Webhook receiver Lambda: `POST /webhooks/{gateway}/{tenant_id}` → verify → SQS → 200.
 //! API Gateway's base64 bodies are decoded by `lambda_http` before verification.
 
-use lambda_http::{run, service_fn, Body, Error, Request, Response};
+use lambda_http::{Body, Error, Request, Response};
+use metrics_cloudwatch_embedded::lambda::handler::run_http;
 use shared::api::handle_webhook;
 use shared::api::lambda_glue::{to_api_request, to_lambda_response};
 use shared::service::webhooks::WebhookReceiver;
@@ -15,6 +16,7 @@ async fn serve(rx: &WebhookReceiver, req: Request) -> Result<Response<Body>, Err
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init_json_logs();
+    let metrics = shared::emf::lambda_recorder("webhook-receiver")?;
     let rx = shared::bootstrap::lambda_receiver().await?;
-    run(service_fn(|req| serve(&rx, req))).await
+    run_http(metrics, |req| serve(&rx, req)).await
 }

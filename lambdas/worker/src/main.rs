@@ -4,7 +4,8 @@
 //! handed to the queue; on failure the stream retries from the first record not handed over).
 
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
-use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use lambda_runtime::{Error, LambdaEvent};
+use metrics_cloudwatch_embedded::lambda::handler::run;
 use serde_json::{json, Value};
 use shared::service::webhooks::{parse_stream_event, QueueMessage, Relay, WebhookWorker};
 
@@ -68,6 +69,7 @@ async fn serve(
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init_json_logs();
+    let metrics = shared::emf::lambda_recorder("worker")?;
     let (worker, relay) = shared::bootstrap::lambda_worker().await?;
-    run(service_fn(|ev| serve(&worker, &relay, ev))).await
+    run(metrics, |ev| serve(&worker, &relay, ev)).await
 }
