@@ -48,6 +48,10 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 step "cargo test --workspace (unit, contract, integration; DynamoDB on moto)"
 cargo test --workspace 2>&1 | tee "$LOGS/cargo-test.log"
 test "${PIPESTATUS[0]}" -eq 0
+# The same server's Prometheus metrics moved with the traffic schemathesis sent.
+curl -fsS "$DEV_URL/metrics" | tee "$LOGS/devserver-metrics.txt" | grep -Eq '^PaymentProcessed\{service="devserver",Gateway="[a-z_]+"\} [1-9]' \
+  || { echo "dev server /metrics shows no PaymentProcessed"; exit 1; }
+echo "dev server /metrics: $(grep -c '^[A-Za-z]' "$LOGS/devserver-metrics.txt") series"
 
 step "the dev server (the quick start's binary) for the contract and SDK tests"
 cargo build --quiet -p devserver
@@ -80,14 +84,15 @@ step "Python SDK (sdks/python): build, mypy --strict, unit, real-server and faul
 start_devserver python
 ORCH_API_URL="$DEV_URL" PYTHON="$VENV/bin/python" bash sdks/python/ci.sh
 
-step "cfn-lint template.yaml"
-cfn-lint template.yaml
+step "template.yaml: cfn-lint and sam validate --lint (offline)"
+VENV_BIN="$VENV/bin" bash infra/lint_template.sh
 
 step "the three Lambda binaries through cargo lambda invoke (DynamoDB and SQS on moto)"
 export AWS_ENDPOINT_URL="$MOTO_ENDPOINT" AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
   AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
   IDEMPOTENCY_TABLE=invoke-idempotency PAYMENTS_TABLE=invoke-payments TENANTS_TABLE=invoke-tenants \
   EVENTS_TABLE=invoke-events BREAKER_TABLE=invoke-breakers OUTBOX_TABLE=invoke-outbox \
+  USAGE_TABLE=invoke-usage \
   GATEWAY_RESERVE_MS=500
 cargo run --quiet -p devserver -- seed --tenants infra/tenants.dev.json >"$LOGS/seed.log" 2>&1
 WEBHOOK_QUEUE_URL=$(python3 -c 'import boto3,os; print(boto3.client("sqs", endpoint_url=os.environ["AWS_ENDPOINT_URL"]).create_queue(QueueName="invoke-webhooks")["QueueUrl"])')
@@ -96,6 +101,11 @@ INVOKE_PORT=$(free_port)
 setsid cargo lambda watch --invoke-port "$INVOKE_PORT" --timeout 29 --ignore-changes >"$LOGS/lambda-watch.log" 2>&1 &
 PIDS+=($!)
 bash infra/invoke_events.sh "$INVOKE_PORT"
+# Each Lambda's stdout holds valid EMF (rules, limits, dimensions, request and trace ids).
+./target/debug/devserver emf-check "$LOGS/lambda-watch.log" \
+  --expect proxy:ColdStart --expect proxy:PaymentProcessed --expect proxy:GatewayLatency \
+  --expect proxy:IdempotentReplay --expect webhook-receiver:WebhookReceived \
+  --expect worker:ColdStart
 
 step "all checks passed"
 # One plain closing line with the totals of every cargo test binary.

@@ -18,6 +18,13 @@ pub async fn handle(svc: &Orchestrator, req: ApiRequest) -> ApiResponse {
         Err(e) => with_request_id(error_response(&e), &request_id),
     };
     resp.headers.push(("request-id", request_id.clone()));
+    // The X-Ray trace of this invocation (lambda_http copies it into this header), so the
+    // request's line and the worker's lines for what it caused share one trace id.
+    let trace = header(&req, "x-amzn-trace-id")
+        .map(str::to_string)
+        .or_else(crate::telemetry::trace_header)
+        .filter(|t| crate::telemetry::valid_trace_header(t))
+        .unwrap_or_else(|| "-".into());
     // One JSON line per request; no headers, no body, no key material.
     tracing::info!(
         request_id = %request_id,
@@ -25,6 +32,7 @@ pub async fn handle(svc: &Orchestrator, req: ApiRequest) -> ApiResponse {
         path = %req.path,
         status = resp.status,
         tenant = tenant_id.as_deref().unwrap_or("-"),
+        xray_trace_id = %trace,
         duration_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
         "request"
     );
