@@ -48,10 +48,6 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 step "cargo test --workspace (unit, contract, integration; DynamoDB on moto)"
 cargo test --workspace 2>&1 | tee "$LOGS/cargo-test.log"
 test "${PIPESTATUS[0]}" -eq 0
-# The same server's Prometheus metrics moved with the traffic schemathesis sent.
-curl -fsS "$DEV_URL/metrics" | tee "$LOGS/devserver-metrics.txt" | grep -Eq '^PaymentProcessed\{service="devserver",Gateway="[a-z_]+"\} [1-9]' \
-  || { echo "dev server /metrics shows no PaymentProcessed"; exit 1; }
-echo "dev server /metrics: $(grep -c '^[A-Za-z]' "$LOGS/devserver-metrics.txt") series"
 
 step "the dev server (the quick start's binary) for the contract and SDK tests"
 cargo build --quiet -p devserver
@@ -75,6 +71,11 @@ SCHEMATHESIS_HOOKS=infra.schemathesis_hooks PYTHONPATH="$ROOT" st run docs/opena
   --checks not_a_server_error_but_gateway_502,status_code_conformance,response_schema_conformance,content_type_conformance \
   --max-examples 150 --seed 1 --no-color 2>&1 | tee "$LOGS/schemathesis.log" | tail -25
 test "${PIPESTATUS[0]}" -eq 0
+# The same server's Prometheus metrics moved with the traffic schemathesis sent.
+curl -fsS "$DEV_URL/metrics" >"$LOGS/devserver-metrics.txt"
+grep -Eq '^PaymentProcessed\{service="devserver",Gateway="[a-z_]+"\} [1-9]' "$LOGS/devserver-metrics.txt" \
+  || { echo "dev server /metrics shows no PaymentProcessed"; exit 1; }
+echo "dev server /metrics: $(grep -c '^[A-Za-z]' "$LOGS/devserver-metrics.txt") series"
 
 step "Node SDK (sdks/node): build, types, unit, real-server and fault tests, packed install"
 start_devserver node
