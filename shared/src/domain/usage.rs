@@ -6,7 +6,7 @@
 //!
 //! Basis: a payment counts in the UTC day (and so month) it was **created**; its status, volume
 //! and refund counters follow it there as it changes. A callback counts on the day of its
-//! event; an unmatched webhook on the day it was recorded.
+//! event; an unmatched webhook on the day it was received.
 
 use super::{Payment, PaymentId, PaymentStatus, RefundStatus, TenantId};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 /// How many counter items a tenant's day is spread over, so concurrent payments of one tenant
 /// rarely touch the same item in their transactions (a payment always uses the same one).
-pub const USAGE_SHARDS: u32 = 8;
+pub const USAGE_SHARDS: u32 = 32;
 
 /// Named counters. Names are flat (`status.succeeded`, `volume.created.BRL`) so a DynamoDB
 /// `ADD` creates each on first use; zero counters are never kept.

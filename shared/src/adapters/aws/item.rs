@@ -155,8 +155,10 @@ pub(crate) enum TxOutcome {
 
 /// How often a transaction canceled only by contention (`TransactionConflict`: another
 /// transaction held one of its items, e.g. a shared usage counter) is sent again. A canceled
-/// transaction wrote nothing, so sending the same one again is safe.
-const CONTENTION_RETRIES: u32 = 4;
+/// transaction wrote nothing, so sending the same one again is safe. The backoff doubles from
+/// 10 ms to a 200 ms cap (about 1 s in all), since a create commit that gives up answers 503
+/// after its gateway call.
+const CONTENTION_RETRIES: u32 = 8;
 
 /// Sends a transaction, retrying pure contention with a short jittered backoff. A failed
 /// condition is `ConditionFailed`; contention that outlasts the retries, or any other failure,
@@ -187,10 +189,8 @@ pub(crate) async fn transact(
             return Err(unavailable(err));
         }
         attempt += 1;
-        let jitter = rand::random::<u64>() % 10;
-        tokio::time::sleep(std::time::Duration::from_millis(
-            10 * u64::from(attempt) + jitter,
-        ))
-        .await;
+        let backoff = (10u64 << attempt.min(5)).min(200);
+        let jitter = rand::random::<u64>() % backoff;
+        tokio::time::sleep(std::time::Duration::from_millis(backoff / 2 + jitter)).await;
     }
 }

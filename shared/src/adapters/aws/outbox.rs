@@ -219,11 +219,16 @@ impl OutboxStore for DynamoOutbox {
                         .update(usage_update(&self.usage_table, &delta)?)
                         .build(),
                 ]));
-            if transact(tx).await? == TxOutcome::Written {
+            match transact(tx).await {
                 // Bounded anyway: the log is trimmed at the next uncounted write.
-                return Ok(());
+                Ok(TxOutcome::Written) => return Ok(()),
+                // Already in that state (or not this tenant's): the plain write below decides.
+                Ok(TxOutcome::ConditionFailed) => {}
+                // The delivery still gets recorded; only its count is lost.
+                Err(e) => {
+                    tracing::warn!(event_id = %id, error = %e, "delivery not counted in the usage; recording it without the count");
+                }
             }
-            // Already in that state (or not this tenant's): the plain write below decides.
         }
         // A delivered event stays delivered: a concurrent duplicate hand-over that failed (or a
         // failed resend) must not turn it back into pending or failed.
