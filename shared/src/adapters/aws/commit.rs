@@ -4,8 +4,8 @@
 //! request per payment.
 
 use super::idempotency::Completion;
-use super::item::{transact, TxOutcome};
-use super::payments::{effect_items, to_item};
+use super::item::TxOutcome;
+use super::payments::{to_item, transact_with_effects};
 use super::TableNames;
 use crate::domain::Payment;
 use crate::ports::{CreateCommit, Effects, KeyCompletion, StoreError};
@@ -66,19 +66,18 @@ impl CreateCommit for DynamoCreateCommit {
                 .set_expression_attribute_values(Some(done.values))
                 .build(),
         )?;
-        let mut items = vec![
+        let items = vec![
             TransactWriteItem::builder().put(put).build(),
             TransactWriteItem::builder().update(update).build(),
         ];
-        items.extend(effect_items(
+        let outcome = transact_with_effects(
+            &self.client,
+            items,
             &self.outbox_table,
             &self.usage_table,
             effects,
-        )?);
-        let tx = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items));
-        Ok(transact(tx).await? == TxOutcome::Written)
+        )
+        .await?;
+        Ok(outcome == TxOutcome::Written)
     }
 }

@@ -34,14 +34,15 @@ pub const BY_REFERENCE: &str = "by_reference";
 /// Index for finding a payment by the gateway's own id (webhooks).
 pub const BY_GATEWAY_REF: &str = "by_gateway_ref";
 
-/// The transaction items a payment write carries besides the payment: its events' `Put`s and
-/// its usage `ADD` (shared with the create commit).
-pub(crate) fn effect_items(
+/// Sends `items` (the payment's own writes) with the items of its effects — the events' `Put`s
+/// and the usage `ADD` — as one transaction (shared with the create commit).
+pub(crate) async fn transact_with_effects(
+    client: &Client,
+    mut items: Vec<TransactWriteItem>,
     outbox_table: &str,
     usage_table: &str,
     effects: &Effects,
-) -> Result<Vec<TransactWriteItem>, StoreError> {
-    let mut items = Vec::with_capacity(effects.events.len() + 1);
+) -> Result<TxOutcome, StoreError> {
     for e in &effects.events {
         items.push(
             TransactWriteItem::builder()
@@ -56,7 +57,12 @@ pub(crate) fn effect_items(
                 .build(),
         );
     }
-    Ok(items)
+    transact(
+        client
+            .transact_write_items()
+            .set_transact_items(Some(items)),
+    )
+    .await
 }
 
 impl DynamoPaymentStore {
@@ -114,19 +120,18 @@ impl DynamoPaymentStore {
         let put = put
             .build()
             .map_err(|e| StoreError::Corrupt(format!("transaction item: {e}")))?;
-        let mut items = vec![TransactWriteItem::builder().put(put).build()];
-        items.extend(effect_items(
+        let items = vec![TransactWriteItem::builder().put(put).build()];
+        // A failed condition (or contention that outlasted the retries) wrote nothing: a lost
+        // race is re-read by the caller; any other failure is an outage.
+        let outcome = transact_with_effects(
+            &self.client,
+            items,
             &self.outbox_table,
             &self.usage_table,
             effects,
-        )?);
-        let tx = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items));
-        // A failed condition (or contention that outlasted the retries) wrote nothing: a lost
-        // race is re-read by the caller; any other failure is an outage.
-        match transact(tx).await? {
+        )
+        .await?;
+        match outcome {
             TxOutcome::Written => Ok(()),
             TxOutcome::ConditionFailed => Err(StoreError::Conflict(conflict)),
         }
