@@ -90,6 +90,10 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         allow_loopback_callbacks: true,
         breaker: shared::domain::BreakerConfig::from_lookup(|k| std::env::var(k).ok())?,
         gateway_reserve: ServiceConfig::gateway_reserve_from_lookup(|k| std::env::var(k).ok())?,
+        rate_limit_per_minute: ServiceConfig::rate_limit_from_lookup(|k| std::env::var(k).ok())?,
+        operator_key_hashes: vec![shared::ports::hash_api_key(
+            &std::env::var("ORCH_OPERATOR_KEY").unwrap_or_else(|_| DEV_OPERATOR_KEY.into()),
+        )],
         ..ServiceConfig::default()
     };
     let mut svc = stores.orchestrator(registry, config);
@@ -140,6 +144,10 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     tokio::spawn(local_worker::run(queue, worker));
     http_server::serve(svc, receiver, args.addr, args.store, Some(metrics)).await
 }
+
+/// The dev server's operator key when `ORCH_OPERATOR_KEY` is not set (local use only, like the
+/// demo tenants' keys).
+const DEV_OPERATOR_KEY: &str = "op_dev_0f1e2d3c4b5a69788796a5b4c3d2e1f0";
 
 /// The `/metrics` recorder: Prometheus text with the same metric names the Lambdas send as EMF
 /// (`service="devserver"` on each), latencies as histograms.

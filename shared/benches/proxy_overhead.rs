@@ -73,6 +73,10 @@ fn main() {
                 live_gateways: vec![],
                 callback_secrets: vec![],
                 webhook_secrets: Default::default(),
+                api_keys: vec![],
+                disabled: false,
+                rate_limit_per_minute: None,
+                callback_secret_expiry: Default::default(),
             })
             .await
             .expect("seed");

@@ -89,6 +89,8 @@ pub struct StoreSet {
     pub memory_outbox: Option<Arc<crate::adapters::memory::MemoryOutbox>>,
     /// The usage counters those writes keep (read by `GET /v1/usage`).
     pub usage: Arc<dyn crate::ports::UsageStore>,
+    /// The audit log of configuration changes.
+    pub audit: Arc<dyn crate::ports::AuditStore>,
 }
 
 impl StoreSet {
@@ -100,6 +102,7 @@ impl StoreSet {
         Self {
             outbox: outbox.clone(),
             usage: outbox.clone(),
+            audit: Arc::new(crate::adapters::memory::MemoryAuditStore::default()),
             events: Arc::new(crate::adapters::memory::MemoryEventStore::counting_in(
                 outbox.clone(),
             )),
@@ -129,6 +132,10 @@ impl StoreSet {
             usage: Arc::new(crate::adapters::aws::DynamoUsageStore::new(
                 client.clone(),
                 &tables.usage,
+            )),
+            audit: Arc::new(crate::adapters::aws::DynamoAuditStore::new(
+                client.clone(),
+                &tables.tenants,
             )),
             memory_outbox: None,
             idempotency: Arc::new(DynamoIdempotencyStore::new(
@@ -171,6 +178,7 @@ impl StoreSet {
         .with_create_commit(self.commit.clone())
         .with_events(self.outbox.clone(), self.events.clone())
         .with_usage(self.usage.clone())
+        .with_audit(self.audit.clone())
     }
 }
 
@@ -182,9 +190,12 @@ pub async fn lambda_orchestrator() -> Result<Orchestrator, String> {
         breaker: crate::domain::BreakerConfig::from_lookup(|k| std::env::var(k).ok())
             .map_err(|e| e.to_string())?,
         gateway_reserve: ServiceConfig::gateway_reserve_from_lookup(|k| std::env::var(k).ok())?,
+        rate_limit_per_minute: ServiceConfig::rate_limit_from_lookup(|k| std::env::var(k).ok())?,
         ..ServiceConfig::default()
     };
     let conf = crate::adapters::aws::load_config().await;
+    let mut config = config;
+    config.operator_key_hashes = operator_keys_from_secret(&conf).await?;
     let (registry, _) = crate::gateways::simulators();
     let prefix = std::env::var("GATEWAY_SECRETS_PREFIX").unwrap_or_else(|_| "orchestrator".into());
     let secrets = crate::adapters::aws::SecretsManagerCredentials::new(
@@ -207,6 +218,38 @@ pub async fn lambda_orchestrator() -> Result<Orchestrator, String> {
         ))),
         Err(_) => svc,
     })
+}
+
+/// The operator key hashes: the Secrets Manager secret named by `OPERATOR_KEY_SECRET_ID`
+/// holds the SHA-256 (hex) of each operator key, comma-separated (the key itself is stored
+/// nowhere). Unset: the operator API stays closed.
+async fn operator_keys_from_secret(conf: &aws_config::SdkConfig) -> Result<Vec<String>, String> {
+    let Ok(id) = std::env::var("OPERATOR_KEY_SECRET_ID") else {
+        return Ok(Vec::new());
+    };
+    if id.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    let out = aws_sdk_secretsmanager::Client::new(conf)
+        .get_secret_value()
+        .secret_id(id)
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "operator key secret: {}",
+                aws_sdk_secretsmanager::error::DisplayErrorContext(e)
+            )
+        })?;
+    Ok(parse_operator_hashes(out.secret_string().unwrap_or("")))
+}
+
+/// Comma-separated SHA-256 hex digests; anything else is dropped.
+pub fn parse_operator_hashes(v: &str) -> Vec<String> {
+    v.split(',')
+        .map(|h| h.trim().to_ascii_lowercase())
+        .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+        .collect()
 }
 
 /// How long webhook Lambdas trust a cached tenant.

@@ -40,6 +40,15 @@ pub enum ApiError {
     /// Every gateway failed and none created a charge (502).
     #[error("{message}")]
     Gateway { code: String, message: String },
+    /// The tenant's request rate is over its limit; nothing was done (429).
+    #[error(
+        "too many requests: the limit is {limit} per {window_secs} s; retry after {retry_after} s"
+    )]
+    RateLimited {
+        limit: u32,
+        window_secs: u32,
+        retry_after: u64,
+    },
     /// A dependency (store) is unavailable; safe to retry (503).
     #[error("a dependency is temporarily unavailable; retry with the same Idempotency-Key")]
     Unavailable(String),

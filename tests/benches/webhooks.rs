@@ -61,6 +61,10 @@ fn main() {
             live_gateways: vec![],
             callback_secrets: vec!["whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD".into()],
             webhook_secrets: WebhookSecrets { stripe: vec![SECRET.into()], ..Default::default() },
+            api_keys: vec![],
+            disabled: false,
+            rate_limit_per_minute: None,
+            callback_secret_expiry: Default::default(),
         };
         tenants.put(&tenant).await.unwrap();
         let queue = Arc::new(MemoryQueue::new(8));

@@ -95,6 +95,8 @@ pub struct Stores {
     pub memory_outbox: Option<Arc<shared::adapters::memory::MemoryOutbox>>,
     /// Usage counters, written with the payment changes.
     pub usage: Arc<dyn shared::ports::UsageStore>,
+    /// The audit log.
+    pub audit: Arc<dyn shared::ports::AuditStore>,
     counter: Counter,
 }
 
@@ -115,6 +117,7 @@ impl Stores {
                         p.outbox(),
                     )),
                     usage: p.outbox(),
+                    audit: Arc::new(shared::adapters::memory::MemoryAuditStore::default()),
                     idempotency: i.clone(),
                     payments: p.clone(),
                     outbox: p.outbox(),
@@ -139,6 +142,10 @@ impl Stores {
                     usage: Arc::new(shared::adapters::aws::DynamoUsageStore::new(
                         client.clone(),
                         &t.usage,
+                    )),
+                    audit: Arc::new(shared::adapters::aws::DynamoAuditStore::new(
+                        client.clone(),
+                        &t.tenants,
                     )),
                     idempotency: Arc::new(DynamoIdempotencyStore::new(
                         client.clone(),
@@ -268,6 +275,10 @@ pub fn tenant(id: &str, key: &str) -> Tenant {
         live_gateways: vec![],
         callback_secrets: vec![],
         webhook_secrets: Default::default(),
+        api_keys: vec![],
+        disabled: false,
+        rate_limit_per_minute: None,
+        callback_secret_expiry: Default::default(),
     }
 }
 
@@ -301,7 +312,8 @@ impl Harness {
         .with_breaker_store(stores.breakers.clone())
         .with_create_commit(stores.commit.clone())
         .with_events(stores.outbox.clone(), stores.events.clone())
-        .with_usage(stores.usage.clone());
+        .with_usage(stores.usage.clone())
+        .with_audit(stores.audit.clone());
         Harness {
             svc,
             stores,

@@ -106,6 +106,7 @@ async fn crashed_claim_is_taken_over_with_the_same_payment_id(b: Backend) {
         in_flight_until: now + Duration::seconds(10),
         expires_at: now + Duration::hours(24),
         steps: shared::domain::CreateSteps::first_intent("efi", now),
+        rate: None,
     };
     assert!(matches!(
         h.stores.idempotency.claim(&claim).await.unwrap(),

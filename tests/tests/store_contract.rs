@@ -31,6 +31,7 @@ fn claim_req(
         in_flight_until: now + Duration::seconds(30),
         expires_at: now + Duration::hours(24),
         steps: Default::default(),
+        rate: None,
     }
 }
 

@@ -18,9 +18,16 @@ fn classify(e: &ApiError) -> (u16, &'static str, String) {
         ApiError::InvalidState(_) => (422, "invalid_request", "invalid_state".into()),
         ApiError::MethodNotAllowed => (405, "invalid_request", "method_not_allowed".into()),
         ApiError::Gateway { code, .. } => (502, "gateway", code.clone()),
+        ApiError::RateLimited { .. } => (429, "rate_limited", "rate_limited".into()),
         ApiError::Unavailable(_) => (503, "internal", "dependency_unavailable".into()),
         ApiError::Internal(_) => (500, "internal", "internal_error".into()),
     }
+}
+
+/// The IETF `RateLimit-Policy` field (draft-ietf-httpapi-ratelimit-headers): quota `q` per
+/// window `w` seconds.
+pub fn rate_limit_policy(limit: u32, window_secs: u32) -> String {
+    format!("\"default\";q={limit};w={window_secs}")
 }
 
 /// Renders `{"error": {"type", "code", "message", "param"?}}`. Internal details (store errors)
@@ -40,6 +47,18 @@ pub fn error_response(e: &ApiError) -> ApiResponse {
     let mut resp = ApiResponse::json(status, serde_json::json!({ "error": err }).to_string());
     if matches!(e, ApiError::IdempotencyKeyInUse | ApiError::Unavailable(_)) {
         resp.headers.push(("retry-after", "1".into()));
+    }
+    if let ApiError::RateLimited {
+        limit,
+        window_secs,
+        retry_after,
+    } = e
+    {
+        resp.headers.push(("retry-after", retry_after.to_string()));
+        resp.headers
+            .push(("ratelimit-policy", rate_limit_policy(*limit, *window_secs)));
+        resp.headers
+            .push(("ratelimit", format!("\"default\";r=0;t={retry_after}")));
     }
     resp
 }

@@ -7,7 +7,7 @@ pub mod lambda_glue;
 mod router;
 mod webhook_route;
 
-pub use error_response::error_response;
+pub use error_response::{error_response, rate_limit_policy};
 pub use router::handle;
 pub use webhook_route::{handle_webhook, is_webhook_path};
 

@@ -78,19 +78,81 @@ async fn route(
             | ["v1", "events", _, "resend"]
             | ["v1", "webhooks", "unmatched"]
             | ["v1", "usage"]
+            | ["v1", "api_keys"]
+            | ["v1", "api_keys", _]
+            | ["v1", "webhook_secrets"]
+            | ["v1", "webhook_secrets", "rotate"]
+            | ["v1", "audit"]
+            | ["v1", "admin", "tenants"]
+            | ["v1", "admin", "tenants", _]
     ) {
         return Err(ApiError::NotFound("no such route".into()));
     }
     if req.body.len() > MAX_BODY_BYTES {
         return Err(ApiError::PayloadTooLarge);
     }
-    let tenant = svc.authenticate(header(req, "authorization")).await?;
+    // The operator API: an operator key only (never a tenant key).
+    if let ["v1", "admin", "tenants", rest @ ..] = segments.as_slice() {
+        let auth = header(req, "authorization");
+        let r = match (rest, &req.method) {
+            ([], &Method::POST) => {
+                ApiResponse::json(201, svc.admin_create_tenant(auth, &req.body).await?)
+            }
+            ([], &Method::GET) => ApiResponse::json(200, svc.admin_list_tenants(auth).await?),
+            ([id], &Method::PATCH) => {
+                ApiResponse::json(200, svc.admin_patch_tenant(auth, id, &req.body).await?)
+            }
+            _ => return Err(ApiError::MethodNotAllowed),
+        };
+        *tenant_id = Some("operator".into());
+        return Ok(r);
+    }
+    let who = svc.authenticate_key(header(req, "authorization")).await?;
+    let tenant = who.tenant.clone();
     *tenant_id = Some(tenant.id.to_string());
-    match (segments.as_slice(), &req.method) {
+    let mut resp = route_tenant(svc, req, &segments, &who).await?;
+    if req.method == Method::POST {
+        if let Some(p) = svc.rate_limit_policy(&tenant) {
+            resp.headers.push(("ratelimit-policy", p));
+        }
+    }
+    Ok(resp)
+}
+
+/// The tenant's routes, once its key is known.
+async fn route_tenant(
+    svc: &Orchestrator,
+    req: &ApiRequest,
+    segments: &[&str],
+    who: &crate::service::Principal,
+) -> Result<ApiResponse, ApiError> {
+    let tenant = &who.tenant;
+    match (segments, &req.method) {
+        (["v1", "api_keys"], &Method::POST) => Ok(ApiResponse::json(
+            201,
+            svc.create_api_key(who, &req.body).await?,
+        )),
+        (["v1", "api_keys"], &Method::GET) => {
+            Ok(ApiResponse::json(200, svc.list_api_keys(who).await?))
+        }
+        (["v1", "api_keys", id], &Method::DELETE) => {
+            Ok(ApiResponse::json(200, svc.revoke_api_key(who, id).await?))
+        }
+        (["v1", "webhook_secrets"], &Method::GET) => {
+            Ok(ApiResponse::json(200, svc.list_webhook_secrets(who).await?))
+        }
+        (["v1", "webhook_secrets", "rotate"], &Method::POST) => Ok(ApiResponse::json(
+            200,
+            svc.rotate_webhook_secret(who, &req.body).await?,
+        )),
+        (["v1", "audit"], &Method::GET) => Ok(ApiResponse::json(
+            200,
+            svc.list_audit(who, req.query.as_deref()).await?,
+        )),
         (["v1", "payments"], &Method::POST) => {
             let reply = svc
                 .create_payment(
-                    &tenant,
+                    tenant,
                     header(req, "idempotency-key"),
                     &req.body,
                     req.deadline,
@@ -105,19 +167,19 @@ async fn route(
         }
         (["v1", "payments"], &Method::GET) => Ok(ApiResponse::json(
             200,
-            svc.list_payments(&tenant, req.query.as_deref()).await?,
+            svc.list_payments(tenant, req.query.as_deref()).await?,
         )),
         (["v1", "gateways"], &Method::GET) => {
-            Ok(ApiResponse::json(200, svc.gateways_view(&tenant).await?))
+            Ok(ApiResponse::json(200, svc.gateways_view(tenant).await?))
         }
         (["v1", "routing"], &Method::PUT) => Ok(ApiResponse::json(
             200,
-            svc.put_routing(&tenant, &req.body).await?,
+            svc.put_routing(who, &req.body).await?,
         )),
         (["v1", "payments", id, "refunds"], &Method::POST) => {
             let reply = svc
                 .create_refund(
-                    &tenant,
+                    tenant,
                     id,
                     header(req, "idempotency-key"),
                     &req.body,
@@ -133,25 +195,25 @@ async fn route(
         }
         (["v1", "events"], &Method::GET) => Ok(ApiResponse::json(
             200,
-            svc.list_events(&tenant, req.query.as_deref()).await?,
+            svc.list_events(tenant, req.query.as_deref()).await?,
         )),
         (["v1", "events", id], &Method::GET) => {
-            Ok(ApiResponse::json(200, svc.get_event(&tenant, id).await?))
+            Ok(ApiResponse::json(200, svc.get_event(tenant, id).await?))
         }
         (["v1", "events", id, "resend"], &Method::POST) => {
-            Ok(ApiResponse::json(202, svc.resend_event(&tenant, id).await?))
+            Ok(ApiResponse::json(202, svc.resend_event(tenant, id).await?))
         }
         (["v1", "webhooks", "unmatched"], &Method::GET) => Ok(ApiResponse::json(
             200,
-            svc.list_unmatched(&tenant, req.query.as_deref()).await?,
+            svc.list_unmatched(tenant, req.query.as_deref()).await?,
         )),
         (["v1", "usage"], &Method::GET) => Ok(ApiResponse::json(
             200,
-            svc.usage(&tenant, req.query.as_deref()).await?,
+            svc.usage(tenant, req.query.as_deref()).await?,
         )),
         (["v1", "payments", id], &Method::GET) => Ok(ApiResponse::json(
             200,
-            svc.get_payment(&tenant, id, req.query.as_deref(), req.deadline)
+            svc.get_payment(tenant, id, req.query.as_deref(), req.deadline)
                 .await?,
         )),
         _ => Err(ApiError::MethodNotAllowed),

@@ -32,6 +32,29 @@ pub struct ClaimRequest {
     /// The create path's first durable step (the first gateway's intent), written by the claim
     /// itself so the happy path needs no extra write. Empty for requests without gateway steps.
     pub steps: CreateSteps,
+    /// The tenant's rate limit, charged by the same atomic write that claims a new key (so a
+    /// successful request needs no extra request, and a refused one stores nothing). Replays
+    /// and takeovers are not charged: they repeat a request that was.
+    pub rate: Option<RateCharge>,
+}
+
+/// One unit of a tenant's fixed-window rate limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateCharge {
+    /// The window this request falls in (its start).
+    pub window_start: DateTime<Utc>,
+    /// The window's length in seconds.
+    pub window_secs: u32,
+    /// Requests allowed per window.
+    pub limit: u32,
+}
+
+impl RateCharge {
+    /// Seconds until the window ends (at least 1), for `Retry-After`.
+    pub fn retry_after(&self, now: DateTime<Utc>) -> u64 {
+        let end = self.window_start + chrono::Duration::seconds(i64::from(self.window_secs));
+        u64::try_from((end - now).num_seconds()).unwrap_or(0).max(1)
+    }
 }
 
 /// Proof of holding a key; completing or releasing needs it, so a holder that lost its claim to
@@ -58,6 +81,8 @@ pub enum ClaimOutcome {
     InFlight,
     /// The key was used with a different request.
     FingerprintMismatch,
+    /// A new key, but the tenant's window is full: nothing was stored.
+    RateLimited,
 }
 
 /// Stores idempotency records with conditional writes. Adapters must behave identically; the

@@ -1,6 +1,7 @@
 //! Ports: the traits the service depends on. Each has an in-memory and a DynamoDB adapter (or,
 //! for gateways, simulators and real clients).
 
+mod audit;
 mod breaker;
 mod commit;
 mod credentials;
@@ -13,6 +14,7 @@ mod tenants;
 mod usage;
 mod webhooks;
 
+pub use audit::{AuditEntry, AuditStore, MAX_AUDIT_ENTRIES};
 pub use breaker::{BreakerKey, BreakerStore};
 pub use commit::{CreateCommit, KeyCompletion};
 pub use credentials::CredentialStore;
@@ -20,12 +22,15 @@ pub use gateway::{
     ChargeLookup, ChargeRequest, ErrorClass, Gateway, GatewayCharge, GatewayError, GatewayRefund,
     GatewayRegistry, RefundRequest,
 };
-pub use idempotency::{ClaimOutcome, ClaimRequest, IdempotencyStore, Lease, StoredResponse};
+pub use idempotency::{
+    ClaimOutcome, ClaimRequest, IdempotencyStore, Lease, RateCharge, StoredResponse,
+};
 pub use outbox::{DeliveryMessage, EventFilter, EventPage, OutboxStore};
 pub use payments::{Effects, PaymentFilter, PaymentPage, PaymentStore};
 pub use store_error::StoreError;
 pub use tenants::{
-    hash_api_key, is_blank_secret, BlankSecretError, Tenant, TenantStore, WebhookSecrets,
+    hash_api_key, is_blank_secret, secret_fingerprint, ApiKeyInfo, BlankSecretError, Tenant,
+    TenantStore, WebhookSecrets,
 };
 pub use usage::UsageStore;
 pub use webhooks::{

@@ -3,6 +3,7 @@
 use super::StoreError;
 use crate::domain::{CallbackUrl, PaymentMethod, TenantId};
 use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -32,6 +33,42 @@ pub struct Tenant {
     /// Secrets that authenticate this tenant's inbound gateway webhooks.
     #[serde(default)]
     pub webhook_secrets: WebhookSecrets,
+    /// What is known of each key created through the API (keys from the tenants file have
+    /// none): id, prefix and last 4 for listing, expiry for overlapping rotations.
+    #[serde(default)]
+    pub api_keys: Vec<ApiKeyInfo>,
+    /// A disabled tenant's keys answer 401 and its gateway webhooks 404 (operator API).
+    #[serde(default)]
+    pub disabled: bool,
+    /// Requests per minute on the `POST` routes; `None`: the deployment's default.
+    #[serde(default)]
+    pub rate_limit_per_minute: Option<u32>,
+    /// When a callback secret stops being used, by the secret's fingerprint
+    /// ([`secret_fingerprint`]): set for the old secret by a rotation, so both sign meanwhile.
+    #[serde(default)]
+    pub callback_secret_expiry: BTreeMap<String, DateTime<Utc>>,
+}
+
+/// An API key as listed: never the key, nor its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeyInfo {
+    /// `key_<ULID>`
+    pub id: String,
+    /// The key's hash (the index's key); not shown by the API.
+    pub sha256: String,
+    /// The key's first characters (`sk_live_`) and last four, to recognize it.
+    pub prefix: String,
+    pub last4: String,
+    #[serde(with = "crate::time_format")]
+    pub created_at: DateTime<Utc>,
+    /// After this instant the key answers 401.
+    #[serde(default, with = "crate::time_format::opt")]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A short, stable, non-reversible name for a secret (its SHA-256's first 12 hex digits).
+pub fn secret_fingerprint(secret: &str) -> String {
+    hash_api_key(secret).chars().take(12).collect()
 }
 
 /// Per-gateway webhook credentials of a tenant.
@@ -80,6 +117,39 @@ pub fn is_blank_secret(secret: &str) -> bool {
 }
 
 impl Tenant {
+    /// The callback secrets still in use at `now`: a rotated-out secret until its grace ends.
+    pub fn active_callback_secrets(&self, now: DateTime<Utc>) -> Vec<&str> {
+        self.callback_secrets
+            .iter()
+            .filter(|s| {
+                self.callback_secret_expiry
+                    .get(&secret_fingerprint(s))
+                    .is_none_or(|until| *until > now)
+            })
+            .map(String::as_str)
+            .collect()
+    }
+
+    /// Whether `hash` is one of the tenant's keys and usable at `now` (not expired).
+    pub fn key_is_valid(&self, hash: &str, now: DateTime<Utc>) -> bool {
+        self.api_key_sha256.iter().any(|h| h == hash)
+            && self
+                .api_keys
+                .iter()
+                .find(|k| k.sha256 == hash)
+                .is_none_or(|k| k.expires_at.is_none_or(|e| e > now))
+    }
+
+    /// The id of the key with this hash (`key_…`), or a stable name for a key from the tenants
+    /// file; audit entries name the key that made a change.
+    pub fn key_id(&self, hash: &str) -> String {
+        self.api_keys
+            .iter()
+            .find(|k| k.sha256 == hash)
+            .map(|k| k.id.clone())
+            .unwrap_or_else(|| format!("key_file_{}", &hash[..hash.len().min(8)]))
+    }
+
     /// Refuses blank webhook and callback secrets (see [`BlankSecretError`]). A secret that is
     /// absent (`None`, or an empty list) is not an error: that gateway's webhooks are then
     /// refused as unconfigured.
@@ -125,6 +195,16 @@ pub trait TenantStore: Send + Sync {
 
     /// Creates or replaces a tenant and its key index (seeding, admin).
     async fn put(&self, tenant: &Tenant) -> Result<(), StoreError>;
+
+    /// Every tenant (the operator's listing; a scan, not for request paths).
+    async fn list(&self) -> Result<Vec<Tenant>, StoreError>;
+
+    /// Records that the key with this hash was used on `day` (kept per key; the newest day
+    /// wins). Best effort: the caller sends it at most once per key, instance and day.
+    async fn touch_key(&self, hash: &str, day: NaiveDate) -> Result<(), StoreError>;
+
+    /// The last day the key with this hash was used, if recorded.
+    async fn key_last_used(&self, hash: &str) -> Result<Option<NaiveDate>, StoreError>;
 }
 
 /// Secrets and key hashes stay out of debug output (and so out of logs and test failures).
@@ -139,6 +219,8 @@ impl std::fmt::Debug for Tenant {
             .field("live_gateways", &self.live_gateways)
             .field("callback_secrets", &self.callback_secrets.len())
             .field("webhook_secrets", &self.webhook_secrets)
+            .field("disabled", &self.disabled)
+            .field("rate_limit_per_minute", &self.rate_limit_per_minute)
             .finish()
     }
 }

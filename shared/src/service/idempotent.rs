@@ -40,6 +40,7 @@ impl Orchestrator {
             in_flight_until: self.request_deadline(deadline, now),
             expires_at: now + self.config.idempotency_retention,
             steps,
+            rate: self.rate_charge(tenant, now),
         };
         match self.idempotency.claim(&claim).await? {
             ClaimOutcome::Acquired(lease) => Ok(Ok(lease)),
@@ -50,6 +51,19 @@ impl Orchestrator {
             })),
             ClaimOutcome::InFlight => Err(ApiError::IdempotencyKeyInUse),
             ClaimOutcome::FingerprintMismatch => Err(ApiError::IdempotencyKeyReused),
+            ClaimOutcome::RateLimited => {
+                let (limit, window_secs, retry_after) = claim
+                    .rate
+                    .as_ref()
+                    .map(|r| (r.limit, r.window_secs, r.retry_after(now)))
+                    .unwrap_or((0, super::rate_limit::WINDOW_SECS, 1));
+                tracing::info!(tenant = %tenant.id, limit, "rate limited");
+                Err(ApiError::RateLimited {
+                    limit,
+                    window_secs,
+                    retry_after,
+                })
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 //! Use cases: what the API does, in terms of ports only.
 
+mod admin_api;
 mod breaker;
 mod budget;
 mod charge;
@@ -9,10 +10,12 @@ mod events_api;
 mod fingerprint;
 mod gateways_view;
 mod idempotent;
+mod keys_api;
 mod orchestrator;
 mod outbox;
 pub(crate) mod payment_view;
 mod queries;
+mod rate_limit;
 mod reconcile;
 mod refunds;
 mod routing;
@@ -25,10 +28,11 @@ pub use create_payment::{gateway_key, Reply, PAYMENTS_PATH};
 pub use create_request::{parse_create, NewPayment};
 pub use fingerprint::fingerprint;
 pub use gateways_view::GatewayStatus;
-pub use orchestrator::{Orchestrator, ServiceConfig};
+pub use orchestrator::{Orchestrator, Principal, ServiceConfig};
 pub use outbox::{effects_for, events_for};
 pub use payment_view::{refund_view, render_payment, view, PaymentView, RefundView};
 pub use queries::{DEFAULT_LIMIT, MAX_LIMIT};
+pub use rate_limit::WINDOW_SECS;
 pub use usage_api::{
     month_bounds, parse_month, RecountDiff, RecountReport, UsageQuery, MAX_SERIES_DAYS,
 };

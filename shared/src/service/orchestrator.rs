@@ -8,9 +8,9 @@ use crate::ports::{
 };
 use crate::ports::{BreakerStore, CreateCommit, ErrorClass, Gateway, GatewayError};
 use chrono::Duration;
+use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 /// Knobs with production defaults; the dev server and tests change a few.
 #[derive(Debug, Clone)]
@@ -32,6 +32,12 @@ pub struct ServiceConfig {
     /// only once the create is at least this old (a create still in flight, or a gateway's
     /// search index lagging, must never be read as "no charge").
     pub not_found_after: Duration,
+    /// Requests per minute a tenant may make on the `POST` routes unless its own limit says
+    /// otherwise (`RATE_LIMIT_PER_MINUTE`; 0 = no limit).
+    pub rate_limit_per_minute: u32,
+    /// SHA-256 (hex) of the operator keys that may use `/v1/admin` (from the deployment's
+    /// configuration; never a tenant key). Empty: the operator API is closed.
+    pub operator_key_hashes: Vec<String>,
 }
 
 impl Default for ServiceConfig {
@@ -44,11 +50,24 @@ impl Default for ServiceConfig {
             breaker: crate::domain::BreakerConfig::default(),
             gateway_reserve: std::time::Duration::from_secs(2),
             not_found_after: Duration::minutes(15),
+            rate_limit_per_minute: 600,
+            operator_key_hashes: Vec::new(),
         }
     }
 }
 
 impl ServiceConfig {
+    /// Reads `RATE_LIMIT_PER_MINUTE` (default 600; 0 turns the limit off).
+    pub fn rate_limit_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<u32, String> {
+        match lookup("RATE_LIMIT_PER_MINUTE") {
+            None => Ok(Self::default().rate_limit_per_minute),
+            Some(v) => v
+                .trim()
+                .parse::<u32>()
+                .map_err(|_| "RATE_LIMIT_PER_MINUTE: not a whole number".into()),
+        }
+    }
+
     /// Reads `GATEWAY_RESERVE_MS` (how long before the request's deadline gateway calls must
     /// end; default 2000), refusing a value that is not a whole number of milliseconds.
     pub fn gateway_reserve_from_lookup(
@@ -80,7 +99,18 @@ pub struct Orchestrator {
     pub(crate) unmatched: Option<Arc<dyn crate::ports::EventStore>>,
     pub(crate) delivery_queue: Option<Arc<dyn crate::ports::WebhookQueue>>,
     pub(crate) usage: Option<Arc<dyn crate::ports::UsageStore>>,
-    tenant_cache: Mutex<HashMap<String, (Tenant, Instant)>>,
+    tenant_cache: Mutex<HashMap<String, (Tenant, DateTime<Utc>)>>,
+    /// The day each key was last recorded as used by this instance (one write per key a day).
+    keys_touched: Mutex<HashMap<String, NaiveDate>>,
+    pub(crate) audit: Option<Arc<dyn crate::ports::AuditStore>>,
+}
+
+/// Who made a request: the tenant and the key it used.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub tenant: Tenant,
+    /// `key_…` (or `key_file_…` for a key from the tenants file).
+    pub key_id: String,
 }
 
 impl Orchestrator {
@@ -113,6 +143,8 @@ impl Orchestrator {
             delivery_queue: None,
             usage: None,
             tenant_cache: Mutex::new(HashMap::new()),
+            keys_touched: Mutex::new(HashMap::new()),
+            audit: None,
         }
     }
 
@@ -131,6 +163,12 @@ impl Orchestrator {
     ) -> Self {
         self.outbox = Some(outbox);
         self.unmatched = Some(unmatched);
+        self
+    }
+
+    /// Adds the audit log of configuration changes.
+    pub fn with_audit(mut self, audit: Arc<dyn crate::ports::AuditStore>) -> Self {
+        self.audit = Some(audit);
         self
     }
 
@@ -219,10 +257,20 @@ impl Orchestrator {
         &self.config
     }
 
-    /// Resolves `Authorization: Bearer <key>` to a tenant. Tenants are cached per instance for
-    /// `tenant_cache_ttl`, so the hot path doesn't read the tenant store on every request; only
-    /// the key's hash is ever held or compared.
+    /// Resolves `Authorization: Bearer <key>` to a tenant (see [`Self::authenticate_key`]).
     pub async fn authenticate(&self, authorization: Option<&str>) -> Result<Tenant, ApiError> {
+        Ok(self.authenticate_key(authorization).await?.tenant)
+    }
+
+    /// Resolves `Authorization: Bearer <key>` to the tenant and the key. Tenants are cached
+    /// per instance for `tenant_cache_ttl` (by the service clock), so the hot path doesn't read
+    /// the tenant store on every request; only the key's hash is ever held or compared. A
+    /// disabled tenant, an expired or revoked key answer 401. A key's use is recorded at most
+    /// once a day per instance, on a cache miss.
+    pub async fn authenticate_key(
+        &self,
+        authorization: Option<&str>,
+    ) -> Result<Principal, ApiError> {
         let key = authorization
             .and_then(|h| h.strip_prefix("Bearer "))
             .map(str::trim)
@@ -231,18 +279,65 @@ impl Orchestrator {
                 "missing API key: send Authorization: Bearer <key>",
             ))?;
         let hash = hash_api_key(key);
-        if let Some((t, at)) = self.cache().get(&hash) {
-            if at.elapsed() < self.config.tenant_cache_ttl {
-                return Ok(t.clone());
+        let now = self.clock.now();
+        let ttl = Duration::from_std(self.config.tenant_cache_ttl).unwrap_or(Duration::zero());
+        let cached = self
+            .cache()
+            .get(&hash)
+            .filter(|(_, at)| now - *at < ttl)
+            .map(|(t, _)| t.clone());
+        let tenant = match cached {
+            Some(t) => t,
+            None => {
+                let t = self
+                    .tenants
+                    .by_api_key_hash(&hash)
+                    .await?
+                    .ok_or(ApiError::Unauthenticated("invalid API key"))?;
+                self.cache().insert(hash.clone(), (t.clone(), now));
+                self.touch_key(&hash, now.date_naive()).await;
+                t
             }
+        };
+        if tenant.disabled {
+            return Err(ApiError::Unauthenticated("this account is disabled"));
         }
-        let tenant = self
-            .tenants
-            .by_api_key_hash(&hash)
-            .await?
-            .ok_or(ApiError::Unauthenticated("invalid API key"))?;
-        self.cache().insert(hash, (tenant.clone(), Instant::now()));
-        Ok(tenant)
+        if !tenant.key_is_valid(&hash, now) {
+            return Err(ApiError::Unauthenticated("invalid API key"));
+        }
+        Ok(Principal {
+            key_id: tenant.key_id(&hash),
+            tenant,
+        })
+    }
+
+    /// Records the key's use for today, once per instance (a failure only costs the record).
+    async fn touch_key(&self, hash: &str, day: NaiveDate) {
+        {
+            let mut touched = self.keys_touched.lock().unwrap_or_else(|e| e.into_inner());
+            if touched.get(hash) == Some(&day) {
+                return;
+            }
+            touched.insert(hash.to_string(), day);
+        }
+        if let Err(e) = self.tenants.touch_key(hash, day).await {
+            tracing::warn!(error = %e, "key use not recorded");
+        }
+    }
+
+    /// Whether `authorization` carries an operator key.
+    pub(crate) fn is_operator(&self, authorization: Option<&str>) -> bool {
+        authorization
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .is_some_and(|k| {
+                let h = hash_api_key(k);
+                self.config
+                    .operator_key_hashes
+                    .iter()
+                    .any(|o| crate::signing::constant_time_eq(o.as_bytes(), h.as_bytes()))
+            })
     }
 
     /// Drops this instance's cached copy of a tenant (after a change); other instances see the
@@ -251,7 +346,7 @@ impl Orchestrator {
         self.cache().retain(|_, (t, _)| &t.id != id);
     }
 
-    fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Tenant, Instant)>> {
+    fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Tenant, DateTime<Utc>)>> {
         self.tenant_cache.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

@@ -1,15 +1,16 @@
 //! `PUT /v1/routing`: the manual switch. Replaces the tenant's ordered gateway list for each
 //! method given; methods not mentioned keep their routing.
 
-use super::Orchestrator;
+use super::{Orchestrator, Principal};
 use crate::domain::PaymentMethod;
 use crate::error::ApiError;
-use crate::ports::Tenant;
+
 use std::collections::BTreeMap;
 
 impl Orchestrator {
     /// Validates and stores new routing; answers the tenant's whole routing.
-    pub async fn put_routing(&self, tenant: &Tenant, body: &[u8]) -> Result<String, ApiError> {
+    pub async fn put_routing(&self, who: &Principal, body: &[u8]) -> Result<String, ApiError> {
+        let tenant = &who.tenant;
         let de = &mut serde_json::Deserializer::from_slice(body);
         let raw: BTreeMap<String, Vec<String>> =
             serde_path_to_error::deserialize(de).map_err(|e| ApiError::Invalid {
@@ -83,9 +84,13 @@ impl Orchestrator {
             .get(&tenant.id)
             .await?
             .ok_or_else(|| ApiError::Internal("authenticated tenant not found".into()))?;
+        let before = serde_json::json!({ "routing": fresh.routing });
         fresh.routing.extend(parsed);
         self.tenants.put(&fresh).await?;
         self.forget_tenant(&fresh.id);
+        let after = serde_json::json!({ "routing": fresh.routing });
+        self.audit(&fresh.id, &who.key_id, "routing.update", before, after)
+            .await;
         tracing::info!(tenant = %fresh.id, routing = ?fresh.routing, "routing changed");
         Ok(serde_json::json!({ "routing": fresh.routing }).to_string())
     }

@@ -9,9 +9,20 @@ use crate::ports::{
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
+
+/// What the claim's write found.
+enum PutResult {
+    Claimed,
+    /// The key exists (its item, when DynamoDB returned it).
+    Exists(Option<Item>),
+    RateLimited,
+}
 
 const IN_PROGRESS: &str = "IN_PROGRESS";
 const COMPLETED: &str = "COMPLETED";
@@ -32,6 +43,133 @@ impl DynamoIdempotencyStore {
             client,
             table: table.into(),
         }
+    }
+
+    /// The claim's conditional `Put` — with a rate charge, in one `TransactWriteItems` with the
+    /// window counter's conditional `ADD` (still one request; a refusal of either writes
+    /// neither). A key that exists comes back with its item when DynamoDB returned it.
+    async fn try_put(
+        &self,
+        pk: &str,
+        token: &str,
+        steps: &str,
+        req: &ClaimRequest,
+    ) -> Result<PutResult, StoreError> {
+        let condition = "attribute_not_exists(pk) OR expires_at <= :now";
+        let item: Item = [
+            ("pk", s(pk)),
+            ("status", s(IN_PROGRESS)),
+            ("fp", s(&req.fingerprint)),
+            ("payment_id", s(req.candidate_payment_id.as_str())),
+            ("lease", s(token)),
+            ("in_flight_until", n(req.in_flight_until.timestamp_millis())),
+            ("expires_at", n(req.expires_at.timestamp_millis())),
+            ("ttl", n(req.expires_at.timestamp())),
+            ("steps", s(steps)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let Some(rate) = &req.rate else {
+            let res = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression(condition)
+                .expression_attribute_values(":now", n(req.now.timestamp_millis()))
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
+                .send()
+                .await;
+            return match res {
+                Ok(_) => Ok(PutResult::Claimed),
+                Err(e) => match e.as_service_error() {
+                    Some(aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c)) => {
+                        Ok(PutResult::Exists(c.item().cloned()))
+                    }
+                    _ => Err(unavailable(e)),
+                },
+            };
+        };
+        let build = |e: aws_sdk_dynamodb::error::BuildError| {
+            StoreError::Corrupt(format!("transaction item: {e}"))
+        };
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .expression_attribute_values(":now", n(req.now.timestamp_millis()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(build)?;
+        let window_end = rate.window_start + chrono::Duration::seconds(i64::from(rate.window_secs));
+        let counter = Update::builder()
+            .table_name(&self.table)
+            .key(
+                "pk",
+                s(format!(
+                    "rl#{}#{}",
+                    req.tenant_id,
+                    rate.window_start.timestamp()
+                )),
+            )
+            .update_expression("ADD #n :one SET #ttl = :ttl")
+            .condition_expression("attribute_not_exists(#n) OR #n < :limit")
+            .expression_attribute_names("#n", "n")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":limit", n(rate.limit))
+            .expression_attribute_values(":ttl", n(window_end.timestamp() + 3600))
+            .build()
+            .map_err(build)?;
+        let tx = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(vec![
+                TransactWriteItem::builder().put(put).build(),
+                TransactWriteItem::builder().update(counter).build(),
+            ]));
+        // Contention on the tenant's counter (another request's transaction) wrote nothing:
+        // send again a few times with a short jittered backoff.
+        for attempt in 0u64..6 {
+            let err = match tx.clone().send().await {
+                Ok(_) => return Ok(PutResult::Claimed),
+                Err(e) => e,
+            };
+            let reasons = match err.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
+                    c.cancellation_reasons().to_vec()
+                }
+                _ => return Err(unavailable(err)),
+            };
+            let failed = |i: usize| {
+                reasons
+                    .get(i)
+                    .and_then(|r| r.code())
+                    .is_some_and(|c| c == "ConditionalCheckFailed")
+            };
+            if failed(0) {
+                return Ok(PutResult::Exists(
+                    reasons.first().and_then(|r| r.item()).cloned(),
+                ));
+            }
+            if failed(1) {
+                return Ok(PutResult::RateLimited);
+            }
+            let contention = reasons
+                .iter()
+                .any(|r| r.code() == Some("TransactionConflict"));
+            if !contention {
+                return Err(unavailable(err));
+            }
+            let jitter = rand::random::<u64>() % 10;
+            tokio::time::sleep(std::time::Duration::from_millis(5 * (attempt + 1) + jitter)).await;
+        }
+        Err(StoreError::Unavailable(
+            "the tenant's rate-limit counter stayed contended".into(),
+        ))
     }
 
     async fn read(&self, pk: &str) -> Result<Option<Item>, StoreError> {
@@ -195,28 +333,8 @@ impl IdempotencyStore for DynamoIdempotencyStore {
         // A few rounds: a record can vanish (released) or be taken over between our calls.
         for _ in 0..4 {
             let token = new_lease_token();
-            let res = self
-                .client
-                .put_item()
-                .table_name(&self.table)
-                .item("pk", s(&pk))
-                .item("status", s(IN_PROGRESS))
-                .item("fp", s(&req.fingerprint))
-                .item("payment_id", s(req.candidate_payment_id.as_str()))
-                .item("lease", s(&token))
-                .item("in_flight_until", n(req.in_flight_until.timestamp_millis()))
-                .item("expires_at", n(req.expires_at.timestamp_millis()))
-                .item("ttl", n(req.expires_at.timestamp()))
-                .item("steps", s(&steps))
-                .condition_expression("attribute_not_exists(pk) OR expires_at <= :now")
-                .expression_attribute_values(":now", n(req.now.timestamp_millis()))
-                .return_values_on_condition_check_failure(
-                    ReturnValuesOnConditionCheckFailure::AllOld,
-                )
-                .send()
-                .await;
-            let old = match res {
-                Ok(_) => {
+            let old = match self.try_put(&pk, &token, &steps, req).await? {
+                PutResult::Claimed => {
                     return Ok(ClaimOutcome::Acquired(Lease {
                         payment_id: req.candidate_payment_id.clone(),
                         token,
@@ -224,19 +342,9 @@ impl IdempotencyStore for DynamoIdempotencyStore {
                         steps: req.steps.clone(),
                     }))
                 }
-                Err(e) => match e.as_service_error() {
-                    Some(se) if se.is_conditional_check_failed_exception() => {
-                        let from_error = match se {
-                            aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c) => c.item().cloned(),
-                            _ => None,
-                        };
-                        match from_error {
-                            Some(item) => Some(item),
-                            None => self.read(&pk).await?,
-                        }
-                    }
-                    _ => return Err(unavailable(e)),
-                },
+                PutResult::RateLimited => return Ok(ClaimOutcome::RateLimited),
+                PutResult::Exists(Some(item)) => Some(item),
+                PutResult::Exists(None) => self.read(&pk).await?,
             };
             let Some(old) = old else { continue };
             if get_i64(&old, "expires_at")? <= req.now.timestamp_millis() {

@@ -1,5 +1,6 @@
 //! AWS adapters: DynamoDB stores and the SQS queue (real AWS SDK; in tests they talk to moto over HTTP).
 
+mod audit;
 mod breaker;
 mod commit;
 mod events;
@@ -14,6 +15,7 @@ mod stream;
 mod tenants;
 mod usage;
 
+pub use audit::DynamoAuditStore;
 pub use breaker::DynamoBreakerStore;
 pub use commit::DynamoCreateCommit;
 pub use events::{DynamoEventStore, UNMATCHED_BY_TENANT};

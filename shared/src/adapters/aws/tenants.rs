@@ -1,7 +1,7 @@
 //! Tenants on DynamoDB: `pk = tenant#<id>` holds the tenant as JSON, and one
 //! `pk = apikey#<sha256>` item per key points at its tenant.
 
-use super::item::{get_s, s, unavailable};
+use super::item::{get_s, is_conditional, s, unavailable};
 use crate::domain::TenantId;
 use crate::ports::{StoreError, Tenant, TenantStore};
 use async_trait::async_trait;
@@ -52,6 +52,66 @@ impl TenantStore for DynamoTenantStore {
             .filter(|t| t.api_key_sha256.iter().any(|h| h == hash)))
     }
 
+    async fn list(&self) -> Result<Vec<Tenant>, StoreError> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("begins_with(pk, :p)")
+                .expression_attribute_values(":p", s("tenant#"))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in page.items() {
+                let t: Tenant = serde_json::from_str(get_s(item, "doc")?)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                out.push(t);
+            }
+            match page.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => break,
+            }
+        }
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
+    }
+
+    async fn touch_key(&self, hash: &str, day: chrono::NaiveDate) -> Result<(), StoreError> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("apikey#{hash}")))
+            .update_expression("SET last_used = :d")
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(last_used) OR last_used < :d)",
+            )
+            .expression_attribute_values(":d", s(day.to_string()))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional(&e) => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn key_last_used(&self, hash: &str) -> Result<Option<chrono::NaiveDate>, StoreError> {
+        Ok(self
+            .get_pk(format!("apikey#{hash}"))
+            .await?
+            .and_then(|i| match i.get("last_used") {
+                Some(aws_sdk_dynamodb::types::AttributeValue::S(d)) => {
+                    chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()
+                }
+                _ => None,
+            }))
+    }
+
     async fn get(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
         match self.get_pk(format!("tenant#{}", id.as_str())).await? {
             Some(item) => serde_json::from_str(get_s(&item, "doc")?)
@@ -73,11 +133,13 @@ impl TenantStore for DynamoTenantStore {
             .await
             .map_err(unavailable)?;
         for h in &tenant.api_key_sha256 {
+            // An update, not a put: the index item also keeps the key's last-used day.
             self.client
-                .put_item()
+                .update_item()
                 .table_name(&self.table)
-                .item("pk", s(format!("apikey#{h}")))
-                .item("tenant_id", s(tenant.id.as_str()))
+                .key("pk", s(format!("apikey#{h}")))
+                .update_expression("SET tenant_id = :t")
+                .expression_attribute_values(":t", s(tenant.id.as_str()))
                 .send()
                 .await
                 .map_err(unavailable)?;

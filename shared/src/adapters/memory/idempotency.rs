@@ -25,6 +25,9 @@ pub(crate) struct Record {
 #[derive(Debug, Default)]
 pub struct MemoryIdempotencyStore {
     records: Mutex<HashMap<(TenantId, String), Record>>,
+    /// Rate-limit windows: requests charged per (tenant, window start), taken under the
+    /// records' lock so the charge and the claim are one step, as in the DynamoDB transaction.
+    windows: Mutex<HashMap<(TenantId, i64), u32>>,
 }
 
 impl MemoryIdempotencyStore {
@@ -71,6 +74,16 @@ impl IdempotencyStore for MemoryIdempotencyStore {
                 takeover: true,
                 steps: rec.steps.clone(),
             }));
+        }
+        if let Some(rate) = &req.rate {
+            let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+            let used = windows
+                .entry((req.tenant_id.clone(), rate.window_start.timestamp()))
+                .or_insert(0);
+            if *used >= rate.limit {
+                return Ok(ClaimOutcome::RateLimited);
+            }
+            *used += 1;
         }
         let lease = new_lease_token();
         map.insert(

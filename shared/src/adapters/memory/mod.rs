@@ -1,5 +1,6 @@
 //! In-memory adapters: the dev server's defaults, held to the same contract as DynamoDB's.
 
+mod audit;
 mod breaker;
 mod commit;
 mod credentials;
@@ -10,6 +11,7 @@ mod payments;
 mod queue;
 mod tenants;
 
+pub use audit::MemoryAuditStore;
 pub use breaker::MemoryBreakerStore;
 pub use commit::MemoryCreateCommit;
 pub use credentials::FileCredentials;

@@ -10,6 +10,7 @@ use std::sync::Mutex;
 #[derive(Debug, Default)]
 pub struct MemoryTenantStore {
     tenants: Mutex<HashMap<TenantId, Tenant>>,
+    last_used: Mutex<HashMap<String, chrono::NaiveDate>>,
 }
 
 impl MemoryTenantStore {
@@ -26,6 +27,28 @@ impl TenantStore for MemoryTenantStore {
             .values()
             .find(|t| t.api_key_sha256.iter().any(|h| h == hash))
             .cloned())
+    }
+
+    async fn list(&self) -> Result<Vec<Tenant>, StoreError> {
+        let mut all: Vec<Tenant> = self.lock().values().cloned().collect();
+        all.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(all)
+    }
+
+    async fn touch_key(&self, hash: &str, day: chrono::NaiveDate) -> Result<(), StoreError> {
+        let mut m = self.last_used.lock().unwrap_or_else(|e| e.into_inner());
+        let e = m.entry(hash.to_string()).or_insert(day);
+        *e = (*e).max(day);
+        Ok(())
+    }
+
+    async fn key_last_used(&self, hash: &str) -> Result<Option<chrono::NaiveDate>, StoreError> {
+        Ok(self
+            .last_used
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(hash)
+            .copied())
     }
 
     async fn get(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {

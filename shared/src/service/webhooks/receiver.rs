@@ -52,7 +52,12 @@ impl WebhookReceiver {
         let not_found = || ApiError::NotFound("no such webhook endpoint".into());
         let module = self.registry.get(gateway).ok_or_else(not_found)?;
         let tid = TenantId::parse(tenant_id).map_err(|_| not_found())?;
-        let tenant = self.tenants.get(&tid).await?.ok_or_else(not_found)?;
+        let tenant = self
+            .tenants
+            .get(&tid)
+            .await?
+            .filter(|t| !t.disabled)
+            .ok_or_else(not_found)?;
         let now = self.clock.now();
         let inbound = InboundWebhook {
             headers,

@@ -421,8 +421,8 @@ impl WebhookWorker {
             return Ok(());
         };
         let secrets: Vec<CallbackSecret> = tenant
-            .callback_secrets
-            .iter()
+            .active_callback_secrets(self.clock.now())
+            .into_iter()
             .filter_map(|s| CallbackSecret::parse(s).ok())
             .collect();
         if secrets.is_empty() {
