@@ -1,0 +1,545 @@
+//! Merchant onboarding and protection, on memory and on DynamoDB (moto): the operator API
+//! creates a tenant whose key takes payments; keys overlap during a rotation and a revoked key
+//! stops at once here and after the cache period elsewhere; a disabled tenant is refused; the
+//! rate limit admits exactly N of N+1 concurrent POSTs and the refused one stores nothing and
+//! calls no gateway; callback secrets rotate with a grace; every change is in the audit log.
+
+use bytes::Bytes;
+use http::Method;
+use integration_tests::{json, on_both_backends, pix_body, Backend, Harness, KEY_A};
+use serde_json::{json as j, Value};
+use shared::api::{handle, ApiRequest, ApiResponse};
+use shared::ports::hash_api_key;
+use shared::service::{Orchestrator, ServiceConfig};
+use std::sync::Arc;
+
+const OPERATOR: &str = "op_test_000000000000000000000000000000";
+
+/// An orchestrator over the harness's stores and clock with an operator key configured; two of
+/// them play two Lambda instances.
+fn instance(h: &Harness) -> Arc<Orchestrator> {
+    let config = ServiceConfig {
+        operator_key_hashes: vec![hash_api_key(OPERATOR)],
+        ..ServiceConfig::default()
+    };
+    Arc::new(
+        Orchestrator::new(
+            h.stores.idempotency.clone(),
+            h.stores.payments.clone(),
+            h.stores.tenants.clone(),
+            h.registry(),
+            h.clock.clone(),
+            config,
+        )
+        .with_create_commit(h.stores.commit.clone())
+        .with_events(h.stores.outbox.clone(), h.stores.events.clone())
+        .with_usage(h.stores.usage.clone())
+        .with_audit(h.stores.audit.clone()),
+    )
+}
+
+async fn call(
+    svc: &Orchestrator,
+    method: Method,
+    path: &str,
+    key: Option<&str>,
+    idem: Option<&str>,
+    body: &str,
+) -> ApiResponse {
+    let (path, query) = match path.split_once('?') {
+        Some((p, q)) => (p.to_string(), Some(q.to_string())),
+        None => (path.to_string(), None),
+    };
+    let mut headers = http::HeaderMap::new();
+    if let Some(k) = key {
+        headers.insert(
+            "authorization",
+            http::HeaderValue::from_str(&format!("Bearer {k}")).expect("header"),
+        );
+    }
+    if let Some(i) = idem {
+        headers.insert(
+            "idempotency-key",
+            http::HeaderValue::from_str(i).expect("header"),
+        );
+    }
+    handle(
+        svc,
+        ApiRequest {
+            method,
+            path,
+            query,
+            headers,
+            body: Bytes::copy_from_slice(body.as_bytes()),
+            deadline: None,
+            source_ip: None,
+        },
+    )
+    .await
+}
+
+fn header<'a>(r: &'a ApiResponse, name: &str) -> Option<&'a str> {
+    r.headers
+        .iter()
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+async fn pay(svc: &Orchestrator, key: &str, idem: &str) -> ApiResponse {
+    call(
+        svc,
+        Method::POST,
+        "/v1/payments",
+        Some(key),
+        Some(idem),
+        &pix_body(1990).to_string(),
+    )
+    .await
+}
+
+async fn onboarding_by_the_operator(backend: Backend) {
+    let h = Harness::new(backend).await;
+    let svc = instance(&h);
+    let created = call(
+        &svc,
+        Method::POST,
+        "/v1/admin/tenants",
+        Some(OPERATOR),
+        None,
+        &j!({"name": "Loja Nova", "id": "ten_nova", "callback_url": "https://loja.example/hooks"})
+            .to_string(),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let t = json(&created);
+    let key = t["api_key"]["key"]
+        .as_str()
+        .expect("key shown once")
+        .to_string();
+    assert!(t["callback_secret"]
+        .as_str()
+        .is_some_and(|s| s.starts_with("whsec_")));
+    assert!(
+        !created.body.contains(&hash_api_key(&key)),
+        "no hash in the answer"
+    );
+    // The new key takes a Pix payment.
+    let r = pay(&svc, &key, "nova-1").await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(json(&r)["status"], "pending");
+    // A tenant key (or none) on the operator API: 401.
+    for k in [Some(key.as_str()), Some(KEY_A), None] {
+        let r = call(&svc, Method::GET, "/v1/admin/tenants", k, None, "").await;
+        assert_eq!(r.status, 401, "{k:?}: {}", r.body);
+    }
+    let list = call(
+        &svc,
+        Method::GET,
+        "/v1/admin/tenants",
+        Some(OPERATOR),
+        None,
+        "",
+    )
+    .await;
+    assert_eq!(list.status, 200);
+    assert!(json(&list)["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .any(|t| t["id"] == "ten_nova"));
+    assert!(!list.body.contains("whsec_"), "no secret in the listing");
+    // Same id again: refused, nothing replaced.
+    let again = call(
+        &svc,
+        Method::POST,
+        "/v1/admin/tenants",
+        Some(OPERATOR),
+        None,
+        &j!({"name": "X", "id": "ten_nova"}).to_string(),
+    )
+    .await;
+    assert_eq!(again.status, 422, "{}", again.body);
+    // Bad bodies: 400, nothing created.
+    for bad in [
+        "{",
+        r#"{"name": ""}"#,
+        r#"{"name": "x", "routing": {"pix": ["nope"]}}"#,
+        r#"{"name": "x", "routing": {"pix": ["efi", "efi"]}}"#,
+        r#"{"name": "x", "callback_url": "ftp://x"}"#,
+        r#"{"name": "x", "extra": 1}"#,
+    ] {
+        let r = call(
+            &svc,
+            Method::POST,
+            "/v1/admin/tenants",
+            Some(OPERATOR),
+            None,
+            bad,
+        )
+        .await;
+        assert_eq!(r.status, 400, "{bad}: {}", r.body);
+    }
+
+    // Disabled: its key answers 401 at once here; its gateway webhooks 404.
+    let other = instance(&h);
+    assert_eq!(
+        pay(&other, &key, "nova-2").await.status,
+        201,
+        "warm the other instance"
+    );
+    let off = call(
+        &svc,
+        Method::PATCH,
+        "/v1/admin/tenants/ten_nova",
+        Some(OPERATOR),
+        None,
+        r#"{"disabled": true}"#,
+    )
+    .await;
+    assert_eq!(off.status, 200, "{}", off.body);
+    assert_eq!(pay(&svc, &key, "nova-3").await.status, 401);
+    // The other instance trusts its cached copy for the cache period, then refuses.
+    h.clock.advance(chrono::Duration::seconds(61));
+    assert_eq!(pay(&other, &key, "nova-4").await.status, 401);
+    let rx = shared::service::webhooks::WebhookReceiver::new(
+        shared::gateways::webhooks::WebhookRegistry::standard(),
+        shared::service::webhooks::TenantCache::new(
+            h.stores.tenants.clone(),
+            std::time::Duration::from_secs(0),
+        ),
+        Arc::new(shared::adapters::memory::MemoryQueue::new(8)),
+        h.clock.clone(),
+    );
+    let hook = rx
+        .receive(
+            "asaas",
+            "ten_nova",
+            &http::HeaderMap::new(),
+            None,
+            b"{}",
+            None,
+        )
+        .await;
+    assert!(
+        matches!(hook, Err(shared::error::ApiError::NotFound(_))),
+        "{hook:?}"
+    );
+    // Audit: the operator's creation and change are recorded for the tenant.
+    let patch_unknown = call(
+        &svc,
+        Method::PATCH,
+        "/v1/admin/tenants/ten_nobody",
+        Some(OPERATOR),
+        None,
+        r#"{"disabled": true}"#,
+    )
+    .await;
+    assert_eq!(patch_unknown.status, 404);
+}
+
+async fn keys_rotate_and_revoke(backend: Backend) {
+    let h = Harness::new(backend).await;
+    let a = instance(&h);
+    let b = instance(&h);
+    // A second key that lapses after a day: both work meanwhile.
+    let r = call(
+        &a,
+        Method::POST,
+        "/v1/api_keys",
+        Some(KEY_A),
+        None,
+        r#"{"expires_in_days": 1}"#,
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let new = json(&r);
+    let new_key = new["key"].as_str().expect("key").to_string();
+    let new_id = new["id"].as_str().expect("id").to_string();
+    assert_eq!(pay(&a, &new_key, "k-1").await.status, 201);
+    assert_eq!(pay(&a, KEY_A, "k-2").await.status, 201);
+    assert_eq!(pay(&b, KEY_A, "k-3").await.status, 201, "b caches tenant A");
+    // Listed with prefix, last 4 and last use; never the key.
+    let list = call(&a, Method::GET, "/v1/api_keys", Some(KEY_A), None, "").await;
+    let keys = json(&list)["data"].as_array().expect("data").clone();
+    assert_eq!(keys.len(), 2);
+    let listed = keys
+        .iter()
+        .find(|k| k["id"] == new_id.as_str())
+        .expect("new key");
+    assert_eq!(listed["last4"], &new_key[new_key.len() - 4..]);
+    assert_eq!(listed["prefix"], "sk_live_");
+    assert_eq!(listed["last_used"], h.clock_now_day());
+    assert!(!list.body.contains(&new_key) && !list.body.contains(&hash_api_key(&new_key)));
+    // Revoke the old key with the new one: 401 at once on this instance...
+    let old_id = keys
+        .iter()
+        .find(|k| k["id"] != new_id.as_str())
+        .and_then(|k| k["id"].as_str())
+        .expect("old id")
+        .to_string();
+    let del = call(
+        &a,
+        Method::DELETE,
+        &format!("/v1/api_keys/{old_id}"),
+        Some(&new_key),
+        None,
+        "",
+    )
+    .await;
+    assert_eq!(del.status, 200, "{}", del.body);
+    assert_eq!(pay(&a, KEY_A, "k-4").await.status, 401);
+    // ...on the other one within the cache period (60 s), tested with the shared clock.
+    assert_eq!(pay(&b, KEY_A, "k-5").await.status, 201, "still cached on b");
+    h.clock.advance(chrono::Duration::seconds(61));
+    assert_eq!(
+        pay(&b, KEY_A, "k-6").await.status,
+        401,
+        "b after the cache period"
+    );
+    // The last key cannot be revoked; an unknown one is 404.
+    let last = call(
+        &a,
+        Method::DELETE,
+        &format!("/v1/api_keys/{new_id}"),
+        Some(&new_key),
+        None,
+        "",
+    )
+    .await;
+    assert_eq!(last.status, 422, "{}", last.body);
+    let unknown = call(
+        &a,
+        Method::DELETE,
+        "/v1/api_keys/key_nope",
+        Some(&new_key),
+        None,
+        "",
+    )
+    .await;
+    assert_eq!(unknown.status, 404);
+    // The new key lapses after its day.
+    h.clock.advance(chrono::Duration::days(1));
+    assert_eq!(pay(&a, &new_key, "k-7").await.status, 401);
+}
+
+async fn bad_key_requests_are_400s(backend: Backend) {
+    let h = Harness::new(backend).await;
+    let a = instance(&h);
+    for bad in [
+        r#"{"expires_in_days": 0}"#,
+        r#"{"expires_in_days": 99999}"#,
+        "{",
+        r#"{"x": 1}"#,
+    ] {
+        let r = call(&a, Method::POST, "/v1/api_keys", Some(KEY_A), None, bad).await;
+        assert_eq!(r.status, 400, "{bad}: {}", r.body);
+    }
+    let list = call(&a, Method::GET, "/v1/api_keys", Some(KEY_A), None, "").await;
+    assert_eq!(
+        json(&list)["data"].as_array().map(Vec::len),
+        Some(1),
+        "nothing created"
+    );
+}
+
+async fn rate_limit_admits_exactly_n(backend: Backend) {
+    let h = Harness::new(backend).await;
+    let svc = instance(&h);
+    let mut t = h
+        .stores
+        .tenants
+        .get(&shared::domain::TenantId::parse("ten_a").expect("id"))
+        .await
+        .expect("get")
+        .expect("tenant");
+    t.rate_limit_per_minute = Some(5);
+    h.stores.tenants.put(&t).await.expect("put");
+    let calls_before = h.gateway_calls();
+    let results = futures::future::join_all((0..6).map(|i| {
+        let svc = svc.clone();
+        async move { pay(&svc, KEY_A, &format!("rl-{i}")).await }
+    }))
+    .await;
+    let ok: Vec<&ApiResponse> = results.iter().filter(|r| r.status == 201).collect();
+    let limited: Vec<&ApiResponse> = results.iter().filter(|r| r.status == 429).collect();
+    assert_eq!((ok.len(), limited.len()), (5, 1), "{results:?}");
+    let r = limited[0];
+    assert_eq!(json(r)["error"]["type"], "rate_limited");
+    let retry: u64 = header(r, "retry-after")
+        .expect("Retry-After")
+        .parse()
+        .expect("secs");
+    assert!((1..=60).contains(&retry));
+    assert_eq!(header(r, "ratelimit-policy"), Some("\"default\";q=5;w=60"));
+    assert!(header(r, "ratelimit").is_some_and(|v| v.starts_with("\"default\";r=0;t=")));
+    assert_eq!(
+        header(ok[0], "ratelimit-policy"),
+        Some("\"default\";q=5;w=60")
+    );
+    // The refused one called no gateway and stored nothing.
+    assert_eq!(h.gateway_calls() - calls_before, 5);
+    let payments = h
+        .stores
+        .payments
+        .list(&t.id, &Default::default(), 100, None)
+        .await
+        .expect("list");
+    assert_eq!(payments.items.len(), 5);
+    // A replay of an admitted request is still answered (not charged again).
+    let replayed_key = (0..6)
+        .find(|i| results[*i].status == 201)
+        .map(|i| format!("rl-{i}"))
+        .expect("one admitted");
+    let replay = pay(&svc, KEY_A, &replayed_key).await;
+    assert_eq!(replay.status, 201);
+    assert_eq!(header(&replay, "idempotent-replayed"), Some("true"));
+    // The next window admits again; GETs are never limited.
+    assert_eq!(
+        call(&svc, Method::GET, "/v1/payments", Some(KEY_A), None, "")
+            .await
+            .status,
+        200
+    );
+    h.clock.advance(chrono::Duration::seconds(60));
+    assert_eq!(pay(&svc, KEY_A, "rl-next").await.status, 201);
+}
+
+async fn secrets_rotate_and_changes_are_audited(backend: Backend) {
+    let h = Harness::new(backend).await;
+    let svc = instance(&h);
+    let before = call(
+        &svc,
+        Method::GET,
+        "/v1/webhook_secrets",
+        Some(KEY_A),
+        None,
+        "",
+    )
+    .await;
+    assert_eq!(before.status, 200);
+    let n_before = json(&before)["data"].as_array().map(Vec::len).unwrap_or(0);
+    let rot = call(
+        &svc,
+        Method::POST,
+        "/v1/webhook_secrets/rotate",
+        Some(KEY_A),
+        None,
+        r#"{"grace_hours": 2}"#,
+    )
+    .await;
+    assert_eq!(rot.status, 200, "{}", rot.body);
+    let body = json(&rot);
+    let secret = body["secret"].as_str().expect("new secret").to_string();
+    assert!(shared::signing::standard_webhooks::CallbackSecret::parse(&secret).is_ok());
+    let listed = call(
+        &svc,
+        Method::GET,
+        "/v1/webhook_secrets",
+        Some(KEY_A),
+        None,
+        "",
+    )
+    .await;
+    let data = json(&listed)["data"].as_array().expect("data").clone();
+    assert_eq!(
+        data.len(),
+        n_before + 1,
+        "old ones still sign during the grace"
+    );
+    assert_eq!(data[0]["current"], true);
+    assert!(!listed.body.contains(&secret), "masked");
+    h.clock.advance(chrono::Duration::hours(3));
+    let later = call(
+        &svc,
+        Method::GET,
+        "/v1/webhook_secrets",
+        Some(KEY_A),
+        None,
+        "",
+    )
+    .await;
+    assert_eq!(json(&later)["data"].as_array().map(Vec::len), Some(1));
+    let bad = call(
+        &svc,
+        Method::POST,
+        "/v1/webhook_secrets/rotate",
+        Some(KEY_A),
+        None,
+        r#"{"grace_hours": -1}"#,
+    )
+    .await;
+    assert_eq!(bad.status, 400);
+
+    // Routing and key changes are audited with the key that made them, before and after.
+    let routing = call(
+        &svc,
+        Method::PUT,
+        "/v1/routing",
+        Some(KEY_A),
+        None,
+        r#"{"pix": ["asaas", "efi"]}"#,
+    )
+    .await;
+    assert_eq!(routing.status, 200, "{}", routing.body);
+    let key = json(&call(&svc, Method::POST, "/v1/api_keys", Some(KEY_A), None, "").await);
+    let audit = call(
+        &svc,
+        Method::GET,
+        "/v1/audit?limit=10",
+        Some(KEY_A),
+        None,
+        "",
+    )
+    .await;
+    assert_eq!(audit.status, 200, "{}", audit.body);
+    let entries = json(&audit)["data"].as_array().expect("data").clone();
+    let actions: Vec<&str> = entries
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert_eq!(
+        actions,
+        vec!["api_key.create", "routing.update", "webhook_secret.rotate"],
+        "newest first"
+    );
+    let r: &Value = &entries[1];
+    assert_eq!(r["before"]["routing"]["pix"], j!(["efi", "asaas"]));
+    assert_eq!(r["after"]["routing"]["pix"], j!(["asaas", "efi"]));
+    assert!(r["actor"].as_str().is_some_and(|a| a.starts_with("key_")));
+    let secret_str = key["key"].as_str().expect("key");
+    assert!(!audit.body.contains(secret_str) && !audit.body.contains(&secret));
+    assert_eq!(
+        call(
+            &svc,
+            Method::GET,
+            "/v1/audit?limit=0",
+            Some(KEY_A),
+            None,
+            ""
+        )
+        .await
+        .status,
+        400
+    );
+}
+
+on_both_backends!(
+    onboarding_by_the_operator,
+    keys_rotate_and_revoke,
+    rate_limit_admits_exactly_n,
+    secrets_rotate_and_changes_are_audited,
+    bad_key_requests_are_400s
+);
+
+/// The day the harness clock is on, as `last_used` shows it.
+trait ClockDay {
+    fn clock_now_day(&self) -> String;
+}
+
+impl ClockDay for Harness {
+    fn clock_now_day(&self) -> String {
+        shared::clock::Clock::now(self.clock.as_ref())
+            .date_naive()
+            .to_string()
+    }
+}
