@@ -273,4 +273,35 @@ mod tests {
             assert!(e.to_string().contains("ten_blank") && e.to_string().contains(field));
         }
     }
+
+    #[test]
+    fn rotated_secrets_lapse_and_keys_expire() {
+        let now = chrono::Utc::now();
+        let mut t = tenant(serde_json::json!({}), serde_json::json!(["whsec_new", "whsec_old"]));
+        assert_eq!(t.active_callback_secrets(now), vec!["whsec_new", "whsec_old"]);
+        t.callback_secret_expiry
+            .insert(secret_fingerprint("whsec_old"), now + chrono::Duration::hours(1));
+        assert_eq!(t.active_callback_secrets(now).len(), 2, "during the grace");
+        assert_eq!(
+            t.active_callback_secrets(now + chrono::Duration::hours(2)),
+            vec!["whsec_new"]
+        );
+
+        let h = hash_api_key("sk_live_x");
+        t.api_key_sha256 = vec![h.clone()];
+        assert!(t.key_is_valid(&h, now), "a key from the file has no expiry");
+        assert!(t.key_id(&h).starts_with("key_file_"));
+        t.api_keys.push(ApiKeyInfo {
+            id: "key_1".into(),
+            sha256: h.clone(),
+            prefix: "sk_live_".into(),
+            last4: "xxxx".into(),
+            created_at: now,
+            expires_at: Some(now + chrono::Duration::days(1)),
+        });
+        assert!(t.key_is_valid(&h, now));
+        assert!(!t.key_is_valid(&h, now + chrono::Duration::days(2)), "expired");
+        assert!(!t.key_is_valid(&hash_api_key("other"), now), "not listed");
+        assert_eq!(t.key_id(&h), "key_1");
+    }
 }
