@@ -2,6 +2,7 @@
 
 mod breaker;
 mod budget;
+mod cancel;
 mod charge;
 mod create_payment;
 mod create_request;
