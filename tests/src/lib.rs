@@ -299,8 +299,9 @@ impl Harness {
         for t in [tenant("ten_a", KEY_A), tenant("ten_b", KEY_B)] {
             stores.tenants.put(&t).await.expect("seed tenant");
         }
-        let (registry, [efi, stripe, asaas]) = shared::gateways::simulators();
         let clock = Arc::new(ManualClock::new(t0()));
+        let (registry, [efi, stripe, asaas]) =
+            shared::gateways::simulators_with_clock(clock.clone());
         let svc = Orchestrator::new(
             stores.idempotency.clone(),
             stores.payments.clone(),

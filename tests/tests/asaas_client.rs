@@ -37,6 +37,7 @@ fn req(amount: i64, method: PaymentMethod) -> ChargeRequest {
         }),
         description: Some("Pedido 42".into()),
         card_token: (method == PaymentMethod::Card).then(|| "tok_asaas_1".to_string()),
+        expires_in: None,
     }
 }
 
@@ -334,4 +335,45 @@ async fn an_amount_in_another_currency_is_refused_before_sending() {
     }
     assert_eq!(fake.requests(), 0, "nothing sent");
     assert_eq!(fake.payments_created(), 0);
+}
+
+/// `expires_in` becomes `dueDate`: today plus the lifetime rounded up to whole days (default
+/// one day); a paid payment refuses the cancel and reads back as succeeded.
+#[tokio::test]
+async fn expires_in_is_the_due_date_rounded_up_and_a_paid_payment_refuses_cancel() {
+    let fake = FakeAsaas::start().await;
+    let c = client(&fake, &fake.token);
+    let today = chrono::Utc::now().date_naive();
+    let due = |id: &str| {
+        let p = fake.payment(id).unwrap();
+        let d = p["dueDate"].as_str().unwrap().to_string();
+        (chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").unwrap() - today).num_days()
+    };
+    for (expires_in, days) in [
+        (None, 1),
+        (Some(3600), 1),
+        (Some(86_401), 2),
+        (Some(604_800), 7),
+    ] {
+        let r = ChargeRequest {
+            expires_in,
+            ..req(1990, PaymentMethod::Pix)
+        };
+        let charge = c.create(&r).await.unwrap();
+        assert_eq!(due(&charge.gateway_payment_id), days, "{expires_in:?}");
+    }
+    let pix = c.create(&req(2990, PaymentMethod::Pix)).await.unwrap();
+    fake.set_payment_status(&pix.gateway_payment_id, "RECEIVED");
+    let e = c
+        .cancel(&pix.gateway_payment_id, PaymentMethod::Pix)
+        .await
+        .unwrap_err();
+    assert_eq!(e.class, ErrorClass::Invalid, "{e:?}");
+    assert_eq!(
+        c.retrieve(&pix.gateway_payment_id, PaymentMethod::Pix)
+            .await
+            .unwrap()
+            .status,
+        PaymentStatus::Succeeded
+    );
 }

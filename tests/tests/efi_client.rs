@@ -39,6 +39,7 @@ fn req(amount: i64) -> ChargeRequest {
         }),
         description: Some("Pedido 42".into()),
         card_token: None,
+        expires_in: None,
     }
 }
 
@@ -450,4 +451,46 @@ async fn an_amount_in_another_currency_is_refused_before_sending() {
         "nothing sent"
     );
     assert_eq!(fake.cobs_created(), 0);
+}
+
+/// `expires_in` becomes `calendario.expiracao`; a paid cob refuses the cancel and reads back
+/// as succeeded.
+#[tokio::test]
+async fn expires_in_is_the_cob_lifetime_and_a_paid_cob_refuses_cancel() {
+    let pki = TestPki::generate();
+    let fake = FakeEfi::start(&pki).await;
+    let c = EfiClient::new(config(
+        &fake,
+        &pki,
+        pki.client_identity_pem.clone().into_bytes(),
+    ))
+    .unwrap();
+    let r = ChargeRequest {
+        expires_in: Some(900),
+        ..req(1990)
+    };
+    let before = chrono::Utc::now();
+    let charge = c.create(&r).await.unwrap();
+    assert_eq!(fake.cob_expiracao(&r.gateway_key), Some(900));
+    let expires = charge.pix.unwrap().expires_at.unwrap();
+    let lifetime = (expires - before).num_seconds();
+    assert!((899..=905).contains(&lifetime), "{lifetime}");
+    // The default lifetime when none is asked for.
+    let d = req(1990);
+    c.create(&d).await.unwrap();
+    assert_eq!(fake.cob_expiracao(&d.gateway_key), Some(3600));
+    // Paid meanwhile: the cancel is refused (invalid), and the cob reads as succeeded.
+    fake.pay(&r.gateway_key);
+    let e = c
+        .cancel(&r.gateway_key, PaymentMethod::Pix)
+        .await
+        .unwrap_err();
+    assert_eq!(e.class, ErrorClass::Invalid, "{e:?}");
+    assert_eq!(
+        c.retrieve(&r.gateway_key, PaymentMethod::Pix)
+            .await
+            .unwrap()
+            .status,
+        PaymentStatus::Succeeded
+    );
 }

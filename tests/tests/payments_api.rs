@@ -123,6 +123,7 @@ async fn crashed_claim_is_taken_over_with_the_same_payment_id(b: Backend) {
             customer: None,
             description: None,
             card_token: None,
+            expires_in: None,
         })
         .await
         .unwrap();

@@ -34,6 +34,7 @@ fn req(amount: i64, method: PaymentMethod) -> ChargeRequest {
         }),
         description: Some("Pedido 42".into()),
         card_token: (method == PaymentMethod::Card).then(|| "pm_card_visa".to_string()),
+        expires_in: None,
     }
 }
 
@@ -242,4 +243,52 @@ async fn after_key_expiry_a_resent_create_makes_a_second_intent_and_lookup_finds
     assert_eq!(found.gateway_payment_id, first.gateway_payment_id);
     assert_eq!(fake.create_posts(), posts);
     assert_eq!(fake.intents_created(), 2);
+}
+
+/// `expires_in` becomes `payment_method_options[pix][expires_after_seconds]` (Stripe's
+/// default, a day, without it); a succeeded intent refuses the cancel and reads back as
+/// succeeded.
+#[tokio::test]
+async fn pix_expiry_is_mapped_and_a_paid_intent_refuses_cancel() {
+    let fake = FakeStripe::start().await;
+    let c = client(&fake, &fake.api_key);
+    let r = ChargeRequest {
+        expires_in: Some(900),
+        ..req(1990, PaymentMethod::Pix)
+    };
+    let charge = c.create(&r).await.unwrap();
+    let pi = fake.intent(&charge.gateway_payment_id).unwrap();
+    assert_eq!(
+        pi["payment_method_options"]["pix"]["expires_after_seconds"],
+        900
+    );
+    let created = pi["created"].as_i64().unwrap();
+    assert_eq!(
+        charge.pix.unwrap().expires_at.unwrap().timestamp(),
+        created + 900
+    );
+    let d = c.create(&req(1990, PaymentMethod::Pix)).await.unwrap();
+    let pi = fake.intent(&d.gateway_payment_id).unwrap();
+    assert!(pi["payment_method_options"]["pix"]["expires_after_seconds"].is_null());
+    assert_eq!(
+        d.pix.unwrap().expires_at.unwrap().timestamp(),
+        pi["created"].as_i64().unwrap() + 86_400
+    );
+    // Paid meanwhile.
+    fake.set_intent_status(&charge.gateway_payment_id, "succeeded");
+    let e = c
+        .cancel(&charge.gateway_payment_id, PaymentMethod::Pix)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.class, e.code.as_str()),
+        (ErrorClass::Invalid, "payment_intent_unexpected_state")
+    );
+    assert_eq!(
+        c.retrieve(&charge.gateway_payment_id, PaymentMethod::Pix)
+            .await
+            .unwrap()
+            .status,
+        PaymentStatus::Succeeded
+    );
 }

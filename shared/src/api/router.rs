@@ -71,6 +71,7 @@ async fn route(
         ["v1", "payments"]
             | ["v1", "payments", _]
             | ["v1", "payments", _, "refunds"]
+            | ["v1", "payments", _, "cancel"]
             | ["v1", "routing"]
             | ["v1", "gateways"]
             | ["v1", "events"]
@@ -180,6 +181,23 @@ async fn route_tenant(
             let reply = svc
                 .create_refund(
                     tenant,
+                    id,
+                    header(req, "idempotency-key"),
+                    &req.body,
+                    req.deadline,
+                )
+                .await?;
+            let mut resp = ApiResponse::json(reply.status, reply.body);
+            if reply.replayed {
+                crate::telemetry::count(crate::telemetry::IDEMPOTENT_REPLAY, None);
+                resp.headers.push(("idempotent-replayed", "true".into()));
+            }
+            Ok(resp)
+        }
+        (["v1", "payments", id, "cancel"], &Method::POST) => {
+            let reply = svc
+                .cancel_payment(
+                    &tenant,
                     id,
                     header(req, "idempotency-key"),
                     &req.body,

@@ -19,6 +19,10 @@ pub struct ChargeRequest {
     pub customer: Option<Customer>,
     pub description: Option<String>,
     pub card_token: Option<String>,
+    /// Pix only: how long the charge stays payable, in seconds (`None`: the gateway module's
+    /// default). Each module maps it to its own field (EFI `calendario.expiracao`, Stripe
+    /// `payment_method_options[pix][expires_after_seconds]`, Asaas `dueDate`).
+    pub expires_in: Option<u32>,
 }
 
 /// What identifies a charge this orchestrator may have asked a gateway for: our payment id and

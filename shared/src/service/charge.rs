@@ -198,6 +198,7 @@ impl<'a> CreateRun<'a> {
             customer: self.new.customer.clone(),
             description: self.new.description.clone(),
             card_token: self.new.card_tokens.get(g.name()).cloned(),
+            expires_in: self.new.expires_in,
         }
     }
 

@@ -19,6 +19,7 @@ struct RawCreate {
     metadata: Option<BTreeMap<String, String>>,
     gateway: Option<String>,
     callback_url: Option<String>,
+    expires_in: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -48,7 +49,14 @@ pub struct NewPayment {
     pub metadata: BTreeMap<String, String>,
     pub gateway: Option<String>,
     pub callback_url: Option<CallbackUrl>,
+    /// Pix only: seconds the charge stays payable (`None`: each gateway's default).
+    pub expires_in: Option<u32>,
 }
+
+/// Shortest Pix lifetime a create may ask for (`expires_in`, seconds).
+pub const MIN_EXPIRES_IN: u32 = 60;
+/// Longest Pix lifetime a create may ask for: 7 days.
+pub const MAX_EXPIRES_IN: u32 = 7 * 24 * 3600;
 
 /// Limits on free-text fields, as most gateways truncate or refuse beyond them.
 const MAX_DESCRIPTION: usize = 500;
@@ -248,6 +256,31 @@ pub fn parse_create(
         .transpose()
         .map_err(|e| ApiError::invalid("invalid_callback_url", "callback_url", e.to_string()))?;
 
+    let expires_in = match raw.expires_in {
+        None => None,
+        Some(_) if method != PaymentMethod::Pix => {
+            return Err(ApiError::invalid(
+                "invalid_parameter",
+                "expires_in",
+                "expires_in is only valid with method pix",
+            ))
+        }
+        Some(s) => Some(
+            u32::try_from(s)
+                .ok()
+                .filter(|s| (MIN_EXPIRES_IN..=MAX_EXPIRES_IN).contains(s))
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        "invalid_parameter",
+                        "expires_in",
+                        format!(
+                            "expires_in must be a whole number of seconds from {MIN_EXPIRES_IN} to {MAX_EXPIRES_IN}"
+                        ),
+                    )
+                })?,
+        ),
+    };
+
     Ok(NewPayment {
         amount,
         method,
@@ -258,6 +291,7 @@ pub fn parse_create(
         metadata,
         gateway,
         callback_url,
+        expires_in,
     })
 }
 
@@ -378,6 +412,51 @@ mod tests {
             code_of(parse(serde_json::json!({"amount": 100, "currency": "BRL", "method": "pix", "card": {"tokens": {"stripe": "x"}}}))).0,
             "card_not_allowed"
         );
+    }
+
+    #[test]
+    fn expires_in_is_pix_only_and_bounded() {
+        let pix = |v: serde_json::Value| {
+            parse(
+                serde_json::json!({"amount": 100, "currency": "BRL", "method": "pix", "expires_in": v}),
+            )
+        };
+        assert_eq!(pix(60.into()).unwrap().expires_in, Some(60));
+        assert_eq!(pix(604_800.into()).unwrap().expires_in, Some(604_800));
+        for bad in [
+            serde_json::json!(59),
+            serde_json::json!(604_801),
+            serde_json::json!(0),
+            serde_json::json!(-60),
+            serde_json::json!(1e12),
+            serde_json::json!(90.5),
+            serde_json::json!("3600"),
+            serde_json::json!(u64::MAX),
+        ] {
+            assert_eq!(
+                code_of(pix(bad.clone())),
+                ("invalid_parameter", Some("expires_in".into())),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            parse(serde_json::json!({"amount": 100, "currency": "BRL", "method": "pix"}))
+                .unwrap()
+                .expires_in,
+            None
+        );
+        for body in [
+            serde_json::json!({"amount": 100, "currency": "BRL", "method": "card",
+                "card": {"tokens": {"stripe": "pm_1"}}, "expires_in": 3600}),
+            serde_json::json!({"amount": 100, "currency": "BRL", "method": "boleto",
+                "customer": {"name": "A", "document": "52998224725"}, "expires_in": 3600}),
+        ] {
+            assert_eq!(
+                code_of(parse(body.clone())),
+                ("invalid_parameter", Some("expires_in".into())),
+                "{body}"
+            );
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 mod admin_api;
 mod breaker;
 mod budget;
+mod cancel;
 mod charge;
 mod create_payment;
 mod create_request;
@@ -25,7 +26,7 @@ pub mod webhooks;
 pub use breaker::Breakers;
 pub use budget::{DEADLINE_EXCEEDED, NO_TIME_LEFT};
 pub use create_payment::{gateway_key, Reply, PAYMENTS_PATH};
-pub use create_request::{parse_create, NewPayment};
+pub use create_request::{parse_create, NewPayment, MAX_EXPIRES_IN, MIN_EXPIRES_IN};
 pub use fingerprint::fingerprint;
 pub use gateways_view::GatewayStatus;
 pub use orchestrator::{Orchestrator, Principal, ServiceConfig};

@@ -95,7 +95,7 @@ impl Orchestrator {
     }
 
     /// Applies a charge's state with a versioned write (re-read and retried on a conflict).
-    async fn apply_charge(
+    pub(crate) async fn apply_charge(
         &self,
         tenant: &Tenant,
         mut payment: Payment,

@@ -3,8 +3,10 @@
 //! idempotency key (as the real API). The value's centavos pick the behaviour: 02 credit card
 //! refused, 31 rate limited, 40 invalid value, 50 payment created then 500, 77 payment created
 //! then a 2 s stall; anything else succeeds (card CONFIRMED, Pix/boleto PENDING).
-//! `set_qr_failure` makes `GET /payments/{id}/pixQrCode` fail (a status, or a closed
-//! connection) while everything else keeps working; requests and payment POSTs are counted.
+//! `dueDate` must be a `YYYY-MM-DD` date not before today (else 400 `invalid_dueDate`); a paid
+//! payment refuses `DELETE` (400). `set_qr_failure` makes `GET /payments/{id}/pixQrCode` fail
+//! (a status, or a closed connection) while everything else keeps working; requests and
+//! payment POSTs are counted.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -118,6 +120,19 @@ impl FakeAsaas {
         }
     }
 
+    /// A stored payment, as `GET /v3/payments/{id}` answers it.
+    pub fn payment(&self, id: &str) -> Option<Value> {
+        self.find(id)
+    }
+
+    /// Sets a payment's status (the payer paid meanwhile: `RECEIVED`).
+    pub fn set_payment_status(&self, id: &str, status: &str) {
+        let mut st = self.state.lock().unwrap();
+        if let Some(p) = st.payments.iter_mut().find(|p| p["id"] == id) {
+            p["status"] = status.into();
+        }
+    }
+
     /// Payments (charges) created.
     pub fn payments_created(&self) -> usize {
         self.state.lock().unwrap().payments.len()
@@ -200,6 +215,15 @@ impl FakeAsaas {
             ("DELETE", ["payments", id]) => {
                 let mut st = self.state.lock().unwrap();
                 match st.payments.iter_mut().find(|p| p["id"] == *id) {
+                    // A paid payment cannot be removed (the code is an assumption).
+                    Some(p)
+                        if matches!(
+                            p["status"].as_str(),
+                            Some("RECEIVED" | "CONFIRMED" | "REFUNDED")
+                        ) =>
+                    {
+                        err(400, "invalid_action")
+                    }
                     Some(p) => {
                         p["deleted"] = true.into();
                         resp(200, json!({"deleted": true, "id": id}))
@@ -278,6 +302,13 @@ impl FakeAsaas {
             None => 0,
         };
         let p: Value = serde_json::from_slice(body).unwrap_or_default();
+        // `dueDate`: a `YYYY-MM-DD` date, not before today.
+        let due = p["dueDate"]
+            .as_str()
+            .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+        if due.is_none_or(|d| d < chrono::Utc::now().date_naive()) {
+            return err(400, "invalid_dueDate");
+        }
         match cents {
             2 if p["billingType"] == "CREDIT_CARD" => return err(400, "invalid_creditCard"),
             31 => return err(429, "rate_limit_exceeded"),

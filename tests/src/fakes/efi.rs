@@ -311,6 +311,16 @@ impl FakeEfi {
             .and_then(|c| c["status"].as_str().map(str::to_string))
     }
 
+    /// A cob's `calendario.expiracao` as the create sent it (seconds).
+    pub fn cob_expiracao(&self, txid: &str) -> Option<i64> {
+        self.state
+            .lock()
+            .unwrap()
+            .cobs
+            .get(txid)
+            .and_then(|c| c["calendario"]["expiracao"].as_i64())
+    }
+
     /// Cobs (charges) created.
     pub fn cobs_created(&self) -> usize {
         self.state.lock().unwrap().cobs.len()
@@ -460,6 +470,14 @@ impl FakeEfi {
         if req["chave"] != self.pix_key.as_str() {
             return nome(400, "chave_invalida");
         }
+        // `calendario.expiracao`: a positive whole number of seconds (default 3600).
+        let expiracao = match &req["calendario"]["expiracao"] {
+            Value::Null => 3600,
+            v => match v.as_i64().filter(|s| *s > 0) {
+                Some(s) => s,
+                None => return nome(400, "valor_invalido"),
+            },
+        };
         let valor = req["valor"]["original"].as_str().unwrap_or("").to_string();
         let cents = valor
             .split_once('.')
@@ -489,7 +507,7 @@ impl FakeEfi {
             st.locs += 1;
             let loc = st.locs;
             let cob = json!({
-                "calendario": {"criacao": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true), "expiracao": req["calendario"]["expiracao"].as_i64().unwrap_or(3600)},
+                "calendario": {"criacao": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true), "expiracao": expiracao},
                 "txid": txid, "revisao": 0,
                 "loc": {"id": loc, "location": format!("pix.efi.fake/qr/v2/{loc}"), "tipoCob": "cob"},
                 "location": format!("pix.efi.fake/qr/v2/{loc}"),

@@ -4,7 +4,10 @@
 //! nothing stored for validation failures or 429). The amount's last two digits pick the
 //! behaviour: 02 card declined (402), 31 rate limited (429), 40 invalid (400), 50 intent created
 //! then 500, 77 intent created then a 2 s stall; anything else succeeds. `set_outage` makes every
-//! request fail without effect.
+//! request fail without effect. A Pix intent expires `payment_method_options[pix]
+//! [expires_after_seconds]` (10 s–14 days, else 400) after `created` (default a day); canceling
+//! an intent that succeeded, is processing or is canceled is a 400
+//! `payment_intent_unexpected_state`, as from Stripe.
 //!
 //! Intents echo `amount` and `currency` (lowercase) and keep `metadata[payment_id]`, so
 //! `GET /v1/payment_intents/search?query=metadata['payment_id']:'…'` finds them (newest first).
@@ -81,6 +84,19 @@ impl FakeStripe {
     /// PaymentIntents created (one per executed Idempotency-Key).
     pub fn intents_created(&self) -> usize {
         self.state.lock().unwrap().created
+    }
+
+    /// The stored PaymentIntent, as `GET /v1/payment_intents/{id}` answers it.
+    pub fn intent(&self, id: &str) -> Option<Value> {
+        self.state.lock().unwrap().intents.get(id).cloned()
+    }
+
+    /// Sets a stored intent's status (the payer paid meanwhile: `succeeded`).
+    pub fn set_intent_status(&self, id: &str, status: &str) {
+        if let Some(pi) = self.state.lock().unwrap().intents.get_mut(id) {
+            pi["status"] = status.into();
+            pi["next_action"] = Value::Null;
+        }
     }
 
     /// Total refunded on an intent.
@@ -257,8 +273,24 @@ impl FakeStripe {
                     ["v1", "payment_intents", id, "cancel"] => {
                         let mut st = self.state.lock().unwrap();
                         match st.intents.get_mut(*id) {
+                            // Only an intent still waiting can be canceled.
+                            Some(pi)
+                                if matches!(
+                                    pi["status"].as_str(),
+                                    Some("succeeded" | "canceled" | "processing")
+                                ) =>
+                            {
+                                let (s, b) = error(
+                                    400,
+                                    "invalid_request_error",
+                                    "payment_intent_unexpected_state",
+                                    json!({"payment_intent": pi.clone()}),
+                                );
+                                (s, b, false, false)
+                            }
                             Some(pi) => {
                                 pi["status"] = "canceled".into();
+                                pi["next_action"] = Value::Null;
                                 (200, pi.to_string(), true, false)
                             }
                             None => {
@@ -361,6 +393,21 @@ impl FakeStripe {
             return (s, b, false, false);
         }
         let method = get("payment_method_types[]").unwrap_or_else(|| "card".into());
+        // Pix lifetime: 10 s to 14 days, as Stripe documents it (default 86 400 s).
+        let pix_expiry = get("payment_method_options[pix][expires_after_seconds]");
+        let pix_expiry = match pix_expiry.map(|v| v.parse::<i64>()) {
+            None => None,
+            Some(Ok(secs)) if method == "pix" && (10..=1_209_600).contains(&secs) => Some(secs),
+            Some(_) => {
+                let (s, b) = error(
+                    400,
+                    "invalid_request_error",
+                    "parameter_invalid_integer",
+                    json!({"param": "payment_method_options[pix][expires_after_seconds]"}),
+                );
+                return (s, b, false, false);
+            }
+        };
         let mut st = self.state.lock().unwrap();
         st.created += 1;
         let id = format!("pi_fake{}", st.created);
@@ -374,7 +421,10 @@ impl FakeStripe {
                 pi["status"] = "requires_action".into();
                 pi["next_action"] = json!({"type": "pix_display_qr_code", "pix_display_qr_code": {
                     "data": "00020101021226700014br.gov.bcb.pix2548pix.stripe.fake/qr/abc5204000053039865802BR6304ABCD",
-                    "image_url_png": "https://qr.stripe.fake/abc.png", "expires_at": 1795266000}});
+                    "image_url_png": "https://qr.stripe.fake/abc.png",
+                    "expires_at": created + pix_expiry.unwrap_or(86_400)}});
+                pi["payment_method_options"] =
+                    json!({"pix": {"expires_after_seconds": pix_expiry}});
             }
             "boleto" => {
                 pi["status"] = "requires_action".into();

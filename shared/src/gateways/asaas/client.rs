@@ -4,8 +4,8 @@
 //! charge the first attempt made; Pix QR code fetched for Pix.
 
 use super::transformers::{
-    billing_type, classify, find_refund, json_decimal, to_charge, to_charge_without_qr, Customer,
-    ErrorBody, List, NewCustomer, NewPayment, NewRefund, Payment, PixQrCode,
+    billing_type, classify, due_date, find_refund, json_decimal, to_charge, to_charge_without_qr,
+    Customer, ErrorBody, List, NewCustomer, NewPayment, NewRefund, Payment, PixQrCode,
 };
 use crate::domain::{Currency, PaymentMethod};
 use crate::gateways::http_errors::{classify_transport, read_json};
@@ -260,17 +260,12 @@ impl Gateway for AsaasClient {
                 "Asaas needs a credit card token",
             ));
         }
-        let days = if req.method == PaymentMethod::Boleto {
-            3
-        } else {
-            1
-        };
         let body = serde_json::to_string(&NewPayment {
             customer: &customer,
             billing_type: billing_type(req.method),
             value: json_decimal(req.amount.minor())
                 .map_err(|e| invalid("amount", &e.to_string()))?,
-            due_date: (chrono::Utc::now() + chrono::Duration::days(days))
+            due_date: due_date(req.method, req.expires_in, chrono::Utc::now().date_naive())
                 .format("%Y-%m-%d")
                 .to_string(),
             description: req.description.as_deref(),

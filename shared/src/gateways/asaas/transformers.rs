@@ -54,6 +54,25 @@ pub fn billing_type(m: PaymentMethod) -> &'static str {
     }
 }
 
+/// `dueDate` of a new payment, from `today` (a date is all Asaas takes): boleto 3 days, card
+/// 1 day; Pix 1 day, or with `expires_in` seconds `ceil(expires_in / 86 400)` days — rounded
+/// up, since Asaas keeps a payment payable until the end of its due date, so the payer gets at
+/// least `expires_in` (up to a day more) before it turns `OVERDUE`.
+pub fn due_date(
+    method: PaymentMethod,
+    expires_in: Option<u32>,
+    today: chrono::NaiveDate,
+) -> chrono::NaiveDate {
+    let days = match (method, expires_in) {
+        (PaymentMethod::Boleto, _) => 3,
+        (PaymentMethod::Pix, Some(secs)) => u64::from(secs).div_ceil(86_400).max(1),
+        _ => 1,
+    };
+    today
+        .checked_add_days(chrono::Days::new(days))
+        .unwrap_or(today)
+}
+
 /// List envelope of `GET /v3/customers` and `GET /v3/payments`.
 #[derive(Debug, Deserialize)]
 pub struct List<T> {
@@ -295,6 +314,19 @@ pub fn classify(status: u16, body: Option<&ErrorBody>) -> GatewayError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn due_date_rounds_expires_in_up_to_whole_days() {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
+        let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+        assert_eq!(due_date(PaymentMethod::Pix, None, today), day(22));
+        assert_eq!(due_date(PaymentMethod::Pix, Some(60), today), day(22));
+        assert_eq!(due_date(PaymentMethod::Pix, Some(86_400), today), day(22));
+        assert_eq!(due_date(PaymentMethod::Pix, Some(86_401), today), day(23));
+        assert_eq!(due_date(PaymentMethod::Pix, Some(604_800), today), day(28));
+        assert_eq!(due_date(PaymentMethod::Boleto, None, today), day(24));
+        assert_eq!(due_date(PaymentMethod::Card, Some(604_800), today), day(22));
+    }
 
     #[test]
     fn decimals_are_exact_both_ways() {

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer};
 use serde_json::{json, Value};
 
-/// Seconds a Pix charge stays payable.
+/// Seconds a Pix charge stays payable when the request names no `expires_in`.
 pub const EXPIRATION_SECS: i64 = 3600;
 
 /// A number that some EFI responses send as a string (`"3600"`).
@@ -32,10 +32,12 @@ pub struct Token {
     pub expires_in: i64,
 }
 
-/// `PUT /v2/cob/{txid}` body.
+/// `PUT /v2/cob/{txid}` body. `calendario.expiracao` is the request's `expires_in` (seconds,
+/// as EFI counts them from `calendario.criacao`), else [`EXPIRATION_SECS`].
 pub fn cob_body(req: &ChargeRequest, pix_key: &str) -> Value {
+    let expiracao = req.expires_in.map_or(EXPIRATION_SECS, i64::from);
     let mut body = json!({
-        "calendario": {"expiracao": EXPIRATION_SECS},
+        "calendario": {"expiracao": expiracao},
         "valor": {"original": req.amount.to_decimal_string()},
         "chave": pix_key,
     });

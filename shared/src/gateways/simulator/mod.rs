@@ -7,6 +7,7 @@ pub mod magic;
 
 pub use brcode::{crc16_ccitt, dynamic_br_code};
 
+use crate::clock::{Clock, SystemClock};
 use crate::domain::{
     BoletoDetails, Currency, NextAction, PaymentMethod, PaymentStatus, PixDetails, RefundStatus,
 };
@@ -15,12 +16,23 @@ use crate::ports::{
     RefundRequest,
 };
 use async_trait::async_trait;
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use magic::{behaviour_for, Behaviour};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+
+/// The time a simulator stamps on what it issues (Pix expiry, boleto due date): the service's
+/// clock, so a test on a manual clock sees `expires_at` relative to the payment's `created_at`.
+#[derive(Clone)]
+struct SimClock(Arc<dyn Clock>);
+
+impl std::fmt::Debug for SimClock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SimClock")
+    }
+}
 
 /// A simulated gateway. It counts create calls and keeps the charges it made by gateway key, so
 /// tests can assert "one gateway charge" the way they would against a real gateway's dashboard.
@@ -32,6 +44,8 @@ pub struct SimulatorGateway {
     currencies: Option<Vec<Currency>>,
     create_calls: AtomicU64,
     lookup_calls: AtomicU64,
+    cancel_calls: AtomicU64,
+    clock: SimClock,
     charges: Mutex<HashMap<String, GatewayCharge>>,
     /// Amount and amount refunded per gateway payment id.
     amounts: Mutex<HashMap<String, (i64, i64)>>,
@@ -47,10 +61,18 @@ impl SimulatorGateway {
             currencies: None,
             create_calls: AtomicU64::new(0),
             lookup_calls: AtomicU64::new(0),
+            cancel_calls: AtomicU64::new(0),
+            clock: SimClock(Arc::new(SystemClock)),
             charges: Mutex::new(HashMap::new()),
             amounts: Mutex::new(HashMap::new()),
             refunds: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Stamps expiries and due dates from `clock` instead of the system clock.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = SimClock(clock);
+        self
     }
 
     /// Only these currencies are taken.
@@ -101,6 +123,27 @@ impl SimulatorGateway {
         self.lookup_calls.load(Ordering::SeqCst)
     }
 
+    /// How many times `cancel` was called.
+    pub fn cancel_calls(&self) -> u64 {
+        self.cancel_calls.load(Ordering::SeqCst)
+    }
+
+    /// Sets a charge's status as the gateway would after an outside event (the payer paid
+    /// the Pix, the 3DS step completed): `retrieve` reports it, and a paid charge refuses
+    /// `cancel`. Returns whether the charge exists.
+    pub fn set_status(&self, gateway_payment_id: &str, status: PaymentStatus) -> bool {
+        let mut charges = self.charges.lock().unwrap_or_else(|e| e.into_inner());
+        let mut found = false;
+        for c in charges
+            .values_mut()
+            .filter(|c| c.gateway_payment_id == gateway_payment_id)
+        {
+            c.status = status;
+            found = true;
+        }
+        found
+    }
+
     fn issue(&self, req: &ChargeRequest, behaviour: Behaviour) -> GatewayCharge {
         let digest = hex::encode(Sha256::digest(req.gateway_key.as_bytes()));
         let gateway_payment_id = format!("sim_{}_{}", self.name, &digest[..24]);
@@ -123,7 +166,12 @@ impl SimulatorGateway {
                         &req.gateway_key,
                     ),
                     qr_code_png_base64: None,
-                    expires_at: Some(Utc::now() + Duration::hours(1)),
+                    expires_at: Some(
+                        self.clock.0.now()
+                            + req
+                                .expires_in
+                                .map_or(Duration::hours(1), |s| Duration::seconds(i64::from(s))),
+                    ),
                 });
             }
             PaymentMethod::Boleto => {
@@ -140,7 +188,7 @@ impl SimulatorGateway {
                     ),
                     barcode: digits,
                     due_date: Some(
-                        (Utc::now() + Duration::days(3))
+                        (self.clock.0.now() + Duration::days(3))
                             .format("%Y-%m-%d")
                             .to_string(),
                     ),
@@ -261,6 +309,7 @@ impl Gateway for SimulatorGateway {
         gateway_payment_id: &str,
         _method: PaymentMethod,
     ) -> Result<(), GatewayError> {
+        self.cancel_calls.fetch_add(1, Ordering::SeqCst);
         let found = self.find(gateway_payment_id)?;
         let mut charges = self.charges.lock().unwrap_or_else(|e| e.into_inner());
         for c in charges
@@ -375,6 +424,7 @@ mod tests {
             customer: None,
             description: None,
             card_token: Some("tok".into()),
+            expires_in: None,
         }
     }
 

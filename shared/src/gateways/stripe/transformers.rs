@@ -34,6 +34,13 @@ pub fn create_form(req: &ChargeRequest) -> Vec<(String, String)> {
             let kind = req.method.as_str();
             f.push(("payment_method_types[]".into(), kind.into()));
             f.push(("payment_method_data[type]".into(), kind.into()));
+            // Without it Stripe's Pix default applies (a day).
+            if let (PaymentMethod::Pix, Some(secs)) = (req.method, req.expires_in) {
+                f.push((
+                    "payment_method_options[pix][expires_after_seconds]".into(),
+                    secs.to_string(),
+                ));
+            }
             if let Some(c) = &req.customer {
                 f.push((
                     "payment_method_data[billing_details][name]".into(),
@@ -448,11 +455,26 @@ mod tests {
             customer: None,
             description: None,
             card_token: Some("pm_card_visa".into()),
+            expires_in: None,
         };
         let f = create_form(&req);
         assert!(f.contains(&("amount".into(), "1999999999".into())));
         assert!(f.contains(&("currency".into(), "brl".into())));
         assert!(f.contains(&("payment_method".into(), "pm_card_visa".into())));
+        let expiry = "payment_method_options[pix][expires_after_seconds]";
+        assert!(!f.iter().any(|(k, _)| k == expiry));
+        let pix = ChargeRequest {
+            method: PaymentMethod::Pix,
+            card_token: None,
+            expires_in: Some(900),
+            ..req
+        };
+        assert!(create_form(&pix).contains(&(expiry.into(), "900".into())));
+        let default = ChargeRequest {
+            expires_in: None,
+            ..pix
+        };
+        assert!(!create_form(&default).iter().any(|(k, _)| k == expiry));
     }
 
     #[test]
