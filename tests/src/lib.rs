@@ -208,7 +208,22 @@ impl Stores {
     pub async fn idempotency_count(&self) -> usize {
         match &self.counter {
             Counter::Memory(i, _) => i.len(),
-            Counter::Dynamo(c, t) => count_items(c, &t.idempotency).await,
+            Counter::Dynamo(c, t) => {
+                // Idempotency records only: the table also holds the rate-limit windows.
+                let out = c
+                    .scan()
+                    .table_name(&t.idempotency)
+                    .filter_expression("NOT begins_with(pk, :rl)")
+                    .expression_attribute_values(
+                        ":rl",
+                        aws_sdk_dynamodb::types::AttributeValue::S("rl#".into()),
+                    )
+                    .select(aws_sdk_dynamodb::types::Select::Count)
+                    .send()
+                    .await
+                    .expect("scan");
+                usize::try_from(out.count()).unwrap_or(0)
+            }
         }
     }
 }

@@ -197,7 +197,7 @@ async fn route_tenant(
         (["v1", "payments", id, "cancel"], &Method::POST) => {
             let reply = svc
                 .cancel_payment(
-                    &tenant,
+                    tenant,
                     id,
                     header(req, "idempotency-key"),
                     &req.body,
