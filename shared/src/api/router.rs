@@ -73,6 +73,8 @@ async fn route(
             | ["v1", "payments", _, "refunds"]
             | ["v1", "routing"]
             | ["v1", "gateways"]
+            | ["v1", "gateways", _, "credentials"]
+            | ["v1", "gateways", _, "credentials", "verify"]
             | ["v1", "events"]
             | ["v1", "events", _]
             | ["v1", "events", _, "resend"]
@@ -110,6 +112,22 @@ async fn route(
         (["v1", "gateways"], &Method::GET) => {
             Ok(ApiResponse::json(200, svc.gateways_view(&tenant).await?))
         }
+        (["v1", "gateways", gw, "credentials"], &Method::PUT) => Ok(ApiResponse::json(
+            200,
+            svc.put_credentials(&tenant, gw, &req.body).await?,
+        )),
+        (["v1", "gateways", gw, "credentials"], &Method::GET) => Ok(ApiResponse::json(
+            200,
+            svc.get_credentials(&tenant, gw).await?,
+        )),
+        (["v1", "gateways", gw, "credentials"], &Method::DELETE) => Ok(ApiResponse::json(
+            200,
+            svc.delete_credentials(&tenant, gw).await?,
+        )),
+        (["v1", "gateways", gw, "credentials", "verify"], &Method::POST) => Ok(ApiResponse::json(
+            200,
+            svc.verify_credentials(&tenant, gw).await?,
+        )),
         (["v1", "routing"], &Method::PUT) => Ok(ApiResponse::json(
             200,
             svc.put_routing(&tenant, &req.body).await?,

@@ -15,7 +15,10 @@ mod webhooks;
 
 pub use breaker::{BreakerKey, BreakerStore};
 pub use commit::{CreateCommit, KeyCompletion};
-pub use credentials::CredentialStore;
+pub use credentials::{
+    content_tag, CipherError, CredentialCipher, CredentialStore, DataKey, EncryptionContext,
+    Envelope, SealedCredential, SealedCredentialStore,
+};
 pub use gateway::{
     ChargeLookup, ChargeRequest, ErrorClass, Gateway, GatewayCharge, GatewayError, GatewayRefund,
     GatewayRegistry, RefundRequest,

@@ -5,6 +5,7 @@ mod budget;
 mod charge;
 mod create_payment;
 mod create_request;
+pub mod credentials;
 mod events_api;
 mod fingerprint;
 mod gateways_view;
