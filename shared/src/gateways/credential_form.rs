@@ -81,6 +81,10 @@ pub fn parse_body<T: serde::de::DeserializeOwned>(
         let field = rest.split('`').next().unwrap_or("body");
         return Err(FormError::new(field, format!("`{field}` is required")));
     }
+    if let Some(rest) = text.strip_prefix("duplicate field `") {
+        let field = rest.split('`').next().unwrap_or("body");
+        return Err(FormError::new(field, format!("`{field}` is given twice")));
+    }
     if text.starts_with("unknown field") {
         return Err(FormError::new(
             "body",
@@ -197,6 +201,10 @@ mod tests {
             ),
             (r#"{"base_url": "sk_live_leak"}"#, "secret_key"),
             (r#"{"secret_key": "a", "sk_live_leak": "b"}"#, "body"),
+            (
+                r#"{"secret_key": "sk_live_leak", "secret_key": "sk_live_leak"}"#,
+                "secret_key",
+            ),
             (r#"{"secret_key": "sk_live_leak"#, "body"),
             (r#""sk_live_leak""#, "body"),
             ("[]", "body"),
