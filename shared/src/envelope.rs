@@ -15,12 +15,16 @@ pub const NONCE_LEN: usize = 12;
 #[error("authenticated decryption failed")]
 pub struct OpenError;
 
+/// Encryption failed (only for inputs beyond GCM's limits, 64 GiB; ours are under 256 KiB).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("authenticated encryption failed")]
+pub struct SealError;
+
 /// Encrypts `plaintext` under `key`, bound to `aad`.
-pub fn seal(key: &[u8; 32], aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+pub fn seal(key: &[u8; 32], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, SealError> {
     let cipher = Aes256Gcm::new(key.into());
     let mut nonce = [0u8; NONCE_LEN];
     rand::rng().fill_bytes(&mut nonce);
-    // Encryption fails only for inputs beyond GCM's limits (64 GiB); ours are under 256 KiB.
     let ct = cipher
         .encrypt(
             &nonce.into(),
@@ -29,11 +33,11 @@ pub fn seal(key: &[u8; 32], aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
                 aad,
             },
         )
-        .unwrap_or_default();
+        .map_err(|_| SealError)?;
     let mut out = Vec::with_capacity(NONCE_LEN + ct.len());
     out.extend_from_slice(&nonce);
     out.extend_from_slice(&ct);
-    out
+    Ok(out)
 }
 
 /// Decrypts what [`seal`] made, with the same key and associated data.
@@ -57,8 +61,8 @@ mod tests {
     #[test]
     fn round_trip_and_binding() {
         let key = [7u8; 32];
-        let a = seal(&key, b"ctx-a", b"secret document");
-        let b = seal(&key, b"ctx-a", b"secret document");
+        let a = seal(&key, b"ctx-a", b"secret document").unwrap();
+        let b = seal(&key, b"ctx-a", b"secret document").unwrap();
         assert_ne!(a, b, "a fresh nonce per message");
         assert_eq!(
             open(&key, b"ctx-a", &a).unwrap().as_slice(),

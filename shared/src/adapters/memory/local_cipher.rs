@@ -67,7 +67,8 @@ impl CredentialCipher for LocalKeyCipher {
     async fn generate_data_key(&self, ctx: &EncryptionContext) -> Result<DataKey, CipherError> {
         let mut plaintext = Zeroizing::new([0u8; 32]);
         rand::rng().fill_bytes(plaintext.as_mut_slice());
-        let encrypted = envelope::seal(&self.key, &ctx.canonical(), plaintext.as_slice());
+        let encrypted = envelope::seal(&self.key, &ctx.canonical(), plaintext.as_slice())
+            .map_err(|e| CipherError::Unavailable(e.to_string()))?;
         Ok(DataKey {
             plaintext,
             encrypted,

@@ -96,13 +96,15 @@ impl CredentialVault {
         for _ in 0..WRITE_ATTEMPTS {
             let version = self.next_version(tenant, gateway).await?;
             let key = self.cipher.generate_data_key(&ctx).await?;
+            let ciphertext = envelope::seal(&key.plaintext, &aad(&ctx, version), &plaintext)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
             let rec = SealedCredential {
                 tenant_id: tenant.clone(),
                 gateway: gateway.to_string(),
                 version,
                 updated_at: now,
                 envelope: Some(Envelope {
-                    ciphertext: envelope::seal(&key.plaintext, &aad(&ctx, version), &plaintext),
+                    ciphertext,
                     encrypted_data_key: key.encrypted.clone(),
                     key_id: key.key_id.clone(),
                 }),
