@@ -97,15 +97,26 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         ..ServiceConfig::default()
     };
     let mut svc = stores.orchestrator(registry, config);
-    // Real gateway clients for tenants that list `live_gateways`, credentials from a local file.
+    // Real gateway clients for tenants that list `live_gateways`: credentials registered by API
+    // (encrypted, in the same store as the tenants), then the local file, if any.
+    let mut file_credentials: Option<Arc<dyn shared::ports::CredentialStore>> = None;
     if let Ok(path) = std::env::var("ORCH_CREDENTIALS_FILE") {
         let creds =
             shared::adapters::memory::FileCredentials::from_json(&std::fs::read_to_string(&path)?)?;
-        svc = svc.with_live_gateways(Arc::new(shared::gateways::live::LiveGateways::new(
-            Arc::new(creds),
-        )));
+        file_credentials = Some(Arc::new(creds));
         tracing::info!(file = %path, "gateway credentials loaded");
     }
+    let sealed: Arc<dyn shared::ports::SealedCredentialStore> = match args.store {
+        Store::Dynamodb => Arc::new(dynamo::DynamoSealedCredentials::new(
+            aws_sdk_dynamodb::Client::new(&dynamo::load_config().await),
+            TableNames::from_env().tenants,
+        )),
+        Store::Memory => Arc::new(shared::adapters::memory::MemorySealedCredentials::default()),
+    };
+    svc = svc.with_live_gateways(Arc::new(shared::bootstrap::dev_live_gateways(
+        sealed,
+        file_credentials,
+    )?));
     let schedule = RetrySchedule::default();
     let queue = Arc::new(MemoryQueue::new(schedule.max_attempts()));
     let svc = Arc::new(svc.with_delivery_queue(queue.clone()));

@@ -166,12 +166,22 @@ impl StoreSet {
 
     /// The payments API on these stores.
     pub fn orchestrator(&self, gateways: GatewayRegistry, config: ServiceConfig) -> Orchestrator {
+        self.orchestrator_on(gateways, config, Arc::new(SystemClock))
+    }
+
+    /// The payments API on these stores, on a given clock (tests that must not see time pass).
+    pub fn orchestrator_on(
+        &self,
+        gateways: GatewayRegistry,
+        config: ServiceConfig,
+        clock: Arc<dyn crate::clock::Clock>,
+    ) -> Orchestrator {
         Orchestrator::new(
             self.idempotency.clone(),
             self.payments.clone(),
             self.tenants.clone(),
             gateways,
-            Arc::new(SystemClock),
+            clock,
             config,
         )
         .with_breaker_store(self.breakers.clone())
@@ -202,14 +212,12 @@ pub async fn lambda_orchestrator() -> Result<Orchestrator, String> {
         aws_sdk_secretsmanager::Client::new(&conf),
         prefix,
     );
-    let svc = StoreSet::dynamo(
-        aws_sdk_dynamodb::Client::new(&conf),
-        &TableNames::from_env(),
-    )
-    .orchestrator(registry, config)
-    .with_live_gateways(Arc::new(crate::gateways::live::LiveGateways::new(
-        Arc::new(secrets),
-    )));
+    let tables = TableNames::from_env();
+    let dynamodb = aws_sdk_dynamodb::Client::new(&conf);
+    let live = lambda_live_gateways(&conf, &dynamodb, &tables, Arc::new(secrets));
+    let svc = StoreSet::dynamo(dynamodb, &tables)
+        .orchestrator(registry, config)
+        .with_live_gateways(Arc::new(live));
     // Resends (`POST /v1/events/{id}/resend`) go to the worker's queue.
     Ok(match queue_url_from_env() {
         Ok(url) => svc.with_delivery_queue(Arc::new(crate::adapters::aws::SqsWebhookQueue::new(
@@ -250,6 +258,66 @@ pub fn parse_operator_hashes(v: &str) -> Vec<String> {
         .map(|h| h.trim().to_ascii_lowercase())
         .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
         .collect()
+}
+
+/// The proxy's real gateway clients: credentials registered by API, encrypted under the KMS
+/// key `CREDENTIALS_KMS_KEY_ID` on the tenants table (`cred#<tenant>#<gateway>` items), then
+/// Secrets Manager. Without the key id only Secrets Manager is read and the credentials API
+/// answers 404. `ALLOW_CUSTOM_GATEWAY_ENDPOINTS=true` accepts any `base_url` in credential
+/// bodies (local emulation against fake gateways; never set by the template).
+fn lambda_live_gateways(
+    conf: &aws_config::SdkConfig,
+    dynamodb: &aws_sdk_dynamodb::Client,
+    tables: &TableNames,
+    secrets: Arc<dyn crate::ports::CredentialStore>,
+) -> crate::gateways::live::LiveGateways {
+    use crate::gateways::live::LiveGateways;
+    match std::env::var("CREDENTIALS_KMS_KEY_ID") {
+        Ok(key) if !key.trim().is_empty() => {
+            let vault = crate::service::credentials::CredentialVault::new(
+                Arc::new(crate::adapters::aws::DynamoSealedCredentials::new(
+                    dynamodb.clone(),
+                    &tables.tenants,
+                )),
+                Arc::new(crate::adapters::aws::KmsCipher::new(
+                    aws_sdk_kms::Client::new(conf),
+                    key.trim(),
+                )),
+            )
+            .with_policy(crate::gateways::credential_form::FormPolicy {
+                allow_custom_endpoints: std::env::var("ALLOW_CUSTOM_GATEWAY_ENDPOINTS")
+                    .is_ok_and(|v| v == "true"),
+            });
+            LiveGateways::with_vault(Arc::new(vault), Some(secrets))
+        }
+        _ => LiveGateways::new(secrets),
+    }
+}
+
+/// The dev server's real gateway clients: credentials registered by API, encrypted with the
+/// local key `ORCH_CREDENTIALS_KEY` (64 hex characters; a random key per process if unset, so
+/// registered credentials do not survive a restart), in `sealed`; then `fallback` (the
+/// `ORCH_CREDENTIALS_FILE` JSON). Any `base_url` is accepted (local fake gateways).
+pub fn dev_live_gateways(
+    sealed: Arc<dyn crate::ports::SealedCredentialStore>,
+    fallback: Option<Arc<dyn crate::ports::CredentialStore>>,
+) -> Result<crate::gateways::live::LiveGateways, String> {
+    use crate::adapters::memory::LocalKeyCipher;
+    let cipher = match std::env::var("ORCH_CREDENTIALS_KEY") {
+        Ok(hex) => LocalKeyCipher::from_hex(&hex).map_err(|e| e.to_string())?,
+        Err(_) => {
+            tracing::warn!("ORCH_CREDENTIALS_KEY is not set: a random key encrypts gateway credentials registered by API, so they will not survive a restart");
+            LocalKeyCipher::random()
+        }
+    };
+    let vault = crate::service::credentials::CredentialVault::new(sealed, Arc::new(cipher))
+        .with_policy(crate::gateways::credential_form::FormPolicy {
+            allow_custom_endpoints: true,
+        });
+    Ok(crate::gateways::live::LiveGateways::with_vault(
+        Arc::new(vault),
+        fallback,
+    ))
 }
 
 /// How long webhook Lambdas trust a cached tenant.

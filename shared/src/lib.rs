@@ -11,6 +11,7 @@ pub mod bootstrap;
 pub mod clock;
 pub mod domain;
 pub mod emf;
+pub mod envelope;
 pub mod error;
 pub mod gateways;
 pub mod ports;

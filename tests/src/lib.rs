@@ -1,6 +1,7 @@
 //! Test support: a moto-backed DynamoDB client, fresh tables per test, and a harness that runs
 //! the real service on either backend (in-memory or DynamoDB over moto) with the simulators.
 
+pub mod credentials;
 pub mod fakes;
 pub mod merchant;
 pub mod pipeline;
@@ -196,6 +197,14 @@ impl Stores {
         }
     }
 
+    /// The DynamoDB client and table names of this backend (`None` in memory).
+    pub fn dynamo(&self) -> Option<(&Client, &TableNames)> {
+        match &self.counter {
+            Counter::Dynamo(c, t) => Some((c, t)),
+            Counter::Memory(..) => None,
+        }
+    }
+
     /// Payment items stored, all tenants.
     pub async fn payment_count(&self) -> usize {
         match &self.counter {
@@ -245,6 +254,19 @@ impl OutboxFeed {
             OutboxFeed::Memory(m) => shared::service::webhooks::relay_memory_feed(m, relay).await,
         }
     }
+}
+
+/// A KMS client on the moto endpoint.
+pub fn kms_client() -> aws_sdk_kms::Client {
+    let conf = aws_sdk_kms::Config::builder()
+        .behavior_version(aws_sdk_kms::config::BehaviorVersion::latest())
+        .endpoint_url(moto_endpoint())
+        .region(aws_sdk_kms::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_kms::config::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
+        .build();
+    aws_sdk_kms::Client::from_conf(conf)
 }
 
 /// A DynamoDB Streams client on the moto endpoint.

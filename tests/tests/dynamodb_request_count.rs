@@ -89,7 +89,10 @@ async fn dynamodb_requests_per_operation() {
         let mut config = ServiceConfig::default();
         config.breaker.cache_ttl = std::time::Duration::from_secs(3600);
         config.breaker.minimum_calls = minimum_calls;
-        let svc = stores.orchestrator(registry.clone(), config);
+        // A clock that does not move: the breaker's window never rolls over a slot boundary
+        // mid-measurement (a new slot costs one more write, which would make the count flaky).
+        let clock = Arc::new(shared::clock::ManualClock::new(chrono::Utc::now()));
+        let svc = stores.orchestrator_on(registry.clone(), config, clock);
         let counter = counter.clone();
         async move {
             let warm = post_payment(&svc, KEY_A, &format!("warm-{label}"), &pix_body(1990)).await;

@@ -92,7 +92,7 @@ async fn file_credentials_for_the_dev_server() {
         .unwrap();
     let tid = TenantId::parse("ten_a").unwrap();
     assert_eq!(
-        f.get(&tid, "stripe").await.unwrap().unwrap()["secret_key"],
+        f.get(&tid, "stripe").await.unwrap().unwrap().expose()["secret_key"],
         "sk_test_x"
     );
     assert!(f.get(&tid, "efi").await.unwrap().is_none());

@@ -74,6 +74,8 @@ async fn route(
             | ["v1", "payments", _, "cancel"]
             | ["v1", "routing"]
             | ["v1", "gateways"]
+            | ["v1", "gateways", _, "credentials"]
+            | ["v1", "gateways", _, "credentials", "verify"]
             | ["v1", "events"]
             | ["v1", "events", _]
             | ["v1", "events", _, "resend"]
@@ -173,6 +175,39 @@ async fn route_tenant(
         (["v1", "gateways"], &Method::GET) => {
             Ok(ApiResponse::json(200, svc.gateways_view(tenant).await?))
         }
+        (["v1", "gateways", gw, "credentials"], &Method::PUT) => {
+            let before = svc.get_credentials(tenant, gw).await.ok();
+            let body = svc.put_credentials(tenant, gw, &req.body).await?;
+            // The audit keeps the masked views only.
+            svc.audit_change(
+                who,
+                &format!("credentials.{gw}.put"),
+                before.as_deref(),
+                Some(&body),
+            )
+            .await;
+            Ok(ApiResponse::json(200, body))
+        }
+        (["v1", "gateways", gw, "credentials"], &Method::GET) => Ok(ApiResponse::json(
+            200,
+            svc.get_credentials(tenant, gw).await?,
+        )),
+        (["v1", "gateways", gw, "credentials"], &Method::DELETE) => {
+            let before = svc.get_credentials(tenant, gw).await.ok();
+            let body = svc.delete_credentials(tenant, gw).await?;
+            svc.audit_change(
+                who,
+                &format!("credentials.{gw}.delete"),
+                before.as_deref(),
+                None,
+            )
+            .await;
+            Ok(ApiResponse::json(200, body))
+        }
+        (["v1", "gateways", gw, "credentials", "verify"], &Method::POST) => Ok(ApiResponse::json(
+            200,
+            svc.verify_credentials(tenant, gw).await?,
+        )),
         (["v1", "routing"], &Method::PUT) => Ok(ApiResponse::json(
             200,
             svc.put_routing(who, &req.body).await?,

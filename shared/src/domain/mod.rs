@@ -11,6 +11,7 @@ mod merchant_event;
 mod method;
 mod money;
 mod payment;
+mod secret;
 mod status;
 mod usage;
 
@@ -35,6 +36,7 @@ pub use payment::{
     refund_can_move, Attempt, AttemptOutcome, BoletoDetails, Customer, Failure, NextAction,
     Payment, PixDetails, Refund, RefundStatus, MAX_APPLIED_EVENTS,
 };
+pub use secret::{mask, SecretJson, SecretString, FULLY_MASKED_UP_TO};
 pub use status::PaymentStatus;
 pub use usage::{
     contribution, minted_at, names as usage_names, ulid_time, Counters, UsageBucket, UsageDelta,

@@ -2,6 +2,7 @@
 //! the real HTTP clients until those land, and the inbound webhook registry.
 
 pub mod asaas;
+pub mod credential_form;
 pub mod efi;
 pub mod http_errors;
 pub mod keys;

@@ -136,6 +136,13 @@ pub trait Gateway: Send + Sync {
 
     /// Refunds part or all of a paid charge, at most once per `refund_key`.
     async fn refund(&self, req: &RefundRequest) -> Result<GatewayRefund, GatewayError>;
+
+    /// One harmless authenticated call that proves the credentials work (Stripe
+    /// `GET /v1/balance`, Asaas `GET /finance/balance`, EFI a new OAuth2 token); nothing is
+    /// created. Simulators have no credentials: they always pass.
+    async fn verify(&self) -> Result<(), GatewayError> {
+        Ok(())
+    }
 }
 
 /// The gateways this deployment knows, by name. Adding a gateway is registering it here; no

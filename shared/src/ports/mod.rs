@@ -17,7 +17,10 @@ mod webhooks;
 pub use audit::{AuditEntry, AuditStore, MAX_AUDIT_ENTRIES};
 pub use breaker::{BreakerKey, BreakerStore};
 pub use commit::{CreateCommit, KeyCompletion};
-pub use credentials::CredentialStore;
+pub use credentials::{
+    content_tag, CipherError, CredentialCipher, CredentialStore, DataKey, EncryptionContext,
+    Envelope, SealedCredential, SealedCredentialStore,
+};
 pub use gateway::{
     ChargeLookup, ChargeRequest, ErrorClass, Gateway, GatewayCharge, GatewayError, GatewayRefund,
     GatewayRegistry, RefundRequest,

@@ -312,6 +312,28 @@ impl Orchestrator {
         Ok(after.to_string())
     }
 
+    /// Audits a change made through a tenant key, from the JSON views (masked) before and after.
+    pub async fn audit_change(
+        &self,
+        who: &super::Principal,
+        action: &str,
+        before: Option<&str>,
+        after: Option<&str>,
+    ) {
+        let parse = |v: Option<&str>| {
+            v.and_then(|s| serde_json::from_str::<Value>(s).ok())
+                .unwrap_or(Value::Null)
+        };
+        self.audit(
+            &who.tenant.id,
+            &who.key_id,
+            action,
+            parse(before),
+            parse(after),
+        )
+        .await;
+    }
+
     /// Appends an audit entry. The change itself is already stored; an entry that cannot be
     /// written is logged (with the change) rather than undoing it.
     pub(crate) async fn audit(

@@ -7,6 +7,7 @@ mod cancel;
 mod charge;
 mod create_payment;
 mod create_request;
+pub mod credentials;
 mod events_api;
 mod fingerprint;
 mod gateways_view;

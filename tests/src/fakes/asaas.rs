@@ -7,6 +7,7 @@
 //! payment refuses `DELETE` (400). `set_qr_failure` makes `GET /payments/{id}/pixQrCode` fail
 //! (a status, or a closed connection) while everything else keeps working; requests and
 //! payment POSTs are counted.
+//! `GET /finance/balance` answers a zero balance; `rotate_token` accepts only a new key.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -24,6 +25,8 @@ struct State {
     requests: usize,
     payment_posts: usize,
     qr_failure: Option<EndpointFailure>,
+    /// Set by `rotate_token`: the only key accepted from then on.
+    rotated_token: Option<String>,
 }
 
 /// The running fake.
@@ -75,6 +78,11 @@ impl FakeAsaas {
     /// While set, the Pix QR code endpoint fails this way (the payment itself is unaffected).
     pub fn set_qr_failure(&self, failure: Option<EndpointFailure>) {
         self.state.lock().unwrap().qr_failure = failure;
+    }
+
+    /// From now on only `token` is accepted (the old key answers 401).
+    pub fn rotate_token(&self, token: &str) {
+        self.state.lock().unwrap().rotated_token = Some(token.to_string());
     }
 
     /// Requests received, of any kind.
@@ -153,7 +161,15 @@ impl FakeAsaas {
             .headers()
             .get("access_token")
             .and_then(|v| v.to_str().ok())
-            != Some(self.token.as_str())
+            != Some(
+                self.state
+                    .lock()
+                    .unwrap()
+                    .rotated_token
+                    .clone()
+                    .unwrap_or_else(|| self.token.clone())
+                    .as_str(),
+            )
         {
             return err(401, "invalid_access_token");
         }
@@ -171,6 +187,7 @@ impl FakeAsaas {
             .unwrap_or_default();
         let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
         match (method.as_str(), segs.as_slice()) {
+            ("GET", ["finance", "balance"]) => resp(200, json!({"balance": 0.0})),
             ("GET", ["customers"]) => {
                 let doc = query_param(&query, "cpfCnpj");
                 let st = self.state.lock().unwrap();

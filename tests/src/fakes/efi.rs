@@ -71,6 +71,11 @@ impl TestPki {
 
     /// The client identity as the `.p12` EFI hands out (empty passphrase).
     pub fn client_pkcs12(&self) -> Vec<u8> {
+        self.client_pkcs12_with_password("")
+    }
+
+    /// The same, protected by `password`.
+    pub fn client_pkcs12_with_password(&self, password: &str) -> Vec<u8> {
         use p12_keystore::{Certificate, KeyStore, KeyStoreEntry, PrivateKey, PrivateKeyChain};
         let chain = PrivateKeyChain::new(
             vec![1u8; 20],
@@ -79,7 +84,7 @@ impl TestPki {
         );
         let mut ks = KeyStore::new();
         ks.add_entry("efi", KeyStoreEntry::PrivateKeyChain(chain));
-        ks.writer("").write().unwrap()
+        ks.writer(password).write().unwrap()
     }
 }
 

@@ -12,7 +12,8 @@
 //! Intents echo `amount` and `currency` (lowercase) and keep `metadata[payment_id]`, so
 //! `GET /v1/payment_intents/search?query=metadata['payment_id']:'…'` finds them (newest first).
 //! Switches: `set_answer_currency` records created intents in another currency (a gateway that
-//! misread the request), `forget_idempotency_keys` emulates Stripe pruning keys after ~24 h.
+//! misread the request), `forget_idempotency_keys` emulates Stripe pruning keys after ~24 h,
+//! `rotate_api_key` accepts only a new key. `GET /v1/balance` answers an empty balance.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -32,6 +33,10 @@ struct State {
     requests: usize,
     outage: Option<u16>,
     answer_currency: Option<String>,
+    /// Set by `rotate_api_key`: the only key accepted from then on.
+    rotated_key: Option<String>,
+    /// Requests per accepted key.
+    by_key_requests: HashMap<String, usize>,
 }
 
 /// The running fake.
@@ -116,6 +121,18 @@ impl FakeStripe {
         self.state.lock().unwrap().outage = status;
     }
 
+    /// From now on only `key` is accepted (`api_key` is refused with 401), as after rolling
+    /// the key in the Stripe dashboard.
+    pub fn rotate_api_key(&self, key: &str) {
+        self.state.lock().unwrap().rotated_key = Some(key.to_string());
+    }
+
+    /// Authenticated requests made with `key`.
+    pub fn requests_with_key(&self, key: &str) -> usize {
+        let st = self.state.lock().unwrap();
+        st.by_key_requests.get(key).copied().unwrap_or(0)
+    }
+
     /// Requests received.
     pub fn requests(&self) -> usize {
         self.state.lock().unwrap().requests
@@ -159,11 +176,26 @@ impl FakeStripe {
 
     async fn serve(&self, req: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
         self.state.lock().unwrap().requests += 1;
+        let key = {
+            let st = self.state.lock().unwrap();
+            st.rotated_key
+                .clone()
+                .unwrap_or_else(|| self.api_key.clone())
+        };
         let auth_ok = req
             .headers()
             .get("authorization")
             .and_then(|v| v.to_str().ok())
-            == Some(&format!("Bearer {}", self.api_key));
+            == Some(&format!("Bearer {key}"));
+        if auth_ok {
+            *self
+                .state
+                .lock()
+                .unwrap()
+                .by_key_requests
+                .entry(key)
+                .or_default() += 1;
+        }
         if !auth_ok {
             let (s, b) = error(401, "invalid_request_error", "api_key_invalid", json!({}));
             return resp(s, b, false);
@@ -200,6 +232,14 @@ impl FakeStripe {
         }
         let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
         match (method.as_str(), segs.as_slice()) {
+            ("GET", ["v1", "balance"]) => resp(
+                200,
+                json!({"object": "balance", "livemode": false,
+                    "available": [{"amount": 0, "currency": "brl"}],
+                    "pending": [{"amount": 0, "currency": "brl"}]})
+                .to_string(),
+                false,
+            ),
             ("GET", ["v1", "payment_intents", "search"]) => self.search(&query),
             ("GET", ["v1", "payment_intents", id]) => {
                 match self.state.lock().unwrap().intents.get(*id) {

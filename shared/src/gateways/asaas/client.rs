@@ -210,6 +210,13 @@ impl Gateway for AsaasClient {
         currency == Currency::BRL
     }
 
+    /// `GET /finance/balance` (the account's balance): authenticated, read-only.
+    async fn verify(&self) -> Result<(), GatewayError> {
+        self.call::<serde::de::IgnoredAny>(reqwest::Method::GET, "/finance/balance", None)
+            .await
+            .map(|_| ())
+    }
+
     async fn lookup(&self, q: &ChargeLookup) -> Result<Option<GatewayCharge>, GatewayError> {
         match self.find_existing(q.payment_id.as_str()).await? {
             Some(p) => Ok(Some(

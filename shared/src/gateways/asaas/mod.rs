@@ -2,6 +2,7 @@
 //! inbound webhooks (`webhook`).
 
 pub mod client;
+pub mod credentials;
 pub mod transformers;
 pub mod webhook;
 

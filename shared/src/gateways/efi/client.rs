@@ -51,7 +51,7 @@ impl std::fmt::Debug for EfiConfig {
 /// Why a certificate could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum CertificateError {
-    #[error("the PKCS#12 file could not be read with an empty passphrase: {0}")]
+    #[error("the PKCS#12 file could not be read with its passphrase: {0}")]
     Pkcs12(String),
     #[error("the PKCS#12 file holds no private key with a certificate")]
     NoKey,
@@ -74,9 +74,20 @@ fn pem(label: &str, der: &[u8]) -> String {
 impl EfiConfig {
     /// Converts the `.p12` EFI issues (empty passphrase) into the PEM identity the client uses.
     pub fn identity_from_pkcs12(der: &[u8]) -> Result<Vec<u8>, CertificateError> {
-        let ks =
-            p12_keystore::KeyStore::from_pkcs12(der, "", p12_keystore::Pkcs12ImportPolicy::Strict)
-                .map_err(|e| CertificateError::Pkcs12(e.to_string()))?;
+        Self::identity_from_pkcs12_with_password(der, "")
+    }
+
+    /// The same for a `.p12` protected by a passphrase.
+    pub fn identity_from_pkcs12_with_password(
+        der: &[u8],
+        password: &str,
+    ) -> Result<Vec<u8>, CertificateError> {
+        let ks = p12_keystore::KeyStore::from_pkcs12(
+            der,
+            password,
+            p12_keystore::Pkcs12ImportPolicy::Strict,
+        )
+        .map_err(|e| CertificateError::Pkcs12(e.to_string()))?;
         let (_, chain) = ks.private_key_chain().ok_or(CertificateError::NoKey)?;
         let mut out = String::new();
         for cert in chain.certs() {
@@ -244,6 +255,13 @@ impl Gateway for EfiClient {
         currency == Currency::BRL
     }
 
+    /// Asks for a new OAuth2 token (mTLS + client credentials): it proves the certificate and
+    /// the client id and secret, and creates nothing.
+    async fn verify(&self) -> Result<(), GatewayError> {
+        *self.token.lock().await = None;
+        self.token().await.map(|_| ())
+    }
+
     /// The txid is ours and deterministic: the cob is read by it, and a 404 means none exists.
     async fn lookup(&self, q: &ChargeLookup) -> Result<Option<GatewayCharge>, GatewayError> {
         let token = self.token().await?;
@@ -375,8 +393,9 @@ struct Credentials {
     pix_key: String,
     /// Certificate and key, PEM.
     certificate_pem: Option<String>,
-    /// The `.p12` EFI issues, base64 (empty passphrase).
+    /// The `.p12` EFI issues, base64 (empty passphrase unless `certificate_p12_password`).
     certificate_p12_base64: Option<String>,
+    certificate_p12_password: Option<String>,
     ca_pem: Option<String>,
     base_url: Option<String>,
     connect_timeout_ms: Option<u64>,
@@ -385,17 +404,21 @@ struct Credentials {
 
 impl EfiClient {
     /// Builds a client from `{"client_id", "client_secret", "pix_key", "certificate_pem" |
-    /// "certificate_p12_base64", "ca_pem"?, "base_url"?, "connect_timeout_ms"?, "timeout_ms"?}`.
+    /// "certificate_p12_base64" (+ "certificate_p12_password"?), "ca_pem"?, "base_url"?,
+    /// "connect_timeout_ms"?, "timeout_ms"?}`.
     pub fn from_credentials(v: &serde_json::Value) -> Result<Self, String> {
         use base64::Engine;
         let c: Credentials = crate::gateways::live::parse_credentials("efi", v)?;
         let identity_pem = match (c.certificate_pem, c.certificate_p12_base64) {
             (Some(pem), _) => pem.into_bytes(),
             (None, Some(p12)) => {
+                // The decoder's message names an offending byte of the certificate: not kept.
                 let der = base64::engine::general_purpose::STANDARD
                     .decode(p12.trim())
-                    .map_err(|e| format!("efi certificate_p12_base64: {e}"))?;
-                EfiConfig::identity_from_pkcs12(&der).map_err(|e| e.to_string())?
+                    .map_err(|_| "efi certificate_p12_base64: not valid base64".to_string())?;
+                let password = c.certificate_p12_password.as_deref().unwrap_or("");
+                EfiConfig::identity_from_pkcs12_with_password(&der, password)
+                    .map_err(|e| e.to_string())?
             }
             (None, None) => {
                 return Err("efi credentials need certificate_pem or certificate_p12_base64".into())

@@ -166,6 +166,19 @@ impl Gateway for StripeClient {
         }
     }
 
+    /// `GET /v1/balance`: authenticated, read-only.
+    async fn verify(&self) -> Result<(), GatewayError> {
+        let res = self
+            .http
+            .get(format!("{}/v1/balance", self.config.base_url))
+            .bearer_auth(&self.config.secret_key)
+            .header("Stripe-Version", STRIPE_VERSION)
+            .send()
+            .await
+            .map_err(classify_transport)?;
+        Self::read::<serde::de::IgnoredAny>(res).await.map(|_| ())
+    }
+
     async fn retrieve(
         &self,
         id: &str,

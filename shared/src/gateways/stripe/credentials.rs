@@ -1,0 +1,61 @@
+//! `PUT /v1/gateways/stripe/credentials`: `{"secret_key": "sk_…" | "rk_…", "webhook_secret"?:
+//! "whsec_…", "base_url"?}`.
+
+use crate::domain::SecretJson;
+use crate::domain::SecretString;
+use crate::gateways::credential_form::{
+    check_base_url, check_secret, parse_body, CredentialForm, FormError, FormPolicy, MaskedView,
+};
+
+/// Stripe's API host (no sandbox host: test mode is a key, `sk_test_…`).
+pub const KNOWN_BASE_URLS: &[&str] = &["https://api.stripe.com"];
+
+const FIELDS: &[&str] = &["secret_key", "webhook_secret", "base_url"];
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Body {
+    secret_key: SecretString,
+    webhook_secret: Option<SecretString>,
+    base_url: Option<String>,
+}
+
+/// Checks a body and makes the client's credential document from it.
+pub fn form(body: &[u8], policy: FormPolicy) -> Result<CredentialForm, FormError> {
+    let b: Body = parse_body(body, FIELDS)?;
+    check_secret("secret_key", &b.secret_key, 512)?;
+    let key = b.secret_key.expose();
+    if !(key.starts_with("sk_") || key.starts_with("rk_")) {
+        return Err(FormError::new(
+            "secret_key",
+            "`secret_key` must be a secret (sk_…) or restricted (rk_…) key, never a publishable one",
+        ));
+    }
+    if let Some(w) = &b.webhook_secret {
+        check_secret("webhook_secret", w, 512)?;
+        if !w.expose().starts_with("whsec_") {
+            return Err(FormError::new(
+                "webhook_secret",
+                "`webhook_secret` must be the endpoint's signing secret (whsec_…)",
+            ));
+        }
+    }
+    let base_url = b
+        .base_url
+        .as_deref()
+        .map(|u| check_base_url(u, KNOWN_BASE_URLS, policy))
+        .transpose()?;
+    let mut doc = serde_json::json!({ "secret_key": key });
+    if let Some(u) = &base_url {
+        doc["base_url"] = u.clone().into();
+    }
+    Ok(CredentialForm {
+        masked: MaskedView::default()
+            .secret("secret_key", Some(&b.secret_key))
+            .secret("webhook_secret", b.webhook_secret.as_ref())
+            .plain("base_url", base_url.as_deref())
+            .done(),
+        document: SecretJson::new(doc),
+        webhook_secret: b.webhook_secret,
+    })
+}

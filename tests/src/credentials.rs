@@ -1,0 +1,219 @@
+//! Support for the gateway-credentials tests: an orchestrator with the encrypted credential
+//! store on a backend (memory + a local key, or the tenants table on moto + KMS on moto), the
+//! raw stored bytes for inspection, and the HTTP calls of the credentials API.
+
+use crate::{dynamo_client, kms_client, Backend, Harness};
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method};
+use shared::adapters::aws::{DynamoSealedCredentials, KmsCipher};
+use shared::adapters::memory::{LocalKeyCipher, MemorySealedCredentials};
+use shared::api::{handle, ApiRequest, ApiResponse};
+use shared::gateways::credential_form::FormPolicy;
+use shared::gateways::live::LiveGateways;
+use shared::ports::{CredentialCipher, SealedCredentialStore};
+use shared::service::credentials::CredentialVault;
+use shared::service::{Orchestrator, ServiceConfig};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Where the encrypted records are, to read them raw.
+pub enum RawStore {
+    Memory(Arc<MemorySealedCredentials>),
+    Dynamo(aws_sdk_dynamodb::Client, String),
+}
+
+/// The harness plus the credential store.
+pub struct CredentialSetup {
+    pub h: Harness,
+    pub vault: Arc<CredentialVault>,
+    pub raw: RawStore,
+}
+
+/// A KMS key on moto.
+pub async fn moto_kms_key() -> String {
+    kms_client()
+        .create_key()
+        .description("orchestrator credentials (tests)")
+        .send()
+        .await
+        .expect("create KMS key on moto")
+        .key_metadata
+        .expect("key metadata")
+        .key_id
+}
+
+impl CredentialSetup {
+    /// Fresh stores on `backend`; local endpoints allowed in credential bodies.
+    pub async fn new(backend: Backend) -> Self {
+        let h = Harness::new(backend).await;
+        let (store, cipher, raw): (
+            Arc<dyn SealedCredentialStore>,
+            Arc<dyn CredentialCipher>,
+            RawStore,
+        ) = match h.stores.dynamo() {
+            None => {
+                let m = Arc::new(MemorySealedCredentials::default());
+                (
+                    m.clone(),
+                    Arc::new(LocalKeyCipher::random()),
+                    RawStore::Memory(m),
+                )
+            }
+            Some((_, tables)) => {
+                let table = tables.tenants.clone();
+                (
+                    Arc::new(DynamoSealedCredentials::new(dynamo_client(), &table)),
+                    Arc::new(KmsCipher::new(kms_client(), moto_kms_key().await)),
+                    RawStore::Dynamo(dynamo_client(), table),
+                )
+            }
+        };
+        let vault = Arc::new(CredentialVault::new(store, cipher).with_policy(FormPolicy {
+            allow_custom_endpoints: true,
+        }));
+        Self { h, vault, raw }
+    }
+
+    /// An orchestrator (an "instance") on these stores whose cached clients are re-checked
+    /// after `ttl`.
+    pub fn instance(&self, ttl: Duration) -> Orchestrator {
+        let s = &self.h.stores;
+        Orchestrator::new(
+            s.idempotency.clone(),
+            s.payments.clone(),
+            s.tenants.clone(),
+            self.h.registry(),
+            self.h.clock.clone(),
+            ServiceConfig::default(),
+        )
+        .with_breaker_store(s.breakers.clone())
+        .with_create_commit(s.commit.clone())
+        .with_events(s.outbox.clone(), s.events.clone())
+        .with_usage(s.usage.clone())
+        .with_live_gateways(Arc::new(
+            LiveGateways::with_vault(self.vault.clone(), None).with_ttl(ttl),
+        ))
+    }
+
+    /// Every attribute value of every stored credential record, as bytes.
+    pub async fn raw_values(&self) -> Vec<Vec<u8>> {
+        match &self.raw {
+            RawStore::Memory(m) => m
+                .all()
+                .into_iter()
+                .flat_map(|r| {
+                    let mut v = vec![
+                        r.tenant_id.as_str().as_bytes().to_vec(),
+                        r.gateway.into_bytes(),
+                        r.fingerprint.into_bytes(),
+                        serde_json::to_vec(&r.masked).unwrap_or_default(),
+                    ];
+                    if let Some(e) = r.envelope {
+                        v.extend([e.key_id.into_bytes(), e.encrypted_data_key, e.ciphertext]);
+                    }
+                    v
+                })
+                .collect(),
+            RawStore::Dynamo(c, table) => {
+                use aws_sdk_dynamodb::types::AttributeValue;
+                let out = c.scan().table_name(table).send().await.expect("scan");
+                let items: Vec<_> = out
+                    .items()
+                    .iter()
+                    .filter(|i| {
+                        matches!(i.get("pk"), Some(AttributeValue::S(pk)) if pk.starts_with("cred#"))
+                    })
+                    .cloned()
+                    .collect();
+                assert!(
+                    !items.is_empty(),
+                    "credential items are on the tenants table"
+                );
+                items
+                    .into_iter()
+                    .flat_map(|i| i.into_values())
+                    .map(|v| match v {
+                        AttributeValue::S(s) | AttributeValue::N(s) => s.into_bytes(),
+                        AttributeValue::B(b) => b.into_inner(),
+                        other => format!("{other:?}").into_bytes(),
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    /// Asserts that no stored byte string holds any of `secrets` (nor its base64).
+    pub async fn assert_stored_without(&self, secrets: &[&str]) {
+        use base64::Engine;
+        let values = self.raw_values().await;
+        assert!(!values.is_empty());
+        for secret in secrets {
+            let b64 = base64::engine::general_purpose::STANDARD.encode(secret);
+            for needle in [secret.as_bytes(), b64.as_bytes()] {
+                assert!(
+                    !values
+                        .iter()
+                        .any(|v| v.windows(needle.len()).any(|w| w == needle)),
+                    "a stored credential record holds a secret in plain text"
+                );
+            }
+        }
+    }
+}
+
+/// One API call as tenant `api_key`.
+pub async fn call(
+    svc: &Orchestrator,
+    api_key: &str,
+    method: Method,
+    path: &str,
+    body: &str,
+) -> ApiResponse {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        "authorization",
+        HeaderValue::from_str(&format!("Bearer {api_key}")).expect("header"),
+    );
+    handle(
+        svc,
+        ApiRequest {
+            method,
+            path: path.into(),
+            query: None,
+            headers,
+            body: Bytes::copy_from_slice(body.as_bytes()),
+            deadline: None,
+            source_ip: None,
+        },
+    )
+    .await
+}
+
+/// `PUT /v1/gateways/{gateway}/credentials`.
+pub async fn put_creds(
+    svc: &Orchestrator,
+    key: &str,
+    gateway: &str,
+    body: &serde_json::Value,
+) -> ApiResponse {
+    let path = format!("/v1/gateways/{gateway}/credentials");
+    call(svc, key, Method::PUT, &path, &body.to_string()).await
+}
+
+/// `GET /v1/gateways/{gateway}/credentials`.
+pub async fn get_creds(svc: &Orchestrator, key: &str, gateway: &str) -> ApiResponse {
+    let path = format!("/v1/gateways/{gateway}/credentials");
+    call(svc, key, Method::GET, &path, "").await
+}
+
+/// `DELETE /v1/gateways/{gateway}/credentials`.
+pub async fn delete_creds(svc: &Orchestrator, key: &str, gateway: &str) -> ApiResponse {
+    let path = format!("/v1/gateways/{gateway}/credentials");
+    call(svc, key, Method::DELETE, &path, "").await
+}
+
+/// `POST /v1/gateways/{gateway}/credentials/verify`.
+pub async fn verify_creds(svc: &Orchestrator, key: &str, gateway: &str) -> ApiResponse {
+    let path = format!("/v1/gateways/{gateway}/credentials/verify");
+    call(svc, key, Method::POST, &path, "").await
+}
