@@ -65,6 +65,7 @@ fn main() {
             disabled: false,
             rate_limit_per_minute: None,
             callback_secret_expiry: Default::default(),
+            version: 0,
         };
         tenants.put(&tenant).await.unwrap();
         let queue = Arc::new(MemoryQueue::new(8));

@@ -225,7 +225,7 @@ impl Stores {
                     .filter_expression("NOT begins_with(pk, :rl)")
                     .expression_attribute_values(
                         ":rl",
-                        aws_sdk_dynamodb::types::AttributeValue::S("rl#".into()),
+                        aws_sdk_dynamodb::types::AttributeValue::S("#rl#".into()),
                     )
                     .select(aws_sdk_dynamodb::types::Select::Count)
                     .send()
@@ -316,6 +316,7 @@ pub fn tenant(id: &str, key: &str) -> Tenant {
         disabled: false,
         rate_limit_per_minute: None,
         callback_secret_expiry: Default::default(),
+        version: 0,
     }
 }
 

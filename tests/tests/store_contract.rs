@@ -1003,4 +1003,112 @@ on_both_backends!(
     payments_insert_get_update_scoped_by_tenant,
     payments_list_filters_and_paginates,
     tenants_lookup_and_key_rotation,
+    tenant_changes_are_versioned,
+    rate_limit_rides_in_the_claim,
+    audit_keeps_the_newest_entries,
 );
+
+/// Two changes read from the same version: the second is refused, so it can never undo the
+/// first (a revoke racing a routing switch); the stored version moves on each write.
+async fn tenant_changes_are_versioned(b: Backend) {
+    let s = Stores::new(b).await;
+    let t = tenant("ten_v", "sk_v_1");
+    s.tenants.put(&t).await.unwrap();
+    let read = s.tenants.get(&t.id).await.unwrap().unwrap();
+    let mut revoke = read.clone();
+    revoke.api_key_sha256.clear();
+    let mut rename = read.clone();
+    rename.name = "renamed".into();
+    s.tenants.replace(&revoke).await.unwrap();
+    assert!(matches!(
+        s.tenants.replace(&rename).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let now = s.tenants.get(&t.id).await.unwrap().unwrap();
+    assert!(now.api_key_sha256.is_empty(), "the revoke stands");
+    assert_eq!(now.name, t.name);
+    assert_eq!(now.version, read.version + 1);
+    assert!(s
+        .tenants
+        .by_api_key_hash(&hash_api_key("sk_v_1"))
+        .await
+        .unwrap()
+        .is_none());
+    let mut again = now.clone();
+    again.name = "renamed".into();
+    s.tenants.replace(&again).await.unwrap();
+    assert_eq!(
+        s.tenants.get(&t.id).await.unwrap().unwrap().version,
+        read.version + 2
+    );
+}
+
+/// A claim with a rate charge: admitted up to the limit, then refused with nothing stored; a
+/// key that exists is answered as before and never charged.
+async fn rate_limit_rides_in_the_claim(b: Backend) {
+    let s = Stores::new(b).await;
+    let now = t0();
+    let rate = shared::ports::RateCharge {
+        window_start: now,
+        window_secs: 60,
+        limit: 2,
+    };
+    let with_rate = |key: &str| {
+        let mut r = claim_req("ten_rl", key, "fp", now);
+        r.rate = Some(rate.clone());
+        r
+    };
+    let first = acquired(s.idempotency.claim(&with_rate("k1")).await.unwrap());
+    acquired(s.idempotency.claim(&with_rate("k2")).await.unwrap());
+    let before = s.idempotency_count().await;
+    assert_eq!(
+        s.idempotency.claim(&with_rate("k3")).await.unwrap(),
+        ClaimOutcome::RateLimited
+    );
+    assert_eq!(
+        s.idempotency_count().await,
+        before,
+        "a refused claim stores nothing"
+    );
+    // The existing key: in flight (not charged, not refused).
+    assert_eq!(
+        s.idempotency.claim(&with_rate("k1")).await.unwrap(),
+        ClaimOutcome::InFlight
+    );
+    let _ = first;
+    // Another tenant has its own window; the next window admits again.
+    let mut other = with_rate("k1");
+    other.tenant_id = tid("ten_rl2");
+    acquired(s.idempotency.claim(&other).await.unwrap());
+    let mut next = with_rate("k4");
+    next.rate = Some(shared::ports::RateCharge {
+        window_start: now + Duration::seconds(60),
+        ..rate.clone()
+    });
+    acquired(s.idempotency.claim(&next).await.unwrap());
+}
+
+/// The audit log lists newest first and keeps only the newest entries.
+async fn audit_keeps_the_newest_entries(b: Backend) {
+    let s = Stores::new(b).await;
+    let t = tid("ten_aud");
+    for i in 0..(shared::ports::MAX_AUDIT_ENTRIES + 5) {
+        let e = shared::ports::AuditEntry {
+            id: format!("aud_{i:04}"),
+            at: t0(),
+            actor: "key_x".into(),
+            action: "routing.update".into(),
+            before: serde_json::json!({"i": i}),
+            after: serde_json::Value::Null,
+        };
+        s.audit.record(&t, &e).await.unwrap();
+    }
+    let all = s.audit.list(&t, 1000).await.unwrap();
+    assert_eq!(all.len(), shared::ports::MAX_AUDIT_ENTRIES);
+    assert_eq!(
+        all[0].id,
+        format!("aud_{:04}", shared::ports::MAX_AUDIT_ENTRIES + 4)
+    );
+    assert_eq!(s.audit.list(&tid("ten_other"), 10).await.unwrap().len(), 0);
+    assert_eq!(s.audit.list(&t, 3).await.unwrap().len(), 3);
+}

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// How many entries a tenant's log keeps (the newest).
-pub const MAX_AUDIT_ENTRIES: usize = 200;
+pub const MAX_AUDIT_ENTRIES: usize = 100;
 
 /// One change. `before`/`after` never hold a secret (keys and secrets appear masked).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -47,6 +47,10 @@ pub struct Tenant {
     /// ([`secret_fingerprint`]): set for the old secret by a rotation, so both sign meanwhile.
     #[serde(default)]
     pub callback_secret_expiry: BTreeMap<String, DateTime<Utc>>,
+    /// Incremented by every [`TenantStore::replace`]; a change read from an older version is
+    /// refused, so concurrent changes (a revoke and a routing switch) never undo each other.
+    #[serde(default)]
+    pub version: u64,
 }
 
 /// An API key as listed: never the key, nor its hash.
@@ -193,8 +197,13 @@ pub trait TenantStore: Send + Sync {
     /// The tenant with this id.
     async fn get(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError>;
 
-    /// Creates or replaces a tenant and its key index (seeding, admin).
+    /// Creates or replaces a tenant and its key index unconditionally (seeding, creation).
     async fn put(&self, tenant: &Tenant) -> Result<(), StoreError>;
+
+    /// Stores a changed tenant if the stored one is still at `tenant.version` (the version it
+    /// was read at), as `tenant.version + 1`; `StoreError::Conflict` otherwise (re-read and
+    /// redo the change).
+    async fn replace(&self, tenant: &Tenant) -> Result<(), StoreError>;
 
     /// Every tenant (the operator's listing; a scan, not for request paths).
     async fn list(&self) -> Result<Vec<Tenant>, StoreError>;

@@ -233,6 +233,7 @@ impl Orchestrator {
             disabled: false,
             rate_limit_per_minute: req.rate_limit_per_minute,
             callback_secret_expiry: BTreeMap::new(),
+            version: 0,
         };
         self.tenants.put(&tenant).await?;
         self.audit(
@@ -278,34 +279,39 @@ impl Orchestrator {
         let not_found = || ApiError::NotFound("no such tenant".into());
         let tid = TenantId::parse(id).map_err(|_| not_found())?;
         let patch: TenantPatch = parse_body(body)?;
-        let mut t = self.tenants.get(&tid).await?.ok_or_else(not_found)?;
-        let before = tenant_view(&t);
-        if let Some(d) = patch.disabled {
-            t.disabled = d;
+        let name = patch.name.map(|n| n.trim().to_string());
+        if name.as_ref().is_some_and(|n| n.is_empty() || n.len() > 200) {
+            return Err(ApiError::invalid(
+                "invalid_parameter",
+                "name",
+                "name must be 1-200 characters",
+            ));
         }
-        if let Some(n) = patch.name {
-            let n = n.trim().to_string();
-            if n.is_empty() || n.len() > 200 {
-                return Err(ApiError::invalid(
-                    "invalid_parameter",
-                    "name",
-                    "name must be 1-200 characters",
-                ));
-            }
-            t.name = n;
+        if patch
+            .rate_limit_per_minute
+            .is_some_and(|l| l > MAX_RATE_LIMIT)
+        {
+            return Err(ApiError::invalid(
+                "invalid_parameter",
+                "rate_limit_per_minute",
+                format!("at most {MAX_RATE_LIMIT}"),
+            ));
         }
-        if let Some(l) = patch.rate_limit_per_minute {
-            if l > MAX_RATE_LIMIT {
-                return Err(ApiError::invalid(
-                    "invalid_parameter",
-                    "rate_limit_per_minute",
-                    format!("at most {MAX_RATE_LIMIT}"),
-                ));
-            }
-            t.rate_limit_per_minute = Some(l);
-        }
-        self.tenants.put(&t).await?;
-        self.forget_tenant(&t.id);
+        let (t, before) = self
+            .modify_tenant(&tid, |t| {
+                let before = tenant_view(t);
+                if let Some(d) = patch.disabled {
+                    t.disabled = d;
+                }
+                if let Some(n) = &name {
+                    t.name = n.clone();
+                }
+                if let Some(l) = patch.rate_limit_per_minute {
+                    t.rate_limit_per_minute = Some(l);
+                }
+                Ok(before)
+            })
+            .await?;
         let after = tenant_view(&t);
         self.audit(&t.id, "operator", "tenant.update", before, after.clone())
             .await;

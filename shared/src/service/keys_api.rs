@@ -10,6 +10,10 @@ use chrono::Duration;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+/// Most active keys a tenant may hold.
+pub const MAX_KEYS: usize = 20;
+/// Most callback secrets signing at once (the current one and those in their grace).
+pub const MAX_SECRETS: usize = 3;
 /// Longest key lifetime a request may ask for.
 pub const MAX_KEY_DAYS: i64 = 3650;
 /// Default and longest grace of a rotated-out callback secret.
@@ -86,18 +90,20 @@ impl Orchestrator {
             }
             None => None,
         };
-        let mut t = self.fresh_tenant(&who.tenant).await?;
-        if t.api_key_sha256.len() >= 20 {
-            return Err(ApiError::InvalidState(
-                "at most 20 keys at once; revoke one first".into(),
-            ));
-        }
         let key = new_api_key();
         let info = key_info(&key, now, expires_at);
-        t.api_key_sha256.push(info.sha256.clone());
-        t.api_keys.push(info.clone());
-        self.tenants.put(&t).await?;
-        self.forget_tenant(&t.id);
+        let (t, ()) = self
+            .modify_tenant(&who.tenant.id, |t| {
+                if t.api_key_sha256.len() >= MAX_KEYS {
+                    return Err(ApiError::InvalidState(format!(
+                        "at most {MAX_KEYS} keys at once; revoke one first"
+                    )));
+                }
+                t.api_key_sha256.push(info.sha256.clone());
+                t.api_keys.push(info.clone());
+                Ok(())
+            })
+            .await?;
         let view = json!({
             "id": info.id, "object": "api_key", "prefix": info.prefix, "last4": info.last4,
             "created_at": crate::time_format::render(&info.created_at),
@@ -141,19 +147,29 @@ impl Orchestrator {
     /// `DELETE /v1/api_keys/{id}`: revokes at once on this instance, elsewhere within the
     /// tenant cache period. The last key cannot be revoked (the tenant would be locked out).
     pub async fn revoke_api_key(&self, who: &Principal, id: &str) -> Result<String, ApiError> {
-        let mut t = self.fresh_tenant(&who.tenant).await?;
-        let Some(hash) = t.api_key_sha256.iter().find(|h| t.key_id(h) == id).cloned() else {
-            return Err(ApiError::NotFound("no such API key".into()));
-        };
-        if t.api_key_sha256.len() == 1 {
-            return Err(ApiError::InvalidState(
-                "this is the only key; create another before revoking it".into(),
-            ));
-        }
-        t.api_key_sha256.retain(|h| h != &hash);
-        t.api_keys.retain(|k| k.sha256 != hash);
-        self.tenants.put(&t).await?;
-        self.forget_tenant(&t.id);
+        let now = self.clock.now();
+        let (t, ()) = self
+            .modify_tenant(&who.tenant.id, |t| {
+                let Some(hash) = t.api_key_sha256.iter().find(|h| t.key_id(h) == id).cloned()
+                else {
+                    return Err(ApiError::NotFound("no such API key".into()));
+                };
+                // Another key must still work (an expired one does not count).
+                let others = t
+                    .api_key_sha256
+                    .iter()
+                    .filter(|h| **h != hash && t.key_is_valid(h, now))
+                    .count();
+                if others == 0 {
+                    return Err(ApiError::InvalidState(
+                        "no other key works; create another before revoking this one".into(),
+                    ));
+                }
+                t.api_key_sha256.retain(|h| h != &hash);
+                t.api_keys.retain(|k| k.sha256 != hash);
+                Ok(())
+            })
+            .await?;
         self.audit(
             &t.id,
             &who.key_id,
@@ -183,29 +199,34 @@ impl Orchestrator {
             ));
         }
         let now = self.clock.now();
-        let mut t = self.fresh_tenant(&who.tenant).await?;
-        let before = secrets_view(&t, now);
         let until = now + Duration::hours(grace);
-        // Secrets already past their grace go; the others end at the latest `until`.
-        let active: Vec<String> = t
-            .active_callback_secrets(now)
-            .into_iter()
-            .map(str::to_string)
-            .collect();
-        for s in &active {
-            let fp = secret_fingerprint(s);
-            let end = t.callback_secret_expiry.get(&fp).copied().unwrap_or(until);
-            t.callback_secret_expiry.insert(fp, end.min(until));
-        }
         let secret = new_callback_secret();
-        t.callback_secrets = std::iter::once(secret.clone()).chain(active).collect();
-        t.callback_secret_expiry.retain(|fp, _| {
-            t.callback_secrets
-                .iter()
-                .any(|s| &secret_fingerprint(s) == fp)
-        });
-        self.tenants.put(&t).await?;
-        self.forget_tenant(&t.id);
+        let (t, before) = self
+            .modify_tenant(&who.tenant.id, |t| {
+                let before = secrets_view(t, now);
+                // Secrets past their grace go; the others end at the latest `until`; at most
+                // MAX_SECRETS sign at once (the oldest go first), so the list stays bounded.
+                let mut active: Vec<String> = t
+                    .active_callback_secrets(now)
+                    .into_iter()
+                    .map(str::to_string)
+                    .collect();
+                active.truncate(MAX_SECRETS - 1);
+                for s in &active {
+                    let fp = secret_fingerprint(s);
+                    let end = t.callback_secret_expiry.get(&fp).copied().unwrap_or(until);
+                    t.callback_secret_expiry.insert(fp, end.min(until));
+                }
+                t.callback_secrets = std::iter::once(secret.clone()).chain(active).collect();
+                let kept: Vec<String> = t
+                    .callback_secrets
+                    .iter()
+                    .map(|s| secret_fingerprint(s))
+                    .collect();
+                t.callback_secret_expiry.retain(|fp, _| kept.contains(fp));
+                Ok(before)
+            })
+            .await?;
         let after = secrets_view(&t, now);
         self.audit(
             &t.id,

@@ -340,6 +340,39 @@ impl Orchestrator {
             })
     }
 
+    /// Reads the stored tenant (not the cached copy), applies `change`, and stores it if it
+    /// changed — conditional on the version read, re-reading and redoing the change when another
+    /// write got in between (so concurrent changes never undo each other). Then this instance
+    /// forgets its cached copy. Returns the tenant as stored and what `change` returned.
+    pub(crate) async fn modify_tenant<T>(
+        &self,
+        id: &crate::domain::TenantId,
+        mut change: impl FnMut(&mut Tenant) -> Result<T, ApiError>,
+    ) -> Result<(Tenant, T), ApiError> {
+        for _ in 0..5 {
+            let before = self
+                .tenants
+                .get(id)
+                .await?
+                .ok_or_else(|| ApiError::NotFound("no such tenant".into()))?;
+            let mut next = before.clone();
+            let out = change(&mut next)?;
+            if next == before {
+                return Ok((next, out));
+            }
+            match self.tenants.replace(&next).await {
+                Ok(()) => {
+                    self.forget_tenant(id);
+                    next.version += 1;
+                    return Ok((next, out));
+                }
+                Err(crate::ports::StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ApiError::IdempotencyKeyInUse)
+    }
+
     /// Drops this instance's cached copy of a tenant (after a change); other instances see the
     /// change when their copy expires (`tenant_cache_ttl`).
     pub(crate) fn forget_tenant(&self, id: &crate::domain::TenantId) {

@@ -78,16 +78,14 @@ impl Orchestrator {
             }
             parsed.insert(method, list);
         }
-        // Read-modify-write on the stored tenant, not the cached copy.
-        let mut fresh = self
-            .tenants
-            .get(&tenant.id)
-            .await?
-            .ok_or_else(|| ApiError::Internal("authenticated tenant not found".into()))?;
-        let before = serde_json::json!({ "routing": fresh.routing });
-        fresh.routing.extend(parsed);
-        self.tenants.put(&fresh).await?;
-        self.forget_tenant(&fresh.id);
+        // Read-modify-write on the stored tenant (versioned), not the cached copy.
+        let (fresh, before) = self
+            .modify_tenant(&tenant.id, |t| {
+                let before = serde_json::json!({ "routing": t.routing });
+                t.routing.extend(parsed.clone());
+                Ok(before)
+            })
+            .await?;
         let after = serde_json::json!({ "routing": fresh.routing });
         self.audit(&fresh.id, &who.key_id, "routing.update", before, after)
             .await;

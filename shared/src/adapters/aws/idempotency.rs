@@ -110,7 +110,7 @@ impl DynamoIdempotencyStore {
             .key(
                 "pk",
                 s(format!(
-                    "rl#{}#{}",
+                    "#rl#{}#{}",
                     req.tenant_id,
                     rate.window_start.timestamp()
                 )),

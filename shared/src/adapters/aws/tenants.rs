@@ -123,15 +123,59 @@ impl TenantStore for DynamoTenantStore {
 
     async fn put(&self, tenant: &Tenant) -> Result<(), StoreError> {
         let old = self.get(&tenant.id).await?;
+        self.write(tenant, old.as_ref(), None).await
+    }
+
+    async fn replace(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        let old = self.get(&tenant.id).await?;
+        let mut next = tenant.clone();
+        next.version = tenant.version + 1;
+        self.write(&next, old.as_ref(), Some(tenant.version)).await
+    }
+}
+
+impl DynamoTenantStore {
+    /// Writes the tenant item (conditional on the stored `version` being `expected`, when
+    /// given), then its key index: an item per listed key, and none for a key no longer listed.
+    async fn write(
+        &self,
+        tenant: &Tenant,
+        old: Option<&Tenant>,
+        expected: Option<u64>,
+    ) -> Result<(), StoreError> {
         let doc = serde_json::to_string(tenant).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        self.client
+        let mut req = self
+            .client
             .put_item()
             .table_name(&self.table)
             .item("pk", s(format!("tenant#{}", tenant.id.as_str())))
             .item("doc", s(doc))
-            .send()
-            .await
-            .map_err(unavailable)?;
+            .item(
+                "version",
+                aws_sdk_dynamodb::types::AttributeValue::N(tenant.version.to_string()),
+            );
+        if let Some(v) = expected {
+            // Items written before versions existed have none: the first versioned write wins.
+            req = req
+                .condition_expression(
+                    "attribute_exists(pk) AND (attribute_not_exists(#v) OR #v = :prev)",
+                )
+                .expression_attribute_names("#v", "version")
+                .expression_attribute_values(
+                    ":prev",
+                    aws_sdk_dynamodb::types::AttributeValue::N(v.to_string()),
+                );
+        }
+        match req.send().await {
+            Ok(_) => {}
+            Err(e) if is_conditional(&e) => {
+                return Err(StoreError::Conflict(format!(
+                    "tenant {} changed concurrently",
+                    tenant.id
+                )))
+            }
+            Err(e) => return Err(unavailable(e)),
+        }
         for h in &tenant.api_key_sha256 {
             // An update, not a put: the index item also keeps the key's last-used day.
             self.client
@@ -145,7 +189,7 @@ impl TenantStore for DynamoTenantStore {
                 .map_err(unavailable)?;
         }
         for stale in old
-            .iter()
+            .into_iter()
             .flat_map(|o| o.api_key_sha256.iter())
             .filter(|h| !tenant.api_key_sha256.contains(h))
         {

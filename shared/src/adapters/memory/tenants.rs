@@ -29,6 +29,22 @@ impl TenantStore for MemoryTenantStore {
             .cloned())
     }
 
+    async fn replace(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        let mut m = self.lock();
+        match m.get(&tenant.id) {
+            Some(cur) if cur.version == tenant.version => {
+                let mut next = tenant.clone();
+                next.version += 1;
+                m.insert(tenant.id.clone(), next);
+                Ok(())
+            }
+            _ => Err(StoreError::Conflict(format!(
+                "tenant {} changed concurrently",
+                tenant.id
+            ))),
+        }
+    }
+
     async fn list(&self) -> Result<Vec<Tenant>, StoreError> {
         let mut all: Vec<Tenant> = self.lock().values().cloned().collect();
         all.sort_by(|a, b| a.id.cmp(&b.id));

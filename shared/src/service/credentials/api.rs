@@ -46,19 +46,14 @@ impl Orchestrator {
     async fn update_tenant(
         &self,
         tenant: &Tenant,
-        change: impl FnOnce(&mut Tenant),
+        mut change: impl FnMut(&mut Tenant),
     ) -> Result<Tenant, ApiError> {
-        let mut fresh = self
-            .tenants
-            .get(&tenant.id)
-            .await?
-            .ok_or_else(|| ApiError::Internal("authenticated tenant not found".into()))?;
-        let before = fresh.clone();
-        change(&mut fresh);
-        if fresh != before {
-            self.tenants.put(&fresh).await?;
-        }
-        self.forget_tenant(&fresh.id);
+        let (fresh, ()) = self
+            .modify_tenant(&tenant.id, |t| {
+                change(t);
+                Ok(())
+            })
+            .await?;
         Ok(fresh)
     }
 

@@ -266,6 +266,14 @@ impl WebhookWorker {
             let next = match self.next_state(&payment, ev) {
                 Next::Change(p) => *p,
                 Next::NoChange => {
+                    // Money that arrived for a payment canceled here (a boleto paid at the
+                    // bank before the cancel reached the gateway): nothing moves it back, so
+                    // it is an error for an operator to refund, not a silent no-op.
+                    if payment.status == PaymentStatus::Canceled
+                        && matches!(ev.kind, GatewayEventKind::Status(PaymentStatus::Succeeded))
+                    {
+                        tracing::error!(payment_id = %payment.id, tenant = %tenant.id, gateway, event = %ev.dedupe_id, "PAID AFTER CANCEL: the gateway reports a canceled payment paid; refund it at the gateway");
+                    }
                     tracing::info!(payment_id = %payment.id, gateway, event = %ev.dedupe_id, "event changes nothing; ignored");
                     return Ok(());
                 }
