@@ -69,6 +69,9 @@ function gatewaysTable(gws, stats) {
 }
 
 export async function overview(ctx) {
+  // The content is replaced on each refresh; the heading and the button stay (focus is kept).
+  const content = h("div", { "data-test": "overview-content" });
+  const stamp = h("span.note", { role: "status" });
   const load = async () => {
     const now = new Date();
     const [day, month, gws, recent] = await Promise.all([
@@ -80,16 +83,17 @@ export async function overview(ctx) {
     if (!ctx.isCurrent()) return;
     const today = day.data.data[0] || { payments: { total: 0, by_status: {}, failovers: 0 }, volume: {} };
     const stats = gatewayStats(recent.data.data);
-    ctx.main.replaceChildren(
-      h("h1", null, t("nav_overview")),
-      h("div.row", null, h("button.secondary.small", { type: "button", "data-test": "overview-refresh", onclick: load }, t("refresh")),
-        h("span.note", null, `${t("auto_refresh")} · ${dt(now.toISOString())}`)),
+    stamp.textContent = `${t("auto_refresh")} · ${dt(now.toISOString())}`;
+    content.replaceChildren(
       h("h2", null, `${t("today")} (UTC ${utcDay(now)})`), summaryCards("today", today),
       h("h2", null, `${t("this_month")} (${month.data.period.month})`), summaryCards("month", month.data),
       h("h2", null, t("gateways")), gatewaysTable(gws.data.data, stats),
       h("p.note", null, t("gw_stats_note", { n: recent.data.data.length })));
   };
+  const refresh = h("button.secondary.small", { type: "button", "data-test": "overview-refresh",
+    onclick: () => load().catch((e) => { if (e.status !== 401) content.prepend(errorMsg(e)); }) }, t("refresh"));
   await load();
+  ctx.main.replaceChildren(h("h1", null, t("nav_overview")), h("div.row", null, refresh, stamp), content);
   const timer = setInterval(() => { load().catch(() => {}); }, 5000);
   ctx.setCleanup(() => clearInterval(timer));
 }
