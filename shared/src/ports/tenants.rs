@@ -277,10 +277,18 @@ mod tests {
     #[test]
     fn rotated_secrets_lapse_and_keys_expire() {
         let now = chrono::Utc::now();
-        let mut t = tenant(serde_json::json!({}), serde_json::json!(["whsec_new", "whsec_old"]));
-        assert_eq!(t.active_callback_secrets(now), vec!["whsec_new", "whsec_old"]);
-        t.callback_secret_expiry
-            .insert(secret_fingerprint("whsec_old"), now + chrono::Duration::hours(1));
+        let mut t = tenant(
+            serde_json::json!({}),
+            serde_json::json!(["whsec_new", "whsec_old"]),
+        );
+        assert_eq!(
+            t.active_callback_secrets(now),
+            vec!["whsec_new", "whsec_old"]
+        );
+        t.callback_secret_expiry.insert(
+            secret_fingerprint("whsec_old"),
+            now + chrono::Duration::hours(1),
+        );
         assert_eq!(t.active_callback_secrets(now).len(), 2, "during the grace");
         assert_eq!(
             t.active_callback_secrets(now + chrono::Duration::hours(2)),
@@ -300,7 +308,10 @@ mod tests {
             expires_at: Some(now + chrono::Duration::days(1)),
         });
         assert!(t.key_is_valid(&h, now));
-        assert!(!t.key_is_valid(&h, now + chrono::Duration::days(2)), "expired");
+        assert!(
+            !t.key_is_valid(&h, now + chrono::Duration::days(2)),
+            "expired"
+        );
         assert!(!t.key_is_valid(&hash_api_key("other"), now), "not listed");
         assert_eq!(t.key_id(&h), "key_1");
     }
