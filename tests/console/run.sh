@@ -10,4 +10,5 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 command -v chromium >/dev/null || { echo "chromium is not installed (apt-get install -y chromium chromium-driver)"; exit 1; }
 command -v chromedriver >/dev/null || { echo "chromedriver is not installed (apt-get install -y chromium-driver)"; exit 1; }
 mkdir -p "$ROOT/target/console-screenshots"
+rm -f "$ROOT"/target/console-screenshots/*.png
 exec "$PY" "$ROOT/tests/console/test_console.py" --url "$URL" --shots "$ROOT/target/console-screenshots"

@@ -11,15 +11,51 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
 
 /// (file name, content type, body), compiled in.
 const ASSETS: &[(&str, &str, &str)] = &[
-    ("index.html", "text/html; charset=utf-8", include_str!("console/index.html")),
-    ("style.css", "text/css; charset=utf-8", include_str!("console/style.css")),
-    ("app.js", "text/javascript; charset=utf-8", include_str!("console/app.js")),
-    ("api.js", "text/javascript; charset=utf-8", include_str!("console/api.js")),
-    ("i18n.js", "text/javascript; charset=utf-8", include_str!("console/i18n.js")),
-    ("ui.js", "text/javascript; charset=utf-8", include_str!("console/ui.js")),
-    ("views.js", "text/javascript; charset=utf-8", include_str!("console/views.js")),
-    ("settings.js", "text/javascript; charset=utf-8", include_str!("console/settings.js")),
-    ("favicon.svg", "image/svg+xml", include_str!("console/favicon.svg")),
+    (
+        "index.html",
+        "text/html; charset=utf-8",
+        include_str!("console/index.html"),
+    ),
+    (
+        "style.css",
+        "text/css; charset=utf-8",
+        include_str!("console/style.css"),
+    ),
+    (
+        "app.js",
+        "text/javascript; charset=utf-8",
+        include_str!("console/app.js"),
+    ),
+    (
+        "api.js",
+        "text/javascript; charset=utf-8",
+        include_str!("console/api.js"),
+    ),
+    (
+        "i18n.js",
+        "text/javascript; charset=utf-8",
+        include_str!("console/i18n.js"),
+    ),
+    (
+        "ui.js",
+        "text/javascript; charset=utf-8",
+        include_str!("console/ui.js"),
+    ),
+    (
+        "views.js",
+        "text/javascript; charset=utf-8",
+        include_str!("console/views.js"),
+    ),
+    (
+        "settings.js",
+        "text/javascript; charset=utf-8",
+        include_str!("console/settings.js"),
+    ),
+    (
+        "favicon.svg",
+        "image/svg+xml",
+        include_str!("console/favicon.svg"),
+    ),
 ];
 
 /// `/dashboard`, `/dashboard/` and `/dashboard/<asset>`.
@@ -47,7 +83,10 @@ fn etags() -> &'static [String] {
 
 fn with_security_headers(mut resp: ApiResponse) -> ApiResponse {
     resp.headers.extend([
-        ("content-security-policy", CONTENT_SECURITY_POLICY.to_string()),
+        (
+            "content-security-policy",
+            CONTENT_SECURITY_POLICY.to_string(),
+        ),
         ("x-content-type-options", "nosniff".to_string()),
         ("referrer-policy", "no-referrer".to_string()),
         ("x-frame-options", "DENY".to_string()),
@@ -137,20 +176,29 @@ mod tests {
             let r = get(path, HeaderMap::new());
             assert_eq!(r.status, 200, "{path}");
             assert_eq!(r.header("content-type"), Some(ct), "{path}");
-            assert_eq!(r.header("content-security-policy"), Some(CONTENT_SECURITY_POLICY));
+            assert_eq!(
+                r.header("content-security-policy"),
+                Some(CONTENT_SECURITY_POLICY)
+            );
             assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
             assert_eq!(r.header("referrer-policy"), Some("no-referrer"));
             assert!(r.header("etag").is_some());
         }
         assert_eq!(get("/dashboard/nope.js", HeaderMap::new()).status, 404);
-        assert_eq!(get("/dashboard/../Cargo.toml", HeaderMap::new()).status, 404);
+        assert_eq!(
+            get("/dashboard/../Cargo.toml", HeaderMap::new()).status,
+            404
+        );
     }
 
     #[test]
     fn revalidation_answers_304_without_a_body() {
         let first = get("/dashboard/app.js", HeaderMap::new());
         let mut h = HeaderMap::new();
-        h.insert("if-none-match", first.header("etag").unwrap().parse().unwrap());
+        h.insert(
+            "if-none-match",
+            first.header("etag").unwrap().parse().unwrap(),
+        );
         let again = get("/dashboard/app.js", h);
         assert_eq!(again.status, 304);
         assert!(again.body.is_empty());
@@ -161,9 +209,15 @@ mod tests {
         for (name, _, body) in ASSETS {
             // The SVG namespace is a name, not a resource the page loads.
             let rest = body.replace("http://www.w3.org/2000/svg", "");
-            assert!(!rest.contains("http://") && !rest.contains("https://"), "{name} names another origin");
+            assert!(
+                !rest.contains("http://") && !rest.contains("https://"),
+                "{name} names another origin"
+            );
             if name.ends_with(".html") {
-                assert!(!body.contains("<script>") && !body.contains("style="), "inline code in {name}");
+                assert!(
+                    !body.contains("<script>") && !body.contains("style="),
+                    "inline code in {name}"
+                );
                 for handler in ["onclick=", "onload=", "onsubmit=", "onerror="] {
                     assert!(!body.contains(handler), "inline handler in {name}");
                 }
