@@ -92,6 +92,13 @@ step "Python SDK (sdks/python): build, mypy --strict, unit, real-server and faul
 start_devserver python
 ORCH_API_URL="$DEV_URL" PYTHON="$VENV/bin/python" bash sdks/python/ci.sh
 
+step "console (/dashboard) in a real headless Chromium (Selenium), screenshots in target/console-screenshots"
+command -v chromium >/dev/null && command -v chromedriver >/dev/null \
+  || (apt-get update && apt-get install -y chromium chromium-driver)
+# A short breaker cool-down so the test sees a breaker open and then close again.
+BREAKER_COOL_DOWN_SECONDS=3 start_devserver console
+tests/console/run.sh "$DEV_URL" "$VENV/bin/python"
+
 step "template.yaml: cfn-lint and sam validate --lint (offline)"
 VENV_BIN="$VENV/bin" bash infra/lint_template.sh
 

@@ -1,6 +1,7 @@
 //! The HTTP API, independent of how requests arrive: the proxy Lambda and the dev server both
 //! turn their requests into an [`ApiRequest`] and render the [`ApiResponse`].
 
+pub mod console;
 mod error_response;
 #[cfg(feature = "lambda")]
 pub mod lambda_glue;

@@ -8,6 +8,10 @@ use std::time::Instant;
 
 /// Serves one request. Never panics on input; every failure is an error body.
 pub async fn handle(svc: &Orchestrator, req: ApiRequest) -> ApiResponse {
+    // The web console's static assets, before any API routing (no key needed to load the page).
+    if super::console::is_console_path(&req.path) {
+        return super::console::serve(&req);
+    }
     let started = Instant::now();
     // Every answer names its request (header, and `error.request_id` in error bodies), and the
     // log line carries the same id, so a merchant's support ticket finds the request.

@@ -1,0 +1,100 @@
+// The console shell: login, navigation (hash routes), language switch.
+import { api, getKey, setKey, clearKey, setUnauthorizedHandler } from "./api.js";
+import { t, setLang, getLang, LANGS } from "./i18n.js";
+import { h, msg } from "./ui.js";
+import { overview, payments, paymentDetail, routing, webhooks, usage } from "./views.js";
+import { settings } from "./settings.js";
+
+const FLASH = "orch_flash";
+const NAV = [["overview", overview], ["payments", payments], ["routing", routing], ["webhooks", webhooks],
+  ["usage", usage], ["settings", settings]];
+let cleanup = null;
+let renderSeq = 0;
+
+setUnauthorizedHandler(() => {
+  if (getKey()) sessionStorage.setItem(FLASH, "login_expired");
+  clearKey();
+  if (!location.hash.startsWith("#/login")) location.hash = "#/login";
+  else render();
+});
+
+function parseHash() {
+  const raw = location.hash.replace(/^#\/?/, "");
+  const [path, qs] = raw.split("?");
+  return { parts: path.split("/").filter(Boolean).map(decodeURIComponent), query: new URLSearchParams(qs || "") };
+}
+
+function langSelect() {
+  const id = `lang-${Math.random().toString(36).slice(2, 7)}`;
+  return h("span", null, h("label.sr-only", { for: id }, t("language")),
+    h("select", { id, "data-test": "lang", onchange: (e) => { setLang(e.target.value); render(); } },
+      LANGS.map(([v, name]) => h("option", { value: v, selected: v === getLang() }, name))));
+}
+
+function loginPage(app) {
+  document.title = `${t("login_title")} · ${t("title")}`;
+  const flash = sessionStorage.getItem(FLASH);
+  sessionStorage.removeItem(FLASH);
+  const input = h("input#login-key", { type: "password", name: "key", autocomplete: "off", required: true, spellcheck: "false" });
+  const out = h("div", { "aria-live": "polite" }, flash ? msg("error", t(flash)) : null);
+  const btn = h("button", { type: "submit" }, t("login_submit"));
+  const form = h("form", {
+    "data-test": "login-form",
+    onsubmit: async (e) => {
+      e.preventDefault();
+      const key = input.value.trim();
+      if (!key) return;
+      btn.disabled = true; out.replaceChildren(msg("info", t("loading")));
+      try {
+        await api("GET", "/v1/gateways", { key, quiet401: true });
+        setKey(key);
+        location.hash = "#/overview";
+      } catch (err) {
+        out.replaceChildren(msg("error", err.status === 401 ? t("login_bad") : `${err.status} ${err.message}`));
+      } finally { btn.disabled = false; }
+    },
+  }, h("label", { for: "login-key" }, t("login_key"), input), btn, h("p.note", null, t("login_hint")));
+  app.replaceChildren(h("main#main.login", null,
+    h("div.panel", null, h("div.row", null, h("h1", null, t("title")), langSelect()),
+      h("h2", null, t("login_title")), out, form)));
+  input.focus();
+}
+
+async function render() {
+  const seq = ++renderSeq;
+  if (cleanup) { try { cleanup(); } catch { /* ignore */ } cleanup = null; }
+  const app = document.getElementById("app");
+  const { parts, query } = parseHash();
+  if (!getKey() || parts[0] === "login") {
+    if (getKey() && parts[0] === "login") { location.hash = "#/overview"; return; }
+    loginPage(app);
+    return;
+  }
+  const section = NAV.find(([n]) => n === parts[0]) ? parts[0] : "overview";
+  const main = h("main#main", { tabindex: "-1" });
+  const nav = h("nav.main", { "aria-label": "main" }, h("ul", null, NAV.map(([n]) =>
+    h("li", null, h("a", { href: `#/${n}`, "aria-current": n === section ? "page" : null, "data-nav": n }, t(`nav_${n}`))))));
+  const header = h("header.top", null, h("span.brand", null, t("title")), langSelect(),
+    h("button.secondary.small", { type: "button", "data-test": "logout", onclick: () => { clearKey(); location.hash = "#/login"; } }, t("logout")));
+  app.replaceChildren(header, nav, main);
+  document.title = `${t(`nav_${section}`)} · ${t("title")}`;
+  main.append(h("p.loading", { role: "status" }, t("loading")));
+  const ctx = {
+    main, parts, query, rerender: render,
+    isCurrent: () => seq === renderSeq,
+    setCleanup: (f) => { cleanup = f; },
+  };
+  let view = NAV.find(([n]) => n === section)[1];
+  if (section === "payments" && parts[1]) view = paymentDetail;
+  try {
+    await view(ctx);
+  } catch (e) {
+    if (seq !== renderSeq || e.status === 401) return;
+    const { errorMsg } = await import("./ui.js");
+    main.replaceChildren(errorMsg(e));
+  }
+}
+
+window.addEventListener("hashchange", render);
+// Module scripts run once the document is parsed.
+render();

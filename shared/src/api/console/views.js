@@ -1,0 +1,560 @@
+// The views: overview, payments (list + detail), routing, webhooks, usage.
+import { api, pages, newIdempotencyKey } from "./api.js";
+import { t } from "./i18n.js";
+import { h, money, parseMoney, dt, pct, badge, stateLabel, errorMsg, msg, table, csvDownload, barChart } from "./ui.js";
+
+const STATUSES = ["pending", "requires_action", "processing", "succeeded", "failed", "canceled", "expired", "refunded", "partially_refunded"];
+const METHODS = ["pix", "card", "boleto"];
+const GATEWAYS = ["efi", "stripe", "asaas"];
+const SUCCESS = ["succeeded", "partially_refunded", "refunded"];
+
+export const utcDay = (d) => d.toISOString().slice(0, 10);
+const utcMonth = (d) => d.toISOString().slice(0, 7);
+
+function field(labelText, control) {
+  const id = control.id || `f-${Math.random().toString(36).slice(2, 8)}`;
+  control.id = id;
+  return h("label", { for: id }, labelText, control);
+}
+function select(name, values, current, labelFn = (v) => v) {
+  return h("select", { name, "data-test": `filter-${name}` }, h("option", { value: "" }, t("all")),
+    values.map((v) => h("option", { value: v, selected: v === current }, labelFn(v))));
+}
+
+// ---------- Overview ----------
+
+function summarize(c) {
+  const bs = c.payments.by_status || {};
+  const succeeded = SUCCESS.reduce((a, k) => a + (bs[k] || 0), 0);
+  const failed = bs.failed || 0;
+  return { total: c.payments.total, succeeded, failed, rate: succeeded + failed ? succeeded / (succeeded + failed) : null,
+    failovers: c.payments.failovers, volume: c.volume || {} };
+}
+function summaryCards(prefix, c) {
+  const x = summarize(c);
+  const card = (key, label, value) => h("div.card", { "data-test": `${prefix}-${key}` }, h("div.label", null, label), h("div.value", null, value));
+  const vols = Object.entries(x.volume);
+  return h("div.cards", null,
+    card("total", t("payments"), x.total), card("succeeded", t("succeeded"), x.succeeded), card("failed", t("failed"), x.failed),
+    card("rate", t("success_rate"), pct(x.rate)), card("failovers", t("failovers"), x.failovers),
+    vols.length ? vols.map(([cur, v]) => h("div.card", { "data-test": `${prefix}-volume-${cur}`, dataset: { minor: v.created } },
+      h("div.label", null, `${t("volume")} ${cur}`), h("div.value", null, money(v.created, cur))))
+      : card("volume", t("volume"), "—"));
+}
+
+/** Per gateway: attempts, success share and mean latency over recent payments. */
+function gatewayStats(payments) {
+  const st = {};
+  for (const p of payments) for (const a of p.attempts || []) {
+    if (a.code === "breaker_open") continue;
+    const g = (st[a.gateway] ||= { n: 0, ok: 0, ms: 0 });
+    g.n += 1; g.ms += a.duration_ms || 0; if (a.outcome === "succeeded") g.ok += 1;
+  }
+  return st;
+}
+
+function gatewaysTable(gws, stats) {
+  return table([t("gateway"), t("state"), t("open_until"), [t("failure_rate"), "num"], [t("calls"), "num"],
+    [t("success_rate"), "num"], [t("latency"), "num"], [t("methods"), "hide-sm"]],
+  gws.map((g) => {
+    const s = stats[g.gateway];
+    return h("tr", { "data-gateway": g.gateway },
+      h("th", { scope: "row" }, g.gateway, " ", h("span.note", null, g.live ? t("live") : t("simulator"))),
+      h("td", { "data-test": "breaker-state" }, badge(g.state, stateLabel(g.state))),
+      h("td", { "data-test": "open-until" }, g.open_until ? dt(g.open_until) : "—"),
+      h("td.num", null, pct(g.failure_rate)), h("td.num", null, `${g.calls} / ${g.failures}`),
+      h("td.num", null, s ? pct(s.ok / s.n) : "—"), h("td.num", null, s ? `${Math.round(s.ms / s.n)} ms` : "—"),
+      h("td.hide-sm", null, g.methods.join(", ")));
+  }), { label: t("gateways") });
+}
+
+export async function overview(ctx) {
+  // The content is replaced on each refresh; the heading and the button stay (focus is kept).
+  const content = h("div", { "data-test": "overview-content" });
+  const stamp = h("span.note", { role: "status" });
+  const load = async () => {
+    const now = new Date();
+    const [day, month, gws, recent] = await Promise.all([
+      api("GET", "/v1/usage", { query: { from: utcDay(now), to: utcDay(now), granularity: "day" } }),
+      api("GET", "/v1/usage", { query: { month: utcMonth(now) } }),
+      api("GET", "/v1/gateways"),
+      api("GET", "/v1/payments", { query: { limit: 100 } }),
+    ]);
+    if (!ctx.isCurrent()) return;
+    const today = day.data.data[0] || { payments: { total: 0, by_status: {}, failovers: 0 }, volume: {} };
+    const stats = gatewayStats(recent.data.data);
+    stamp.textContent = `${t("auto_refresh")} · ${dt(now.toISOString())}`;
+    content.replaceChildren(
+      h("h2", null, `${t("today")} (UTC ${utcDay(now)})`), summaryCards("today", today),
+      h("h2", null, `${t("this_month")} (${month.data.period.month})`), summaryCards("month", month.data),
+      h("h2", null, t("gateways")), gatewaysTable(gws.data.data, stats),
+      h("p.note", null, t("gw_stats_note", { n: recent.data.data.length })));
+  };
+  const refresh = h("button.secondary.small", { type: "button", "data-test": "overview-refresh",
+    onclick: () => load().catch((e) => { if (e.status !== 401) content.prepend(errorMsg(e)); }) }, t("refresh"));
+  await load();
+  ctx.main.replaceChildren(h("h1", null, t("nav_overview")), h("div.row", null, refresh, stamp), content);
+  const timer = setInterval(() => { load().catch(() => {}); }, 5000);
+  ctx.setCleanup(() => clearInterval(timer));
+}
+
+// ---------- Payments ----------
+
+const PERIODS = { "30m": 30 * 60e3, "1h": 3600e3, "24h": 86400e3, "7d": 7 * 86400e3 };
+
+function bounds(q) {
+  const p = q.get("period");
+  if (PERIODS[p]) return { from: Date.now() - PERIODS[p], to: null };
+  if (p === "custom") {
+    const f = q.get("from") ? new Date(q.get("from")).getTime() : null;
+    const to = q.get("to") ? new Date(q.get("to")).getTime() : null;
+    return { from: isNaN(f) ? null : f, to: isNaN(to) ? null : to };
+  }
+  return { from: null, to: null };
+}
+
+/** Scans pages (server filters status, reference), filters the rest here. */
+function scanner(q) {
+  const server = { status: q.get("status"), reference: q.get("reference"), limit: 100 };
+  const { from, to } = bounds(q);
+  const method = q.get("method"); const gateway = q.get("gateway");
+  const st = { after: undefined, done: false, scanned: 0 };
+  const keep = (p) => {
+    const at = Date.parse(p.created_at);
+    return (!method || p.method === method) && (!gateway || p.gateway === gateway) && (to === null || at <= to) && (from === null || at >= from);
+  };
+  st.next = async (want) => {
+    const out = [];
+    while (!st.done && out.length < want) {
+      const { data } = await api("GET", "/v1/payments", { query: { ...server, starting_after: st.after } });
+      st.scanned += data.data.length;
+      for (const p of data.data) {
+        if (from !== null && Date.parse(p.created_at) < from) { st.done = true; break; } // newest first: the rest is older
+        if (keep(p)) out.push(p);
+      }
+      if (!data.has_more || !data.next_cursor) st.done = true;
+      st.after = data.next_cursor;
+    }
+    return out;
+  };
+  return st;
+}
+
+function paymentRow(p) {
+  const failover = (p.attempts || []).length > 1;
+  return h("tr", { "data-payment": p.id, "data-status": p.status },
+    h("td", null, dt(p.created_at)),
+    h("td", null, h("a.mono", { href: `#/payments/${encodeURIComponent(p.id)}` }, p.id)),
+    h("td", null, badge(p.status)),
+    h("td.num", null, money(p.amount, p.currency)),
+    h("td", null, p.method),
+    h("td", null, p.gateway || "—", failover ? h("span.note", null, ` (${t("failovers").toLowerCase()}: ${p.attempts.length - 1})`) : null),
+    h("td.hide-sm", null, p.reference || "—"));
+}
+
+export async function payments(ctx) {
+  const q = ctx.query;
+  const ref = h("input", { name: "reference", value: q.get("reference") || "", maxLength: 128, "data-test": "filter-reference" });
+  const period = h("select", { name: "period", "data-test": "filter-period" }, h("option", { value: "" }, t("all")),
+    ["30m", "1h", "24h", "7d", "custom"].map((p) => h("option", { value: p, selected: q.get("period") === p }, t(`p_${p}`))));
+  const from = h("input", { type: "datetime-local", name: "from", value: q.get("from") || "" });
+  const to = h("input", { type: "datetime-local", name: "to", value: q.get("to") || "" });
+  const form = h("form.filters.panel", {
+    role: "search", "data-test": "payments-filters",
+    onsubmit: (e) => {
+      e.preventDefault();
+      const fd = new FormData(form); const nq = new URLSearchParams();
+      for (const [k, v] of fd.entries()) if (v && (fd.get("period") === "custom" || (k !== "from" && k !== "to"))) nq.set(k, v);
+      const target = `#/payments${nq.toString() ? "?" + nq : ""}`;
+      if (location.hash === target) ctx.rerender(); else location.hash = target;
+    },
+  },
+  field(t("status"), select("status", STATUSES, q.get("status"))),
+  field(t("method"), select("method", METHODS, q.get("method"))),
+  field(t("gateway"), select("gateway", GATEWAYS, q.get("gateway"))),
+  field(t("reference"), ref), field(t("period"), period), field(t("from"), from), field(t("to"), to),
+  h("button", { type: "submit", "data-test": "filter-apply" }, t("apply")),
+  h("button.secondary", { type: "button", onclick: () => { location.hash = "#/payments"; } }, t("clear")));
+
+  const tbody = h("tbody");
+  const info = h("p.note", { role: "status", "data-test": "scan-info" });
+  const more = h("button.secondary", { type: "button", "data-test": "load-more" }, t("load_more"));
+  const exportOut = h("span.note", { role: "status" });
+  const exportBtn = h("button.secondary", { type: "button", "data-test": "export-csv" }, t("export_csv"));
+  const sc = scanner(q);
+  let matched = 0;
+  const loadMore = async () => {
+    more.disabled = true;
+    try {
+      const rows = await sc.next(50);
+      matched += rows.length;
+      tbody.append(...rows.map(paymentRow));
+      if (!tbody.children.length) tbody.append(h("tr", null, h("td", { colSpan: 7 }, t("none_found"))));
+      info.textContent = t("scanned", { n: sc.scanned, m: matched });
+      more.hidden = sc.done;
+    } catch (e) { if (e.status !== 401) info.replaceWith(errorMsg(e)); } finally { more.disabled = false; }
+  };
+  more.addEventListener("click", loadMore);
+  exportBtn.addEventListener("click", async () => {
+    exportBtn.disabled = true;
+    try {
+      const all = scanner(q); const rows = [];
+      while (!all.done) {
+        for (const p of await all.next(500)) rows.push([p.id, p.created_at, p.status, p.amount, p.currency, p.method, p.gateway,
+          p.reference, p.refunded_amount, (p.attempts || []).map((a) => `${a.gateway}:${a.outcome}`).join(" "), p.failure ? p.failure.code : ""]);
+        exportOut.textContent = t("exporting", { n: rows.length });
+      }
+      csvDownload(`payments-${new Date().toISOString().slice(0, 19).replace(/:/g, "")}.csv`,
+        ["id", "created_at", "status", "amount_minor", "currency", "method", "gateway", "reference", "refunded_amount_minor", "attempts", "failure_code"], rows);
+      exportOut.textContent = t("exported", { n: rows.length });
+      exportOut.dataset.rows = rows.length;
+    } catch (e) { exportOut.replaceChildren(errorMsg(e)); } finally { exportBtn.disabled = false; }
+  });
+  ctx.main.replaceChildren(h("h1", null, t("nav_payments")), form, h("p.note", null, t("filter_note")),
+    h("div.row", null, exportBtn, exportOut),
+    h("div.table-wrap", null, h("table", { "aria-label": t("nav_payments"), "data-test": "payments-table" },
+      h("thead", null, h("tr", null, [t("created"), t("id"), t("status"), [t("amount"), "num"], t("method"), t("gateway"), [t("reference"), "hide-sm"]]
+        .map((x) => Array.isArray(x) ? h(`th.${x[1]}`, { scope: "col" }, x[0]) : h("th", { scope: "col" }, x)))), tbody)),
+    info, more);
+  await loadMore();
+}
+
+// ---------- Payment detail ----------
+
+function attemptClass(o) { return o === "succeeded" ? "ok" : o === "ambiguous" ? "warn" : "bad"; }
+
+function attemptsTimeline(p) {
+  if (!p.attempts || !p.attempts.length) return h("p.note", null, "—");
+  return h("ol.timeline", { "data-test": "attempts" }, p.attempts.map((a, i) =>
+    h(`li.${attemptClass(a.outcome)}`, { "data-gateway": a.gateway, "data-outcome": a.outcome },
+      h("strong", null, `${i + 1}. ${a.gateway}`), " ", badge(a.outcome), " ",
+      a.code ? h("code", null, a.code) : null, " ", h("span.note", null, `${a.duration_ms} ms`))));
+}
+
+function deliveryAttempts(ev) {
+  const at = ev.delivery.attempts || [];
+  return table([t("at"), [t("http_status"), "num"], [t("duration"), "num"], t("error")],
+    at.map((a) => h("tr", null, h("td", null, dt(a.at)), h("td.num", null, a.http_status ?? "—"),
+      h("td.num", null, `${a.duration_ms} ms`), h("td", null, a.error || a.response_excerpt || ""))), { label: t("attempts") });
+}
+
+/** One event row (with its attempts in a disclosure and a Resend button). */
+export function eventRow(ev, withPayment) {
+  const state = h("td", { "data-test": "delivery-state" });
+  const att = h("td");
+  const out = h("div", { role: "status" });
+  const paint = (e) => {
+    state.replaceChildren(badge(e.delivery.state, t(`delivery_${e.delivery.state}`)));
+    att.replaceChildren(h("details", null, h("summary", { "data-test": "attempts-count" }, String(e.delivery.attempts.length)), deliveryAttempts(e)));
+  };
+  paint(ev);
+  const resend = h("button.small.secondary", { type: "button", "data-test": "resend" }, t("resend"));
+  resend.addEventListener("click", async () => {
+    resend.disabled = true;
+    try {
+      const r = await api("POST", `/v1/events/${encodeURIComponent(ev.id)}/resend`);
+      out.replaceChildren(msg("ok", t("resent"))); paint(r.data);
+      const before = r.data.delivery.attempts.length;
+      for (let i = 0; i < 20; i++) {
+        await new Promise((ok) => setTimeout(ok, 500));
+        const { data } = await api("GET", `/v1/events/${encodeURIComponent(ev.id)}`);
+        paint(data);
+        if (data.delivery.attempts.length > before && data.delivery.state !== "pending") break;
+      }
+    } catch (e) { out.replaceChildren(errorMsg(e)); } finally { resend.disabled = false; }
+  });
+  return h("tr", { "data-event": ev.id, "data-type": ev.type },
+    h("td", null, dt(ev.created_at)), h("td", null, h("code", null, ev.type)),
+    withPayment ? h("td.hide-sm", null, h("a.mono", { href: `#/payments/${encodeURIComponent(ev.payment_id)}` }, ev.payment_id)) : null,
+    state, att, h("td", null, resend, out));
+}
+function eventsTable(events, withPayment) {
+  const heads = [t("created"), t("type"), withPayment ? [t("payment"), "hide-sm"] : null, t("delivery_state"), t("attempts"), ""].filter(Boolean);
+  return table(heads, events.map((e) => eventRow(e, withPayment)), { label: t("events") });
+}
+
+export async function paymentDetail(ctx) {
+  const id = ctx.parts[1];
+  let p;
+  try {
+    p = (await api("GET", `/v1/payments/${encodeURIComponent(id)}`)).data;
+  } catch (e) {
+    if (e.status === 404 || e.status === 400) {
+      ctx.main.replaceChildren(h("h1", null, t("detail")), h("div.msg.error", { role: "alert", "data-test": "not-found" }, `${t("not_found")} ${id}`),
+        h("a", { href: "#/payments" }, t("back")));
+      return;
+    }
+    throw e;
+  }
+  const summary = h("div"); const refunds = h("div"); const events = h("div"); const attempts = h("div");
+  const actionsOut = h("div", { "aria-live": "polite", "data-test": "action-out" });
+  const paint = async (pay) => {
+    p = pay;
+    summary.replaceChildren(h("dl.kv", { "data-test": "payment-summary" },
+      h("dt", null, t("status")), h("dd", { "data-test": "payment-status" }, badge(pay.status)),
+      h("dt", null, t("amount")), h("dd", null, money(pay.amount, pay.currency)),
+      h("dt", null, t("refunded_amount")), h("dd", { "data-test": "refunded-amount", dataset: { minor: pay.refunded_amount } }, money(pay.refunded_amount, pay.currency)),
+      h("dt", null, t("method")), h("dd", null, pay.method),
+      h("dt", null, t("gateway")), h("dd", null, pay.gateway || "—"),
+      h("dt", null, t("gateway_payment_id")), h("dd", null, h("code", null, pay.gateway_payment_id || "—")),
+      h("dt", null, t("reference")), h("dd", null, pay.reference || "—"),
+      h("dt", null, t("description")), h("dd", null, pay.description || "—"),
+      pay.failure ? [h("dt", null, t("failure")), h("dd", null, h("code", null, pay.failure.code), " ", pay.failure.message)] : null,
+      h("dt", null, t("created")), h("dd", null, dt(pay.created_at)),
+      h("dt", null, t("updated")), h("dd", null, `${dt(pay.updated_at)} (v${pay.version})`)));
+    attempts.replaceChildren(attemptsTimeline(pay));
+    refunds.replaceChildren(table([t("id"), [t("amount"), "num"], t("status"), t("reason"), t("created")],
+      (pay.refunds || []).map((r) => h("tr", { "data-refund": r.id }, h("td", null, h("code", null, r.id)), h("td.num", null, money(r.amount, pay.currency)),
+        h("td", null, badge(r.status)), h("td", null, r.reason || "—"), h("td", null, dt(r.created_at)))), { label: t("refunds") }));
+    try {
+      const ev = await api("GET", "/v1/events", { query: { payment_id: pay.id, limit: 100 } });
+      events.replaceChildren(ev.data.data.length ? eventsTable(ev.data.data, false) : h("p.note", null, t("no_events")));
+    } catch (e) { events.replaceChildren(errorMsg(e)); }
+    refundForm.hidden = !["succeeded", "partially_refunded"].includes(pay.status);
+    refundNote.hidden = !refundForm.hidden;
+    cancelBox.hidden = !["pending", "requires_action"].includes(pay.status) || sessionStorage.getItem("orch_no_cancel") === "1";
+  };
+
+  // Refresh (re-sync from the gateway; only reads).
+  const refreshBtn = h("button.secondary", { type: "button", "data-test": "refresh" }, t("refresh"));
+  refreshBtn.addEventListener("click", async () => {
+    refreshBtn.disabled = true;
+    try { await paint((await api("GET", `/v1/payments/${encodeURIComponent(p.id)}`, { query: { refresh: "true" } })).data); actionsOut.replaceChildren(msg("ok", t("refreshed"))); }
+    catch (e) { actionsOut.replaceChildren(errorMsg(e)); } finally { refreshBtn.disabled = false; }
+  });
+
+  // Refund: one idempotency key per intended refund (form content), reused on every retry, so a
+  // double click or a retry after a timeout refunds once. Editing the form starts a new refund.
+  let refundKey = null; let inFlight = false;
+  const amountIn = h("input", { name: "amount", inputMode: "decimal", autocomplete: "off", "data-test": "refund-amount" });
+  const reasonIn = h("select", { name: "reason", "data-test": "refund-reason" },
+    ["requested_by_customer", "duplicate", "fraudulent"].map((r) => h("option", { value: r }, r)));
+  const refundBtn = h("button", { type: "submit", "data-test": "refund-submit" }, t("refund"));
+  const keyNote = h("p.note", { "data-test": "refund-key" });
+  const refundNote = h("p.note", { hidden: true }, t("refund_not_allowed"));
+  const refundForm = h("form.filters", {
+    "data-test": "refund-form",
+    oninput: () => { refundKey = null; keyNote.textContent = ""; },
+    onsubmit: async (e) => {
+      e.preventDefault();
+      if (inFlight) return;
+      const body = { reason: reasonIn.value };
+      if (amountIn.value.trim()) {
+        const minor = parseMoney(amountIn.value, p.currency);
+        if (minor === null) { actionsOut.replaceChildren(msg("error", `${t("amount")}?`)); amountIn.focus(); return; }
+        body.amount = minor;
+      }
+      refundKey ||= newIdempotencyKey("refund");
+      keyNote.textContent = t("idem_note", { k: refundKey });
+      inFlight = true; refundBtn.disabled = true;
+      try {
+        const r = await api("POST", `/v1/payments/${encodeURIComponent(p.id)}/refunds`, { idem: refundKey, body });
+        actionsOut.replaceChildren(msg("ok", t("refund_done", { s: `${r.data.id} ${r.data.status}${r.replayed ? " (replay)" : ""}` })));
+        await paint(r.data.payment);
+      } catch (err) { actionsOut.replaceChildren(errorMsg(err)); } finally { inFlight = false; refundBtn.disabled = false; }
+    },
+  }, field(t("refund_amount"), amountIn), field(t("reason"), reasonIn), refundBtn);
+
+  // Cancel (a route some servers don't have yet: a 404 "no such route" hides it).
+  const cancelKey = newIdempotencyKey("cancel");
+  const cancelBtn = h("button.danger", { type: "button", "data-test": "cancel" }, t("cancel"));
+  const confirmBtn = h("button.danger", { type: "button", hidden: true, "data-test": "cancel-confirm" }, t("cancel_confirm"));
+  const cancelBox = h("div.row", { hidden: true }, cancelBtn, confirmBtn);
+  cancelBtn.addEventListener("click", () => { confirmBtn.hidden = false; confirmBtn.focus(); });
+  confirmBtn.addEventListener("click", async () => {
+    confirmBtn.disabled = true;
+    try {
+      const r = await api("POST", `/v1/payments/${encodeURIComponent(p.id)}/cancel`, { idem: cancelKey, body: {} });
+      actionsOut.replaceChildren(msg("ok", t("canceled_ok"))); confirmBtn.hidden = true; await paint(r.data);
+    } catch (e) {
+      if (e.routeMissing) { sessionStorage.setItem("orch_no_cancel", "1"); cancelBox.replaceWith(msg("info", t("cancel_unavailable"))); }
+      else actionsOut.replaceChildren(errorMsg(e));
+    } finally { confirmBtn.disabled = false; }
+  });
+
+  ctx.main.replaceChildren(
+    h("p", null, h("a", { href: "#/payments" }, `← ${t("back")}`)),
+    h("h1", null, `${t("detail")} `, h("code", { "data-test": "payment-id" }, p.id)),
+    h("div.grid2", null,
+      h("section.panel", { "aria-labelledby": "h-sum" }, h("h2#h-sum", null, t("detail")), summary),
+      h("section.panel", { "aria-labelledby": "h-act" }, h("h2#h-act", null, t("refresh")),
+        h("div.row", null, refreshBtn), actionsOut, h("h3", null, t("refund")), refundForm, refundNote, keyNote, cancelBox)),
+    h("section.panel", { "aria-labelledby": "h-att" }, h("h2#h-att", null, t("attempts_timeline")), attempts),
+    h("h2", null, t("refunds")), refunds,
+    h("h2", null, t("events")), events);
+  await paint(p);
+}
+
+// ---------- Routing ----------
+
+function routingOf(gws) {
+  const r = {};
+  for (const m of METHODS) r[m] = gws.filter((g) => g.priority && g.priority[m]).sort((a, b) => a.priority[m] - b.priority[m]).map((g) => g.gateway);
+  return r;
+}
+function describeChange(e) {
+  const b = e.before && e.before.routing; const a = e.after && e.after.routing;
+  if (a) return METHODS.filter((m) => JSON.stringify((b || {})[m]) !== JSON.stringify(a[m]))
+    .map((m) => `${m}: ${((b || {})[m] || []).join(", ")} → ${(a[m] || []).join(", ")}`).join("; ");
+  return JSON.stringify(e.after ?? e.before ?? {}).slice(0, 160);
+}
+export async function auditTable(limit = 20) {
+  const { data } = await api("GET", "/v1/audit", { query: { limit } });
+  if (!data.data.length) return h("p.note", null, t("no_audit"));
+  return table([t("at"), t("actor"), t("action"), t("change")], data.data.map((e) =>
+    h("tr", { "data-audit": e.id, "data-action": e.action }, h("td", null, dt(e.at)), h("td", null, h("code", null, e.actor)),
+      h("td", null, h("code", null, e.action)), h("td", { "data-test": "audit-change" }, describeChange(e)))), { label: t("audit") });
+}
+
+export async function routing(ctx) {
+  const out = h("div", { "aria-live": "polite", "data-test": "routing-out" });
+  const lists = h("div.grid2");
+  const audit = h("div");
+  const load = async () => {
+    const [{ data }, aud] = await Promise.all([api("GET", "/v1/gateways"), auditTable()]);
+    const gws = data.data; const byName = Object.fromEntries(gws.map((g) => [g.gateway, g]));
+    const r = routingOf(gws);
+    const save = async (method, order, focusSel) => {
+      try {
+        await api("PUT", "/v1/routing", { body: { [method]: order } });
+        out.replaceChildren(msg("ok", t("routing_saved", { m: method, g: order.join(" → ") })));
+        await load();
+        if (focusSel) lists.querySelector(focusSel)?.focus();
+      } catch (e) { out.replaceChildren(errorMsg(e)); }
+    };
+    lists.replaceChildren(...METHODS.map((m) => {
+      const order = r[m];
+      const others = gws.filter((g) => g.methods.includes(m) && !order.includes(g.gateway));
+      const move = (i, d) => { const o = [...order]; [o[i], o[i + d]] = [o[i + d], o[i]]; return o; };
+      return h("section.panel", { "data-method": m, "aria-labelledby": `h-r-${m}` }, h("h2", { id: `h-r-${m}` }, m),
+        h("ol.routing-list", null, order.map((g, i) => {
+          const gw = byName[g];
+          const sel = (a) => `[data-method="${m}"] li[data-gateway="${g}"] [data-action="${a}"]`;
+          return h("li", { "data-gateway": g, "data-position": i + 1 },
+            h("span.pos", { "aria-hidden": "true" }, i + 1), h("span.name", null, g),
+            i === 0 ? badge("succeeded", t("primary")) : null,
+            gw ? badge(gw.state, `${stateLabel(gw.state)} · ${pct(gw.failure_rate)}`) : null,
+            h("span.actions", null,
+              h("button.small", { type: "button", "data-action": "primary", disabled: i === 0, "aria-label": `${t("make_primary")}: ${g} (${m})`,
+                onclick: () => save(m, [g, ...order.filter((x) => x !== g)], sel("up")) }, t("make_primary")),
+              h("button.small.secondary", { type: "button", "data-action": "up", disabled: i === 0, "aria-label": `${t("up")}: ${g} (${m})`,
+                onclick: () => save(m, move(i, -1), sel("up")) }, "↑"),
+              h("button.small.secondary", { type: "button", "data-action": "down", disabled: i === order.length - 1, "aria-label": `${t("down")}: ${g} (${m})`,
+                onclick: () => save(m, move(i, 1), sel("down")) }, "↓"),
+              h("button.small.secondary", { type: "button", "data-action": "remove", disabled: order.length === 1, "aria-label": `${t("remove")}: ${g} (${m})`,
+                onclick: () => save(m, order.filter((x) => x !== g)) }, "✕")));
+        })),
+        others.length ? h("p.note", null, `${t("not_in_routing")}: `, others.map((g) =>
+          h("button.small.secondary", { type: "button", "data-action": "add", "data-gateway": g.gateway,
+            onclick: () => save(m, [...order, g.gateway]) }, `+ ${g.gateway}`))) : null);
+    }));
+    audit.replaceChildren(aud);
+  };
+  ctx.main.replaceChildren(h("h1", null, t("routing_title")), h("p.note", null, t("routing_note")), out, lists,
+    h("h2", null, t("audit")), audit);
+  await load();
+}
+
+// ---------- Webhooks ----------
+
+export async function webhooks(ctx) {
+  const q = ctx.query;
+  const EVENT_TYPES = ["payment.pending", "payment.requires_action", "payment.processing", "payment.succeeded", "payment.failed",
+    "payment.canceled", "payment.expired", "payment.partially_refunded", "payment.refunded", "payment.overdue", "refund.succeeded", "refund.failed"];
+  const stateSel = h("select", { name: "state", "data-test": "filter-state" }, h("option", { value: "" }, t("all")),
+    ["pending", "delivered", "failed", "no_endpoint"].map((s) => h("option", { value: s, selected: q.get("state") === s }, t(`delivery_${s}`))));
+  const pay = h("input", { name: "payment_id", value: q.get("payment_id") || "", "data-test": "filter-payment" });
+  const form = h("form.filters.panel", {
+    role: "search",
+    onsubmit: (e) => {
+      e.preventDefault();
+      const nq = new URLSearchParams(); for (const [k, v] of new FormData(form).entries()) if (v) nq.set(k, v);
+      location.hash = `#/webhooks${nq.toString() ? "?" + nq : ""}`;
+    },
+  }, field(t("type"), select("type", EVENT_TYPES, q.get("type"))), field(t("delivery_state"), stateSel), field(t("payment"), pay),
+  h("button", { type: "submit" }, t("apply")));
+  const body = h("div"); const more = h("button.secondary", { type: "button", "data-test": "load-more" }, t("load_more"));
+  const tbody = h("tbody");
+  let after; let done = false;
+  const state = q.get("state");
+  const loadMore = async () => {
+    more.disabled = true;
+    try {
+      let got = 0;
+      while (!done && got < 25) {
+        const { data } = await api("GET", "/v1/events", { query: { type: q.get("type"), payment_id: q.get("payment_id"), limit: 100, starting_after: after } });
+        const rows = data.data.filter((e) => !state || e.delivery.state === state);
+        got += rows.length; tbody.append(...rows.map((e) => eventRow(e, true)));
+        after = data.next_cursor; done = !data.has_more || !after;
+      }
+      if (!tbody.children.length) tbody.append(h("tr", null, h("td", { colSpan: 6 }, t("no_events"))));
+      more.hidden = done;
+    } catch (e) { body.replaceChildren(errorMsg(e)); } finally { more.disabled = false; }
+  };
+  more.addEventListener("click", loadMore);
+  body.append(h("div.table-wrap", null, h("table", { "aria-label": t("webhooks_title"), "data-test": "events-table" },
+    h("thead", null, h("tr", null, [t("created"), t("type"), t("payment"), t("delivery_state"), t("attempts"), ""].map((x, i) =>
+      h(`th${i === 2 ? ".hide-sm" : ""}`, { scope: "col" }, x)))), tbody)));
+  ctx.main.replaceChildren(h("h1", null, t("webhooks_title")), form, body, more);
+  await loadMore();
+}
+
+// ---------- Usage ----------
+
+export async function usage(ctx) {
+  const now = new Date();
+  const month = /^\d{4}-\d{2}$/.test(ctx.query.get("month") || "") ? ctx.query.get("month") : utcMonth(now);
+  const [y, mo] = month.split("-").map(Number);
+  const last = new Date(Date.UTC(y, mo, 0));
+  const fromD = `${month}-01`; const toD = utcDay(last);
+  const [m, series] = await Promise.all([
+    api("GET", "/v1/usage", { query: { month } }),
+    api("GET", "/v1/usage", { query: { from: fromD, to: toD, granularity: "day" } }),
+  ]);
+  const u = m.data; const days = series.data.data;
+  const monthIn = h("input", { type: "month", value: month, "data-test": "usage-month", max: utcMonth(now) });
+  const go = () => { if (monthIn.value) location.hash = `#/usage?month=${monthIn.value}`; };
+  monthIn.addEventListener("change", go);
+  const combos = []; // gateway × method columns present
+  for (const [g, ms] of Object.entries(u.payments.by_gateway)) for (const mm of Object.keys(ms)) combos.push([g, mm]);
+  const gwTable = table([t("gateway"), ...METHODS.map((x) => [x, "num"]), [t("total"), "num"]],
+    Object.entries(u.payments.by_gateway).map(([g, ms]) => h("tr", { "data-gateway": g }, h("th", { scope: "row" }, g),
+      METHODS.map((x) => h("td.num", { "data-method": x }, ms[x] || 0)), h("td.num", null, Object.values(ms).reduce((a, b) => a + b, 0)))),
+    { label: t("by_gateway_method") });
+  const volTable = table(["", [t("created_vol"), "num"], [t("succeeded_vol"), "num"], [t("refunded_vol"), "num"]],
+    Object.entries(u.volume).map(([c, v]) => h("tr", { "data-currency": c }, h("th", { scope: "row" }, c),
+      h("td.num", null, money(v.created, c)), h("td.num", null, money(v.succeeded, c)), h("td.num", null, money(v.refunded, c)))), { label: t("volume") });
+  const statusTable = table([t("status"), [t("payments"), "num"]], Object.entries(u.payments.by_status).filter(([, n]) => n)
+    .map(([s, n]) => h("tr", null, h("td", null, badge(s)), h("td.num", null, n))), { label: t("by_status") });
+  const labels = days.map((d) => d.date.slice(8));
+  const chart = barChart(labels, [
+    { name: t("payments"), cls: "bar", values: days.map((d) => d.payments.total) },
+    { name: t("succeeded"), cls: "bar2", values: days.map((d) => SUCCESS.reduce((a, k) => a + (d.payments.by_status[k] || 0), 0)) },
+  ], `${t("daily")} ${month}`);
+  const csvBtn = h("button.secondary", { type: "button", "data-test": "usage-csv" }, t("export_csv"));
+  csvBtn.addEventListener("click", () => {
+    const currencies = [...new Set(days.flatMap((d) => Object.keys(d.volume)))];
+    csvDownload(`usage-${month}.csv`,
+      ["date", "payments", "succeeded", "failed", "failovers", "refunds_succeeded", "callbacks_delivered", "callbacks_failed",
+        ...combos.map(([g, mm]) => `${g}_${mm}`), ...currencies.flatMap((c) => [`${c}_created_minor`, `${c}_succeeded_minor`, `${c}_refunded_minor`])],
+      days.map((d) => [d.date, d.payments.total, SUCCESS.reduce((a, k) => a + (d.payments.by_status[k] || 0), 0), d.payments.by_status.failed || 0,
+        d.payments.failovers, d.refunds.succeeded, d.callbacks.delivered, d.callbacks.failed,
+        ...combos.map(([g, mm]) => (d.payments.by_gateway[g] || {})[mm] || 0),
+        ...currencies.flatMap((c) => { const v = d.volume[c] || {}; return [v.created || 0, v.succeeded || 0, v.refunded || 0]; })]));
+  });
+  ctx.main.replaceChildren(h("h1", null, t("usage_title")),
+    h("div.row.panel", null, field(t("month"), monthIn), csvBtn,
+      h("span.note", null, `${dt(u.period.start)} – ${dt(u.period.end)} UTC · ${u.period.status} · as of ${dt(u.as_of)}`)),
+    summaryCards("usage", u),
+    h("h2", null, t("daily")), h("div.panel", { "data-test": "usage-chart" }, chart),
+    h("div.grid2", null,
+      h("section", null, h("h2", null, t("by_gateway_method")), gwTable),
+      h("section", null, h("h2", null, t("volume")), volTable, h("p.note", null, t("usage_volume_note")))),
+    h("div.grid2", null,
+      h("section", null, h("h2", null, t("by_status")), statusTable),
+      h("section", null, h("h2", null, `${t("callbacks")} / ${t("webhooks_in")}`), h("div.cards", null,
+        h("div.card", null, h("div.label", null, `${t("callbacks")} ${t("delivered").toLowerCase()}`), h("div.value", null, u.callbacks.delivered)),
+        h("div.card", null, h("div.label", null, `${t("callbacks")} ${t("delivery_failed")}`), h("div.value", null, u.callbacks.failed)),
+        h("div.card", null, h("div.label", null, t("webhooks_in")), h("div.value", null, u.webhooks.received)),
+        h("div.card", null, h("div.label", null, t("refunds")), h("div.value", null, u.refunds.succeeded))))));
+}
