@@ -43,6 +43,16 @@ pub async fn handle(svc: &Orchestrator, req: ApiRequest) -> ApiResponse {
     resp
 }
 
+/// A POST's answer: its stored or fresh reply, marked (and counted) when it is a replay.
+fn reply_response(reply: crate::service::Reply) -> ApiResponse {
+    let mut resp = ApiResponse::json(reply.status, reply.body);
+    if reply.replayed {
+        crate::telemetry::count(crate::telemetry::IDEMPOTENT_REPLAY, None);
+        resp.headers.push(("idempotent-replayed", "true".into()));
+    }
+    resp
+}
+
 /// Adds `request_id` to an error body `{"error": {...}}`.
 fn with_request_id(mut resp: ApiResponse, request_id: &str) -> ApiResponse {
     if let Ok(mut v) = serde_json::from_str::<serde_json::Value>(&resp.body) {
@@ -165,12 +175,7 @@ async fn route_tenant(
                     req.deadline,
                 )
                 .await?;
-            let mut resp = ApiResponse::json(reply.status, reply.body);
-            if reply.replayed {
-                crate::telemetry::count(crate::telemetry::IDEMPOTENT_REPLAY, None);
-                resp.headers.push(("idempotent-replayed", "true".into()));
-            }
-            Ok(resp)
+            Ok(reply_response(reply))
         }
         (["v1", "payments"], &Method::GET) => Ok(ApiResponse::json(
             200,
@@ -226,12 +231,7 @@ async fn route_tenant(
                     req.deadline,
                 )
                 .await?;
-            let mut resp = ApiResponse::json(reply.status, reply.body);
-            if reply.replayed {
-                crate::telemetry::count(crate::telemetry::IDEMPOTENT_REPLAY, None);
-                resp.headers.push(("idempotent-replayed", "true".into()));
-            }
-            Ok(resp)
+            Ok(reply_response(reply))
         }
         (["v1", "payments", id, "cancel"], &Method::POST) => {
             let reply = svc
@@ -243,12 +243,7 @@ async fn route_tenant(
                     req.deadline,
                 )
                 .await?;
-            let mut resp = ApiResponse::json(reply.status, reply.body);
-            if reply.replayed {
-                crate::telemetry::count(crate::telemetry::IDEMPOTENT_REPLAY, None);
-                resp.headers.push(("idempotent-replayed", "true".into()));
-            }
-            Ok(resp)
+            Ok(reply_response(reply))
         }
         (["v1", "events"], &Method::GET) => Ok(ApiResponse::json(
             200,

@@ -79,12 +79,7 @@ impl Orchestrator {
     ) -> Result<Reply, ApiError> {
         let key = parse_key(idempotency_key)?;
         parse(body)?;
-        let not_found = || {
-            ApiError::NotFound(format!(
-                "no payment `{}`",
-                payment_id.chars().take(64).collect::<String>()
-            ))
-        };
+        let not_found = || super::queries::payment_not_found(payment_id);
         let pid = PaymentId::parse(payment_id).map_err(|_| not_found())?;
         let lease = match self
             .claim_key(

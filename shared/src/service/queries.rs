@@ -20,6 +20,15 @@ struct ListBody<'a> {
     next_cursor: Option<&'a str>,
 }
 
+/// The 404 for a payment id that is unknown, another tenant's, or no payment id at all (the
+/// echoed id is cut short: it comes from the URL).
+pub(crate) fn payment_not_found(id: &str) -> ApiError {
+    ApiError::NotFound(format!(
+        "no payment `{}`",
+        id.chars().take(64).collect::<String>()
+    ))
+}
+
 /// A listing's `limit`: 1 to [`MAX_LIMIT`].
 pub(crate) fn parse_limit(v: &str) -> Result<usize, ApiError> {
     v.parse::<usize>()
@@ -68,12 +77,7 @@ impl Orchestrator {
                 }
             }
         }
-        let not_found = || {
-            ApiError::NotFound(format!(
-                "no payment `{}`",
-                id.chars().take(64).collect::<String>()
-            ))
-        };
+        let not_found = || payment_not_found(id);
         let id = PaymentId::parse(id).map_err(|_| not_found())?;
         let mut p = self
             .payments
