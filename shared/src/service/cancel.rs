@@ -10,10 +10,11 @@
 use super::breaker::Admission;
 use super::budget::CallBudget;
 use super::idempotent::parse_key;
+use super::payment_write::Step;
 use super::{Orchestrator, Reply};
 use crate::domain::{IdempotencyKey, Payment, PaymentId, PaymentStatus};
 use crate::error::ApiError;
-use crate::ports::{ErrorClass, Gateway, GatewayError, Lease, StoreError, StoredResponse, Tenant};
+use crate::ports::{ErrorClass, Gateway, GatewayError, Lease, StoredResponse, Tenant};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
@@ -278,43 +279,28 @@ impl Orchestrator {
     /// the same write (versioned; re-read on a conflict). One already canceled (the gateway's
     /// webhook was first) is returned as it is; one that moved where canceling is not allowed
     /// (paid meanwhile) is an `InvalidState`.
-    async fn record_cancel(
-        &self,
-        tenant: &Tenant,
-        mut payment: Payment,
-    ) -> Result<Payment, ApiError> {
-        for _ in 0..5 {
-            if payment.status == PaymentStatus::Canceled {
-                return Ok(payment);
-            }
-            if !payment.status.can_move_to(PaymentStatus::Canceled) {
-                return Err(not_cancelable(payment.status));
-            }
-            let mut next = payment.clone();
-            next.status = PaymentStatus::Canceled;
-            // Nothing is left for the payer to do.
-            next.next_action = None;
-            next.updated_at = self.clock.now();
-            next.version += 1;
-            let effects = super::outbox::effects_for(Some(&payment), &next, self.clock.now());
-            match self.payments.update(&next, &effects).await {
-                Ok(()) => return Ok(next),
-                Err(StoreError::Conflict(_)) => {
-                    payment = self
-                        .payments
-                        .get(&tenant.id, &payment.id)
-                        .await?
-                        .ok_or_else(|| ApiError::Internal("payment vanished".into()))?;
-                }
-                Err(e) => {
-                    tracing::error!(payment_id = %payment.id, error = %e, "cancel not recorded after the gateway canceled");
-                    return Err(e.into());
-                }
-            }
-        }
-        Err(ApiError::Unavailable(
-            "payment kept changing; retry with the same Idempotency-Key".into(),
-        ))
+    async fn record_cancel(&self, tenant: &Tenant, payment: Payment) -> Result<Payment, ApiError> {
+        let (p, ()) = self
+            .write_payment(
+                tenant,
+                payment,
+                "cancel not recorded after the gateway canceled",
+                |payment| {
+                    if payment.status == PaymentStatus::Canceled {
+                        return Ok(Step::Keep(()));
+                    }
+                    if !payment.status.can_move_to(PaymentStatus::Canceled) {
+                        return Err(not_cancelable(payment.status));
+                    }
+                    let mut next = payment.clone();
+                    next.status = PaymentStatus::Canceled;
+                    // Nothing is left for the payer to do.
+                    next.next_action = None;
+                    Ok(Step::Write(Box::new(next), ()))
+                },
+            )
+            .await?;
+        Ok(p)
     }
 
     async fn finish_cancel(

@@ -16,6 +16,7 @@ mod keys_api;
 mod orchestrator;
 mod outbox;
 pub(crate) mod payment_view;
+mod payment_write;
 mod queries;
 mod rate_limit;
 mod reconcile;

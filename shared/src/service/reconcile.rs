@@ -6,10 +6,11 @@
 use super::breaker::Admission;
 use super::budget::CallBudget;
 use super::create_payment::{gateway_key, BREAKER_OPEN};
+use super::payment_write::Step;
 use super::Orchestrator;
 use crate::domain::{Failure, Payment, PaymentStatus};
 use crate::error::ApiError;
-use crate::ports::{ChargeLookup, GatewayCharge, StoreError, Tenant};
+use crate::ports::{ChargeLookup, GatewayCharge, Tenant};
 use chrono::{DateTime, Utc};
 
 /// Failure code of a payment whose gateway holds no charge for it.
@@ -98,80 +99,68 @@ impl Orchestrator {
     pub(crate) async fn apply_charge(
         &self,
         tenant: &Tenant,
-        mut payment: Payment,
+        payment: Payment,
         charge: &GatewayCharge,
     ) -> Result<Payment, ApiError> {
-        for _ in 0..5 {
-            let mut next = payment.clone();
-            // Refund-driven statuses follow the refund records only (`Payment::settle_refunds`).
-            let moved = charge.status != payment.status
-                && payment.status.can_move_to(charge.status)
-                && !matches!(
-                    charge.status,
-                    PaymentStatus::PartiallyRefunded | PaymentStatus::Refunded
-                );
-            let learned = payment.gateway_payment_id.is_none();
-            let instructions = payment.pix.is_none() && charge.pix.is_some()
-                || payment.boleto.is_none() && charge.boleto.is_some();
-            if !moved && !learned && !instructions {
-                return Ok(payment);
-            }
-            if moved {
-                next.status = charge.status;
-            }
-            next.gateway_payment_id = Some(charge.gateway_payment_id.clone());
-            next.pix = next.pix.or(charge.pix.clone());
-            next.boleto = next.boleto.or(charge.boleto.clone());
-            next.next_action = charge.next_action.clone().or(next.next_action);
-            next.updated_at = self.clock.now();
-            next.version += 1;
-            let effects = super::outbox::effects_for(Some(&payment), &next, self.clock.now());
-            match self.payments.update(&next, &effects).await {
-                Ok(()) => return Ok(next),
-                Err(StoreError::Conflict(_)) => payment = self.reread(tenant, &payment).await?,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(ApiError::Unavailable("payment kept changing; retry".into()))
+        let (p, ()) = self
+            .write_payment(tenant, payment, "gateway state not recorded", |payment| {
+                // Refund-driven statuses follow the refund records only (`Payment::settle_refunds`).
+                let moved = charge.status != payment.status
+                    && payment.status.can_move_to(charge.status)
+                    && !matches!(
+                        charge.status,
+                        PaymentStatus::PartiallyRefunded | PaymentStatus::Refunded
+                    );
+                let learned = payment.gateway_payment_id.is_none();
+                let instructions = payment.pix.is_none() && charge.pix.is_some()
+                    || payment.boleto.is_none() && charge.boleto.is_some();
+                if !moved && !learned && !instructions {
+                    return Ok(Step::Keep(()));
+                }
+                let mut next = payment.clone();
+                if moved {
+                    next.status = charge.status;
+                }
+                next.gateway_payment_id = Some(charge.gateway_payment_id.clone());
+                next.pix = next.pix.or(charge.pix.clone());
+                next.boleto = next.boleto.or(charge.boleto.clone());
+                next.next_action = charge.next_action.clone().or(next.next_action);
+                Ok(Step::Write(Box::new(next), ()))
+            })
+            .await?;
+        Ok(p)
     }
 
     /// The gateway holds no charge for this payment, long after the create: it failed.
     async fn settle_not_found(
         &self,
         tenant: &Tenant,
-        mut payment: Payment,
+        payment: Payment,
     ) -> Result<Payment, ApiError> {
-        for _ in 0..5 {
-            if !payment.status.can_move_to(PaymentStatus::Failed)
-                || payment.gateway_payment_id.is_some()
-            {
-                return Ok(payment);
-            }
-            let mut next = payment.clone();
-            next.status = PaymentStatus::Failed;
-            next.failure = Some(Failure {
-                code: CHARGE_NOT_FOUND.into(),
-                message: format!(
-                    "{} holds no charge for this payment: the create never reached it",
-                    payment.gateway.as_deref().unwrap_or("the gateway")
-                ),
-            });
-            next.updated_at = self.clock.now();
-            next.version += 1;
-            let effects = super::outbox::effects_for(Some(&payment), &next, self.clock.now());
-            match self.payments.update(&next, &effects).await {
-                Ok(()) => return Ok(next),
-                Err(StoreError::Conflict(_)) => payment = self.reread(tenant, &payment).await?,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(ApiError::Unavailable("payment kept changing; retry".into()))
-    }
-
-    async fn reread(&self, tenant: &Tenant, p: &Payment) -> Result<Payment, ApiError> {
-        self.payments
-            .get(&tenant.id, &p.id)
-            .await?
-            .ok_or_else(|| ApiError::Internal("payment vanished".into()))
+        let (p, ()) = self
+            .write_payment(
+                tenant,
+                payment,
+                "charge_not_found not recorded",
+                |payment| {
+                    if !payment.status.can_move_to(PaymentStatus::Failed)
+                        || payment.gateway_payment_id.is_some()
+                    {
+                        return Ok(Step::Keep(()));
+                    }
+                    let mut next = payment.clone();
+                    next.status = PaymentStatus::Failed;
+                    next.failure = Some(Failure {
+                        code: CHARGE_NOT_FOUND.into(),
+                        message: format!(
+                            "{} holds no charge for this payment: the create never reached it",
+                            payment.gateway.as_deref().unwrap_or("the gateway")
+                        ),
+                    });
+                    Ok(Step::Write(Box::new(next), ()))
+                },
+            )
+            .await?;
+        Ok(p)
     }
 }

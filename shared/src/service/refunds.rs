@@ -5,12 +5,13 @@
 use super::breaker::Admission;
 use super::budget::CallBudget;
 use super::idempotent::parse_key;
+use super::payment_write::Step;
 use super::Orchestrator;
 use super::Reply;
 use crate::domain::RefundStatus;
 use crate::domain::{IdempotencyKey, Money, Payment, PaymentId, PaymentStatus, Refund};
 use crate::error::ApiError;
-use crate::ports::{ErrorClass, Lease, RefundRequest, StoreError, StoredResponse, Tenant};
+use crate::ports::{ErrorClass, Lease, RefundRequest, StoredResponse, Tenant};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
@@ -230,64 +231,51 @@ impl Orchestrator {
     async fn record_refund(
         &self,
         tenant: &Tenant,
-        mut payment: Payment,
+        payment: Payment,
         refund: &Refund,
     ) -> Result<(Payment, Refund), ApiError> {
-        for _ in 0..5 {
-            let known = payment.refunds.iter().find(|r| {
-                r.id == refund.id
-                    || (refund.gateway_refund_id.is_some()
-                        && r.gateway_refund_id == refund.gateway_refund_id)
-            });
-            if let Some(r) = known.cloned() {
-                return Ok((payment, r));
-            }
-            let mut next = payment.clone();
-            let mut ours = refund.clone();
-            let counts = ours.status != RefundStatus::Failed;
-            if counts && ours.amount > payment.refundable() {
-                // The gateway refunded, yet the records leave no room: the gateway's webhook
-                // recorded this refund first without our id (`ref_ext_…`, e.g. Asaas "refunded
-                // in full"). Take that record over — the same refund, counted once.
-                let Some(i) = next.refunds.iter().position(|r| {
-                    r.id.starts_with("ref_ext_") && r.amount == ours.amount && r.replaces.is_none()
-                }) else {
-                    tracing::error!(payment_id = %payment.id, refund_id = %ours.id, "the gateway refunded more than the records leave; not recorded, needs an operator");
-                    return Err(ApiError::Unavailable(
-                        "the refund could not be reconciled with the payment's refunds; retry later".into(),
-                    ));
-                };
-                let ext = next.refunds.remove(i);
-                ours.replaces = Some(ext.id);
-                if ext.status == RefundStatus::Succeeded {
-                    ours.status = RefundStatus::Succeeded;
-                }
-            }
-            next.refunds.push(ours.clone());
-            next.settle_refunds();
-            next.updated_at = self.clock.now();
-            next.version += 1;
-            let effects = super::outbox::effects_for(Some(&payment), &next, self.clock.now());
-            match self.payments.update(&next, &effects).await {
-                Ok(()) => return Ok((next, ours)),
-                Err(StoreError::Conflict(_)) => {
-                    payment = self
-                        .payments
-                        .get(&tenant.id, &payment.id)
-                        .await?
-                        .ok_or_else(|| ApiError::Internal("payment vanished".into()))?;
-                }
-                Err(e) => {
-                    // The gateway refunded; the claim stays until it expires and the retry
-                    // records it (same refund key, so the gateway answers with this refund).
-                    tracing::error!(payment_id = %payment.id, error = %e, "refund not recorded after the gateway refunded");
-                    return Err(e.into());
-                }
-            }
-        }
-        Err(ApiError::Unavailable(
-            "payment kept changing; retry with the same Idempotency-Key".into(),
-        ))
+        // The gateway refunded: a store failure keeps the claim until it expires, and the retry
+        // records it (same refund key, so the gateway answers with this refund).
+        self.write_payment(
+            tenant,
+            payment,
+            "refund not recorded after the gateway refunded",
+            |payment| {
+                    let known = payment.refunds.iter().find(|r| {
+                        r.id == refund.id
+                            || (refund.gateway_refund_id.is_some()
+                                && r.gateway_refund_id == refund.gateway_refund_id)
+                    });
+                    if let Some(r) = known.cloned() {
+                        return Ok(Step::Keep(r));
+                    }
+                    let mut next = payment.clone();
+                    let mut ours = refund.clone();
+                    let counts = ours.status != RefundStatus::Failed;
+                    if counts && ours.amount > payment.refundable() {
+                        // The gateway refunded, yet the records leave no room: the gateway's webhook
+                        // recorded this refund first without our id (`ref_ext_…`, e.g. Asaas "refunded
+                        // in full"). Take that record over — the same refund, counted once.
+                        let Some(i) = next.refunds.iter().position(|r| {
+                            r.id.starts_with("ref_ext_") && r.amount == ours.amount && r.replaces.is_none()
+                        }) else {
+                            tracing::error!(payment_id = %payment.id, refund_id = %ours.id, "the gateway refunded more than the records leave; not recorded, needs an operator");
+                            return Err(ApiError::Unavailable(
+                                "the refund could not be reconciled with the payment's refunds; retry later".into(),
+                            ));
+                        };
+                        let ext = next.refunds.remove(i);
+                        ours.replaces = Some(ext.id);
+                        if ext.status == RefundStatus::Succeeded {
+                            ours.status = RefundStatus::Succeeded;
+                        }
+                    }
+                    next.refunds.push(ours.clone());
+                    next.settle_refunds();
+                Ok(Step::Write(Box::new(next), ours))
+            },
+        )
+        .await
     }
 
     async fn finish_refund(
