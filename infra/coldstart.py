@@ -48,6 +48,7 @@ INVOKE_TIMEOUT_S = 30
 STRIPE_SECRET = b"whsec_demo_stripe_endpoint_tenant_a"
 PREFIX = "/2018-06-01/runtime"
 
+BINARIES = ("proxy", "webhook-receiver", "worker")
 CHILDREN = []  # Popen objects, each leader of its own process group
 
 
@@ -206,10 +207,12 @@ STOP = threading.Event()
 
 # --- /proc ----------------------------------------------------------------------------------
 
-def cpu_ticks(pid):
+def cpu_split(pid):
+    """(utime, stime) in clock ticks: user space (the binary's own code and libraries) and kernel
+    (on loopback the kernel side includes the receiving end's TCP processing)."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+    return int(fields[11]), int(fields[12])  # utime, stime (fields 14, 15)
 
 
 def sched_ns(pid):
@@ -286,6 +289,48 @@ def drain_batches(endpoint, queue_url, n_batches, per_batch=3):
     return batches, len(msgs)
 
 
+# --- item sizes (the cost model's write units) ---------------------------------------------
+
+def attr_size(v):
+    """DynamoDB's documented item size rules, for one attribute value in the low-level JSON."""
+    (t, x), = v.items()
+    if t == "S":
+        return len(x.encode())
+    if t == "N":
+        digits = len(x.lstrip("-").replace(".", "").lstrip("0")) or 1
+        return (digits + 1) // 2 + 1
+    if t == "B":
+        return len(base64.b64decode(x))
+    if t in ("BOOL", "NULL"):
+        return 1
+    if t == "M":
+        return 3 + sum(len(k.encode()) + attr_size(e) + 1 for k, e in x.items())
+    if t == "L":
+        return 3 + sum(attr_size(e) + 1 for e in x)
+    if t in ("SS", "NS", "BS"):
+        return sum(attr_size({t[0]: e}) for e in x)
+    raise ValueError(t)
+
+
+def item_sizes(endpoint, env):
+    """Per table of the run: items, mean and max size, and write units per full-item write."""
+    import boto3
+    ddb = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1",
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    out = {}
+    for var in ("IDEMPOTENCY_TABLE", "PAYMENTS_TABLE", "OUTBOX_TABLE", "USAGE_TABLE", "EVENTS_TABLE",
+                "TENANTS_TABLE", "BREAKER_TABLE"):
+        table = env[var]
+        sizes = []
+        for page in ddb.get_paginator("scan").paginate(TableName=table):
+            for it in page["Items"]:
+                sizes.append(sum(len(k.encode()) + attr_size(v) for k, v in it.items()))
+        if sizes:
+            out[table] = {"items": len(sizes), "mean_bytes": statistics.mean(sizes), "max_bytes": max(sizes),
+                          "wru_mean_item": -(-int(statistics.mean(sizes)) // 1024)}
+    return out
+
+
 # --- one binary -----------------------------------------------------------------------------
 
 def pct(xs, p):
@@ -295,7 +340,7 @@ def pct(xs, p):
 
 def measure(binary, rt, env, logdir, runs, phases, first_event, first_check):
     """phases: list of (label, event factory, check) run warm in the first run only."""
-    path = os.path.join(ROOT, "target", "release", binary)
+    path = os.path.join(OPTS["bin_dir"], binary)
     inits, firsts, hwms, warm = [], [], [], {}
     for run in range(runs):
         rt.reset()
@@ -315,18 +360,22 @@ def measure(binary, rt, env, logdir, runs, phases, first_event, first_check):
                     events = [factory(i) for i in range(phases_n[0])]
                     # one untimed warm-up of this kind, so its first-use costs stay out
                     rt.invoke(factory(-1), binary)
-                    c0, s0 = cpu_ticks(p.pid), sched_ns(p.pid)
+                    prof = start_perf(p.pid, binary, label, logdir)
+                    (u0, k0), s0 = cpu_split(p.pid), sched_ns(p.pid)
                     lats = []
                     for ev in events:
                         ms, out = rt.invoke(ev, binary)
                         if not check(out):
                             raise RuntimeError(f"{binary} {label}: unexpected answer {json.dumps(out)[:300]}")
                         lats.append(ms)
-                    c1, s1 = cpu_ticks(p.pid), sched_ns(p.pid)
+                    (u1, k1), s1 = cpu_split(p.pid), sched_ns(p.pid)
+                    stop_perf(prof)
                     n = len(lats)
                     warm[label] = {
                         "n": n, "p50_ms": statistics.median(lats), "p99_ms": pct(lats, 99),
-                        "cpu_ms_stat": (c1 - c0) * 1000.0 / CLK_TCK / n,
+                        "cpu_ms_stat": (u1 + k1 - u0 - k0) * 1000.0 / CLK_TCK / n,
+                        "user_ms": (u1 - u0) * 1000.0 / CLK_TCK / n,
+                        "kernel_ms": (k1 - k0) * 1000.0 / CLK_TCK / n,
                         "cpu_ms_schedstat": (s1 - s0) / 1e6 / n,
                     }
             hwms.append(vm_hwm_mb(p.pid))
@@ -341,6 +390,27 @@ def measure(binary, rt, env, logdir, runs, phases, first_event, first_check):
 
 
 phases_n = [200]
+OPTS = {"bin_dir": os.path.join(ROOT, "target", "release"), "perf": False}
+
+
+def start_perf(pid, binary, label, logdir):
+    """With --perf: samples the process (all threads, call graphs) for one warm phase."""
+    if not OPTS["perf"]:
+        return None
+    out = os.path.join(logdir, f"perf-{binary}-{label.split()[0]}.data")
+    p = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", "20000", "-g",
+                          "-p", str(pid), "-o", out], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+    CHILDREN.append(p)
+    time.sleep(0.5)  # perf attaches before the phase starts
+    print(f"perf: {out}")
+    return p
+
+
+def stop_perf(p):
+    if p is not None:
+        p.send_signal(signal.SIGINT)
+        p.wait(timeout=30)
 
 
 def status(code):
@@ -352,12 +422,22 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--warm", type=int, default=200)
     ap.add_argument("--json")
+    ap.add_argument("--only", choices=BINARIES, action="append",
+                    help="measure only these binaries (repeatable; default: all three)")
+    ap.add_argument("--bin-dir", default=OPTS["bin_dir"],
+                    help="where the binaries are (default target/release)")
+    ap.add_argument("--item-sizes", action="store_true",
+                    help="after the proxy's runs, report the stored items' sizes per table (cost model)")
+    ap.add_argument("--perf", action="store_true",
+                    help="record each warm phase with `perf record -g` (CPU numbers then include perf's cost)")
     a = ap.parse_args()
     phases_n[0] = a.warm
+    OPTS["bin_dir"], OPTS["perf"] = os.path.abspath(a.bin_dir), a.perf
+    only = a.only or list(BINARIES)
 
-    for b in ("proxy", "webhook-receiver", "worker"):
-        if not os.path.exists(os.path.join(ROOT, "target", "release", b)):
-            sys.exit(f"target/release/{b} is missing: cargo build --release -p proxy -p webhook-receiver -p worker")
+    for b in only:
+        if not os.path.exists(os.path.join(OPTS["bin_dir"], b)):
+            sys.exit(f"{OPTS['bin_dir']}/{b} is missing: cargo build --release -p proxy -p webhook-receiver -p worker")
 
     logdir = tempfile.mkdtemp(prefix="coldstart-")
     moto_port = free_port()
@@ -371,7 +451,7 @@ def main():
         USAGE_TABLE="cold-usage", GATEWAY_RESERVE_MS="500",
     )
     with open(os.path.join(logdir, "moto.log"), "wb") as log:
-        spawn([PY, "infra/moto_serial.py", str(moto_port)], env, log)
+        spawn([PY, "infra/moto_serial.py", str(moto_port), "--keep-alive"], env, log)
     for _ in range(100):
         try:
             urllib.request.urlopen(endpoint + "/moto-api/", timeout=1)
@@ -409,19 +489,28 @@ def main():
     tag = uuid.uuid4().hex[:8]
     replay_key = f"cold-{tag}-replay"
     results = {}
-    results["proxy"] = measure("proxy", rt, env, logdir, a.runs, [
+    if "proxy" in only:
+      results["proxy"] = measure("proxy", rt, env, logdir, a.runs, [
         ("health", lambda i: load("health.json"), status(200)),
         ("create (fresh key)", lambda i: create_event(f"cold-{tag}-{uuid.uuid4().hex}"), status(201)),
         ("replay (same key)", lambda i: create_event(replay_key),
          lambda o: status(201)(o) and (o.get("headers") or {}).get("idempotent-replayed") == "true"),
     ], lambda: create_event(f"cold-{tag}-first-{uuid.uuid4().hex}"), status(201))
     # the replay phase's untimed warm-up (i = -1) stores the key the timed replays answer from
-    results["webhook-receiver"] = measure("webhook-receiver", rt, env, logdir, a.runs, [
+    if a.item_sizes:
+        results["_item_sizes"] = item_sizes(endpoint, env)
+        for t, r in results["_item_sizes"].items():
+            print(f"items {t}: {r['items']} items, mean {r['mean_bytes']:.0f} B, max {r['max_bytes']} B")
+    if "webhook-receiver" in only or "worker" in only:
+      # the worker's batches are the receiver's queued webhooks
+      results["webhook-receiver"] = measure("webhook-receiver", rt, env, logdir, a.runs, [
         ("stripe webhook", lambda i: stripe_event(), status(200)),
-    ], stripe_event, status(200))
-    batches, n_msgs = drain_batches(endpoint, queue_url, a.runs + a.warm + 1)
-    it = iter(batches)
-    results["worker"] = measure("worker", rt, env, logdir, a.runs, [
+      ], stripe_event, status(200))
+    n_msgs = 0
+    if "worker" in only:
+      batches, n_msgs = drain_batches(endpoint, queue_url, a.runs + a.warm + 1)
+      it = iter(batches)
+      results["worker"] = measure("worker", rt, env, logdir, a.runs, [
         ("SQS batch (3 webhooks + 1 poisoned)", lambda i: next(it),
          lambda o: isinstance(o, dict) and len(o.get("batchItemFailures", [])) == 4),
     ], lambda: next(it), lambda o: isinstance(o, dict) and "batchItemFailures" in o)
@@ -431,14 +520,17 @@ def main():
     STOP.set()
     server.shutdown()
 
-    for b in ("proxy", "webhook-receiver", "worker"):
+    for b in BINARIES:
+        if b not in results:
+            continue
         r = results[b]
         print(f"{b}: size {r['size_mb']:.2f} MB, init median {r['init_ms_median']:.1f} ms "
               f"{[round(x, 1) for x in r['init_ms']]}, first invocation median {r['first_ms_median']:.1f} ms "
               f"{[round(x, 1) for x in r['first_ms']]}, peak RSS {r['peak_rss_mb']:.1f} MB")
         for label, w in r["warm"].items():
             print(f"  warm {label}: n={w['n']} p50 {w['p50_ms']:.2f} ms p99 {w['p99_ms']:.2f} ms, "
-                  f"CPU/inv {w['cpu_ms_stat']:.3f} ms (stat) {w['cpu_ms_schedstat']:.3f} ms (schedstat)")
+                  f"CPU/inv {w['cpu_ms_stat']:.3f} ms (stat: user {w['user_ms']:.3f} + kernel {w['kernel_ms']:.3f}) "
+                  f"{w['cpu_ms_schedstat']:.3f} ms (schedstat)")
     if a.json:
         with open(a.json, "w") as f:
             json.dump(results, f, indent=2)

@@ -102,6 +102,21 @@ tests/console/run.sh "$DEV_URL" "$VENV/bin/python"
 step "template.yaml: cfn-lint and sam validate --lint (offline)"
 VENV_BIN="$VENV/bin" bash infra/lint_template.sh
 
+step "sam build: the three functions for arm64 (rust-cargolambda, Zig from the venv), checked for architecture and size"
+# cargo-lambda cross-compiles with Zig (the `ziglang` wheel in the venv) for the aarch64 target.
+rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
+SAM_CLI_TELEMETRY=0 sam build --beta-features 2>&1 | tee "$LOGS/sam-build.log" | tail -3
+test "${PIPESTATUS[0]}" -eq 0
+python3 infra/check_artifacts.py --build-dir .aws-sam/build --max-bytes 10000000
+# The check itself can fail: an x86_64 (unstripped, debug) binary in the same layout is refused.
+NOT_ARM="$LOGS/not-arm64"
+for f in ProxyFunction WebhookReceiverFunction WorkerFunction; do
+  mkdir -p "$NOT_ARM/$f" && cp ./target/debug/devserver "$NOT_ARM/$f/bootstrap"
+done
+if python3 infra/check_artifacts.py --build-dir "$NOT_ARM" >"$LOGS/check-artifacts-negative.log" 2>&1; then
+  echo "check_artifacts accepted x86_64 binaries"; exit 1
+fi
+
 step "the three Lambda binaries through cargo lambda invoke (DynamoDB and SQS on moto)"
 export AWS_ENDPOINT_URL="$MOTO_ENDPOINT" AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
   AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \

@@ -43,6 +43,7 @@ pub fn moto_endpoint() -> String {
 /// A DynamoDB client pointed at moto.
 pub fn dynamo_client() -> Client {
     let conf = aws_sdk_dynamodb::Config::builder()
+        .http_client(shared::adapters::aws::http_client())
         .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(moto_endpoint())
@@ -259,6 +260,7 @@ impl OutboxFeed {
 /// A KMS client on the moto endpoint.
 pub fn kms_client() -> aws_sdk_kms::Client {
     let conf = aws_sdk_kms::Config::builder()
+        .http_client(shared::adapters::aws::http_client())
         .behavior_version(aws_sdk_kms::config::BehaviorVersion::latest())
         .endpoint_url(moto_endpoint())
         .region(aws_sdk_kms::config::Region::new("us-east-1"))
@@ -272,6 +274,7 @@ pub fn kms_client() -> aws_sdk_kms::Client {
 /// A DynamoDB Streams client on the moto endpoint.
 pub fn dynamodb_streams_client() -> aws_sdk_dynamodbstreams::Client {
     let conf = aws_sdk_dynamodbstreams::Config::builder()
+        .http_client(shared::adapters::aws::http_client())
         .behavior_version(aws_sdk_dynamodbstreams::config::BehaviorVersion::latest())
         .endpoint_url(moto_endpoint())
         .region(aws_sdk_dynamodbstreams::config::Region::new("us-east-1"))

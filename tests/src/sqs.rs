@@ -9,6 +9,7 @@ use shared::service::webhooks::{QueueMessage, WebhookWorker};
 /// An SQS client pointed at moto.
 pub fn sqs_client() -> Client {
     let conf = aws_sdk_sqs::Config::builder()
+        .http_client(shared::adapters::aws::http_client())
         .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(crate::moto_endpoint())

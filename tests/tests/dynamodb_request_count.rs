@@ -33,6 +33,7 @@ impl Intercept for Counter {
 async fn dynamodb_requests_per_operation() {
     let counter = Counter::default();
     let conf = aws_sdk_dynamodb::Config::builder()
+        .http_client(shared::adapters::aws::http_client())
         .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(moto_endpoint())

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 fn secrets_client() -> aws_sdk_secretsmanager::Client {
     let conf = aws_sdk_secretsmanager::Config::builder()
+        .http_client(shared::adapters::aws::http_client())
         .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(moto_endpoint())

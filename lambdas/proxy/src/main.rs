@@ -12,7 +12,9 @@ async fn serve(svc: &Orchestrator, req: Request) -> Result<Response<Body>, Error
     Ok(to_lambda_response(handle(svc, to_api_request(req)).await)?)
 }
 
-#[tokio::main]
+// One thread: a Lambda instance serves one invocation at a time, and a multi-thread runtime
+// spent most of a warm invocation's CPU waking and parking its workers (docs/BENCHMARKS.md).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init_json_logs();
     let metrics = shared::emf::lambda_recorder("proxy")?;

@@ -13,7 +13,9 @@ async fn serve(rx: &WebhookReceiver, req: Request) -> Result<Response<Body>, Err
     )?)
 }
 
-#[tokio::main]
+// One thread: a Lambda instance serves one invocation at a time, and a multi-thread runtime
+// spent most of a warm invocation's CPU waking and parking its workers (docs/BENCHMARKS.md).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init_json_logs();
     let metrics = shared::emf::lambda_recorder("webhook-receiver")?;

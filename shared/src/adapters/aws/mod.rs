@@ -34,7 +34,21 @@ pub use tenants::DynamoTenantStore;
 pub use usage::DynamoUsageStore;
 
 /// The standard AWS configuration (`AWS_ENDPOINT_URL`, region, credentials chain), loaded once
-/// per process; every client of the process is built from it.
+/// per process; every client of the process is built from it, on [`http_client`].
 pub async fn load_config() -> aws_config::SdkConfig {
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(http_client())
+        .load()
+        .await
+}
+
+/// The HTTPS client every AWS SDK client uses: hyper 1 with rustls on `ring`, the same stack
+/// reqwest (gateway clients) already links, so a binary carries one TLS and one HTTP
+/// implementation (the SDKs' default would add aws-lc-rs and a second hyper/rustls). Clients
+/// built by hand (tests, tools) pass it to their config builder too.
+pub fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
 }
