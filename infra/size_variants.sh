@@ -27,9 +27,9 @@ for p in "${PROFILES[@]}"; do
   else
     cargo lambda build --profile "$p" --arm64 "${args[@]}" >"$OUT/$p-arm64.log" 2>&1
   fi
-  sizes=()
+  sizes=()  # cargo lambda leaves each binary at target/lambda/<bin>/bootstrap
   for b in "${BINS[@]}"; do
-    sizes+=("$(python3 -c 'import os,sys; print(f"{os.path.getsize(sys.argv[1])/1e6:.2f} MB")' "target/aarch64-unknown-linux-gnu/$p/$b")")
+    sizes+=("$(python3 -c 'import os,sys; print(f"{os.path.getsize(sys.argv[1])/1e6:.2f} MB")' "target/lambda/$b/bootstrap")")
   done
   cargo build --profile "$p" -p proxy -p webhook-receiver -p worker >"$OUT/$p-x86.log" 2>&1
   .venv/bin/python infra/coldstart.py --only proxy --runs 5 --warm 300 --bin-dir "target/$p" \

@@ -36,10 +36,30 @@ pub use usage::DynamoUsageStore;
 /// The standard AWS configuration (`AWS_ENDPOINT_URL`, region, credentials chain), loaded once
 /// per process; every client of the process is built from it, on [`http_client`].
 pub async fn load_config() -> aws_config::SdkConfig {
+    config_loader().load().await
+}
+
+/// The loader behind [`load_config`]: the one HTTP client and the timeouts; tests add an
+/// endpoint and credentials to it.
+pub fn config_loader() -> aws_config::ConfigLoader {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .http_client(http_client())
-        .load()
-        .await
+        .timeout_config(timeouts())
+}
+
+/// Every AWS call is bounded. Without these the SDK waits forever on a connection that stopped
+/// answering: the fault run (`loadtest faults`, a blackhole in front of DynamoDB) saw creates
+/// hang past any client's patience and the outbox relay stall for good. An attempt that times out
+/// is retried by the SDK (transactions carry a client request token, so a retried write applies
+/// once); when the whole operation times out the caller gets `StoreError::Unavailable` (503)
+/// and the idempotency key's claim stays until its in-flight expiry, as for any outage.
+pub fn timeouts() -> aws_config::timeout::TimeoutConfig {
+    use std::time::Duration;
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .operation_attempt_timeout(Duration::from_secs(3))
+        .operation_timeout(Duration::from_secs(8))
+        .build()
 }
 
 /// The HTTPS client every AWS SDK client uses: hyper 1 with rustls on `ring`, the same stack
