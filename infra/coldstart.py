@@ -162,11 +162,15 @@ def make_handler(rt):
                     rt.first_next_evt.set()
             with rt.cond:
                 gen = rt.gen
-                while not rt.events:
-                    rt.cond.wait(timeout=1)
+                while True:
+                    # a killed process's GET still blocked here must not take the next
+                    # process's event: check the generation before taking one
                     if STOP.is_set() or rt.gen != gen:
                         self.close_connection = True
                         return
+                    if rt.events:
+                        break
+                    rt.cond.wait(timeout=1)
                 rid, payload, fn = rt.events.pop(0)
             headers = [
                 ("Content-Type", "application/json"),
@@ -449,6 +453,8 @@ def main():
         IDEMPOTENCY_TABLE="cold-idempotency", PAYMENTS_TABLE="cold-payments", TENANTS_TABLE="cold-tenants",
         EVENTS_TABLE="cold-events", BREAKER_TABLE="cold-breakers", OUTBOX_TABLE="cold-outbox",
         USAGE_TABLE="cold-usage", GATEWAY_RESERVE_MS="500",
+        # moto on a shared 2-core machine can pause for seconds; CPU is what is measured here
+        AWS_ATTEMPT_TIMEOUT_MS="20000", AWS_OPERATION_TIMEOUT_MS="25000",
     )
     with open(os.path.join(logdir, "moto.log"), "wb") as log:
         spawn([PY, "infra/moto_serial.py", str(moto_port), "--keep-alive"], env, log)

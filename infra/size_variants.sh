@@ -4,7 +4,7 @@
 # cargo-lambda and Zig), and on this machine's x86_64 the proxy's init and CPU per warm create
 # (infra/coldstart.py against moto). Prints one markdown table row per profile.
 #
-#   infra/size_variants.sh [profile ...]     # default: release size-fat size-s size-z size-deps-s
+#   infra/size_variants.sh [profile ...]     # default: size-o3-thin size-deps-s release size-z
 #
 # Needs the test venv (.venv: cargo-lambda, ziglang, moto) and the aarch64 Rust target. Every
 # variant compiles all dependencies again: ≈ 8 min per profile on 2 cores.
@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 PROFILES=("$@")
-[ ${#PROFILES[@]} -gt 0 ] || PROFILES=(release size-fat size-s size-z size-deps-s)
+[ ${#PROFILES[@]} -gt 0 ] || PROFILES=(size-o3-thin size-deps-s release size-z)
 BINS=(proxy webhook-receiver worker)
 OUT=target/size-variants
 mkdir -p "$OUT"

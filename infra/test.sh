@@ -128,7 +128,9 @@ cargo run --quiet -p devserver -- seed --tenants infra/tenants.dev.json >"$LOGS/
 WEBHOOK_QUEUE_URL=$(python3 -c 'import boto3,os; print(boto3.client("sqs", endpoint_url=os.environ["AWS_ENDPOINT_URL"]).create_queue(QueueName="invoke-webhooks")["QueueUrl"])')
 export WEBHOOK_QUEUE_URL
 INVOKE_PORT=$(free_port)
-setsid cargo lambda watch --invoke-port "$INVOKE_PORT" --timeout 29 --ignore-changes >"$LOGS/lambda-watch.log" 2>&1 &
+# moto, bloated by the whole suite by now, can pause for seconds: generous AWS timeouts here.
+AWS_ATTEMPT_TIMEOUT_MS=20000 AWS_OPERATION_TIMEOUT_MS=25000 \
+  setsid cargo lambda watch --invoke-port "$INVOKE_PORT" --timeout 29 --ignore-changes >"$LOGS/lambda-watch.log" 2>&1 &
 PIDS+=($!)
 bash infra/invoke_events.sh "$INVOKE_PORT"
 # Each Lambda's stdout holds valid EMF (rules, limits, dimensions, request and trace ids).

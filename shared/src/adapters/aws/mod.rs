@@ -53,12 +53,22 @@ pub fn config_loader() -> aws_config::ConfigLoader {
 /// is retried by the SDK (transactions carry a client request token, so a retried write applies
 /// once); when the whole operation times out the caller gets `StoreError::Unavailable` (503)
 /// and the idempotency key's claim stays until its in-flight expiry, as for any outage.
+///
+/// `AWS_ATTEMPT_TIMEOUT_MS` and `AWS_OPERATION_TIMEOUT_MS` (100–60000) override the last two —
+/// for local emulators that pause (moto on a loaded machine), not for production.
 pub fn timeouts() -> aws_config::timeout::TimeoutConfig {
     use std::time::Duration;
+    let ms = |var: &str, default: u64| {
+        std::env::var(var)
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|v| (100..=60_000).contains(v))
+            .map_or(Duration::from_millis(default), Duration::from_millis)
+    };
     aws_config::timeout::TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(2))
-        .operation_attempt_timeout(Duration::from_secs(3))
-        .operation_timeout(Duration::from_secs(8))
+        .operation_attempt_timeout(ms("AWS_ATTEMPT_TIMEOUT_MS", 3_000))
+        .operation_timeout(ms("AWS_OPERATION_TIMEOUT_MS", 8_000))
         .build()
 }
 
