@@ -184,6 +184,9 @@ pub struct CallbackTally {
     pub missing: usize,
     /// Still `pending` when the wait ended and resent through the events API.
     pub resent: usize,
+    /// Of those, never attempted at all: the relay never handed them to the worker (a
+    /// violation — without the resend they would never be delivered).
+    pub never_relayed: usize,
 }
 
 /// Waits (at most `within`) until every event of `payments` is `delivered`, then compares the
@@ -230,6 +233,19 @@ pub async fn callbacks_once(
                 break;
             }
             for id in &left {
+                let attempts = events
+                    .iter()
+                    .find(|e| e.get("id").and_then(Value::as_str) == Some(id))
+                    .and_then(|e| e.pointer("/delivery/attempts"))
+                    .and_then(Value::as_array)
+                    .map_or(0, Vec::len);
+                if attempts == 0 {
+                    t.never_relayed += 1;
+                    v.push(format!(
+                        "event {id}: never attempted {} s after the run (not relayed to the worker); resent",
+                        within.as_secs()
+                    ));
+                }
                 let a = api.resend(id).await;
                 if a.status != 202 {
                     v.push(format!("event {id}: resend answered {}", a.status));
