@@ -9,7 +9,7 @@ use std::time::Duration;
 pub const USAGE: &str = "usage:
   loadtest load   [--stores memory,dynamodb] [--clients 1,16,64,256] [--requests 2000] [--requests-dynamodb 200]
   loadtest faults [--clients 16] [--phase-seconds 4] [--targets dynamodb,gateway,merchant,moto-restart]
-                  [--modes 'delay 300,reset,blackhole']
+                  [--modes 'delay 300,reset,blackhole'] [--skip 'dynamodb:blackhole']
   loadtest proxy  --listen 127.0.0.1:PORT --to 127.0.0.1:PORT [--control 127.0.0.1:PORT]
                   [--schedule 'pass:5,reset:3,delay 200:5,blackhole:3']   (mode:seconds, then exit)
 common: [--devserver target/release/devserver] [--python .venv/bin/python] [--root .] [--logs target/loadtest]
@@ -32,6 +32,7 @@ pub enum Command {
         phase: Duration,
         targets: Vec<String>,
         modes: Vec<Mode>,
+        skip: Vec<String>,
     },
     /// A standalone fault proxy.
     Proxy {
@@ -64,7 +65,8 @@ fn list<T>(v: &str, one: impl Fn(&str) -> Result<T, String>) -> Result<Vec<T>, S
 }
 
 fn number(v: &str, what: &str) -> Result<usize, String> {
-    v.parse().map_err(|_| format!("{what} needs a number, got `{v}`"))
+    v.parse()
+        .map_err(|_| format!("{what} needs a number, got `{v}`"))
 }
 
 fn addr(v: &str, what: &str) -> Result<SocketAddr, String> {
@@ -106,8 +108,10 @@ impl Args {
             root,
             max: Duration::from_secs(30 * 60),
         };
-        let (mut clients, mut requests, mut requests_dynamodb, mut stores) = (None, None, None, None);
+        let (mut clients, mut requests, mut requests_dynamodb, mut stores) =
+            (None, None, None, None);
         let (mut phase, mut targets, mut modes) = (Duration::from_secs(4), None, None);
+        let mut skip = Vec::new();
         let (mut listen, mut to, mut control, mut sched) = (None, None, None, Vec::new());
         while let Some(flag) = it.next() {
             let v = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
@@ -127,8 +131,12 @@ impl Args {
                     clients = Some(c)
                 }
                 "--requests" => requests = Some(number(&v, "--requests")?),
-                "--requests-dynamodb" => requests_dynamodb = Some(number(&v, "--requests-dynamodb")?),
-                "--phase-seconds" => phase = Duration::from_secs(number(&v, "--phase-seconds")? as u64),
+                "--requests-dynamodb" => {
+                    requests_dynamodb = Some(number(&v, "--requests-dynamodb")?)
+                }
+                "--phase-seconds" => {
+                    phase = Duration::from_secs(number(&v, "--phase-seconds")? as u64)
+                }
                 "--targets" => {
                     targets = Some(list(&v, |t| match t {
                         "dynamodb" | "gateway" | "merchant" | "moto-restart" => Ok(t.to_string()),
@@ -136,6 +144,14 @@ impl Args {
                     })?)
                 }
                 "--modes" => modes = Some(list(&v, Mode::parse)?),
+                "--skip" => {
+                    skip = list(&v, |s| {
+                        let (t, m) = s
+                            .split_once(':')
+                            .ok_or_else(|| format!("--skip takes target:mode, got `{s}`"))?;
+                        Ok(format!("{t}: {}", Mode::parse(m)?.label()))
+                    })?
+                }
                 "--listen" => listen = Some(addr(&v, "--listen")?),
                 "--to" => to = Some(addr(&v, "--to")?),
                 "--control" => control = Some(addr(&v, "--control")?),
@@ -144,7 +160,9 @@ impl Args {
                 "--python" => a.python = v.into(),
                 "--root" => a.root = v.into(),
                 "--logs" => a.logs = v.into(),
-                "--max-minutes" => a.max = Duration::from_secs(60 * number(&v, "--max-minutes")? as u64),
+                "--max-minutes" => {
+                    a.max = Duration::from_secs(60 * number(&v, "--max-minutes")? as u64)
+                }
                 _ => return Err(format!("unknown argument `{flag}`")),
             }
         }
@@ -164,8 +182,13 @@ impl Args {
                         .to_vec()
                 }),
                 modes: modes.unwrap_or_else(|| {
-                    vec![Mode::Delay(Duration::from_millis(300)), Mode::Reset, Mode::Blackhole]
+                    vec![
+                        Mode::Delay(Duration::from_millis(300)),
+                        Mode::Reset,
+                        Mode::Blackhole,
+                    ]
                 }),
+                skip,
             },
             "proxy" => Command::Proxy {
                 listen: listen.ok_or("proxy needs --listen")?,

@@ -4,8 +4,8 @@
 //!
 //! A mode applies to new connections and to the ones already open (clients pool connections, so
 //! a fault that spared them would not reach the orchestrator): `reset` aborts every connection
-//! with an RST at its next byte, `blackhole` swallows every byte from then on and never answers
-//! (the connection stays open until its client gives up), `delay` holds each chunk of the answer.
+//! with an RST at once, `blackhole` swallows every byte from then on and never answers (the
+//! connection stays open until its client gives up), `delay` holds each chunk of the answer.
 
 use crate::loopback;
 use std::net::SocketAddr;
@@ -23,7 +23,7 @@ pub enum Mode {
     Pass,
     /// Forward, holding each chunk of the upstream's answer this long.
     Delay(Duration),
-    /// Abort connections with an RST (new ones at once, open ones at their next byte).
+    /// Abort connections with an RST (new ones and open ones, at once).
     Reset,
     /// Accept and never answer: bytes are read and dropped.
     Blackhole,
@@ -236,10 +236,18 @@ async fn pump(
                 if changed.is_err() {
                     return Ok(());
                 }
-                if *modes.borrow_and_update() == Mode::Reset {
+                // A reset or a black hole hits open connections at once, as a partition would:
+                // an answer on its way is never delivered.
+                let now = *modes.borrow_and_update();
+                if now == Mode::Reset {
                     counters.resets.fetch_add(1, Ordering::Relaxed);
                     reset(client);
                     reset(upstream);
+                    return Ok(());
+                }
+                if now == Mode::Blackhole {
+                    drop(upstream);
+                    swallow(client, &counters).await;
                     return Ok(());
                 }
                 continue;

@@ -78,7 +78,9 @@ pub fn keys_consistent(log: &KeyLog, v: &mut Violations) {
         }
     }
     for (key, n) in &log.odd_conflicts {
-        v.push(format!("key {key}: {n} 409 answer(s) that are not idempotency_key_in_use"));
+        v.push(format!(
+            "key {key}: {n} 409 answer(s) that are not idempotency_key_in_use"
+        ));
     }
     for (key, answers) in &log.answers {
         let ok: BTreeSet<(u16, Option<&str>)> = answers
@@ -141,15 +143,16 @@ pub async fn stored_once(
     for p in &listed {
         let r = p.get("reference").and_then(Value::as_str).unwrap_or("");
         let id = p.get("id").and_then(Value::as_str).unwrap_or("");
-        by_ref.entry(r.to_string()).or_default().push(id.to_string());
+        by_ref
+            .entry(r.to_string())
+            .or_default()
+            .push(id.to_string());
     }
     for (key, _) in log.answers.iter() {
         let stored = by_ref.get(key).map(Vec::as_slice).unwrap_or(&[]);
         match (log.payment_id(key), stored) {
             (Some(id), [one]) if one == id => {}
-            (Some(id), s) => v.push(format!(
-                "key {key}: answered {id}, the list holds {s:?}"
-            )),
+            (Some(id), s) => v.push(format!("key {key}: answered {id}, the list holds {s:?}")),
             (None, []) => {}
             (None, s) => v.push(format!(
                 "key {key}: never answered with a payment, the list holds {s:?}"
@@ -158,13 +161,18 @@ pub async fn stored_once(
         if let Some(id) = log.payment_id(key) {
             let g = api.get(id).await;
             if g.status != 200 || g.payment_id().as_deref() != Some(id) {
-                v.push(format!("payment {id} (key {key}): GET answered {}", g.status));
+                v.push(format!(
+                    "payment {id} (key {key}): GET answered {}",
+                    g.status
+                ));
             }
         }
     }
     for (r, ids) in &by_ref {
         if !log.answers.contains_key(r) && !extra_refs.contains(r) {
-            v.push(format!("reference {r}: {ids:?} listed but never created by this run"));
+            v.push(format!(
+                "reference {r}: {ids:?} listed but never created by this run"
+            ));
         }
     }
     Ok(listed.len())
@@ -268,7 +276,10 @@ pub async fn callbacks_once(
     for e in &events {
         t.events += 1;
         let id = e.get("id").and_then(Value::as_str).unwrap_or("");
-        let state = e.pointer("/delivery/state").and_then(Value::as_str).unwrap_or("");
+        let state = e
+            .pointer("/delivery/state")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         let attempts = e
             .pointer("/delivery/attempts")
             .and_then(Value::as_array)

@@ -246,7 +246,10 @@ pub async fn run(bins: &Binaries, plan: &Plan) -> Result<(Vec<Row>, Violations),
             let st = match &moto {
                 Some((_, port)) => Store::Dynamo {
                     endpoint: format!("http://127.0.0.1:{port}"),
-                    prefix: format!("load{clients}-{}", ulid::Ulid::new().to_string().to_lowercase()),
+                    prefix: format!(
+                        "load{clients}-{}",
+                        ulid::Ulid::new().to_string().to_lowercase()
+                    ),
                 },
                 None => Store::Memory,
             };

@@ -32,7 +32,10 @@ async fn main() -> ExitCode {
     // its own process group and end the group (infra/loadrun.sh, infra/faultrun.sh).
     std::thread::spawn(move || {
         std::thread::sleep(max);
-        eprintln!("loadtest: watchdog: {} minutes passed, stopping", max.as_secs() / 60);
+        eprintln!(
+            "loadtest: watchdog: {} minutes passed, stopping",
+            max.as_secs() / 60
+        );
         std::process::exit(3);
     });
     match run(args).await {
@@ -79,12 +82,14 @@ async fn run(a: Args) -> Result<usize, String> {
             phase,
             targets,
             modes,
+            skip,
         } => {
             let plan = faults::Plan {
                 clients,
                 phase,
                 targets,
                 modes,
+                skip,
             };
             let report = faults::run(&bins, &plan).await?;
             faults::print(&report);

@@ -101,7 +101,9 @@ pub fn free_port() -> Result<u16, String> {
 fn log_file(logs: &Path, name: &str) -> Result<(std::fs::File, std::fs::File), String> {
     let path = logs.join(format!("{name}.log"));
     let f = std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let g = f.try_clone().map_err(|e| format!("{}: {e}", path.display()))?;
+    let g = f
+        .try_clone()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok((f, g))
 }
 
@@ -135,7 +137,10 @@ impl Binaries {
             .arg("--addr")
             .arg(format!("127.0.0.1:{port}"))
             .arg("--tenants")
-            .arg(tenants.map_or_else(|| self.root.join("infra/tenants.dev.json"), Path::to_path_buf))
+            .arg(tenants.map_or_else(
+                || self.root.join("infra/tenants.dev.json"),
+                Path::to_path_buf,
+            ))
             .env("RATE_LIMIT_PER_MINUTE", "100000000")
             .stdin(Stdio::null())
             .stdout(out)
@@ -171,7 +176,9 @@ impl Binaries {
     /// `devserver seed`: (re)creates the tables and writes the tenants (after moto restarted).
     pub async fn seed(&self, store: &Store) -> Result<(), String> {
         let mut cmd = Command::new(&self.devserver);
-        cmd.arg("seed").arg("--tenants").arg(self.root.join("infra/tenants.dev.json"));
+        cmd.arg("seed")
+            .arg("--tenants")
+            .arg(self.root.join("infra/tenants.dev.json"));
         for (k, v) in store.env() {
             cmd.env(k, v);
         }
