@@ -64,6 +64,18 @@ start_devserver() { # name -> sets DEV_URL (not in a subshell, so cleanup can st
   DEV_URL="http://127.0.0.1:$port"
 }
 
+step "load and fault smoke (tools/loadtest): bounded, loopback, invariants checked"
+# Keeps the load generator, the fault proxy and the invariant checks working (the full runs are
+# infra/loadrun.sh and infra/faultrun.sh, docs/BENCHMARKS.md): 16 clients on memory, then a
+# Stripe behind a proxy that resets connections. A violated invariant fails the command.
+cargo build --quiet -p loadtest
+LT=(--devserver ./target/debug/devserver --python "$VENV/bin/python" --logs "$LOGS/loadtest" --max-minutes 5)
+./target/debug/loadtest load --stores memory --clients 16 --requests 300 "${LT[@]}" | tee "$LOGS/loadtest-load.md"
+test "${PIPESTATUS[0]}" -eq 0
+./target/debug/loadtest faults --targets gateway --modes reset --clients 8 --phase-seconds 3 "${LT[@]}" \
+  | tee "$LOGS/loadtest-faults.md" | tail -4
+test "${PIPESTATUS[0]}" -eq 0
+
 step "schemathesis: every operation of docs/openapi.yaml against the dev server"
 # The limit is raised so the fuzzing reaches every POST (429 is in the contract anyway).
 RATE_LIMIT_PER_MINUTE=1000000 start_devserver schemathesis
