@@ -1,7 +1,8 @@
 """Cold start, latency, CPU and memory of the three Lambda binaries over a loopback Lambda
 Runtime API, against moto (issue 15, item 2).
 
-usage: .venv/bin/python infra/coldstart.py [--runs 5] [--warm 200] [--json OUT]
+usage: .venv/bin/python infra/coldstart.py [--runs 5] [--warm 200] [--json OUT] [--only BIN]
+       [--bin-dir DIR] [--perf] [--item-sizes]
        (after `cargo build --release -p proxy -p webhook-receiver -p worker`)
 
 What it does, all on 127.0.0.1 and bounded in time:
@@ -496,30 +497,30 @@ def main():
     replay_key = f"cold-{tag}-replay"
     results = {}
     if "proxy" in only:
-      results["proxy"] = measure("proxy", rt, env, logdir, a.runs, [
-        ("health", lambda i: load("health.json"), status(200)),
-        ("create (fresh key)", lambda i: create_event(f"cold-{tag}-{uuid.uuid4().hex}"), status(201)),
-        ("replay (same key)", lambda i: create_event(replay_key),
-         lambda o: status(201)(o) and (o.get("headers") or {}).get("idempotent-replayed") == "true"),
-    ], lambda: create_event(f"cold-{tag}-first-{uuid.uuid4().hex}"), status(201))
-    # the replay phase's untimed warm-up (i = -1) stores the key the timed replays answer from
+        # the replay phase's untimed warm-up (i = -1) stores the key the timed replays answer from
+        results["proxy"] = measure("proxy", rt, env, logdir, a.runs, [
+            ("health", lambda i: load("health.json"), status(200)),
+            ("create (fresh key)", lambda i: create_event(f"cold-{tag}-{uuid.uuid4().hex}"), status(201)),
+            ("replay (same key)", lambda i: create_event(replay_key),
+             lambda o: status(201)(o) and (o.get("headers") or {}).get("idempotent-replayed") == "true"),
+        ], lambda: create_event(f"cold-{tag}-first-{uuid.uuid4().hex}"), status(201))
     if a.item_sizes:
         results["_item_sizes"] = item_sizes(endpoint, env)
         for t, r in results["_item_sizes"].items():
             print(f"items {t}: {r['items']} items, mean {r['mean_bytes']:.0f} B, max {r['max_bytes']} B")
     if "webhook-receiver" in only or "worker" in only:
-      # the worker's batches are the receiver's queued webhooks
-      results["webhook-receiver"] = measure("webhook-receiver", rt, env, logdir, a.runs, [
-        ("stripe webhook", lambda i: stripe_event(), status(200)),
-      ], stripe_event, status(200))
+        # the worker's batches are the receiver's queued webhooks
+        results["webhook-receiver"] = measure("webhook-receiver", rt, env, logdir, a.runs, [
+            ("stripe webhook", lambda i: stripe_event(), status(200)),
+        ], stripe_event, status(200))
     n_msgs = 0
     if "worker" in only:
-      batches, n_msgs = drain_batches(endpoint, queue_url, a.runs + a.warm + 1)
-      it = iter(batches)
-      results["worker"] = measure("worker", rt, env, logdir, a.runs, [
-        ("SQS batch (3 webhooks + 1 poisoned)", lambda i: next(it),
-         lambda o: isinstance(o, dict) and len(o.get("batchItemFailures", [])) == 4),
-    ], lambda: next(it), lambda o: isinstance(o, dict) and "batchItemFailures" in o)
+        batches, n_msgs = drain_batches(endpoint, queue_url, a.runs + a.warm + 1)
+        it = iter(batches)
+        results["worker"] = measure("worker", rt, env, logdir, a.runs, [
+            ("SQS batch (3 webhooks + 1 poisoned)", lambda i: next(it),
+             lambda o: isinstance(o, dict) and len(o.get("batchItemFailures", [])) == 4),
+        ], lambda: next(it), lambda o: isinstance(o, dict) and "batchItemFailures" in o)
     results["_meta"] = {"logs": logdir, "queued_webhooks_drained": n_msgs, "runs": a.runs, "warm": a.warm,
                         "cpu": open("/proc/cpuinfo").read().split("model name")[1].split("\n")[0].strip(": "),
                         "nproc": os.cpu_count()}

@@ -6,18 +6,4 @@
 # lost callback, documented statuses only). Loopback only; stops by itself. Extra arguments go
 # to `loadtest faults` (e.g. --targets gateway --modes reset --phase-seconds 3). Exit 1 on a
 # violation.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-VENV=${VENV:-$PWD/.venv}
-TARGET=${CARGO_TARGET_DIR:-$PWD/target}
-if [ ! -x "$VENV/bin/python" ]; then
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r infra/requirements-test.txt
-fi
-cargo build --quiet --release -p devserver
-cargo build --quiet --release -p loadtest
-setsid "$TARGET/release/loadtest" faults --devserver "$TARGET/release/devserver" \
-  --python "$VENV/bin/python" --logs "$TARGET/faultrun" "$@" &
-PID=$!
-trap 'kill -- "-$PID" 2>/dev/null || true' EXIT INT TERM
-wait "$PID"
+exec "$(dirname "$0")/loadtest.sh" faults "$@"

@@ -117,7 +117,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         sealed,
         file_credentials,
     )?));
-    let schedule = retry_schedule_from_env()?;
+    let schedule = RetrySchedule::default();
     let queue = Arc::new(MemoryQueue::new(schedule.max_attempts()));
     let svc = Arc::new(svc.with_delivery_queue(queue.clone()));
     let cache = || TenantCache::new(stores.tenants.clone(), Duration::from_secs(5));
@@ -196,27 +196,4 @@ async fn recount(
     } else {
         Err(format!("{} counters differ", report.differences.len()).into())
     }
-}
-
-/// The callback retry schedule: the deployed one, or `ORCH_RETRY_DELAYS_SECONDS` (comma-separated
-/// delays, e.g. `1,1,2`, no jitter) so local fault runs see retries and the dead-letter queue in
-/// seconds instead of hours (`infra/faultrun.sh`).
-fn retry_schedule_from_env() -> Result<RetrySchedule, String> {
-    let Ok(v) = std::env::var("ORCH_RETRY_DELAYS_SECONDS") else {
-        return Ok(RetrySchedule::default());
-    };
-    let delays = v
-        .split(',')
-        .map(|d| d.trim().parse::<u64>().map(Duration::from_secs))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|_| {
-            format!("ORCH_RETRY_DELAYS_SECONDS must be comma-separated seconds, got `{v}`")
-        })?;
-    if delays.is_empty() || delays.len() > 20 {
-        return Err("ORCH_RETRY_DELAYS_SECONDS needs 1 to 20 delays".into());
-    }
-    Ok(RetrySchedule {
-        delays,
-        jitter: 0.0,
-    })
 }

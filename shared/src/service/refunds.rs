@@ -241,37 +241,37 @@ impl Orchestrator {
             payment,
             "refund not recorded after the gateway refunded",
             |payment| {
-                    let known = payment.refunds.iter().find(|r| {
-                        r.id == refund.id
-                            || (refund.gateway_refund_id.is_some()
-                                && r.gateway_refund_id == refund.gateway_refund_id)
-                    });
-                    if let Some(r) = known.cloned() {
-                        return Ok(Step::Keep(r));
+                let known = payment.refunds.iter().find(|r| {
+                    r.id == refund.id
+                        || (refund.gateway_refund_id.is_some()
+                            && r.gateway_refund_id == refund.gateway_refund_id)
+                });
+                if let Some(r) = known.cloned() {
+                    return Ok(Step::Keep(r));
+                }
+                let mut next = payment.clone();
+                let mut ours = refund.clone();
+                let counts = ours.status != RefundStatus::Failed;
+                if counts && ours.amount > payment.refundable() {
+                    // The gateway refunded, yet the records leave no room: the gateway's webhook
+                    // recorded this refund first without our id (`ref_ext_…`, e.g. Asaas "refunded
+                    // in full"). Take that record over — the same refund, counted once.
+                    let Some(i) = next.refunds.iter().position(|r| {
+                        r.id.starts_with("ref_ext_") && r.amount == ours.amount && r.replaces.is_none()
+                    }) else {
+                        tracing::error!(payment_id = %payment.id, refund_id = %ours.id, "the gateway refunded more than the records leave; not recorded, needs an operator");
+                        return Err(ApiError::Unavailable(
+                            "the refund could not be reconciled with the payment's refunds; retry later".into(),
+                        ));
+                    };
+                    let ext = next.refunds.remove(i);
+                    ours.replaces = Some(ext.id);
+                    if ext.status == RefundStatus::Succeeded {
+                        ours.status = RefundStatus::Succeeded;
                     }
-                    let mut next = payment.clone();
-                    let mut ours = refund.clone();
-                    let counts = ours.status != RefundStatus::Failed;
-                    if counts && ours.amount > payment.refundable() {
-                        // The gateway refunded, yet the records leave no room: the gateway's webhook
-                        // recorded this refund first without our id (`ref_ext_…`, e.g. Asaas "refunded
-                        // in full"). Take that record over — the same refund, counted once.
-                        let Some(i) = next.refunds.iter().position(|r| {
-                            r.id.starts_with("ref_ext_") && r.amount == ours.amount && r.replaces.is_none()
-                        }) else {
-                            tracing::error!(payment_id = %payment.id, refund_id = %ours.id, "the gateway refunded more than the records leave; not recorded, needs an operator");
-                            return Err(ApiError::Unavailable(
-                                "the refund could not be reconciled with the payment's refunds; retry later".into(),
-                            ));
-                        };
-                        let ext = next.refunds.remove(i);
-                        ours.replaces = Some(ext.id);
-                        if ext.status == RefundStatus::Succeeded {
-                            ours.status = RefundStatus::Succeeded;
-                        }
-                    }
-                    next.refunds.push(ours.clone());
-                    next.settle_refunds();
+                }
+                next.refunds.push(ours.clone());
+                next.settle_refunds();
                 Ok(Step::Write(Box::new(next), ours))
             },
         )

@@ -66,6 +66,14 @@ impl KeyLog {
             .iter()
             .find_map(|(_, id)| id.as_deref())
     }
+
+    /// The payment id of every key that has one.
+    pub fn payment_ids<C: FromIterator<String>>(&self) -> C {
+        self.answers
+            .keys()
+            .filter_map(|k| self.payment_id(k).map(str::to_string))
+            .collect()
+    }
 }
 
 /// Every 2xx answer of a key carries the same payment id and the same status, at most one of

@@ -119,11 +119,7 @@ async fn level(
         }
     })
     .await;
-    let ids: Vec<String> = log
-        .answers
-        .keys()
-        .filter_map(|k| log.payment_id(k).map(str::to_string))
-        .collect();
+    let ids: Vec<String> = log.payment_ids();
     rows.push(row("create, fresh keys", stats, &[201], rss));
     all.merge(log);
 
@@ -184,11 +180,7 @@ async fn level(
         }
     })
     .await;
-    let payments: BTreeSet<String> = log
-        .answers
-        .keys()
-        .filter_map(|k| log.payment_id(k).map(str::to_string))
-        .collect();
+    let payments: BTreeSet<String> = log.payment_ids();
     rows.push(row(
         "mixed (create + webhook ×2 + GET; callbacks)",
         stats,
