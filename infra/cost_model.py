@@ -1,6 +1,6 @@
 """What one million payments cost on AWS: a model fed by this repository's measurements.
 
-usage: python3 infra/cost_model.py [--gateway-ms 400] [--merchant-ms 200] [--cpu-create-ms 1.2]
+usage: python3 infra/cost_model.py [--gateway-ms 400] [--merchant-ms 200] [--cpu-create-ms 1.0]
 
 Prints the markdown table of docs/BENCHMARKS.md "Cost per million payments". Measured inputs
 (with the command that measured them) and assumed ones are listed below; prices are us-east-1,
@@ -104,7 +104,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--gateway-ms", type=float, default=400.0, help="gateway answer time (assumed)")
     ap.add_argument("--merchant-ms", type=float, default=200.0, help="merchant callback answer time (assumed)")
-    ap.add_argument("--cpu-create-ms", type=float, default=1.2, help="proxy CPU per warm create (coldstart.py)")
+    ap.add_argument("--cpu-create-ms", type=float, default=1.0, help="proxy CPU per warm create (coldstart.py)")
     a = ap.parse_args()
     cases = [
         ("card, settled at once (1 event)", add(create(a), delivery(a))),

@@ -41,10 +41,18 @@ pub async fn load_config() -> aws_config::SdkConfig {
 
 /// The loader behind [`load_config`]: the one HTTP client and the timeouts; tests add an
 /// endpoint and credentials to it.
+///
+/// Stalled-stream protection is off: it watches every request and response body for a
+/// throughput under 1 B/s over a 5 s grace period, which the attempt timeout ([`timeouts`], 3 s
+/// by default) already cuts short, and its per-request body wrappers and interceptors cost CPU
+/// on every call of the hot path (docs/BENCHMARKS.md, "CPU per warm create").
 pub fn config_loader() -> aws_config::ConfigLoader {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .http_client(http_client())
         .timeout_config(timeouts())
+        .stalled_stream_protection(
+            aws_config::stalled_stream_protection::StalledStreamProtectionConfig::disabled(),
+        )
 }
 
 /// Every AWS call is bounded. Without these the SDK waits forever on a connection that stopped
