@@ -10,11 +10,10 @@ pub struct Tables {
     payments: String,
     outbox: String,
     usage: String,
-    tenants: String,
 }
 
 impl Tables {
-    /// `IDEMPOTENCY_TABLE`, `PAYMENTS_TABLE`, `OUTBOX_TABLE`, `USAGE_TABLE`, `TENANTS_TABLE`.
+    /// `IDEMPOTENCY_TABLE`, `PAYMENTS_TABLE`, `OUTBOX_TABLE`, `USAGE_TABLE`.
     pub fn from_env() -> Self {
         let var = |k: &str| std::env::var(k).unwrap_or_else(|_| format!("floor-{k}"));
         Self {
@@ -22,7 +21,6 @@ impl Tables {
             payments: var("PAYMENTS_TABLE"),
             outbox: var("OUTBOX_TABLE"),
             usage: var("USAGE_TABLE"),
-            tenants: var("TENANTS_TABLE"),
         }
     }
 }
@@ -69,15 +67,19 @@ impl Create<'_> {
                         "expires_at": n(self.now_ms + 86_400_000),
                         "ttl": n(self.now_ms / 1000 + 86_400), "steps": s("efi")
                     },
-                    "ConditionExpression": "attribute_not_exists(pk)",
+                    "ConditionExpression": "attribute_not_exists(pk) OR expires_at <= :now",
+                    "ExpressionAttributeValues": { ":now": n(self.now_ms) },
                     "ReturnValuesOnConditionCheckFailure": "ALL_OLD"
                 }},
                 { "Update": {
-                    "TableName": t.tenants,
-                    "Key": { "pk": s(&format!("rate#floor#{}", self.now_ms / 60_000)) },
+                    "TableName": t.idempotency,
+                    "Key": { "pk": s(&format!("#rl#floor#{}", self.now_ms / 60_000 * 60)) },
                     "UpdateExpression": "ADD #n :one SET #ttl = :ttl",
+                    "ConditionExpression": "attribute_not_exists(#n) OR #n < :limit",
                     "ExpressionAttributeNames": { "#n": "n", "#ttl": "ttl" },
-                    "ExpressionAttributeValues": { ":one": n(1), ":ttl": n(self.now_ms / 1000 + 120) }
+                    "ExpressionAttributeValues": {
+                        ":one": n(1), ":limit": n(1_000_000), ":ttl": n(self.now_ms / 1000 + 3660)
+                    }
                 }}
             ]
         })
