@@ -46,29 +46,7 @@ impl Conn {
     }
 
     /// Sends one request and reads the whole answer (so the connection can carry the next one).
-    /// A kept-alive connection the peer closed under the request is reopened and the request
-    /// sent once more, as pooled clients (the SDK's included) do; the DynamoDB calls carry a
-    /// client request token, so a resent transaction applies once.
     pub async fn send(
-        &mut self,
-        req: http::Request<Full<Bytes>>,
-    ) -> Result<(http::response::Parts, Bytes), Error> {
-        let reused = self.sender.is_some();
-        let again = reused.then(|| req.clone());
-        match self.exchange(req).await {
-            Err(e) if again.is_some() => {
-                eprintln!(
-                    "floor: {} closed a kept-alive connection ({e}); sending again",
-                    self.addr
-                );
-                self.sender = None;
-                self.exchange(again.ok_or("no request")?).await
-            }
-            other => other,
-        }
-    }
-
-    async fn exchange(
         &mut self,
         req: http::Request<Full<Bytes>>,
     ) -> Result<(http::response::Parts, Bytes), Error> {

@@ -61,7 +61,7 @@ impl Create<'_> {
                 { "Put": {
                     "TableName": t.idempotency,
                     "Item": {
-                        "pk": s(&self.pk), "status": s("in_progress"), "fp": s(&self.fingerprint),
+                        "pk": s(&self.pk), "status": s("IN_PROGRESS"), "fp": s(&self.fingerprint),
                         "payment_id": s(&self.payment_id), "lease": s(&self.payment_id),
                         "in_flight_until": n(self.now_ms + 30_000),
                         "expires_at": n(self.now_ms + 86_400_000),
@@ -100,7 +100,7 @@ impl Create<'_> {
                         "tenant_ref": s("floor#order-42"), "gw_ref": s(&format!("efi#{}", self.payment_id)),
                         "status": s("pending"), "amount": n(1990), "currency": s("BRL"),
                         "request": s(&self.body.to_string()), "answer": s(&self.answer),
-                        "created_at": n(self.now_ms), "pad": s(&pad(150))
+                        "created_at": n(self.now_ms), "filler": s(&pad(400))
                     },
                     "ConditionExpression": "attribute_not_exists(id)"
                 }},
@@ -110,24 +110,25 @@ impl Create<'_> {
                         "id": s(&format!("evt_{}", self.payment_id)), "tenant_id": s("floor"),
                         "payment_id": s(&self.payment_id), "type": s("payment.created"),
                         "data": s(&self.answer), "attempts": s("[]"), "state": s("pending"),
-                        "ttl": n(self.now_ms / 1000 + 30 * 86_400), "pad": s(&pad(450))
+                        "ttl": n(self.now_ms / 1000 + 30 * 86_400), "filler": s(&pad(965))
                     }
                 }},
                 { "Update": {
                     "TableName": t.usage,
                     "Key": { "pk": s("floor"), "sk": s(&format!("{day}#7")) },
-                    "UpdateExpression": "ADD payments_created :one, amount_created :amt",
-                    "ExpressionAttributeValues": { ":one": n(1), ":amt": n(1990) }
+                    "UpdateExpression": "ADD payments_created :one, amount_created :amt SET filler = :pad",
+                    "ExpressionAttributeValues": { ":one": n(1), ":amt": n(1990), ":pad": s(&pad(70)) }
                 }},
                 { "Update": {
                     "TableName": t.idempotency,
                     "Key": { "pk": s(&self.pk) },
-                    "UpdateExpression": "SET #status = :done, resp_status = :code, resp_body = :body",
+                    "UpdateExpression": "SET #status = :done, resp_status = :code, resp_body = :body, filler = :pad",
                     "ConditionExpression": "#status = :flight AND #lease = :lease",
                     "ExpressionAttributeNames": { "#status": "status", "#lease": "lease" },
                     "ExpressionAttributeValues": {
-                        ":done": s("completed"), ":code": n(201), ":body": s(&self.answer),
-                        ":flight": s("in_progress"), ":lease": s(&self.payment_id)
+                        ":done": s("COMPLETED"), ":code": n(201), ":body": s(&self.answer),
+                        ":flight": s("IN_PROGRESS"), ":lease": s(&self.payment_id),
+                        ":pad": s(&pad(450))
                     }
                 }}
             ]
@@ -139,7 +140,7 @@ impl Create<'_> {
 /// record is complete.
 pub fn replayed_answer(cancel: &Value) -> Option<String> {
     let item = cancel.get("CancellationReasons")?.get(0)?.get("Item")?;
-    (item.get("status")?.get("S")?.as_str()? == "completed")
+    (item.get("status")?.get("S")?.as_str()? == "COMPLETED")
         .then(|| item.get("resp_body")?.get("S")?.as_str().map(str::to_owned))
         .flatten()
 }
