@@ -37,11 +37,16 @@ pub const FAILOVER_COUNT: &str = "FailoverCount";
 pub const IDEMPOTENT_REPLAY: &str = "IdempotentReplay";
 /// Milliseconds of one merchant callback POST.
 pub const CALLBACK_LATENCY: &str = "CallbackLatency";
+/// Charges the sweeper found that no request had recorded (each now a payment). Any at all means
+/// a holder died after charging and its merchant never retried: worth a look (alarm).
+pub const SWEEPER_RECORDED: &str = "SweeperRecorded";
+/// Stale claims the sweeper had to leave for a later pass (a gateway or a store could not say).
+pub const SWEEPER_LEFT: &str = "SweeperLeft";
 /// The label naming the gateway (an EMF dimension).
 pub const GATEWAY_LABEL: &str = "Gateway";
 
 /// Every metric, with its unit (as EMF names it), for recorders, dashboards and tests.
-pub const METRICS: [(&str, &str); 10] = [
+pub const METRICS: [(&str, &str); 12] = [
     (PAYMENT_PROCESSED, "Count"),
     (PAYMENT_FAILED, "Count"),
     (WEBHOOK_RECEIVED, "Count"),
@@ -52,6 +57,8 @@ pub const METRICS: [(&str, &str); 10] = [
     (FAILOVER_COUNT, "Count"),
     (IDEMPOTENT_REPLAY, "Count"),
     (CALLBACK_LATENCY, "Milliseconds"),
+    (SWEEPER_RECORDED, "Count"),
+    (SWEEPER_LEFT, "Count"),
 ];
 
 /// Registers units and descriptions with the installed recorder (call once after installing).
@@ -75,6 +82,15 @@ pub fn count(name: &'static str, gateway: Option<&str>) {
     match gateway {
         Some(g) => metrics::counter!(name, GATEWAY_LABEL => g.to_string()).increment(1),
         None => metrics::counter!(name).increment(1),
+    }
+}
+
+/// One sweeper pass: charges it recorded and claims it left (only non-zero counts are sent).
+pub fn sweep(recorded: usize, left: usize) {
+    for (name, n) in [(SWEEPER_RECORDED, recorded), (SWEEPER_LEFT, left)] {
+        if n > 0 {
+            metrics::counter!(name).increment(u64::try_from(n).unwrap_or(u64::MAX));
+        }
     }
 }
 

@@ -215,6 +215,42 @@ impl Stores {
     }
 
     /// Idempotency records stored, all tenants.
+    /// What DynamoDB's TTL process does at `now`: deletes every idempotency item whose `ttl`
+    /// (epoch seconds) has passed — on moto by a scan and deletes, since moto never expires
+    /// items. Returns how many went. Lets tests show which records TTL can (and cannot) remove.
+    pub async fn expire_by_ttl(&self, now: chrono::DateTime<Utc>) -> usize {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        match &self.counter {
+            Counter::Memory(i, _) => i.expire_by_ttl(now),
+            Counter::Dynamo(c, t) => {
+                let out = c
+                    .scan()
+                    .table_name(&t.idempotency)
+                    .filter_expression("attribute_exists(#ttl) AND #ttl <= :now")
+                    .expression_attribute_names("#ttl", "ttl")
+                    .expression_attribute_values(
+                        ":now",
+                        AttributeValue::N(now.timestamp().to_string()),
+                    )
+                    .send()
+                    .await
+                    .expect("scan");
+                let mut gone = 0;
+                for item in out.items() {
+                    let pk = item.get("pk").cloned().expect("pk");
+                    c.delete_item()
+                        .table_name(&t.idempotency)
+                        .key("pk", pk)
+                        .send()
+                        .await
+                        .expect("delete");
+                    gone += 1;
+                }
+                gone
+            }
+        }
+    }
+
     pub async fn idempotency_count(&self) -> usize {
         match &self.counter {
             Counter::Memory(i, _) => i.len(),

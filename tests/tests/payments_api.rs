@@ -107,6 +107,7 @@ async fn crashed_claim_is_taken_over_with_the_same_payment_id(b: Backend) {
         expires_at: now + Duration::hours(24),
         steps: shared::domain::CreateSteps::first_intent("efi", now),
         rate: None,
+        sweep_body: None,
     };
     assert!(matches!(
         h.stores.idempotency.claim(&claim).await.unwrap(),

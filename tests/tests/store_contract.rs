@@ -32,6 +32,7 @@ fn claim_req(
         expires_at: now + Duration::hours(24),
         steps: Default::default(),
         rate: None,
+        sweep_body: None,
     }
 }
 
@@ -988,7 +989,201 @@ async fn idempotency_steps_follow_the_lease(b: Backend) {
     ));
 }
 
+/// The time-safe rule (issue 23, defect 1): an unsettled claim is never replaced, however old —
+/// a claim 24 h + 10 s later takes it over with the same payment id (before the fix it got a
+/// fresh id, i.e. a second charge) and restarts its retention, so a claim just after the
+/// original 24 h mark cannot replace the takeover either. TTL cannot delete it; once completed
+/// it expires 24 h after completion, and only then is the key new again.
+async fn idempotency_unsettled_claims_never_expire(b: Backend) {
+    let s = Stores::new(b).await;
+    let st = &s.idempotency;
+    let now = t0();
+    let key = IdempotencyKey::parse("old").unwrap();
+    let mut first = claim_req("ten_a", "old", "fp", now);
+    first.steps = CreateSteps::first_intent("asaas", now);
+    let crashed = acquired(st.claim(&first).await.unwrap());
+
+    // DynamoDB's TTL runs two days later: the unsettled record carries no ttl and stays.
+    assert_eq!(s.expire_by_ttl(now + Duration::hours(48)).await, 0);
+    assert_eq!(s.idempotency_count().await, 1);
+
+    let day_later = now + Duration::hours(24) + Duration::seconds(10);
+    assert_eq!(
+        st.claim(&claim_req("ten_a", "old", "other", day_later))
+            .await
+            .unwrap(),
+        ClaimOutcome::FingerprintMismatch,
+        "an unsettled key is still bound to its request"
+    );
+    let retry = claim_req("ten_a", "old", "fp", day_later);
+    let taken = acquired(st.claim(&retry).await.unwrap());
+    assert!(taken.takeover, "taken over, not replaced");
+    assert_eq!(taken.payment_id, crashed.payment_id, "same payment id");
+    assert_eq!(taken.steps.intent().unwrap().gateway, "asaas");
+    // While the takeover runs, a claim just after the original 24 h (+ its in-flight time)
+    // finds it in flight.
+    let racing = claim_req(
+        "ten_a",
+        "old",
+        "fp",
+        now + Duration::hours(24) + Duration::seconds(31),
+    );
+    assert_eq!(st.claim(&racing).await.unwrap(), ClaimOutcome::InFlight);
+    // Its holder dies too; the next takeover, much later, still keeps the id.
+    let much_later = now + Duration::days(5);
+    let again = acquired(
+        st.claim(&claim_req("ten_a", "old", "fp", much_later))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(again.payment_id, crashed.payment_id);
+    let resp = StoredResponse {
+        status: 201,
+        body: "{}".into(),
+    };
+    st.complete(
+        &tid("ten_a"),
+        &key,
+        &again,
+        &resp,
+        much_later + Duration::hours(24),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        st.claim(&claim_req(
+            "ten_a",
+            "old",
+            "fp",
+            much_later + Duration::hours(23) + Duration::minutes(59)
+        ))
+        .await
+        .unwrap(),
+        ClaimOutcome::Replay(resp)
+    );
+    // Completed, it expires with its retention: TTL removes it, and the key is new again.
+    assert_eq!(s.expire_by_ttl(much_later + Duration::hours(23)).await, 0);
+    assert_eq!(
+        s.expire_by_ttl(much_later + Duration::hours(24) + Duration::seconds(1))
+            .await,
+        1
+    );
+    let fresh = claim_req(
+        "ten_a",
+        "old",
+        "fp",
+        much_later + Duration::hours(24) + Duration::seconds(2),
+    );
+    let l = acquired(st.claim(&fresh).await.unwrap());
+    assert!(!l.takeover);
+    assert_eq!(l.payment_id, fresh.candidate_payment_id);
+}
+
+/// The sweeper's view: only create claims (those that keep their body) whose deadline passed
+/// are listed; adopting one is a takeover (same id, the old holder's steps, its body) that
+/// only one caller wins; completed and released claims leave the index.
+async fn stale_claims_are_listed_and_adopted_once(b: Backend) {
+    let s = Stores::new(b).await;
+    let st = &s.idempotency;
+    let now = t0();
+    let tenant = tid("ten_a");
+    let mut create = claim_req("ten_a", "c#1", "fp", now);
+    create.steps = CreateSteps::first_intent("stripe", now);
+    create.sweep_body = Some("{\"amount\":1}".into());
+    let holder = acquired(st.claim(&create).await.unwrap());
+    let mut other = claim_req("ten_a", "refund-key", "fp", now);
+    other.sweep_body = None;
+    acquired(st.claim(&other).await.unwrap());
+    let mut done = claim_req("ten_a", "done", "fp", now);
+    done.sweep_body = Some("{}".into());
+    let done_lease = acquired(st.claim(&done).await.unwrap());
+    let resp = StoredResponse {
+        status: 201,
+        body: "{}".into(),
+    };
+    st.complete(
+        &tenant,
+        &IdempotencyKey::parse("done").unwrap(),
+        &done_lease,
+        &resp,
+        now + Duration::hours(24),
+    )
+    .await
+    .unwrap();
+    let mut gone = claim_req("ten_a", "gone", "fp", now);
+    gone.sweep_body = Some("{}".into());
+    let gone_lease = acquired(st.claim(&gone).await.unwrap());
+    st.release(
+        &tenant,
+        &IdempotencyKey::parse("gone").unwrap(),
+        &gone_lease,
+    )
+    .await
+    .unwrap();
+
+    assert!(st
+        .stale_claims(now + Duration::seconds(29), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let stale = st
+        .stale_claims(now + Duration::seconds(31), 10)
+        .await
+        .unwrap();
+    assert_eq!(stale.len(), 1, "{stale:?}");
+    assert_eq!(stale[0].key.as_str(), "c#1");
+    assert_eq!(stale[0].tenant_id, tenant);
+
+    let key = IdempotencyKey::parse("c#1").unwrap();
+    let at = now + Duration::seconds(31);
+    assert!(
+        st.adopt(&tenant, &key, now + Duration::seconds(20), at, at)
+            .await
+            .unwrap()
+            .is_none(),
+        "not before the holder's deadline"
+    );
+    let until = at + Duration::seconds(20);
+    let adopted = st
+        .adopt(&tenant, &key, at, until, at + Duration::hours(24))
+        .await
+        .unwrap()
+        .expect("adopted");
+    assert_eq!(adopted.lease.payment_id, holder.payment_id);
+    assert!(adopted.lease.takeover);
+    assert_eq!(adopted.lease.steps.intent().unwrap().gateway, "stripe");
+    assert_eq!(adopted.body, "{\"amount\":1}");
+    assert!(
+        st.adopt(&tenant, &key, at, until, at)
+            .await
+            .unwrap()
+            .is_none(),
+        "held by the first adopter"
+    );
+    // The crashed holder can no longer complete; the adopter can, and the claim leaves the index.
+    assert!(st
+        .complete(&tenant, &key, &holder, &resp, at + Duration::hours(24))
+        .await
+        .is_err());
+    st.complete(
+        &tenant,
+        &key,
+        &adopted.lease,
+        &resp,
+        at + Duration::hours(24),
+    )
+    .await
+    .unwrap();
+    assert!(st
+        .stale_claims(now + Duration::days(3), 10)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
 on_both_backends!(
+    idempotency_unsettled_claims_never_expire,
+    stale_claims_are_listed_and_adopted_once,
     idempotency_steps_follow_the_lease,
     create_commit_writes_both_or_neither,
     breaker_window_adds_atomically_and_restarts_old_buckets,

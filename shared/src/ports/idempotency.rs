@@ -26,8 +26,9 @@ pub struct ClaimRequest {
     /// Until when this claim holds the key while in flight (the Lambda deadline). After it, a
     /// retry may take the claim over, so a crashed invocation never locks a key.
     pub in_flight_until: DateTime<Utc>,
-    /// When the record stops counting (24 h). DynamoDB's TTL deletes lazily, so adapters compare
-    /// this timestamp themselves.
+    /// When a *completed* record stops counting (24 h); a record still in flight never expires
+    /// (see [`IdempotencyStore`]). DynamoDB's TTL deletes lazily, so adapters compare this
+    /// timestamp themselves.
     pub expires_at: DateTime<Utc>,
     /// The create path's first durable step (the first gateway's intent), written by the claim
     /// itself so the happy path needs no extra write. Empty for requests without gateway steps.
@@ -36,6 +37,26 @@ pub struct ClaimRequest {
     /// successful request needs no extra request, and a refused one stores nothing). Replays
     /// and takeovers are not charged: they repeat a request that was.
     pub rate: Option<RateCharge>,
+    /// The create's request body, kept on an unsettled claim so the sweeper can settle it when
+    /// no retry comes (the claim then joins the stale-claims index). `None` for claims the
+    /// sweeper leaves alone (refunds, cancels: their holders' retries settle them).
+    pub sweep_body: Option<String>,
+}
+
+/// A claim whose holder's deadline passed without a completion, as the sweeper finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaleClaim {
+    pub tenant_id: TenantId,
+    pub key: IdempotencyKey,
+    pub in_flight_until: DateTime<Utc>,
+}
+
+/// A stale claim the sweeper took over: its lease (with the crashed holder's steps) and the
+/// request body the claim kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Adopted {
+    pub lease: Lease,
+    pub body: String,
 }
 
 /// One unit of a tenant's fixed-window rate limit.
@@ -87,6 +108,13 @@ pub enum ClaimOutcome {
 
 /// Stores idempotency records with conditional writes. Adapters must behave identically; the
 /// contract suite in `tests/` runs against each.
+///
+/// **Time-safe rule**: a record that is still in flight (no stored response) is never replaced
+/// by a new claim, however old: its gateway may hold a charge under its payment id, so a later
+/// claim with the same key takes it over (same payment id) instead. Such a record carries no TTL
+/// attribute, so DynamoDB's TTL cannot delete it before it is settled; a takeover extends its
+/// `expires_at`. Only a *completed* record expires (24 h after completion): a key reused after
+/// that is a new request.
 #[async_trait]
 pub trait IdempotencyStore: Send + Sync {
     /// Claims the key or reports why not.
@@ -112,6 +140,27 @@ pub trait IdempotencyStore: Send + Sync {
         lease: &Lease,
         steps: &CreateSteps,
     ) -> Result<(), StoreError>;
+
+    /// Create claims whose holder's deadline (`in_flight_until`) is at or before `before` and
+    /// that were never completed or released, oldest first, at most `limit`. Served by a sparse
+    /// index the claim itself writes, so the create path pays no extra request for it.
+    async fn stale_claims(
+        &self,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<StaleClaim>, StoreError>;
+
+    /// Takes over a stale create claim for the sweeper (the same conditional takeover a retry
+    /// makes: old lease, still in flight, deadline passed), holding it until `in_flight_until`.
+    /// `None` when it is no longer stale (completed, released or taken over meanwhile).
+    async fn adopt(
+        &self,
+        tenant_id: &TenantId,
+        key: &IdempotencyKey,
+        now: DateTime<Utc>,
+        in_flight_until: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<Option<Adopted>, StoreError>;
 
     /// Forgets the claim (infrastructure failure before any gateway call), if the lease is still held.
     async fn release(

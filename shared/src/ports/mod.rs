@@ -26,7 +26,8 @@ pub use gateway::{
     GatewayRegistry, RefundRequest,
 };
 pub use idempotency::{
-    ClaimOutcome, ClaimRequest, IdempotencyStore, Lease, RateCharge, StoredResponse,
+    Adopted, ClaimOutcome, ClaimRequest, IdempotencyStore, Lease, RateCharge, StaleClaim,
+    StoredResponse,
 };
 pub use outbox::{DeliveryMessage, EventFilter, EventPage, OutboxStore};
 pub use payments::{Effects, PaymentFilter, PaymentPage, PaymentStore};

@@ -37,6 +37,17 @@ pub(crate) enum ChargeEnd {
     Stop { error: ApiError, nothing_live: bool },
 }
 
+/// What the sweeper's look-up made of a stale claim (no create is ever sent by it).
+pub(crate) enum SweepEnd {
+    /// The charge was found: store this payment (with its merchant event) and complete the key.
+    Record(Box<Payment>),
+    /// The steps now prove nothing is live (no intent, the orphan canceled, or nothing found
+    /// long enough after the call): the key can be released.
+    NothingLive,
+    /// The gateway could not say yet: leave the claim for a later pass.
+    Later(String),
+}
+
 /// How a gateway is being called.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -187,6 +198,81 @@ impl<'a> CreateRun<'a> {
             message: "no gateway was tried".into(),
         });
         ChargeEnd::NothingCreated(err, std::mem::take(&mut self.payment.attempts))
+    }
+
+    /// The sweeper's settlement of a stale claim whose holder never came back: the intent
+    /// gateway is asked for the charge (a look-up, never a create). A charge that moved or may
+    /// move money becomes the payment; a pending Pix/boleto nobody was shown is canceled; a
+    /// charge not found `not_found_after` past the intent (a create still on the wire, or a
+    /// lagging search index, must not read as "none") proves nothing is live.
+    pub(crate) async fn sweep(&mut self) -> SweepEnd {
+        let Some(intent) = self.steps.intent().cloned() else {
+            return SweepEnd::NothingLive;
+        };
+        self.payment.created_at = intent.at;
+        let name = intent.gateway.clone();
+        let Some(g) = self.svc.gateways.get(&name).cloned() else {
+            return SweepEnd::Later(format!("gateway {name} is not registered"));
+        };
+        let imp = match self.svc.resolve_gateway(self.tenant, &name).await {
+            Ok(imp) => imp,
+            Err(e) => return SweepEnd::Later(format!("{name}: {}", e.code)),
+        };
+        let req = self.request(g.as_ref());
+        let found = self
+            .budget
+            .run(&name, "lookup", imp.lookup(&ChargeLookup::from(&req)))
+            .await;
+        let charge = match found {
+            Ok(Some(c)) => c,
+            Ok(None) if self.svc.clock.now() - intent.at >= self.svc.config.not_found_after => {
+                return self.settled_nothing(&name, "not_found_by_sweeper");
+            }
+            Ok(None) => return SweepEnd::Later(format!("{name}: not found yet")),
+            Err(e) => return SweepEnd::Later(format!("{name}: {}", e.code)),
+        };
+        let orphan = self.new.method != PaymentMethod::Card;
+        if !payable_or_paid(charge.status) {
+            return self.settled_nothing(&name, "found_final_by_sweeper");
+        }
+        if orphan && charge.status == PaymentStatus::Pending {
+            // Its holder died before answering: nobody was shown the QR code or boleto.
+            let id = charge.gateway_payment_id.clone();
+            return match self
+                .budget
+                .run(&name, "cancel", imp.cancel(&id, req.method))
+                .await
+            {
+                Ok(()) => match self.steps.settle(
+                    &name,
+                    StepState::Canceled,
+                    Some("orphan_canceled_by_sweeper".into()),
+                ) {
+                    Ok(()) => SweepEnd::NothingLive,
+                    Err(e) => SweepEnd::Later(e.to_string()),
+                },
+                Err(e) => SweepEnd::Later(format!("{name}: orphan cancel {}", e.code)),
+            };
+        }
+        self.payment.card_token = req.card_token.clone();
+        self.payment.attempts.push(Attempt {
+            gateway: name.clone(),
+            outcome: AttemptOutcome::Succeeded,
+            code: Some("found_by_sweeper".into()),
+            duration_ms: 0,
+        });
+        self.apply(&name, charge);
+        SweepEnd::Record(Box::new(self.payment.clone()))
+    }
+
+    fn settled_nothing(&mut self, gateway: &str, code: &str) -> SweepEnd {
+        match self
+            .steps
+            .settle(gateway, StepState::Nothing, Some(code.to_string()))
+        {
+            Ok(()) => SweepEnd::NothingLive,
+            Err(e) => SweepEnd::Later(e.to_string()),
+        }
     }
 
     fn request(&self, g: &dyn Gateway) -> ChargeRequest {

@@ -242,6 +242,32 @@ impl Orchestrator {
         }
     }
 
+    /// Stores a payment found for a taken-over claim (the sweeper's path) and completes the
+    /// key: the one commit when wired, else store then complete. A payment stored first by
+    /// another holder wins and is answered.
+    pub(crate) async fn commit_created(
+        &self,
+        tenant: &Tenant,
+        key: &IdempotencyKey,
+        lease: &Lease,
+        payment: &Payment,
+    ) -> Result<Reply, ApiError> {
+        let stored = match self.commit_new(tenant, key, lease, payment).await {
+            Commit::Done(reply) => return Ok(reply),
+            Commit::NotApplied => match self.payments.get(&tenant.id, &payment.id).await? {
+                Some(stored) => stored,
+                None => return Err(ApiError::IdempotencyKeyInUse),
+            },
+            Commit::Failed(e) => return Err(e.into()),
+            Commit::Unsupported => self.store_new(payment.clone()).await?,
+        };
+        let answer = StoredResponse {
+            status: 201,
+            body: render_payment(&stored),
+        };
+        Ok(self.complete_key(tenant, key, lease, answer).await)
+    }
+
     /// Stores a new payment. If another holder of the same key stored it first (a takeover
     /// race), that record wins and is returned.
     async fn store_new(&self, payment: Payment) -> Result<Payment, ApiError> {

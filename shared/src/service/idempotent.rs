@@ -41,6 +41,11 @@ impl Orchestrator {
             expires_at: now + self.config.idempotency_retention,
             steps,
             rate: self.rate_charge(tenant, now),
+            // A create keeps its body on the claim: if its holder dies and no retry comes, the
+            // sweeper settles it from there.
+            sweep_body: (path == super::PAYMENTS_PATH)
+                .then(|| std::str::from_utf8(body).ok().map(str::to_string))
+                .flatten(),
         };
         match self.idempotency.claim(&claim).await? {
             ClaimOutcome::Acquired(lease) => Ok(Ok(lease)),

@@ -22,6 +22,7 @@ mod rate_limit;
 mod reconcile;
 mod refunds;
 mod routing;
+mod sweeper;
 mod usage_api;
 pub mod webhooks;
 
@@ -36,6 +37,7 @@ pub use outbox::{effects_for, events_for};
 pub use payment_view::{refund_view, render_payment, view, PaymentView, RefundView};
 pub use queries::{DEFAULT_LIMIT, MAX_LIMIT};
 pub use rate_limit::WINDOW_SECS;
+pub use sweeper::{SweepReport, SWEEP_BATCH, SWEEP_GRACE_SECONDS};
 pub use usage_api::{
     month_bounds, parse_month, RecountDiff, RecountReport, UsageQuery, MAX_SERIES_DAYS,
 };

@@ -5,7 +5,8 @@ use super::item::{get_i64, get_s, is_conditional, n, s, unavailable, Item};
 use crate::adapters::memory::new_lease_token;
 use crate::domain::{CreateSteps, IdempotencyKey, PaymentId, TenantId};
 use crate::ports::{
-    ClaimOutcome, ClaimRequest, IdempotencyStore, Lease, StoreError, StoredResponse,
+    Adopted, ClaimOutcome, ClaimRequest, IdempotencyStore, Lease, StaleClaim, StoreError,
+    StoredResponse,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
@@ -27,9 +28,18 @@ enum PutResult {
 const IN_PROGRESS: &str = "IN_PROGRESS";
 const COMPLETED: &str = "COMPLETED";
 
+/// The sparse index of unsettled create claims: partition `sweep` (one of [`SWEEP_SHARDS`]
+/// values, so claims spread over partitions), sort `in_flight_until`, keys only. The claim
+/// writes `sweep`, the completion removes it, a release deletes the item: only claims still in
+/// flight are in it.
+pub const STALE_CLAIMS: &str = "stale_claims";
+/// How many partitions the stale-claims index spreads over.
+pub const SWEEP_SHARDS: u32 = 8;
+
 /// The DynamoDB idempotency store. Item key: `pk = <tenant>#<key>`; `expires_at` and
-/// `in_flight_until` in epoch ms are what the conditions compare (TTL deletes lazily), and
-/// `ttl` in epoch seconds lets DynamoDB clean up.
+/// `in_flight_until` in epoch ms are what the conditions compare (TTL deletes lazily). Only a
+/// completed record carries `ttl` (epoch seconds, so DynamoDB cleans it up after retention): an
+/// unsettled claim has none, so TTL can never delete a record whose gateway may hold a charge.
 #[derive(Debug, Clone)]
 pub struct DynamoIdempotencyStore {
     client: Client,
@@ -55,8 +65,10 @@ impl DynamoIdempotencyStore {
         steps: &str,
         req: &ClaimRequest,
     ) -> Result<PutResult, StoreError> {
-        let condition = "attribute_not_exists(pk) OR expires_at <= :now";
-        let item: Item = [
+        // Only a completed record past its retention may be replaced: an unsettled one is taken
+        // over (same payment id), whatever its age.
+        let condition = "attribute_not_exists(pk) OR (expires_at <= :now AND #status = :done)";
+        let mut item: Item = [
             ("pk", s(pk)),
             ("status", s(IN_PROGRESS)),
             ("fp", s(&req.fingerprint)),
@@ -64,12 +76,15 @@ impl DynamoIdempotencyStore {
             ("lease", s(token)),
             ("in_flight_until", n(req.in_flight_until.timestamp_millis())),
             ("expires_at", n(req.expires_at.timestamp_millis())),
-            ("ttl", n(req.expires_at.timestamp())),
             ("steps", s(steps)),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
+        if let Some(body) = &req.sweep_body {
+            item.insert("sweep".into(), s(sweep_shard(&req.candidate_payment_id)));
+            item.insert("req_body".into(), s(body));
+        }
         let Some(rate) = &req.rate else {
             let res = self
                 .client
@@ -77,7 +92,9 @@ impl DynamoIdempotencyStore {
                 .table_name(&self.table)
                 .set_item(Some(item))
                 .condition_expression(condition)
+                .expression_attribute_names("#status", "status")
                 .expression_attribute_values(":now", n(req.now.timestamp_millis()))
+                .expression_attribute_values(":done", s(COMPLETED))
                 .return_values_on_condition_check_failure(
                     ReturnValuesOnConditionCheckFailure::AllOld,
                 )
@@ -100,7 +117,9 @@ impl DynamoIdempotencyStore {
             .table_name(&self.table)
             .set_item(Some(item))
             .condition_expression(condition)
+            .expression_attribute_names("#status", "status")
             .expression_attribute_values(":now", n(req.now.timestamp_millis()))
+            .expression_attribute_values(":done", s(COMPLETED))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
             .map_err(build)?;
@@ -186,13 +205,17 @@ impl DynamoIdempotencyStore {
     }
 
     /// Tries to take over an in-flight claim whose holder's deadline passed. The steps come back
-    /// from the same write (`ALL_NEW`), so none the old holder recorded can be missed.
+    /// from the same write (`ALL_NEW`), so none the old holder recorded can be missed. The
+    /// record's retention restarts (`expires_at`) and any `ttl` an older writer left is removed,
+    /// so neither a late claim nor DynamoDB's TTL can drop it while it is being settled.
     async fn take_over(
         &self,
         pk: &str,
         old: &Item,
-        req: &ClaimRequest,
-    ) -> Result<Option<Lease>, StoreError> {
+        now: DateTime<Utc>,
+        in_flight_until: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<Option<(Lease, Item)>, StoreError> {
         let old_lease = get_s(old, "lease")?;
         let payment_id = PaymentId::parse(get_s(old, "payment_id")?)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -202,26 +225,33 @@ impl DynamoIdempotencyStore {
             .update_item()
             .table_name(&self.table)
             .key("pk", s(pk))
-            .update_expression("SET #lease = :new, #ifu = :ifu")
+            .update_expression("SET #lease = :new, #ifu = :ifu, #exp = :exp REMOVE #ttl")
             .condition_expression("#lease = :old AND #status = :inprog AND #ifu <= :now")
             .expression_attribute_names("#lease", "lease")
             .expression_attribute_names("#ifu", "in_flight_until")
             .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#exp", "expires_at")
+            .expression_attribute_names("#ttl", "ttl")
             .expression_attribute_values(":new", s(&token))
             .expression_attribute_values(":old", s(old_lease))
             .expression_attribute_values(":inprog", s(IN_PROGRESS))
-            .expression_attribute_values(":ifu", n(req.in_flight_until.timestamp_millis()))
-            .expression_attribute_values(":now", n(req.now.timestamp_millis()))
+            .expression_attribute_values(":ifu", n(in_flight_until.timestamp_millis()))
+            .expression_attribute_values(":exp", n(expires_at.timestamp_millis()))
+            .expression_attribute_values(":now", n(now.timestamp_millis()))
             .return_values(ReturnValue::AllNew)
             .send()
             .await;
         match res {
-            Ok(out) => Ok(Some(Lease {
-                payment_id,
-                token,
-                takeover: true,
-                steps: read_steps(out.attributes())?,
-            })),
+            Ok(out) => {
+                let item = out.attributes.unwrap_or_default();
+                let lease = Lease {
+                    payment_id,
+                    token,
+                    takeover: true,
+                    steps: read_steps(Some(&item))?,
+                };
+                Ok(Some((lease, item)))
+            }
             Err(e) if is_conditional(&e) => Ok(None),
             Err(e) => Err(unavailable(e)),
         }
@@ -236,8 +266,10 @@ pub(crate) struct Completion {
 }
 
 impl Completion {
+    /// Completing also takes the record out of the stale-claims index (`sweep`) and drops the
+    /// request body the sweeper would have needed.
     pub const UPDATE: &'static str =
-        "SET #status = :done, resp_status = :rs, resp_body = :rb, expires_at = :exp, #ttl = :ttl";
+        "SET #status = :done, resp_status = :rs, resp_body = :rb, expires_at = :exp, #ttl = :ttl REMOVE #sweep, #reqb";
     pub const CONDITION: &'static str = "#lease = :lease AND #status = :inprog";
 
     pub fn of(
@@ -247,10 +279,16 @@ impl Completion {
         response: &StoredResponse,
         expires_at: DateTime<Utc>,
     ) -> Self {
-        let names = [("#status", "status"), ("#lease", "lease"), ("#ttl", "ttl")]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let names = [
+            ("#status", "status"),
+            ("#lease", "lease"),
+            ("#ttl", "ttl"),
+            ("#sweep", "sweep"),
+            ("#reqb", "req_body"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
         let values = [
             (":done", s(COMPLETED)),
             (":inprog", s(IN_PROGRESS)),
@@ -308,6 +346,25 @@ fn pk(tenant_id: &TenantId, key: &IdempotencyKey) -> String {
     format!("{}#{}", tenant_id.as_str(), key.as_str())
 }
 
+/// The stale-claims partition of a claim: spread by the payment id's random part.
+fn sweep_shard(id: &PaymentId) -> String {
+    let spread = id
+        .as_str()
+        .bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+    format!("s{}", spread % SWEEP_SHARDS)
+}
+
+/// Tenant and key back from `pk` (tenant ids hold no `#`; keys may).
+fn parse_pk(pk: &str) -> Result<(TenantId, IdempotencyKey), StoreError> {
+    let (tenant, key) = pk
+        .split_once('#')
+        .ok_or_else(|| StoreError::Corrupt(format!("idempotency pk without tenant: {pk}")))?;
+    let tenant = TenantId::parse(tenant).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let key = IdempotencyKey::parse(key).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok((tenant, key))
+}
+
 /// What an existing, unexpired record means for this claim (takeover decided by the caller).
 fn judge(old: &Item, req: &ClaimRequest) -> Result<Option<ClaimOutcome>, StoreError> {
     if get_s(old, "fp")? != req.fingerprint {
@@ -347,13 +404,28 @@ impl IdempotencyStore for DynamoIdempotencyStore {
                 PutResult::Exists(None) => self.read(&pk).await?,
             };
             let Some(old) = old else { continue };
-            if get_i64(&old, "expires_at")? <= req.now.timestamp_millis() {
+            // The SDK re-sent our own claim after a lost answer: the record is ours.
+            if get_s(&old, "lease")? == token && get_s(&old, "status")? == IN_PROGRESS {
+                return Ok(ClaimOutcome::Acquired(Lease {
+                    payment_id: PaymentId::parse(get_s(&old, "payment_id")?)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    token,
+                    takeover: false,
+                    steps: read_steps(Some(&old))?,
+                }));
+            }
+            let completed = get_s(&old, "status")? == COMPLETED;
+            if completed && get_i64(&old, "expires_at")? <= req.now.timestamp_millis() {
+                // Past retention (the write raced its replacement): claim again.
                 continue;
             }
             if let Some(outcome) = judge(&old, req)? {
                 return Ok(outcome);
             }
-            if let Some(lease) = self.take_over(&pk, &old, req).await? {
+            let taken = self
+                .take_over(&pk, &old, req.now, req.in_flight_until, req.expires_at)
+                .await?;
+            if let Some((lease, _)) = taken {
                 return Ok(ClaimOutcome::Acquired(lease));
             }
         }
@@ -406,6 +478,73 @@ impl IdempotencyStore for DynamoIdempotencyStore {
             .send()
             .await;
         lease_held(res)
+    }
+
+    async fn stale_claims(
+        &self,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<StaleClaim>, StoreError> {
+        let mut found = Vec::new();
+        for shard in 0..SWEEP_SHARDS {
+            let limit_i32 = i32::try_from(limit.max(1)).unwrap_or(i32::MAX);
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(STALE_CLAIMS)
+                .key_condition_expression("#sweep = :shard AND #ifu <= :before")
+                .expression_attribute_names("#sweep", "sweep")
+                .expression_attribute_names("#ifu", "in_flight_until")
+                .expression_attribute_values(":shard", s(format!("s{shard}")))
+                .expression_attribute_values(":before", n(before.timestamp_millis()))
+                .limit(limit_i32)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in out.items() {
+                let (tenant_id, key) = parse_pk(get_s(item, "pk")?)?;
+                let ms = get_i64(item, "in_flight_until")?;
+                let in_flight_until = DateTime::from_timestamp_millis(ms)
+                    .ok_or_else(|| StoreError::Corrupt("in_flight_until out of range".into()))?;
+                found.push(StaleClaim {
+                    tenant_id,
+                    key,
+                    in_flight_until,
+                });
+            }
+        }
+        found.sort_by_key(|c| c.in_flight_until);
+        found.truncate(limit);
+        Ok(found)
+    }
+
+    async fn adopt(
+        &self,
+        tenant_id: &TenantId,
+        key: &IdempotencyKey,
+        now: DateTime<Utc>,
+        in_flight_until: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<Option<Adopted>, StoreError> {
+        let pk = pk(tenant_id, key);
+        let Some(old) = self.read(&pk).await? else {
+            return Ok(None);
+        };
+        if !old.contains_key("req_body")
+            || get_s(&old, "status")? != IN_PROGRESS
+            || get_i64(&old, "in_flight_until")? > now.timestamp_millis()
+        {
+            return Ok(None);
+        }
+        let Some((lease, item)) = self
+            .take_over(&pk, &old, now, in_flight_until, expires_at)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let body = get_s(&item, "req_body")?.to_string();
+        Ok(Some(Adopted { lease, body }))
     }
 
     async fn release(

@@ -2,6 +2,7 @@
 //! same shapes on a local endpoint (moto, DynamoDB Local) for tests and the dev server.
 
 use super::events::UNMATCHED_BY_TENANT;
+use super::idempotency::STALE_CLAIMS;
 use super::item::unavailable;
 use super::outbox::{EVENTS_BY_PAYMENT, EVENTS_BY_TENANT};
 use super::payments::{BY_GATEWAY_REF, BY_REFERENCE, BY_TENANT};
@@ -89,10 +90,31 @@ fn gsi(name: &str, hash: &str, range: &str) -> Result<GlobalSecondaryIndex, Stor
         .map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
+/// The idempotency table's sparse index of unsettled create claims: keys only (the sweeper
+/// reads the few it finds), sorted by the holder's deadline (a number).
+fn stale_claims_index() -> Result<GlobalSecondaryIndex, StoreError> {
+    GlobalSecondaryIndex::builder()
+        .index_name(STALE_CLAIMS)
+        .key_schema(key("sweep", KeyType::Hash)?)
+        .key_schema(key("in_flight_until", KeyType::Range)?)
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::KeysOnly)
+                .build(),
+        )
+        .build()
+        .map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
 /// Creates the tables if they don't exist, with TTL on the idempotency and event tables.
 pub async fn create_tables(client: &Client, names: &TableNames) -> Result<(), StoreError> {
     let tables = [
-        (&names.idempotency, vec![], vec![], false),
+        (
+            &names.idempotency,
+            vec![stale_claims_index()?],
+            vec!["sweep", "in_flight_until"],
+            false,
+        ),
         (
             &names.payments,
             vec![
@@ -135,7 +157,16 @@ pub async fn create_tables(client: &Client, names: &TableNames) -> Result<(), St
             attrs.push(attr(r)?);
         }
         for a in index_attrs {
-            attrs.push(attr(a)?);
+            // The one numeric index key: a claim's deadline (epoch ms).
+            attrs.push(if a == "in_flight_until" {
+                AttributeDefinition::builder()
+                    .attribute_name(a)
+                    .attribute_type(ScalarAttributeType::N)
+                    .build()
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?
+            } else {
+                attr(a)?
+            });
         }
         let ranges_on_id = table == &names.payments || table == &names.outbox;
         if ranges_on_id && !attrs.iter().any(|a| a.attribute_name() == "id") {

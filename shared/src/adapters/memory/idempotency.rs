@@ -3,7 +3,8 @@
 
 use crate::domain::{CreateSteps, IdempotencyKey, PaymentId, TenantId};
 use crate::ports::{
-    ClaimOutcome, ClaimRequest, IdempotencyStore, Lease, StoreError, StoredResponse,
+    Adopted, ClaimOutcome, ClaimRequest, IdempotencyStore, Lease, StaleClaim, StoreError,
+    StoredResponse,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -19,6 +20,8 @@ pub(crate) struct Record {
     pub(crate) expires_at: DateTime<Utc>,
     pub(crate) response: Option<StoredResponse>,
     steps: CreateSteps,
+    /// The create's body, for the sweeper (`None` once irrelevant or for other claims).
+    sweep_body: Option<String>,
 }
 
 /// Idempotency records in a map, for the dev server and unit tests.
@@ -41,6 +44,16 @@ impl MemoryIdempotencyStore {
         self.len() == 0
     }
 
+    /// What DynamoDB's TTL would do at `now`: deletes the records whose `ttl` has passed. Only
+    /// completed records carry one (an unsettled claim is never deleted), so this removes
+    /// exactly those completed records past their retention. Returns how many went.
+    pub fn expire_by_ttl(&self, now: DateTime<Utc>) -> usize {
+        let mut map = self.lock();
+        let before = map.len();
+        map.retain(|_, r| r.response.is_none() || r.expires_at > now);
+        before - map.len()
+    }
+
     pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(TenantId, String), Record>> {
         self.records.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -56,7 +69,12 @@ impl IdempotencyStore for MemoryIdempotencyStore {
     async fn claim(&self, req: &ClaimRequest) -> Result<ClaimOutcome, StoreError> {
         let mut map = self.lock();
         let k = (req.tenant_id.clone(), req.key.as_str().to_string());
-        if let Some(rec) = map.get_mut(&k).filter(|r| r.expires_at > req.now) {
+        // An unsettled record never expires (its gateway may hold a charge); a completed one
+        // counts until its retention ends.
+        if let Some(rec) = map
+            .get_mut(&k)
+            .filter(|r| r.response.is_none() || r.expires_at > req.now)
+        {
             if rec.fingerprint != req.fingerprint {
                 return Ok(ClaimOutcome::FingerprintMismatch);
             }
@@ -68,6 +86,7 @@ impl IdempotencyStore for MemoryIdempotencyStore {
             }
             rec.lease = new_lease_token();
             rec.in_flight_until = req.in_flight_until;
+            rec.expires_at = rec.expires_at.max(req.expires_at);
             return Ok(ClaimOutcome::Acquired(Lease {
                 payment_id: rec.payment_id.clone(),
                 token: rec.lease.clone(),
@@ -96,6 +115,7 @@ impl IdempotencyStore for MemoryIdempotencyStore {
                 expires_at: req.expires_at,
                 response: None,
                 steps: req.steps.clone(),
+                sweep_body: req.sweep_body.clone(),
             },
         );
         Ok(ClaimOutcome::Acquired(Lease {
@@ -144,6 +164,62 @@ impl IdempotencyStore for MemoryIdempotencyStore {
                 "idempotency lease no longer held".into(),
             )),
         }
+    }
+
+    async fn stale_claims(
+        &self,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<StaleClaim>, StoreError> {
+        let map = self.lock();
+        let mut found: Vec<StaleClaim> = map
+            .iter()
+            .filter(|(_, r)| {
+                r.response.is_none() && r.sweep_body.is_some() && r.in_flight_until <= before
+            })
+            .filter_map(|((tenant, key), r)| {
+                Some(StaleClaim {
+                    tenant_id: tenant.clone(),
+                    key: IdempotencyKey::parse(key).ok()?,
+                    in_flight_until: r.in_flight_until,
+                })
+            })
+            .collect();
+        found.sort_by_key(|c| c.in_flight_until);
+        found.truncate(limit);
+        Ok(found)
+    }
+
+    async fn adopt(
+        &self,
+        tenant_id: &TenantId,
+        key: &IdempotencyKey,
+        now: DateTime<Utc>,
+        in_flight_until: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<Option<Adopted>, StoreError> {
+        let mut map = self.lock();
+        let Some(rec) = map.get_mut(&(tenant_id.clone(), key.as_str().to_string())) else {
+            return Ok(None);
+        };
+        let Some(body) = rec.sweep_body.clone() else {
+            return Ok(None);
+        };
+        if rec.response.is_some() || rec.in_flight_until > now {
+            return Ok(None);
+        }
+        rec.lease = new_lease_token();
+        rec.in_flight_until = in_flight_until;
+        rec.expires_at = rec.expires_at.max(expires_at);
+        Ok(Some(Adopted {
+            lease: Lease {
+                payment_id: rec.payment_id.clone(),
+                token: rec.lease.clone(),
+                takeover: true,
+                steps: rec.steps.clone(),
+            },
+            body,
+        }))
     }
 
     async fn release(

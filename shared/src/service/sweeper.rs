@@ -1,0 +1,187 @@
+//! The sweeper: settles create claims whose holder died and whose merchant never retried, so no
+//! charge stays unnamed. It finds them through the stale-claims index the claim itself writes
+//! (no extra request on the create path), takes each over exactly as a retry would (same
+//! payment id, conditional on the old lease), and settles it with a look-up at the intent
+//! gateway — never a create: the charge found becomes the payment with its merchant event (one
+//! commit), a pending Pix/boleto orphan is canceled, and a claim whose steps prove nothing is
+//! live is released. Whatever the gateway cannot say yet is left for the next pass.
+//!
+//! Runs on a schedule: the proxy Lambda on an EventBridge rule (`template.yaml`), the dev
+//! server every 30 s. Two sweepers (or a sweeper and a merchant's retry) racing for one claim
+//! are decided by the takeover's condition: one wins, the other skips it.
+
+use super::budget::CallBudget;
+use super::charge::{CreateRun, SweepEnd};
+use super::create_request::parse_create;
+use super::payment_view::render_payment;
+use super::{Orchestrator, Reply};
+use crate::ports::{Adopted, StaleClaim, StoredResponse, Tenant};
+use chrono::Duration;
+
+/// How one pass went (logged, and the Lambda's EMF metrics).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Stale claims found.
+    pub found: usize,
+    /// Settled on a charge found at the gateway: payment stored (or found stored) and the key
+    /// completed.
+    pub recorded: usize,
+    /// Released: the steps prove no charge is live under the payment id.
+    pub released: usize,
+    /// Left for a later pass (the gateway could not say yet, or a store failed).
+    pub left: usize,
+    /// Taken by someone else first (a retry, another sweeper).
+    pub skipped: usize,
+}
+
+/// How long a claim stays past its holder's deadline before the sweeper takes it: a merchant's
+/// own retry (seconds later, from an SDK) settles it first with the answer it is waiting for.
+pub const SWEEP_GRACE_SECONDS: i64 = 60;
+/// The time one adopted claim is held (its look-up and commit must fit).
+const SWEEP_HOLD_SECONDS: i64 = 20;
+/// Claims settled per pass at most (the next pass takes the rest).
+pub const SWEEP_BATCH: usize = 100;
+
+enum One {
+    Recorded,
+    Released,
+    Left,
+    Skipped,
+}
+
+impl Orchestrator {
+    /// One pass of the sweeper over the stale create claims.
+    pub async fn sweep_stale_claims(&self) -> Result<SweepReport, crate::ports::StoreError> {
+        let now = self.clock.now();
+        let stale = self
+            .idempotency
+            .stale_claims(now - Duration::seconds(SWEEP_GRACE_SECONDS), SWEEP_BATCH)
+            .await?;
+        let mut report = SweepReport {
+            found: stale.len(),
+            ..SweepReport::default()
+        };
+        for claim in stale {
+            match self.sweep_one(&claim).await {
+                One::Recorded => report.recorded += 1,
+                One::Released => report.released += 1,
+                One::Left => report.left += 1,
+                One::Skipped => report.skipped += 1,
+            }
+        }
+        if report.found > 0 {
+            tracing::info!(
+                found = report.found,
+                recorded = report.recorded,
+                released = report.released,
+                left = report.left,
+                skipped = report.skipped,
+                "sweeper pass"
+            );
+        }
+        crate::telemetry::sweep(report.recorded, report.left);
+        Ok(report)
+    }
+
+    async fn sweep_one(&self, claim: &StaleClaim) -> One {
+        let tenant = match self.tenants.get(&claim.tenant_id).await {
+            Ok(Some(t)) => t,
+            Ok(None) => {
+                tracing::error!(tenant = %claim.tenant_id, "stale claim of an unknown tenant; left");
+                return One::Left;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "sweeper: tenant not read; left");
+                return One::Left;
+            }
+        };
+        let now = self.clock.now();
+        let until = now + Duration::seconds(SWEEP_HOLD_SECONDS);
+        let adopted = match self
+            .idempotency
+            .adopt(
+                &tenant.id,
+                &claim.key,
+                now,
+                until,
+                now + self.config.idempotency_retention,
+            )
+            .await
+        {
+            Ok(Some(a)) => a,
+            Ok(None) => return One::Skipped,
+            Err(e) => {
+                tracing::warn!(error = %e, "sweeper: claim not taken over; left");
+                return One::Left;
+            }
+        };
+        let Adopted { lease, body } = adopted;
+        let key = &claim.key;
+        // The holder got as far as storing the payment: only the key is left to complete.
+        match self.payments.get(&tenant.id, &lease.payment_id).await {
+            Ok(Some(p)) => {
+                let answer = StoredResponse {
+                    status: 201,
+                    body: render_payment(&p),
+                };
+                self.complete_key(&tenant, key, &lease, answer).await;
+                return One::Recorded;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "sweeper: payment not read; left");
+                return One::Left;
+            }
+        }
+        let new = match parse_create(
+            body.as_bytes(),
+            &self.gateways.names(),
+            self.config.allow_loopback_callbacks,
+        ) {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::error!(payment_id = %lease.payment_id, error = %e, "sweeper: the claim's request no longer parses; left for an operator");
+                return One::Left;
+            }
+        };
+        let budget = CallBudget::new(until, now, self.config.gateway_reserve);
+        let mut run = CreateRun::new(self, &tenant, key, &lease, &new, budget);
+        match run.sweep().await {
+            SweepEnd::Record(payment) => self.sweep_record(&tenant, key, &lease, &payment).await,
+            SweepEnd::NothingLive => {
+                self.release_proven(
+                    &tenant,
+                    key,
+                    &lease,
+                    crate::error::ApiError::IdempotencyKeyInUse,
+                )
+                .await;
+                tracing::info!(payment_id = %lease.payment_id, "sweeper: nothing live under the stale claim; released");
+                One::Released
+            }
+            SweepEnd::Later(why) => {
+                tracing::warn!(payment_id = %lease.payment_id, why = %why, "sweeper: left for a later pass");
+                One::Left
+            }
+        }
+    }
+
+    async fn sweep_record(
+        &self,
+        tenant: &Tenant,
+        key: &crate::domain::IdempotencyKey,
+        lease: &crate::ports::Lease,
+        payment: &crate::domain::Payment,
+    ) -> One {
+        match self.commit_created(tenant, key, lease, payment).await {
+            Ok(Reply { .. }) => {
+                tracing::warn!(payment_id = %payment.id, gateway = payment.gateway.as_deref().unwrap_or(""), status = %payment.status, "sweeper: a charge no request had recorded is now a payment");
+                One::Recorded
+            }
+            Err(e) => {
+                tracing::warn!(payment_id = %payment.id, error = %e, "sweeper: payment not stored; left");
+                One::Left
+            }
+        }
+    }
+}
