@@ -69,3 +69,16 @@ pub async fn relay_stream(mut poller: OutboxStreamPoller, relay: Relay) {
         }
     }
 }
+
+/// The sweeper on a timer (the Lambda's EventBridge schedule, locally): every `every`, one pass
+/// over the create claims whose holder died without a retry (`Orchestrator::sweep_stale_claims`).
+pub async fn sweep(svc: Arc<shared::service::Orchestrator>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = svc.sweep_stale_claims().await {
+            tracing::warn!(error = %e, "sweeper pass failed; next pass retries");
+        }
+    }
+}

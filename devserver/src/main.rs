@@ -153,7 +153,19 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     tokio::spawn(local_worker::run(queue, worker));
+    tokio::spawn(local_worker::sweep(svc.clone(), sweep_every()?));
     http_server::serve(svc, receiver, args.addr, args.store, Some(metrics)).await
+}
+
+/// How often the sweeper runs: `ORCH_SWEEP_SECONDS` (default 30, at least 1).
+fn sweep_every() -> Result<Duration, String> {
+    match std::env::var("ORCH_SWEEP_SECONDS") {
+        Err(_) => Ok(Duration::from_secs(30)),
+        Ok(v) => match v.trim().parse::<u64>() {
+            Ok(n) if n >= 1 => Ok(Duration::from_secs(n)),
+            _ => Err("ORCH_SWEEP_SECONDS: a whole number of seconds, at least 1".into()),
+        },
+    }
 }
 
 /// The dev server's operator key when `ORCH_OPERATOR_KEY` is not set (local use only, like the
