@@ -2,6 +2,7 @@
 //! the real service on either backend (in-memory or DynamoDB over moto) with the simulators.
 
 pub mod credentials;
+pub mod dynamo_faults;
 pub mod fakes;
 pub mod merchant;
 pub mod pipeline;
@@ -133,41 +134,41 @@ impl Stores {
                     counter: Counter::Memory(i, p),
                 }
             }
-            Backend::Dynamo => {
-                let client = dynamo_client();
-                let t = fresh_tables(&client).await;
-                Stores {
-                    events: Arc::new(shared::adapters::aws::DynamoEventStore::new(
-                        client.clone(),
-                        &t,
-                    )),
-                    usage: Arc::new(shared::adapters::aws::DynamoUsageStore::new(
-                        client.clone(),
-                        &t.usage,
-                    )),
-                    audit: Arc::new(shared::adapters::aws::DynamoAuditStore::new(
-                        client.clone(),
-                        &t.tenants,
-                    )),
-                    idempotency: Arc::new(DynamoIdempotencyStore::new(
-                        client.clone(),
-                        &t.idempotency,
-                    )),
-                    payments: Arc::new(DynamoPaymentStore::new(client.clone(), &t)),
-                    outbox: Arc::new(shared::adapters::aws::DynamoOutbox::new(client.clone(), &t)),
-                    memory_outbox: None,
-                    tenants: Arc::new(DynamoTenantStore::new(client.clone(), &t.tenants)),
-                    breakers: Arc::new(shared::adapters::aws::DynamoBreakerStore::new(
-                        client.clone(),
-                        &t.breakers,
-                    )),
-                    commit: Arc::new(shared::adapters::aws::DynamoCreateCommit::new(
-                        client.clone(),
-                        &t,
-                    )),
-                    counter: Counter::Dynamo(client, t),
-                }
-            }
+            Backend::Dynamo => Self::dynamo_with(dynamo_client()).await,
+        }
+    }
+
+    /// Fresh DynamoDB stores whose requests go through `client` (e.g. one that injects faults,
+    /// `dynamo_faults::faulty_client`).
+    pub async fn dynamo_with(client: Client) -> Self {
+        let t = fresh_tables(&client).await;
+        Stores {
+            events: Arc::new(shared::adapters::aws::DynamoEventStore::new(
+                client.clone(),
+                &t,
+            )),
+            usage: Arc::new(shared::adapters::aws::DynamoUsageStore::new(
+                client.clone(),
+                &t.usage,
+            )),
+            audit: Arc::new(shared::adapters::aws::DynamoAuditStore::new(
+                client.clone(),
+                &t.tenants,
+            )),
+            idempotency: Arc::new(DynamoIdempotencyStore::new(client.clone(), &t.idempotency)),
+            payments: Arc::new(DynamoPaymentStore::new(client.clone(), &t)),
+            outbox: Arc::new(shared::adapters::aws::DynamoOutbox::new(client.clone(), &t)),
+            memory_outbox: None,
+            tenants: Arc::new(DynamoTenantStore::new(client.clone(), &t.tenants)),
+            breakers: Arc::new(shared::adapters::aws::DynamoBreakerStore::new(
+                client.clone(),
+                &t.breakers,
+            )),
+            commit: Arc::new(shared::adapters::aws::DynamoCreateCommit::new(
+                client.clone(),
+                &t,
+            )),
+            counter: Counter::Dynamo(client, t),
         }
     }
 

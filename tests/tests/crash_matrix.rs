@@ -329,7 +329,8 @@ async fn run_case(i: usize, c: &Case, stores: &Stores, clock: &Arc<ManualClock>)
     clock.advance(chrono::Duration::seconds(31));
     let before_final = world.live_charges();
     let _ = post_payment(&retry_svc, &api_key, "order-1", &req_body).await;
-    let expired = shared::clock::Clock::now(clock.as_ref()) - crash_time > chrono::Duration::hours(24);
+    let expired =
+        shared::clock::Clock::now(clock.as_ref()) - crash_time > chrono::Duration::hours(24);
     if completed_first && expired {
         // Past the first completion's retention: a new request, which adds at most one charge.
         let added = world

@@ -101,9 +101,14 @@ async fn crash_without_retry_is_settled_by_the_sweeper(b: Backend) {
             let svc = first.clone();
             let key = api_key.clone();
             let req = body(method);
-            let crashed = tokio::spawn(async move { post_payment(&svc, &key, "k1", &req).await }).await;
+            let crashed =
+                tokio::spawn(async move { post_payment(&svc, &key, "k1", &req).await }).await;
             fail::remove(fp);
-            assert!(crashed.is_err(), "{ctx}: the failpoint was reached: {:?}", crashed.map(|r| r.body));
+            assert!(
+                crashed.is_err(),
+                "{ctx}: the failpoint was reached: {:?}",
+                crashed.map(|r| r.body)
+            );
 
             // Not before the holder's deadline plus the grace its merchant's retry gets.
             clock.advance(chrono::Duration::seconds(31));
@@ -121,10 +126,18 @@ async fn crash_without_retry_is_settled_by_the_sweeper(b: Backend) {
                 .await
                 .expect("list");
             if let Some(charge) = live.first() {
-                assert_eq!(listed.items.len(), 1, "{ctx}: the charge is named: {report:?}");
+                assert_eq!(
+                    listed.items.len(),
+                    1,
+                    "{ctx}: the charge is named: {report:?}"
+                );
                 let p = &listed.items[0];
                 assert_eq!(p.gateway.as_deref(), Some(gateway), "{ctx}");
-                assert_eq!(p.gateway_payment_id.as_deref(), Some(charge.as_str()), "{ctx}");
+                assert_eq!(
+                    p.gateway_payment_id.as_deref(),
+                    Some(charge.as_str()),
+                    "{ctx}"
+                );
                 let events = stores
                     .outbox
                     .list(
@@ -138,7 +151,10 @@ async fn crash_without_retry_is_settled_by_the_sweeper(b: Backend) {
                     )
                     .await
                     .expect("events");
-                assert!(!events.items.is_empty(), "{ctx}: the merchant gets its event");
+                assert!(
+                    !events.items.is_empty(),
+                    "{ctx}: the merchant gets its event"
+                );
                 named += 1;
             } else if fp != "create.after_claim" && fp != "create.before_gateway_call" {
                 // Something was created and is no longer live: a Pix orphan, canceled.

@@ -66,6 +66,10 @@ impl Orchestrator {
         let candidates = self.candidates(tenant, &new)?;
         let now = self.clock.now();
         let deadline = self.request_deadline(deadline, now);
+        // The gateway budget starts now, with the claim's clock reading: measured from after the
+        // claim, a slow claim would let calls run past `in_flight_until`, where a takeover may
+        // already be resuming the same create.
+        let budget = CallBudget::new(deadline, now, self.config.gateway_reserve);
         let first = CreateSteps::first_intent(candidates[0].name(), now);
 
         let lease = match self
@@ -89,7 +93,6 @@ impl Orchestrator {
         let payment = match existing {
             Some(p) => p,
             None => {
-                let budget = CallBudget::new(deadline, now, self.config.gateway_reserve);
                 let mut run = CreateRun::new(self, tenant, &key, &lease, &new, budget);
                 match run.charge(&candidates).await {
                     ChargeEnd::Record(p) => {

@@ -166,10 +166,24 @@ const CONTENTION_RETRIES: u32 = 8;
 pub(crate) async fn transact(
     tx: aws_sdk_dynamodb::operation::transact_write_items::builders::TransactWriteItemsFluentBuilder,
 ) -> Result<TxOutcome, StoreError> {
+    transact_rotating(|_| Ok(tx.clone())).await
+}
+
+/// [`transact`] with the transaction rebuilt for each attempt (`build(attempt)`, from 0), so a
+/// resend after contention can move off the contended item (another usage shard).
+pub(crate) async fn transact_rotating<F>(build: F) -> Result<TxOutcome, StoreError>
+where
+    F: Fn(
+        u32,
+    ) -> Result<
+        aws_sdk_dynamodb::operation::transact_write_items::builders::TransactWriteItemsFluentBuilder,
+        StoreError,
+    >,
+{
     use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
     let mut attempt = 0;
     loop {
-        let err = match tx.clone().send().await {
+        let err = match build(attempt)?.send().await {
             Ok(_) => return Ok(TxOutcome::Written),
             Err(e) => e,
         };

@@ -3,7 +3,8 @@
 //! (`by_reference`). Both sort by id, i.e. by creation time.
 
 use super::item::{
-    get_for_tenant, get_s, is_conditional, n, s, transact, unavailable, IndexQuery, Item, TxOutcome,
+    get_for_tenant, get_s, is_conditional, n, s, transact, transact_rotating, unavailable,
+    IndexQuery, Item, TxOutcome,
 };
 use super::outbox::event_put;
 use super::usage::usage_update;
@@ -36,6 +37,11 @@ pub const BY_GATEWAY_REF: &str = "by_gateway_ref";
 
 /// Sends `items` (the payment's own writes) with the items of its effects — the events' `Put`s
 /// and the usage `ADD` — as one transaction (shared with the create commit).
+///
+/// Usage counting never fails a write whose gateway already charged: a transaction canceled by
+/// contention (another payment's transaction holding the same `(tenant, day, shard)` counter) is
+/// resent with the `ADD` on the next shard. The day's figure is the sum over its shards, so the
+/// count stays exact, and a hot tenant's commits do not queue on one counter item.
 pub(crate) async fn transact_with_effects(
     client: &Client,
     mut items: Vec<TransactWriteItem>,
@@ -50,18 +56,25 @@ pub(crate) async fn transact_with_effects(
                 .build(),
         );
     }
-    if let Some(d) = &effects.usage {
-        items.push(
+    let Some(delta) = &effects.usage else {
+        return transact(
+            client
+                .transact_write_items()
+                .set_transact_items(Some(items)),
+        )
+        .await;
+    };
+    transact_rotating(|attempt| {
+        let mut moved = delta.clone();
+        moved.bucket.shard = (delta.bucket.shard + attempt) % crate::domain::USAGE_SHARDS;
+        let mut all = items.clone();
+        all.push(
             TransactWriteItem::builder()
-                .update(usage_update(usage_table, d)?)
+                .update(usage_update(usage_table, &moved)?)
                 .build(),
         );
-    }
-    transact(
-        client
-            .transact_write_items()
-            .set_transact_items(Some(items)),
-    )
+        Ok(client.transact_write_items().set_transact_items(Some(all)))
+    })
     .await
 }
 
