@@ -12,7 +12,7 @@ import os
 import struct
 import sys
 
-FUNCTIONS = ("ProxyFunction", "WebhookReceiverFunction", "WorkerFunction")
+FUNCTIONS = ("ProxyFunction", "WebhookReceiverFunction", "WorkerFunction", "SweeperFunction")
 EM_AARCH64 = 183
 ET_EXEC, ET_DYN = 2, 3
 

@@ -122,7 +122,7 @@ test "${PIPESTATUS[0]}" -eq 0
 python3 infra/check_artifacts.py --build-dir .aws-sam/build --max-bytes 10000000
 # The check itself can fail: an x86_64 (unstripped, debug) binary in the same layout is refused.
 NOT_ARM="$LOGS/not-arm64"
-for f in ProxyFunction WebhookReceiverFunction WorkerFunction; do
+for f in ProxyFunction WebhookReceiverFunction WorkerFunction SweeperFunction; do
   mkdir -p "$NOT_ARM/$f" && cp ./target/debug/devserver "$NOT_ARM/$f/bootstrap"
 done
 if python3 infra/check_artifacts.py --build-dir "$NOT_ARM" >"$LOGS/check-artifacts-negative.log" 2>&1; then
@@ -149,7 +149,7 @@ bash infra/invoke_events.sh "$INVOKE_PORT"
 ./target/debug/devserver emf-check "$LOGS/lambda-watch.log" \
   --expect proxy:ColdStart --expect proxy:PaymentProcessed --expect proxy:GatewayLatency \
   --expect proxy:IdempotentReplay --expect webhook-receiver:WebhookReceived \
-  --expect worker:ColdStart
+  --expect worker:ColdStart --expect sweeper:ColdStart
 
 step "all checks passed"
 # One plain closing line with the totals of every cargo test binary.
