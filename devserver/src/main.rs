@@ -96,7 +96,20 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         )],
         ..ServiceConfig::default()
     };
-    let mut svc = stores.orchestrator(registry, config);
+    let mut svc = match clock_offset()? {
+        Some(offset) => {
+            tracing::warn!(
+                seconds = offset.num_seconds(),
+                "the service clock is shifted (ORCH_CLOCK_OFFSET_SECONDS)"
+            );
+            stores.orchestrator_on(
+                registry,
+                config,
+                Arc::new(shared::clock::OffsetClock(offset)),
+            )
+        }
+        None => stores.orchestrator(registry, config),
+    };
     // Real gateway clients for tenants that list `live_gateways`: credentials registered by API
     // (encrypted, in the same store as the tenants), then the local file, if any.
     let mut file_credentials: Option<Arc<dyn shared::ports::CredentialStore>> = None;
@@ -155,6 +168,21 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     tokio::spawn(local_worker::run(queue, worker));
     tokio::spawn(local_worker::sweep(svc.clone(), sweep_every()?));
     http_server::serve(svc, receiver, args.addr, args.store, Some(metrics)).await
+}
+
+/// `ORCH_CLOCK_OFFSET_SECONDS`: shifts the service clock (local time-travel tests only: a
+/// restart "a day later" against the same DynamoDB tables).
+fn clock_offset() -> Result<Option<chrono::Duration>, String> {
+    match std::env::var("ORCH_CLOCK_OFFSET_SECONDS") {
+        Err(_) => Ok(None),
+        Ok(v) => v
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|s| s.abs() <= 10 * 365 * 86_400)
+            .map(|s| Some(chrono::Duration::seconds(s)))
+            .ok_or_else(|| "ORCH_CLOCK_OFFSET_SECONDS: whole seconds, within ten years".into()),
+    }
 }
 
 /// How often the sweeper runs: `ORCH_SWEEP_SECONDS` (default 30, at least 1).

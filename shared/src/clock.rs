@@ -41,3 +41,14 @@ impl Clock for ManualClock {
         *self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
+
+/// The system clock moved by a fixed offset: the dev server's `ORCH_CLOCK_OFFSET_SECONDS`, so a
+/// black-box test can restart it "a day later" against the same stores (`loadtest clock`).
+#[derive(Debug, Clone, Copy)]
+pub struct OffsetClock(pub Duration);
+
+impl Clock for OffsetClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now() + self.0
+    }
+}

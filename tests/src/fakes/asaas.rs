@@ -95,6 +95,17 @@ impl FakeAsaas {
         self.state.lock().unwrap().payment_posts
     }
 
+    /// Ids of every payment created.
+    pub fn payment_ids(&self) -> Vec<String> {
+        self.state
+            .lock()
+            .unwrap()
+            .payments
+            .iter()
+            .filter_map(|p| p["id"].as_str().map(str::to_string))
+            .collect()
+    }
+
     /// Ids of the payments whose `externalReference` is this (our payment id).
     pub fn payments_for(&self, reference: &str) -> Vec<String> {
         self.state
@@ -365,6 +376,12 @@ impl FakeAsaas {
             50 => err(500, "internal_error"),
             77 => {
                 tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                resp(200, serde_json::from_str(&text).unwrap_or_default())
+            }
+            // Created, but the answer never comes in time: the caller dies waiting (the
+            // black-box crash scenarios of `loadtest clock`).
+            78 => {
+                tokio::time::sleep(std::time::Duration::from_secs(120)).await;
                 resp(200, serde_json::from_str(&text).unwrap_or_default())
             }
             _ => {

@@ -10,6 +10,7 @@ pub const USAGE: &str = "usage:
   loadtest load   [--stores memory,dynamodb] [--clients 1,16,64,256] [--requests 2000] [--requests-dynamodb 200]
   loadtest faults [--clients 16] [--phase-seconds 4] [--targets dynamodb,gateway,merchant,moto-restart]
                   [--modes 'delay 300,reset,blackhole'] [--skip 'dynamodb:blackhole']
+  loadtest clock  (a dev server on moto killed mid-charge at a fake Asaas; retried 24 h later, after TTL, never)
   loadtest proxy  --listen 127.0.0.1:PORT --to 127.0.0.1:PORT [--control 127.0.0.1:PORT]
                   [--schedule 'pass:5,reset:3,delay 200:5,blackhole:3']   (mode:seconds, then exit)
 common: [--devserver target/release/devserver] [--python .venv/bin/python] [--root .] [--logs target/loadtest]
@@ -34,6 +35,8 @@ pub enum Command {
         modes: Vec<Mode>,
         skip: Vec<String>,
     },
+    /// The time scenarios of `clock.rs`.
+    Clock,
     /// A standalone fault proxy.
     Proxy {
         listen: SocketAddr,
@@ -167,6 +170,7 @@ impl Args {
             }
         }
         a.command = match cmd.as_str() {
+            "clock" => Command::Clock,
             "load" => Command::Load {
                 stores: stores.unwrap_or_else(|| vec!["memory", "dynamodb"]),
                 clients: clients.unwrap_or_else(|| vec![1, 16, 64, 256]),

@@ -6,6 +6,7 @@
 
 mod args;
 mod client;
+mod clock;
 mod drive;
 mod fault_proxy;
 mod faults;
@@ -94,6 +95,15 @@ async fn run(a: Args) -> Result<usize, String> {
             let report = faults::run(&bins, &plan).await?;
             faults::print(&report);
             Ok(report.violations.0.len())
+        }
+        Command::Clock => {
+            println!("| scenario | answer | at Asaas | named |\n|---|---|---|---|");
+            let v = clock::run(&bins).await?;
+            for x in &v {
+                println!("VIOLATION: {x}");
+            }
+            println!("\ninvariant violations: **{}**", v.len());
+            Ok(v.len())
         }
         Command::Proxy {
             listen,
