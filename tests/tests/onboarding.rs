@@ -158,7 +158,7 @@ async fn onboarding_by_the_operator(backend: Backend) {
         &j!({"name": "X", "id": "ten_nova"}).to_string(),
     )
     .await;
-    assert_eq!(again.status, 422, "{}", again.body);
+    assert_eq!(again.status, 409, "{}", again.body);
     // Bad bodies: 400, nothing created.
     for bad in [
         "{",
@@ -523,7 +523,137 @@ async fn secrets_rotate_and_changes_are_audited(backend: Backend) {
     );
 }
 
+/// A tenant store whose reads take a while, as a remote store's do: it widens the window
+/// between a "does this id exist?" read and the write after it.
+struct SlowReads(Arc<dyn shared::ports::TenantStore>);
+
+#[async_trait::async_trait]
+impl shared::ports::TenantStore for SlowReads {
+    async fn by_api_key_hash(
+        &self,
+        hash: &str,
+    ) -> Result<Option<shared::ports::Tenant>, shared::ports::StoreError> {
+        self.0.by_api_key_hash(hash).await
+    }
+    async fn get(
+        &self,
+        id: &shared::domain::TenantId,
+    ) -> Result<Option<shared::ports::Tenant>, shared::ports::StoreError> {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        self.0.get(id).await
+    }
+    async fn put(&self, t: &shared::ports::Tenant) -> Result<(), shared::ports::StoreError> {
+        self.0.put(t).await
+    }
+    async fn create(&self, t: &shared::ports::Tenant) -> Result<bool, shared::ports::StoreError> {
+        self.0.create(t).await
+    }
+    async fn replace(&self, t: &shared::ports::Tenant) -> Result<(), shared::ports::StoreError> {
+        self.0.replace(t).await
+    }
+    async fn list(&self) -> Result<Vec<shared::ports::Tenant>, shared::ports::StoreError> {
+        self.0.list().await
+    }
+    async fn touch_key(
+        &self,
+        hash: &str,
+        day: chrono::NaiveDate,
+    ) -> Result<(), shared::ports::StoreError> {
+        self.0.touch_key(hash, day).await
+    }
+    async fn key_last_used(
+        &self,
+        hash: &str,
+    ) -> Result<Option<chrono::NaiveDate>, shared::ports::StoreError> {
+        self.0.key_last_used(hash).await
+    }
+}
+
+/// Two operator instances create the same tenant id at the same time: exactly one 201, the
+/// others 409 `resource_exists`; the stored tenant is the winner's (its key works, the losers'
+/// keys never do), and a later creation of the id is a 409 too.
+async fn concurrent_tenant_creations_one_wins(backend: Backend) {
+    let h = Harness::new(backend).await;
+    let tenants: Arc<dyn shared::ports::TenantStore> =
+        Arc::new(SlowReads(h.stores.tenants.clone()));
+    let config = ServiceConfig {
+        operator_key_hashes: vec![hash_api_key(OPERATOR)],
+        ..ServiceConfig::default()
+    };
+    let make = || {
+        Arc::new(
+            Orchestrator::new(
+                h.stores.idempotency.clone(),
+                h.stores.payments.clone(),
+                tenants.clone(),
+                h.registry(),
+                h.clock.clone(),
+                config.clone(),
+            )
+            .with_create_commit(h.stores.commit.clone())
+            .with_events(h.stores.outbox.clone(), h.stores.events.clone())
+            .with_usage(h.stores.usage.clone()),
+        )
+    };
+    let instances = [make(), make()];
+    let tasks: Vec<_> = (0..6)
+        .map(|i| {
+            let svc = instances[i % 2].clone();
+            tokio::spawn(async move {
+                call(
+                    &svc,
+                    Method::POST,
+                    "/v1/admin/tenants",
+                    Some(OPERATOR),
+                    None,
+                    &j!({"name": format!("Loja {i}"), "id": "ten_race"}).to_string(),
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.expect("task"));
+    }
+    let won: Vec<&ApiResponse> = answers.iter().filter(|r| r.status == 201).collect();
+    let statuses: Vec<u16> = answers.iter().map(|r| r.status).collect();
+    assert_eq!(won.len(), 1, "exactly one creation wins: {statuses:?}");
+    for r in answers.iter().filter(|r| r.status != 201) {
+        assert_eq!(r.status, 409, "{}", r.body);
+        assert_eq!(json(r)["error"]["code"], "resource_exists", "{}", r.body);
+    }
+    let winner = json(won[0]);
+    let stored = h
+        .stores
+        .tenants
+        .get(&shared::domain::TenantId::parse("ten_race").expect("id"))
+        .await
+        .expect("get")
+        .expect("tenant");
+    assert_eq!(stored.name, winner["name"].as_str().expect("name"));
+    let svc = make();
+    let key = winner["api_key"]["key"].as_str().expect("key");
+    assert_eq!(pay(&svc, key, "race-1").await.status, 201);
+    let again = call(
+        &svc,
+        Method::POST,
+        "/v1/admin/tenants",
+        Some(OPERATOR),
+        None,
+        &j!({"name": "Later", "id": "ten_race"}).to_string(),
+    )
+    .await;
+    assert_eq!(again.status, 409, "{}", again.body);
+    assert_eq!(
+        pay(&svc, key, "race-2").await.status,
+        201,
+        "the winner's key still works"
+    );
+}
+
 on_both_backends!(
+    concurrent_tenant_creations_one_wins,
     onboarding_by_the_operator,
     keys_rotate_and_revoke,
     rate_limit_admits_exactly_n,
