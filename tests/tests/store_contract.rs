@@ -902,6 +902,25 @@ async fn breaker_probe_slots_are_claimed_once(backend: Backend) {
         !b.claim_probe(&k, 0, 2, 60_000, 90_000).await.unwrap(),
         "stale generation"
     );
+    // A prober that made no call gives its slot back, only its own lease and generation.
+    assert!(
+        !b.release_probe(&k, 1, 0, 60_000).await.unwrap(),
+        "another's lease"
+    );
+    assert!(
+        !b.release_probe(&k, 0, 0, 90_000).await.unwrap(),
+        "stale generation"
+    );
+    assert!(b.release_probe(&k, 1, 0, 90_000).await.unwrap());
+    assert_eq!(b.load(&k).await.unwrap().probes[0], 0);
+    assert!(
+        !b.release_probe(&k, 1, 0, 90_000).await.unwrap(),
+        "already free"
+    );
+    assert!(
+        b.claim_probe(&k, 1, 0, 60_001, 90_001).await.unwrap(),
+        "claimable again at once"
+    );
     // A transition frees every slot.
     let again = b
         .transition(

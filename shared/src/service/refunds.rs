@@ -181,6 +181,7 @@ impl Orchestrator {
             }
         };
         if budget.exhausted() {
+            self.breakers.release(permit).await;
             let err = ApiError::Unavailable("too little time left to call the gateway".into());
             return Err(self.release_key(tenant, &key, &lease, err).await);
         }
