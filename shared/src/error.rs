@@ -31,6 +31,10 @@ pub enum ApiError {
     /// The resource's state forbids the operation (422), e.g. refunding a pending payment.
     #[error("{0}")]
     InvalidState(String),
+    /// The resource to create exists already (409): e.g. a tenant id taken, by an earlier
+    /// request or a concurrent one.
+    #[error("{0}")]
+    AlreadyExists(String),
     /// Unknown resource or one of another tenant (404).
     #[error("{0}")]
     NotFound(String),

@@ -77,6 +77,11 @@ impl CredentialSetup {
     /// An orchestrator (an "instance") on these stores whose cached clients are re-checked
     /// after `ttl`.
     pub fn instance(&self, ttl: Duration) -> Orchestrator {
+        self.instance_with(ttl, ServiceConfig::default())
+    }
+
+    /// [`Self::instance`] with its own configuration (e.g. an operator key).
+    pub fn instance_with(&self, ttl: Duration, config: ServiceConfig) -> Orchestrator {
         let s = &self.h.stores;
         Orchestrator::new(
             s.idempotency.clone(),
@@ -84,7 +89,7 @@ impl CredentialSetup {
             s.tenants.clone(),
             self.h.registry(),
             self.h.clock.clone(),
-            ServiceConfig::default(),
+            config,
         )
         .with_breaker_store(s.breakers.clone())
         .with_create_commit(s.commit.clone())

@@ -276,7 +276,64 @@ async fn declines_never_open_the_breaker(backend: Backend) {
     assert_eq!(h.asaas.create_calls(), 0);
 }
 
+/// A create with too little time left to call the gateway, admitted as the half-open probe:
+/// it calls nothing and gives the probe slot back, so the next payment probes (and closes the
+/// breaker) at once instead of being refused until the probe lease runs out.
+async fn a_probe_without_time_left_frees_its_slot(backend: Backend) {
+    use shared::clock::Clock;
+    let h = Harness::new(backend).await;
+    let svc = instance(&h, h.registry(), ServiceConfig::default());
+    let config = BreakerConfig::default();
+    let key = shared::ports::BreakerKey::new(&TenantId::parse("ten_a").unwrap(), "efi");
+    let now = h.clock.now().timestamp_millis();
+    h.stores
+        .breakers
+        .transition(&key, 0, shared::domain::Transition::open(now, 0, &config))
+        .await
+        .unwrap()
+        .expect("opened");
+    // Past the cool-down: half-open, one probe slot (the default).
+    h.clock.advance(Duration::seconds(31));
+    let mut pinned = pix_body(1990);
+    pinned["gateway"] = "efi".into();
+    let request = |idem: &str, deadline| {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("authorization", format!("Bearer {KEY_A}").parse().unwrap());
+        headers.insert("idempotency-key", idem.parse().unwrap());
+        shared::api::ApiRequest {
+            method: http::Method::POST,
+            path: "/v1/payments".into(),
+            query: None,
+            headers,
+            body: pinned.to_string().into(),
+            deadline: Some(deadline),
+            source_ip: None,
+        }
+    };
+    // 100 ms left: the budget is spent before the call (`no_time_left`), nothing is created.
+    let short = shared::api::handle(
+        &svc,
+        request("probe-short", h.clock.now() + Duration::milliseconds(100)),
+    )
+    .await;
+    assert_eq!(short.status, 502, "{}", short.body);
+    assert!(short.body.contains("no_time_left"), "{}", short.body);
+    assert_eq!(h.efi.create_calls(), 0);
+    // The next payment, with time to spare, is the probe: it reaches EFI and closes the breaker.
+    let next = shared::api::handle(
+        &svc,
+        request("probe-next", h.clock.now() + Duration::seconds(30)),
+    )
+    .await;
+    assert_eq!(next.status, 201, "{}", next.body);
+    assert_eq!(json(&next)["gateway"], "efi", "{}", next.body);
+    assert_eq!(h.efi.create_calls(), 1);
+    let v = gateway_view(&svc, "efi").await;
+    assert_eq!(v["state"], "closed", "{v}");
+}
+
 on_both_backends!(
+    a_probe_without_time_left_frees_its_slot,
     breaker_opens_skips_probes_reopens_and_closes,
     instances_share_breaker_state_and_probes_are_bounded,
     declines_never_open_the_breaker,

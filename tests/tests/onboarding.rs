@@ -158,7 +158,7 @@ async fn onboarding_by_the_operator(backend: Backend) {
         &j!({"name": "X", "id": "ten_nova"}).to_string(),
     )
     .await;
-    assert_eq!(again.status, 422, "{}", again.body);
+    assert_eq!(again.status, 409, "{}", again.body);
     // Bad bodies: 400, nothing created.
     for bad in [
         "{",
@@ -523,7 +523,137 @@ async fn secrets_rotate_and_changes_are_audited(backend: Backend) {
     );
 }
 
+/// A tenant store whose reads take a while, as a remote store's do: it widens the window
+/// between a "does this id exist?" read and the write after it.
+struct SlowReads(Arc<dyn shared::ports::TenantStore>);
+
+#[async_trait::async_trait]
+impl shared::ports::TenantStore for SlowReads {
+    async fn by_api_key_hash(
+        &self,
+        hash: &str,
+    ) -> Result<Option<shared::ports::Tenant>, shared::ports::StoreError> {
+        self.0.by_api_key_hash(hash).await
+    }
+    async fn get(
+        &self,
+        id: &shared::domain::TenantId,
+    ) -> Result<Option<shared::ports::Tenant>, shared::ports::StoreError> {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        self.0.get(id).await
+    }
+    async fn put(&self, t: &shared::ports::Tenant) -> Result<(), shared::ports::StoreError> {
+        self.0.put(t).await
+    }
+    async fn create(&self, t: &shared::ports::Tenant) -> Result<bool, shared::ports::StoreError> {
+        self.0.create(t).await
+    }
+    async fn replace(&self, t: &shared::ports::Tenant) -> Result<(), shared::ports::StoreError> {
+        self.0.replace(t).await
+    }
+    async fn list(&self) -> Result<Vec<shared::ports::Tenant>, shared::ports::StoreError> {
+        self.0.list().await
+    }
+    async fn touch_key(
+        &self,
+        hash: &str,
+        day: chrono::NaiveDate,
+    ) -> Result<(), shared::ports::StoreError> {
+        self.0.touch_key(hash, day).await
+    }
+    async fn key_last_used(
+        &self,
+        hash: &str,
+    ) -> Result<Option<chrono::NaiveDate>, shared::ports::StoreError> {
+        self.0.key_last_used(hash).await
+    }
+}
+
+/// Two operator instances create the same tenant id at the same time: exactly one 201, the
+/// others 409 `resource_exists`; the stored tenant is the winner's (its key works, the losers'
+/// keys never do), and a later creation of the id is a 409 too.
+async fn concurrent_tenant_creations_one_wins(backend: Backend) {
+    let h = Harness::new(backend).await;
+    let tenants: Arc<dyn shared::ports::TenantStore> =
+        Arc::new(SlowReads(h.stores.tenants.clone()));
+    let config = ServiceConfig {
+        operator_key_hashes: vec![hash_api_key(OPERATOR)],
+        ..ServiceConfig::default()
+    };
+    let make = || {
+        Arc::new(
+            Orchestrator::new(
+                h.stores.idempotency.clone(),
+                h.stores.payments.clone(),
+                tenants.clone(),
+                h.registry(),
+                h.clock.clone(),
+                config.clone(),
+            )
+            .with_create_commit(h.stores.commit.clone())
+            .with_events(h.stores.outbox.clone(), h.stores.events.clone())
+            .with_usage(h.stores.usage.clone()),
+        )
+    };
+    let instances = [make(), make()];
+    let tasks: Vec<_> = (0..6)
+        .map(|i| {
+            let svc = instances[i % 2].clone();
+            tokio::spawn(async move {
+                call(
+                    &svc,
+                    Method::POST,
+                    "/v1/admin/tenants",
+                    Some(OPERATOR),
+                    None,
+                    &j!({"name": format!("Loja {i}"), "id": "ten_race"}).to_string(),
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.expect("task"));
+    }
+    let won: Vec<&ApiResponse> = answers.iter().filter(|r| r.status == 201).collect();
+    let statuses: Vec<u16> = answers.iter().map(|r| r.status).collect();
+    assert_eq!(won.len(), 1, "exactly one creation wins: {statuses:?}");
+    for r in answers.iter().filter(|r| r.status != 201) {
+        assert_eq!(r.status, 409, "{}", r.body);
+        assert_eq!(json(r)["error"]["code"], "resource_exists", "{}", r.body);
+    }
+    let winner = json(won[0]);
+    let stored = h
+        .stores
+        .tenants
+        .get(&shared::domain::TenantId::parse("ten_race").expect("id"))
+        .await
+        .expect("get")
+        .expect("tenant");
+    assert_eq!(stored.name, winner["name"].as_str().expect("name"));
+    let svc = make();
+    let key = winner["api_key"]["key"].as_str().expect("key");
+    assert_eq!(pay(&svc, key, "race-1").await.status, 201);
+    let again = call(
+        &svc,
+        Method::POST,
+        "/v1/admin/tenants",
+        Some(OPERATOR),
+        None,
+        &j!({"name": "Later", "id": "ten_race"}).to_string(),
+    )
+    .await;
+    assert_eq!(again.status, 409, "{}", again.body);
+    assert_eq!(
+        pay(&svc, key, "race-2").await.status,
+        201,
+        "the winner's key still works"
+    );
+}
+
 on_both_backends!(
+    concurrent_tenant_creations_one_wins,
     onboarding_by_the_operator,
     keys_rotate_and_revoke,
     rate_limit_admits_exactly_n,
@@ -543,3 +673,320 @@ impl ClockDay for Harness {
             .to_string()
     }
 }
+
+/// One webhook through the receiver (as API Gateway hands it over).
+async fn webhook(
+    rx: &shared::service::webhooks::WebhookReceiver,
+    path_and_query: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> ApiResponse {
+    let (path, query) = match path_and_query.split_once('?') {
+        Some((p, q)) => (p.to_string(), Some(q.to_string())),
+        None => (path_and_query.to_string(), None),
+    };
+    let mut map = http::HeaderMap::new();
+    for (k, v) in headers {
+        map.insert(
+            http::HeaderName::from_bytes(k.as_bytes()).expect("name"),
+            http::HeaderValue::from_str(v).expect("value"),
+        );
+    }
+    shared::api::handle_webhook(
+        rx,
+        ApiRequest {
+            method: Method::POST,
+            path,
+            query,
+            headers: map,
+            body: Bytes::copy_from_slice(body.as_bytes()),
+            deadline: None,
+            source_ip: None,
+        },
+    )
+    .await
+}
+
+/// A tenant made with the operator API registers credentials for EFI (mTLS), Stripe and Asaas
+/// by API — each with its webhook secret — takes a Pix at each real client (the fakes), and
+/// each gateway's webhook authenticates at the receiver and settles its payment through the
+/// worker. Before registration the webhooks are refused; short or blank secrets are 400s
+/// naming the field.
+async fn operator_tenant_registers_every_gateway_and_its_webhooks_settle(backend: Backend) {
+    use base64::Engine;
+    use integration_tests::credentials::{put_creds, CredentialSetup};
+    use integration_tests::fakes::{
+        asaas::FakeAsaas, efi::FakeEfi, efi::TestPki, stripe::FakeStripe,
+    };
+    use shared::adapters::memory::MemoryQueue;
+    use shared::service::webhooks::{
+        QueueMessage, RetrySchedule, TenantCache, WebhookReceiver, WebhookWorker,
+    };
+    use std::time::Duration;
+
+    let s = CredentialSetup::new(backend).await;
+    let config = ServiceConfig {
+        operator_key_hashes: vec![hash_api_key(OPERATOR)],
+        ..ServiceConfig::default()
+    };
+    let svc = s.instance_with(Duration::from_secs(30), config);
+    let created = call(
+        &svc,
+        Method::POST,
+        "/v1/admin/tenants",
+        Some(OPERATOR),
+        None,
+        &j!({"name": "Loja Três Gateways", "id": "ten_onb"}).to_string(),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let key = json(&created)["api_key"]["key"]
+        .as_str()
+        .expect("key")
+        .to_string();
+
+    let queue = Arc::new(MemoryQueue::new(3));
+    let rx = WebhookReceiver::new(
+        shared::gateways::webhooks::WebhookRegistry::standard(),
+        TenantCache::new(s.h.stores.tenants.clone(), Duration::ZERO),
+        queue.clone(),
+        Arc::new(shared::clock::SystemClock),
+    );
+    let worker = WebhookWorker::new(
+        shared::gateways::webhooks::WebhookRegistry::standard(),
+        TenantCache::new(s.h.stores.tenants.clone(), Duration::ZERO),
+        s.h.stores.worker_stores(),
+        Arc::new(shared::adapters::http::HttpCallbackSender::new(true).expect("sender")),
+        queue.clone(),
+        Arc::new(shared::clock::SystemClock),
+        RetrySchedule::immediate(3),
+    );
+    let drain = || async {
+        for _ in 0..20 {
+            let batch: Vec<QueueMessage> = queue
+                .receive(10, Duration::from_secs(60))
+                .into_iter()
+                .map(|m| QueueMessage {
+                    message_id: m.message_id,
+                    receipt_handle: m.receipt_handle,
+                    body: m.body,
+                    receive_count: m.receive_count,
+                    trace_header: None,
+                })
+                .collect();
+            if batch.is_empty() {
+                return;
+            }
+            let failed = worker.process_batch(batch.clone()).await.expect("batch");
+            assert!(failed.is_empty(), "worker failed {failed:?}");
+            for m in &batch {
+                queue.delete(&m.receipt_handle);
+            }
+        }
+        panic!("queue did not drain");
+    };
+
+    let stripe = FakeStripe::start().await;
+    let asaas = FakeAsaas::start().await;
+    let pki = TestPki::generate();
+    let efi = FakeEfi::start(&pki).await;
+    let p12 = base64::engine::general_purpose::STANDARD.encode(pki.client_pkcs12());
+    let whsec = "whsec_onboarded_by_api_5f1c9e3a7b2d4068";
+    let asaas_token = "asaas-token-onboarded-by-api-8d2f6b1e4a9c";
+    let efi_hmac = "efi-hmac-onboarded-by-api-3c7e1a9f5b2d8046";
+    let efi_body = |hmac: &str| {
+        j!({"client_id": efi.client_id, "client_secret": efi.client_secret,
+            "certificate_p12": p12, "pix_key": efi.pix_key, "webhook_hmac": hmac,
+            "base_url": efi.base_url, "ca_pem": pki.ca_pem})
+    };
+    let efi_hook = |hmac: &str| format!("/webhooks/efi/ten_onb?hmac={hmac}&ignorar=/pix");
+
+    // No webhook secret yet: EFI's webhook cannot authenticate.
+    let early = webhook(&rx, &efi_hook(efi_hmac), &[], r#"{"pix": []}"#).await;
+    assert_eq!(early.status, 401, "{}", early.body);
+
+    // Blank, short or URL-unsafe secrets: 400 naming the field, nothing stored.
+    for (gateway, body, param) in [
+        ("efi", efi_body(""), "webhook_hmac"),
+        ("efi", efi_body("   "), "webhook_hmac"),
+        ("efi", efi_body("x"), "webhook_hmac"),
+        ("efi", efi_body(&efi_hmac[..31]), "webhook_hmac"),
+        ("efi", efi_body(&format!("{efi_hmac}&a=b")), "webhook_hmac"),
+        (
+            "asaas",
+            j!({"api_key": asaas.token, "webhook_token": "x", "base_url": asaas.base_url}),
+            "webhook_token",
+        ),
+        (
+            "asaas",
+            j!({"api_key": asaas.token, "webhook_token": "", "base_url": asaas.base_url}),
+            "webhook_token",
+        ),
+        (
+            "stripe",
+            j!({"secret_key": stripe.api_key, "webhook_secret": "whsec_x", "base_url": stripe.base_url}),
+            "webhook_secret",
+        ),
+    ] {
+        let r = put_creds(&svc, &key, gateway, &body).await;
+        assert_eq!(r.status, 400, "{gateway} {body}: {}", r.body);
+        assert_eq!(json(&r)["error"]["param"], param, "{gateway}: {}", r.body);
+    }
+    let t =
+        s.h.stores
+            .tenants
+            .get(&shared::domain::TenantId::parse("ten_onb").expect("id"))
+            .await
+            .expect("get")
+            .expect("tenant");
+    assert!(t.live_gateways.is_empty(), "{:?}", t.live_gateways);
+    assert_eq!(t.webhook_secrets, Default::default());
+
+    // Registration by API, one gateway after the other; answers are masked.
+    for (gateway, body, secret) in [
+        ("efi", efi_body(efi_hmac), efi_hmac),
+        (
+            "stripe",
+            j!({"secret_key": stripe.api_key, "webhook_secret": whsec, "base_url": stripe.base_url}),
+            whsec,
+        ),
+        (
+            "asaas",
+            j!({"api_key": asaas.token, "webhook_token": asaas_token, "base_url": asaas.base_url}),
+            asaas_token,
+        ),
+    ] {
+        let r = put_creds(&svc, &key, gateway, &body).await;
+        assert_eq!(r.status, 200, "{gateway}: {}", r.body);
+        assert!(!r.body.contains(secret), "{gateway}: {}", r.body);
+        assert_eq!(json(&r)["live"], true);
+    }
+    let t =
+        s.h.stores
+            .tenants
+            .get(&shared::domain::TenantId::parse("ten_onb").expect("id"))
+            .await
+            .expect("get")
+            .expect("tenant");
+    assert_eq!(t.webhook_secrets.efi_hmac.as_deref(), Some(efi_hmac));
+    assert_eq!(t.webhook_secrets.stripe, vec![whsec.to_string()]);
+    assert_eq!(t.webhook_secrets.asaas_token.as_deref(), Some(asaas_token));
+    s.assert_stored_without(&[whsec, asaas_token, efi_hmac, &efi.client_secret])
+        .await;
+
+    // A Pix at each gateway, through its real client.
+    let mut ids = std::collections::BTreeMap::new();
+    for gateway in ["efi", "stripe", "asaas"] {
+        let mut body = pix_body(2590);
+        body["gateway"] = gateway.into();
+        let r = call(
+            &svc,
+            Method::POST,
+            "/v1/payments",
+            Some(&key),
+            Some(&format!("onb-{gateway}")),
+            &body.to_string(),
+        )
+        .await;
+        assert_eq!(r.status, 201, "{gateway}: {}", r.body);
+        let p = json(&r);
+        assert_eq!(
+            (p["status"].as_str(), p["gateway"].as_str()),
+            (Some("pending"), Some(gateway)),
+            "{p}"
+        );
+        ids.insert(
+            gateway,
+            (
+                p["id"].as_str().expect("id").to_string(),
+                p["gateway_payment_id"].as_str().expect("gid").to_string(),
+            ),
+        );
+    }
+    assert_eq!(
+        (
+            efi.cobs_created(),
+            stripe.intents_created(),
+            asaas.payments_created()
+        ),
+        (1, 1, 1),
+        "each real client reached its fake"
+    );
+
+    // Each gateway's webhook: a wrong secret is refused, the registered one authenticates.
+    let (efi_id, txid) = &ids["efi"];
+    let efi_event = j!({"pix": [{"endToEndId": "E18236120202611211340s0ONBOARD", "txid": txid,
+        "chave": efi.pix_key, "valor": "25.90", "horario": "2026-11-21T13:40:34.000Z"}]})
+    .to_string();
+    let wrong = webhook(
+        &rx,
+        &efi_hook("efi-hmac-that-is-not-the-registered-one"),
+        &[],
+        &efi_event,
+    )
+    .await;
+    assert_eq!(wrong.status, 401, "{}", wrong.body);
+    let ok = webhook(&rx, &efi_hook(efi_hmac), &[], &efi_event).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+
+    let (stripe_id, pi) = &ids["stripe"];
+    let stripe_event = integration_tests::pipeline::stripe_pi_event(
+        "evt_onb_1",
+        "payment_intent.succeeded",
+        pi,
+        stripe_id,
+    );
+    let now = chrono::Utc::now().timestamp();
+    for (secret, status) in [
+        ("whsec_some_other_endpoint_secret_000000", 401),
+        (whsec, 200),
+    ] {
+        let sig = format!(
+            "t={now},v1={}",
+            shared::signing::stripe::compute(secret, now, stripe_event.as_bytes())
+        );
+        let r = webhook(
+            &rx,
+            "/webhooks/stripe/ten_onb",
+            &[("stripe-signature", &sig)],
+            &stripe_event,
+        )
+        .await;
+        assert_eq!(r.status, status, "{}", r.body);
+    }
+
+    let (asaas_id, asaas_pay) = &ids["asaas"];
+    let asaas_event = j!({"id": "evt_onb_asaas_1", "event": "PAYMENT_RECEIVED",
+        "payment": {"object": "payment", "id": asaas_pay, "status": "RECEIVED", "value": 25.90,
+            "billingType": "PIX", "externalReference": asaas_id}})
+    .to_string();
+    for (token, status) in [
+        ("asaas-token-that-is-not-the-registered-one", 401),
+        (asaas_token, 200),
+    ] {
+        let r = webhook(
+            &rx,
+            "/webhooks/asaas/ten_onb",
+            &[("asaas-access-token", token)],
+            &asaas_event,
+        )
+        .await;
+        assert_eq!(r.status, status, "{}", r.body);
+    }
+
+    drain().await;
+    for id in [efi_id, stripe_id, asaas_id] {
+        let r = call(
+            &svc,
+            Method::GET,
+            &format!("/v1/payments/{id}"),
+            Some(&key),
+            None,
+            "",
+        )
+        .await;
+        assert_eq!(json(&r)["status"], "succeeded", "{id}: {}", r.body);
+    }
+}
+
+on_both_backends!(operator_tenant_registers_every_gateway_and_its_webhooks_settle);

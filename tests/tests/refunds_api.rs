@@ -149,7 +149,88 @@ async fn refusals_write_nothing_and_free_the_key(b: Backend) {
     assert_eq!(refund(&h, KEY_A, cid, "rk", "").await.status, 201);
 }
 
+/// A refund request whose holder died right after claiming its key: the claim is made on the
+/// store as `claim_key` makes it, and never finished.
+async fn abandoned_claim(h: &Harness, idem: &str, path: &str, body: &str) {
+    use shared::clock::Clock;
+    use shared::ports::{ClaimOutcome, ClaimRequest};
+    let now = h.clock.now();
+    let out = h
+        .stores
+        .idempotency
+        .claim(&ClaimRequest {
+            tenant_id: shared::domain::TenantId::parse("ten_a").unwrap(),
+            key: shared::domain::IdempotencyKey::parse(idem).unwrap(),
+            fingerprint: shared::service::fingerprint("POST", path, body.as_bytes()),
+            candidate_payment_id: shared::domain::PaymentId::generate(),
+            now,
+            in_flight_until: now + chrono::Duration::seconds(30),
+            expires_at: now + chrono::Duration::hours(24),
+            steps: Default::default(),
+            rate: None,
+        })
+        .await
+        .unwrap();
+    assert!(matches!(out, ClaimOutcome::Acquired(_)), "{out:?}");
+}
+
+/// The retry that takes over an abandoned refund claim with an explicit amount is checked
+/// against the payment as it is now, like a first attempt: a refund under another key that
+/// completed meanwhile leaves too little, and a payment that was never paid cannot be refunded.
+/// Both are refused without calling the gateway.
+async fn a_refund_takeover_still_checks_status_and_amount(b: Backend) {
+    let h = Harness::new(b).await;
+    let p = json(&h.create(KEY_A, "pay-takeover", &card(10000)).await);
+    assert_eq!(p["status"], "succeeded");
+    let id = p["id"].as_str().unwrap();
+    let path = format!("/v1/payments/{id}/refunds");
+    let body = r#"{"amount": 6000}"#;
+    abandoned_claim(&h, "refund-taken-over", &path, body).await;
+    let other = refund(&h, KEY_A, id, "refund-meanwhile", body).await;
+    assert_eq!(other.status, 201, "{}", other.body);
+    h.clock.advance(chrono::Duration::seconds(31));
+    let taken = refund(&h, KEY_A, id, "refund-taken-over", body).await;
+    assert_eq!(
+        (taken.status, json(&taken)["error"]["code"].as_str()),
+        (400, Some("amount_exceeds_refundable")),
+        "{}",
+        taken.body
+    );
+    assert_eq!(h.stripe.refund_count(), 1, "the gateway refunded once");
+    let now = json(&h.get(KEY_A, &format!("/v1/payments/{id}")).await);
+    assert_eq!(now["refunded_amount"], 6000, "{now}");
+    assert_eq!(now["refunds"].as_array().map(Vec::len), Some(1), "{now}");
+    // What is left can still be refunded (under a key of its own).
+    let rest = refund(&h, KEY_A, id, "refund-rest", r#"{"amount": 4000}"#).await;
+    assert_eq!(rest.status, 201, "{}", rest.body);
+    assert_eq!(h.stripe.refund_count(), 2);
+
+    // A Pix never paid: pending, nothing to refund, whatever the takeover.
+    let pix = json(&h.create(KEY_A, "pay-pix-takeover", &pix_body(1990)).await);
+    assert_eq!(pix["status"], "pending");
+    let pid = pix["id"].as_str().unwrap();
+    let path = format!("/v1/payments/{pid}/refunds");
+    let body = r#"{"amount": 500}"#;
+    abandoned_claim(&h, "refund-unpaid", &path, body).await;
+    h.clock.advance(chrono::Duration::seconds(31));
+    let unpaid = refund(&h, KEY_A, pid, "refund-unpaid", body).await;
+    assert_eq!(
+        (unpaid.status, json(&unpaid)["error"]["code"].as_str()),
+        (422, Some("invalid_state")),
+        "{}",
+        unpaid.body
+    );
+    assert_eq!(h.efi.refund_count(), 0, "nothing refunded at the gateway");
+    let now = json(&h.get(KEY_A, &format!("/v1/payments/{pid}")).await);
+    assert_eq!(
+        (now["status"].as_str(), now["refunded_amount"].as_i64()),
+        (Some("pending"), Some(0)),
+        "{now}"
+    );
+}
+
 on_both_backends!(
     partial_then_full_refund_idempotently,
-    refusals_write_nothing_and_free_the_key
+    refusals_write_nothing_and_free_the_key,
+    a_refund_takeover_still_checks_status_and_amount
 );

@@ -903,6 +903,25 @@ async fn breaker_probe_slots_are_claimed_once(backend: Backend) {
         !b.claim_probe(&k, 0, 2, 60_000, 90_000).await.unwrap(),
         "stale generation"
     );
+    // A prober that made no call gives its slot back, only its own lease and generation.
+    assert!(
+        !b.release_probe(&k, 1, 0, 60_000).await.unwrap(),
+        "another's lease"
+    );
+    assert!(
+        !b.release_probe(&k, 0, 0, 90_000).await.unwrap(),
+        "stale generation"
+    );
+    assert!(b.release_probe(&k, 1, 0, 90_000).await.unwrap());
+    assert_eq!(b.load(&k).await.unwrap().probes[0], 0);
+    assert!(
+        !b.release_probe(&k, 1, 0, 90_000).await.unwrap(),
+        "already free"
+    );
+    assert!(
+        b.claim_probe(&k, 1, 0, 60_001, 90_001).await.unwrap(),
+        "claimable again at once"
+    );
     // A transition frees every slot.
     let again = b
         .transition(
@@ -1199,6 +1218,7 @@ on_both_backends!(
     payments_list_filters_and_paginates,
     tenants_lookup_and_key_rotation,
     tenant_changes_are_versioned,
+    tenant_creation_is_won_once,
     rate_limit_rides_in_the_claim,
     audit_keeps_the_newest_entries,
 );
@@ -1235,6 +1255,51 @@ async fn tenant_changes_are_versioned(b: Backend) {
     assert_eq!(
         s.tenants.get(&t.id).await.unwrap().unwrap().version,
         read.version + 2
+    );
+}
+
+/// Concurrent creations of one tenant id: exactly one is stored (with its key index); the
+/// others write nothing, and a creation over a seeded tenant is refused too.
+async fn tenant_creation_is_won_once(b: Backend) {
+    let s = Stores::new(b).await;
+    let tenants = s.tenants.clone();
+    let tasks: Vec<_> = (0..6)
+        .map(|i| {
+            let tenants = tenants.clone();
+            tokio::spawn(async move {
+                let mut t = tenant("ten_race", &format!("sk_race_{i}"));
+                t.name = format!("creator {i}");
+                (i, tenants.create(&t).await.unwrap())
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for t in tasks {
+        let (i, won) = t.await.unwrap();
+        if won {
+            winners.push(i);
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one creation wins: {winners:?}");
+    let w = winners[0];
+    let stored = s.tenants.get(&tid("ten_race")).await.unwrap().unwrap();
+    assert_eq!(stored.name, format!("creator {w}"));
+    for i in 0..6 {
+        let found = s
+            .tenants
+            .by_api_key_hash(&hash_api_key(&format!("sk_race_{i}")))
+            .await
+            .unwrap();
+        assert_eq!(found.is_some(), i == w, "key {i}");
+    }
+    let seeded = tenant("ten_seeded", "sk_seeded_1");
+    s.tenants.put(&seeded).await.unwrap();
+    let mut other = tenant("ten_seeded", "sk_seeded_2");
+    other.name = "other".into();
+    assert!(!s.tenants.create(&other).await.unwrap());
+    assert_eq!(
+        s.tenants.get(&seeded.id).await.unwrap().unwrap().name,
+        seeded.name
     );
 }
 

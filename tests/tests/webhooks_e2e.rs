@@ -169,6 +169,66 @@ async fn processing_payment_is_settled_by_its_webhook_matched_by_our_id() {
     );
 }
 
+/// `payment_intent.payment_failed` reports a failed attempt, not a failed intent: the intent
+/// goes back to `requires_payment_method` and may still succeed (another card, 3DS retried).
+/// The payment waits for the payer (`requires_action`) and its later success settles it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failed_stripe_attempt_is_not_final_and_the_later_success_settles_the_payment() {
+    let p = pipeline().await;
+    let pay = p.create("card-attempt-failed", &card(3054)).await;
+    assert_eq!(pay["status"], "processing");
+    let id = s(&pay, "id");
+    let charge = p.h.stripe.live_charges();
+    assert_eq!(charge.len(), 1);
+    let failed = serde_json::json!({"id": "evt_attempt_failed", "object": "event",
+        "type": "payment_intent.payment_failed", "created": now(),
+        "data": {"object": {"id": charge[0], "object": "payment_intent",
+            "status": "requires_payment_method",
+            "last_payment_error": {"type": "card_error", "code": "card_declined", "decline_code": "insufficient_funds"},
+            "metadata": {"payment_id": id}}}})
+    .to_string();
+    p.stripe(&failed).await;
+    p.drain().await;
+    let now_ = p.payment(&id).await;
+    assert_eq!(now_["status"], "requires_action", "{now_}");
+    p.stripe(&stripe_pi_event(
+        "evt_attempt_succeeded",
+        "payment_intent.succeeded",
+        &charge[0],
+        &id,
+    ))
+    .await;
+    p.drain().await;
+    let done = p.payment(&id).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(
+        p.types_for(&id),
+        [
+            "payment.processing",
+            "payment.requires_action",
+            "payment.succeeded"
+        ]
+    );
+    // A canceled intent is final, as before.
+    let pay = p.create("card-attempt-canceled", &card(4054)).await;
+    let id = s(&pay, "id");
+    let charge: Vec<String> =
+        p.h.stripe
+            .live_charges()
+            .into_iter()
+            .filter(|c| *c != charge[0])
+            .collect();
+    assert_eq!(charge.len(), 1);
+    let canceled = serde_json::json!({"id": "evt_attempt_canceled", "object": "event",
+        "type": "payment_intent.payment_failed", "created": now(),
+        "data": {"object": {"id": charge[0], "object": "payment_intent", "status": "canceled",
+            "metadata": {"payment_id": id}}}})
+    .to_string();
+    p.stripe(&canceled).await;
+    p.drain().await;
+    assert_eq!(p.payment(&id).await["status"], "canceled");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn processing_payment_is_settled_by_refresh_and_told_once() {
     let p = pipeline().await;

@@ -15,6 +15,7 @@ fn classify(e: &ApiError) -> (u16, &'static str, String) {
         ApiError::IdempotencyKeyInUse => (409, "idempotency", "idempotency_key_in_use".into()),
         ApiError::IdempotencyKeyReused => (422, "idempotency", "idempotency_key_reused".into()),
         ApiError::NotFound(_) => (404, "not_found", "resource_missing".into()),
+        ApiError::AlreadyExists(_) => (409, "invalid_request", "resource_exists".into()),
         ApiError::InvalidState(_) => (422, "invalid_request", "invalid_state".into()),
         ApiError::MethodNotAllowed => (405, "invalid_request", "method_not_allowed".into()),
         ApiError::Gateway { code, .. } => (502, "gateway", code.clone()),

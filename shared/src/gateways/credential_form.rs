@@ -39,7 +39,7 @@ pub struct CredentialForm {
     /// Field → masked value (plain for `base_url`), what GET shows.
     pub masked: BTreeMap<String, String>,
     /// A webhook verification secret to set on the tenant (Stripe `webhook_secret`, Asaas
-    /// `webhook_token`), if given.
+    /// `webhook_token`, EFI `webhook_hmac`), if given.
     pub webhook_secret: Option<SecretString>,
 }
 
@@ -117,6 +117,29 @@ pub fn check_secret(field: &str, value: &SecretString, max: usize) -> Result<(),
         return Err(FormError::new(
             field,
             format!("`{field}` contains spaces or control characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// The fewest characters a webhook verification secret registered by API may have (Asaas's own
+/// rule for a webhook's `authToken` is 32-255 characters).
+pub const MIN_WEBHOOK_SECRET_CHARS: usize = 32;
+
+/// [`check_secret`] plus a floor: a shared secret that authenticates inbound webhooks (Asaas's
+/// `authToken`, an EFI `hmac`, a Stripe endpoint secret) must be long enough not to be guessed;
+/// a short one is refused with its field named.
+pub fn check_webhook_secret(
+    field: &str,
+    value: &SecretString,
+    min: usize,
+    max: usize,
+) -> Result<(), FormError> {
+    check_secret(field, value, max)?;
+    if value.expose().chars().count() < min {
+        return Err(FormError::new(
+            field,
+            format!("`{field}` must be at least {min} characters"),
         ));
     }
     Ok(())
@@ -227,6 +250,19 @@ mod tests {
         for bad in ["", "   ", "sk test", "sk\u{0}x", &"a".repeat(101)] {
             let e = check_secret("k", &s(bad), 100).unwrap_err();
             assert_eq!(e.param, "k");
+        }
+        let long = "a".repeat(32);
+        assert!(check_webhook_secret("w", &s(&long), 32, 255).is_ok());
+        for (bad, why) in [
+            ("", "empty"),
+            ("   ", "empty"),
+            ("x", "at least 32"),
+            (&long[1..], "at least 32"),
+            (&"a".repeat(256), "longer than 255"),
+        ] {
+            let e = check_webhook_secret("w", &s(bad), 32, 255).unwrap_err();
+            assert_eq!(e.param, "w");
+            assert!(e.message.contains(why), "{bad:?}: {e:?}");
         }
         let known = ["https://api.stripe.com"];
         let strict = FormPolicy::default();

@@ -60,7 +60,7 @@ const SPECS: &[LiveGatewaySpec] = &[
         name: "efi",
         build: |v| EfiClient::from_credentials(v).map(|c| Arc::new(c) as Arc<dyn Gateway>),
         form: super::efi::credentials::form,
-        set_webhook_secret: |_, _| {},
+        set_webhook_secret: |w, s| w.efi_hmac = Some(s.expose().to_string()),
     },
 ];
 

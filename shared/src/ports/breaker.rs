@@ -65,4 +65,15 @@ pub trait BreakerStore: Send + Sync {
         now_ms: i64,
         lease_until_ms: i64,
     ) -> Result<bool, StoreError>;
+
+    /// Frees probe slot `probe` if it still holds the lease `lease_until_ms` claimed at
+    /// `generation` (a prober that made no call gives its slot back). False when the lease is
+    /// not there any more (expired and taken by another, or the record moved on).
+    async fn release_probe(
+        &self,
+        key: &BreakerKey,
+        generation: u64,
+        probe: usize,
+        lease_until_ms: i64,
+    ) -> Result<bool, StoreError>;
 }

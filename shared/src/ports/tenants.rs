@@ -197,8 +197,13 @@ pub trait TenantStore: Send + Sync {
     /// The tenant with this id.
     async fn get(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError>;
 
-    /// Creates or replaces a tenant and its key index unconditionally (seeding, creation).
+    /// Creates or replaces a tenant and its key index unconditionally (seeding from a file).
     async fn put(&self, tenant: &Tenant) -> Result<(), StoreError>;
+
+    /// Creates a tenant and its key index only if no tenant has its id (a conditional write):
+    /// `Ok(false)`, and nothing written, if one exists — so of two concurrent creations of one
+    /// id exactly one wins.
+    async fn create(&self, tenant: &Tenant) -> Result<bool, StoreError>;
 
     /// Stores a changed tenant if the stored one is still at `tenant.version` (the version it
     /// was read at), as `tenant.version + 1`; `StoreError::Conflict` otherwise (re-read and

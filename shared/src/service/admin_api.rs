@@ -190,9 +190,6 @@ impl Orchestrator {
             ))
             .map_err(|e| ApiError::Internal(e.to_string()))?,
         };
-        if self.tenants.get(&id).await?.is_some() {
-            return Err(ApiError::InvalidState(format!("tenant {id} exists")));
-        }
         let callback_url = req
             .callback_url
             .map(|u| {
@@ -235,7 +232,11 @@ impl Orchestrator {
             callback_secret_expiry: BTreeMap::new(),
             version: 0,
         };
-        self.tenants.put(&tenant).await?;
+        // Conditional: of two creations of one id (one after the other, or at once on two
+        // instances) exactly one is stored; the other changes nothing and answers 409.
+        if !self.tenants.create(&tenant).await? {
+            return Err(ApiError::AlreadyExists(format!("tenant {id} exists")));
+        }
         self.audit(
             &id,
             "operator",

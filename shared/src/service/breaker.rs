@@ -23,11 +23,80 @@ pub(crate) enum Admission {
     Rejected(BreakerState),
 }
 
-/// The right to make one call, and what to do with its outcome.
+/// The right to make one call, and what to do with its outcome. Every permit ends in
+/// [`Breakers::record`] (a call was made) or [`Breakers::release`] (none was). A half-open
+/// probe's permit holds a probe slot; if it is dropped without either (a path that forgot, a
+/// request future dropped mid-way), `Drop` frees the slot — here at once, in the store by a
+/// spawned write — so the slot never waits out its lease while no probe is in flight.
 #[derive(Debug)]
 pub(crate) struct Permit {
     key: BreakerKey,
     kind: PermitKind,
+    slot: Option<ProbeSlot>,
+}
+
+/// A claimed half-open probe slot, and how to give it back.
+struct ProbeSlot {
+    store: Arc<dyn BreakerStore>,
+    local: Arc<Mutex<Local>>,
+    generation: u64,
+    probe: usize,
+    lease_until: i64,
+}
+
+impl std::fmt::Debug for ProbeSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProbeSlot")
+            .field("generation", &self.generation)
+            .field("probe", &self.probe)
+            .field("lease_until", &self.lease_until)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ProbeSlot {
+    /// Marks the slot free in this instance's cached record (if that still shows our lease),
+    /// so the next caller here may claim it without waiting for the cache to expire.
+    fn free_locally(&self, key: &BreakerKey) {
+        let mut local = self.local.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = local.cache.get_mut(key) {
+            if c.record.generation == self.generation {
+                if let Some(lease) = c.record.probes.get_mut(self.probe) {
+                    if *lease == self.lease_until {
+                        *lease = 0;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Gives the slot back in the store (conditional on our lease) and here.
+    async fn release(self, key: &BreakerKey) {
+        self.free_locally(key);
+        match self
+            .store
+            .release_probe(key, self.generation, self.probe, self.lease_until)
+            .await
+        {
+            Ok(_) => {}
+            // The lease runs out on its own; only the next probe is delayed.
+            Err(e) => {
+                tracing::warn!(tenant = %key.tenant_id, gateway = %key.gateway, error = %e, "probe slot not released; it frees itself when its lease ends");
+            }
+        }
+    }
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        let Some(slot) = self.slot.take() else { return };
+        tracing::warn!(tenant = %self.key.tenant_id, gateway = %self.key.gateway, "probe permit dropped without an outcome; releasing its slot");
+        slot.free_locally(&self.key);
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            let key = self.key.clone();
+            rt.spawn(async move { slot.release(&key).await });
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -63,7 +132,8 @@ pub struct Breakers {
     store: Arc<dyn BreakerStore>,
     clock: Arc<dyn Clock>,
     config: BreakerConfig,
-    local: Mutex<Local>,
+    /// Shared with the probe permits, which free their slot here when given back.
+    local: Arc<Mutex<Local>>,
 }
 
 /// An outcome counts against a gateway only when the gateway itself failed; a decline or a
@@ -82,7 +152,7 @@ impl Breakers {
             store,
             clock,
             config,
-            local: Mutex::new(Local::default()),
+            local: Arc::new(Mutex::new(Local::default())),
         }
     }
 
@@ -144,6 +214,7 @@ impl Breakers {
             return Admission::Call(Permit {
                 key,
                 kind: PermitKind::Unjudged,
+                slot: None,
             });
         };
         match record.state_at(now) {
@@ -152,6 +223,7 @@ impl Breakers {
                 kind: PermitKind::Normal {
                     generation: record.generation,
                 },
+                slot: None,
             }),
             BreakerState::Open => Admission::Rejected(BreakerState::Open),
             BreakerState::HalfOpen => self.try_probe(key, &record, now).await,
@@ -184,6 +256,13 @@ impl Breakers {
                             generation: record.generation,
                             opens: record.opens,
                         },
+                        slot: Some(ProbeSlot {
+                            store: self.store.clone(),
+                            local: self.local.clone(),
+                            generation: record.generation,
+                            probe,
+                            lease_until,
+                        }),
                     });
                 }
                 Ok(false) => continue,
@@ -192,6 +271,7 @@ impl Breakers {
                     return Admission::Call(Permit {
                         key,
                         kind: PermitKind::Unjudged,
+                        slot: None,
                     });
                 }
             }
@@ -199,11 +279,23 @@ impl Breakers {
         Admission::Rejected(BreakerState::HalfOpen)
     }
 
+    /// Gives back a permit whose call was not made (no time left, the step write failed, …):
+    /// nothing is counted, and a probe's slot is freed at once for the next caller instead of
+    /// staying leased (which would keep the breaker from being probed until the lease ends).
+    pub(crate) async fn release(&self, mut permit: Permit) {
+        if let Some(slot) = permit.slot.take() {
+            tracing::info!(tenant = %permit.key.tenant_id, gateway = %permit.key.gateway, probe = slot.probe, "breaker half-open: probe not made, slot released");
+            slot.release(&permit.key).await;
+        }
+    }
+
     /// Reports the outcome of a permitted call (`None` = success, else the error class).
-    pub(crate) async fn record(&self, permit: Permit, outcome: Option<ErrorClass>) {
+    pub(crate) async fn record(&self, mut permit: Permit, outcome: Option<ErrorClass>) {
         let failure = counts_as_failure(outcome);
         let now = self.now_ms();
-        let key = permit.key;
+        // The outcome settles a probe's slot: the transition below frees every slot.
+        permit.slot = None;
+        let key = permit.key.clone();
         match permit.kind {
             PermitKind::Unjudged => {}
             PermitKind::Probe { generation, opens } => {
@@ -366,6 +458,15 @@ mod tests {
         ) -> Result<bool, StoreError> {
             Err(StoreError::Unavailable("down".into()))
         }
+        async fn release_probe(
+            &self,
+            _: &BreakerKey,
+            _: u64,
+            _: usize,
+            _: i64,
+        ) -> Result<bool, StoreError> {
+            Err(StoreError::Unavailable("down".into()))
+        }
     }
 
     fn clock() -> Arc<ManualClock> {
@@ -389,6 +490,90 @@ mod tests {
             };
             b.record(permit, Some(ErrorClass::Unavailable)).await;
         }
+    }
+
+    /// Breakers on a memory store with EFI's breaker opened and its cool-down over: half-open,
+    /// one probe slot.
+    async fn half_open() -> (Breakers, Arc<MemoryBreakerStore>) {
+        let store = Arc::new(MemoryBreakerStore::default());
+        let clock = clock();
+        let config = BreakerConfig::default();
+        let key = BreakerKey::new(&tenant(), "efi");
+        let now = clock.now().timestamp_millis();
+        store
+            .transition(&key, 0, Transition::open(now, 0, &config))
+            .await
+            .unwrap()
+            .expect("opened");
+        clock.advance(chrono::Duration::seconds(31));
+        (Breakers::new(store.clone(), clock, config), store)
+    }
+
+    async fn admits(b: &Breakers) -> Option<Permit> {
+        match b.admit(&tenant(), "efi").await {
+            Admission::Call(p) => Some(p),
+            Admission::Rejected(_) => None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_probe_not_made_gives_its_slot_back() {
+        let (b, store) = half_open().await;
+        let probe = admits(&b).await.expect("the first caller probes");
+        assert!(admits(&b).await.is_none(), "one probe at a time");
+        b.release(probe).await;
+        let key = BreakerKey::new(&tenant(), "efi");
+        assert_eq!(
+            store.load(&key).await.unwrap().probes[0],
+            0,
+            "freed in the store"
+        );
+        // The next caller (this instance, cache still fresh) probes, and its success closes.
+        let next = admits(&b).await.expect("the slot is free again");
+        b.record(next, None).await;
+        assert_eq!(
+            store.load(&key).await.unwrap().state_at(b.now_ms()),
+            BreakerState::Closed
+        );
+    }
+
+    #[tokio::test]
+    async fn a_dropped_probe_permit_frees_its_slot() {
+        let (b, store) = half_open().await;
+        let probe = admits(&b).await.expect("the first caller probes");
+        drop(probe);
+        // The store write is spawned; let it run.
+        tokio::task::yield_now().await;
+        let key = BreakerKey::new(&tenant(), "efi");
+        assert_eq!(
+            store.load(&key).await.unwrap().probes[0],
+            0,
+            "freed in the store"
+        );
+        assert!(admits(&b).await.is_some(), "the slot is free again");
+    }
+
+    #[tokio::test]
+    async fn a_release_never_frees_another_probers_lease() {
+        let (b, store) = half_open().await;
+        let key = BreakerKey::new(&tenant(), "efi");
+        let probe = admits(&b).await.expect("probe");
+        let lease = store.load(&key).await.unwrap().probes[0];
+        assert!(
+            !store.release_probe(&key, 1, 0, lease + 1).await.unwrap(),
+            "not our lease"
+        );
+        assert!(
+            !store.release_probe(&key, 0, 0, lease).await.unwrap(),
+            "old generation"
+        );
+        assert_eq!(store.load(&key).await.unwrap().probes[0], lease);
+        b.record(probe, Some(ErrorClass::Unavailable)).await;
+        assert_eq!(
+            store.load(&key).await.unwrap().state_at(b.now_ms()),
+            BreakerState::Open,
+            "a failed probe reopens"
+        );
     }
 
     #[tokio::test]

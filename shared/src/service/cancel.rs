@@ -200,6 +200,7 @@ impl Orchestrator {
             }
         };
         if budget.exhausted() {
+            self.breakers.release(permit).await;
             return Err(ApiError::Unavailable(
                 "too little time left to call the gateway".into(),
             ));

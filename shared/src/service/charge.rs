@@ -353,6 +353,7 @@ impl<'a> CreateRun<'a> {
             },
         };
         if self.budget.exhausted() {
+            self.release_breaker(permit).await;
             if mode == Mode::Resumed {
                 return Next::Done(ChargeEnd::Stop {
                     error: ApiError::Unavailable(
@@ -365,6 +366,7 @@ impl<'a> CreateRun<'a> {
         }
         if mode == Mode::Fresh {
             if let Err(end) = self.begin(&name).await {
+                self.release_breaker(permit).await;
                 return Next::Done(end);
             }
         }
@@ -603,6 +605,13 @@ impl<'a> CreateRun<'a> {
     async fn record_breaker(&self, permit: Option<Permit>, class: Option<ErrorClass>) {
         if let Some(p) = permit {
             self.svc.breakers.record(p, class).await;
+        }
+    }
+
+    /// Gives back a permit whose call is not made (a probe's slot is freed for the next caller).
+    async fn release_breaker(&self, permit: Option<Permit>) {
+        if let Some(p) = permit {
+            self.svc.breakers.release(p).await;
         }
     }
 

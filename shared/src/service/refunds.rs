@@ -110,12 +110,23 @@ impl Orchestrator {
         }
         // Pending refunds hold their amount until they settle.
         let refundable = payment.refundable();
-        // A takeover of a refund with an explicit amount goes back to the gateway whatever the
-        // records say now: the crashed holder may have refunded, and the gateway's webhook may
-        // have recorded that refund without our id since (then it no longer "fits"). The same
-        // refund key makes the gateway answer with that refund, and `record_refund` takes the
-        // webhook's record over instead of adding a second one.
-        let resume = lease.takeover && raw.amount.is_some();
+        // A takeover of a refund with an explicit amount may find its own refund already
+        // recorded by the gateway's webhook without our id (`ref_ext_…`, not yet taken over):
+        // the crashed holder refunded, and the webhook came first. That record is this refund,
+        // so the checks below must not refuse it for not "fitting" (its amount is already
+        // counted): the same refund key makes the gateway answer with that refund, and
+        // `record_refund` takes the webhook's record over instead of adding a second one.
+        // Anything else is checked like a first attempt — status and what is left — since a
+        // refund that completed meanwhile (another key) may have used up the payment.
+        let resume = lease.takeover
+            && raw.amount.is_some_and(|a| {
+                payment.refunds.iter().any(|r| {
+                    r.id.starts_with("ref_ext_")
+                        && r.replaces.is_none()
+                        && r.amount == a
+                        && r.status != RefundStatus::Failed
+                })
+            });
         if !resume
             && (!matches!(
                 payment.status,
@@ -181,6 +192,7 @@ impl Orchestrator {
             }
         };
         if budget.exhausted() {
+            self.breakers.release(permit).await;
             let err = ApiError::Unavailable("too little time left to call the gateway".into());
             return Err(self.release_key(tenant, &key, &lease, err).await);
         }

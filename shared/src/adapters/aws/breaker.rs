@@ -296,4 +296,35 @@ impl BreakerStore for DynamoBreakerStore {
             Err(e) => Err(unavailable(e)),
         }
     }
+
+    async fn release_probe(
+        &self,
+        key: &BreakerKey,
+        generation: u64,
+        probe: usize,
+        lease_until_ms: i64,
+    ) -> Result<bool, StoreError> {
+        if probe >= MAX_PROBES {
+            return Ok(false);
+        }
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk(key)))
+            .update_expression("SET #p = :free")
+            .condition_expression("#gen = :g AND #p = :lease")
+            .expression_attribute_names("#gen", "gen")
+            .expression_attribute_names("#p", format!("p{probe}"))
+            .expression_attribute_values(":g", num(generation))
+            .expression_attribute_values(":lease", num(lease_until_ms))
+            .expression_attribute_values(":free", num(0))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e) if is_conditional(&e) => Ok(false),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
 }

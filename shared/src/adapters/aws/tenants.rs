@@ -123,25 +123,45 @@ impl TenantStore for DynamoTenantStore {
 
     async fn put(&self, tenant: &Tenant) -> Result<(), StoreError> {
         let old = self.get(&tenant.id).await?;
-        self.write(tenant, old.as_ref(), None).await
+        self.write(tenant, old.as_ref(), Write::Any).await
+    }
+
+    async fn create(&self, tenant: &Tenant) -> Result<bool, StoreError> {
+        match self.write(tenant, None, Write::New).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::Conflict(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     async fn replace(&self, tenant: &Tenant) -> Result<(), StoreError> {
         let old = self.get(&tenant.id).await?;
         let mut next = tenant.clone();
         next.version = tenant.version + 1;
-        self.write(&next, old.as_ref(), Some(tenant.version)).await
+        self.write(&next, old.as_ref(), Write::Version(tenant.version))
+            .await
     }
 }
 
+/// The condition on the tenant item's write.
+#[derive(Clone, Copy)]
+enum Write {
+    /// None: seeding.
+    Any,
+    /// No tenant with this id yet (`attribute_not_exists(pk)`).
+    New,
+    /// The stored one is still at this version.
+    Version(u64),
+}
+
 impl DynamoTenantStore {
-    /// Writes the tenant item (conditional on the stored `version` being `expected`, when
-    /// given), then its key index: an item per listed key, and none for a key no longer listed.
+    /// Writes the tenant item under `condition` (`Conflict` if it fails: nothing written), then
+    /// its key index: an item per listed key, and none for a key no longer listed.
     async fn write(
         &self,
         tenant: &Tenant,
         old: Option<&Tenant>,
-        expected: Option<u64>,
+        condition: Write,
     ) -> Result<(), StoreError> {
         let doc = serde_json::to_string(tenant).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut req = self
@@ -154,7 +174,10 @@ impl DynamoTenantStore {
                 "version",
                 aws_sdk_dynamodb::types::AttributeValue::N(tenant.version.to_string()),
             );
-        if let Some(v) = expected {
+        if let Write::New = condition {
+            req = req.condition_expression("attribute_not_exists(pk)");
+        }
+        if let Write::Version(v) = condition {
             // Items written before versions existed have none: the first versioned write wins.
             req = req
                 .condition_expression(
@@ -169,10 +192,10 @@ impl DynamoTenantStore {
         match req.send().await {
             Ok(_) => {}
             Err(e) if is_conditional(&e) => {
-                return Err(StoreError::Conflict(format!(
-                    "tenant {} changed concurrently",
-                    tenant.id
-                )))
+                return Err(StoreError::Conflict(match condition {
+                    Write::New => format!("tenant {} exists", tenant.id),
+                    _ => format!("tenant {} changed concurrently", tenant.id),
+                }))
             }
             Err(e) => return Err(unavailable(e)),
         }

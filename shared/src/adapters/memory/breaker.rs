@@ -81,4 +81,27 @@ impl BreakerStore for MemoryBreakerStore {
             None => Ok(false),
         }
     }
+
+    async fn release_probe(
+        &self,
+        key: &BreakerKey,
+        generation: u64,
+        probe: usize,
+        lease_until_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let mut map = self.lock();
+        let Some(rec) = map.get_mut(key) else {
+            return Ok(false);
+        };
+        if rec.generation != generation {
+            return Ok(false);
+        }
+        match rec.probes.get_mut(probe) {
+            Some(lease) if *lease == lease_until_ms => {
+                *lease = 0;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
 }

@@ -75,4 +75,14 @@ impl TenantStore for MemoryTenantStore {
         self.lock().insert(tenant.id.clone(), tenant.clone());
         Ok(())
     }
+
+    async fn create(&self, tenant: &Tenant) -> Result<bool, StoreError> {
+        match self.lock().entry(tenant.id.clone()) {
+            std::collections::hash_map::Entry::Occupied(_) => Ok(false),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(tenant.clone());
+                Ok(true)
+            }
+        }
+    }
 }

@@ -3,7 +3,8 @@
 
 use crate::domain::{SecretJson, SecretString};
 use crate::gateways::credential_form::{
-    check_base_url, check_secret, parse_body, CredentialForm, FormError, FormPolicy, MaskedView,
+    check_base_url, check_secret, check_webhook_secret, parse_body, CredentialForm, FormError,
+    FormPolicy, MaskedView, MIN_WEBHOOK_SECRET_CHARS,
 };
 
 /// Asaas production and sandbox hosts (current and older sandbox address).
@@ -28,8 +29,9 @@ pub fn form(body: &[u8], policy: FormPolicy) -> Result<CredentialForm, FormError
     let b: Body = parse_body(body, FIELDS)?;
     check_secret("api_key", &b.api_key, 512)?;
     if let Some(t) = &b.webhook_token {
-        // Asaas's own rule for `authToken` is 32-255 characters without spaces.
-        check_secret("webhook_token", t, 255)?;
+        // Asaas's own rule for `authToken` is 32-255 characters without spaces: a shorter
+        // token is not one Asaas would send, and would be easier to guess.
+        check_webhook_secret("webhook_token", t, MIN_WEBHOOK_SECRET_CHARS, 255)?;
     }
     let base_url = b
         .base_url

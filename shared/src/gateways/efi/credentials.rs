@@ -1,10 +1,14 @@
 //! `PUT /v1/gateways/efi/credentials`: `{"client_id", "client_secret", "certificate_p12"
-//! (the .p12 EFI issues, base64), "certificate_password"?, "pix_key", "base_url"?, "ca_pem"?}`.
+//! (the .p12 EFI issues, base64), "certificate_password"?, "pix_key", "webhook_hmac"?,
+//! "base_url"?, "ca_pem"?}`. `webhook_hmac` is the `hmac` query secret of the tenant's EFI
+//! webhook URL (`…/webhooks/efi/<tenant>?hmac=<secret>&ignorar=`), set on the tenant like the
+//! other gateways' webhook secrets.
 
 use super::EfiConfig;
 use crate::domain::{SecretJson, SecretString};
 use crate::gateways::credential_form::{
-    check_base_url, check_secret, parse_body, CredentialForm, FormError, FormPolicy, MaskedView,
+    check_base_url, check_secret, check_webhook_secret, parse_body, CredentialForm, FormError,
+    FormPolicy, MaskedView, MIN_WEBHOOK_SECRET_CHARS,
 };
 use zeroize::Zeroizing;
 
@@ -20,6 +24,7 @@ const FIELDS: &[&str] = &[
     "certificate_p12",
     "certificate_password",
     "pix_key",
+    "webhook_hmac",
     "base_url",
     "ca_pem",
 ];
@@ -32,6 +37,7 @@ struct Body {
     certificate_p12: SecretString,
     certificate_password: Option<SecretString>,
     pix_key: SecretString,
+    webhook_hmac: Option<SecretString>,
     base_url: Option<String>,
     ca_pem: Option<String>,
 }
@@ -44,6 +50,21 @@ pub fn form(body: &[u8], policy: FormPolicy) -> Result<CredentialForm, FormError
     check_secret("client_id", &b.client_id, 512)?;
     check_secret("client_secret", &b.client_secret, 512)?;
     check_secret("pix_key", &b.pix_key, 77)?;
+    if let Some(h) = &b.webhook_hmac {
+        check_webhook_secret("webhook_hmac", h, MIN_WEBHOOK_SECRET_CHARS, 255)?;
+        // It rides in the webhook URL's query: characters that need no escaping only, so the
+        // URL registered at EFI carries exactly this value.
+        if !h
+            .expose()
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~'))
+        {
+            return Err(FormError::new(
+                "webhook_hmac",
+                "`webhook_hmac` may hold only letters, digits, `-`, `_`, `.` and `~`",
+            ));
+        }
+    }
     let p12: Zeroizing<String> = Zeroizing::new(
         b.certificate_p12
             .expose()
@@ -113,10 +134,11 @@ pub fn form(body: &[u8], policy: FormPolicy) -> Result<CredentialForm, FormError
             .secret("certificate_p12", Some(&b.certificate_p12))
             .secret("certificate_password", b.certificate_password.as_ref())
             .secret("pix_key", Some(&b.pix_key))
+            .secret("webhook_hmac", b.webhook_hmac.as_ref())
             .plain("base_url", base_url.as_deref())
             .plain("ca_pem", b.ca_pem.as_ref().map(|_| "(provided)"))
             .done(),
         document: SecretJson::new(doc),
-        webhook_secret: None,
+        webhook_secret: b.webhook_hmac,
     })
 }

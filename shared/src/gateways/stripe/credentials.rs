@@ -4,7 +4,8 @@
 use crate::domain::SecretJson;
 use crate::domain::SecretString;
 use crate::gateways::credential_form::{
-    check_base_url, check_secret, parse_body, CredentialForm, FormError, FormPolicy, MaskedView,
+    check_base_url, check_secret, check_webhook_secret, parse_body, CredentialForm, FormError,
+    FormPolicy, MaskedView, MIN_WEBHOOK_SECRET_CHARS,
 };
 
 /// Stripe's API host (no sandbox host: test mode is a key, `sk_test_…`).
@@ -32,7 +33,7 @@ pub fn form(body: &[u8], policy: FormPolicy) -> Result<CredentialForm, FormError
         ));
     }
     if let Some(w) = &b.webhook_secret {
-        check_secret("webhook_secret", w, 512)?;
+        check_webhook_secret("webhook_secret", w, MIN_WEBHOOK_SECRET_CHARS, 512)?;
         if !w.expose().starts_with("whsec_") {
             return Err(FormError::new(
                 "webhook_secret",

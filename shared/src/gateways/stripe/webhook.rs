@@ -33,6 +33,9 @@ struct EventData {
 #[derive(Deserialize)]
 struct Intent {
     id: String,
+    /// The intent's status as of the event (`requires_payment_method` after a failed attempt).
+    #[serde(default)]
+    status: Option<String>,
     /// Kept as a value: metadata that is not an object only means "no payment id".
     #[serde(default)]
     metadata: serde_json::Value,
@@ -69,11 +72,10 @@ struct RefundList {
     data: Vec<Refund>,
 }
 
-/// Event type → status, for PaymentIntent events. The table is the whole mapping; refunds are
-/// never a status (they arrive one at a time as [`REFUND_EVENTS`]).
+/// Event type → status, for PaymentIntent events. With [`PAYMENT_FAILED`], the table is the
+/// whole mapping; refunds are never a status (they arrive one at a time as [`REFUND_EVENTS`]).
 const PAYMENT_INTENT_EVENTS: &[(&str, PaymentStatus)] = &[
     ("payment_intent.succeeded", PaymentStatus::Succeeded),
-    ("payment_intent.payment_failed", PaymentStatus::Failed),
     ("payment_intent.processing", PaymentStatus::Processing),
     (
         "payment_intent.requires_action",
@@ -81,6 +83,22 @@ const PAYMENT_INTENT_EVENTS: &[(&str, PaymentStatus)] = &[
     ),
     ("payment_intent.canceled", PaymentStatus::Canceled),
 ];
+
+/// A payment attempt failed. That is not the intent's end: it goes back to
+/// `requires_payment_method` and can still be confirmed and succeed (another card, the 3DS
+/// step retried), so the payment only needs the payer again — [`failed_attempt_status`].
+const PAYMENT_FAILED: &str = "payment_intent.payment_failed";
+
+/// The status a failed attempt leaves: `canceled` if the intent is (final at Stripe too),
+/// otherwise `requires_action` — never `failed`, which is final here and would turn the
+/// intent's later success into a late payment. (`requires_action` is reached only from
+/// `processing`; a `pending` or `requires_action` payment stays as it is.)
+fn failed_attempt_status(intent_status: Option<&str>) -> PaymentStatus {
+    match intent_status {
+        Some("canceled") => PaymentStatus::Canceled,
+        _ => PaymentStatus::RequiresAction,
+    }
+}
 
 /// Events whose `data.object` is one Refund: each reports that refund's current state.
 const REFUND_EVENTS: &[&str] = &[
@@ -179,13 +197,18 @@ impl GatewayWebhooks for StripeWebhooks {
     /// `<event id>#<re_…>` since one event carries several. Other types yield nothing.
     fn normalize(&self, body: &[u8]) -> Result<Vec<GatewayEvent>, WebhookError> {
         let ev: Event = serde_json::from_slice(body).map_err(|e| malformed("stripe", e))?;
-        if let Some((_, to)) = PAYMENT_INTENT_EVENTS.iter().find(|(t, _)| *t == ev.kind) {
+        let fixed = PAYMENT_INTENT_EVENTS
+            .iter()
+            .find(|(t, _)| *t == ev.kind)
+            .map(|(_, to)| *to);
+        if fixed.is_some() || ev.kind == PAYMENT_FAILED {
             let pi: Intent = object(&ev)?;
+            let to = fixed.unwrap_or_else(|| failed_attempt_status(pi.status.as_deref()));
             return Ok(vec![GatewayEvent {
                 dedupe_id: ev.id.clone(),
                 payment_id: payment_id_from_echo(meta(&pi.metadata, "payment_id")),
                 gateway_payment_id: pi.id,
-                kind: GatewayEventKind::Status(*to),
+                kind: GatewayEventKind::Status(to),
             }]);
         }
         if REFUND_EVENTS.contains(&ev.kind.as_str()) {
@@ -244,6 +267,28 @@ mod tests {
                 },
                 "{kind}"
             );
+        }
+    }
+
+    #[test]
+    fn a_failed_attempt_is_final_only_for_a_canceled_intent() {
+        for (intent_status, to) in [
+            (
+                Some("requires_payment_method"),
+                PaymentStatus::RequiresAction,
+            ),
+            (Some("requires_action"), PaymentStatus::RequiresAction),
+            (Some("requires_confirmation"), PaymentStatus::RequiresAction),
+            (None, PaymentStatus::RequiresAction),
+            (Some("canceled"), PaymentStatus::Canceled),
+        ] {
+            let status = intent_status.map_or(String::new(), |s| format!(r#""status":"{s}","#));
+            let obj = format!(
+                r#"{{"id":"pi_1","object":"payment_intent",{status}"last_payment_error":{{"code":"card_declined"}},"metadata":{{"payment_id":"pay_{ULID}"}}}}"#
+            );
+            let got = one(&ev("payment_intent.payment_failed", &obj));
+            assert_eq!(got.kind, GatewayEventKind::Status(to), "{intent_status:?}");
+            assert!(!to.is_final() || to == PaymentStatus::Canceled);
         }
     }
 
