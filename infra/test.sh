@@ -76,6 +76,11 @@ test "${PIPESTATUS[0]}" -eq 0
   | tee "$LOGS/loadtest-faults.md" | tail -4
 test "${PIPESTATUS[0]}" -eq 0
 
+# Money across time, black-box: a dev server on moto killed mid-charge at a fake Asaas, then
+# retried 24 h later, after DynamoDB's TTL ran, and never (the sweeper names the charge).
+./target/debug/loadtest clock "${LT[@]}" | tee "$LOGS/loadtest-clock.md"
+test "${PIPESTATUS[0]}" -eq 0
+
 step "schemathesis: every operation of docs/openapi.yaml against the dev server"
 # The limit is raised so the fuzzing reaches every POST (429 is in the contract anyway).
 RATE_LIMIT_PER_MINUTE=1000000 start_devserver schemathesis
@@ -129,7 +134,7 @@ if python3 infra/check_artifacts.py --build-dir "$NOT_ARM" >"$LOGS/check-artifac
   echo "check_artifacts accepted x86_64 binaries"; exit 1
 fi
 
-step "the three Lambda binaries through cargo lambda invoke (DynamoDB and SQS on moto)"
+step "the four Lambda binaries through cargo lambda invoke (DynamoDB and SQS on moto)"
 export AWS_ENDPOINT_URL="$MOTO_ENDPOINT" AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
   AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
   IDEMPOTENCY_TABLE=invoke-idempotency PAYMENTS_TABLE=invoke-payments TENANTS_TABLE=invoke-tenants \

@@ -62,13 +62,18 @@ pub fn load_tenants_file(path: &Path) -> Result<TenantsFile, TenantsFileError> {
     Ok(file)
 }
 
-/// Writes every tenant of the file into a store.
+/// Writes the tenants of the file that the store does not hold yet. A tenant already there is
+/// left as it is: what was changed by API since (routing, keys, live gateway credentials) must
+/// survive a restart on DynamoDB — reseeding it would silently turn a live gateway back into
+/// its simulator for every payment made with it.
 pub async fn seed_tenants(
     store: &dyn TenantStore,
     file: &TenantsFile,
 ) -> Result<(), crate::ports::StoreError> {
     for t in &file.tenants {
-        store.put(t).await?;
+        if !store.create(t).await? {
+            tracing::info!(tenant = %t.id, "tenant already stored; not reseeded");
+        }
     }
     Ok(())
 }

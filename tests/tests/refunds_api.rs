@@ -168,6 +168,7 @@ async fn abandoned_claim(h: &Harness, idem: &str, path: &str, body: &str) {
             expires_at: now + chrono::Duration::hours(24),
             steps: Default::default(),
             rate: None,
+            sweep_body: None,
         })
         .await
         .unwrap();

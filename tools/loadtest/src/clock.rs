@@ -150,7 +150,6 @@ pub async fn run(bins: &Binaries) -> Result<Vec<String>, String> {
     let charges = run.charges();
     let named = r.field("gateway_payment_id");
     println!("| retry 24 h + 10 s after a crash mid-charge | {} | {} Asaas charge(s) | answer names {:?} |", r.status, charges.len(), named);
-    eprintln!("24 h retry answer: {:?}", r.body);
     if charges.len() != 1 {
         v.push(format!(
             "24 h retry: {} Asaas charges {charges:?}",
