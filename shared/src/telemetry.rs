@@ -37,11 +37,14 @@ pub const FAILOVER_COUNT: &str = "FailoverCount";
 pub const IDEMPOTENT_REPLAY: &str = "IdempotentReplay";
 /// Milliseconds of one merchant callback POST.
 pub const CALLBACK_LATENCY: &str = "CallbackLatency";
+/// A gateway confirmed money for a payment already `failed`, `canceled` or `expired` (recorded
+/// as its `late_payment`): someone must refund or accept it. Alarmed on any occurrence.
+pub const LATE_PAYMENT_RECEIVED: &str = "LatePaymentReceived";
 /// The label naming the gateway (an EMF dimension).
 pub const GATEWAY_LABEL: &str = "Gateway";
 
 /// Every metric, with its unit (as EMF names it), for recorders, dashboards and tests.
-pub const METRICS: [(&str, &str); 10] = [
+pub const METRICS: [(&str, &str); 11] = [
     (PAYMENT_PROCESSED, "Count"),
     (PAYMENT_FAILED, "Count"),
     (WEBHOOK_RECEIVED, "Count"),
@@ -52,6 +55,7 @@ pub const METRICS: [(&str, &str); 10] = [
     (FAILOVER_COUNT, "Count"),
     (IDEMPOTENT_REPLAY, "Count"),
     (CALLBACK_LATENCY, "Milliseconds"),
+    (LATE_PAYMENT_RECEIVED, "Count"),
 ];
 
 /// Registers units and descriptions with the installed recorder (call once after installing).

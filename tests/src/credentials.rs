@@ -77,12 +77,22 @@ impl CredentialSetup {
     /// An orchestrator (an "instance") on these stores whose cached clients are re-checked
     /// after `ttl`.
     pub fn instance(&self, ttl: Duration) -> Orchestrator {
+        self.instance_with(ttl, self.h.registry())
+    }
+
+    /// An instance like [`Self::instance`] whose simulators are `registry`'s (e.g. wrapped to
+    /// count every call).
+    pub fn instance_with(
+        &self,
+        ttl: Duration,
+        registry: shared::ports::GatewayRegistry,
+    ) -> Orchestrator {
         let s = &self.h.stores;
         Orchestrator::new(
             s.idempotency.clone(),
             s.payments.clone(),
             s.tenants.clone(),
-            self.h.registry(),
+            registry,
             self.h.clock.clone(),
             ServiceConfig::default(),
         )

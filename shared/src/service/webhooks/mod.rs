@@ -7,6 +7,8 @@ mod retry;
 mod tenant_cache;
 mod worker;
 
+pub(crate) use worker::late_payment_alarm;
+
 pub use receiver::WebhookReceiver;
 pub use relay::{parse_stream_event, relay_memory_feed, Relay, RelayItem, StreamBatch};
 pub use retry::RetrySchedule;
