@@ -524,7 +524,62 @@ async fn late_money_is_recorded_once(b: Backend) {
     assert_eq!(ids, want);
 }
 
+/// Payments stored before accounts were pinned (no `account`): a live tenant's charge known by
+/// its id is reached through the current credentials (an id another account cannot act on);
+/// without a charge id it is 409, never a look-up that could read "no charge" elsewhere; with
+/// the credentials gone, 409.
+async fn payments_stored_before_pins(b: Backend) {
+    let cs = CredentialSetup::new(b).await;
+    let fake = FakeStripe::start().await;
+    let (registry, sim_calls) = counting_registry(&cs);
+    let svc = cs.instance_with(std::time::Duration::from_secs(30), registry);
+    assert_eq!(
+        put_creds(&svc, KEY_A, "stripe", &stripe_creds(&fake))
+            .await
+            .status,
+        200
+    );
+    let amb = json(&post_payment(&svc, KEY_A, "amb", &card(2550, Some("stripe"))).await);
+    let paid = json(&post_payment(&svc, KEY_A, "paid", &card(2500, Some("stripe"))).await);
+    let tid = TenantId::parse("ten_a").unwrap();
+    for p in [&amb, &paid] {
+        let pid = shared::domain::PaymentId::parse(&s(p, "id")).unwrap();
+        let mut stored = cs.h.stores.payments.get(&tid, &pid).await.unwrap().unwrap();
+        assert!(stored.account.is_some(), "new payments are pinned");
+        stored.account = None;
+        stored.version += 1;
+        cs.h.stores
+            .payments
+            .update(&stored, &shared::ports::Effects::none())
+            .await
+            .unwrap();
+    }
+    cs.h.clock.advance(Duration::minutes(16));
+    let r = refresh(&svc, &s(&amb, "id")).await;
+    assert_eq!(
+        (r.status, error_code(&r).as_str()),
+        (409, "gateway_credentials_changed"),
+        "{}",
+        r.body
+    );
+    assert_eq!(s(&read(&svc, &s(&amb, "id")).await, "status"), "processing");
+    let path = format!("/v1/payments/{}/refunds", s(&paid, "id"));
+    let r = post_path(&svc, KEY_A, &path, "rf-1", r#"{"amount": 100}"#).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(fake.refunded(&s(&paid, "gateway_payment_id")), 100);
+    assert_eq!(delete_creds(&svc, KEY_A, "stripe").await.status, 200);
+    let r = post_path(&svc, KEY_A, &path, "rf-2", r#"{"amount": 100}"#).await;
+    assert_eq!(
+        (r.status, error_code(&r).as_str()),
+        (409, "gateway_credentials_changed"),
+        "{}",
+        r.body
+    );
+    assert_eq!(sim_calls.load(Ordering::SeqCst), 0);
+}
+
 on_both_backends!(
+    payments_stored_before_pins,
     follow_ups_use_the_pinned_account_or_refuse,
     live_tenant_never_reaches_a_simulator,
     late_money_is_recorded_once
