@@ -578,7 +578,87 @@ async fn payments_stored_before_pins(b: Backend) {
     assert_eq!(sim_calls.load(Ordering::SeqCst), 0);
 }
 
+/// A failover orphan paid anyway (Stripe's Pix answered ambiguously, its orphan was canceled and
+/// Asaas issued the payable charge; then Stripe reports the orphan paid): the payment at Asaas
+/// is untouched, and the money is listed among the unmatched webhooks at once, for a refund.
+async fn a_paid_failover_orphan_is_listed(b: Backend) {
+    let h = Harness::new(b).await;
+    let auth = format!("Bearer {KEY_A}");
+    let r = h
+        .call(
+            http::Method::PUT,
+            "/v1/routing",
+            &[("authorization", &auth)],
+            r#"{"pix": ["stripe", "asaas"]}"#,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // Stripe's simulator makes the charge, then times out (ambiguous).
+    let stripe = integration_tests::switchable::Switchable::new(h.stripe.clone());
+    stripe.set_ambiguous_after_create(true);
+    let mut registry = h.registry();
+    registry.register(stripe.clone());
+    let svc = shared::service::Orchestrator::new(
+        h.stores.idempotency.clone(),
+        h.stores.payments.clone(),
+        h.stores.tenants.clone(),
+        registry,
+        h.clock.clone(),
+        shared::service::ServiceConfig::default(),
+    )
+    .with_breaker_store(h.stores.breakers.clone())
+    .with_create_commit(h.stores.commit.clone())
+    .with_events(h.stores.outbox.clone(), h.stores.events.clone())
+    .with_usage(h.stores.usage.clone());
+    let r = post_payment(&svc, KEY_A, "orphan", &pix_body(1990)).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let p = json(&r);
+    assert_eq!(s(&p, "gateway"), "asaas", "{p}");
+    assert!(
+        p["attempts"][0]["code"]
+            .as_str()
+            .is_some_and(|c| c.ends_with("+orphan_canceled")),
+        "{p}"
+    );
+    let w = worker(&h);
+    deliver(
+        &w,
+        1,
+        &stripe_pi_event(
+            "evt_orphan_paid",
+            "payment_intent.succeeded",
+            "pi_orphan",
+            &s(&p, "id"),
+        ),
+    )
+    .await;
+    let now = json(&h.get(KEY_A, &format!("/v1/payments/{}", s(&p, "id"))).await);
+    assert_eq!(
+        (s(&now, "status").as_str(), now["version"].as_u64()),
+        ("pending", p["version"].as_u64()),
+        "untouched: {now}"
+    );
+    assert!(now["late_payment"].is_null(), "{now}");
+    let r = h.get(KEY_A, "/v1/webhooks/unmatched").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let listed = json(&r);
+    let found = listed["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .find(|u| u["gateway_event_id"] == "evt_orphan_paid")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        found["reported"],
+        shared::service::webhooks::PAID_ORPHAN,
+        "{listed}"
+    );
+    assert_eq!(found["payment_id"], s(&p, "id").as_str(), "{listed}");
+}
+
 on_both_backends!(
+    a_paid_failover_orphan_is_listed,
     payments_stored_before_pins,
     follow_ups_use_the_pinned_account_or_refuse,
     live_tenant_never_reaches_a_simulator,

@@ -15,5 +15,5 @@ pub use retry::RetrySchedule;
 pub use tenant_cache::TenantCache;
 pub use worker::{
     QueueMessage, WebhookWorker, WorkerError, WorkerStores, DEFAULT_UNMATCHED_GRACE,
-    EVENT_RETENTION_DAYS,
+    EVENT_RETENTION_DAYS, PAID_ORPHAN,
 };

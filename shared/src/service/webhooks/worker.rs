@@ -28,6 +28,10 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
+/// What an unmatched-webhook record says of a failover orphan the payer paid anyway.
+pub const PAID_ORPHAN: &str =
+    "status:succeeded (a failover orphan was paid: refund it at the gateway)";
+
 /// How long unmatched-webhook records are kept.
 pub const EVENT_RETENTION_DAYS: i64 = 30;
 
@@ -252,6 +256,29 @@ impl WebhookWorker {
     ) -> Result<(), WorkerError> {
         let mut payment = match self.find_payment(tenant, gateway, ev).await? {
             Match::Found(p) => *p,
+            // A failover orphan paid anyway (the payer paid the first Pix before its cancel
+            // landed): money that belongs to no payment. Listed for people at once, alarmed;
+            // never applied to the payment that settled elsewhere.
+            Match::NotThisCharge
+                if matches!(ev.kind, GatewayEventKind::Status(PaymentStatus::Succeeded)) =>
+            {
+                let now = self.clock.now();
+                let w = UnmatchedWebhook {
+                    tenant_id: tenant.id.clone(),
+                    gateway: gateway.to_string(),
+                    gateway_event_id: ev.dedupe_id.clone(),
+                    gateway_payment_id: ev.gateway_payment_id.clone(),
+                    payment_id: ev.payment_id.as_ref().map(PaymentId::to_string),
+                    reported: PAID_ORPHAN.into(),
+                    received_at,
+                };
+                self.unmatched
+                    .record_unmatched(&w, now + Duration::days(EVENT_RETENTION_DAYS))
+                    .await?;
+                crate::telemetry::count(crate::telemetry::LATE_PAYMENT_RECEIVED, None);
+                tracing::error!(payment_id = ?ev.payment_id, tenant = %tenant.id, gateway, gateway_payment_id = %ev.gateway_payment_id, "PAID ORPHAN: a failover orphan was paid; refund it at the gateway");
+                return Ok(());
+            }
             Match::NotThisCharge => {
                 tracing::info!(payment_id = ?ev.payment_id, gateway, event = %ev.dedupe_id, "event for a charge that is not the payment's (a failover orphan); ignored");
                 return Ok(());
