@@ -77,6 +77,7 @@ fn main() {
                 disabled: false,
                 rate_limit_per_minute: None,
                 callback_secret_expiry: Default::default(),
+                mode: None,
                 version: 0,
             })
             .await

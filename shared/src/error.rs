@@ -41,6 +41,18 @@ pub enum ApiError {
     /// The route exists but not for this HTTP method (405).
     #[error("method not allowed on this path")]
     MethodNotAllowed,
+    /// A gateway the request needs has no credentials in the tenant's mode: a live tenant
+    /// pinned (or routed only) to a gateway it has not configured (422). Nothing was stored.
+    #[error("{message}")]
+    GatewayNotConfigured {
+        message: String,
+        param: &'static str,
+    },
+    /// The payment's charge was made with gateway credentials the tenant no longer has
+    /// (deleted, or replaced by others): no other account may be asked about it, so nothing
+    /// was called and nothing changed (409). Registering the same credentials again lifts it.
+    #[error("{0}")]
+    GatewayCredentialsChanged(String),
     /// Every gateway failed and none created a charge (502).
     #[error("{message}")]
     Gateway { code: String, message: String },

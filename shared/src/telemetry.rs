@@ -42,11 +42,14 @@ pub const CALLBACK_LATENCY: &str = "CallbackLatency";
 pub const SWEEPER_RECORDED: &str = "SweeperRecorded";
 /// Stale claims the sweeper had to leave for a later pass (a gateway or a store could not say).
 pub const SWEEPER_LEFT: &str = "SweeperLeft";
+/// A gateway confirmed money for a payment already `failed`, `canceled` or `expired` (recorded
+/// as its `late_payment`): someone must refund or accept it. Alarmed on any occurrence.
+pub const LATE_PAYMENT_RECEIVED: &str = "LatePaymentReceived";
 /// The label naming the gateway (an EMF dimension).
 pub const GATEWAY_LABEL: &str = "Gateway";
 
 /// Every metric, with its unit (as EMF names it), for recorders, dashboards and tests.
-pub const METRICS: [(&str, &str); 12] = [
+pub const METRICS: [(&str, &str); 13] = [
     (PAYMENT_PROCESSED, "Count"),
     (PAYMENT_FAILED, "Count"),
     (WEBHOOK_RECEIVED, "Count"),
@@ -59,6 +62,7 @@ pub const METRICS: [(&str, &str); 12] = [
     (CALLBACK_LATENCY, "Milliseconds"),
     (SWEEPER_RECORDED, "Count"),
     (SWEEPER_LEFT, "Count"),
+    (LATE_PAYMENT_RECEIVED, "Count"),
 ];
 
 /// Registers units and descriptions with the installed recorder (call once after installing).

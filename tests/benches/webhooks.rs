@@ -65,6 +65,7 @@ fn main() {
             disabled: false,
             rate_limit_per_minute: None,
             callback_secret_expiry: Default::default(),
+            mode: None,
             version: 0,
         };
         tenants.put(&tenant).await.unwrap();
@@ -153,6 +154,8 @@ fn main() {
                     version: 1,
                     applied_events: vec![],
                     webhooks_applied: 0,
+                    account: None,
+                    late_payment: None,
                     overdue_at: None,
                 };
                 // The payment and its event, as the create commit writes them; the relay would

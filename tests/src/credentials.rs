@@ -77,17 +77,37 @@ impl CredentialSetup {
     /// An orchestrator (an "instance") on these stores whose cached clients are re-checked
     /// after `ttl`.
     pub fn instance(&self, ttl: Duration) -> Orchestrator {
-        self.instance_with(ttl, ServiceConfig::default())
+        self.instance_full(ttl, self.h.registry(), ServiceConfig::default())
     }
 
     /// [`Self::instance`] with its own configuration (e.g. an operator key).
     pub fn instance_with(&self, ttl: Duration, config: ServiceConfig) -> Orchestrator {
+        self.instance_full(ttl, self.h.registry(), config)
+    }
+
+    /// An instance like [`Self::instance`] whose simulators are `registry`'s (e.g. wrapped to
+    /// count every call).
+    pub fn instance_on(
+        &self,
+        ttl: Duration,
+        registry: shared::ports::GatewayRegistry,
+    ) -> Orchestrator {
+        self.instance_full(ttl, registry, ServiceConfig::default())
+    }
+
+    /// An instance with its own simulators and configuration.
+    pub fn instance_full(
+        &self,
+        ttl: Duration,
+        registry: shared::ports::GatewayRegistry,
+        config: ServiceConfig,
+    ) -> Orchestrator {
         let s = &self.h.stores;
         Orchestrator::new(
             s.idempotency.clone(),
             s.payments.clone(),
             s.tenants.clone(),
-            self.h.registry(),
+            registry,
             self.h.clock.clone(),
             config,
         )

@@ -356,6 +356,7 @@ pub fn tenant(id: &str, key: &str) -> Tenant {
         disabled: false,
         rate_limit_per_minute: None,
         callback_secret_expiry: Default::default(),
+        mode: None,
         version: 0,
     }
 }

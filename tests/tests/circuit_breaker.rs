@@ -57,6 +57,9 @@ async fn breaker_opens_skips_probes_reopens_and_closes(backend: Backend) {
     let tid = TenantId::parse("ten_a").unwrap();
     let mut t = h.stores.tenants.get(&tid).await.unwrap().unwrap();
     t.live_gateways = vec!["stripe".into()];
+    // A test-mode tenant: one gateway through its (fake) sandbox credentials, the others
+    // simulated. (In live mode a gateway without credentials is never a candidate.)
+    t.mode = Some(shared::domain::AccountMode::Test);
     h.stores.tenants.put(&t).await.unwrap();
     let creds = j!({"ten_a": {"stripe": {"secret_key": fake.api_key, "base_url": fake.base_url, "timeout_ms": 2000}}});
     let svc = instance(&h, h.registry(), ServiceConfig::default()).with_live_gateways(Arc::new(

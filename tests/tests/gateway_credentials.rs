@@ -1,7 +1,8 @@
 //! Gateway credentials registered by API and stored encrypted (memory + a local key; the
 //! tenants table on moto + KMS on moto): they drive the real Stripe, Asaas and EFI clients
 //! against the fake gateways; stored records and answers hold no secret; a rotation reaches
-//! this instance at once and another one after its TTL; DELETE brings the simulator back;
+//! this instance at once and another one after its TTL; DELETE leaves the (now live) tenant
+//! without the gateway, never on a simulator;
 //! verify; bodies refused by field; other tenants see nothing.
 
 use integration_tests::credentials::{
@@ -188,7 +189,9 @@ async fn stripe_credentials_lifecycle(b: Backend) {
     assert!(!bad.body.contains(wrong));
     s.assert_stored_without(&[&key1, key2, wrong, whsec]).await;
 
-    // DELETE: the gateway is a simulator again, everywhere once the tenant cache lets go.
+    // DELETE: registering credentials made this tenant live, and a live tenant never falls
+    // back to a simulator: without credentials, Stripe is not configured (422), nothing is
+    // charged anywhere. (Tenant B, a test tenant, keeps its simulator, as above.)
     let d = delete_creds(&svc, KEY_A, "stripe").await;
     assert_eq!(d.status, 200, "{}", d.body);
     assert_eq!(
@@ -199,14 +202,14 @@ async fn stripe_credentials_lifecycle(b: Backend) {
     assert_eq!(verify_creds(&svc, KEY_A, "stripe").await.status, 404);
     assert_eq!(delete_creds(&svc, KEY_A, "stripe").await.status, 404);
     assert!(live_gateways(&s, "ten_a").await.is_empty());
-    let p = json(&post_payment(&svc, KEY_A, "cred-5", &card(2700)).await);
-    assert!(
-        p["gateway_payment_id"]
-            .as_str()
-            .unwrap()
-            .starts_with("sim_stripe_"),
-        "{p}"
+    let r = post_payment(&svc, KEY_A, "cred-5", &card(2700)).await;
+    assert_eq!(
+        (r.status, json(&r)["error"]["code"].as_str()),
+        (422, Some("gateway_not_configured")),
+        "{}",
+        r.body
     );
+    assert_eq!(s.h.stripe.create_calls(), 1, "only tenant B's payment");
     assert_eq!(fake.intents_created(), 4);
     s.assert_stored_without(&[&key1, key2, wrong, whsec]).await;
 

@@ -125,6 +125,9 @@ async fn ambiguous_pix_cancels_the_orphan_then_fails_over() {
     let tid = TenantId::parse("ten_a").unwrap();
     let mut t = h.stores.tenants.get(&tid).await.unwrap().unwrap();
     t.live_gateways = vec!["efi".into()];
+    // A test-mode tenant: one gateway through its (fake) sandbox credentials, the others
+    // simulated. (In live mode a gateway without credentials is never a candidate.)
+    t.mode = Some(shared::domain::AccountMode::Test);
     h.stores.tenants.put(&t).await.unwrap();
     let svc = Orchestrator::new(
         h.stores.idempotency.clone(),

@@ -274,6 +274,8 @@ fn payment(tenant: &str, reference: Option<&str>, status: PaymentStatus) -> Paym
         version: 1,
         applied_events: vec![],
         webhooks_applied: 0,
+        account: None,
+        late_payment: None,
         overdue_at: None,
     }
 }
@@ -368,6 +370,7 @@ async fn payments_list_filters_and_paginates(b: Backend) {
     let by_ref = PaymentFilter {
         reference: Some("shared-ref".into()),
         status: None,
+        late_payment: None,
     };
     let r = st.list(&tid("ten_a"), &by_ref, 10, None).await.unwrap();
     assert_eq!(r.items.len(), 3);
@@ -376,6 +379,7 @@ async fn payments_list_filters_and_paginates(b: Backend) {
     let succeeded = PaymentFilter {
         reference: None,
         status: Some(PaymentStatus::Succeeded),
+        late_payment: None,
     };
     let s1 = st.list(&tid("ten_a"), &succeeded, 2, None).await.unwrap();
     let want: Vec<_> = mine
@@ -394,6 +398,7 @@ async fn payments_list_filters_and_paginates(b: Backend) {
     let both = PaymentFilter {
         reference: Some("shared-ref".into()),
         status: Some(PaymentStatus::Pending),
+        late_payment: None,
     };
     assert_eq!(
         st.list(&tid("ten_a"), &both, 10, None)

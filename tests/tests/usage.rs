@@ -116,7 +116,7 @@ fn ground_truth(payments: &[Payment]) -> Value {
         .collect();
     let mut by_gateway: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
     let mut volume: BTreeMap<String, BTreeMap<&str, i64>> = BTreeMap::new();
-    let (mut refunds, mut failovers) = (0, 0);
+    let (mut refunds, mut failovers, mut late_payments) = (0, 0, 0);
     for p in payments {
         *by_status.entry(p.status.as_str().to_string()).or_default() += 1;
         *by_gateway
@@ -126,7 +126,14 @@ fn ground_truth(payments: &[Payment]) -> Value {
             .or_default() += 1;
         let v = volume
             .entry(p.amount.currency().code().to_string())
-            .or_insert_with(|| BTreeMap::from([("created", 0), ("succeeded", 0), ("refunded", 0)]));
+            .or_insert_with(|| {
+                BTreeMap::from([
+                    ("created", 0),
+                    ("succeeded", 0),
+                    ("refunded", 0),
+                    ("late", 0),
+                ])
+            });
         *v.entry("created").or_default() += p.amount.minor();
         if matches!(
             p.status,
@@ -135,6 +142,10 @@ fn ground_truth(payments: &[Payment]) -> Value {
             *v.entry("succeeded").or_default() += p.amount.minor();
         }
         *v.entry("refunded").or_default() += p.refunded_amount;
+        if let Some(late) = &p.late_payment {
+            *v.entry("late").or_default() += late.amount;
+            late_payments += 1;
+        }
         refunds += p
             .refunds
             .iter()
@@ -146,7 +157,7 @@ fn ground_truth(payments: &[Payment]) -> Value {
     }
     j!({
         "payments": {"total": payments.len(), "by_status": by_status, "by_gateway": by_gateway,
-                     "failovers": failovers},
+                     "failovers": failovers, "late_payments": late_payments},
         "volume": volume,
         "refunds": {"succeeded": refunds},
     })

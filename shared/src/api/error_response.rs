@@ -18,6 +18,12 @@ fn classify(e: &ApiError) -> (u16, &'static str, String) {
         ApiError::AlreadyExists(_) => (409, "invalid_request", "resource_exists".into()),
         ApiError::InvalidState(_) => (422, "invalid_request", "invalid_state".into()),
         ApiError::MethodNotAllowed => (405, "invalid_request", "method_not_allowed".into()),
+        ApiError::GatewayNotConfigured { .. } => {
+            (422, "invalid_request", "gateway_not_configured".into())
+        }
+        ApiError::GatewayCredentialsChanged(_) => {
+            (409, "gateway", "gateway_credentials_changed".into())
+        }
         ApiError::Gateway { code, .. } => (502, "gateway", code.clone()),
         ApiError::RateLimited { .. } => (429, "rate_limited", "rate_limited".into()),
         ApiError::Unavailable(_) => (503, "internal", "dependency_unavailable".into()),
@@ -44,6 +50,9 @@ pub fn error_response(e: &ApiError) -> ApiResponse {
     let mut err = serde_json::json!({"type": kind, "code": code, "message": e.to_string()});
     if let ApiError::Invalid { param: Some(p), .. } = e {
         err["param"] = serde_json::Value::String(p.clone());
+    }
+    if let ApiError::GatewayNotConfigured { param, .. } = e {
+        err["param"] = serde_json::Value::String((*param).to_string());
     }
     let mut resp = ApiResponse::json(status, serde_json::json!({ "error": err }).to_string());
     if matches!(e, ApiError::IdempotencyKeyInUse | ApiError::Unavailable(_)) {

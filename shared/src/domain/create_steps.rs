@@ -17,6 +17,7 @@
 //! is named durably before it is called, and no second gateway is called until the first is
 //! durably shown to hold nothing payable.
 
+use super::GatewayAccount;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -52,6 +53,12 @@ pub struct GatewayStep {
     pub code: Option<String>,
     #[serde(with = "crate::time_format")]
     pub at: DateTime<Utc>,
+    /// The account the gateway is (about to be) called at, recorded with the intent, so a
+    /// takeover asks exactly that account (never another: a charge made under other credentials
+    /// is invisible there, and a re-sent create would charge again). `None` in records written
+    /// before accounts were pinned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<GatewayAccount>,
 }
 
 /// A move the table forbids; reaching one is a bug, and the create stops before calling anyone.
@@ -79,11 +86,21 @@ pub struct CreateSteps(Vec<GatewayStep>);
 impl CreateSteps {
     /// The steps of a claim that names its first gateway before calling it.
     pub fn first_intent(gateway: &str, at: DateTime<Utc>) -> Self {
+        Self::first_intent_at(gateway, at, None)
+    }
+
+    /// [`Self::first_intent`] naming the account the gateway will be called at.
+    pub fn first_intent_at(
+        gateway: &str,
+        at: DateTime<Utc>,
+        account: Option<GatewayAccount>,
+    ) -> Self {
         Self(vec![GatewayStep {
             gateway: gateway.to_string(),
             state: StepState::Intent,
             code: None,
             at,
+            account,
         }])
     }
 
@@ -113,6 +130,16 @@ impl CreateSteps {
     /// Names `gateway` as the one about to be called. Refused while another gateway may hold a
     /// charge; a no-op if it already is the intent.
     pub fn begin(&mut self, gateway: &str, at: DateTime<Utc>) -> Result<(), StepError> {
+        self.begin_at(gateway, at, None)
+    }
+
+    /// [`Self::begin`] naming the account the gateway will be called at.
+    pub fn begin_at(
+        &mut self,
+        gateway: &str,
+        at: DateTime<Utc>,
+        account: Option<GatewayAccount>,
+    ) -> Result<(), StepError> {
         if let Some(other) = self.intent() {
             if other.gateway == gateway {
                 return Ok(());
@@ -134,12 +161,14 @@ impl CreateSteps {
                 s.state = StepState::Intent;
                 s.code = None;
                 s.at = at;
+                s.account = account;
             }
             None => self.0.push(GatewayStep {
                 gateway: gateway.to_string(),
                 state: StepState::Intent,
                 code: None,
                 at,
+                account,
             }),
         }
         Ok(())

@@ -32,6 +32,9 @@ pub enum EventType {
     PaymentRefunded,
     #[serde(rename = "payment.overdue")]
     PaymentOverdue,
+    /// The gateway confirmed money after a final non-success status (`late_payment`).
+    #[serde(rename = "payment.late_payment_received")]
+    PaymentLatePaymentReceived,
     #[serde(rename = "refund.succeeded")]
     RefundSucceeded,
     #[serde(rename = "refund.failed")]
@@ -39,7 +42,7 @@ pub enum EventType {
 }
 
 /// Every event type, in documentation order (the API's `type` filter accepts exactly these).
-pub const EVENT_TYPES: [EventType; 12] = [
+pub const EVENT_TYPES: [EventType; 13] = [
     EventType::PaymentPending,
     EventType::PaymentRequiresAction,
     EventType::PaymentProcessing,
@@ -50,6 +53,7 @@ pub const EVENT_TYPES: [EventType; 12] = [
     EventType::PaymentPartiallyRefunded,
     EventType::PaymentRefunded,
     EventType::PaymentOverdue,
+    EventType::PaymentLatePaymentReceived,
     EventType::RefundSucceeded,
     EventType::RefundFailed,
 ];
@@ -68,6 +72,7 @@ impl EventType {
             Self::PaymentPartiallyRefunded => "payment.partially_refunded",
             Self::PaymentRefunded => "payment.refunded",
             Self::PaymentOverdue => "payment.overdue",
+            Self::PaymentLatePaymentReceived => "payment.late_payment_received",
             Self::RefundSucceeded => "refund.succeeded",
             Self::RefundFailed => "refund.failed",
         }

@@ -1,6 +1,7 @@
 //! The domain: pure types and rules, no I/O. Constructors reject invalid values, so code past
 //! the API edge never re-checks them.
 
+mod account;
 mod breaker;
 mod callback_url;
 mod create_steps;
@@ -15,6 +16,7 @@ mod secret;
 mod status;
 mod usage;
 
+pub use account::{AccountMode, GatewayAccount, LatePayment, LateSource};
 pub use breaker::{
     BreakerConfig, BreakerConfigError, BreakerRecord, BreakerState, Phase, Transition, WindowSlot,
     MAX_PROBES, WINDOW_SLOTS,

@@ -1,7 +1,8 @@
 //! The payment aggregate and the value objects it carries.
 
 use super::{
-    CallbackUrl, Currency, Document, Money, PaymentId, PaymentMethod, PaymentStatus, TenantId,
+    CallbackUrl, Currency, Document, GatewayAccount, LatePayment, Money, PaymentId, PaymentMethod,
+    PaymentStatus, TenantId,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -147,6 +148,14 @@ pub struct Payment {
     /// recognized by `applied_events`); the usage counters read it.
     #[serde(default)]
     pub webhooks_applied: u32,
+    /// The account that made the charge (mode and credentials). `None` on payments stored
+    /// before accounts were pinned, and on a create that reached no gateway; see
+    /// `Orchestrator::resolve_for_payment` for how those are resolved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<GatewayAccount>,
+    /// Money the gateway confirmed after a final non-success status (see [`LatePayment`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late_payment: Option<LatePayment>,
 }
 
 impl Payment {
@@ -184,6 +193,25 @@ impl Payment {
         if self.status != target && self.status.can_move_to(target) {
             self.status = target;
         }
+    }
+}
+
+impl Payment {
+    /// Whether money reported for this payment now would be late: its status is final and not
+    /// a success (`failed`, `canceled`, `expired`), and no late payment is recorded yet.
+    pub fn takes_late_payment(&self) -> bool {
+        matches!(
+            self.status,
+            PaymentStatus::Failed | PaymentStatus::Canceled | PaymentStatus::Expired
+        ) && self.late_payment.is_none()
+    }
+
+    /// Whether the payment was made in live mode (its pinned account's mode; `false` for a
+    /// payment without a pin, which is resolved by the rules in the service).
+    pub fn livemode(&self) -> bool {
+        self.account
+            .as_ref()
+            .is_some_and(|a| a.mode == super::AccountMode::Live)
     }
 }
 

@@ -93,11 +93,13 @@ pub mod names {
     pub const CALLBACKS_DELIVERED: &str = "callbacks.delivered";
     /// Merchant events whose retries ran out (each time one does).
     pub const CALLBACKS_FAILED: &str = "callbacks.failed";
+    /// Payments holding money a gateway confirmed after a final non-success status.
+    pub const LATE_PAYMENTS: &str = "late_payments";
     /// `status.<status>`: payments by current status.
     pub const STATUS: &str = "status.";
     /// `method.<gateway>.<method>`: payments by gateway and method.
     pub const METHOD: &str = "method.";
-    /// `volume.<created|succeeded|refunded>.<CUR>`: amounts in minor units.
+    /// `volume.<created|succeeded|refunded|late>.<CUR>`: amounts in minor units.
     pub const VOLUME: &str = "volume.";
 }
 
@@ -133,6 +135,12 @@ pub fn contribution(p: &Payment) -> Counters {
         format!("{}refunded.{cur}", names::VOLUME),
         p.refunded_amount,
     );
+    // Money that arrived after a final failure is counted on its own, never as `succeeded`:
+    // the payment did not succeed, yet the money is there to bill and to settle.
+    if let Some(late) = &p.late_payment {
+        c.add(names::LATE_PAYMENTS, 1);
+        c.add(format!("{}late.{cur}", names::VOLUME), late.amount);
+    }
     let refunds = p
         .refunds
         .iter()

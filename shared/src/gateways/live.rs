@@ -8,7 +8,9 @@
 use super::credential_form::{CredentialForm, FormError, FormPolicy};
 use super::{asaas::AsaasClient, efi::EfiClient, stripe::StripeClient};
 use crate::domain::{SecretString, TenantId};
-use crate::ports::{CredentialStore, Gateway, GatewayError, StoreError, WebhookSecrets};
+use crate::ports::{
+    account_fingerprint, CredentialStore, Gateway, GatewayError, StoreError, WebhookSecrets,
+};
 use crate::service::credentials::{CredentialVault, LayeredCredentials};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -103,10 +105,24 @@ pub enum LiveGatewayError {
     Bad(String, String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The credentials in force are not the ones a payment's charge was made with (deleted, or
+    /// replaced by others).
+    #[error("the credentials for {0} are not the ones this payment was made with")]
+    Changed(String),
+}
+
+/// A tenant's real client and which credentials it was built from.
+#[derive(Clone)]
+pub struct LiveClient {
+    pub client: Arc<dyn Gateway>,
+    /// [`crate::ports::account_fingerprint`] of the credential document.
+    pub account: String,
+    /// The encrypted record's version (`None` for the fallback sources).
+    pub version: Option<u64>,
 }
 
 struct Cached {
-    client: Arc<dyn Gateway>,
+    live: LiveClient,
     tag: String,
     checked: Instant,
 }
@@ -170,20 +186,20 @@ impl LiveGateways {
         &self,
         tenant: &TenantId,
         gateway: &str,
-    ) -> Result<Arc<dyn Gateway>, LiveGatewayError> {
+    ) -> Result<LiveClient, LiveGatewayError> {
         let k = (tenant.clone(), gateway.to_string());
         let stale = match self.lock().get(&k) {
-            Some(c) if c.checked.elapsed() < self.ttl => return Ok(c.client.clone()),
-            Some(c) => Some((c.client.clone(), c.tag.clone())),
+            Some(c) if c.checked.elapsed() < self.ttl => return Ok(c.live.clone()),
+            Some(c) => Some((c.live.clone(), c.tag.clone())),
             None => None,
         };
-        if let Some((client, tag)) = stale {
+        if let Some((live, tag)) = stale {
             match self.credentials.tag(tenant, gateway).await {
                 Ok(Some(now)) if now == tag => {
                     if let Some(c) = self.lock().get_mut(&k) {
                         c.checked = Instant::now();
                     }
-                    return Ok(client);
+                    return Ok(live);
                 }
                 Ok(_) => {
                     self.lock().remove(&k);
@@ -192,27 +208,83 @@ impl LiveGateways {
                 // again) rather than fail payments on a credential read.
                 Err(e) => {
                     tracing::warn!(tenant = %tenant, gateway, error = %e, "credential check failed; cached client kept");
-                    return Ok(client);
+                    return Ok(live);
                 }
             }
         }
-        let (client, tag) = self.build(tenant, gateway).await?;
+        self.build_and_cache(tenant, gateway).await
+    }
+
+    /// The client built from exactly the credentials whose fingerprint is `account` — the ones
+    /// a payment's charge was made with — checked against the source now (one tag read, no
+    /// decryption unless the credentials changed), whatever the cache's age. Deleted or
+    /// replaced credentials are [`LiveGatewayError::Changed`]: no other account is ever asked
+    /// about the payment. If the source cannot be read, a cached client built from those very
+    /// credentials is used; otherwise the store error is returned.
+    pub async fn pinned(
+        &self,
+        tenant: &TenantId,
+        gateway: &str,
+        account: &str,
+    ) -> Result<Arc<dyn Gateway>, LiveGatewayError> {
+        let k = (tenant.clone(), gateway.to_string());
+        let cached = self.lock().get(&k).map(|c| (c.live.clone(), c.tag.clone()));
+        let live = match self.credentials.tag(tenant, gateway).await {
+            Ok(None) => {
+                self.lock().remove(&k);
+                return Err(LiveGatewayError::Changed(gateway.to_string()));
+            }
+            Ok(Some(now)) => match cached {
+                Some((live, tag)) if tag == now => {
+                    if let Some(c) = self.lock().get_mut(&k) {
+                        c.checked = Instant::now();
+                    }
+                    live
+                }
+                _ => match self.build_and_cache(tenant, gateway).await {
+                    Ok(live) => live,
+                    Err(LiveGatewayError::Missing(_)) => {
+                        return Err(LiveGatewayError::Changed(gateway.to_string()))
+                    }
+                    Err(e) => return Err(e),
+                },
+            },
+            Err(e) => match cached {
+                Some((live, _)) if live.account == account => {
+                    tracing::warn!(tenant = %tenant, gateway, error = %e, "credential check failed; the cached client of the pinned credentials is used");
+                    return Ok(live.client);
+                }
+                _ => return Err(LiveGatewayError::Store(e)),
+            },
+        };
+        if live.account != account {
+            return Err(LiveGatewayError::Changed(gateway.to_string()));
+        }
+        Ok(live.client)
+    }
+
+    async fn build_and_cache(
+        &self,
+        tenant: &TenantId,
+        gateway: &str,
+    ) -> Result<LiveClient, LiveGatewayError> {
+        let (live, tag) = self.build(tenant, gateway).await?;
         self.lock().insert(
-            k,
+            (tenant.clone(), gateway.to_string()),
             Cached {
-                client: client.clone(),
+                live: live.clone(),
                 tag,
                 checked: Instant::now(),
             },
         );
-        Ok(client)
+        Ok(live)
     }
 
     async fn build(
         &self,
         tenant: &TenantId,
         gateway: &str,
-    ) -> Result<(Arc<dyn Gateway>, String), LiveGatewayError> {
+    ) -> Result<(LiveClient, String), LiveGatewayError> {
         let spec = spec(gateway).ok_or_else(|| LiveGatewayError::Missing(gateway.to_string()))?;
         let (creds, tag) = self
             .credentials
@@ -221,7 +293,12 @@ impl LiveGateways {
             .ok_or_else(|| LiveGatewayError::Missing(gateway.to_string()))?;
         let client = (spec.build)(creds.expose())
             .map_err(|e| LiveGatewayError::Bad(gateway.to_string(), e))?;
-        Ok((client, tag))
+        let live = LiveClient {
+            client,
+            account: account_fingerprint(tenant, gateway, creds.expose()),
+            version: tag.strip_prefix("v:").and_then(|v| v.parse().ok()),
+        };
+        Ok((live, tag))
     }
 
     /// Builds a new client from the credentials as stored now (never the cached one) and makes

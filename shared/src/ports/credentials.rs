@@ -44,6 +44,23 @@ pub fn content_tag(doc: &serde_json::Value) -> String {
     format!("h:{}", hex::encode(&digest[..12]))
 }
 
+/// Which credentials made a charge, as pinned on the payment: a prefix of the SHA-256 of a
+/// label, the tenant, the gateway and the credential document. The same document registered
+/// again gives the same value; any other document (another account, a rotated key, another
+/// host) a different one; equal documents of two tenants never match; and the value tells
+/// nothing of the secret.
+pub fn account_fingerprint(tenant: &TenantId, gateway: &str, doc: &serde_json::Value) -> String {
+    let text = Zeroizing::new(doc.to_string());
+    let mut h = Sha256::new();
+    h.update(b"orchestrator-gateway-account-v1\0");
+    h.update(tenant.as_str().as_bytes());
+    h.update(b"\0");
+    h.update(gateway.as_bytes());
+    h.update(b"\0");
+    h.update(text.as_bytes());
+    format!("a:{}", hex::encode(&h.finalize()[..12]))
+}
+
 /// What a data key and a ciphertext are bound to: KMS `EncryptionContext` and the AES-GCM
 /// associated data. Decrypting under any other context fails.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -18,8 +18,8 @@ pub use audit::{AuditEntry, AuditStore, MAX_AUDIT_ENTRIES};
 pub use breaker::{BreakerKey, BreakerStore};
 pub use commit::{CreateCommit, KeyCompletion};
 pub use credentials::{
-    content_tag, CipherError, CredentialCipher, CredentialStore, DataKey, EncryptionContext,
-    Envelope, SealedCredential, SealedCredentialStore,
+    account_fingerprint, content_tag, CipherError, CredentialCipher, CredentialStore, DataKey,
+    EncryptionContext, Envelope, SealedCredential, SealedCredentialStore,
 };
 pub use gateway::{
     ChargeLookup, ChargeRequest, ErrorClass, Gateway, GatewayCharge, GatewayError, GatewayRefund,

@@ -38,6 +38,8 @@ impl Effects {
 pub struct PaymentFilter {
     pub reference: Option<String>,
     pub status: Option<PaymentStatus>,
+    /// `Some(true)`: only payments holding a late payment; `Some(false)`: only those without.
+    pub late_payment: Option<bool>,
 }
 
 /// One page of a listing, newest first.

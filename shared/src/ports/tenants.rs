@@ -1,7 +1,7 @@
 //! Tenants (merchants) and their API keys.
 
 use super::StoreError;
-use crate::domain::{CallbackUrl, PaymentMethod, TenantId};
+use crate::domain::{AccountMode, CallbackUrl, PaymentMethod, TenantId};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -30,6 +30,11 @@ pub struct Tenant {
     /// are the built-in simulators.
     #[serde(default)]
     pub live_gateways: Vec<String>,
+    /// Test or live (see [`Tenant::mode`]). Set to `live` by the first credentials registered
+    /// through the API, and kept when they are deleted: a live tenant whose credentials are
+    /// gone has no gateway, never a simulator. `None` on tenants stored before modes existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<AccountMode>,
     /// Secrets that authenticate this tenant's inbound gateway webhooks.
     #[serde(default)]
     pub webhook_secrets: WebhookSecrets,
@@ -121,6 +126,24 @@ pub fn is_blank_secret(secret: &str) -> bool {
 }
 
 impl Tenant {
+    /// The tenant's mode: as set, or, for a tenant stored before modes existed, `live` when it
+    /// uses any gateway live (a real merchant) and `test` otherwise (demo and test tenants).
+    /// In live mode only the gateways in `live_gateways` take payments, with their registered
+    /// credentials; in test mode the others are the built-in simulators.
+    pub fn mode(&self) -> AccountMode {
+        self.mode.unwrap_or(if self.live_gateways.is_empty() {
+            AccountMode::Test
+        } else {
+            AccountMode::Live
+        })
+    }
+
+    /// Whether `gateway` uses the tenant's registered credentials (else: its simulator, in test
+    /// mode; not configured, in live mode).
+    pub fn uses_credentials(&self, gateway: &str) -> bool {
+        self.live_gateways.iter().any(|g| g == gateway)
+    }
+
     /// The callback secrets still in use at `now`: a rotated-out secret until its grace ends.
     pub fn active_callback_secrets(&self, now: DateTime<Utc>) -> Vec<&str> {
         self.callback_secrets
@@ -231,6 +254,7 @@ impl std::fmt::Debug for Tenant {
             .field("routing", &self.routing)
             .field("callback_url", &self.callback_url)
             .field("live_gateways", &self.live_gateways)
+            .field("mode", &self.mode)
             .field("callback_secrets", &self.callback_secrets.len())
             .field("webhook_secrets", &self.webhook_secrets)
             .field("disabled", &self.disabled)
@@ -242,6 +266,40 @@ impl std::fmt::Debug for Tenant {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tenant_without_a_mode_is_live_when_it_uses_a_gateway_live() {
+        let mut t: Tenant = serde_json::from_value(serde_json::json!({
+            "id": "ten_a", "name": "A", "api_key_sha256": []
+        }))
+        .unwrap();
+        assert_eq!(t.mode(), AccountMode::Test, "demo and test tenants");
+        t.live_gateways = vec!["stripe".into()];
+        assert_eq!(
+            t.mode(),
+            AccountMode::Live,
+            "a real merchant stored before modes"
+        );
+        t.mode = Some(AccountMode::Test);
+        assert_eq!(
+            t.mode(),
+            AccountMode::Test,
+            "sandbox credentials in test mode"
+        );
+        t.live_gateways.clear();
+        t.mode = Some(AccountMode::Live);
+        assert_eq!(
+            t.mode(),
+            AccountMode::Live,
+            "stays live without credentials"
+        );
+        assert!(!serde_json::to_string(&Tenant {
+            mode: None,
+            ..t.clone()
+        })
+        .unwrap()
+        .contains("\"mode\""));
+    }
 
     fn tenant(secrets: serde_json::Value, callback: serde_json::Value) -> Tenant {
         serde_json::from_value(serde_json::json!({

@@ -68,6 +68,7 @@ pub(crate) fn tenant_view(t: &Tenant) -> Value {
         "routing": t.routing,
         "callback_url": t.callback_url.as_ref().map(|u| u.as_str()),
         "live_gateways": t.live_gateways,
+        "mode": t.mode().as_str(),
         "rate_limit_per_minute": t.rate_limit_per_minute,
         "api_keys": t.api_key_sha256.len(),
     })
@@ -230,6 +231,7 @@ impl Orchestrator {
             disabled: false,
             rate_limit_per_minute: req.rate_limit_per_minute,
             callback_secret_expiry: BTreeMap::new(),
+            mode: None,
             version: 0,
         };
         // Conditional: of two creations of one id (one after the other, or at once on two

@@ -115,13 +115,13 @@ impl Orchestrator {
             let e = ApiError::InvalidState("the payment has no gateway charge to cancel".into());
             return Err(self.release_key(tenant, &key, &lease, e).await);
         };
-        let gateway = match self.resolve_gateway(tenant, &gateway_name).await {
+        // Exactly the account that holds the charge, or 409 (nothing sent: the key is freed).
+        let gateway = match self
+            .resolve_for_payment(tenant, &payment, &gateway_name)
+            .await
+        {
             Ok(g) => g,
-            Err(e) => {
-                return Err(self
-                    .release_key(tenant, &key, &lease, gateway_error(e))
-                    .await)
-            }
+            Err(e) => return Err(self.release_key(tenant, &key, &lease, e).await),
         };
         let now = self.clock.now();
         let budget = CallBudget::new(

@@ -13,16 +13,18 @@ use super::breaker::{Admission, Permit};
 use super::budget::CallBudget;
 use super::create_payment::{class_name, gateway_key, BREAKER_OPEN};
 use super::create_request::NewPayment;
+use super::orchestrator::Resolved;
 use super::Orchestrator;
 use crate::domain::{
-    Attempt, AttemptOutcome, CreateSteps, Failure, IdempotencyKey, Payment, PaymentMethod,
-    PaymentStatus, StepState,
+    Attempt, AttemptOutcome, CreateSteps, Failure, GatewayAccount, IdempotencyKey, Payment,
+    PaymentMethod, PaymentStatus, StepState,
 };
 use crate::error::ApiError;
 use crate::ports::{
     ChargeLookup, ChargeRequest, ErrorClass, Gateway, GatewayCharge, GatewayError, Lease,
     StoreError, Tenant,
 };
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -78,6 +80,9 @@ pub(crate) struct CreateRun<'a> {
     budget: CallBudget,
     steps: CreateSteps,
     payment: Payment,
+    /// Each gateway's implementation and account, resolved once per run (the first one before
+    /// the claim, so the claim's intent names its account).
+    resolutions: HashMap<String, Result<Resolved, GatewayError>>,
 }
 
 impl<'a> CreateRun<'a> {
@@ -90,6 +95,7 @@ impl<'a> CreateRun<'a> {
         lease: &'a Lease,
         new: &'a NewPayment,
         budget: CallBudget,
+        resolutions: HashMap<String, Result<Resolved, GatewayError>>,
     ) -> Self {
         let now = svc.clock.now();
         let attempts = if lease.takeover {
@@ -141,6 +147,8 @@ impl<'a> CreateRun<'a> {
             version: 1,
             applied_events: vec![],
             webhooks_applied: 0,
+            account: None,
+            late_payment: None,
             overdue_at: None,
         };
         Self {
@@ -152,7 +160,40 @@ impl<'a> CreateRun<'a> {
             budget,
             steps: lease.steps.clone(),
             payment,
+            resolutions,
         }
+    }
+
+    /// The implementation and account of `name` for this run (resolved once).
+    async fn resolve(&mut self, name: &str) -> Result<Resolved, GatewayError> {
+        if let Some(r) = self.resolutions.get(name) {
+            return r.clone();
+        }
+        let r = self.svc.resolve_for_charge(self.tenant, name).await;
+        self.resolutions.insert(name.to_string(), r.clone());
+        r
+    }
+
+    /// The account `gateway` was (or is about to be) called at: its durable step's, else this
+    /// run's resolution.
+    fn account_of(&self, gateway: &str) -> Option<GatewayAccount> {
+        self.steps
+            .steps()
+            .iter()
+            .find(|s| s.gateway == gateway)
+            .and_then(|s| s.account.clone())
+            .or_else(|| {
+                self.resolutions
+                    .get(gateway)
+                    .and_then(|r| r.as_ref().ok())
+                    .map(|r| r.account.clone())
+            })
+    }
+
+    /// The payment is settled at `gateway`: it names the gateway and the account.
+    fn settle_at(&mut self, gateway: &str) {
+        self.payment.gateway = Some(gateway.to_string());
+        self.payment.account = self.account_of(gateway);
     }
 
     /// Runs the loop: a takeover first settles the gateway that may hold a charge, then the
@@ -164,7 +205,14 @@ impl<'a> CreateRun<'a> {
             let Some(g) = self.svc.gateways.get(&intent.gateway).cloned() else {
                 return self.processing_at(&intent.gateway, "gateway_not_registered");
             };
-            match self.look_up_intent(&g).await {
+            // Exactly the account the crashed holder named before its call; if those
+            // credentials are gone, nothing is asked anywhere: the payment waits, processing,
+            // pinned to that account (its follow-ups answer 409 until they are back).
+            let resolved = match self.resolve_intent(&intent, &g).await {
+                Ok(r) => r,
+                Err(code) => return self.processing_at(g.name(), &code),
+            };
+            match self.look_up_intent(&g, &resolved.imp).await {
                 Some(end) => return end,
                 // Past ~a day the gateway may have forgotten its idempotency key (Stripe keeps
                 // them 24 h): re-sending could charge again, so the payment waits for a refresh.
@@ -214,9 +262,16 @@ impl<'a> CreateRun<'a> {
         let Some(g) = self.svc.gateways.get(&name).cloned() else {
             return SweepEnd::Later(format!("gateway {name} is not registered"));
         };
-        let imp = match self.svc.resolve_gateway(self.tenant, &name).await {
-            Ok(imp) => imp,
-            Err(e) => return SweepEnd::Later(format!("{name}: {}", e.code)),
+        // Exactly the account the holder named; gone or replaced: the payment is recorded
+        // processing, pinned to it (named, and settled once those credentials are back).
+        let imp = match self.resolve_intent(&intent, &g).await {
+            Ok(r) => r.imp,
+            Err(code) => {
+                return SweepEnd::Record(Box::new(match self.processing_at(&name, &code) {
+                    ChargeEnd::Record(p) => *p,
+                    _ => return SweepEnd::Later(format!("{name}: {code}")),
+                }))
+            }
         };
         let req = self.request(g.as_ref());
         let found = self
@@ -288,12 +343,50 @@ impl<'a> CreateRun<'a> {
         }
     }
 
+    /// The account a crashed holder's intent named (or, for an intent recorded before accounts
+    /// were pinned, the account as resolved now — in live mode never a simulator); the error
+    /// is the attempt code to record when it cannot be used.
+    async fn resolve_intent(
+        &mut self,
+        intent: &crate::domain::GatewayStep,
+        g: &Arc<dyn Gateway>,
+    ) -> Result<Resolved, String> {
+        let resolved = match &intent.account {
+            Some(account) => self
+                .svc
+                .resolve_account(self.tenant, g.name(), account)
+                .await
+                .map(|imp| Resolved {
+                    imp,
+                    account: account.clone(),
+                })
+                .map_err(|e| match e {
+                    ApiError::GatewayCredentialsChanged(_) => {
+                        "gateway_credentials_changed".to_string()
+                    }
+                    ApiError::Gateway { code, .. } => code,
+                    _ => "account_unavailable".to_string(),
+                }),
+            None => self
+                .svc
+                .resolve_for_charge(self.tenant, g.name())
+                .await
+                .map_err(|e| e.code),
+        }?;
+        self.resolutions
+            .insert(g.name().to_string(), Ok(resolved.clone()));
+        Ok(resolved)
+    }
+
     /// After a takeover: asks the intent gateway for the charge the crashed holder may have made
     /// (a look-up, never a create). `Some` ends the loop on what was found; `None` with the step
     /// still `intent` means the gateway could not say, so its create is re-issued (same key).
-    async fn look_up_intent(&mut self, g: &Arc<dyn Gateway>) -> Option<ChargeEnd> {
+    async fn look_up_intent(
+        &mut self,
+        g: &Arc<dyn Gateway>,
+        imp: &Arc<dyn Gateway>,
+    ) -> Option<ChargeEnd> {
         let name = g.name().to_string();
-        let imp = self.svc.resolve_gateway(self.tenant, &name).await.ok()?;
         let req = self.request(g.as_ref());
         let found = self
             .budget
@@ -364,14 +457,9 @@ impl<'a> CreateRun<'a> {
             }
             return self.nothing_at(&name, CallBudget::no_time_left(), 0);
         }
-        if mode == Mode::Fresh {
-            if let Err(end) = self.begin(&name).await {
-                self.release_breaker(permit).await;
-                return Next::Done(end);
-            }
-        }
-        let imp = match self.svc.resolve_gateway(self.tenant, &name).await {
-            Ok(imp) => imp,
+        // Resolved before the intent is written, so the intent names the account called.
+        let resolved = match self.resolve(&name).await {
+            Ok(r) => r,
             Err(e) => {
                 self.record_breaker(permit, Some(e.class)).await;
                 if mode == Mode::Resumed {
@@ -380,6 +468,13 @@ impl<'a> CreateRun<'a> {
                 return self.nothing_at(&name, e, 0);
             }
         };
+        if mode == Mode::Fresh {
+            if let Err(end) = self.begin(&name, resolved.account.clone()).await {
+                self.release_breaker(permit).await;
+                return Next::Done(end);
+            }
+        }
+        let imp = resolved.imp;
         crate::failpoint!("create.before_gateway_call");
         let started = Instant::now();
         let result = self.budget.run(&name, "create", imp.create(&req)).await;
@@ -421,7 +516,7 @@ impl<'a> CreateRun<'a> {
             }
             (ErrorClass::Declined | ErrorClass::Invalid, _) => {
                 self.push_attempt(&name, &e, duration_ms);
-                self.payment.gateway = Some(name);
+                self.settle_at(&name);
                 self.payment.status = PaymentStatus::Failed;
                 self.payment.failure = Some(Failure {
                     code: e.code,
@@ -505,12 +600,15 @@ impl<'a> CreateRun<'a> {
 
     /// Records `gateway` as the one about to be called, durably, before the call. A no-op for
     /// the claim's own first intent.
-    async fn begin(&mut self, gateway: &str) -> Result<(), ChargeEnd> {
+    async fn begin(&mut self, gateway: &str, account: GatewayAccount) -> Result<(), ChargeEnd> {
         if self.steps.intent().is_some_and(|i| i.gateway == gateway) {
             return Ok(());
         }
         let before = self.steps.clone();
-        if let Err(e) = self.steps.begin(gateway, self.svc.clock.now()) {
+        if let Err(e) = self
+            .steps
+            .begin_at(gateway, self.svc.clock.now(), Some(account))
+        {
             return Err(self.bug(e));
         }
         match self
@@ -566,13 +664,13 @@ impl<'a> CreateRun<'a> {
                 duration_ms: 0,
             });
         }
-        self.payment.gateway = Some(gateway.to_string());
+        self.settle_at(gateway);
         self.payment.status = PaymentStatus::Processing;
         ChargeEnd::Record(Box::new(self.payment.clone()))
     }
 
     fn apply(&mut self, gateway: &str, charge: GatewayCharge) {
-        self.payment.gateway = Some(gateway.to_string());
+        self.settle_at(gateway);
         self.payment.status = charge.status;
         self.payment.gateway_payment_id = Some(charge.gateway_payment_id);
         self.payment.pix = charge.pix;

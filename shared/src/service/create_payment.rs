@@ -7,10 +7,11 @@ use super::create_request::{parse_create, NewPayment};
 use super::idempotent::parse_key;
 use super::payment_view::render_payment;
 use super::Orchestrator;
-use crate::domain::{CreateSteps, IdempotencyKey, Payment, PaymentId, PaymentMethod};
+use crate::domain::{AccountMode, CreateSteps, IdempotencyKey, Payment, PaymentId, PaymentMethod};
 use crate::error::ApiError;
 use crate::ports::{ErrorClass, Gateway, KeyCompletion, Lease, StoreError, StoredResponse, Tenant};
 use chrono::{DateTime, Utc};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Attempt code of a gateway skipped because its breaker is open (or half-open and already
@@ -70,7 +71,21 @@ impl Orchestrator {
         // claim, a slow claim would let calls run past `in_flight_until`, where a takeover may
         // already be resuming the same create.
         let budget = CallBudget::new(deadline, now, self.config.gateway_reserve);
-        let first = CreateSteps::first_intent(candidates[0].name(), now);
+        // The claim names the first gateway that can be called and the account it will be
+        // called at (credentials served from the instance's cache: no extra request in steady
+        // state). Gateways before it have no usable credentials: nothing is called there, and
+        // the charge loop records them as attempts. None usable: the claim names no intent.
+        let mut resolutions = HashMap::new();
+        let mut first = CreateSteps::default();
+        for g in &candidates {
+            let r = self.resolve_for_charge(tenant, g.name()).await;
+            let account = r.as_ref().ok().map(|r| r.account.clone());
+            resolutions.insert(g.name().to_string(), r);
+            if let Some(account) = account {
+                first = CreateSteps::first_intent_at(g.name(), now, Some(account));
+                break;
+            }
+        }
 
         let lease = match self
             .claim_key(tenant, &key, PAYMENTS_PATH, body, Some(deadline), first)
@@ -93,7 +108,7 @@ impl Orchestrator {
         let payment = match existing {
             Some(p) => p,
             None => {
-                let mut run = CreateRun::new(self, tenant, &key, &lease, &new, budget);
+                let mut run = CreateRun::new(self, tenant, &key, &lease, &new, budget, resolutions);
                 match run.charge(&candidates).await {
                     ChargeEnd::Record(p) => {
                         crate::failpoint!("create.before_commit");
@@ -172,6 +187,28 @@ impl Orchestrator {
             .filter(|g| new.method != PaymentMethod::Card || new.card_tokens.contains_key(g.name()))
             .cloned()
             .collect();
+        // Live mode: only gateways with the tenant's credentials; a gateway without them is
+        // not a candidate, whatever routing says (never a simulator, never a fallback).
+        if tenant.mode() == AccountMode::Live && !list.is_empty() {
+            let live: Vec<Arc<dyn Gateway>> = list
+                .iter()
+                .filter(|g| tenant.uses_credentials(g.name()))
+                .cloned()
+                .collect();
+            if live.is_empty() {
+                let (param, message) = match &new.gateway {
+                    Some(g) => ("gateway", format!(
+                        "gateway `{g}` has no credentials on this live account; register them with PUT /v1/gateways/{g}/credentials"
+                    )),
+                    None => ("method", format!(
+                        "no gateway in this live account's routing for {} has credentials; register them with PUT /v1/gateways/{{gateway}}/credentials",
+                        new.method
+                    )),
+                };
+                return Err(ApiError::GatewayNotConfigured { message, param });
+            }
+            return Ok(live);
+        }
         if list.is_empty() {
             let pinned = new.gateway.as_deref().and_then(|g| self.gateways.get(g));
             let why = match (&new.gateway, pinned) {

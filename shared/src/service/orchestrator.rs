@@ -2,7 +2,9 @@
 
 use super::breaker::Breakers;
 use crate::clock::Clock;
+use crate::domain::{AccountMode, GatewayAccount, Payment};
 use crate::error::ApiError;
+use crate::gateways::live::LiveGatewayError;
 use crate::ports::{
     hash_api_key, GatewayRegistry, IdempotencyStore, PaymentStore, Tenant, TenantStore,
 };
@@ -105,6 +107,43 @@ pub struct Orchestrator {
     pub(crate) audit: Option<Arc<dyn crate::ports::AuditStore>>,
 }
 
+/// Attempt code (and API error code) of a gateway a live tenant has no credentials for.
+pub const GATEWAY_NOT_CONFIGURED: &str = "gateway_not_configured";
+
+/// A gateway implementation and the account it charges at.
+#[derive(Clone)]
+pub(crate) struct Resolved {
+    pub imp: Arc<dyn Gateway>,
+    pub account: GatewayAccount,
+}
+
+fn credentials_changed(name: &str) -> ApiError {
+    ApiError::GatewayCredentialsChanged(format!(
+        "this payment's charge was made with {name} credentials this account no longer has (deleted or replaced); nothing was called and nothing changed. Register the same credentials again to act on it"
+    ))
+}
+
+/// A live client that could not be had, as a gateway error: missing or unusable credentials
+/// are `misconfigured` (nothing created), an unreadable store `unavailable`.
+fn live_error(
+    tenant: &Tenant,
+    name: &str,
+    e: crate::gateways::live::LiveGatewayError,
+) -> GatewayError {
+    use crate::gateways::live::LiveGatewayError as E;
+    let (class, code) = match &e {
+        E::Missing(_) | E::Changed(_) => (ErrorClass::Misconfigured, "credentials_missing"),
+        E::Bad(..) => (ErrorClass::Misconfigured, "credentials_invalid"),
+        E::Store(_) => (ErrorClass::Unavailable, "credentials_unavailable"),
+    };
+    tracing::error!(tenant = %tenant.id, gateway = name, error = %e, "live gateway unavailable");
+    GatewayError {
+        class,
+        code: code.into(),
+        message: e.to_string(),
+    }
+}
+
 /// Who made a request: the tenant and the key it used.
 #[derive(Debug, Clone)]
 pub struct Principal {
@@ -202,40 +241,146 @@ impl Orchestrator {
         self
     }
 
-    /// The implementation of `name` for this tenant: its real client when the tenant uses the
-    /// gateway live, else the simulator. A missing or unusable credential is `misconfigured`:
+    /// The implementation of `name` for a new charge of this tenant, and the account it charges
+    /// at. A gateway with registered credentials is the tenant's real client (in either mode);
+    /// any other is the simulator in test mode and **not configured** in live mode — a live
+    /// tenant never reaches a simulator. A missing or unusable credential is `misconfigured`:
     /// nothing can have been created, so routing may move on.
-    pub(crate) async fn resolve_gateway(
+    pub(crate) async fn resolve_for_charge(
         &self,
         tenant: &Tenant,
         name: &str,
-    ) -> Result<Arc<dyn Gateway>, GatewayError> {
-        use crate::gateways::live::LiveGatewayError;
-        if !tenant.live_gateways.iter().any(|g| g == name) {
-            return self
-                .gateways
-                .get(name)
-                .cloned()
-                .ok_or_else(|| GatewayError {
+    ) -> Result<Resolved, GatewayError> {
+        let mode = tenant.mode();
+        if !tenant.uses_credentials(name) {
+            if mode == AccountMode::Live {
+                return Err(GatewayError {
                     class: ErrorClass::Misconfigured,
-                    code: "unknown_gateway".into(),
-                    message: format!("gateway {name} is not registered"),
+                    code: GATEWAY_NOT_CONFIGURED.into(),
+                    message: format!(
+                        "{name} has no credentials for this live account (a live account never uses a simulator)"
+                    ),
                 });
+            }
+            return Ok(Resolved {
+                imp: self.simulator(name)?,
+                account: GatewayAccount::simulator(),
+            });
         }
         let live = self.live.as_ref().ok_or_else(|| GatewayError {
             class: ErrorClass::Misconfigured,
             code: "live_gateways_disabled".into(),
             message: "this deployment has no credential store".into(),
         })?;
-        live.get(&tenant.id, name).await.map_err(|e| {
-            let (class, code) = match &e {
-                LiveGatewayError::Missing(_) => (ErrorClass::Misconfigured, "credentials_missing"),
-                LiveGatewayError::Bad(..) => (ErrorClass::Misconfigured, "credentials_invalid"),
-                LiveGatewayError::Store(_) => (ErrorClass::Unavailable, "credentials_unavailable"),
-            };
-            tracing::error!(tenant = %tenant.id, gateway = name, error = %e, "live gateway unavailable");
-            GatewayError { class, code: code.into(), message: e.to_string() }
+        let c = live
+            .get(&tenant.id, name)
+            .await
+            .map_err(|e| live_error(tenant, name, e))?;
+        Ok(Resolved {
+            imp: c.client,
+            account: GatewayAccount {
+                mode,
+                credentials: Some(c.account),
+                credential_version: c.version,
+            },
         })
+    }
+
+    /// The implementation of `name` that reaches exactly `account`: the simulator for a test
+    /// payment the simulator made, else the client of the very credentials that made the
+    /// charge. Deleted or replaced credentials are 409 `gateway_credentials_changed`: nothing is
+    /// called, so a charge is never looked for (and "not found") in another account, and a live
+    /// payment never reaches a simulator.
+    pub(crate) async fn resolve_account(
+        &self,
+        tenant: &Tenant,
+        name: &str,
+        account: &GatewayAccount,
+    ) -> Result<Arc<dyn Gateway>, ApiError> {
+        let Some(fingerprint) = &account.credentials else {
+            if account.mode == AccountMode::Live {
+                return Err(credentials_changed(name));
+            }
+            return self.simulator(name).map_err(|e| ApiError::Gateway {
+                code: e.code,
+                message: e.message,
+            });
+        };
+        let live = self
+            .live
+            .as_ref()
+            .ok_or_else(|| credentials_changed(name))?;
+        live.pinned(&tenant.id, name, fingerprint)
+            .await
+            .map_err(|e| match e {
+                LiveGatewayError::Missing(_) | LiveGatewayError::Changed(_) => {
+                    tracing::warn!(tenant = %tenant.id, gateway = name, "the credentials that made a payment's charge are gone or replaced; refused");
+                    credentials_changed(name)
+                }
+                LiveGatewayError::Bad(..) => ApiError::Gateway {
+                    code: "gateway_credentials_invalid".into(),
+                    message: format!("the stored {name} credentials cannot make a client"),
+                },
+                LiveGatewayError::Store(e) => e.into(),
+            })
+    }
+
+    /// The implementation to ask about a stored payment (refresh, refund, cancel): its pinned
+    /// account ([`Self::resolve_account`]). A payment stored before accounts were pinned is
+    /// resolved conservatively: a simulator's charge id (`sim_…`) → the simulator; a test
+    /// tenant's gateway without credentials → the simulator (as it was made); a charge id of a
+    /// real gateway → the tenant's current credentials, which can only act on that very charge
+    /// by its id (another account answers "no such charge", an error, never a settlement); no
+    /// charge id on a gateway with credentials, or in live mode → 409, since a look-up by our
+    /// payment id in the wrong account would read as "no charge".
+    pub(crate) async fn resolve_for_payment(
+        &self,
+        tenant: &Tenant,
+        payment: &Payment,
+        name: &str,
+    ) -> Result<Arc<dyn Gateway>, ApiError> {
+        if let Some(account) = &payment.account {
+            return self.resolve_account(tenant, name, account).await;
+        }
+        let gid = payment.gateway_payment_id.as_deref();
+        let simulated = gid.is_some_and(|g| g.starts_with(crate::gateways::simulator::ID_PREFIX))
+            || (tenant.mode() == AccountMode::Test && !tenant.uses_credentials(name));
+        if simulated {
+            return self
+                .resolve_account(tenant, name, &GatewayAccount::simulator())
+                .await;
+        }
+        if gid.is_none() {
+            return Err(credentials_changed(name));
+        }
+        let live = self
+            .live
+            .as_ref()
+            .ok_or_else(|| credentials_changed(name))?;
+        match live.get(&tenant.id, name).await {
+            Ok(c) => Ok(c.client),
+            Err(LiveGatewayError::Missing(_) | LiveGatewayError::Changed(_)) => {
+                Err(credentials_changed(name))
+            }
+            Err(e) => {
+                let e = live_error(tenant, name, e);
+                Err(ApiError::Gateway {
+                    code: format!("gateway_{}", e.code),
+                    message: e.message,
+                })
+            }
+        }
+    }
+
+    fn simulator(&self, name: &str) -> Result<Arc<dyn Gateway>, GatewayError> {
+        self.gateways
+            .get(name)
+            .cloned()
+            .ok_or_else(|| GatewayError {
+                class: ErrorClass::Misconfigured,
+                code: "unknown_gateway".into(),
+                message: format!("gateway {name} is not registered"),
+            })
     }
 
     /// The instant a request must be done by: the caller's deadline (the Lambda's), or the

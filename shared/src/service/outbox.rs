@@ -67,7 +67,8 @@ pub fn effects_for(
 }
 
 /// The events that moving a payment from `before` (`None`: just created) to `after` produces,
-/// in the order a merchant should read them: settled refunds, then overdue, then the status.
+/// in the order a merchant should read them: settled refunds, then overdue, then a late
+/// payment, then the status.
 /// A status the payment already had produces nothing.
 pub fn events_for(
     before: Option<&Payment>,
@@ -94,6 +95,14 @@ pub fn events_for(
     }
     if after.overdue_at.is_some() && before.is_some_and(|b| b.overdue_at.is_none()) {
         out.push(event(after, EventType::PaymentOverdue, None, now));
+    }
+    if after.late_payment.is_some() && before.is_some_and(|b| b.late_payment.is_none()) {
+        out.push(event(
+            after,
+            EventType::PaymentLatePaymentReceived,
+            None,
+            now,
+        ));
     }
     if before.is_none_or(|b| b.status != after.status) {
         out.push(event(after, EventType::for_status(after.status), None, now));
@@ -190,6 +199,46 @@ mod tests {
             kinds(&events_for(Some(&after), &failed, Utc::now())),
             ["refund.failed"]
         );
+    }
+
+    #[test]
+    fn a_late_payment_is_told_and_counted_once_and_never_as_succeeded() {
+        use crate::domain::{LatePayment, LateSource, UsageDelta};
+        let mut failed = payment();
+        failed.status = PaymentStatus::Failed;
+        assert!(failed.takes_late_payment());
+        let mut late = failed.clone();
+        late.late_payment = Some(LatePayment {
+            amount: 1000,
+            gateway_payment_id: "pi_1".into(),
+            source: LateSource::Webhook,
+            gateway_event_id: Some("evt_1".into()),
+            received_at: Utc::now(),
+        });
+        assert!(!late.takes_late_payment());
+        let evs = events_for(Some(&failed), &late, Utc::now());
+        assert_eq!(kinds(&evs), ["payment.late_payment_received"]);
+        let body: serde_json::Value = serde_json::from_str(&evs[0].payload).unwrap();
+        assert_eq!(body["data"]["status"], "failed");
+        assert_eq!(body["data"]["late_payment"]["amount"], 1000);
+        assert!(events_for(Some(&late), &late, Utc::now()).is_empty());
+        let d = UsageDelta::for_change(Some(&failed), &late).unwrap();
+        assert_eq!(d.counters.get("late_payments"), 1);
+        assert_eq!(d.counters.get("volume.late.BRL"), 1000);
+        assert_eq!(d.counters.get("volume.succeeded.BRL"), 0);
+        assert!(UsageDelta::for_change(Some(&late), &late).is_none());
+        // Only failed, canceled and expired payments take late money.
+        for (status, takes) in [
+            (PaymentStatus::Canceled, true),
+            (PaymentStatus::Expired, true),
+            (PaymentStatus::Succeeded, false),
+            (PaymentStatus::Processing, false),
+            (PaymentStatus::Refunded, false),
+        ] {
+            let mut p = payment();
+            p.status = status;
+            assert_eq!(p.takes_late_payment(), takes, "{status}");
+        }
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! every callback. Internal fields (tenant, version, customer PII, callback URL) stay out.
 
 use crate::domain::{
-    Attempt, BoletoDetails, Failure, NextAction, Payment, PixDetails, Refund, RefundStatus,
+    Attempt, BoletoDetails, Failure, LateSource, NextAction, Payment, PixDetails, Refund,
+    RefundStatus,
 };
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -27,11 +28,23 @@ pub struct PaymentView<'a> {
     refunded_amount: i64,
     refunds: &'a [Refund],
     overdue_at: Option<String>,
+    /// Money the gateway confirmed after a final non-success status; `null` otherwise.
+    late_payment: Option<LatePaymentView<'a>>,
     attempts: &'a [Attempt],
     created_at: String,
     updated_at: String,
     /// Incremented on every change: of two events about one payment, the higher version is newer.
     version: u64,
+}
+
+/// The public form of a [`crate::domain::LatePayment`].
+#[derive(Serialize)]
+pub struct LatePaymentView<'a> {
+    amount: i64,
+    currency: &'a str,
+    gateway_payment_id: &'a str,
+    source: LateSource,
+    received_at: String,
 }
 
 /// The public view of a payment.
@@ -54,6 +67,13 @@ pub fn view(p: &Payment) -> PaymentView<'_> {
         refunded_amount: p.refunded_amount,
         refunds: &p.refunds,
         overdue_at: p.overdue_at.as_ref().map(crate::time_format::render),
+        late_payment: p.late_payment.as_ref().map(|l| LatePaymentView {
+            amount: l.amount,
+            currency: p.amount.currency().code(),
+            gateway_payment_id: &l.gateway_payment_id,
+            source: l.source,
+            received_at: crate::time_format::render(&l.received_at),
+        }),
         attempts: &p.attempts,
         created_at: crate::time_format::render(&p.created_at),
         updated_at: crate::time_format::render(&p.updated_at),

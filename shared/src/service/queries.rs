@@ -90,7 +90,8 @@ impl Orchestrator {
         Ok(render_payment(&p))
     }
 
-    /// Lists the tenant's payments newest first. Query: `reference`, `status`, `limit`
+    /// Lists the tenant's payments newest first. Query: `reference`, `status`, `late_payment`
+    /// (`true`: those holding money confirmed after a final failure), `limit`
     /// (1–100, default 20), `starting_after` (the previous page's `next_cursor`).
     pub async fn list_payments(
         &self,
@@ -120,6 +121,19 @@ impl Orchestrator {
                             "status must be one of the payment statuses",
                         )
                     })?)
+                }
+                "late_payment" => {
+                    filter.late_payment = Some(match v.as_ref() {
+                        "true" => true,
+                        "false" => false,
+                        _ => {
+                            return Err(ApiError::invalid(
+                                "invalid_parameter",
+                                "late_payment",
+                                "late_payment must be true or false",
+                            ))
+                        }
+                    })
                 }
                 "limit" => limit = parse_limit(&v)?,
                 "starting_after" => {

@@ -8,7 +8,7 @@ use super::budget::CallBudget;
 use super::create_payment::{gateway_key, BREAKER_OPEN};
 use super::payment_write::Step;
 use super::Orchestrator;
-use crate::domain::{Failure, Payment, PaymentStatus};
+use crate::domain::{Failure, LatePayment, LateSource, Payment, PaymentStatus};
 use crate::error::ApiError;
 use crate::ports::{ChargeLookup, GatewayCharge, Tenant};
 use chrono::{DateTime, Utc};
@@ -24,19 +24,41 @@ impl Orchestrator {
         payment: Payment,
         deadline: Option<DateTime<Utc>>,
     ) -> Result<Payment, ApiError> {
-        if payment.status.is_final() || payment.status == PaymentStatus::Succeeded {
+        // Settled payments are not asked again — except a failed, canceled or expired one
+        // without a late payment: its gateway may hold money it confirmed afterwards. That
+        // question is best effort: the stored state is final and stays right, so when it cannot
+        // be asked (credentials gone, breaker open, gateway down) the payment is answered as
+        // stored.
+        let settled = payment.status.is_final() || payment.status == PaymentStatus::Succeeded;
+        if settled && !payment.takes_late_payment() {
             return Ok(payment);
         }
+        if settled {
+            let stored = payment.clone();
+            return match self.ask_gateway(tenant, payment, deadline).await {
+                Err(e) => {
+                    tracing::warn!(payment_id = %stored.id, error = %e, "late-payment check not made; the final payment is answered as stored");
+                    Ok(stored)
+                }
+                ok => ok,
+            };
+        }
+        self.ask_gateway(tenant, payment, deadline).await
+    }
+
+    /// The gateway's state of the payment's charge, applied (see [`Self::reconcile`]).
+    async fn ask_gateway(
+        &self,
+        tenant: &Tenant,
+        payment: Payment,
+        deadline: Option<DateTime<Utc>>,
+    ) -> Result<Payment, ApiError> {
         let Some(name) = payment.gateway.clone() else {
             return Ok(payment);
         };
-        let gateway = self
-            .resolve_gateway(tenant, &name)
-            .await
-            .map_err(|e| ApiError::Gateway {
-                code: e.code,
-                message: e.message,
-            })?;
+        // Exactly the account that holds the charge, or 409: a look-up in another account
+        // would find nothing and settle a paid payment as failed.
+        let gateway = self.resolve_for_payment(tenant, &payment, &name).await?;
         let now = self.clock.now();
         let budget = CallBudget::new(
             self.request_deadline(deadline, now),
@@ -102,8 +124,24 @@ impl Orchestrator {
         payment: Payment,
         charge: &GatewayCharge,
     ) -> Result<Payment, ApiError> {
-        let (p, ()) = self
+        let now = self.clock.now();
+        let (p, late) = self
             .write_payment(tenant, payment, "gateway state not recorded", |payment| {
+                // Paid after a final failure: recorded as a late payment (the status stays).
+                if charge.status == PaymentStatus::Succeeded && payment.takes_late_payment() {
+                    let mut next = payment.clone();
+                    next.late_payment = Some(LatePayment {
+                        amount: payment.amount.minor(),
+                        gateway_payment_id: charge.gateway_payment_id.clone(),
+                        source: LateSource::Refresh,
+                        gateway_event_id: None,
+                        received_at: now,
+                    });
+                    if next.gateway_payment_id.is_none() {
+                        next.gateway_payment_id = Some(charge.gateway_payment_id.clone());
+                    }
+                    return Ok(Step::Write(Box::new(next), true));
+                }
                 // Refund-driven statuses follow the refund records only (`Payment::settle_refunds`).
                 let moved = charge.status != payment.status
                     && payment.status.can_move_to(charge.status)
@@ -115,7 +153,7 @@ impl Orchestrator {
                 let instructions = payment.pix.is_none() && charge.pix.is_some()
                     || payment.boleto.is_none() && charge.boleto.is_some();
                 if !moved && !learned && !instructions {
-                    return Ok(Step::Keep(()));
+                    return Ok(Step::Keep(false));
                 }
                 let mut next = payment.clone();
                 if moved {
@@ -125,9 +163,12 @@ impl Orchestrator {
                 next.pix = next.pix.or(charge.pix.clone());
                 next.boleto = next.boleto.or(charge.boleto.clone());
                 next.next_action = charge.next_action.clone().or(next.next_action);
-                Ok(Step::Write(Box::new(next), ()))
+                Ok(Step::Write(Box::new(next), false))
             })
             .await?;
+        if late {
+            super::webhooks::late_payment_alarm(&p, "refresh");
+        }
         Ok(p)
     }
 

@@ -154,15 +154,13 @@ impl Orchestrator {
             let e = ApiError::InvalidState("the payment has no gateway charge to refund".into());
             return Err(self.release_key(tenant, &key, &lease, e).await);
         };
-        let gateway = match self.resolve_gateway(tenant, &gateway_name).await {
+        // Exactly the account that holds the charge, or 409 (nothing sent: the key is freed).
+        let gateway = match self
+            .resolve_for_payment(tenant, &payment, &gateway_name)
+            .await
+        {
             Ok(g) => g,
-            Err(e) => {
-                let err = ApiError::Gateway {
-                    code: format!("refund_{}", e.code),
-                    message: e.message,
-                };
-                return Err(self.release_key(tenant, &key, &lease, err).await);
-            }
+            Err(e) => return Err(self.release_key(tenant, &key, &lease, e).await),
         };
         let money = Money::new(amount, payment.amount.currency())
             .map_err(|e| ApiError::Internal(e.to_string()))?;

@@ -145,7 +145,15 @@ impl Orchestrator {
             }
         };
         let budget = CallBudget::new(until, now, self.config.gateway_reserve);
-        let mut run = CreateRun::new(self, &tenant, key, &lease, &new, budget);
+        let mut run = CreateRun::new(
+            self,
+            &tenant,
+            key,
+            &lease,
+            &new,
+            budget,
+            std::collections::HashMap::new(),
+        );
         match run.sweep().await {
             SweepEnd::Record(payment) => self.sweep_record(&tenant, key, &lease, &payment).await,
             SweepEnd::NothingLive => {

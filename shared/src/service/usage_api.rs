@@ -129,6 +129,8 @@ struct Volume {
     created: i64,
     succeeded: i64,
     refunded: i64,
+    /// Confirmed by a gateway after the payment had failed, been canceled or expired.
+    late: i64,
 }
 
 #[derive(Serialize)]
@@ -166,6 +168,7 @@ fn summary(c: &Counters) -> Summary {
                     "created" => e.created = v,
                     "succeeded" => e.succeeded = v,
                     "refunded" => e.refunded = v,
+                    "late" => e.late = v,
                     _ => {}
                 }
             }
@@ -179,6 +182,7 @@ fn summary(c: &Counters) -> Summary {
             "by_status": by_status,
             "by_gateway": by_gateway,
             "failovers": c.get(names::FAILOVERS),
+            "late_payments": c.get(names::LATE_PAYMENTS),
         }),
         volume,
         refunds: json!({ "succeeded": c.get(names::REFUNDS) }),

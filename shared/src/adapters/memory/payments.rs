@@ -42,6 +42,8 @@ pub(crate) fn matches(p: &Payment, f: &PaymentFilter) -> bool {
         .as_ref()
         .is_none_or(|r| p.reference.as_ref() == Some(r))
         && f.status.is_none_or(|s| p.status == s)
+        && f.late_payment
+            .is_none_or(|late| p.late_payment.is_some() == late)
 }
 
 #[async_trait]

@@ -23,6 +23,10 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+/// How every simulator charge id begins (`sim_<gateway>_…`): no real gateway's ids do, so a
+/// stored payment names a simulator's charge unmistakably.
+pub const ID_PREFIX: &str = "sim_";
+
 /// The time a simulator stamps on what it issues (Pix expiry, boleto due date): the service's
 /// clock, so a test on a manual clock sees `expires_at` relative to the payment's `created_at`.
 #[derive(Clone)]
@@ -146,7 +150,7 @@ impl SimulatorGateway {
 
     fn issue(&self, req: &ChargeRequest, behaviour: Behaviour) -> GatewayCharge {
         let digest = hex::encode(Sha256::digest(req.gateway_key.as_bytes()));
-        let gateway_payment_id = format!("sim_{}_{}", self.name, &digest[..24]);
+        let gateway_payment_id = format!("{ID_PREFIX}{}_{}", self.name, &digest[..24]);
         let mut charge = GatewayCharge {
             gateway_payment_id: gateway_payment_id.clone(),
             status: PaymentStatus::Pending,

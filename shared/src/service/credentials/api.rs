@@ -85,6 +85,11 @@ impl Orchestrator {
                 if !t.live_gateways.iter().any(|g| g == gateway) {
                     t.live_gateways.push(gateway.to_string());
                 }
+                // The first registered credentials make the tenant live, for good: deleting
+                // them later leaves the gateway unconfigured, never a simulator.
+                if t.mode.is_none() {
+                    t.mode = Some(crate::domain::AccountMode::Live);
+                }
                 if let Some(secret) = &form.webhook_secret {
                     (spec.set_webhook_secret)(&mut t.webhook_secrets, secret);
                 }
@@ -112,7 +117,9 @@ impl Orchestrator {
     }
 
     /// `DELETE /v1/gateways/{gateway}/credentials`: removes them and takes the gateway out of
-    /// the tenant's `live_gateways` (its simulator answers again). The tenant's webhook secret
+    /// the tenant's `live_gateways`: a live tenant has no such gateway any more (422
+    /// `gateway_not_configured`), a test tenant gets its simulator back; payments made with the
+    /// deleted credentials answer 409 `gateway_credentials_changed`. The tenant's webhook secret
     /// stays: charges already made at the gateway still send their webhooks.
     pub async fn delete_credentials(
         &self,
@@ -150,7 +157,9 @@ impl Orchestrator {
         let version = vault.record(&tenant.id, gateway).await?.map(|r| r.version);
         let outcome = match live.verify(&tenant.id, gateway, VERIFY_TIMEOUT).await {
             Ok(o) => o,
-            Err(LiveGatewayError::Missing(_)) => return Err(none_registered()),
+            Err(LiveGatewayError::Missing(_) | LiveGatewayError::Changed(_)) => {
+                return Err(none_registered())
+            }
             Err(LiveGatewayError::Bad(..)) => {
                 return Err(ApiError::Internal("stored credentials unusable".into()))
             }

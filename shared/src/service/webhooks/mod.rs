@@ -7,11 +7,13 @@ mod retry;
 mod tenant_cache;
 mod worker;
 
+pub(crate) use worker::late_payment_alarm;
+
 pub use receiver::WebhookReceiver;
 pub use relay::{parse_stream_event, relay_memory_feed, Relay, RelayItem, StreamBatch};
 pub use retry::RetrySchedule;
 pub use tenant_cache::TenantCache;
 pub use worker::{
     QueueMessage, WebhookWorker, WorkerError, WorkerStores, DEFAULT_UNMATCHED_GRACE,
-    EVENT_RETENTION_DAYS,
+    EVENT_RETENTION_DAYS, PAID_ORPHAN,
 };

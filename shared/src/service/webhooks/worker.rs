@@ -12,8 +12,8 @@
 use super::{RetrySchedule, TenantCache};
 use crate::clock::Clock;
 use crate::domain::{
-    refund_can_move, DeliveryAttempt, DeliveryState, Payment, PaymentId, PaymentStatus, Refund,
-    RefundStatus, StoredEvent, MAX_APPLIED_EVENTS,
+    refund_can_move, DeliveryAttempt, DeliveryState, LatePayment, LateSource, Payment, PaymentId,
+    PaymentStatus, Refund, RefundStatus, StoredEvent, MAX_APPLIED_EVENTS,
 };
 use crate::gateways::webhooks::{GatewayEvent, GatewayEventKind, RefundReport, WebhookRegistry};
 use crate::ports::{
@@ -27,6 +27,10 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
+
+/// What an unmatched-webhook record says of a failover orphan the payer paid anyway.
+pub const PAID_ORPHAN: &str =
+    "status:succeeded (a failover orphan was paid: refund it at the gateway)";
 
 /// How long unmatched-webhook records are kept.
 pub const EVENT_RETENTION_DAYS: i64 = 30;
@@ -252,6 +256,29 @@ impl WebhookWorker {
     ) -> Result<(), WorkerError> {
         let mut payment = match self.find_payment(tenant, gateway, ev).await? {
             Match::Found(p) => *p,
+            // A failover orphan paid anyway (the payer paid the first Pix before its cancel
+            // landed): money that belongs to no payment. Listed for people at once, alarmed;
+            // never applied to the payment that settled elsewhere.
+            Match::NotThisCharge
+                if matches!(ev.kind, GatewayEventKind::Status(PaymentStatus::Succeeded)) =>
+            {
+                let now = self.clock.now();
+                let w = UnmatchedWebhook {
+                    tenant_id: tenant.id.clone(),
+                    gateway: gateway.to_string(),
+                    gateway_event_id: ev.dedupe_id.clone(),
+                    gateway_payment_id: ev.gateway_payment_id.clone(),
+                    payment_id: ev.payment_id.as_ref().map(PaymentId::to_string),
+                    reported: PAID_ORPHAN.into(),
+                    received_at,
+                };
+                self.unmatched
+                    .record_unmatched(&w, now + Duration::days(EVENT_RETENTION_DAYS))
+                    .await?;
+                crate::telemetry::count(crate::telemetry::LATE_PAYMENT_RECEIVED, None);
+                tracing::error!(payment_id = ?ev.payment_id, tenant = %tenant.id, gateway, gateway_payment_id = %ev.gateway_payment_id, "PAID ORPHAN: a failover orphan was paid; refund it at the gateway");
+                return Ok(());
+            }
             Match::NotThisCharge => {
                 tracing::info!(payment_id = ?ev.payment_id, gateway, event = %ev.dedupe_id, "event for a charge that is not the payment's (a failover orphan); ignored");
                 return Ok(());
@@ -266,14 +293,6 @@ impl WebhookWorker {
             let next = match self.next_state(&payment, ev) {
                 Next::Change(p) => *p,
                 Next::NoChange => {
-                    // Money that arrived for a payment canceled here (a boleto paid at the
-                    // bank before the cancel reached the gateway): nothing moves it back, so
-                    // it is an error for an operator to refund, not a silent no-op.
-                    if payment.status == PaymentStatus::Canceled
-                        && matches!(ev.kind, GatewayEventKind::Status(PaymentStatus::Succeeded))
-                    {
-                        tracing::error!(payment_id = %payment.id, tenant = %tenant.id, gateway, event = %ev.dedupe_id, "PAID AFTER CANCEL: the gateway reports a canceled payment paid; refund it at the gateway");
-                    }
                     tracing::info!(payment_id = %payment.id, gateway, event = %ev.dedupe_id, "event changes nothing; ignored");
                     return Ok(());
                 }
@@ -288,6 +307,9 @@ impl WebhookWorker {
             match self.payments.update(&next, &effects).await {
                 Ok(()) => {
                     crate::failpoint!("worker.after_apply");
+                    if next.late_payment.is_some() && payment.late_payment.is_none() {
+                        late_payment_alarm(&next, "webhook");
+                    }
                     tracing::info!(payment_id = %next.id, from = %payment.status, to = %next.status, events = effects.events.len(), "gateway event applied");
                     return Ok(());
                 }
@@ -317,6 +339,19 @@ impl WebhookWorker {
             next.gateway_payment_id = Some(ev.gateway_payment_id.clone());
         }
         match &ev.kind {
+            // Money confirmed for a payment already failed, canceled or expired (a boleto
+            // paid at the bank before the cancel reached the gateway, a charge a wrong
+            // account could not see): the status is final and stays, and the money is
+            // recorded — evented, counted and alarmed with this very write — never dropped.
+            GatewayEventKind::Status(PaymentStatus::Succeeded) if p.takes_late_payment() => {
+                next.late_payment = Some(LatePayment {
+                    amount: p.amount.minor(),
+                    gateway_payment_id: ev.gateway_payment_id.clone(),
+                    source: LateSource::Webhook,
+                    gateway_event_id: Some(ev.dedupe_id.clone()),
+                    received_at: now,
+                });
+            }
             GatewayEventKind::Status(to) => {
                 let to = *to;
                 let refund_driven = matches!(
@@ -494,6 +529,21 @@ impl WebhookWorker {
         }
         result
     }
+}
+
+/// A late payment was recorded: the metric its alarm watches, and an error line for people.
+pub(crate) fn late_payment_alarm(p: &Payment, source: &str) {
+    crate::telemetry::count(crate::telemetry::LATE_PAYMENT_RECEIVED, None);
+    tracing::error!(
+        payment_id = %p.id,
+        tenant = %p.tenant_id,
+        gateway = p.gateway.as_deref().unwrap_or("-"),
+        status = %p.status,
+        amount = p.amount.minor(),
+        source,
+        "LATE PAYMENT: the gateway confirmed money for a {} payment; refund it or settle it with the merchant",
+        p.status
+    );
 }
 
 /// Which payment a gateway event is about.
