@@ -92,6 +92,10 @@ impl Gateway for Switchable {
         self.inner.name()
     }
 
+    fn create_is_idempotent(&self) -> bool {
+        self.inner.create_is_idempotent()
+    }
+
     fn supports(&self, method: PaymentMethod) -> bool {
         self.inner.supports(method)
     }

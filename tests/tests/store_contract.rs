@@ -1177,6 +1177,11 @@ async fn stale_claims_are_listed_and_adopted_once(b: Backend) {
     assert!(adopted.lease.takeover);
     assert_eq!(adopted.lease.steps.intent().unwrap().gateway, "stripe");
     assert_eq!(adopted.body, "{\"amount\":1}");
+    assert_eq!(
+        adopted.previous_in_flight_until,
+        now + Duration::seconds(30),
+        "the last moment the previous holder could have sent"
+    );
     assert!(
         st.adopt(&tenant, &key, at, until, at)
             .await

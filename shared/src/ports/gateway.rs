@@ -115,6 +115,15 @@ pub trait Gateway: Send + Sync {
     /// Creates (or, with the same `gateway_key`, finds again) a charge.
     async fn create(&self, req: &ChargeRequest) -> Result<GatewayCharge, GatewayError>;
 
+    /// Whether re-sending a create can never make a second charge, even while the first send
+    /// is still being processed: true where the gateway itself dedupes (Stripe's idempotency
+    /// key, EFI's txid). Asaas has no idempotency key — its client looks up, then creates — so
+    /// a takeover never re-sends an Asaas create: it only looks up, and the payment waits
+    /// (`processing`) for a refresh or a webhook.
+    fn create_is_idempotent(&self) -> bool {
+        true
+    }
+
     /// Finds the charge made for this payment, if any, without creating one (Stripe: search by
     /// `metadata[payment_id]`; Asaas: `externalReference`; EFI: the txid). `Ok(None)` means the
     /// gateway answered that it holds none; an error means it could not tell.

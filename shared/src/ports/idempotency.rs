@@ -57,6 +57,9 @@ pub struct StaleClaim {
 pub struct Adopted {
     pub lease: Lease,
     pub body: String,
+    /// The previous holder's deadline: the last moment it (or a takeover before it) could
+    /// have sent a create. A look-up that finds nothing proves nothing until well after it.
+    pub previous_in_flight_until: DateTime<Utc>,
 }
 
 /// One unit of a tenant's fixed-window rate limit.

@@ -39,6 +39,10 @@ pub(crate) enum ChargeEnd {
     Stop { error: ApiError, nothing_live: bool },
 }
 
+/// Attempt code of an intent whose account could not be read just now (a passing failure of the
+/// credential store, not changed credentials).
+const ACCOUNT_UNAVAILABLE: &str = "account_unavailable";
+
 /// What the sweeper's look-up made of a stale claim (no create is ever sent by it).
 pub(crate) enum SweepEnd {
     /// The charge was found: store this payment (with its merchant event) and complete the key.
@@ -221,6 +225,13 @@ impl<'a> CreateRun<'a> {
                 {
                     return self.processing_at(g.name(), "resume_too_late");
                 }
+                // A gateway without idempotency keys may still be processing the first send:
+                // re-sending could charge twice, so it is only looked up again later.
+                None if self.steps.state_of(g.name()) == Some(StepState::Intent)
+                    && !resolved.imp.create_is_idempotent() =>
+                {
+                    return self.processing_at(g.name(), "resume_not_idempotent");
+                }
                 None if self.steps.state_of(g.name()) == Some(StepState::Intent) => {
                     order.push((g, Mode::Resumed));
                 }
@@ -253,7 +264,12 @@ impl<'a> CreateRun<'a> {
     /// move money becomes the payment; a pending Pix/boleto nobody was shown is canceled; a
     /// charge not found `not_found_after` past the intent (a create still on the wire, or a
     /// lagging search index, must not read as "none") proves nothing is live.
-    pub(crate) async fn sweep(&mut self) -> SweepEnd {
+    ///
+    /// `last_send` is the latest moment any holder could have sent the create (the previous
+    /// holder's deadline): "not found" counts only `not_found_after` past it (and past the
+    /// intent), since a takeover may have re-sent the create long after the intent was written,
+    /// and a gateway's search (Stripe's) may not show a fresh charge yet.
+    pub(crate) async fn sweep(&mut self, last_send: chrono::DateTime<chrono::Utc>) -> SweepEnd {
         let Some(intent) = self.steps.intent().cloned() else {
             return SweepEnd::NothingLive;
         };
@@ -266,6 +282,10 @@ impl<'a> CreateRun<'a> {
         // processing, pinned to it (named, and settled once those credentials are back).
         let imp = match self.resolve_intent(&intent, &g).await {
             Ok(r) => r.imp,
+            // A passing failure (the credential store): ask again on the next pass.
+            Err(code) if code == ACCOUNT_UNAVAILABLE => {
+                return SweepEnd::Later(format!("{name}: {code}"))
+            }
             Err(code) => {
                 return SweepEnd::Record(Box::new(match self.processing_at(&name, &code) {
                     ChargeEnd::Record(p) => *p,
@@ -280,7 +300,10 @@ impl<'a> CreateRun<'a> {
             .await;
         let charge = match found {
             Ok(Some(c)) => c,
-            Ok(None) if self.svc.clock.now() - intent.at >= self.svc.config.not_found_after => {
+            Ok(None)
+                if self.svc.clock.now() - intent.at.max(last_send)
+                    >= self.svc.config.not_found_after =>
+            {
                 return self.settled_nothing(&name, "not_found_by_sweeper");
             }
             Ok(None) => return SweepEnd::Later(format!("{name}: not found yet")),
@@ -365,7 +388,7 @@ impl<'a> CreateRun<'a> {
                         "gateway_credentials_changed".to_string()
                     }
                     ApiError::Gateway { code, .. } => code,
-                    _ => "account_unavailable".to_string(),
+                    _ => ACCOUNT_UNAVAILABLE.to_string(),
                 }),
             None => self
                 .svc

@@ -131,7 +131,7 @@ impl Orchestrator {
 
     async fn forget_claim(&self, tenant: &Tenant, key: &IdempotencyKey, lease: &Lease) {
         if let Err(e) = self.idempotency.release(&tenant.id, key, lease).await {
-            tracing::warn!(error = %e, "idempotency release failed; the claim will expire on its own");
+            tracing::warn!(error = %e, "idempotency release failed; the claim stays until a retry (or, for a create, the sweeper) takes it over");
         }
     }
 }

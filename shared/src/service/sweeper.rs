@@ -6,8 +6,9 @@
 //! commit), a pending Pix/boleto orphan is canceled, and a claim whose steps prove nothing is
 //! live is released. Whatever the gateway cannot say yet is left for the next pass.
 //!
-//! Runs on a schedule: the proxy Lambda on an EventBridge rule (`template.yaml`), the dev
-//! server every 30 s. Two sweepers (or a sweeper and a merchant's retry) racing for one claim
+//! Runs on a schedule: the sweeper Lambda (`lambdas/sweeper`) on an EventBridge schedule
+//! (`template.yaml`), the dev server every 30 s. A pass stops taking new claims after
+//! [`SWEEP_PASS_SECONDS`] (the Lambda's timeout is 120 s); the next pass takes the rest. Two sweepers (or a sweeper and a merchant's retry) racing for one claim
 //! are decided by the takeover's condition: one wins, the other skips it.
 
 use super::budget::CallBudget;
@@ -41,6 +42,9 @@ pub const SWEEP_GRACE_SECONDS: i64 = 60;
 const SWEEP_HOLD_SECONDS: i64 = 20;
 /// Claims settled per pass at most (the next pass takes the rest).
 pub const SWEEP_BATCH: usize = 100;
+/// No claim is taken after this long into a pass, so a pass (each claim held for at most
+/// `SWEEP_HOLD_SECONDS`) ends well within the Lambda's 120 s.
+pub const SWEEP_PASS_SECONDS: u64 = 80;
 
 enum One {
     Recorded,
@@ -61,11 +65,23 @@ impl Orchestrator {
             found: stale.len(),
             ..SweepReport::default()
         };
+        let started = std::time::Instant::now();
         for claim in stale {
+            if started.elapsed() > std::time::Duration::from_secs(SWEEP_PASS_SECONDS) {
+                report.left += 1;
+                continue;
+            }
+            // Metrics per claim: a pass cut short still reports what it did.
             match self.sweep_one(&claim).await {
-                One::Recorded => report.recorded += 1,
+                One::Recorded => {
+                    report.recorded += 1;
+                    crate::telemetry::sweep(1, 0);
+                }
                 One::Released => report.released += 1,
-                One::Left => report.left += 1,
+                One::Left => {
+                    report.left += 1;
+                    crate::telemetry::sweep(0, 1);
+                }
                 One::Skipped => report.skipped += 1,
             }
         }
@@ -79,7 +95,6 @@ impl Orchestrator {
                 "sweeper pass"
             );
         }
-        crate::telemetry::sweep(report.recorded, report.left);
         Ok(report)
     }
 
@@ -97,6 +112,9 @@ impl Orchestrator {
         };
         let now = self.clock.now();
         let until = now + Duration::seconds(SWEEP_HOLD_SECONDS);
+        // The call budget starts with this clock reading, before the store calls below: their
+        // time counts against the hold, so no gateway call outlives it.
+        let budget = CallBudget::new(until, now, self.config.gateway_reserve);
         let adopted = match self
             .idempotency
             .adopt(
@@ -115,7 +133,11 @@ impl Orchestrator {
                 return One::Left;
             }
         };
-        let Adopted { lease, body } = adopted;
+        let Adopted {
+            lease,
+            body,
+            previous_in_flight_until,
+        } = adopted;
         let key = &claim.key;
         // The holder got as far as storing the payment: only the key is left to complete.
         match self.payments.get(&tenant.id, &lease.payment_id).await {
@@ -144,7 +166,6 @@ impl Orchestrator {
                 return One::Left;
             }
         };
-        let budget = CallBudget::new(until, now, self.config.gateway_reserve);
         let mut run = CreateRun::new(
             self,
             &tenant,
@@ -154,7 +175,7 @@ impl Orchestrator {
             budget,
             std::collections::HashMap::new(),
         );
-        match run.sweep().await {
+        match run.sweep(previous_in_flight_until).await {
             SweepEnd::Record(payment) => self.sweep_record(&tenant, key, &lease, &payment).await,
             SweepEnd::NothingLive => {
                 self.release_proven(

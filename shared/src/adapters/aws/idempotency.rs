@@ -503,15 +503,23 @@ impl IdempotencyStore for DynamoIdempotencyStore {
                 .await
                 .map_err(unavailable)?;
             for item in out.items() {
-                let (tenant_id, key) = parse_pk(get_s(item, "pk")?)?;
-                let ms = get_i64(item, "in_flight_until")?;
-                let in_flight_until = DateTime::from_timestamp_millis(ms)
-                    .ok_or_else(|| StoreError::Corrupt("in_flight_until out of range".into()))?;
-                found.push(StaleClaim {
-                    tenant_id,
-                    key,
-                    in_flight_until,
+                // One unreadable item must not stop every pass: skipped (and logged), as the
+                // memory adapter skips it.
+                let parsed = get_s(item, "pk").and_then(parse_pk).and_then(|(t, k)| {
+                    let ms = get_i64(item, "in_flight_until")?;
+                    let at = DateTime::from_timestamp_millis(ms).ok_or_else(|| {
+                        StoreError::Corrupt("in_flight_until out of range".into())
+                    })?;
+                    Ok((t, k, at))
                 });
+                match parsed {
+                    Ok((tenant_id, key, in_flight_until)) => found.push(StaleClaim {
+                        tenant_id,
+                        key,
+                        in_flight_until,
+                    }),
+                    Err(e) => tracing::error!(error = %e, "stale claim unreadable; skipped"),
+                }
             }
         }
         found.sort_by_key(|c| c.in_flight_until);
@@ -531,12 +539,15 @@ impl IdempotencyStore for DynamoIdempotencyStore {
         let Some(old) = self.read(&pk).await? else {
             return Ok(None);
         };
+        let previous = get_i64(&old, "in_flight_until")?;
         if !old.contains_key("req_body")
             || get_s(&old, "status")? != IN_PROGRESS
-            || get_i64(&old, "in_flight_until")? > now.timestamp_millis()
+            || previous > now.timestamp_millis()
         {
             return Ok(None);
         }
+        let previous_in_flight_until = DateTime::from_timestamp_millis(previous)
+            .ok_or_else(|| StoreError::Corrupt("in_flight_until out of range".into()))?;
         let Some((lease, item)) = self
             .take_over(&pk, &old, now, in_flight_until, expires_at)
             .await?
@@ -544,7 +555,11 @@ impl IdempotencyStore for DynamoIdempotencyStore {
             return Ok(None);
         };
         let body = get_s(&item, "req_body")?.to_string();
-        Ok(Some(Adopted { lease, body }))
+        Ok(Some(Adopted {
+            lease,
+            body,
+            previous_in_flight_until,
+        }))
     }
 
     async fn release(

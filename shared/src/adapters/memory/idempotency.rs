@@ -208,10 +208,12 @@ impl IdempotencyStore for MemoryIdempotencyStore {
         if rec.response.is_some() || rec.in_flight_until > now {
             return Ok(None);
         }
+        let previous_in_flight_until = rec.in_flight_until;
         rec.lease = new_lease_token();
         rec.in_flight_until = in_flight_until;
         rec.expires_at = rec.expires_at.max(expires_at);
         Ok(Some(Adopted {
+            previous_in_flight_until,
             lease: Lease {
                 payment_id: rec.payment_id.clone(),
                 token: rec.lease.clone(),

@@ -201,6 +201,12 @@ impl Gateway for AsaasClient {
         "asaas"
     }
 
+    /// No idempotency key at Asaas: a create re-sent while the first is still processed there
+    /// could charge twice.
+    fn create_is_idempotent(&self) -> bool {
+        false
+    }
+
     fn supports(&self, _method: PaymentMethod) -> bool {
         true
     }

@@ -238,6 +238,11 @@ impl Gateway for SimulatorGateway {
         &self.name
     }
 
+    /// As the gateway it stands for: Asaas has no idempotency key.
+    fn create_is_idempotent(&self) -> bool {
+        self.name != "asaas"
+    }
+
     fn supports(&self, method: PaymentMethod) -> bool {
         self.methods.contains(&method)
     }
