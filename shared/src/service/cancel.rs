@@ -82,13 +82,17 @@ impl Orchestrator {
         parse(body)?;
         let not_found = || super::queries::payment_not_found(payment_id);
         let pid = PaymentId::parse(payment_id).map_err(|_| not_found())?;
+        // One deadline for the claim's in-flight time and the gateway budget: recomputed later
+        // from a later clock reading (no deadline on the dev server), the budget would outlive
+        // the claim, and a retry's takeover could call the gateway while this call still runs.
+        let deadline = self.request_deadline(deadline, self.clock.now());
         let lease = match self
             .claim_key(
                 tenant,
                 &key,
                 &format!("/v1/payments/{pid}/cancel"),
                 body,
-                deadline,
+                Some(deadline),
                 crate::domain::CreateSteps::default(),
             )
             .await?
@@ -123,12 +127,7 @@ impl Orchestrator {
             Ok(g) => g,
             Err(e) => return Err(self.release_key(tenant, &key, &lease, e).await),
         };
-        let now = self.clock.now();
-        let budget = CallBudget::new(
-            self.request_deadline(deadline, now),
-            now,
-            self.config.gateway_reserve,
-        );
+        let budget = CallBudget::new(deadline, self.clock.now(), self.config.gateway_reserve);
         let result = match self
             .call_gateway(
                 tenant,

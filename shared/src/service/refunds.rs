@@ -79,6 +79,10 @@ impl Orchestrator {
         let raw = parse(body)?;
         let not_found = || super::queries::payment_not_found(payment_id);
         let pid = PaymentId::parse(payment_id).map_err(|_| not_found())?;
+        // One deadline for the claim's in-flight time and the gateway budget: recomputed later
+        // from a later clock reading (no deadline on the dev server), the budget would outlive
+        // the claim, and a retry's takeover could call the gateway while this call still runs.
+        let deadline = self.request_deadline(deadline, self.clock.now());
 
         let lease = match self
             .claim_key(
@@ -86,7 +90,7 @@ impl Orchestrator {
                 &key,
                 &format!("/v1/payments/{pid}/refunds"),
                 body,
-                deadline,
+                Some(deadline),
                 crate::domain::CreateSteps::default(),
             )
             .await?
@@ -170,12 +174,7 @@ impl Orchestrator {
             refund_key: refund_key(lease.payment_id.ulid_part()),
             amount: money,
         };
-        let now = self.clock.now();
-        let budget = CallBudget::new(
-            self.request_deadline(deadline, now),
-            now,
-            self.config.gateway_reserve,
-        );
+        let budget = CallBudget::new(deadline, self.clock.now(), self.config.gateway_reserve);
         // An open breaker refuses at once; nothing was sent, so the key is freed.
         let permit = match self.breakers.admit(&tenant.id, &gateway_name).await {
             Admission::Call(p) => p,
