@@ -119,7 +119,7 @@ tests/console/run.sh "$DEV_URL" "$VENV/bin/python"
 step "template.yaml: cfn-lint and sam validate --lint (offline)"
 VENV_BIN="$VENV/bin" bash infra/lint_template.sh
 
-step "sam build: the three functions for arm64 (rust-cargolambda, Zig from the venv), checked for architecture and size"
+step "sam build: the four functions for arm64 (rust-cargolambda, Zig from the venv), checked for architecture and size"
 # cargo-lambda cross-compiles with Zig (the `ziglang` wheel in the venv) for the aarch64 target.
 rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
 SAM_CLI_TELEMETRY=0 sam build --beta-features 2>&1 | tee "$LOGS/sam-build.log" | tail -3
