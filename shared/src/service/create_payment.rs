@@ -112,25 +112,9 @@ impl Orchestrator {
                 match run.charge(&candidates).await {
                     ChargeEnd::Record(p) => {
                         crate::failpoint!("create.before_commit");
-                        match self.commit_new(tenant, &key, &lease, &p).await {
-                            Commit::Done(reply) => {
-                                crate::failpoint!("create.after_commit");
-                                return Ok(reply);
-                            }
-                            // Not applied: either another holder stored this payment first (it
-                            // wins), or the lease was lost to a takeover, which will store its
-                            // own outcome — never insert without the lease.
-                            Commit::NotApplied => {
-                                match self.payments.get(&tenant.id, &lease.payment_id).await? {
-                                    Some(stored) => stored,
-                                    None => return Err(ApiError::IdempotencyKeyInUse),
-                                }
-                            }
-                            // The gateway may hold a charge: keep the claim; the retry takes
-                            // over and settles on it through the steps.
-                            Commit::Failed(e) => return Err(e.into()),
-                            Commit::Unsupported => self.store_new(*p).await?,
-                        }
+                        let reply = self.commit_created(tenant, &key, &lease, &p).await?;
+                        crate::failpoint!("create.after_commit");
+                        return Ok(reply);
                     }
                     ChargeEnd::NothingCreated(err, attempts) => {
                         let summary: Vec<String> = attempts
@@ -282,9 +266,12 @@ impl Orchestrator {
         }
     }
 
-    /// Stores a payment found for a taken-over claim (the sweeper's path) and completes the
-    /// key: the one commit when wired, else store then complete. A payment stored first by
-    /// another holder wins and is answered.
+    /// Stores a new payment and completes the key (the create path and the sweeper): the one
+    /// commit when wired, else store then complete. Not applied: either another holder stored
+    /// this payment first (it wins and is answered), or the lease was lost to a takeover, which
+    /// will store its own outcome (409) — never insert without the lease. A failed commit keeps
+    /// the claim: the gateway may hold a charge, and the retry (or the sweeper) takes over and
+    /// settles on it through the steps.
     pub(crate) async fn commit_created(
         &self,
         tenant: &Tenant,
@@ -294,7 +281,7 @@ impl Orchestrator {
     ) -> Result<Reply, ApiError> {
         let stored = match self.commit_new(tenant, key, lease, payment).await {
             Commit::Done(reply) => return Ok(reply),
-            Commit::NotApplied => match self.payments.get(&tenant.id, &payment.id).await? {
+            Commit::NotApplied => match self.payments.get(&tenant.id, &lease.payment_id).await? {
                 Some(stored) => stored,
                 None => return Err(ApiError::IdempotencyKeyInUse),
             },
