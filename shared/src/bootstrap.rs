@@ -96,6 +96,8 @@ pub struct StoreSet {
     pub usage: Arc<dyn crate::ports::UsageStore>,
     /// The audit log of configuration changes.
     pub audit: Arc<dyn crate::ports::AuditStore>,
+    /// Reconciliation runs.
+    pub reconciliation: Arc<dyn crate::ports::ReconciliationStore>,
 }
 
 impl StoreSet {
@@ -108,6 +110,7 @@ impl StoreSet {
             outbox: outbox.clone(),
             usage: outbox.clone(),
             audit: Arc::new(crate::adapters::memory::MemoryAuditStore::default()),
+            reconciliation: Arc::new(crate::adapters::memory::MemoryReconciliationStore::default()),
             events: Arc::new(crate::adapters::memory::MemoryEventStore::counting_in(
                 outbox.clone(),
             )),
@@ -139,6 +142,10 @@ impl StoreSet {
                 &tables.usage,
             )),
             audit: Arc::new(crate::adapters::aws::DynamoAuditStore::new(
+                client.clone(),
+                &tables.tenants,
+            )),
+            reconciliation: Arc::new(crate::adapters::aws::DynamoReconciliationStore::new(
                 client.clone(),
                 &tables.tenants,
             )),
@@ -194,6 +201,7 @@ impl StoreSet {
         .with_events(self.outbox.clone(), self.events.clone())
         .with_usage(self.usage.clone())
         .with_audit(self.audit.clone())
+        .with_reconciliation(self.reconciliation.clone())
     }
 }
 

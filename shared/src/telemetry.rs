@@ -45,11 +45,16 @@ pub const SWEEPER_LEFT: &str = "SweeperLeft";
 /// A gateway confirmed money for a payment already `failed`, `canceled` or `expired` (recorded
 /// as its `late_payment`): someone must refund or accept it. Alarmed on any occurrence.
 pub const LATE_PAYMENT_RECEIVED: &str = "LatePaymentReceived";
+/// Findings of a reconciliation run (label `Gateway`): repairs of missed webhooks, adopted
+/// orphans, mismatches. Any at all is worth a look (alarm).
+pub const RECONCILIATION_FINDINGS: &str = "ReconciliationFindings";
+/// A reconciliation run that could not list its gateway (label `Gateway`).
+pub const RECONCILIATION_FAILED: &str = "ReconciliationFailed";
 /// The label naming the gateway (an EMF dimension).
 pub const GATEWAY_LABEL: &str = "Gateway";
 
 /// Every metric, with its unit (as EMF names it), for recorders, dashboards and tests.
-pub const METRICS: [(&str, &str); 13] = [
+pub const METRICS: [(&str, &str); 15] = [
     (PAYMENT_PROCESSED, "Count"),
     (PAYMENT_FAILED, "Count"),
     (WEBHOOK_RECEIVED, "Count"),
@@ -63,6 +68,8 @@ pub const METRICS: [(&str, &str); 13] = [
     (SWEEPER_RECORDED, "Count"),
     (SWEEPER_LEFT, "Count"),
     (LATE_PAYMENT_RECEIVED, "Count"),
+    (RECONCILIATION_FINDINGS, "Count"),
+    (RECONCILIATION_FAILED, "Count"),
 ];
 
 /// Registers units and descriptions with the installed recorder (call once after installing).
@@ -95,6 +102,17 @@ pub fn sweep(recorded: usize, left: usize) {
         if n > 0 {
             metrics::counter!(name).increment(u64::try_from(n).unwrap_or(u64::MAX));
         }
+    }
+}
+
+/// One reconciliation run: its findings (sent only when there are any) and whether it failed.
+pub fn reconciliation(gateway: &str, findings: usize, failed: bool) {
+    if findings > 0 {
+        metrics::counter!(RECONCILIATION_FINDINGS, GATEWAY_LABEL => gateway.to_string())
+            .increment(u64::try_from(findings).unwrap_or(u64::MAX));
+    }
+    if failed {
+        metrics::counter!(RECONCILIATION_FAILED, GATEWAY_LABEL => gateway.to_string()).increment(1);
     }
 }
 

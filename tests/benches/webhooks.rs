@@ -156,6 +156,8 @@ fn main() {
                     webhooks_applied: 0,
                     account: None,
                     late_payment: None,
+                    fee: None,
+                    net: None,
                     overdue_at: None,
                 };
                 // The payment and its event, as the create commit writes them; the relay would

@@ -115,6 +115,7 @@ impl CredentialSetup {
         .with_create_commit(s.commit.clone())
         .with_events(s.outbox.clone(), s.events.clone())
         .with_usage(s.usage.clone())
+        .with_reconciliation(s.reconciliation.clone())
         .with_live_gateways(Arc::new(
             LiveGateways::with_vault(self.vault.clone(), None).with_ttl(ttl),
         ))

@@ -100,6 +100,8 @@ pub struct Stores {
     pub usage: Arc<dyn shared::ports::UsageStore>,
     /// The audit log.
     pub audit: Arc<dyn shared::ports::AuditStore>,
+    /// Reconciliation runs.
+    pub reconciliation: Arc<dyn shared::ports::ReconciliationStore>,
     counter: Counter,
 }
 
@@ -121,6 +123,9 @@ impl Stores {
                     )),
                     usage: p.outbox(),
                     audit: Arc::new(shared::adapters::memory::MemoryAuditStore::default()),
+                    reconciliation: Arc::new(
+                        shared::adapters::memory::MemoryReconciliationStore::default(),
+                    ),
                     idempotency: i.clone(),
                     payments: p.clone(),
                     outbox: p.outbox(),
@@ -152,6 +157,10 @@ impl Stores {
                 &t.usage,
             )),
             audit: Arc::new(shared::adapters::aws::DynamoAuditStore::new(
+                client.clone(),
+                &t.tenants,
+            )),
+            reconciliation: Arc::new(shared::adapters::aws::DynamoReconciliationStore::new(
                 client.clone(),
                 &t.tenants,
             )),
@@ -393,7 +402,8 @@ impl Harness {
         .with_create_commit(stores.commit.clone())
         .with_events(stores.outbox.clone(), stores.events.clone())
         .with_usage(stores.usage.clone())
-        .with_audit(stores.audit.clone());
+        .with_audit(stores.audit.clone())
+        .with_reconciliation(stores.reconciliation.clone());
         Harness {
             svc,
             stores,

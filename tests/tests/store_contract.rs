@@ -276,6 +276,8 @@ fn payment(tenant: &str, reference: Option<&str>, status: PaymentStatus) -> Paym
         webhooks_applied: 0,
         account: None,
         late_payment: None,
+        fee: None,
+        net: None,
         overdue_at: None,
     }
 }

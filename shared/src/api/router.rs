@@ -100,6 +100,8 @@ async fn route(
             | ["v1", "webhook_secrets"]
             | ["v1", "webhook_secrets", "rotate"]
             | ["v1", "audit"]
+            | ["v1", "reconciliation", "runs"]
+            | ["v1", "reconciliation", "runs", _]
             | ["v1", "admin", "tenants"]
             | ["v1", "admin", "tenants", _]
     ) {
@@ -165,6 +167,20 @@ async fn route_tenant(
         (["v1", "audit"], &Method::GET) => Ok(ApiResponse::json(
             200,
             svc.list_audit(who, req.query.as_deref()).await?,
+        )),
+        (["v1", "reconciliation", "runs"], &Method::POST) => Ok(ApiResponse::json(
+            201,
+            svc.create_reconciliation_runs(who, &req.body, req.deadline)
+                .await?,
+        )),
+        (["v1", "reconciliation", "runs"], &Method::GET) => Ok(ApiResponse::json(
+            200,
+            svc.list_reconciliation_runs(who, req.query.as_deref())
+                .await?,
+        )),
+        (["v1", "reconciliation", "runs", id], &Method::GET) => Ok(ApiResponse::json(
+            200,
+            svc.get_reconciliation_run(who, id).await?,
         )),
         (["v1", "payments"], &Method::POST) => {
             let reply = svc

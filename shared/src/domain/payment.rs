@@ -156,6 +156,12 @@ pub struct Payment {
     /// Money the gateway confirmed after a final non-success status (see [`LatePayment`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub late_payment: Option<LatePayment>,
+    /// The gateway's fee and the net amount it credits, in minor units, as a reconciliation
+    /// listing reported them (Asaas `value − netValue`); `None` where no listing said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub net: Option<i64>,
 }
 
 impl Payment {

@@ -58,6 +58,48 @@ pub struct GatewayCharge {
     pub next_action: Option<NextAction>,
 }
 
+/// A window of creation times over which a gateway's charges are listed (reconciliation).
+/// Half-open: `from <= created < to`. A gateway that only filters by day (Asaas) lists the
+/// whole days the window touches; the extra charges are compared like any other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChargeWindow {
+    pub from: chrono::DateTime<chrono::Utc>,
+    pub to: chrono::DateTime<chrono::Utc>,
+}
+
+/// One charge as a gateway's listing reports it: the normalized charge plus what a comparison
+/// with our payment needs. Fields a gateway does not report are `None`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedCharge {
+    pub charge: GatewayCharge,
+    /// Our payment id, read from the reference this orchestrator put on the charge (Stripe
+    /// `metadata[payment_id]`, Asaas `externalReference`, EFI's txid); `None` for a charge
+    /// made by someone else (whatever it carries).
+    pub payment_id: Option<PaymentId>,
+    /// The amount in minor units and the currency as the gateway recorded them.
+    pub amount_minor: Option<i64>,
+    pub currency: Option<Currency>,
+    pub method: Option<PaymentMethod>,
+    pub created_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The gateway's fee and the net amount credited, in minor units, where the listing says.
+    pub fee: Option<i64>,
+    pub net: Option<i64>,
+}
+
+/// A listing over a window. `complete` is false when the gateway had more than a client reads
+/// in one run ([`MAX_LISTED_CHARGES`]): the run says so and a narrower window is needed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChargeListing {
+    pub charges: Vec<ListedCharge>,
+    pub complete: bool,
+}
+
+/// The most charges one listing reads (pages are followed up to it).
+pub const MAX_LISTED_CHARGES: usize = 5_000;
+
+/// The error code of a gateway that cannot list its charges.
+pub const LISTING_UNSUPPORTED: &str = "listing_unsupported";
+
 /// A refund to make at the gateway. `refund_key` is derived from the refund id: the gateway's
 /// idempotency key (Stripe), refund id (EFI) or marker (Asaas), so a retry finds the first.
 #[derive(Debug, Clone)]
@@ -145,6 +187,18 @@ pub trait Gateway: Send + Sync {
 
     /// Refunds part or all of a paid charge, at most once per `refund_key`.
     async fn refund(&self, req: &RefundRequest) -> Result<GatewayRefund, GatewayError>;
+
+    /// The charges created in `window` (reconciliation). Read-only, paged by the client up to
+    /// [`MAX_LISTED_CHARGES`]. Gateways without a listing (the simulators) answer
+    /// `listing_unsupported`.
+    async fn list_charges(&self, window: &ChargeWindow) -> Result<ChargeListing, GatewayError> {
+        let _ = window;
+        Err(GatewayError {
+            class: ErrorClass::Invalid,
+            code: LISTING_UNSUPPORTED.into(),
+            message: format!("{} cannot list its charges", self.name()),
+        })
+    }
 
     /// One harmless authenticated call that proves the credentials work (Stripe
     /// `GET /v1/balance`, Asaas `GET /finance/balance`, EFI a new OAuth2 token); nothing is

@@ -9,6 +9,7 @@ mod gateway;
 mod idempotency;
 mod outbox;
 mod payments;
+mod reconciliation;
 mod store_error;
 mod tenants;
 mod usage;
@@ -22,8 +23,9 @@ pub use credentials::{
     EncryptionContext, Envelope, SealedCredential, SealedCredentialStore,
 };
 pub use gateway::{
-    ChargeLookup, ChargeRequest, ErrorClass, Gateway, GatewayCharge, GatewayError, GatewayRefund,
-    GatewayRegistry, RefundRequest,
+    ChargeListing, ChargeLookup, ChargeRequest, ChargeWindow, ErrorClass, Gateway, GatewayCharge,
+    GatewayError, GatewayRefund, GatewayRegistry, ListedCharge, RefundRequest, LISTING_UNSUPPORTED,
+    MAX_LISTED_CHARGES,
 };
 pub use idempotency::{
     Adopted, ClaimOutcome, ClaimRequest, IdempotencyStore, Lease, RateCharge, StaleClaim,
@@ -31,6 +33,10 @@ pub use idempotency::{
 };
 pub use outbox::{DeliveryMessage, EventFilter, EventPage, OutboxStore};
 pub use payments::{Effects, PaymentFilter, PaymentPage, PaymentStore};
+pub use reconciliation::{
+    Finding, FindingKind, ReconciliationRun, ReconciliationStore, RunStatus, RunTrigger,
+    MAX_LISTED_RUNS, MAX_RUN_FINDINGS,
+};
 pub use store_error::StoreError;
 pub use tenants::{
     hash_api_key, is_blank_secret, secret_fingerprint, ApiKeyInfo, BlankSecretError, Tenant,

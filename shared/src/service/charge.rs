@@ -153,6 +153,8 @@ impl<'a> CreateRun<'a> {
             webhooks_applied: 0,
             account: None,
             late_payment: None,
+            fee: None,
+            net: None,
             overdue_at: None,
         };
         Self {

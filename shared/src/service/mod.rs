@@ -20,6 +20,7 @@ mod payment_write;
 mod queries;
 mod rate_limit;
 mod reconcile;
+mod reconciliation;
 mod refunds;
 mod routing;
 mod sweeper;
@@ -37,6 +38,9 @@ pub use outbox::{effects_for, events_for};
 pub use payment_view::{refund_view, render_payment, view, PaymentView, RefundView};
 pub use queries::{DEFAULT_LIMIT, MAX_LIMIT};
 pub use rate_limit::WINDOW_SECS;
+pub use reconciliation::{
+    run_view, ReconcilePass, ADOPT_AFTER, MAX_WINDOW, SCHEDULE_LAG, SCHEDULE_SPAN,
+};
 pub use sweeper::{SweepReport, SWEEP_BATCH, SWEEP_GRACE_SECONDS, SWEEP_PASS_SECONDS};
 pub use usage_api::{
     month_bounds, parse_month, RecountDiff, RecountReport, UsageQuery, MAX_SERIES_DAYS,

@@ -105,6 +105,7 @@ pub struct Orchestrator {
     /// The day each key was last recorded as used by this instance (one write per key a day).
     keys_touched: Mutex<HashMap<String, NaiveDate>>,
     pub(crate) audit: Option<Arc<dyn crate::ports::AuditStore>>,
+    pub(crate) reconciliation: Option<Arc<dyn crate::ports::ReconciliationStore>>,
 }
 
 /// Attempt code (and API error code) of a gateway a live tenant has no credentials for.
@@ -184,6 +185,7 @@ impl Orchestrator {
             tenant_cache: Mutex::new(HashMap::new()),
             keys_touched: Mutex::new(HashMap::new()),
             audit: None,
+            reconciliation: None,
         }
     }
 
@@ -202,6 +204,15 @@ impl Orchestrator {
     ) -> Self {
         self.outbox = Some(outbox);
         self.unmatched = Some(unmatched);
+        self
+    }
+
+    /// Keeps reconciliation runs (`GET /v1/reconciliation/runs`).
+    pub fn with_reconciliation(
+        mut self,
+        store: Arc<dyn crate::ports::ReconciliationStore>,
+    ) -> Self {
+        self.reconciliation = Some(store);
         self
     }
 

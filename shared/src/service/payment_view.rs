@@ -30,6 +30,10 @@ pub struct PaymentView<'a> {
     overdue_at: Option<String>,
     /// Money the gateway confirmed after a final non-success status; `null` otherwise.
     late_payment: Option<LatePaymentView<'a>>,
+    /// The gateway's fee and the net it credits (minor units), once a reconciliation listing
+    /// reported them; `null` until then.
+    fee: Option<i64>,
+    net: Option<i64>,
     attempts: &'a [Attempt],
     created_at: String,
     updated_at: String,
@@ -74,6 +78,8 @@ pub fn view(p: &Payment) -> PaymentView<'_> {
             source: l.source,
             received_at: crate::time_format::render(&l.received_at),
         }),
+        fee: p.fee,
+        net: p.net,
         attempts: &p.attempts,
         created_at: crate::time_format::render(&p.created_at),
         updated_at: crate::time_format::render(&p.updated_at),

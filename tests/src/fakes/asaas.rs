@@ -223,16 +223,33 @@ impl FakeAsaas {
                 resp(200, c)
             }
             ("GET", ["payments"]) => {
+                // `externalReference`, `dateCreated[ge]`/`[le]` (São Paulo dates, compared as
+                // text: both are `YYYY-MM-DD`), `offset`, `limit` (default 10, at most 100).
                 let r = query_param(&query, "externalReference");
+                let ge = query_param(&query, "dateCreated[ge]");
+                let le = query_param(&query, "dateCreated[le]");
+                let offset: usize = query_param(&query, "offset")
+                    .and_then(|o| o.parse().ok())
+                    .unwrap_or(0);
+                let limit: usize = query_param(&query, "limit")
+                    .and_then(|o| o.parse().ok())
+                    .unwrap_or(10)
+                    .clamp(1, 100);
                 let st = self.state.lock().unwrap();
-                let data: Vec<&Value> = st
+                let all: Vec<&Value> = st
                     .payments
                     .iter()
                     .filter(|p| r.as_deref().is_none_or(|r| p["externalReference"] == r))
+                    .filter(|p| {
+                        let d = p["dateCreated"].as_str().unwrap_or("");
+                        ge.as_deref().is_none_or(|g| d >= g) && le.as_deref().is_none_or(|l| d <= l)
+                    })
                     .collect();
+                let data: Vec<&Value> = all.iter().skip(offset).take(limit).copied().collect();
+                let has_more = offset + data.len() < all.len();
                 resp(
                     200,
-                    json!({"object": "list", "hasMore": false, "totalCount": data.len(), "limit": 10, "offset": 0, "data": data}),
+                    json!({"object": "list", "hasMore": has_more, "totalCount": all.len(), "limit": limit, "offset": offset, "data": data}),
                 )
             }
             ("POST", ["payments"]) => self.create(&body).await,
@@ -350,8 +367,14 @@ impl FakeAsaas {
             "PENDING"
         };
         let boleto = p["billingType"] == "BOLETO";
+        // Asaas's fee: R$ 0.99 a charge here (never more than the value); `netValue` is the rest.
+        let minor = shared::domain::parse_decimal(&value_text, 2).unwrap_or(0);
+        let net_text = shared::domain::format_decimal(minor - minor.min(99), 2);
+        let created = (chrono::Utc::now() - chrono::Duration::hours(3))
+            .format("%Y-%m-%d")
+            .to_string();
         let text = format!(
-            r#"{{"object":"payment","id":"{id}","customer":{},"value":{value_text},"netValue":{value_text},"billingType":{},"status":"{status}","dueDate":{},"externalReference":{},"deleted":false,"invoiceUrl":"https://asaas.fake/i/{id}","bankSlipUrl":{},"identificationField":{},"refunds":null}}"#,
+            r#"{{"object":"payment","id":"{id}","dateCreated":"{created}","customer":{},"value":{value_text},"netValue":{net_text},"billingType":{},"status":"{status}","dueDate":{},"externalReference":{},"deleted":false,"invoiceUrl":"https://asaas.fake/i/{id}","bankSlipUrl":{},"identificationField":{},"refunds":null}}"#,
             p["customer"],
             p["billingType"],
             p["dueDate"],

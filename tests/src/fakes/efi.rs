@@ -331,9 +331,61 @@ impl FakeEfi {
         self.state.lock().unwrap().cobs.len()
     }
 
+    /// `GET /v2/cob?inicio&fim` (both required, RFC 3339, `fim` inclusive) with
+    /// `paginacao.paginaAtual` (from 0) and `paginacao.itensPorPagina` (default 100).
+    fn list(&self, query: &str) -> Response<Full<Bytes>> {
+        let param = |k: &str| {
+            form_urlencoded::parse(query.as_bytes())
+                .find(|(pk, _)| pk == k)
+                .map(|(_, v)| v.into_owned())
+        };
+        let time = |k: &str| param(k).and_then(|v| chrono::DateTime::parse_from_rfc3339(&v).ok());
+        let (Some(inicio), Some(fim)) = (time("inicio"), time("fim")) else {
+            return nome(400, "parametros_invalidos");
+        };
+        let page: usize = param("paginacao.paginaAtual")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let per: usize = param("paginacao.itensPorPagina")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(100)
+            .clamp(1, 1000);
+        let st = self.state.lock().unwrap();
+        let mut all: Vec<&Value> = st
+            .cobs
+            .values()
+            .filter(|c| {
+                c["calendario"]["criacao"]
+                    .as_str()
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                    .is_some_and(|t| t >= inicio && t <= fim)
+            })
+            .collect();
+        all.sort_by_key(|c| c["txid"].as_str().unwrap_or("").to_string());
+        let pages = all.len().div_ceil(per);
+        let cobs: Vec<Value> = all
+            .iter()
+            .skip(page * per)
+            .take(per)
+            .map(|c| {
+                let mut c = (*c).clone();
+                c["calendario"]["expiracao"] = c["calendario"]["expiracao"].to_string().into();
+                c
+            })
+            .collect();
+        resp(
+            200,
+            json!({"parametros": {"inicio": param("inicio"), "fim": param("fim"),
+                "paginacao": {"paginaAtual": page, "itensPorPagina": per,
+                    "quantidadeDePaginas": pages, "quantidadeTotalDeItens": all.len()}},
+                "cobs": cobs}),
+        )
+    }
+
     async fn serve(&self, req: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
         let method = req.method().clone();
         let path = req.uri().path().to_string();
+        let query = req.uri().query().unwrap_or("").to_string();
         let auth = req
             .headers()
             .get("authorization")
@@ -388,6 +440,7 @@ impl FakeEfi {
         let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
         match (method.as_str(), segs.as_slice()) {
             ("PUT", ["v2", "cob", txid]) => self.create(txid, &body).await,
+            ("GET", ["v2", "cob"]) => self.list(&query),
             ("GET", ["v2", "cob", txid]) => match self.state.lock().unwrap().cobs.get(*txid) {
                 Some(c) => {
                     let mut c = c.clone();

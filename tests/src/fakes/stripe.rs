@@ -29,6 +29,7 @@ struct State {
     by_key: HashMap<String, (String, u16, String)>,
     intents: HashMap<String, Value>,
     created: usize,
+    list_requests: usize,
     create_posts: usize,
     requests: usize,
     outage: Option<u16>,
@@ -241,6 +242,7 @@ impl FakeStripe {
                 false,
             ),
             ("GET", ["v1", "payment_intents", "search"]) => self.search(&query),
+            ("GET", ["v1", "payment_intents"]) => self.list(&query),
             ("GET", ["v1", "payment_intents", id]) => {
                 match self.state.lock().unwrap().intents.get(*id) {
                     Some(pi) => resp(200, pi.to_string(), false),
@@ -399,6 +401,69 @@ impl FakeStripe {
         let body = json!({"object": "search_result", "url": "/v1/payment_intents/search",
             "data": data, "has_more": false, "next_page": null});
         resp(200, body.to_string(), false)
+    }
+
+    /// `GET /v1/payment_intents`: `created[gte|gt|lte|lt]`, `limit` (1–100, default 10),
+    /// `starting_after`; newest first, like Stripe's lists.
+    fn list(&self, query: &str) -> Response<Full<Bytes>> {
+        let mut bounds: Vec<(String, i64)> = vec![];
+        let mut limit = 10usize;
+        let mut after: Option<String> = None;
+        for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+            match k.as_ref() {
+                "created[gte]" | "created[gt]" | "created[lte]" | "created[lt]" => {
+                    match v.parse::<i64>() {
+                        Ok(n) => bounds.push((k.into_owned(), n)),
+                        Err(_) => {
+                            let (s, b) = error(
+                                400,
+                                "invalid_request_error",
+                                "parameter_invalid_integer",
+                                json!({"param": k}),
+                            );
+                            return resp(s, b, false);
+                        }
+                    }
+                }
+                "limit" => limit = v.parse::<usize>().unwrap_or(10).clamp(1, 100),
+                "starting_after" => after = Some(v.into_owned()),
+                _ => {}
+            }
+        }
+        self.state.lock().unwrap().list_requests += 1;
+        let st = self.state.lock().unwrap();
+        let mut data: Vec<&Value> = st
+            .intents
+            .values()
+            .filter(|pi| {
+                let c = pi["created"].as_i64().unwrap_or(0);
+                bounds.iter().all(|(k, n)| match k.as_str() {
+                    "created[gte]" => c >= *n,
+                    "created[gt]" => c > *n,
+                    "created[lte]" => c <= *n,
+                    _ => c < *n,
+                })
+            })
+            .collect();
+        data.sort_by(|a, b| {
+            (b["created"].as_i64(), b["id"].as_str())
+                .cmp(&(a["created"].as_i64(), a["id"].as_str()))
+        });
+        if let Some(a) = after {
+            match data.iter().position(|pi| pi["id"] == a.as_str()) {
+                Some(i) => data.drain(..=i),
+                None => data.drain(..0),
+            };
+        }
+        let has_more = data.len() > limit;
+        data.truncate(limit);
+        let body = json!({"object": "list", "url": "/v1/payment_intents", "data": data, "has_more": has_more});
+        resp(200, body.to_string(), false)
+    }
+
+    /// Listing requests served (`GET /v1/payment_intents`).
+    pub fn list_requests(&self) -> usize {
+        self.state.lock().unwrap().list_requests
     }
 
     /// (status, body, store under the key, stall before answering)

@@ -10,6 +10,7 @@ mod local_cipher;
 mod outbox;
 mod payments;
 mod queue;
+mod reconciliation;
 mod sealed_credentials;
 mod tenants;
 
@@ -26,5 +27,6 @@ pub(crate) use outbox::{callback_count, event_matches};
 pub(crate) use payments::matches as payment_matches;
 pub use payments::MemoryPaymentStore;
 pub use queue::{MemoryQueue, ReceivedMessage};
+pub use reconciliation::MemoryReconciliationStore;
 pub use sealed_credentials::MemorySealedCredentials;
 pub use tenants::MemoryTenantStore;

@@ -5,13 +5,13 @@
 
 use super::transformers::{
     billing_type, classify, due_date, find_refund, json_decimal, to_charge, to_charge_without_qr,
-    Customer, ErrorBody, List, NewCustomer, NewPayment, NewRefund, Payment, PixQrCode,
+    to_listed, Customer, ErrorBody, List, NewCustomer, NewPayment, NewRefund, Payment, PixQrCode,
 };
 use crate::domain::{Currency, PaymentMethod};
 use crate::gateways::http_errors::{classify_transport, read_json};
 use crate::ports::{
-    ChargeLookup, ChargeRequest, ErrorClass, Gateway, GatewayCharge, GatewayError, GatewayRefund,
-    RefundRequest,
+    ChargeListing, ChargeLookup, ChargeRequest, ChargeWindow, ErrorClass, Gateway, GatewayCharge,
+    GatewayError, GatewayRefund, RefundRequest, MAX_LISTED_CHARGES,
 };
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
@@ -221,6 +221,45 @@ impl Gateway for AsaasClient {
         self.call::<serde::de::IgnoredAny>(reqwest::Method::GET, "/finance/balance", None)
             .await
             .map(|_| ())
+    }
+
+    /// `GET /v3/payments?dateCreated[ge]=&dateCreated[le]=` (São Paulo dates: Asaas filters by
+    /// day), following `offset` pages. Removed payments are listed too (as canceled).
+    async fn list_charges(&self, w: &ChargeWindow) -> Result<ChargeListing, GatewayError> {
+        let local = |t: chrono::DateTime<chrono::Utc>| {
+            t.checked_sub_signed(chrono::TimeDelta::hours(3))
+                .unwrap_or(t)
+                .format("%Y-%m-%d")
+                .to_string()
+        };
+        // `to` is exclusive: its own day is needed only when the window reaches into it.
+        let last =
+            w.to.checked_sub_signed(chrono::TimeDelta::seconds(1))
+                .unwrap_or(w.to);
+        let (from, to) = (local(w.from), local(last.max(w.from)));
+        let mut out = ChargeListing::default();
+        let mut offset = 0usize;
+        loop {
+            let page: List<Payment> = self
+                .call(
+                    reqwest::Method::GET,
+                    &format!(
+                        "/payments?dateCreated%5Bge%5D={from}&dateCreated%5Ble%5D={to}&offset={offset}&limit=100"
+                    ),
+                    None,
+                )
+                .await?;
+            let n = page.data.len();
+            out.charges.extend(page.data.into_iter().map(to_listed));
+            offset += n;
+            if !page.has_more || n == 0 {
+                out.complete = true;
+                return Ok(out);
+            }
+            if out.charges.len() >= MAX_LISTED_CHARGES {
+                return Ok(out);
+            }
+        }
     }
 
     async fn lookup(&self, q: &ChargeLookup) -> Result<Option<GatewayCharge>, GatewayError> {

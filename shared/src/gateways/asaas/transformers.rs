@@ -77,6 +77,8 @@ pub fn due_date(
 #[derive(Debug, Deserialize)]
 pub struct List<T> {
     pub data: Vec<T>,
+    #[serde(default, rename = "hasMore")]
+    pub has_more: bool,
 }
 
 /// A customer (only the id matters).
@@ -106,6 +108,18 @@ pub struct Payment {
     pub deleted: bool,
     #[serde(default)]
     pub refunds: Option<Vec<WireRefund>>,
+    /// Our payment id (set on create); read by look-ups and listings.
+    #[serde(default)]
+    pub external_reference: Option<String>,
+    /// `PIX`, `BOLETO`, `CREDIT_CARD`.
+    #[serde(default)]
+    pub billing_type: Option<String>,
+    /// What Asaas credits after its fee (a decimal, like `value`).
+    #[serde(default)]
+    pub net_value: Option<Box<RawValue>>,
+    /// `YYYY-MM-DD`, São Paulo's date.
+    #[serde(default)]
+    pub date_created: Option<String>,
 }
 
 /// One entry of a payment's `refunds`.
@@ -255,6 +269,58 @@ pub fn to_charge(
         boleto,
         next_action: None,
     })
+}
+
+/// A listed payment, for reconciliation: our reference, the amount (Asaas holds BRL only), the
+/// method, the creation date (São Paulo midnight; Asaas lists by day) and the fee
+/// (`value − netValue`) where Asaas reports the net. No QR code is read for a listing.
+pub fn to_listed(p: Payment) -> crate::ports::ListedCharge {
+    let amount_minor = read_decimal(&p.value);
+    let net = p.net_value.as_deref().and_then(read_decimal);
+    let fee = match (amount_minor, net) {
+        (Some(v), Some(n)) => v.checked_sub(n),
+        _ => None,
+    };
+    let method = match p.billing_type.as_deref() {
+        Some("PIX") => Some(PaymentMethod::Pix),
+        Some("BOLETO") => Some(PaymentMethod::Boleto),
+        Some("CREDIT_CARD") => Some(PaymentMethod::Card),
+        _ => None,
+    };
+    let created_at = p
+        .date_created
+        .as_deref()
+        .and_then(|d| parse_local_time(&format!("{} 00:00:00", d.get(..10).unwrap_or(d))));
+    let payment_id = crate::gateways::keys::payment_id_from_echo(p.external_reference.as_deref());
+    let status = if p.deleted {
+        PaymentStatus::Canceled
+    } else {
+        status_of(&p.status)
+    };
+    let boleto = match (&p.bank_slip_url, &p.identification_field) {
+        (Some(url), Some(line)) => Some(BoletoDetails {
+            url: url.clone(),
+            barcode: line.chars().filter(char::is_ascii_digit).collect(),
+            due_date: p.due_date.clone(),
+        }),
+        _ => None,
+    };
+    crate::ports::ListedCharge {
+        charge: GatewayCharge {
+            gateway_payment_id: p.id,
+            status,
+            pix: None,
+            boleto,
+            next_action: None,
+        },
+        payment_id,
+        amount_minor,
+        currency: Some(Currency::BRL),
+        method,
+        created_at,
+        fee,
+        net,
+    }
 }
 
 /// The charge as known before its Pix QR code could be read: it exists at Asaas, so it is

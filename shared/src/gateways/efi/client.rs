@@ -4,14 +4,14 @@
 //! an unknown outcome meets `txid_duplicado` and reads back the same cob.
 
 use super::transformers::{
-    classify, cob_body, to_charge, to_charge_without_qr, to_refund, unread_cob, Cob, Devolucao,
-    ErrorBody, QrCode, Token,
+    classify, cob_body, to_charge, to_charge_without_qr, to_listed, to_refund, unread_cob, Cob,
+    CobList, Devolucao, ErrorBody, QrCode, Token,
 };
 use crate::domain::{Currency, Money, PaymentMethod};
 use crate::gateways::http_errors::{classify_transport, read_json};
 use crate::ports::{
-    ChargeLookup, ChargeRequest, ErrorClass, Gateway, GatewayCharge, GatewayError, GatewayRefund,
-    RefundRequest,
+    ChargeListing, ChargeLookup, ChargeRequest, ChargeWindow, ErrorClass, Gateway, GatewayCharge,
+    GatewayError, GatewayRefund, RefundRequest, MAX_LISTED_CHARGES,
 };
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
@@ -328,6 +328,41 @@ impl Gateway for EfiClient {
         };
         self.with_qr(cob, Some(req.amount), QrFailure::KeepCharge)
             .await
+    }
+
+    /// `GET /v2/cob?inicio&fim`, following `paginacao.paginaAtual`.
+    async fn list_charges(&self, w: &ChargeWindow) -> Result<ChargeListing, GatewayError> {
+        let fmt = |t: chrono::DateTime<chrono::Utc>| {
+            t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        };
+        // EFI's `fim` is inclusive; ours is not.
+        let last =
+            w.to.checked_sub_signed(chrono::TimeDelta::milliseconds(1))
+                .unwrap_or(w.to);
+        let (inicio, fim) = (fmt(w.from), fmt(last.max(w.from)));
+        let now = chrono::Utc::now();
+        let mut out = ChargeListing::default();
+        let mut page = 0u32;
+        loop {
+            let path = format!(
+                "/v2/cob?inicio={}&fim={}&paginacao.paginaAtual={page}&paginacao.itensPorPagina=100",
+                inicio.replace(':', "%3A").replace('+', "%2B"),
+                fim.replace(':', "%3A").replace('+', "%2B"),
+            );
+            let list: CobList = self.call(reqwest::Method::GET, &path, None).await?;
+            let more = list.has_next();
+            let n = list.cobs.len();
+            out.charges
+                .extend(list.cobs.into_iter().map(|c| to_listed(c, now)));
+            if !more || n == 0 {
+                out.complete = true;
+                return Ok(out);
+            }
+            if out.charges.len() >= MAX_LISTED_CHARGES {
+                return Ok(out);
+            }
+            page += 1;
+        }
     }
 
     async fn retrieve(

@@ -264,6 +264,67 @@ pub fn to_charge_without_qr(
     Ok(charge)
 }
 
+/// One page of `GET /v2/cob?inicio&fim`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CobList {
+    #[serde(default)]
+    pub parametros: Option<CobListParams>,
+    #[serde(default)]
+    pub cobs: Vec<Cob>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CobListParams {
+    #[serde(default)]
+    pub paginacao: Option<Paginacao>,
+}
+
+/// Page numbers start at 0; read leniently (a missing one ends the listing).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Paginacao {
+    #[serde(default, deserialize_with = "lenient_opt_i64")]
+    pub pagina_atual: Option<i64>,
+    #[serde(default, deserialize_with = "lenient_opt_i64")]
+    pub quantidade_de_paginas: Option<i64>,
+}
+
+impl CobList {
+    /// Whether a page follows this one.
+    pub fn has_next(&self) -> bool {
+        let p = self.parametros.as_ref().and_then(|p| p.paginacao.as_ref());
+        match p.map(|p| (p.pagina_atual, p.quantidade_de_paginas)) {
+            Some((Some(cur), Some(total))) => cur + 1 < total,
+            _ => false,
+        }
+    }
+}
+
+/// A listed cob, for reconciliation: the txid is our key (`PAY<ulid>`), the amount BRL; EFI's
+/// cob carries no fee. No QR code is read for a listing.
+pub fn to_listed(cob: Cob, now: DateTime<Utc>) -> crate::ports::ListedCharge {
+    let payment_id = crate::gateways::keys::payment_id_from_key(&cob.txid);
+    let amount_minor = parse_decimal(&cob.valor.original, 2);
+    let created_at = cob.calendario.criacao;
+    let status = status_of(&cob, now);
+    crate::ports::ListedCharge {
+        charge: GatewayCharge {
+            gateway_payment_id: cob.txid,
+            status,
+            pix: None,
+            boleto: None,
+            next_action: None,
+        },
+        payment_id,
+        amount_minor,
+        currency: Some(Currency::BRL),
+        method: Some(crate::domain::PaymentMethod::Pix),
+        created_at,
+        fee: None,
+        net: None,
+    }
+}
+
 /// A cob known to exist (EFI answered `txid_duplicado` for our txid) that could not be read
 /// back: its id is the txid, and nothing else is known yet.
 pub fn unread_cob(txid: &str) -> GatewayCharge {

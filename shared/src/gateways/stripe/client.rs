@@ -3,13 +3,14 @@
 
 use super::transformers::{
     check_amount, classify, classify_transport, create_form, payment_id_of, refund_form, to_charge,
-    to_refund, ErrorBody, PaymentIntent, WireRefund,
+    to_listed, to_refund, ErrorBody, IntentList, PaymentIntent, WireRefund,
 };
 use crate::domain::Currency;
 use crate::domain::PaymentMethod;
 use crate::gateways::http_errors::read_json;
 use crate::ports::{
-    ChargeLookup, ChargeRequest, Gateway, GatewayCharge, GatewayError, GatewayRefund, RefundRequest,
+    ChargeListing, ChargeLookup, ChargeRequest, ChargeWindow, Gateway, GatewayCharge, GatewayError,
+    GatewayRefund, RefundRequest, MAX_LISTED_CHARGES,
 };
 use async_trait::async_trait;
 use std::time::Duration;
@@ -163,6 +164,44 @@ impl Gateway for StripeClient {
                 Ok(Some(to_charge(pi)))
             }
             None => Ok(None),
+        }
+    }
+
+    /// `GET /v1/payment_intents?created[gte]=&created[lt]=`, following `starting_after` pages.
+    async fn list_charges(&self, w: &ChargeWindow) -> Result<ChargeListing, GatewayError> {
+        let (gte, lt) = (w.from.timestamp().to_string(), w.to.timestamp().to_string());
+        let mut out = ChargeListing::default();
+        let mut after: Option<String> = None;
+        loop {
+            let mut q: Vec<(&str, &str)> = vec![
+                ("created[gte]", gte.as_str()),
+                ("created[lt]", lt.as_str()),
+                ("limit", "100"),
+            ];
+            if let Some(a) = after.as_deref() {
+                q.push(("starting_after", a));
+            }
+            let res = self
+                .http
+                .get(format!("{}/v1/payment_intents", self.config.base_url))
+                .query(&q)
+                .bearer_auth(&self.config.secret_key)
+                .header("Stripe-Version", STRIPE_VERSION)
+                .send()
+                .await
+                .map_err(classify_transport)?;
+            let page: IntentList = Self::read(res).await?;
+            // A page that does not advance (empty with `has_more`) would loop forever.
+            let last = page.data.last().map(|pi| pi.id.clone());
+            out.charges.extend(page.data.into_iter().map(to_listed));
+            if !page.has_more || last.is_none() {
+                out.complete = true;
+                return Ok(out);
+            }
+            if out.charges.len() >= MAX_LISTED_CHARGES {
+                return Ok(out);
+            }
+            after = last;
         }
     }
 

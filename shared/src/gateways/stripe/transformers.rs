@@ -85,6 +85,53 @@ pub struct PaymentIntent {
     pub next_action: Option<WireNextAction>,
     #[serde(default)]
     pub last_payment_error: Option<StripeError>,
+    /// `["card"]`, `["pix"]`, `["boleto"]`: the method a listed intent was made for.
+    #[serde(default)]
+    pub payment_method_types: Option<Vec<String>>,
+}
+
+/// One page of `GET /v1/payment_intents` (a list object).
+#[derive(Debug, Clone, Deserialize)]
+pub struct IntentList {
+    pub data: Vec<PaymentIntent>,
+    #[serde(default)]
+    pub has_more: bool,
+}
+
+/// A listed intent, for reconciliation: our reference, amount, currency, method and creation
+/// time as Stripe recorded them. Stripe's list carries no fee (that is on the balance
+/// transaction), so `fee`/`net` stay unknown.
+pub fn to_listed(pi: PaymentIntent) -> crate::ports::ListedCharge {
+    let payment_id = crate::gateways::keys::payment_id_from_echo(payment_id_of(&pi));
+    let amount_minor = pi.amount;
+    let currency = pi.currency.as_deref().and_then(|c| {
+        c.to_ascii_uppercase()
+            .parse::<crate::domain::Currency>()
+            .ok()
+    });
+    let method = pi
+        .payment_method_types
+        .as_ref()
+        .and_then(|t| t.first())
+        .and_then(|t| match t.as_str() {
+            "card" => Some(PaymentMethod::Card),
+            "pix" => Some(PaymentMethod::Pix),
+            "boleto" => Some(PaymentMethod::Boleto),
+            _ => None,
+        });
+    let created_at = pi
+        .created
+        .and_then(|t| chrono::DateTime::from_timestamp(t, 0));
+    crate::ports::ListedCharge {
+        charge: to_charge(pi),
+        payment_id,
+        amount_minor,
+        currency,
+        method,
+        created_at,
+        fee: None,
+        net: None,
+    }
 }
 
 /// `next_action`: a redirect (3DS), a Pix QR code, or boleto details.

@@ -1,0 +1,666 @@
+//! Gateway reconciliation: list a gateway's charges over a window and compare each with our
+//! payment. It repairs only through the writes the rest of the service uses, so it can run at
+//! any time, twice at once, or over a window already seen:
+//!
+//! - a status that differs (a missed webhook) → [`Orchestrator::apply_charge`], the versioned
+//!   write with its merchant event (a concurrent run or webhook loses the race and re-reads:
+//!   one event);
+//! - a charge carrying our payment id with no payment (a holder died and no retry or sweeper
+//!   named it) → adopted by a conditional insert of the payment with its event (the second
+//!   run's insert finds it and writes nothing). A young one is left to its claim: its holder,
+//!   the merchant's retry or the sweeper names it, and a later commit that finds the adopted
+//!   payment answers with it;
+//! - an amount or currency that differs, a second charge for a payment that names another one,
+//!   or a payment made with other credentials → flagged, nothing written;
+//! - fee and net, where the listing reports them → stored on the payment (no event).
+//!
+//! Charges without our payment id were made elsewhere and are only counted.
+
+use super::outbox::effects_for;
+use super::payment_write::Step;
+use super::{Orchestrator, Principal};
+use crate::domain::{GatewayAccount, Money, Payment, PaymentId, PaymentMethod, PaymentStatus};
+use crate::error::ApiError;
+use crate::ports::{
+    ChargeWindow, Finding, FindingKind, ListedCharge, ReconciliationRun, RunStatus, RunTrigger,
+    StoreError, Tenant, MAX_LISTED_RUNS, MAX_RUN_FINDINGS,
+};
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+/// An orphan younger than this (by our payment id's time and the gateway's creation time) is
+/// left to its claim: a holder's deadline, the sweeper's grace and its not-found wait all end
+/// well before it.
+pub const ADOPT_AFTER: Duration = Duration::minutes(30);
+/// The longest window one request may ask for.
+pub const MAX_WINDOW: Duration = Duration::days(31);
+/// The scheduled pass's window: the two hours that ended 15 minutes ago (overlapping the
+/// previous pass, so a pass that did not run is covered by the next).
+pub const SCHEDULE_SPAN: Duration = Duration::hours(2);
+pub const SCHEDULE_LAG: Duration = Duration::minutes(15);
+/// Time a run keeps for storing its result once its budget is spent.
+const SAVE_MARGIN: Duration = Duration::seconds(3);
+
+/// What one scheduled pass did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ReconcilePass {
+    pub runs: usize,
+    pub findings: usize,
+    pub failed: usize,
+}
+
+/// The creation time a ULID payment id carries (our clock when the claim was made).
+fn id_time(id: &PaymentId) -> Option<DateTime<Utc>> {
+    let u = ulid::Ulid::from_string(id.ulid_part()).ok()?;
+    DateTime::from_timestamp_millis(i64::try_from(u.timestamp_ms()).ok()?)
+}
+
+/// A run being filled in.
+struct Run {
+    run: ReconciliationRun,
+}
+
+impl Run {
+    fn note(
+        &mut self,
+        kind: FindingKind,
+        payment_id: Option<&PaymentId>,
+        gid: &str,
+        detail: String,
+        repaired: bool,
+    ) {
+        *self.run.counts.entry(kind).or_insert(0) += 1;
+        if self.run.findings.len() >= MAX_RUN_FINDINGS {
+            self.run.findings_truncated = true;
+            return;
+        }
+        self.run.findings.push(Finding {
+            kind,
+            payment_id: payment_id.map(|p| p.to_string()),
+            gateway_payment_id: gid.to_string(),
+            detail,
+            repaired,
+        });
+    }
+}
+
+impl Orchestrator {
+    /// Lists `name`'s charges in `window` with the tenant's current credentials for it and
+    /// compares each with our payment; the run is stored (when a run store is wired) and
+    /// returned. `deadline` bounds the run: past it the run stops as `partial`.
+    pub async fn reconcile_gateway(
+        &self,
+        tenant: &Tenant,
+        name: &str,
+        window: ChargeWindow,
+        trigger: RunTrigger,
+        deadline: DateTime<Utc>,
+    ) -> Result<ReconciliationRun, ApiError> {
+        let started = self.clock.now();
+        let mut r = Run {
+            run: ReconciliationRun {
+                id: format!("recon_{}", ulid::Ulid::new()),
+                gateway: name.to_string(),
+                from: window.from,
+                to: window.to,
+                trigger,
+                started_at: started,
+                finished_at: started,
+                status: RunStatus::Completed,
+                error: None,
+                listed: 0,
+                foreign: 0,
+                counts: BTreeMap::new(),
+                findings: vec![],
+                findings_truncated: false,
+            },
+        };
+        match self.resolve_for_charge(tenant, name).await {
+            Err(e) => {
+                r.run.status = RunStatus::Failed;
+                r.run.error = Some(format!("{}: {}", e.code, e.message));
+            }
+            Ok(resolved) => {
+                let budget = (deadline - SAVE_MARGIN - started)
+                    .to_std()
+                    .unwrap_or_default();
+                let listing =
+                    tokio::time::timeout(budget, resolved.imp.list_charges(&window)).await;
+                match listing {
+                    Err(_) => {
+                        r.run.status = RunStatus::Failed;
+                        r.run.error = Some(format!(
+                            "{name} did not finish listing in time; run a narrower window"
+                        ));
+                    }
+                    Ok(Err(e)) => {
+                        r.run.status = RunStatus::Failed;
+                        r.run.error = Some(format!("{}: {}", e.code, e.message));
+                    }
+                    Ok(Ok(listing)) => {
+                        if !listing.complete {
+                            r.run.status = RunStatus::Partial;
+                            r.run.error = Some(format!(
+                                "{name} listed more than {} charges; run a narrower window for the rest",
+                                crate::ports::MAX_LISTED_CHARGES
+                            ));
+                        }
+                        r.run.listed = u32::try_from(listing.charges.len()).unwrap_or(u32::MAX);
+                        for listed in &listing.charges {
+                            if self.clock.now() >= deadline - SAVE_MARGIN {
+                                r.run.status = RunStatus::Partial;
+                                r.run.error = Some(
+                                    "the run's time budget was spent; run a narrower window for the rest"
+                                        .into(),
+                                );
+                                break;
+                            }
+                            if let Err(e) = self
+                                .compare(tenant, name, &resolved.account, listed, &mut r)
+                                .await
+                            {
+                                // One charge that cannot be compared now (a store error) does
+                                // not stop the others; the next run compares it again.
+                                r.run.status = RunStatus::Partial;
+                                r.run.error = Some(format!(
+                                    "{} could not be compared: {e}",
+                                    listed.charge.gateway_payment_id
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        r.run.finished_at = self.clock.now();
+        let found: u32 = r.run.counts.values().sum();
+        let anomalies: u32 = r
+            .run
+            .counts
+            .iter()
+            .filter(|(k, _)| k.needs_attention())
+            .map(|(_, n)| n)
+            .sum();
+        crate::telemetry::reconciliation(
+            name,
+            anomalies as usize,
+            r.run.status == RunStatus::Failed,
+        );
+        tracing::info!(
+            tenant = %tenant.id,
+            gateway = name,
+            run = %r.run.id,
+            status = ?r.run.status,
+            listed = r.run.listed,
+            findings = found,
+            "reconciliation run"
+        );
+        if let Some(store) = &self.reconciliation {
+            store.save(&tenant.id, &r.run).await?;
+        }
+        Ok(r.run)
+    }
+
+    /// Compares one listed charge with our payment and repairs or flags (see the module).
+    async fn compare(
+        &self,
+        tenant: &Tenant,
+        name: &str,
+        account: &GatewayAccount,
+        listed: &ListedCharge,
+        r: &mut Run,
+    ) -> Result<(), ApiError> {
+        let gid = listed.charge.gateway_payment_id.as_str();
+        let Some(pid) = &listed.payment_id else {
+            r.run.foreign += 1;
+            return Ok(());
+        };
+        let Some(payment) = self.payments.get(&tenant.id, pid).await? else {
+            return self.orphan(tenant, name, account, listed, pid, r).await;
+        };
+        let same_charge = payment.gateway.as_deref() == Some(name)
+            && payment
+                .gateway_payment_id
+                .as_deref()
+                .is_none_or(|g| g == gid);
+        if !same_charge {
+            r.note(
+                FindingKind::OtherCharge,
+                Some(pid),
+                gid,
+                format!(
+                    "{name} holds a {} charge for this payment, which names {} {}",
+                    listed.charge.status.as_str(),
+                    payment.gateway.as_deref().unwrap_or("no gateway"),
+                    payment
+                        .gateway_payment_id
+                        .as_deref()
+                        .unwrap_or("and no charge")
+                ),
+                false,
+            );
+            return Ok(());
+        }
+        if let Some(a) = &payment.account {
+            if a.credentials != account.credentials {
+                r.note(
+                    FindingKind::OtherAccount,
+                    Some(pid),
+                    gid,
+                    "the payment was made with other credentials than the ones listed; compare it with a refresh".into(),
+                    false,
+                );
+                return Ok(());
+            }
+        }
+        let currency_ok = listed
+            .currency
+            .is_none_or(|c| c == payment.amount.currency());
+        if listed.amount_minor != Some(payment.amount.minor()) || !currency_ok {
+            r.note(
+                FindingKind::AmountMismatch,
+                Some(pid),
+                gid,
+                format!(
+                    "{name} holds {} {} for a payment of {} {}",
+                    listed
+                        .amount_minor
+                        .map_or("no amount".into(), |a| a.to_string()),
+                    listed.currency.map_or("?", |c| c.code()),
+                    payment.amount.minor(),
+                    payment.amount.currency().code()
+                ),
+                false,
+            );
+            return Ok(());
+        }
+        let before = payment.version;
+        let was = payment.status;
+        let had_late = payment.late_payment.is_some();
+        let p = self.apply_charge(tenant, payment, &listed.charge).await?;
+        if p.late_payment.is_some() && !had_late {
+            r.note(
+                FindingKind::LatePayment,
+                Some(pid),
+                gid,
+                format!("{name} confirmed money for a {} payment", was.as_str()),
+                p.version > before,
+            );
+        } else if p.status != was {
+            r.note(
+                FindingKind::StatusRepaired,
+                Some(pid),
+                gid,
+                format!("{} → {} as {name} reports", was.as_str(), p.status.as_str()),
+                p.version > before,
+            );
+        }
+        if let (Some(fee), Some(net)) = (listed.fee, listed.net) {
+            if p.fee != Some(fee) || p.net != Some(net) {
+                let v = p.version;
+                let (p, ()) = self
+                    .write_payment(tenant, p, "fees not recorded", |p| {
+                        if p.fee == Some(fee) && p.net == Some(net) {
+                            return Ok(Step::Keep(()));
+                        }
+                        let mut next = p.clone();
+                        next.fee = Some(fee);
+                        next.net = Some(net);
+                        Ok(Step::Write(Box::new(next), ()))
+                    })
+                    .await?;
+                r.note(
+                    FindingKind::FeesRecorded,
+                    Some(pid),
+                    gid,
+                    format!("fee {fee}, net {net}"),
+                    p.version > v,
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// A charge with our payment id and no payment: adopted once old enough (see the module).
+    async fn orphan(
+        &self,
+        tenant: &Tenant,
+        name: &str,
+        account: &GatewayAccount,
+        listed: &ListedCharge,
+        pid: &PaymentId,
+        r: &mut Run,
+    ) -> Result<(), ApiError> {
+        let gid = listed.charge.gateway_payment_id.as_str();
+        let now = self.clock.now();
+        let claimed = id_time(pid);
+        let newest = match (claimed, listed.created_at) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        if newest.is_none_or(|t| now - t < ADOPT_AFTER) {
+            r.note(
+                FindingKind::OrphanInFlight,
+                Some(pid),
+                gid,
+                "no payment yet; its request is still settling (the sweeper names it)".into(),
+                false,
+            );
+            return Ok(());
+        }
+        let amount = match (listed.amount_minor, listed.currency) {
+            (Some(a), Some(c)) => Money::new(a, c).ok(),
+            _ => None,
+        };
+        if matches!(
+            listed.charge.status,
+            PaymentStatus::PartiallyRefunded | PaymentStatus::Refunded
+        ) {
+            r.note(
+                FindingKind::OtherCharge,
+                Some(pid),
+                gid,
+                format!("{name} holds a refunded charge no payment named; not adopted (no money is held)"),
+                false,
+            );
+            return Ok(());
+        }
+        let (Some(amount), Some(method)) = (amount, listed.method) else {
+            r.note(
+                FindingKind::AmountMismatch,
+                Some(pid),
+                gid,
+                format!("{name} lists a charge for this payment id without a usable amount or method; not adopted"),
+                false,
+            );
+            return Ok(());
+        };
+        let payment = adopted(
+            tenant,
+            name,
+            account,
+            listed,
+            pid,
+            amount,
+            method,
+            &r.run.id,
+            newest.unwrap_or(now),
+            now,
+        );
+        let effects = effects_for(None, &payment, now);
+        let repaired = match self.payments.insert(&payment, &effects).await {
+            Ok(()) => true,
+            // Adopted by a concurrent run, or named by its claim meanwhile: one payment.
+            Err(StoreError::Conflict(_)) => false,
+            Err(e) => return Err(e.into()),
+        };
+        if repaired {
+            tracing::warn!(tenant = %tenant.id, payment_id = %pid, gateway = name, "reconciliation adopted a charge no payment named");
+        }
+        r.note(
+            FindingKind::OrphanAdopted,
+            Some(pid),
+            gid,
+            format!(
+                "{name} holds a {} charge no payment named; stored as this payment",
+                listed.charge.status.as_str()
+            ),
+            repaired,
+        );
+        Ok(())
+    }
+
+    /// The scheduled pass: every tenant, each gateway it has credentials for, over the window
+    /// [`SCHEDULE_SPAN`] ending [`SCHEDULE_LAG`] ago. A tenant or gateway that fails is
+    /// recorded as a failed run and the pass goes on.
+    pub async fn reconcile_all(&self, deadline: DateTime<Utc>) -> Result<ReconcilePass, ApiError> {
+        let now = self.clock.now();
+        let window = ChargeWindow {
+            from: now - SCHEDULE_LAG - SCHEDULE_SPAN,
+            to: now - SCHEDULE_LAG,
+        };
+        let mut pass = ReconcilePass::default();
+        for tenant in self.tenants.list().await? {
+            if tenant.disabled {
+                continue;
+            }
+            for name in tenant.live_gateways.clone() {
+                if self.clock.now() >= deadline {
+                    return Ok(pass);
+                }
+                let run = self
+                    .reconcile_gateway(&tenant, &name, window, RunTrigger::Schedule, deadline)
+                    .await?;
+                pass.runs += 1;
+                pass.findings += run.counts.values().sum::<u32>() as usize;
+                if run.status == RunStatus::Failed {
+                    pass.failed += 1;
+                }
+            }
+        }
+        Ok(pass)
+    }
+
+    /// `POST /v1/reconciliation/runs`: `{"gateway"?, "from"?, "to"?}` (RFC 3339; default the
+    /// last 24 h). One run per gateway (the named one, or each with credentials), answered
+    /// when done.
+    pub async fn create_reconciliation_runs(
+        &self,
+        who: &Principal,
+        body: &[u8],
+        deadline: Option<DateTime<Utc>>,
+    ) -> Result<String, ApiError> {
+        let tenant = &who.tenant;
+        let now = self.clock.now();
+        let v: Value = if body.iter().all(u8::is_ascii_whitespace) {
+            json!({})
+        } else {
+            serde_json::from_slice(body).map_err(|_| {
+                ApiError::invalid("invalid_body", "body", "the body must be a JSON object")
+            })?
+        };
+        let obj = v.as_object().ok_or_else(|| {
+            ApiError::invalid("invalid_body", "body", "the body must be a JSON object")
+        })?;
+        if let Some(k) = obj
+            .keys()
+            .find(|k| !["gateway", "from", "to"].contains(&k.as_str()))
+        {
+            return Err(ApiError::invalid(
+                "unknown_parameter",
+                k.chars().take(40).collect::<String>(),
+                "unknown field; use gateway, from, to",
+            ));
+        }
+        let time = |k: &'static str| -> Result<Option<DateTime<Utc>>, ApiError> {
+            match obj.get(k) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => DateTime::parse_from_rfc3339(s)
+                    .map(|t| Some(t.with_timezone(&Utc)))
+                    .map_err(|_| {
+                        ApiError::invalid(
+                            "invalid_parameter",
+                            k,
+                            format!("{k} must be an RFC 3339 time, like 2026-12-01T00:00:00Z"),
+                        )
+                    }),
+                Some(_) => Err(ApiError::invalid(
+                    "invalid_parameter",
+                    k,
+                    format!("{k} must be an RFC 3339 time string"),
+                )),
+            }
+        };
+        let to = time("to")?.unwrap_or(now);
+        let from = time("from")?.unwrap_or(to - Duration::hours(24));
+        if from >= to {
+            return Err(ApiError::invalid(
+                "invalid_parameter",
+                "from",
+                "from must be before to",
+            ));
+        }
+        if to - from > MAX_WINDOW {
+            return Err(ApiError::invalid(
+                "invalid_parameter",
+                "from",
+                "a window spans at most 31 days",
+            ));
+        }
+        if to > now + Duration::minutes(5) {
+            return Err(ApiError::invalid(
+                "invalid_parameter",
+                "to",
+                "to must not be in the future",
+            ));
+        }
+        let gateways: Vec<String> = match obj.get("gateway") {
+            None | Some(Value::Null) => tenant.live_gateways.clone(),
+            Some(Value::String(g)) => {
+                if self.gateways.get(g).is_none() {
+                    return Err(ApiError::invalid(
+                        "invalid_parameter",
+                        "gateway",
+                        "unknown gateway; use efi, stripe or asaas",
+                    ));
+                }
+                vec![g.clone()]
+            }
+            Some(_) => {
+                return Err(ApiError::invalid(
+                    "invalid_parameter",
+                    "gateway",
+                    "gateway must be a string",
+                ))
+            }
+        };
+        if gateways.is_empty() {
+            return Err(ApiError::InvalidState(
+                "this account has no gateway credentials; reconciliation lists the gateways it charges with its own credentials".into(),
+            ));
+        }
+        let deadline = self.request_deadline(deadline, now);
+        let mut data = Vec::new();
+        for g in gateways {
+            let run = self
+                .reconcile_gateway(
+                    tenant,
+                    &g,
+                    ChargeWindow { from, to },
+                    RunTrigger::Api,
+                    deadline,
+                )
+                .await?;
+            data.push(run_view(&run));
+        }
+        Ok(json!({"object": "list", "data": data}).to_string())
+    }
+
+    /// `GET /v1/reconciliation/runs?limit=`: the newest runs, without their findings.
+    pub async fn list_reconciliation_runs(
+        &self,
+        who: &Principal,
+        query: Option<&str>,
+    ) -> Result<String, ApiError> {
+        let mut limit = super::queries::DEFAULT_LIMIT;
+        for (k, v) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+            match k.as_ref() {
+                "limit" => limit = super::queries::parse_limit(&v)?,
+                other => {
+                    return Err(ApiError::invalid(
+                        "unknown_parameter",
+                        other.chars().take(40).collect::<String>(),
+                        "unknown query parameter; use limit",
+                    ))
+                }
+            }
+        }
+        let runs = match &self.reconciliation {
+            Some(s) => s.list(&who.tenant.id, limit.min(MAX_LISTED_RUNS)).await?,
+            None => vec![],
+        };
+        let data: Vec<Value> = runs.iter().map(run_view).collect();
+        Ok(json!({"object": "list", "data": data, "has_more": false}).to_string())
+    }
+
+    /// `GET /v1/reconciliation/runs/{id}`: one run with its findings.
+    pub async fn get_reconciliation_run(
+        &self,
+        who: &Principal,
+        id: &str,
+    ) -> Result<String, ApiError> {
+        let not_found = || {
+            ApiError::NotFound(format!(
+                "no reconciliation run {}",
+                id.chars().take(40).collect::<String>()
+            ))
+        };
+        if !id.starts_with("recon_") || id.len() > 40 {
+            return Err(not_found());
+        }
+        let store = self.reconciliation.as_ref().ok_or_else(not_found)?;
+        let run = store.get(&who.tenant.id, id).await?.ok_or_else(not_found)?;
+        Ok(run_view(&run).to_string())
+    }
+}
+
+/// The public form of a run.
+pub fn run_view(run: &ReconciliationRun) -> Value {
+    let mut v = serde_json::to_value(run).unwrap_or_else(|_| json!({}));
+    if let Some(o) = v.as_object_mut() {
+        o.insert("object".into(), json!("reconciliation_run"));
+    }
+    v
+}
+
+/// The payment an adopted orphan becomes: what the gateway says, the tenant's callback URL, and
+/// a metadata note naming the run (no customer data: the gateway's listing is all there is).
+#[allow(clippy::too_many_arguments)]
+fn adopted(
+    tenant: &Tenant,
+    name: &str,
+    account: &GatewayAccount,
+    listed: &ListedCharge,
+    pid: &PaymentId,
+    amount: Money,
+    method: PaymentMethod,
+    run_id: &str,
+    created_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Payment {
+    let mut metadata = BTreeMap::new();
+    metadata.insert("adopted_by".to_string(), run_id.to_string());
+    Payment {
+        id: pid.clone(),
+        tenant_id: tenant.id.clone(),
+        status: listed.charge.status,
+        amount,
+        method,
+        gateway: Some(name.to_string()),
+        gateway_payment_id: Some(listed.charge.gateway_payment_id.clone()),
+        reference: None,
+        description: None,
+        metadata,
+        customer: None,
+        card_token: None,
+        callback_url: tenant.callback_url.clone(),
+        pix: listed.charge.pix.clone(),
+        boleto: listed.charge.boleto.clone(),
+        next_action: listed.charge.next_action.clone(),
+        failure: None,
+        refunded_amount: 0,
+        refunds: vec![],
+        attempts: vec![],
+        created_at,
+        updated_at: now,
+        version: 1,
+        overdue_at: None,
+        applied_events: vec![],
+        webhooks_applied: 0,
+        account: Some(account.clone()),
+        late_payment: None,
+        fee: listed.fee,
+        net: listed.net,
+    }
+}

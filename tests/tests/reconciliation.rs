@@ -1,0 +1,349 @@
+//! Issue 23, gateway reconciliation: a run lists each live gateway's charges over a window
+//! (the real clients against the fakes' wire formats: Stripe `GET /v1/payment_intents`, Asaas
+//! `GET /v3/payments?dateCreated…`, EFI `GET /v2/cob?inicio&fim` over mTLS) and compares them
+//! with our payments. It repairs a missed webhook (a Pix paid at EFI whose webhook never came)
+//! and adopts an orphan (a Stripe charge a dead holder made, with no payment), each exactly
+//! once even when two runs overlap; a run over the unchanged window changes nothing; fees are
+//! stored where the listing reports them; bad requests are 4xx and store nothing.
+
+use base64::Engine;
+use chrono::{Duration, Utc};
+use http::Method;
+use integration_tests::credentials::{call, put_creds, CredentialSetup};
+use integration_tests::fakes::{asaas::FakeAsaas, efi::FakeEfi, efi::TestPki, stripe::FakeStripe};
+use integration_tests::{json, on_both_backends, pix_body, t0, Backend, KEY_A, KEY_B};
+use serde_json::{json, Value};
+use shared::domain::{Currency, Money, PaymentId, PaymentMethod};
+use shared::gateways::stripe::{StripeClient, StripeConfig};
+use shared::ports::{ChargeRequest, Gateway};
+use shared::service::{gateway_key, Orchestrator};
+use std::collections::BTreeMap;
+
+async fn post(svc: &Orchestrator, key: &str, idem: &str, body: &Value) -> Value {
+    let r = integration_tests::post_payment(svc, key, idem, body).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    json(&r)
+}
+
+async fn get(svc: &Orchestrator, path: &str) -> (u16, Value) {
+    let r = integration_tests::get_path(svc, KEY_A, path).await;
+    (
+        r.status,
+        serde_json::from_str(&r.body).unwrap_or(Value::Null),
+    )
+}
+
+async fn runs(svc: &Orchestrator, body: &Value) -> Vec<Value> {
+    let r = call(
+        svc,
+        KEY_A,
+        Method::POST,
+        "/v1/reconciliation/runs",
+        &body.to_string(),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    json(&r)["data"].as_array().cloned().unwrap_or_default()
+}
+
+/// Findings of `kind` across runs, as (payment id, repaired).
+fn findings(runs: &[Value], kind: &str) -> Vec<(String, bool)> {
+    runs.iter()
+        .flat_map(|r| r["findings"].as_array().cloned().unwrap_or_default())
+        .filter(|f| f["kind"] == kind)
+        .map(|f| {
+            (
+                f["payment_id"].as_str().unwrap_or("").to_string(),
+                f["repaired"].as_bool().unwrap_or(false),
+            )
+        })
+        .collect()
+}
+
+/// Event types of a payment, in order.
+async fn events(svc: &Orchestrator, pid: &str) -> Vec<String> {
+    let (s, v) = get(svc, &format!("/v1/events?payment_id={pid}&limit=100")).await;
+    assert_eq!(s, 200, "{v}");
+    let mut out: Vec<String> = v["data"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap_or("").to_string())
+        .collect();
+    out.sort();
+    out
+}
+
+async fn missed_webhooks_and_orphans_are_repaired_once(backend: Backend) {
+    let s = CredentialSetup::new(backend).await;
+    let svc = s.instance(std::time::Duration::from_secs(30));
+    let stripe = FakeStripe::start().await;
+    let asaas = FakeAsaas::start().await;
+    let pki = TestPki::generate();
+    let efi = FakeEfi::start(&pki).await;
+    let p12 = base64::engine::general_purpose::STANDARD.encode(pki.client_pkcs12());
+    for (gateway, body) in [
+        (
+            "efi",
+            json!({"client_id": efi.client_id, "client_secret": efi.client_secret,
+                "certificate_p12": p12, "pix_key": efi.pix_key,
+                "webhook_hmac": "efi-hmac-reconciliation-test-0123456789ab",
+                "base_url": efi.base_url, "ca_pem": pki.ca_pem}),
+        ),
+        (
+            "stripe",
+            json!({"secret_key": stripe.api_key, "base_url": stripe.base_url}),
+        ),
+        (
+            "asaas",
+            json!({"api_key": asaas.token, "base_url": asaas.base_url}),
+        ),
+    ] {
+        let r = put_creds(&svc, KEY_A, gateway, &body).await;
+        assert_eq!(r.status, 200, "{gateway}: {}", r.body);
+    }
+
+    // A Pix at EFI (paid at the gateway; its webhook never comes), a card at Stripe, a Pix at
+    // Asaas.
+    let mut efi_pix = pix_body(2590);
+    efi_pix["gateway"] = "efi".into();
+    let efi_p = post(&svc, KEY_A, "rec-efi", &efi_pix).await;
+    assert_eq!(efi_p["status"], "pending");
+    let card = json!({"amount": 7100, "currency": "BRL", "method": "card", "gateway": "stripe",
+        "card": {"tokens": {"stripe": "pm_card_visa"}}});
+    let stripe_p = post(&svc, KEY_A, "rec-stripe", &card).await;
+    assert_eq!(stripe_p["status"], "succeeded");
+    let mut asaas_pix = pix_body(4590);
+    asaas_pix["gateway"] = "asaas".into();
+    let asaas_p = post(&svc, KEY_A, "rec-asaas", &asaas_pix).await;
+    assert_eq!(asaas_p["status"], "pending");
+    let efi_id = efi_p["id"].as_str().expect("id").to_string();
+    efi.pay(efi_p["gateway_payment_id"].as_str().expect("txid"));
+
+    // The orphan: a holder made this charge at Stripe and died before storing anything.
+    let orphan = PaymentId::generate();
+    let client = StripeClient::new(StripeConfig {
+        base_url: stripe.base_url.clone(),
+        ..StripeConfig::new(stripe.api_key.clone())
+    })
+    .expect("client");
+    let charged = client
+        .create(&ChargeRequest {
+            payment_id: orphan.clone(),
+            gateway_key: gateway_key(&orphan),
+            amount: Money::new(3300, Currency::BRL).expect("money"),
+            method: PaymentMethod::Card,
+            customer: None,
+            description: None,
+            card_token: Some("pm_card_visa".into()),
+            expires_in: None,
+        })
+        .await
+        .expect("orphan charge");
+    let window = json!({"from": "2026-11-17T00:00:00Z"});
+
+    // While the orphan is young, it is its claim's to name: found, not adopted.
+    s.h.clock.advance(Utc::now() - t0());
+    let early = runs(&svc, &window).await;
+    assert_eq!(
+        early.len(),
+        3,
+        "one run per gateway with credentials: {early:#?}"
+    );
+    assert_eq!(
+        findings(&early, "orphan_in_flight"),
+        vec![(orphan.to_string(), false)]
+    );
+    let (st, _) = get(&svc, &format!("/v1/payments/{orphan}")).await;
+    assert_eq!(st, 404, "a young orphan is not adopted");
+    // The missed webhook is repaired at once.
+    assert_eq!(
+        findings(&early, "status_repaired"),
+        vec![(efi_id.clone(), true)]
+    );
+    let (_, p) = get(&svc, &format!("/v1/payments/{efi_id}")).await;
+    assert_eq!(p["status"], "succeeded");
+
+    // 31 minutes later two runs overlap: one payment for the orphan, one event set.
+    s.h.clock.advance(Duration::minutes(31));
+    let (a, b) = tokio::join!(runs(&svc, &window), runs(&svc, &window));
+    let both: Vec<Value> = a.into_iter().chain(b).collect();
+    // The run that lists it second either loses the insert or already finds the payment.
+    let adopted = findings(&both, "orphan_adopted");
+    assert!(!adopted.is_empty() && adopted.len() <= 2, "{adopted:?}");
+    assert_eq!(
+        adopted.iter().filter(|(_, r)| *r).count(),
+        1,
+        "exactly one run adopts it"
+    );
+    let (st, p) = get(&svc, &format!("/v1/payments/{orphan}")).await;
+    assert_eq!(st, 200, "{p}");
+    assert_eq!(
+        (
+            p["status"].as_str(),
+            p["gateway"].as_str(),
+            p["gateway_payment_id"].as_str(),
+            p["amount"].as_i64()
+        ),
+        (
+            Some("succeeded"),
+            Some("stripe"),
+            Some(charged.gateway_payment_id.as_str()),
+            Some(3300)
+        ),
+        "{p}"
+    );
+    assert_eq!(
+        events(&svc, orphan.as_str()).await,
+        vec!["payment.succeeded".to_string()],
+        "the adoption is told once"
+    );
+    let efi_events = events(&svc, &efi_id).await;
+    assert_eq!(
+        efi_events
+            .iter()
+            .filter(|t| *t == "payment.succeeded")
+            .count(),
+        1,
+        "the repaired status is told once: {efi_events:?}"
+    );
+    // Asaas reports its fee: stored on the payment.
+    let (_, ap) = get(
+        &svc,
+        &format!("/v1/payments/{}", asaas_p["id"].as_str().expect("id")),
+    )
+    .await;
+    assert_eq!(
+        (ap["fee"].as_i64(), ap["net"].as_i64()),
+        (Some(99), Some(4590 - 99)),
+        "{ap}"
+    );
+
+    // Over the unchanged window a run changes nothing.
+    let mut versions = BTreeMap::new();
+    for id in [
+        &efi_id,
+        &orphan.to_string(),
+        &stripe_p["id"].as_str().expect("id").to_string(),
+        &asaas_p["id"].as_str().expect("id").to_string(),
+    ] {
+        let (_, p) = get(&svc, &format!("/v1/payments/{id}")).await;
+        versions.insert(id.clone(), (p["version"].as_i64(), events(&svc, id).await));
+    }
+    let again = runs(&svc, &window).await;
+    for r in &again {
+        assert_eq!(r["status"], "completed", "{r}");
+        assert!(
+            r["findings"]
+                .as_array()
+                .expect("findings")
+                .iter()
+                .all(|f| f["repaired"] == false),
+            "{r}"
+        );
+    }
+    assert!(findings(&again, "status_repaired").is_empty());
+    for (id, before) in &versions {
+        let (_, p) = get(&svc, &format!("/v1/payments/{id}")).await;
+        assert_eq!(
+            &(p["version"].as_i64(), events(&svc, id).await),
+            before,
+            "{id}"
+        );
+    }
+
+    // Runs are listed (newest first, without findings) and read back with their findings.
+    let (st, list) = get(&svc, "/v1/reconciliation/runs?limit=100").await;
+    assert_eq!(st, 200, "{list}");
+    let listed = list["data"].as_array().expect("data");
+    assert_eq!(listed.len(), 12, "4 requests × 3 gateways");
+    assert!(listed.iter().all(|r| r["findings"] == json!([])));
+    let id = again[0]["id"].as_str().expect("run id");
+    assert_eq!(listed[0]["object"], "reconciliation_run");
+    let (st, one) = get(&svc, &format!("/v1/reconciliation/runs/{id}")).await;
+    assert_eq!((st, one["id"].as_str()), (200, Some(id)), "{one}");
+    assert_eq!(one, again[0]);
+    // Another tenant sees none of them.
+    let r = call(
+        &svc,
+        KEY_B,
+        Method::GET,
+        &format!("/v1/reconciliation/runs/{id}"),
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    assert!(stripe.list_requests() > 0);
+}
+
+async fn bad_requests_are_refused_and_store_nothing(backend: Backend) {
+    let s = CredentialSetup::new(backend).await;
+    let svc = s.instance(std::time::Duration::from_secs(30));
+    let post = |body: &'static str| {
+        let svc = &svc;
+        async move { call(svc, KEY_A, Method::POST, "/v1/reconciliation/runs", body).await }
+    };
+    // No credentials: nothing to list (simulators are not reconciled).
+    let r = post("{}").await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    let stripe = FakeStripe::start().await;
+    let r = put_creds(
+        &svc,
+        KEY_A,
+        "stripe",
+        &json!({"secret_key": stripe.api_key, "base_url": stripe.base_url}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    for (body, param) in [
+        ("[1]", "body"),
+        ("{\"from\": 5}", "from"),
+        ("{\"from\": \"yesterday\"}", "from"),
+        (
+            "{\"from\": \"2026-11-21T12:00:00Z\", \"to\": \"2026-11-20T12:00:00Z\"}",
+            "from",
+        ),
+        (
+            "{\"from\": \"2026-01-01T00:00:00Z\", \"to\": \"2026-11-20T12:00:00Z\"}",
+            "from",
+        ),
+        ("{\"to\": \"2030-01-01T00:00:00Z\"}", "to"),
+        ("{\"gateway\": \"paypal\"}", "gateway"),
+        ("{\"gateway\": 3}", "gateway"),
+        ("{\"window\": 1}", "window"),
+    ] {
+        let r = post(body).await;
+        assert_eq!(r.status, 400, "{body}: {}", r.body);
+        assert_eq!(json(&r)["error"]["param"], param, "{body}: {}", r.body);
+    }
+    let (st, v) = get(&svc, "/v1/reconciliation/runs").await;
+    assert_eq!(
+        (st, v["data"].as_array().map(Vec::len)),
+        (200, Some(0)),
+        "{v}"
+    );
+    for id in ["recon_nope", "x", "recon_01JZZZZZZZZZZZZZZZZZZZZZZZ"] {
+        let (st, _) = get(&svc, &format!("/v1/reconciliation/runs/{id}")).await;
+        assert_eq!(st, 404, "{id}");
+    }
+    let (st, _) = get(&svc, "/v1/reconciliation/runs?limit=0").await;
+    assert_eq!(st, 400);
+    // A gateway that cannot be listed is a failed run, recorded as such.
+    stripe.set_outage(Some(500));
+    let r = post("{\"gateway\": \"stripe\"}").await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let run = &json(&r)["data"][0];
+    assert_eq!(run["status"], "failed", "{run}");
+    assert!(
+        run["error"]
+            .as_str()
+            .is_some_and(|e| !e.contains(&stripe.api_key)),
+        "{run}"
+    );
+}
+
+on_both_backends!(
+    missed_webhooks_and_orphans_are_repaired_once,
+    bad_requests_are_refused_and_store_nothing,
+);
