@@ -224,3 +224,15 @@ ok = set(r) == {"found", "recorded", "released", "left", "skipped"} and r["left"
 print(f"{'ok  ' if ok else 'FAIL'} sweep: {r}")
 sys.exit(0 if ok else 1)
 PY
+
+# The same binary on its reconciliation schedule: one pass over every tenant's live gateways.
+# Its answer counts the runs made (one per tenant × gateway with credentials), their findings
+# and the runs that could not list their gateway.
+invoke_fn sweeper reconcile events/reconcile-schedule.json
+python3 - "$TMP/out-reconcile.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+ok = set(r) == {"runs", "findings", "failed"} and 0 <= r["failed"] <= r["runs"]
+print(f"{'ok  ' if ok else 'FAIL'} reconcile: {r}")
+sys.exit(0 if ok else 1)
+PY

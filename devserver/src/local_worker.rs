@@ -82,3 +82,25 @@ pub async fn sweep(svc: Arc<shared::service::Orchestrator>, every: Duration) {
         }
     }
 }
+
+/// The reconciliation schedule of the dev server: one pass every `every` (the deployment's
+/// Lambda runs hourly), the first one period after start.
+pub async fn reconcile(svc: Arc<shared::service::Orchestrator>, every: Duration) {
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match svc.reconcile_all(Duration::from_secs(100)).await {
+            Ok(p) if p.findings > 0 || p.failed > 0 => {
+                tracing::warn!(
+                    runs = p.runs,
+                    findings = p.findings,
+                    failed = p.failed,
+                    "reconciliation pass"
+                );
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "reconciliation pass failed; next pass retries"),
+        }
+    }
+}

@@ -167,6 +167,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     }
     tokio::spawn(local_worker::run(queue, worker));
     tokio::spawn(local_worker::sweep(svc.clone(), sweep_every()?));
+    tokio::spawn(local_worker::reconcile(svc.clone(), reconcile_every()?));
     http_server::serve(svc, receiver, args.addr, args.store, Some(metrics)).await
 }
 
@@ -182,6 +183,17 @@ fn clock_offset() -> Result<Option<chrono::Duration>, String> {
             .filter(|s| s.abs() <= 10 * 365 * 86_400)
             .map(|s| Some(chrono::Duration::seconds(s)))
             .ok_or_else(|| "ORCH_CLOCK_OFFSET_SECONDS: whole seconds, within ten years".into()),
+    }
+}
+
+/// How often reconciliation runs: `ORCH_RECONCILE_SECONDS` (default 3600, at least 10).
+fn reconcile_every() -> Result<Duration, String> {
+    match std::env::var("ORCH_RECONCILE_SECONDS") {
+        Err(_) => Ok(Duration::from_secs(3600)),
+        Ok(v) => match v.trim().parse::<u64>() {
+            Ok(n) if n >= 10 => Ok(Duration::from_secs(n)),
+            _ => Err("ORCH_RECONCILE_SECONDS: a whole number of seconds, at least 10".into()),
+        },
     }
 }
 

@@ -1,14 +1,24 @@
 //! Sweeper Lambda, on an EventBridge schedule (`template.yaml`): one pass of
 //! `Orchestrator::sweep_stale_claims` per invocation — the create claims whose holder died
 //! after (maybe) charging and whose merchant never retried are settled from a look-up at the
-//! intent gateway. Clients are built once per instance; the event's content is not used.
+//! intent gateway. A second schedule sends `{"task": "reconcile"}`: one reconciliation pass
+//! (`Orchestrator::reconcile_all`) over every tenant's live gateways. Clients are built once
+//! per instance.
 
 use lambda_runtime::{Error, LambdaEvent};
 use metrics_cloudwatch_embedded::lambda::handler::run;
 use serde_json::{json, Value};
 use shared::service::Orchestrator;
 
-async fn sweep(svc: &Orchestrator, _event: LambdaEvent<Value>) -> Result<Value, Error> {
+/// A reconciliation pass stops starting runs this long after it began (the function's timeout
+/// is 120 s; a run keeps its own margin to store its result).
+const RECONCILE_BUDGET: std::time::Duration = std::time::Duration::from_secs(100);
+
+async fn sweep(svc: &Orchestrator, event: LambdaEvent<Value>) -> Result<Value, Error> {
+    if event.payload.get("task").and_then(Value::as_str) == Some("reconcile") {
+        let p = svc.reconcile_all(RECONCILE_BUDGET).await?;
+        return Ok(json!({"runs": p.runs, "findings": p.findings, "failed": p.failed}));
+    }
     let r = svc.sweep_stale_claims().await?;
     Ok(json!({
         "found": r.found,

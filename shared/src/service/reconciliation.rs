@@ -414,8 +414,13 @@ impl Orchestrator {
     /// The scheduled pass: every tenant, each gateway it has credentials for, over the window
     /// [`SCHEDULE_SPAN`] ending [`SCHEDULE_LAG`] ago. A tenant or gateway that fails is
     /// recorded as a failed run and the pass goes on.
-    pub async fn reconcile_all(&self, deadline: DateTime<Utc>) -> Result<ReconcilePass, ApiError> {
+    /// The pass starts no run after `budget` (measured on the service clock).
+    pub async fn reconcile_all(
+        &self,
+        budget: std::time::Duration,
+    ) -> Result<ReconcilePass, ApiError> {
         let now = self.clock.now();
+        let deadline = now + Duration::from_std(budget).unwrap_or(Duration::minutes(2));
         let window = ChargeWindow {
             from: now - SCHEDULE_LAG - SCHEDULE_SPAN,
             to: now - SCHEDULE_LAG,
