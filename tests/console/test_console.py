@@ -413,6 +413,27 @@ def step_cancel(c: Console) -> None:
     assert c.api.ok("GET", f"/v1/payments/{p['id']}")["status"] == "canceled"
 
 
+def step_reconciliation(c: Console) -> None:
+    c.go("reconciliation")
+    c.css("[data-test=recon-form]")
+    before = len(c.api.ok("GET", "/v1/reconciliation/runs?limit=100")["data"])
+    Select(c.css("[data-test=recon-gateway]")).select_by_value("stripe")
+    c.css("[data-test=recon-form] button[type=submit]").click()
+    # The demo tenant charges on the simulator, which keeps no listing: the run is recorded as
+    # failed, and the page lists exactly the runs the API has.
+    c.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, "[data-test=runs-table] tr[data-run]")) == before + 1, 15, "the new run")
+    runs = c.api.ok("GET", "/v1/reconciliation/runs?limit=100")["data"]
+    assert len(runs) == before + 1, runs
+    newest = runs[0]
+    assert newest["gateway"] == "stripe" and newest["status"] == "failed", newest
+    row = c.css(f"tr[data-run={newest['id']}]")
+    assert row.get_attribute("data-status") == "failed"
+    c.shot("reconciliation")
+    row.find_element(By.CSS_SELECTOR, "a").click()
+    detail = c.css("[data-test=run-detail]")
+    assert "stripe" in c.text("h1") and newest["error"] in detail.text, detail.text
+
+
 def step_language_switch_and_screens(c: Console) -> None:
     c.go("overview")
     c.css("[data-test=today-total]")
@@ -432,7 +453,7 @@ STEPS = [
     step_breaker_open_failover_then_closed, step_payments_list_and_filters, step_detail_attempts_timeline,
     step_refund_double_click_refunds_once, step_make_asaas_primary_for_pix, step_webhook_failed_then_resend_delivered,
     step_other_tenant_payment_not_found, step_usage, step_settings_keys, step_credentials_section, step_cancel,
-    step_language_switch_and_screens,
+    step_reconciliation, step_language_switch_and_screens,
 ]
 
 

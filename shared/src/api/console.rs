@@ -47,6 +47,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("console/views.js"),
     ),
     (
+        "reconciliation.js",
+        "text/javascript; charset=utf-8",
+        include_str!("console/reconciliation.js"),
+    ),
+    (
         "settings.js",
         "text/javascript; charset=utf-8",
         include_str!("console/settings.js"),

@@ -4,10 +4,11 @@ import { t, setLang, getLang, LANGS } from "./i18n.js";
 import { h, msg } from "./ui.js";
 import { overview, payments, paymentDetail, routing, webhooks, usage } from "./views.js";
 import { settings } from "./settings.js";
+import { reconciliation } from "./reconciliation.js";
 
 const FLASH = "orch_flash";
 const NAV = [["overview", overview], ["payments", payments], ["routing", routing], ["webhooks", webhooks],
-  ["usage", usage], ["settings", settings]];
+  ["usage", usage], ["reconciliation", reconciliation], ["settings", settings]];
 let cleanup = null;
 let renderSeq = 0;
 
