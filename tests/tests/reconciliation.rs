@@ -343,6 +343,126 @@ async fn bad_requests_are_refused_and_store_nothing(backend: Backend) {
     );
 }
 
+/// Listings follow their pages (more than one page at each gateway), and what cannot be
+/// repaired is flagged without a write: an amount that differs, and a second charge for a
+/// payment that names another one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn listings_follow_pages_and_mismatches_are_flagged_not_written() {
+    let s = CredentialSetup::new(Backend::Memory).await;
+    let svc = s.instance(std::time::Duration::from_secs(3600));
+    let stripe = FakeStripe::start().await;
+    let asaas = FakeAsaas::start().await;
+    let pki = TestPki::generate();
+    let efi = FakeEfi::start(&pki).await;
+    let p12 = base64::engine::general_purpose::STANDARD.encode(pki.client_pkcs12());
+    for (gateway, body) in [
+        (
+            "efi",
+            json!({"client_id": efi.client_id, "client_secret": efi.client_secret,
+                "certificate_p12": p12, "pix_key": efi.pix_key,
+                "webhook_hmac": "efi-hmac-reconciliation-pages-0123456789",
+                "base_url": efi.base_url, "ca_pem": pki.ca_pem}),
+        ),
+        (
+            "stripe",
+            json!({"secret_key": stripe.api_key, "base_url": stripe.base_url}),
+        ),
+        (
+            "asaas",
+            json!({"api_key": asaas.token, "base_url": asaas.base_url}),
+        ),
+    ] {
+        assert_eq!(put_creds(&svc, KEY_A, gateway, &body).await.status, 200);
+    }
+    s.h.clock.advance(Utc::now() - t0());
+    // 105 Pix at each gateway: more than one page of 100 everywhere.
+    let mut ids = BTreeMap::new();
+    for gateway in ["efi", "stripe", "asaas"] {
+        for i in 0..105 {
+            let mut b = pix_body(1011 + i * 100);
+            b["gateway"] = gateway.into();
+            let p = post(&svc, KEY_A, &format!("pg-{gateway}-{i}"), &b).await;
+            ids.entry(gateway).or_insert_with(Vec::new).push(p);
+        }
+    }
+    use shared::clock::Clock;
+    s.h.clock
+        .advance(Utc::now() - s.h.clock.now() + Duration::seconds(1));
+    let window = json!({"from": "2026-11-17T00:00:00Z"});
+    let first = runs(&svc, &window).await;
+    for r in &first {
+        assert_eq!(r["status"], "completed", "{r}");
+        assert_eq!(r["listed"], 105, "{r}");
+        assert_eq!(r["foreign"], 0, "{r}");
+    }
+    assert!(findings(&first, "status_repaired").is_empty());
+
+    // Stripe's record of one payment changes amount; another payment gets a second intent.
+    let a = &ids["stripe"][0];
+    let b = &ids["stripe"][1];
+    stripe.set_intent_amount(a["gateway_payment_id"].as_str().expect("gid"), 1);
+    let client = StripeClient::new(StripeConfig {
+        base_url: stripe.base_url.clone(),
+        ..StripeConfig::new(stripe.api_key.clone())
+    })
+    .expect("client");
+    let b_id = PaymentId::parse(b["id"].as_str().expect("id")).expect("payment id");
+    let second = client
+        .create(&ChargeRequest {
+            payment_id: b_id.clone(),
+            gateway_key: format!("{}-again", gateway_key(&b_id)),
+            amount: Money::new(b["amount"].as_i64().expect("amount"), Currency::BRL)
+                .expect("money"),
+            method: PaymentMethod::Pix,
+            customer: None,
+            description: None,
+            card_token: None,
+            expires_in: None,
+        })
+        .await
+        .expect("second intent");
+    let (_, before_a) = get(
+        &svc,
+        &format!("/v1/payments/{}", a["id"].as_str().expect("id")),
+    )
+    .await;
+    let (_, before_b) = get(&svc, &format!("/v1/payments/{b_id}")).await;
+    let flagged = runs(
+        &svc,
+        &json!({"from": "2026-11-17T00:00:00Z", "gateway": "stripe"}),
+    )
+    .await;
+    assert_eq!(flagged.len(), 1);
+    assert_eq!(flagged[0]["listed"], 106);
+    assert_eq!(
+        findings(&flagged, "amount_mismatch"),
+        vec![(a["id"].as_str().expect("id").to_string(), false)]
+    );
+    let other: Vec<&Value> = flagged[0]["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["kind"] == "other_charge")
+        .collect();
+    assert_eq!(other.len(), 1, "{flagged:?}");
+    assert_eq!(other[0]["payment_id"], b_id.as_str());
+    assert_eq!(
+        other[0]["gateway_payment_id"],
+        second.gateway_payment_id.as_str()
+    );
+    let (_, after_a) = get(
+        &svc,
+        &format!("/v1/payments/{}", a["id"].as_str().expect("id")),
+    )
+    .await;
+    let (_, after_b) = get(&svc, &format!("/v1/payments/{b_id}")).await;
+    assert_eq!(
+        (after_a, after_b),
+        (before_a, before_b),
+        "flags write nothing"
+    );
+}
+
 on_both_backends!(
     missed_webhooks_and_orphans_are_repaired_once,
     bad_requests_are_refused_and_store_nothing,

@@ -25,6 +25,10 @@ pub enum FindingKind {
     OrphanAdopted,
     /// The same, too young to adopt: its claim's holder, a retry or the sweeper names it.
     OrphanInFlight,
+    /// A charge carrying our payment id, with no payment, that holds no money (a Pix or boleto
+    /// nobody was shown, or one already expired, canceled or failed): not adopted — the sweeper
+    /// cancels a pending one and frees its key; a later run adopts it if it is ever paid.
+    OrphanUnpaid,
     /// The charge's amount or currency is not the payment's: flagged, nothing written.
     AmountMismatch,
     /// A second charge for a payment that names another one (a leftover of a failover or a
@@ -40,7 +44,10 @@ impl FindingKind {
     /// Whether the finding is an anomaly worth an operator's look (the alarm metric counts
     /// these): not the fees read, nor a charge whose request is still settling.
     pub fn needs_attention(self) -> bool {
-        !matches!(self, Self::FeesRecorded | Self::OrphanInFlight)
+        !matches!(
+            self,
+            Self::FeesRecorded | Self::OrphanInFlight | Self::OrphanUnpaid
+        )
     }
 }
 

@@ -349,23 +349,33 @@ impl Orchestrator {
             );
             return Ok(());
         }
-        let amount = match (listed.amount_minor, listed.currency) {
-            (Some(a), Some(c)) => Money::new(a, c).ok(),
-            _ => None,
+        // Only a charge that holds (or may yet hold) money becomes a payment: a card in any
+        // live state (the sweeper records those too), another method once paid or processing.
+        // A Pix or boleto nobody was shown is the sweeper's to cancel.
+        let holds_money = match listed.charge.status {
+            PaymentStatus::Succeeded | PaymentStatus::Processing => true,
+            PaymentStatus::RequiresAction | PaymentStatus::Pending => {
+                listed.method == Some(PaymentMethod::Card)
+            }
+            _ => false,
         };
-        if matches!(
-            listed.charge.status,
-            PaymentStatus::PartiallyRefunded | PaymentStatus::Refunded
-        ) {
+        if !holds_money {
             r.note(
-                FindingKind::OtherCharge,
+                FindingKind::OrphanUnpaid,
                 Some(pid),
                 gid,
-                format!("{name} holds a refunded charge no payment named; not adopted (no money is held)"),
+                format!(
+                    "{name} holds a {} charge no payment named, with no money: not adopted",
+                    listed.charge.status.as_str()
+                ),
                 false,
             );
             return Ok(());
         }
+        let amount = match (listed.amount_minor, listed.currency) {
+            (Some(a), Some(c)) => Money::new(a, c).ok(),
+            _ => None,
+        };
         let (Some(amount), Some(method)) = (amount, listed.method) else {
             r.note(
                 FindingKind::AmountMismatch,

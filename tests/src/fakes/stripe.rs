@@ -105,6 +105,13 @@ impl FakeStripe {
         }
     }
 
+    /// Sets a stored intent's amount (a gateway-side record that no longer matches ours).
+    pub fn set_intent_amount(&self, id: &str, amount: i64) {
+        if let Some(pi) = self.state.lock().unwrap().intents.get_mut(id) {
+            pi["amount"] = amount.into();
+        }
+    }
+
     /// Total refunded on an intent.
     pub fn refunded(&self, pi: &str) -> i64 {
         self.state
