@@ -16,7 +16,22 @@ const RECONCILE_BUDGET: std::time::Duration = std::time::Duration::from_secs(100
 
 async fn sweep(svc: &Orchestrator, event: LambdaEvent<Value>) -> Result<Value, Error> {
     if event.payload.get("task").and_then(Value::as_str) == Some("reconcile") {
-        let p = svc.reconcile_all(RECONCILE_BUDGET).await?;
+        // Never past the invocation's own deadline (less a margin to answer).
+        let now_ms = u64::try_from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis())
+                .unwrap_or(0),
+        )
+        .unwrap_or(u64::MAX);
+        let left = std::time::Duration::from_millis(
+            event
+                .context
+                .deadline
+                .saturating_sub(now_ms)
+                .saturating_sub(5_000),
+        );
+        let p = svc.reconcile_all(RECONCILE_BUDGET.min(left)).await?;
         return Ok(json!({"runs": p.runs, "findings": p.findings, "failed": p.failed}));
     }
     let r = svc.sweep_stale_claims().await?;
