@@ -208,7 +208,19 @@ async fn missed_webhooks_and_orphans_are_repaired_once(backend: Backend) {
         1,
         "the repaired status is told once: {efi_events:?}"
     );
-    // Asaas reports its fee: stored on the payment.
+    // Stripe's balance transaction (expanded by the listing) and Asaas's netValue: fee and net
+    // stored on the payment.
+    let (_, sp) = get(
+        &svc,
+        &format!("/v1/payments/{}", stripe_p["id"].as_str().expect("id")),
+    )
+    .await;
+    let fee = 7100 * 399 / 10_000 + 39;
+    assert_eq!(
+        (sp["fee"].as_i64(), sp["net"].as_i64()),
+        (Some(fee), Some(7100 - fee)),
+        "{sp}"
+    );
     let (_, ap) = get(
         &svc,
         &format!("/v1/payments/{}", asaas_p["id"].as_str().expect("id")),

@@ -464,6 +464,28 @@ impl FakeStripe {
         }
         let has_more = data.len() > limit;
         data.truncate(limit);
+        // `expand[]=data.latest_charge.balance_transaction`: a succeeded intent's charge with
+        // Stripe's Brazilian card fee (3.99 % + R$ 0.39) and the net.
+        let expand = form_urlencoded::parse(query.as_bytes())
+            .any(|(k, v)| k == "expand[]" && v == "data.latest_charge.balance_transaction");
+        let data: Vec<Value> = data
+            .into_iter()
+            .map(|pi| {
+                let mut pi = pi.clone();
+                if pi["status"] == "succeeded" {
+                    let id = pi["id"].as_str().unwrap_or("").replace("pi_", "ch_");
+                    let amount = pi["amount"].as_i64().unwrap_or(0);
+                    let fee = amount * 399 / 10_000 + 39;
+                    pi["latest_charge"] = if expand {
+                        json!({"id": id, "object": "charge", "balance_transaction":
+                            {"object": "balance_transaction", "amount": amount, "fee": fee, "net": amount - fee}})
+                    } else {
+                        json!(id)
+                    };
+                }
+                pi
+            })
+            .collect();
         let body = json!({"object": "list", "url": "/v1/payment_intents", "data": data, "has_more": has_more});
         resp(200, body.to_string(), false)
     }

@@ -177,6 +177,8 @@ impl Gateway for StripeClient {
                 ("created[gte]", gte.as_str()),
                 ("created[lt]", lt.as_str()),
                 ("limit", "100"),
+                // Fee and net of each paid intent, in the same request.
+                ("expand[]", "data.latest_charge.balance_transaction"),
             ];
             if let Some(a) = after.as_deref() {
                 q.push(("starting_after", a));

@@ -88,6 +88,10 @@ pub struct PaymentIntent {
     /// `["card"]`, `["pix"]`, `["boleto"]`: the method a listed intent was made for.
     #[serde(default)]
     pub payment_method_types: Option<Vec<String>>,
+    /// An id, or (a listing expands it) the charge with its balance transaction, whose `fee`
+    /// and `net` reconciliation stores. Read leniently: anything else is no fee.
+    #[serde(default)]
+    pub latest_charge: Option<serde_json::Value>,
 }
 
 /// One page of `GET /v1/payment_intents` (a list object).
@@ -99,8 +103,8 @@ pub struct IntentList {
 }
 
 /// A listed intent, for reconciliation: our reference, amount, currency, method and creation
-/// time as Stripe recorded them. Stripe's list carries no fee (that is on the balance
-/// transaction), so `fee`/`net` stay unknown.
+/// time as Stripe recorded them, and the fee and net of its charge's balance transaction when
+/// the listing expanded it (a paid intent; the others have none yet).
 pub fn to_listed(pi: PaymentIntent) -> crate::ports::ListedCharge {
     let payment_id = crate::gateways::keys::payment_id_from_echo(payment_id_of(&pi));
     let amount_minor = pi.amount;
@@ -122,6 +126,19 @@ pub fn to_listed(pi: PaymentIntent) -> crate::ports::ListedCharge {
     let created_at = pi
         .created
         .and_then(|t| chrono::DateTime::from_timestamp(t, 0));
+    let bt = pi
+        .latest_charge
+        .as_ref()
+        .and_then(|c| c.get("balance_transaction"))
+        .filter(|b| b.is_object());
+    let minor = |k: &str| {
+        bt.and_then(|b| b.get(k))
+            .and_then(serde_json::Value::as_i64)
+    };
+    let (fee, net) = match (minor("fee"), minor("net")) {
+        (Some(f), Some(n)) => (Some(f), Some(n)),
+        _ => (None, None),
+    };
     crate::ports::ListedCharge {
         charge: to_charge(pi),
         payment_id,
@@ -129,8 +146,8 @@ pub fn to_listed(pi: PaymentIntent) -> crate::ports::ListedCharge {
         currency,
         method,
         created_at,
-        fee: None,
-        net: None,
+        fee,
+        net,
     }
 }
 
