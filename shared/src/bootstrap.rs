@@ -147,7 +147,7 @@ impl StoreSet {
             )),
             reconciliation: Arc::new(crate::adapters::aws::DynamoReconciliationStore::new(
                 client.clone(),
-                &tables.tenants,
+                &tables.events,
             )),
             memory_outbox: None,
             idempotency: Arc::new(DynamoIdempotencyStore::new(

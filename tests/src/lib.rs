@@ -162,7 +162,7 @@ impl Stores {
             )),
             reconciliation: Arc::new(shared::adapters::aws::DynamoReconciliationStore::new(
                 client.clone(),
-                &t.tenants,
+                &t.events,
             )),
             idempotency: Arc::new(DynamoIdempotencyStore::new(client.clone(), &t.idempotency)),
             payments: Arc::new(DynamoPaymentStore::new(client.clone(), &t)),

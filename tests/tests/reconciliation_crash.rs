@@ -1,10 +1,11 @@
 //! Reconciliation meets a crashed create (issue 23): a holder that dies after its gateway
-//! charged leaves a charge with our payment id and no payment. A reconciliation run adopts it
-//! (once it is old enough); the claim is still open, so the merchant's retry (a takeover) or
-//! the sweeper comes later and must answer with that same payment — never a second payment,
-//! never a second event, never a second charge. Real clients against the fakes (Stripe and
-//! Asaas cards, an EFI Pix paid after the crash), crashes injected by failpoints, both backends.
-//! A pending Pix nobody was shown is not adopted (the sweeper's to cancel) until it is paid.
+//! charged leaves a charge with our payment id, no payment, and its claim open. Two
+//! overlapping reconciliation runs name each such charge exactly once, through its claim (the
+//! sweeper's takeover): one payment made of the merchant's own request, one event, one
+//! charge; the merchant's retry then replays it. A pending Pix nobody was shown holds no money
+//! and is not adopted: its claim's sweep cancels it and frees the key; one paid after all is
+//! adopted. Real clients against the fakes (Stripe and Asaas cards, EFI Pix over mTLS),
+//! crashes injected by failpoints, both backends.
 
 use base64::Engine;
 use chrono::{Duration, Utc};
@@ -76,7 +77,7 @@ async fn event_types(svc: &Orchestrator, pid: &str) -> Vec<String> {
         .collect()
 }
 
-async fn an_adopted_orphan_is_the_answer_of_its_retry_and_of_the_sweeper(backend: Backend) {
+async fn crashed_creates_are_named_once_through_their_claims(backend: Backend) {
     let _serial = fail::FailScenario::setup();
     quiet_failpoint_panics();
     let s = CredentialSetup::new(backend).await;
@@ -112,7 +113,6 @@ async fn an_adopted_orphan_is_the_answer_of_its_retry_and_of_the_sweeper(backend
     // Six creates crash after their gateway charged (or made the cob), two per gateway.
     struct Case {
         ctx: String,
-        fp: &'static str,
         gateway: &'static str,
         key: String,
         body: Value,
@@ -121,7 +121,7 @@ async fn an_adopted_orphan_is_the_answer_of_its_retry_and_of_the_sweeper(backend
     for fp in ["create.after_gateway_call", "create.before_commit"] {
         for gateway in ["stripe", "asaas", "efi"] {
             let n = i64::try_from(cases.len()).unwrap_or(0) + 1;
-            let body = if gateway == "efi" {
+            let mut body = if gateway == "efi" {
                 let mut b = pix_body(2100 + n * 11);
                 b["gateway"] = gateway.into();
                 b
@@ -130,9 +130,9 @@ async fn an_adopted_orphan_is_the_answer_of_its_retry_and_of_the_sweeper(backend
                     "customer": {"name": "Maria Souza", "document": "52998224725", "email": "maria@example.com"},
                     "card": {"tokens": {"stripe": "pm_card_visa", "asaas": "tok_asaas"}}})
             };
+            body["reference"] = format!("order-{n}").into();
             let case = Case {
                 ctx: format!("{gateway}, crash at {fp}"),
-                fp,
                 gateway,
                 key: format!("rc-{n}"),
                 body,
@@ -147,18 +147,19 @@ async fn an_adopted_orphan_is_the_answer_of_its_retry_and_of_the_sweeper(backend
         }
     }
 
-    // Young: found, left to their claims. (The service clock catches up with the wall clock
-    // the crashes ran on, so the window reaches them.)
+    // Young: found, left to their claims (the service clock catches up with the wall clock the
+    // crashes ran on, so the window reaches them). The Pix nobody was shown hold no money.
     use shared::clock::Clock;
     let lag = Utc::now() - s.h.clock.now();
     if lag > Duration::zero() {
         s.h.clock.advance(lag + Duration::seconds(1));
     }
     let runs = reconcile(&svc).await;
-    let young = found(&runs, "orphan_in_flight");
-    assert_eq!(young.len(), 6, "{young:?}");
+    assert_eq!(found(&runs, "orphan_in_flight").len(), 4, "{runs:?}");
+    let unpaid = found(&runs, "orphan_unpaid");
+    assert_eq!(unpaid.len(), 2, "{unpaid:?}");
     assert!(found(&runs, "orphan_adopted").is_empty());
-    for (pid, _, _) in &young {
+    for (pid, _, _) in &unpaid {
         assert_eq!(
             get_path(&svc, KEY_A, &format!("/v1/payments/{pid}"))
                 .await
@@ -166,74 +167,63 @@ async fn an_adopted_orphan_is_the_answer_of_its_retry_and_of_the_sweeper(backend
             404
         );
     }
+    // One of the two Pix is paid after all (its payer had the QR code from elsewhere).
+    let (paid_pid, paid_txid, _) = unpaid[0].clone();
+    let (unpaid_pid, unpaid_txid, _) = unpaid[1].clone();
+    efi.pay(&paid_txid);
 
-    // 31 minutes later the cards are adopted; the Pix nobody was shown are not — until paid.
+    // Past the claims' deadlines, two runs overlap: each orphan holding money is named through
+    // its claim once — the payment made of the merchant's request, one event, the key done.
     s.h.clock.advance(Duration::minutes(31));
-    let runs = reconcile(&svc).await;
-    assert_eq!(found(&runs, "orphan_adopted").len(), 4, "{runs:?}");
-    let unpaid = found(&runs, "orphan_unpaid");
-    assert_eq!(unpaid.len(), 2, "{unpaid:?}");
-    for (_, txid, _) in &unpaid {
-        efi.pay(txid);
+    let (a, b) = tokio::join!(reconcile(&svc), reconcile(&svc));
+    let both: Vec<Value> = a.into_iter().chain(b).collect();
+    let adopted = found(&both, "orphan_adopted");
+    let mut named: std::collections::BTreeMap<String, usize> = Default::default();
+    for (pid, _, repaired) in &adopted {
+        if *repaired {
+            *named.entry(pid.clone()).or_default() += 1;
+        }
     }
-    let runs = reconcile(&svc).await;
-    let adopted = found(&runs, "orphan_adopted");
-    assert_eq!(adopted.len(), 2, "{adopted:?}");
-    assert!(adopted.iter().all(|(_, _, repaired)| *repaired));
+    assert_eq!(named.len(), 5, "4 cards and the paid Pix: {adopted:?}");
+    assert!(
+        named.values().all(|n| *n == 1),
+        "each named by one run: {adopted:?}"
+    );
+    assert!(named.contains_key(&paid_pid));
+    assert!(!named.contains_key(&unpaid_pid));
+    // The unpaid Pix: its claim's sweep canceled it and freed the key; no payment.
     assert_eq!(
-        adopted
-            .iter()
-            .map(|(_, g, _)| g.clone())
-            .collect::<std::collections::BTreeSet<_>>(),
-        unpaid.iter().map(|(_, g, _)| g.clone()).collect()
+        get_path(&svc, KEY_A, &format!("/v1/payments/{unpaid_pid}"))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        efi.cob_status(&unpaid_txid).as_deref(),
+        Some("REMOVIDA_PELO_USUARIO_RECEBEDOR")
     );
 
-    // The claims are still open: each crash's retry (a takeover), or for the second half the
-    // sweeper first, answers with the adopted payment.
-    let payment_of = |gateway: &str, amount: i64| {
-        let svc = svc.clone();
-        let gateway = gateway.to_string();
-        async move {
-            let all = get_path(&svc, KEY_A, "/v1/payments?limit=100").await;
-            json(&all)["data"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|p| p["gateway"] == gateway.as_str() && p["amount"] == amount)
-                .collect::<Vec<Value>>()
-        }
-    };
-    let mut swept = false;
+    // Each merchant's retry gets the named payment, made of its own request.
     for c in &cases {
         let ctx = &c.ctx;
-        let amount = c.body["amount"].as_i64().unwrap_or(0);
-        let stored = payment_of(c.gateway, amount).await;
-        assert_eq!(stored.len(), 1, "{ctx}: adopted once: {stored:?}");
-        let (pid, gid) = (
-            stored[0]["id"].as_str().unwrap_or("").to_string(),
-            stored[0]["gateway_payment_id"]
-                .as_str()
-                .unwrap_or("")
-                .to_string(),
-        );
-        if c.fp == "create.before_commit" && !swept {
-            let report = svc.sweep_stale_claims().await.expect("sweep");
-            assert_eq!(report.left, 0, "{ctx}: {report:?}");
-            swept = true;
-        }
         let r = post_payment(&svc, KEY_A, &c.key, &c.body).await;
         assert_eq!(r.status, 201, "{ctx}: {}", r.body);
         let p = json(&r);
+        let pid = p["id"].as_str().unwrap_or("").to_string();
+        if c.gateway == "efi" && c.body["amount"] != json!(null) && pid != paid_pid {
+            // The freed key: a new payment, a new cob (the canceled one stays canceled).
+            assert_ne!(pid, unpaid_pid, "{ctx}");
+            assert_eq!(p["status"], "pending", "{ctx}: {p}");
+            continue;
+        }
+        assert!(named.contains_key(&pid), "{ctx}: {p}");
+        assert_eq!(p["status"], "succeeded", "{ctx}: {p}");
         assert_eq!(
-            (
-                p["id"].as_str(),
-                p["gateway_payment_id"].as_str(),
-                p["status"].as_str()
-            ),
-            (Some(pid.as_str()), Some(gid.as_str()), Some("succeeded")),
-            "{ctx}: {p}"
+            p["reference"], c.body["reference"],
+            "{ctx}: the request's own data"
         );
+        assert_eq!(r.header("idempotent-replayed"), Some("true"), "{ctx}");
+        let gid = p["gateway_payment_id"].as_str().unwrap_or("").to_string();
         let charges = match c.gateway {
             "stripe" => stripe.intents_for(&pid).len(),
             "asaas" => asaas.payments_for(&pid).len(),
@@ -246,7 +236,6 @@ async fn an_adopted_orphan_is_the_answer_of_its_retry_and_of_the_sweeper(backend
             1,
             "{ctx}: {events:?}"
         );
-        assert_eq!(payment_of(c.gateway, amount).await.len(), 1, "{ctx}");
     }
     // And a later run has nothing to repair.
     let runs = reconcile(&svc).await;
@@ -258,4 +247,4 @@ async fn an_adopted_orphan_is_the_answer_of_its_retry_and_of_the_sweeper(backend
     );
 }
 
-on_both_backends!(an_adopted_orphan_is_the_answer_of_its_retry_and_of_the_sweeper);
+on_both_backends!(crashed_creates_are_named_once_through_their_claims);

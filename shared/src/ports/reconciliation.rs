@@ -21,10 +21,16 @@ pub enum FindingKind {
     StatusRepaired,
     /// Money the gateway confirmed after the payment's final failure; recorded as a late payment.
     LatePayment,
-    /// A charge carrying our payment id, with no payment: adopted as a payment with its event.
+    /// A charge carrying our payment id, with no payment, whose claim (this tenant's, still
+    /// unsettled) was settled on it: now a payment, made of the claim's request, with its event.
     OrphanAdopted,
-    /// The same, too young to adopt: its claim's holder, a retry or the sweeper names it.
+    /// The same, too young: its claim's holder, a retry or the sweeper names it.
     OrphanInFlight,
+    /// A charge holding money with our payment id and no payment, old, and no claim of this
+    /// tenant was settled on it: another account's charge (a gateway account shared between
+    /// tenants or deployments), a claim released before the charge appeared, or a claim the
+    /// sweeper keeps leaving. Flagged for the operator; nothing written.
+    OrphanUnnamed,
     /// A charge carrying our payment id, with no payment, that holds no money (a Pix or boleto
     /// nobody was shown, or one already expired, canceled or failed): not adopted — the sweeper
     /// cancels a pending one and frees its key; a later run adopts it if it is ever paid.

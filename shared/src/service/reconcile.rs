@@ -124,8 +124,19 @@ impl Orchestrator {
         payment: Payment,
         charge: &GatewayCharge,
     ) -> Result<Payment, ApiError> {
+        Ok(self.apply_charge_wrote(tenant, payment, charge).await?.0)
+    }
+
+    /// [`Self::apply_charge`], also saying whether this call wrote the change (a concurrent
+    /// writer that got there first leaves it `false`).
+    pub(crate) async fn apply_charge_wrote(
+        &self,
+        tenant: &Tenant,
+        payment: Payment,
+        charge: &GatewayCharge,
+    ) -> Result<(Payment, bool), ApiError> {
         let now = self.clock.now();
-        let (p, late) = self
+        let (p, (late, wrote)) = self
             .write_payment(tenant, payment, "gateway state not recorded", |payment| {
                 // Paid after a final failure: recorded as a late payment (the status stays).
                 if charge.status == PaymentStatus::Succeeded && payment.takes_late_payment() {
@@ -140,7 +151,7 @@ impl Orchestrator {
                     if next.gateway_payment_id.is_none() {
                         next.gateway_payment_id = Some(charge.gateway_payment_id.clone());
                     }
-                    return Ok(Step::Write(Box::new(next), true));
+                    return Ok(Step::Write(Box::new(next), (true, true)));
                 }
                 // Refund-driven statuses follow the refund records only (`Payment::settle_refunds`).
                 let moved = charge.status != payment.status
@@ -153,7 +164,7 @@ impl Orchestrator {
                 let instructions = payment.pix.is_none() && charge.pix.is_some()
                     || payment.boleto.is_none() && charge.boleto.is_some();
                 if !moved && !learned && !instructions {
-                    return Ok(Step::Keep(false));
+                    return Ok(Step::Keep((false, false)));
                 }
                 let mut next = payment.clone();
                 if moved {
@@ -163,13 +174,13 @@ impl Orchestrator {
                 next.pix = next.pix.or(charge.pix.clone());
                 next.boleto = next.boleto.or(charge.boleto.clone());
                 next.next_action = charge.next_action.clone().or(next.next_action);
-                Ok(Step::Write(Box::new(next), false))
+                Ok(Step::Write(Box::new(next), (false, true)))
             })
             .await?;
         if late {
             super::webhooks::late_payment_alarm(&p, "refresh");
         }
-        Ok(p)
+        Ok((p, wrote))
     }
 
     /// The gateway holds no charge for this payment, long after the create: it failed.

@@ -5,33 +5,34 @@
 //! - a status that differs (a missed webhook) → [`Orchestrator::apply_charge`], the versioned
 //!   write with its merchant event (a concurrent run or webhook loses the race and re-reads:
 //!   one event);
-//! - a charge carrying our payment id with no payment (a holder died and no retry or sweeper
-//!   named it) → adopted by a conditional insert of the payment with its event (the second
-//!   run's insert finds it and writes nothing). A young one is left to its claim: its holder,
-//!   the merchant's retry or the sweeper names it, and a later commit that finds the adopted
-//!   payment answers with it;
+//! - a charge carrying our payment id with no payment (a holder died and no retry named it
+//!   yet) → adopted through its claim: the run sweeps the tenant's stale claims at once (the
+//!   sweeper's takeover, conditional on the old lease, so two runs and the scheduled sweeper
+//!   settle a claim once), which stores the payment made of the claim's request with its event
+//!   and completes the key. Without such a claim nothing proves the charge is this tenant's (a
+//!   gateway account may be shared): flagged, never written. A charge holding no money (a Pix
+//!   nobody was shown) is the sweeper's to cancel;
 //! - an amount or currency that differs, a second charge for a payment that names another one,
 //!   or a payment made with other credentials → flagged, nothing written;
 //! - fee and net, where the listing reports them → stored on the payment (no event).
 //!
 //! Charges without our payment id were made elsewhere and are only counted.
 
-use super::outbox::effects_for;
 use super::payment_write::Step;
 use super::{Orchestrator, Principal};
-use crate::domain::{GatewayAccount, Money, Payment, PaymentId, PaymentMethod, PaymentStatus};
+use crate::domain::{GatewayAccount, PaymentId, PaymentMethod, PaymentStatus};
 use crate::error::ApiError;
 use crate::ports::{
     ChargeWindow, Finding, FindingKind, ListedCharge, ReconciliationRun, RunStatus, RunTrigger,
-    StoreError, Tenant, MAX_LISTED_RUNS, MAX_RUN_FINDINGS,
+    Tenant, MAX_LISTED_RUNS, MAX_RUN_FINDINGS,
 };
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
-/// An orphan younger than this (by our payment id's time and the gateway's creation time) is
-/// left to its claim: a holder's deadline, the sweeper's grace and its not-found wait all end
-/// well before it.
+/// An unnamed orphan younger than this (by our payment id's time and the gateway's creation
+/// time) is reported as still settling rather than as an anomaly: a holder's deadline and the
+/// sweeper's grace end well before it.
 pub const ADOPT_AFTER: Duration = Duration::minutes(30);
 /// The longest window one request may ask for.
 pub const MAX_WINDOW: Duration = Duration::days(31);
@@ -59,6 +60,10 @@ fn id_time(id: &PaymentId) -> Option<DateTime<Utc>> {
 /// A run being filled in.
 struct Run {
     run: ReconciliationRun,
+    /// Until when claims may be taken (the run's deadline less a claim's hold).
+    deadline: DateTime<Utc>,
+    /// The payments this run's sweep of the tenant's stale claims recorded; `None` until it ran.
+    swept: Option<Vec<super::sweeper::Named>>,
 }
 
 impl Run {
@@ -115,6 +120,8 @@ impl Orchestrator {
                 findings: vec![],
                 findings_truncated: false,
             },
+            deadline,
+            swept: None,
         };
         match self.resolve_for_charge(tenant, name).await {
             Err(e) => {
@@ -197,7 +204,11 @@ impl Orchestrator {
             "reconciliation run"
         );
         if let Some(store) = &self.reconciliation {
-            store.save(&tenant.id, &r.run).await?;
+            // The repairs are written already; a run that cannot be kept is logged, and the
+            // next run over the window finds the same anomalies again.
+            if let Err(e) = store.save(&tenant.id, &r.run).await {
+                tracing::error!(tenant = %tenant.id, run = %r.run.id, error = %e, "reconciliation run not stored");
+            }
         }
         Ok(r.run)
     }
@@ -217,7 +228,7 @@ impl Orchestrator {
             return Ok(());
         };
         let Some(payment) = self.payments.get(&tenant.id, pid).await? else {
-            return self.orphan(tenant, name, account, listed, pid, r).await;
+            return self.orphan(tenant, name, listed, pid, r).await;
         };
         let same_charge = payment.gateway.as_deref() == Some(name)
             && payment
@@ -225,6 +236,15 @@ impl Orchestrator {
                 .as_deref()
                 .is_none_or(|g| g == gid);
         if !same_charge {
+            // A leftover that holds no money (a failover's canceled orphan) needs nobody.
+            if !matches!(
+                listed.charge.status,
+                PaymentStatus::Succeeded
+                    | PaymentStatus::Processing
+                    | PaymentStatus::RequiresAction
+            ) {
+                return Ok(());
+            }
             r.note(
                 FindingKind::OtherCharge,
                 Some(pid),
@@ -275,17 +295,18 @@ impl Orchestrator {
             );
             return Ok(());
         }
-        let before = payment.version;
         let was = payment.status;
         let had_late = payment.late_payment.is_some();
-        let p = self.apply_charge(tenant, payment, &listed.charge).await?;
+        let (p, wrote) = self
+            .apply_charge_wrote(tenant, payment, &listed.charge)
+            .await?;
         if p.late_payment.is_some() && !had_late {
             r.note(
                 FindingKind::LatePayment,
                 Some(pid),
                 gid,
                 format!("{name} confirmed money for a {} payment", was.as_str()),
-                p.version > before,
+                wrote,
             );
         } else if p.status != was {
             r.note(
@@ -293,21 +314,20 @@ impl Orchestrator {
                 Some(pid),
                 gid,
                 format!("{} → {} as {name} reports", was.as_str(), p.status.as_str()),
-                p.version > before,
+                wrote,
             );
         }
         if let (Some(fee), Some(net)) = (listed.fee, listed.net) {
             if p.fee != Some(fee) || p.net != Some(net) {
-                let v = p.version;
-                let (p, ()) = self
+                let (_, wrote) = self
                     .write_payment(tenant, p, "fees not recorded", |p| {
                         if p.fee == Some(fee) && p.net == Some(net) {
-                            return Ok(Step::Keep(()));
+                            return Ok(Step::Keep(false));
                         }
                         let mut next = p.clone();
                         next.fee = Some(fee);
                         next.net = Some(net);
-                        Ok(Step::Write(Box::new(next), ()))
+                        Ok(Step::Write(Box::new(next), true))
                     })
                     .await?;
                 r.note(
@@ -315,43 +335,31 @@ impl Orchestrator {
                     Some(pid),
                     gid,
                     format!("fee {fee}, net {net}"),
-                    p.version > v,
+                    wrote,
                 );
             }
         }
         Ok(())
     }
 
-    /// A charge with our payment id and no payment: adopted once old enough (see the module).
+    /// A charge with our payment id and no payment (see the module). Only this tenant's own
+    /// unsettled claim proves the charge is ours — a gateway account shared with another tenant
+    /// or deployment lists their charges too — and it holds the request the payment is made of
+    /// (customer, reference, callback URL). So an orphan is named through its claim: one sweep
+    /// of the tenant's stale claims per run (the sweeper's takeover, conditional on the old
+    /// lease, so overlapping runs and the scheduled sweeper name it once), then read again.
     async fn orphan(
         &self,
         tenant: &Tenant,
         name: &str,
-        account: &GatewayAccount,
         listed: &ListedCharge,
         pid: &PaymentId,
         r: &mut Run,
     ) -> Result<(), ApiError> {
         let gid = listed.charge.gateway_payment_id.as_str();
-        let now = self.clock.now();
-        let claimed = id_time(pid);
-        let newest = match (claimed, listed.created_at) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
-        if newest.is_none_or(|t| now - t < ADOPT_AFTER) {
-            r.note(
-                FindingKind::OrphanInFlight,
-                Some(pid),
-                gid,
-                "no payment yet; its request is still settling (the sweeper names it)".into(),
-                false,
-            );
-            return Ok(());
-        }
-        // Only a charge that holds (or may yet hold) money becomes a payment: a card in any
-        // live state (the sweeper records those too), another method once paid or processing.
-        // A Pix or boleto nobody was shown is the sweeper's to cancel.
+        // Only a charge that holds (or may yet hold) money needs a payment: a card in any live
+        // state (the sweeper records those too), another method once paid or processing. A Pix
+        // or boleto nobody was shown is the sweeper's to cancel.
         let holds_money = match listed.charge.status {
             PaymentStatus::Succeeded | PaymentStatus::Processing => true,
             PaymentStatus::RequiresAction | PaymentStatus::Pending => {
@@ -372,52 +380,76 @@ impl Orchestrator {
             );
             return Ok(());
         }
-        let amount = match (listed.amount_minor, listed.currency) {
-            (Some(a), Some(c)) => Money::new(a, c).ok(),
-            _ => None,
+        if r.swept.is_none() {
+            let hold = Duration::seconds(super::sweeper::SWEEP_HOLD_SECONDS) + SAVE_MARGIN;
+            let take_for = (r.deadline - hold - self.clock.now())
+                .to_std()
+                .unwrap_or_default();
+            let named = match self.sweep_claims(Some(&tenant.id), take_for).await {
+                Ok(report) => report.recorded_ids,
+                Err(e) => {
+                    tracing::warn!(tenant = %tenant.id, error = %e, "reconciliation: stale claims not read; the sweeper names them");
+                    vec![]
+                }
+            };
+            // Every payment the sweep recorded is this run's repair, whichever gateway holds
+            // it (that gateway's run will find the payment stored).
+            for n in &named {
+                r.note(
+                    FindingKind::OrphanAdopted,
+                    Some(&n.payment_id),
+                    &n.gateway_payment_id,
+                    format!(
+                        "{} held a charge no payment named; its claim was settled on it",
+                        n.gateway
+                    ),
+                    true,
+                );
+            }
+            r.swept = Some(named);
+        }
+        if self.payments.get(&tenant.id, pid).await?.is_some() {
+            let ours = r
+                .swept
+                .as_ref()
+                .is_some_and(|n| n.iter().any(|n| &n.payment_id == pid));
+            if !ours {
+                r.note(
+                    FindingKind::OrphanAdopted,
+                    Some(pid),
+                    gid,
+                    format!("{name}'s charge was named meanwhile (its retry, the sweeper or another run)"),
+                    false,
+                );
+            }
+            return Ok(());
+        }
+        let now = self.clock.now();
+        let newest = match (id_time(pid), listed.created_at) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
         };
-        let (Some(amount), Some(method)) = (amount, listed.method) else {
+        if newest.is_none_or(|t| now - t < ADOPT_AFTER) {
             r.note(
-                FindingKind::AmountMismatch,
+                FindingKind::OrphanInFlight,
                 Some(pid),
                 gid,
-                format!("{name} lists a charge for this payment id without a usable amount or method; not adopted"),
+                "no payment yet; its request is still settling (its retry or the sweeper names it)"
+                    .into(),
                 false,
             );
-            return Ok(());
-        };
-        let payment = adopted(
-            tenant,
-            name,
-            account,
-            listed,
-            pid,
-            amount,
-            method,
-            &r.run.id,
-            newest.unwrap_or(now),
-            now,
-        );
-        let effects = effects_for(None, &payment, now);
-        let repaired = match self.payments.insert(&payment, &effects).await {
-            Ok(()) => true,
-            // Adopted by a concurrent run, or named by its claim meanwhile: one payment.
-            Err(StoreError::Conflict(_)) => false,
-            Err(e) => return Err(e.into()),
-        };
-        if repaired {
-            tracing::warn!(tenant = %tenant.id, payment_id = %pid, gateway = name, "reconciliation adopted a charge no payment named");
+        } else {
+            r.note(
+                FindingKind::OrphanUnnamed,
+                Some(pid),
+                gid,
+                format!(
+                    "{name} holds a {} charge with a payment id no settled claim of this account names (another account's charge, a claim released, or one the sweeper keeps leaving)",
+                    listed.charge.status.as_str()
+                ),
+                false,
+            );
         }
-        r.note(
-            FindingKind::OrphanAdopted,
-            Some(pid),
-            gid,
-            format!(
-                "{name} holds a {} charge no payment named; stored as this payment",
-                listed.charge.status.as_str()
-            ),
-            repaired,
-        );
         Ok(())
     }
 
@@ -436,7 +468,15 @@ impl Orchestrator {
             to: now - SCHEDULE_LAG,
         };
         let mut pass = ReconcilePass::default();
-        for tenant in self.tenants.list().await? {
+        // Each pass starts one tenant further, so a pass cut by its budget leaves a different
+        // tail each hour.
+        let mut tenants = self.tenants.list().await?;
+        if !tenants.is_empty() {
+            let start =
+                usize::try_from(now.timestamp().div_euclid(3600)).unwrap_or(0) % tenants.len();
+            tenants.rotate_left(start);
+        }
+        for tenant in tenants {
             if tenant.disabled {
                 continue;
             }
@@ -627,55 +667,4 @@ pub fn run_view(run: &ReconciliationRun) -> Value {
         o.insert("object".into(), json!("reconciliation_run"));
     }
     v
-}
-
-/// The payment an adopted orphan becomes: what the gateway says, the tenant's callback URL, and
-/// a metadata note naming the run (no customer data: the gateway's listing is all there is).
-#[allow(clippy::too_many_arguments)]
-fn adopted(
-    tenant: &Tenant,
-    name: &str,
-    account: &GatewayAccount,
-    listed: &ListedCharge,
-    pid: &PaymentId,
-    amount: Money,
-    method: PaymentMethod,
-    run_id: &str,
-    created_at: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> Payment {
-    let mut metadata = BTreeMap::new();
-    metadata.insert("adopted_by".to_string(), run_id.to_string());
-    Payment {
-        id: pid.clone(),
-        tenant_id: tenant.id.clone(),
-        status: listed.charge.status,
-        amount,
-        method,
-        gateway: Some(name.to_string()),
-        gateway_payment_id: Some(listed.charge.gateway_payment_id.clone()),
-        reference: None,
-        description: None,
-        metadata,
-        customer: None,
-        card_token: None,
-        callback_url: tenant.callback_url.clone(),
-        pix: listed.charge.pix.clone(),
-        boleto: listed.charge.boleto.clone(),
-        next_action: listed.charge.next_action.clone(),
-        failure: None,
-        refunded_amount: 0,
-        refunds: vec![],
-        attempts: vec![],
-        created_at,
-        updated_at: now,
-        version: 1,
-        overdue_at: None,
-        applied_events: vec![],
-        webhooks_applied: 0,
-        account: Some(account.clone()),
-        late_payment: None,
-        fee: listed.fee,
-        net: listed.net,
-    }
 }

@@ -33,13 +33,33 @@ pub struct SweepReport {
     pub left: usize,
     /// Taken by someone else first (a retry, another sweeper).
     pub skipped: usize,
+    /// The payments this pass recorded (reconciliation reports which orphans it named).
+    pub recorded_ids: Vec<Named>,
+}
+
+/// A payment a sweep recorded: its id and the charge it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Named {
+    pub payment_id: crate::domain::PaymentId,
+    pub gateway: String,
+    pub gateway_payment_id: String,
+}
+
+impl Named {
+    fn of(p: &crate::domain::Payment) -> Self {
+        Self {
+            payment_id: p.id.clone(),
+            gateway: p.gateway.clone().unwrap_or_default(),
+            gateway_payment_id: p.gateway_payment_id.clone().unwrap_or_default(),
+        }
+    }
 }
 
 /// How long a claim stays past its holder's deadline before the sweeper takes it: a merchant's
 /// own retry (seconds later, from an SDK) settles it first with the answer it is waiting for.
 pub const SWEEP_GRACE_SECONDS: i64 = 60;
 /// The time one adopted claim is held (its look-up and commit must fit).
-const SWEEP_HOLD_SECONDS: i64 = 20;
+pub(crate) const SWEEP_HOLD_SECONDS: i64 = 20;
 /// Claims settled per pass at most (the next pass takes the rest).
 pub const SWEEP_BATCH: usize = 100;
 /// No claim is taken after this long into a pass, so a pass (each claim held for at most
@@ -47,7 +67,7 @@ pub const SWEEP_BATCH: usize = 100;
 pub const SWEEP_PASS_SECONDS: u64 = 80;
 
 enum One {
-    Recorded,
+    Recorded(Named),
     Released,
     Left,
     Skipped,
@@ -56,25 +76,41 @@ enum One {
 impl Orchestrator {
     /// One pass of the sweeper over the stale create claims.
     pub async fn sweep_stale_claims(&self) -> Result<SweepReport, crate::ports::StoreError> {
+        self.sweep_claims(None, std::time::Duration::from_secs(SWEEP_PASS_SECONDS))
+            .await
+    }
+
+    /// A pass over the stale claims of `only` (every tenant's when `None`) that takes no claim
+    /// after `take_for` (reconciliation runs one for the tenant it reconciles, within its own
+    /// budget).
+    pub(crate) async fn sweep_claims(
+        &self,
+        only: Option<&crate::domain::TenantId>,
+        take_for: std::time::Duration,
+    ) -> Result<SweepReport, crate::ports::StoreError> {
         let now = self.clock.now();
-        let stale = self
+        let mut stale = self
             .idempotency
             .stale_claims(now - Duration::seconds(SWEEP_GRACE_SECONDS), SWEEP_BATCH)
             .await?;
+        if let Some(t) = only {
+            stale.retain(|c| &c.tenant_id == t);
+        }
         let mut report = SweepReport {
             found: stale.len(),
             ..SweepReport::default()
         };
         let started = std::time::Instant::now();
         for claim in stale {
-            if started.elapsed() > std::time::Duration::from_secs(SWEEP_PASS_SECONDS) {
+            if started.elapsed() > take_for {
                 report.left += 1;
                 continue;
             }
             // Metrics per claim: a pass cut short still reports what it did.
             match self.sweep_one(&claim).await {
-                One::Recorded => {
+                One::Recorded(id) => {
                     report.recorded += 1;
+                    report.recorded_ids.push(id);
                     crate::telemetry::sweep(1, 0);
                 }
                 One::Released => report.released += 1,
@@ -147,7 +183,7 @@ impl Orchestrator {
                     body: render_payment(&p),
                 };
                 self.complete_key(&tenant, key, &lease, answer).await;
-                return One::Recorded;
+                return One::Recorded(Named::of(&p));
             }
             Ok(None) => {}
             Err(e) => {
@@ -206,7 +242,7 @@ impl Orchestrator {
         match self.commit_created(tenant, key, lease, payment).await {
             Ok(Reply { .. }) => {
                 tracing::warn!(payment_id = %payment.id, gateway = payment.gateway.as_deref().unwrap_or(""), status = %payment.status, "sweeper: a charge no request had recorded is now a payment");
-                One::Recorded
+                One::Recorded(Named::of(payment))
             }
             Err(e) => {
                 tracing::warn!(payment_id = %payment.id, error = %e, "sweeper: payment not stored; left");

@@ -478,7 +478,7 @@ impl FakeStripe {
                     let fee = amount * 399 / 10_000 + 39;
                     pi["latest_charge"] = if expand {
                         json!({"id": id, "object": "charge", "balance_transaction":
-                            {"object": "balance_transaction", "amount": amount, "fee": fee, "net": amount - fee}})
+                            {"object": "balance_transaction", "amount": amount, "currency": pi["currency"].clone(), "fee": fee, "net": amount - fee}})
                     } else {
                         json!(id)
                     };

@@ -1,7 +1,9 @@
-//! Reconciliation runs on DynamoDB, in the tenants table: one item per run
-//! (`pk = recon#<tenant>#<run id>`, the run as JSON with its findings) and one listing item per
-//! tenant (`pk = recon#<tenant>`, the runs' summaries appended by `list_append` and trimmed to
-//! the newest [`MAX_LISTED_RUNS`]) — a listing and a read are one `GetItem` each.
+//! Reconciliation runs on DynamoDB, in the events table (beside the unmatched webhooks, with
+//! the same `ttl` attribute): one item per run (`pk = recon#<tenant>#<run id>`, the run as JSON
+//! with its findings) and one listing item per tenant (`pk = recon#<tenant>`, the runs'
+//! summaries appended by `list_append` and trimmed to the newest [`MAX_LISTED_RUNS`]) — a
+//! listing and a read are one `GetItem` each. Both expire [`RUN_RETENTION_DAYS`] after the
+//! last run, so the table does not grow with every hourly pass.
 
 use super::item::{s, unavailable};
 use crate::domain::TenantId;
@@ -9,6 +11,9 @@ use crate::ports::{ReconciliationRun, ReconciliationStore, StoreError, MAX_LISTE
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use aws_sdk_dynamodb::Client;
+
+/// How long a run is kept.
+pub const RUN_RETENTION_DAYS: i64 = 90;
 
 /// The DynamoDB run store.
 #[derive(Debug, Clone)]
@@ -18,7 +23,7 @@ pub struct DynamoReconciliationStore {
 }
 
 impl DynamoReconciliationStore {
-    /// On the tenants table.
+    /// On the events table.
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
             client,
@@ -48,11 +53,15 @@ impl ReconciliationStore for DynamoReconciliationStore {
         let full = serde_json::to_string(run).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let summary = serde_json::to_string(&run.summary())
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let ttl = (run.finished_at + chrono::Duration::days(RUN_RETENTION_DAYS))
+            .timestamp()
+            .to_string();
         self.client
             .put_item()
             .table_name(&self.table)
             .item("pk", s(run_pk(tenant, &run.id)))
             .item("run", s(full))
+            .item("ttl", AttributeValue::N(ttl.clone()))
             .send()
             .await
             .map_err(unavailable)?;
@@ -61,9 +70,13 @@ impl ReconciliationStore for DynamoReconciliationStore {
             .update_item()
             .table_name(&self.table)
             .key("pk", s(list_pk(tenant)))
-            .update_expression("SET runs = list_append(if_not_exists(runs, :empty), :r)")
+            .update_expression(
+                "SET runs = list_append(if_not_exists(runs, :empty), :r), #ttl = :ttl",
+            )
+            .expression_attribute_names("#ttl", "ttl")
             .expression_attribute_values(":empty", AttributeValue::L(vec![]))
             .expression_attribute_values(":r", AttributeValue::L(vec![s(summary)]))
+            .expression_attribute_values(":ttl", AttributeValue::N(ttl))
             .return_values(ReturnValue::UpdatedNew)
             .send()
             .await

@@ -294,7 +294,7 @@ impl CobList {
     pub fn has_next(&self) -> bool {
         let p = self.parametros.as_ref().and_then(|p| p.paginacao.as_ref());
         match p.map(|p| (p.pagina_atual, p.quantidade_de_paginas)) {
-            Some((Some(cur), Some(total))) => cur + 1 < total,
+            Some((Some(cur), Some(total))) => cur.saturating_add(1) < total,
             _ => false,
         }
     }

@@ -126,11 +126,19 @@ pub fn to_listed(pi: PaymentIntent) -> crate::ports::ListedCharge {
     let created_at = pi
         .created
         .and_then(|t| chrono::DateTime::from_timestamp(t, 0));
+    // A fee is in the balance transaction's (settlement) currency: kept only when that is the
+    // charge's own, so it is never read in the wrong unit.
     let bt = pi
         .latest_charge
         .as_ref()
         .and_then(|c| c.get("balance_transaction"))
-        .filter(|b| b.is_object());
+        .filter(|b| b.is_object())
+        .filter(|b| {
+            let c = b.get("currency").and_then(serde_json::Value::as_str);
+            c.is_some()
+                && c.map(str::to_ascii_lowercase)
+                    == pi.currency.as_deref().map(str::to_ascii_lowercase)
+        });
     let minor = |k: &str| {
         bt.and_then(|b| b.get(k))
             .and_then(serde_json::Value::as_i64)
