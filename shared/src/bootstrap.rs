@@ -37,6 +37,9 @@ pub enum TenantsFileError {
         path: String,
         source: crate::ports::BlankSecretError,
     },
+    /// A tenant id of the reserved test-twin form (`<id>.test`).
+    #[error("{path}: tenant id {id} is reserved (ids ending in .test name a tenant's test mode)")]
+    ReservedId { path: String, id: String },
 }
 
 /// Reads and validates a tenants file (ids, callback URLs and methods are parsed by serde; blank
@@ -53,6 +56,12 @@ pub fn load_tenants_file(path: &Path) -> Result<TenantsFile, TenantsFileError> {
             source,
         })?;
     for t in &file.tenants {
+        if t.id.is_test() {
+            return Err(TenantsFileError::ReservedId {
+                path: p.clone(),
+                id: t.id.to_string(),
+            });
+        }
         t.validate_secrets()
             .map_err(|source| TenantsFileError::BlankSecret {
                 path: p.clone(),

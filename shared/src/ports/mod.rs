@@ -33,8 +33,8 @@ pub use outbox::{DeliveryMessage, EventFilter, EventPage, OutboxStore};
 pub use payments::{Effects, PaymentFilter, PaymentPage, PaymentStore};
 pub use store_error::StoreError;
 pub use tenants::{
-    hash_api_key, is_blank_secret, secret_fingerprint, ApiKeyInfo, BlankSecretError, Tenant,
-    TenantStore, WebhookSecrets,
+    hash_api_key, is_blank_secret, refuse_twin, secret_fingerprint, ApiKeyInfo, BlankSecretError,
+    Tenant, TenantStore, WebhookSecrets,
 };
 pub use usage::UsageStore;
 pub use webhooks::{

@@ -183,7 +183,7 @@ impl Orchestrator {
             ));
         }
         let id = match req.id {
-            Some(id) => TenantId::parse(&id)
+            Some(id) => TenantId::parse_new(&id)
                 .map_err(|e| ApiError::invalid("invalid_parameter", "id", e.to_string()))?,
             None => TenantId::parse(&format!(
                 "ten_{}",
