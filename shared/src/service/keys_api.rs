@@ -4,6 +4,7 @@
 use super::admin_api::{key_info, masked_key, new_api_key, new_callback_secret};
 use super::queries::parse_limit;
 use super::{Orchestrator, Principal};
+use crate::domain::AccountMode;
 use crate::error::ApiError;
 use crate::ports::{secret_fingerprint, Tenant};
 use chrono::Duration;
@@ -26,6 +27,9 @@ struct NewKey {
     /// The key stops working after this many days (rotation overlap).
     #[serde(default)]
     expires_in_days: Option<i64>,
+    /// `test` or `live`; by default the mode of the key making the request.
+    #[serde(default)]
+    mode: Option<AccountMode>,
 }
 
 #[derive(Deserialize, Default)]
@@ -90,7 +94,8 @@ impl Orchestrator {
             }
             None => None,
         };
-        let key = new_api_key();
+        let mode = req.mode.unwrap_or(who.tenant.mode());
+        let key = new_api_key(mode);
         let info = key_info(&key, now, expires_at);
         let (t, ()) = self
             .modify_tenant(&who.tenant.id, |t| {
@@ -105,7 +110,8 @@ impl Orchestrator {
             })
             .await?;
         let view = json!({
-            "id": info.id, "object": "api_key", "prefix": info.prefix, "last4": info.last4,
+            "id": info.id, "object": "api_key", "mode": mode.as_str(),
+            "prefix": info.prefix, "last4": info.last4,
             "created_at": crate::time_format::render(&info.created_at),
             "expires_at": info.expires_at.as_ref().map(crate::time_format::render),
         });
@@ -132,6 +138,7 @@ impl Orchestrator {
             data.push(json!({
                 "id": t.key_id(h),
                 "object": "api_key",
+                "mode": info.and_then(|i| AccountMode::of_key(&i.prefix)).map(AccountMode::as_str),
                 "prefix": info.map(|i| i.prefix.clone()),
                 "last4": info.map(|i| i.last4.clone()),
                 "masked": info.map(masked_key),
@@ -274,7 +281,8 @@ impl Orchestrator {
         let data: Vec<Value> = entries
             .iter()
             .map(|e| {
-                json!({"id": e.id, "object": "audit_entry", "at": crate::time_format::render(&e.at),
+                json!({"id": e.id, "object": "audit_entry", "livemode": !who.tenant.id.is_test(),
+                       "at": crate::time_format::render(&e.at),
                        "actor": e.actor, "action": e.action, "before": e.before, "after": e.after})
             })
             .collect();

@@ -13,6 +13,8 @@ struct Body<'a, T: Serialize> {
     id: &'a str,
     #[serde(rename = "type")]
     kind: &'static str,
+    /// The payment's mode (a test key's events are test: `false`).
+    livemode: bool,
     created_at: String,
     data: T,
 }
@@ -29,12 +31,14 @@ fn event(
         Some(r) => serde_json::to_string(&Body {
             id: &id,
             kind: kind.as_str(),
+            livemode: p.livemode(),
             created_at,
             data: refund_view(p, r),
         }),
         None => serde_json::to_string(&Body {
             id: &id,
             kind: kind.as_str(),
+            livemode: p.livemode(),
             created_at,
             data: view(p),
         }),
