@@ -425,3 +425,73 @@ on_both_backends!(
     test_and_live_data_are_separate,
     keys_and_audit_follow_the_mode
 );
+
+/// The twin's gateway webhook URL (`/webhooks/stripe/ten_a.test`) reaches the test payment,
+/// and its callback (to the tenant's callback URL, signed with its secret) says
+/// `livemode: false`; the same webhook at the live URL never moves it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn test_mode_webhooks_and_callbacks() {
+    use integration_tests::pipeline::{now, stripe_pi_event, Pipeline, STRIPE_SECRET};
+    let p = Pipeline::start(std::time::Duration::from_secs(0)).await;
+    let a_id = TenantId::parse("ten_a").expect("id");
+    let mut a =
+        p.h.stores
+            .tenants
+            .get(&a_id)
+            .await
+            .expect("store")
+            .expect("a");
+    a.api_key_sha256.push(hash_api_key(TEST_KEY_A));
+    p.h.stores.tenants.put(&a).await.expect("keys");
+    let mut body = pix_body(1990);
+    body["gateway"] = "stripe".into();
+    let r = p.h.create(TEST_KEY_A, "pix-test", &body).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let pay = json(&r);
+    assert_eq!(
+        (pay["status"].as_str(), pay["livemode"].as_bool()),
+        (Some("pending"), Some(false))
+    );
+    let id = pay["id"].as_str().expect("id").to_string();
+    let pi = pay["gateway_payment_id"].as_str().expect("pi").to_string();
+    let sign = |body: &str| {
+        let t = now();
+        format!(
+            "t={t},v1={}",
+            shared::signing::stripe::compute(STRIPE_SECRET, t, body.as_bytes())
+        )
+    };
+    // At the live URL: no such live payment; the test payment does not move.
+    let event = stripe_pi_event("evt_twin_1", "payment_intent.succeeded", &pi, &id);
+    let r = p
+        .post(
+            "/webhooks/stripe/ten_a",
+            &[("stripe-signature", &sign(&event))],
+            &event,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    p.drain().await;
+    let now_pay = json(&p.h.get(TEST_KEY_A, &format!("/v1/payments/{id}")).await);
+    assert_eq!(now_pay["status"], "pending", "{now_pay}");
+    // At the twin's URL: applied.
+    let event = stripe_pi_event("evt_twin_2", "payment_intent.succeeded", &pi, &id);
+    let r = p
+        .post(
+            "/webhooks/stripe/ten_a.test",
+            &[("stripe-signature", &sign(&event))],
+            &event,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    p.drain().await;
+    let now_pay = json(&p.h.get(TEST_KEY_A, &format!("/v1/payments/{id}")).await);
+    assert_eq!(now_pay["status"], "succeeded", "{now_pay}");
+    assert_eq!(p.types_for(&id), ["payment.pending", "payment.succeeded"]);
+    let callbacks = p.callbacks();
+    assert!(!callbacks.is_empty());
+    for cb in callbacks {
+        assert_eq!(cb.body["livemode"], false, "{}", cb.body);
+        assert_eq!(cb.body["data"]["livemode"], false, "{}", cb.body);
+    }
+}
