@@ -446,4 +446,34 @@ mod tests {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/tenants.dev.json");
         assert!(load_tenants_file(&path).is_ok());
     }
+
+    /// The demo tenants have the test and live keys of the README's table (and their older
+    /// key of neither form).
+    #[test]
+    fn the_demo_tenants_have_test_and_live_keys() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/tenants.dev.json");
+        let file = load_tenants_file(&path).unwrap();
+        for (id, suffix) in [
+            ("ten_demo_a", "tenant_a_4f9c2b7e1d8a6350"),
+            ("ten_demo_b", "tenant_b_0b3e5d7f9a2c4e61"),
+        ] {
+            let t = file.tenants.iter().find(|t| t.id.as_str() == id).unwrap();
+            for prefix in ["sk_test_demo_", "sk_live_demo_", "sk_demo_"] {
+                let hash = crate::ports::hash_api_key(&format!("{prefix}{suffix}"));
+                assert!(t.api_key_sha256.contains(&hash), "{id}: {prefix}");
+            }
+        }
+    }
+
+    /// A twin's id (`<id>.test`) is reserved: a tenants file may not name one.
+    #[test]
+    fn a_tenants_file_may_not_name_a_test_twin() {
+        let path = write(
+            "twin",
+            r#"{"tenants":[{"id":"ten_x.test","name":"X","api_key_sha256":[]}]}"#,
+        );
+        let e = load_tenants_file(&path).unwrap_err();
+        assert!(matches!(e, TenantsFileError::ReservedId { .. }), "{e}");
+        let _ = std::fs::remove_file(path);
+    }
 }
