@@ -268,6 +268,16 @@ async fn onboarding_by_the_operator(backend: Backend) {
     )
     .await;
     assert_eq!(r.status, 400, "{}", r.body);
+    let r = call(
+        &svc,
+        Method::PATCH,
+        "/v1/admin/tenants/ten_nova.test",
+        Some(OPERATOR),
+        None,
+        r#"{"disabled": false}"#,
+    )
+    .await;
+    assert_eq!(r.status, 404, "a twin is not a tenant: {}", r.body);
     // Audit: the operator's creation and change are recorded for the tenant.
     let patch_unknown = call(
         &svc,

@@ -285,7 +285,7 @@ impl Orchestrator {
     ) -> Result<String, ApiError> {
         self.operator(authorization)?;
         let not_found = || ApiError::NotFound("no such tenant".into());
-        let tid = TenantId::parse(id).map_err(|_| not_found())?;
+        let tid = TenantId::parse_new(id).map_err(|_| not_found())?;
         let patch: TenantPatch = parse_body(body)?;
         let name = patch.name.map(|n| n.trim().to_string());
         if name.as_ref().is_some_and(|n| n.is_empty() || n.len() > 200) {
