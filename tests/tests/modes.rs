@@ -342,6 +342,7 @@ async fn keys_and_audit_follow_the_mode(b: Backend) {
     let test_key = json(&k)["key"].as_str().expect("key").to_string();
     assert!(test_key.starts_with("sk_test_"), "{test_key}");
     assert_eq!(json(&k)["mode"], "test");
+    // A test key never leads to live access: no live key, no revoking one, no secret rotation.
     let k = call(
         &svc,
         TEST_KEY_A,
@@ -350,14 +351,62 @@ async fn keys_and_audit_follow_the_mode(b: Backend) {
         r#"{"mode": "live"}"#,
     )
     .await;
+    assert_eq!(
+        (k.status, code(&k).as_str()),
+        (400, "livemode_required"),
+        "{}",
+        k.body
+    );
+    let r = call(
+        &svc,
+        TEST_KEY_A,
+        Method::POST,
+        "/v1/webhook_secrets/rotate",
+        "",
+    )
+    .await;
+    assert_eq!(
+        (r.status, code(&r).as_str()),
+        (400, "livemode_required"),
+        "{}",
+        r.body
+    );
+    let k = call(&svc, LIVE_KEY_A, Method::POST, "/v1/api_keys", "").await;
     assert_eq!(k.status, 201, "{}", k.body);
     let live_key = json(&k)["key"].as_str().expect("key").to_string();
+    let live_key_id = json(&k)["id"].as_str().expect("id").to_string();
     assert!(live_key.starts_with("sk_live_"), "{live_key}");
-    let k = call(&svc, LIVE_KEY_A, Method::POST, "/v1/api_keys", "").await;
-    assert!(
-        json(&k)["key"]
-            .as_str()
-            .is_some_and(|s| s.starts_with("sk_live_")),
+    let r = call(
+        &svc,
+        TEST_KEY_A,
+        Method::DELETE,
+        &format!("/v1/api_keys/{live_key_id}"),
+        "",
+    )
+    .await;
+    assert_eq!(
+        (r.status, code(&r).as_str()),
+        (400, "livemode_required"),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        get_path(&svc, &live_key, "/v1/payments").await.status,
+        200,
+        "not revoked"
+    );
+    // A live key may make a test key.
+    let k = call(
+        &svc,
+        LIVE_KEY_A,
+        Method::POST,
+        "/v1/api_keys",
+        r#"{"mode": "test"}"#,
+    )
+    .await;
+    assert_eq!(
+        (k.status, json(&k)["mode"].clone()),
+        (201, json!("test")),
         "{}",
         k.body
     );
@@ -405,14 +454,14 @@ async fn keys_and_audit_follow_the_mode(b: Backend) {
             json!(null),
             json!("test"),
             json!("live"),
-            json!("live")
+            json!("test")
         ],
         "the keys of the tenant (from the file: no recorded mode): {}",
         list.body
     );
 
-    // Audit: two creations by the test key, one by the live key.
-    for (key, live, n) in [(TEST_KEY_A, false, 2), (LIVE_KEY_A, true, 1)] {
+    // Audit: one creation by the test key, two by the live key.
+    for (key, live, n) in [(TEST_KEY_A, false, 1), (LIVE_KEY_A, true, 2)] {
         let r = call(&svc, key, Method::GET, "/v1/audit", "").await;
         assert_eq!(r.status, 200, "{}", r.body);
         let entries = json(&r)["data"].as_array().cloned().unwrap_or_default();

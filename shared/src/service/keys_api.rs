@@ -39,6 +39,20 @@ struct Rotate {
     grace_hours: Option<i64>,
 }
 
+/// A test key may not act on live-mode credentials (make or revoke a live key, rotate the
+/// callback secret that signs live callbacks): test keys are handed out more freely, and must
+/// never lead to live access.
+fn live_key_required(who: &Principal, what: &str) -> Result<(), ApiError> {
+    if who.tenant.id.is_test() {
+        return Err(ApiError::invalid(
+            "livemode_required",
+            "Authorization",
+            format!("{what} needs a live key (sk_live_…)"),
+        ));
+    }
+    Ok(())
+}
+
 fn parse_optional<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
@@ -95,6 +109,9 @@ impl Orchestrator {
             None => None,
         };
         let mode = req.mode.unwrap_or(who.tenant.mode());
+        if mode == AccountMode::Live {
+            live_key_required(who, "a live key")?;
+        }
         let key = new_api_key(mode);
         let info = key_info(&key, now, expires_at);
         let (t, ()) = self
@@ -161,6 +178,15 @@ impl Orchestrator {
                 else {
                     return Err(ApiError::NotFound("no such API key".into()));
                 };
+                let is_test_key = t
+                    .api_keys
+                    .iter()
+                    .find(|k| k.sha256 == hash)
+                    .and_then(|k| AccountMode::of_key(&k.prefix))
+                    == Some(AccountMode::Test);
+                if !is_test_key {
+                    live_key_required(who, "revoking a key that is not a test key")?;
+                }
                 // Another key must still work (an expired one does not count).
                 let others = t
                     .api_key_sha256
@@ -196,6 +222,10 @@ impl Orchestrator {
         who: &Principal,
         body: &[u8],
     ) -> Result<String, ApiError> {
+        live_key_required(
+            who,
+            "rotating the callback secret (it signs live callbacks too)",
+        )?;
         let req: Rotate = parse_optional(body)?;
         let grace = req.grace_hours.unwrap_or(DEFAULT_GRACE_HOURS);
         if !(0..=MAX_GRACE_HOURS).contains(&grace) {
