@@ -468,8 +468,11 @@ STEPS = [
     step_breaker_open_failover_then_closed, step_payments_list_and_filters, step_detail_attempts_timeline,
     step_refund_double_click_refunds_once, step_make_asaas_primary_for_pix, step_webhook_failed_then_resend_delivered,
     step_other_tenant_payment_not_found, step_usage, step_settings_keys, step_credentials_section, step_cancel,
-    step_language_switch_and_screens, step_test_and_live_modes,
+    step_language_switch_and_screens,
 ]
+
+# Test and live mode: it signs in with other keys, so it runs last.
+STEPS.append(step_test_and_live_modes)
 
 
 def main() -> int:
