@@ -178,13 +178,15 @@ impl Orchestrator {
                 else {
                     return Err(ApiError::NotFound("no such API key".into()));
                 };
-                let is_test_key = t
+                // A key's mode: its prefix's; a tenants-file key (no recorded prefix) acts in
+                // the tenant's stored mode.
+                let key_mode = t
                     .api_keys
                     .iter()
                     .find(|k| k.sha256 == hash)
                     .and_then(|k| AccountMode::of_key(&k.prefix))
-                    == Some(AccountMode::Test);
-                if !is_test_key {
+                    .unwrap_or(t.mode());
+                if key_mode != AccountMode::Test {
                     live_key_required(who, "revoking a key that is not a test key")?;
                 }
                 // Another key must still work (an expired one does not count).
