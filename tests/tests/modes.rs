@@ -189,6 +189,11 @@ async fn test_and_live_data_are_separate(b: Backend) {
         lp.body
     );
 
+    assert_eq!(
+        sim_calls.load(Ordering::SeqCst),
+        after_test,
+        "a live create called a simulator"
+    );
     // The same key again in each mode replays that mode's payment.
     let again = post_payment(&svc, TEST_KEY_A, "same-key", &card(2500)).await;
     assert_eq!(json(&again)["id"], test_pay["id"]);
