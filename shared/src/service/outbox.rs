@@ -147,6 +147,46 @@ mod tests {
         evs.iter().map(|e| e.kind.as_str()).collect()
     }
 
+    /// The callback body says the payment's mode at the top and in `data`: its pinned
+    /// account's, or, before pins, its partition's.
+    #[test]
+    fn event_bodies_carry_livemode() {
+        use crate::domain::{AccountMode, GatewayAccount, TenantId};
+        let livemode = |p: &Payment| {
+            let ev = events_for(None, p, Utc::now());
+            let body: serde_json::Value = serde_json::from_str(&ev[0].payload).unwrap();
+            assert_eq!(body["livemode"], body["data"]["livemode"], "{body}");
+            body["livemode"].as_bool()
+        };
+        let mut p = payment();
+        assert_eq!(livemode(&p), Some(true), "no pin, live partition");
+        p.tenant_id = TenantId::parse("ten_a.test").unwrap();
+        assert_eq!(livemode(&p), Some(false), "no pin, test twin");
+        p.account = Some(GatewayAccount::simulator());
+        assert_eq!(livemode(&p), Some(false));
+        p.tenant_id = TenantId::parse("ten_a").unwrap();
+        p.account = Some(GatewayAccount {
+            mode: AccountMode::Live,
+            credentials: Some("fp".into()),
+            credential_version: Some(1),
+        });
+        assert_eq!(livemode(&p), Some(true));
+        let mut r = p.clone();
+        r.refunds
+            .push(refund("ref_1", 100, RefundStatus::Succeeded));
+        let ev = events_for(Some(&p), &r, Utc::now());
+        let refund_ev = ev
+            .iter()
+            .find(|e| e.kind.as_str() == "refund.succeeded")
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_str(&refund_ev.payload).unwrap();
+        assert_eq!(
+            (body["livemode"].clone(), body["data"]["livemode"].clone()),
+            (serde_json::json!(true), serde_json::json!(true)),
+            "{body}"
+        );
+    }
+
     #[test]
     fn creation_status_change_and_no_change() {
         let p = payment();
