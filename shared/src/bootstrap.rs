@@ -37,6 +37,9 @@ pub enum TenantsFileError {
         path: String,
         source: crate::ports::BlankSecretError,
     },
+    /// A tenant id of the reserved test-twin form (`<id>.test`).
+    #[error("{path}: tenant id {id} is reserved (ids ending in .test name a tenant's test mode)")]
+    ReservedId { path: String, id: String },
 }
 
 /// Reads and validates a tenants file (ids, callback URLs and methods are parsed by serde; blank
@@ -53,6 +56,12 @@ pub fn load_tenants_file(path: &Path) -> Result<TenantsFile, TenantsFileError> {
             source,
         })?;
     for t in &file.tenants {
+        if t.id.is_test() {
+            return Err(TenantsFileError::ReservedId {
+                path: p.clone(),
+                id: t.id.to_string(),
+            });
+        }
         t.validate_secrets()
             .map_err(|source| TenantsFileError::BlankSecret {
                 path: p.clone(),
@@ -444,5 +453,35 @@ mod tests {
     fn the_dev_tenants_file_is_valid() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/tenants.dev.json");
         assert!(load_tenants_file(&path).is_ok());
+    }
+
+    /// The demo tenants have the test and live keys of the README's table (and their older
+    /// key of neither form).
+    #[test]
+    fn the_demo_tenants_have_test_and_live_keys() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/tenants.dev.json");
+        let file = load_tenants_file(&path).unwrap();
+        for (id, suffix) in [
+            ("ten_demo_a", "tenant_a_4f9c2b7e1d8a6350"),
+            ("ten_demo_b", "tenant_b_0b3e5d7f9a2c4e61"),
+        ] {
+            let t = file.tenants.iter().find(|t| t.id.as_str() == id).unwrap();
+            for prefix in ["sk_test_demo_", "sk_live_demo_", "sk_demo_"] {
+                let hash = crate::ports::hash_api_key(&format!("{prefix}{suffix}"));
+                assert!(t.api_key_sha256.contains(&hash), "{id}: {prefix}");
+            }
+        }
+    }
+
+    /// A twin's id (`<id>.test`) is reserved: a tenants file may not name one.
+    #[test]
+    fn a_tenants_file_may_not_name_a_test_twin() {
+        let path = write(
+            "twin",
+            r#"{"tenants":[{"id":"ten_x.test","name":"X","api_key_sha256":[]}]}"#,
+        );
+        let e = load_tenants_file(&path).unwrap_err();
+        assert!(matches!(e, TenantsFileError::ReservedId { .. }), "{e}");
+        let _ = std::fs::remove_file(path);
     }
 }

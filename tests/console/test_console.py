@@ -29,6 +29,9 @@ from merchant import Merchant  # noqa: E402
 
 KEY_A = "sk_demo_tenant_a_4f9c2b7e1d8a6350"
 KEY_B = "sk_demo_tenant_b_0b3e5d7f9a2c4e61"
+# Tenant A's test and live keys: the key's prefix decides the mode (README "Test and live mode").
+TEST_KEY_A = "sk_test_demo_tenant_a_4f9c2b7e1d8a6350"
+LIVE_KEY_A = "sk_live_demo_tenant_a_4f9c2b7e1d8a6350"
 CUSTOMER = {"name": "Maria Souza", "document": "52998224725", "email": "maria@example.com"}
 
 
@@ -448,6 +451,39 @@ def step_language_switch_and_screens(c: Console) -> None:
     assert not bad, bad
 
 
+def step_test_and_live_modes(c: Console) -> None:
+    # A test payment (simulators); live mode has no credentials here: 422, never a simulator.
+    s, tp = c.api.pay(2990, "pix", key=TEST_KEY_A, reference=f"console-test-{uuid.uuid4().hex[:6]}")
+    assert s == 201 and tp["livemode"] is False, tp
+    s, lp = c.api.pay(2990, "pix", key=LIVE_KEY_A)
+    assert s == 422 and lp["error"]["code"] == "gateway_not_configured", lp
+    # Signed in with the test key: the banner, the test badge, the test payment only.
+    c.login(TEST_KEY_A)
+    c.css("[data-test=test-mode-banner]")
+    assert c.attr("[data-test=mode]", "data-mode") == "test"
+    c.go("payments")
+    c.css(f"[data-payment='{tp['id']}']")
+    assert not c.d.find_elements(By.CSS_SELECTOR, f"[data-payment='{c.ids['card']}']"), "another partition's payment"
+    c.shot("test-mode")
+    # Signed in with the live key: no banner, a live badge, and the test payment is not there.
+    c.login(LIVE_KEY_A)
+    c.wait(lambda d: d.find_element(By.CSS_SELECTOR, "[data-test=mode]").get_attribute("data-mode") == "live", 15, "live badge")
+    assert not c.d.find_elements(By.CSS_SELECTOR, "[data-test=test-mode-banner]")
+    c.go("payments")
+    c.css("[data-test=payments-table]")
+    time.sleep(0.5)
+    assert not c.d.find_elements(By.CSS_SELECTOR, f"[data-payment='{tp['id']}']"), "a test payment in live mode"
+    c.go(f"payments/{tp['id']}")
+    assert tp["id"] in c.text("[data-test=not-found]")
+    # Back in test mode, the test payment's detail says so.
+    c.login(TEST_KEY_A)
+    c.css("[data-test=test-mode-banner]")
+    c.go(f"payments/{tp['id']}")
+    c.css("[data-test=payment-status]")
+    bad = c.csp_violations()
+    assert not bad, bad
+
+
 STEPS = [
     step_wrong_key_returns_to_login, step_expired_key_mid_session, step_create_payments, step_overview_equals_api,
     step_breaker_open_failover_then_closed, step_payments_list_and_filters, step_detail_attempts_timeline,
@@ -455,6 +491,9 @@ STEPS = [
     step_other_tenant_payment_not_found, step_usage, step_settings_keys, step_credentials_section, step_cancel,
     step_reconciliation, step_language_switch_and_screens,
 ]
+
+# Test and live mode: it signs in with other keys, so it runs last.
+STEPS.append(step_test_and_live_modes)
 
 
 def main() -> int:

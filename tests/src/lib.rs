@@ -331,10 +331,17 @@ pub fn dynamodb_streams_client() -> aws_sdk_dynamodbstreams::Client {
     aws_sdk_dynamodbstreams::Client::from_conf(conf)
 }
 
-/// API key of test tenant A.
-pub const KEY_A: &str = "sk_test_tenant_a_0000000000000001";
-/// API key of test tenant B.
-pub const KEY_B: &str = "sk_test_tenant_b_0000000000000002";
+/// API key of test tenant A. Neither `sk_test_` nor `sk_live_`: a key from a tenants file
+/// written before modes, which keeps the tenant's own mode on the tenant's own id — so the
+/// suites that are not about modes address `ten_a` directly. `tests/tests/modes.rs` uses
+/// [`TEST_KEY_A`] and [`LIVE_KEY_A`].
+pub const KEY_A: &str = "key_tenant_a_0000000000000001";
+/// API key of test tenant B (like [`KEY_A`]).
+pub const KEY_B: &str = "key_tenant_b_0000000000000002";
+/// Tenant A's test-mode key: its requests are the test twin's (`ten_a.test`).
+pub const TEST_KEY_A: &str = "sk_test_tenant_a_0000000000000001";
+/// Tenant A's live-mode key.
+pub const LIVE_KEY_A: &str = "sk_live_tenant_a_0000000000000001";
 
 /// A test tenant with routing for every method.
 pub fn tenant(id: &str, key: &str) -> Tenant {

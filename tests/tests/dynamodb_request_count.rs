@@ -5,7 +5,9 @@
 use aws_sdk_dynamodb::config::{ConfigBag, Credentials, Intercept, Region};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
-use integration_tests::{fresh_tables, moto_endpoint, pix_body, post_payment, tenant, KEY_A};
+use integration_tests::{
+    fresh_tables, moto_endpoint, pix_body, post_payment, tenant, KEY_A, TEST_KEY_A,
+};
 use shared::bootstrap::StoreSet;
 use shared::service::ServiceConfig;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -43,7 +45,10 @@ async fn dynamodb_requests_per_operation() {
     let client = aws_sdk_dynamodb::Client::from_conf(conf);
     let tables = fresh_tables(&client).await;
     let stores = StoreSet::dynamo(client, &tables);
-    stores.tenants.put(&tenant("ten_a", KEY_A)).await.unwrap();
+    let mut a = tenant("ten_a", KEY_A);
+    a.api_key_sha256
+        .push(shared::ports::hash_api_key(TEST_KEY_A));
+    stores.tenants.put(&a).await.unwrap();
     // Steady state: the tenant and breaker records are in the instance's caches (a breaker
     // read costs one GetItem per gateway per instance per `cache_ttl`, 1 s by default; the
     // cache is stretched here so a slow machine cannot add one mid-measurement).
@@ -78,6 +83,23 @@ async fn dynamodb_requests_per_operation() {
         per_replay, 1.0,
         "the failed claim returns the stored answer (ALL_OLD)"
     );
+
+    // A test key (the tenant's test twin, derived from the cached tenant): the same 2.
+    let warm = post_payment(&svc, TEST_KEY_A, "test-warm", &pix_body(1990)).await;
+    assert_eq!(
+        (
+            warm.status,
+            integration_tests::json(&warm)["livemode"].clone()
+        ),
+        (201, serde_json::json!(false))
+    );
+    counter.0.store(0, Ordering::SeqCst);
+    for i in 0..N {
+        let r = post_payment(&svc, TEST_KEY_A, &format!("test-{i}"), &pix_body(1990)).await;
+        assert_eq!(r.status, 201);
+    }
+    let per_test_payment = counter.0.load(Ordering::SeqCst) as f64 / N as f64;
+    assert_eq!(per_test_payment, 2.0, "test mode: still claim + commit");
 
     // The cost of one failover: the primary (EFI) down, Asaas takes the payment.
     let efi = integration_tests::switchable::Switchable::new(Arc::new(

@@ -123,10 +123,28 @@ async fn onboarding_by_the_operator(backend: Backend) {
         !created.body.contains(&hash_api_key(&key)),
         "no hash in the answer"
     );
-    // The new key takes a Pix payment.
+    assert!(key.starts_with("sk_live_"), "api_key is the live key");
+    let test_key = t["test_api_key"]["key"]
+        .as_str()
+        .expect("test key shown once")
+        .to_string();
+    assert!(test_key.starts_with("sk_test_"));
+    assert_eq!(
+        (
+            t["api_key"]["mode"].as_str(),
+            t["test_api_key"]["mode"].as_str()
+        ),
+        (Some("live"), Some("test"))
+    );
+    // The live key has no gateway until credentials are registered: never a simulator.
     let r = pay(&svc, &key, "nova-1").await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(json(&r)["error"]["code"], "gateway_not_configured");
+    // The test key takes a Pix payment on the simulators.
+    let r = pay(&svc, &test_key, "nova-1").await;
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(json(&r)["status"], "pending");
+    assert_eq!(json(&r)["livemode"], false);
     // A tenant key (or none) on the operator API: 401.
     for k in [Some(key.as_str()), Some(KEY_A), None] {
         let r = call(&svc, Method::GET, "/v1/admin/tenants", k, None, "").await;
@@ -183,7 +201,7 @@ async fn onboarding_by_the_operator(backend: Backend) {
     // Disabled: its key answers 401 at once here; its gateway webhooks 404.
     let other = instance(&h);
     assert_eq!(
-        pay(&other, &key, "nova-2").await.status,
+        pay(&other, &test_key, "nova-2").await.status,
         201,
         "warm the other instance"
     );
@@ -197,10 +215,10 @@ async fn onboarding_by_the_operator(backend: Backend) {
     )
     .await;
     assert_eq!(off.status, 200, "{}", off.body);
-    assert_eq!(pay(&svc, &key, "nova-3").await.status, 401);
+    assert_eq!(pay(&svc, &test_key, "nova-3").await.status, 401);
     // The other instance trusts its cached copy for the cache period, then refuses.
     h.clock.advance(chrono::Duration::seconds(61));
-    assert_eq!(pay(&other, &key, "nova-4").await.status, 401);
+    assert_eq!(pay(&other, &test_key, "nova-4").await.status, 401);
     let rx = shared::service::webhooks::WebhookReceiver::new(
         shared::gateways::webhooks::WebhookRegistry::standard(),
         shared::service::webhooks::TenantCache::new(
@@ -224,6 +242,42 @@ async fn onboarding_by_the_operator(backend: Backend) {
         matches!(hook, Err(shared::error::ApiError::NotFound(_))),
         "{hook:?}"
     );
+    // So do its test mode's (the twin is derived from the tenant, disabled with it).
+    let hook = rx
+        .receive(
+            "asaas",
+            "ten_nova.test",
+            &http::HeaderMap::new(),
+            None,
+            b"{}",
+            None,
+        )
+        .await;
+    assert!(
+        matches!(hook, Err(shared::error::ApiError::NotFound(_))),
+        "{hook:?}"
+    );
+    // An operator can never create a tenant colliding with a twin.
+    let r = call(
+        &svc,
+        Method::POST,
+        "/v1/admin/tenants",
+        Some(OPERATOR),
+        None,
+        &j!({"name": "Twin", "id": "ten_nova.test"}).to_string(),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    let r = call(
+        &svc,
+        Method::PATCH,
+        "/v1/admin/tenants/ten_nova.test",
+        Some(OPERATOR),
+        None,
+        r#"{"disabled": false}"#,
+    )
+    .await;
+    assert_eq!(r.status, 404, "a twin is not a tenant: {}", r.body);
     // Audit: the operator's creation and change are recorded for the tenant.
     let patch_unknown = call(
         &svc,
@@ -267,7 +321,9 @@ async fn keys_rotate_and_revoke(backend: Backend) {
         .find(|k| k["id"] == new_id.as_str())
         .expect("new key");
     assert_eq!(listed["last4"], &new_key[new_key.len() - 4..]);
-    assert_eq!(listed["prefix"], "sk_live_");
+    // KEY_A (a tenants-file key) is in its test tenant's mode: a new key is a test key.
+    assert_eq!(listed["prefix"], "sk_test_");
+    assert_eq!(listed["mode"], "test");
     assert_eq!(listed["last_used"], h.clock_now_day());
     assert!(!list.body.contains(&new_key) && !list.body.contains(&hash_api_key(&new_key)));
     // Revoke the old key with the new one: 401 at once on this instance...
@@ -633,7 +689,7 @@ async fn concurrent_tenant_creations_one_wins(backend: Backend) {
         .expect("tenant");
     assert_eq!(stored.name, winner["name"].as_str().expect("name"));
     let svc = make();
-    let key = winner["api_key"]["key"].as_str().expect("key");
+    let key = winner["test_api_key"]["key"].as_str().expect("key");
     assert_eq!(pay(&svc, key, "race-1").await.status, 201);
     let again = call(
         &svc,

@@ -71,6 +71,8 @@ export interface PaymentRefund {
 /** The payment object. */
 export interface Payment {
   id: string;
+  /** `true` for a live-mode object (made with an `sk_live_` key), `false` in test mode (`sk_test_`). */
+  livemode: boolean;
   status: PaymentStatus;
   amount: number;
   currency: string;
@@ -98,6 +100,8 @@ export interface Payment {
 export interface Refund {
   id: string;
   object: "refund";
+  /** `true` for a live-mode object (made with an `sk_live_` key), `false` in test mode (`sk_test_`). */
+  livemode: boolean;
   payment_id: string;
   amount: number;
   currency: string;
@@ -204,6 +208,8 @@ export interface DeliveryAttempt {
 interface EventBase {
   id: string;
   object: "event";
+  /** `true` for a live-mode object (made with an `sk_live_` key), `false` in test mode (`sk_test_`). */
+  livemode: boolean;
   created_at: string;
   payment_id: string;
   refund_id: string | null;
@@ -225,8 +231,8 @@ export interface EventListParams {
 
 /** The body of a merchant callback, as returned by `Webhook.verify`. */
 export type WebhookEvent =
-  | { id: string; type: PaymentEventType; created_at: string; data: Payment }
-  | { id: string; type: RefundEventType; created_at: string; data: Refund };
+  | { id: string; type: PaymentEventType; livemode: boolean; created_at: string; data: Payment }
+  | { id: string; type: RefundEventType; livemode: boolean; created_at: string; data: Refund };
 
 /** A gateway webhook that matched no payment. */
 export interface UnmatchedWebhook {

@@ -45,6 +45,7 @@ export function errorBody(type: string, code: string, message = "x", param?: str
 
 export const PAYMENT = {
   id: "pay_01TEST",
+  livemode: false,
   status: "pending",
   amount: 1990,
   currency: "BRL",

@@ -19,6 +19,8 @@ import { forward, startServer, waitFor, type LocalServer } from "./helpers.js";
 
 const API = process.env["ORCH_API_URL"]?.replace(/\/+$/, "");
 const KEY_A = "sk_demo_tenant_a_4f9c2b7e1d8a6350";
+const TEST_KEY_A = "sk_test_demo_tenant_a_4f9c2b7e1d8a6350";
+const LIVE_KEY_A = "sk_live_demo_tenant_a_4f9c2b7e1d8a6350";
 const SECRET_A = "whsec_deNBX1rNhVB82yDA0ttry1Yakpbc3sfy";
 const SECRET_B = "whsec_mY3tOaNzUIn5gTrJWBhDFoQJ+5Llb4or";
 const ASAAS_TOKEN_A = "demo-asaas-token-tenant-a-3b8f1d6e9c2a";
@@ -89,6 +91,7 @@ describe("against the dev server", { skip: API ? false : "ORCH_API_URL is not se
     const params = pix(reference, `${hooks.url}/hooks`);
     pixPayment = await c.payments.create(params);
     assert.equal(pixPayment.status, "pending");
+    assert.equal(pixPayment.livemode, false, "tenant A has no credentials: its own mode is test");
     assert.equal(pixPayment.method, "pix");
     assert.equal(pixPayment.gateway, "asaas");
     assert.ok(pixPayment.pix?.copy_paste);
@@ -113,6 +116,19 @@ describe("against the dev server", { skip: API ? false : "ORCH_API_URL is not se
     assert.equal(got.lastResponse.idempotencyKey, null);
     const refreshed = await c.payments.refresh(pixPayment.id);
     assert.equal(refreshed.id, pixPayment.id);
+  });
+
+  test("test and live keys: livemode, separate data, live mode never reaches a simulator", async () => {
+    const test = client(API, { apiKey: TEST_KEY_A });
+    const live = client(API, { apiKey: LIVE_KEY_A });
+    const p = await test.payments.create(pix(`${reference}-test`));
+    assert.equal(p.livemode, false);
+    const nf = await live.payments.retrieve(p.id).catch((e: unknown) => e);
+    assert.ok(nf instanceof errors.NotFoundError, String(nf));
+    // The demo tenant has no live credentials: 422 gateway_not_configured, nothing created.
+    const none = await live.payments.create(pix(`${reference}-live`)).catch((e: unknown) => e);
+    assert.ok(none instanceof errors.APIError && none.status === 422, String(none));
+    assert.equal((none as errors.APIError).code, "gateway_not_configured");
   });
 
   test("list walks more than one page", async () => {

@@ -21,7 +21,7 @@ KEY = "sk_test_secret_value_0123456789"
 
 def payment_json(pid: str = "pay_1", **extra: Any) -> dict[str, Any]:
     return {
-        "id": pid, "status": "pending", "amount": 1990, "currency": "BRL", "method": "pix",
+        "id": pid, "livemode": False, "status": "pending", "amount": 1990, "currency": "BRL", "method": "pix",
         "gateway": "efi", "gateway_payment_id": "g1", "reference": "r", "description": None,
         "metadata": {"a": "b"}, "pix": {"copy_paste": "000201", "qr_code_png_base64": None, "expires_at": None},
         "boleto": None, "next_action": None, "failure": None, "refunded_amount": 0, "refunds": [],

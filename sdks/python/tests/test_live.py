@@ -14,6 +14,9 @@ from payment_orchestrator import AsyncClient, Client, Webhook, errors
 
 from .conftest import ASAAS_TOKEN_A, CARD, KEY_A, PIX, SECRET_A, CallbackServer, unique
 
+TEST_KEY_A = "sk_test_demo_tenant_a_4f9c2b7e1d8a6350"
+LIVE_KEY_A = "sk_live_demo_tenant_a_4f9c2b7e1d8a6350"
+
 
 @pytest.fixture
 def client(api_url: str) -> Iterator[Client]:
@@ -25,6 +28,7 @@ def test_create_replay_retrieve_list_refresh(client: Client) -> None:
     ref = unique("py-life")
     p = client.payments.create({**PIX, "reference": ref})  # type: ignore[typeddict-item]
     assert p.id.startswith("pay_") and p.status == "pending" and p.reference == ref
+    assert p.livemode is False  # tenant A has no credentials: its own mode is test
     assert p.idempotency_key and not p.replayed
     assert p.pix is not None and p.pix.copy_paste
 
@@ -47,6 +51,20 @@ def test_create_replay_retrieve_list_refresh(client: Client) -> None:
 
     refreshed = client.payments.refresh(p.id)
     assert refreshed.id == p.id
+
+
+def test_test_and_live_keys_are_separate(api_url: str) -> None:
+    with Client(api_key=TEST_KEY_A, base_url=api_url) as test, Client(
+        api_key=LIVE_KEY_A, base_url=api_url
+    ) as live:
+        p = test.payments.create({**PIX, "reference": unique("py-test")})  # type: ignore[typeddict-item]
+        assert p.livemode is False
+        with pytest.raises(errors.NotFoundError):
+            live.payments.retrieve(p.id)
+        # No live credentials on the demo tenant: 422, never a simulator.
+        with pytest.raises(errors.APIError) as e:
+            live.payments.create({**PIX, "reference": unique("py-live")})  # type: ignore[typeddict-item]
+        assert e.value.status == 422 and e.value.code == "gateway_not_configured"
 
 
 def test_card_refund_and_replay(client: Client) -> None:

@@ -17,7 +17,42 @@ pub enum AccountMode {
     Live,
 }
 
+/// Prefix of a test-mode API key.
+pub const TEST_KEY_PREFIX: &str = "sk_test_";
+/// Prefix of a live-mode API key.
+pub const LIVE_KEY_PREFIX: &str = "sk_live_";
+
 impl AccountMode {
+    /// The mode an API key's prefix names: `sk_test_…` test, `sk_live_…` live; `None` for a
+    /// key of neither form (a key listed in a tenants file before modes existed, which keeps
+    /// the tenant's own mode).
+    pub fn of_key(key: &str) -> Option<Self> {
+        if key.starts_with(TEST_KEY_PREFIX) {
+            Some(Self::Test)
+        } else if key.starts_with(LIVE_KEY_PREFIX) {
+            Some(Self::Live)
+        } else {
+            None
+        }
+    }
+
+    /// The prefix of this mode's API keys.
+    pub fn key_prefix(self) -> &'static str {
+        match self {
+            Self::Test => TEST_KEY_PREFIX,
+            Self::Live => LIVE_KEY_PREFIX,
+        }
+    }
+
+    /// Parses the wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "test" => Some(Self::Test),
+            "live" => Some(Self::Live),
+            _ => None,
+        }
+    }
+
     /// The wire name (`test`, `live`).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -85,4 +120,41 @@ pub struct LatePayment {
     pub gateway_event_id: Option<String>,
     #[serde(with = "crate::time_format")]
     pub received_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_prefix_names_its_mode() {
+        assert_eq!(
+            AccountMode::of_key("sk_test_0123abcd"),
+            Some(AccountMode::Test)
+        );
+        assert_eq!(
+            AccountMode::of_key("sk_live_0123abcd"),
+            Some(AccountMode::Live)
+        );
+        for other in [
+            "",
+            "sk_",
+            "sk_test",
+            "sk_live",
+            "SK_TEST_x",
+            "sk_demo_tenant_a",
+            "rk_live_x",
+            " sk_test_x",
+        ] {
+            assert_eq!(AccountMode::of_key(other), None, "{other:?}");
+        }
+        for m in [AccountMode::Test, AccountMode::Live] {
+            assert_eq!(
+                AccountMode::of_key(&format!("{}abc", m.key_prefix())),
+                Some(m)
+            );
+            assert_eq!(AccountMode::parse(m.as_str()), Some(m));
+        }
+        assert_eq!(AccountMode::parse("sandbox"), None);
+    }
 }

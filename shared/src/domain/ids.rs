@@ -58,7 +58,11 @@ impl fmt::Display for PaymentId {
 }
 
 /// A tenant (merchant) id. Limited to `[A-Za-z0-9_-]{1,64}` so it can be part of store keys and
-/// webhook URLs without escaping.
+/// webhook URLs without escaping — or such an id followed by [`TEST_SUFFIX`]: the tenant's
+/// **test-mode twin**, the partition under which every store keeps the tenant's test data
+/// (payments, refunds, events, usage, idempotency keys, audit). The `.` is outside the
+/// alphabet of a tenant's own id, so no tenant (made by the operator or the tenants file)
+/// can ever collide with another's twin.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct TenantId(String);
@@ -68,18 +72,57 @@ pub struct TenantId(String);
 #[error("tenant id must be 1-64 characters of A-Z, a-z, 0-9, _ and -")]
 pub struct BadTenantId;
 
+/// What a tenant id ends with in its test-mode twin (`ten_a` → `ten_a.test`).
+pub const TEST_SUFFIX: &str = ".test";
+
+fn is_base_tenant_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
 impl TenantId {
-    /// Checks the character set and length.
+    /// Checks the character set and length; accepts a tenant's id or its test twin's.
     pub fn parse(s: &str) -> Result<Self, BadTenantId> {
-        if s.is_empty()
-            || s.len() > 64
-            || !s
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        {
+        let base = s.strip_suffix(TEST_SUFFIX).unwrap_or(s);
+        if !is_base_tenant_id(base) {
             return Err(BadTenantId);
         }
         Ok(Self(s.to_string()))
+    }
+
+    /// Parses the id of a tenant to be created (operator API, tenants file): a twin's id is
+    /// reserved.
+    pub fn parse_new(s: &str) -> Result<Self, BadTenantId> {
+        if !is_base_tenant_id(s) {
+            return Err(BadTenantId);
+        }
+        Ok(Self(s.to_string()))
+    }
+
+    /// Whether this is a test-mode twin's id.
+    pub fn is_test(&self) -> bool {
+        self.0.ends_with(TEST_SUFFIX)
+    }
+
+    /// The tenant's own id (the live partition, and the record holding its configuration).
+    pub fn live_id(&self) -> TenantId {
+        Self(
+            self.0
+                .strip_suffix(TEST_SUFFIX)
+                .unwrap_or(&self.0)
+                .to_string(),
+        )
+    }
+
+    /// The id of the tenant's test-mode twin.
+    pub fn test_id(&self) -> TenantId {
+        if self.is_test() {
+            self.clone()
+        } else {
+            Self(format!("{}{TEST_SUFFIX}", self.0))
+        }
     }
 
     /// The id as text.
@@ -140,5 +183,26 @@ mod tests {
         assert!(TenantId::parse("").is_err());
         assert!(TenantId::parse("a#b").is_err());
         assert!(TenantId::parse(&"a".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn a_test_twin_id_is_derived_and_reserved() {
+        let a = TenantId::parse("ten_a").unwrap();
+        let t = a.test_id();
+        assert_eq!(t.as_str(), "ten_a.test");
+        assert!(t.is_test() && !a.is_test());
+        assert_eq!(t.live_id(), a);
+        assert_eq!(a.live_id(), a);
+        assert_eq!(t.test_id(), t);
+        assert_eq!(TenantId::parse("ten_a.test"), Ok(t.clone()), "webhook URLs");
+        let long = "a".repeat(64);
+        assert!(TenantId::parse(&format!("{long}.test")).is_ok());
+        for bad in ["ten_a.test", ".test", "a.test.test", "a.b"] {
+            assert!(TenantId::parse_new(bad).is_err(), "{bad}");
+        }
+        for bad in [".test", "a.test.test", "a.b", "a.TEST"] {
+            assert!(TenantId::parse(bad).is_err(), "{bad}");
+        }
+        assert!(TenantId::parse_new("ten_a").is_ok());
     }
 }

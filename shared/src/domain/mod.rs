@@ -25,7 +25,7 @@ pub use callback_url::{CallbackUrl, CallbackUrlError};
 pub use create_steps::{CreateSteps, GatewayStep, StepError, StepState};
 pub use document::{Document, DocumentError};
 pub use idempotency_key::{IdempotencyKey, IdempotencyKeyError, MAX_KEY_LEN};
-pub use ids::{BadPaymentId, BadTenantId, PaymentId, TenantId};
+pub use ids::{BadPaymentId, BadTenantId, PaymentId, TenantId, TEST_SUFFIX};
 pub use merchant_event::{
     DeliveryAttempt, DeliveryState, EventType, MerchantEvent, StoredEvent, EVENT_TYPES,
     MAX_LOGGED_ATTEMPTS, RESPONSE_EXCERPT_CHARS,

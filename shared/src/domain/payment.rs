@@ -212,12 +212,13 @@ impl Payment {
         ) && self.late_payment.is_none()
     }
 
-    /// Whether the payment was made in live mode (its pinned account's mode; `false` for a
-    /// payment without a pin, which is resolved by the rules in the service).
+    /// Whether the payment was made in live mode: its pinned account's mode; for a payment
+    /// stored before accounts were pinned, its partition's (a test twin's payments are test).
     pub fn livemode(&self) -> bool {
-        self.account
-            .as_ref()
-            .is_some_and(|a| a.mode == super::AccountMode::Live)
+        match &self.account {
+            Some(a) => a.mode == super::AccountMode::Live,
+            None => !self.tenant_id.is_test(),
+        }
     }
 }
 

@@ -138,6 +138,29 @@ impl Tenant {
         })
     }
 
+    /// The tenant as a request in `mode` sees it. Test: the **test twin** — id `<id>.test`
+    /// (the partition holding the tenant's test data in every store), mode test, no
+    /// credentials (simulators only); configuration (routing, callback URL and secrets, webhook
+    /// secrets, keys) is the tenant's own. Live: the tenant itself in live mode (its registered
+    /// credentials only, never a simulator).
+    pub fn in_mode(&self, mode: AccountMode) -> Tenant {
+        let mut t = self.clone();
+        match mode {
+            AccountMode::Test => {
+                t.id = self.id.test_id();
+                t.live_gateways.clear();
+            }
+            AccountMode::Live => t.id = self.id.live_id(),
+        }
+        t.mode = Some(mode);
+        t
+    }
+
+    /// `true` when this tenant serves live-mode requests (what `livemode` says in answers).
+    pub fn livemode(&self) -> bool {
+        self.mode() == AccountMode::Live
+    }
+
     /// Whether `gateway` uses the tenant's registered credentials (else: its simulator, in test
     /// mode; not configured, in live mode).
     pub fn uses_credentials(&self, gateway: &str) -> bool {
@@ -206,6 +229,19 @@ impl Tenant {
     }
 }
 
+/// A test twin is derived from its tenant, never written (see [`Tenant::in_mode`]): the
+/// stores' write methods refuse one.
+pub fn refuse_twin(tenant: &Tenant) -> Result<(), StoreError> {
+    if tenant.id.is_test() {
+        return Err(StoreError::Corrupt(format!(
+            "{} is a test twin: write the tenant {} instead",
+            tenant.id,
+            tenant.id.live_id()
+        )));
+    }
+    Ok(())
+}
+
 /// Hashes an API key the way tenants store them.
 pub fn hash_api_key(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
@@ -217,7 +253,8 @@ pub trait TenantStore: Send + Sync {
     /// The tenant owning this API key hash.
     async fn by_api_key_hash(&self, hash: &str) -> Result<Option<Tenant>, StoreError>;
 
-    /// The tenant with this id.
+    /// The tenant with this id; for a test twin's id (`<id>.test`), the tenant `<id>` as
+    /// [`Tenant::in_mode`] test (twins are derived, never stored).
     async fn get(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError>;
 
     /// Creates or replaces a tenant and its key index unconditionally (seeding from a file).
@@ -307,6 +344,36 @@ mod tests {
             "callback_secrets": callback, "webhook_secrets": secrets
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn the_test_twin_is_a_separate_partition_with_simulators_only() {
+        let mut t: Tenant = serde_json::from_value(serde_json::json!({
+            "id": "ten_a", "name": "A", "api_key_sha256": ["h"],
+            "live_gateways": ["stripe"], "mode": "live"
+        }))
+        .unwrap();
+        let twin = t.in_mode(AccountMode::Test);
+        assert_eq!(twin.id.as_str(), "ten_a.test");
+        assert_eq!(twin.mode(), AccountMode::Test);
+        assert!(!twin.livemode() && twin.live_gateways.is_empty());
+        assert_eq!(
+            twin.api_key_sha256, t.api_key_sha256,
+            "configuration is shared"
+        );
+        let back = twin.in_mode(AccountMode::Live);
+        assert_eq!(back.id, t.id);
+        assert!(back.livemode());
+        t.mode = None;
+        t.live_gateways.clear();
+        assert_eq!(t.in_mode(AccountMode::Live).mode(), AccountMode::Live);
+        assert_eq!(
+            t.in_mode(AccountMode::Test)
+                .in_mode(AccountMode::Test)
+                .id
+                .as_str(),
+            "ten_a.test"
+        );
     }
 
     #[test]

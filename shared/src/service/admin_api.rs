@@ -3,7 +3,7 @@
 //! reaches it; a tenant key gets 401.
 
 use super::Orchestrator;
-use crate::domain::{CallbackUrl, PaymentMethod, TenantId};
+use crate::domain::{AccountMode, CallbackUrl, PaymentMethod, TenantId};
 use crate::error::ApiError;
 use crate::ports::{hash_api_key, ApiKeyInfo, AuditEntry, Tenant};
 use base64::Engine;
@@ -13,11 +13,12 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
-/// A new API key: 128 random bits, hex, with a recognizable prefix.
-pub(crate) fn new_api_key() -> String {
+/// A new API key of `mode`: 128 random bits, hex, after the mode's prefix (`sk_test_`,
+/// `sk_live_`), which decides the mode of every request it makes.
+pub(crate) fn new_api_key(mode: AccountMode) -> String {
     let mut b = [0u8; 16];
     rand::rng().fill_bytes(&mut b);
-    format!("sk_live_{}", hex::encode(b))
+    format!("{}{}", mode.key_prefix(), hex::encode(b))
 }
 
 /// A new callback signing secret (`whsec_` + 32 random bytes, base64).
@@ -183,7 +184,7 @@ impl Orchestrator {
             ));
         }
         let id = match req.id {
-            Some(id) => TenantId::parse(&id)
+            Some(id) => TenantId::parse_new(&id)
                 .map_err(|e| ApiError::invalid("invalid_parameter", "id", e.to_string()))?,
             None => TenantId::parse(&format!(
                 "ten_{}",
@@ -215,19 +216,21 @@ impl Orchestrator {
             self.checked_routing(req.routing)?
         };
         let now = self.clock.now();
-        let key = new_api_key();
+        let key = new_api_key(AccountMode::Live);
+        let test_key = new_api_key(AccountMode::Test);
         let secret = new_callback_secret();
         let info = key_info(&key, now, None);
+        let test_info = key_info(&test_key, now, None);
         let tenant = Tenant {
             id: id.clone(),
             name: name.to_string(),
-            api_key_sha256: vec![info.sha256.clone()],
+            api_key_sha256: vec![info.sha256.clone(), test_info.sha256.clone()],
             routing,
             callback_url,
             callback_secrets: vec![secret.clone()],
             live_gateways: vec![],
             webhook_secrets: Default::default(),
-            api_keys: vec![info.clone()],
+            api_keys: vec![info.clone(), test_info.clone()],
             disabled: false,
             rate_limit_per_minute: req.rate_limit_per_minute,
             callback_secret_expiry: BTreeMap::new(),
@@ -249,8 +252,10 @@ impl Orchestrator {
         .await;
         tracing::info!(tenant = %id, "tenant created");
         let mut view = tenant_view(&tenant);
-        view["api_key"] =
-            json!({"id": info.id, "key": key, "prefix": info.prefix, "last4": info.last4});
+        view["api_key"] = json!({"id": info.id, "key": key, "mode": "live",
+                                 "prefix": info.prefix, "last4": info.last4});
+        view["test_api_key"] = json!({"id": test_info.id, "key": test_key, "mode": "test",
+                                      "prefix": test_info.prefix, "last4": test_info.last4});
         view["callback_secret"] = json!(secret);
         Ok(view.to_string())
     }
@@ -280,7 +285,7 @@ impl Orchestrator {
     ) -> Result<String, ApiError> {
         self.operator(authorization)?;
         let not_found = || ApiError::NotFound("no such tenant".into());
-        let tid = TenantId::parse(id).map_err(|_| not_found())?;
+        let tid = TenantId::parse_new(id).map_err(|_| not_found())?;
         let patch: TenantPatch = parse_body(body)?;
         let name = patch.name.map(|n| n.trim().to_string());
         if name.as_ref().is_some_and(|n| n.is_empty() || n.len() > 200) {

@@ -23,6 +23,7 @@ struct EventView<'a> {
     object: &'static str,
     #[serde(rename = "type")]
     kind: &'static str,
+    livemode: bool,
     created_at: String,
     payment_id: &'a str,
     refund_id: Option<&'a str>,
@@ -33,14 +34,21 @@ struct EventView<'a> {
 }
 
 fn event_view(e: &StoredEvent) -> EventView<'_> {
-    let data = serde_json::from_str::<serde_json::Value>(&e.event.payload)
-        .ok()
+    let body = serde_json::from_str::<serde_json::Value>(&e.event.payload).ok();
+    // As delivered; an event written before modes has none: its partition's mode.
+    let livemode = body
+        .as_ref()
+        .and_then(|v| v.get("livemode"))
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(!e.event.tenant_id.is_test());
+    let data = body
         .and_then(|mut v| v.get_mut("data").map(serde_json::Value::take))
         .unwrap_or(serde_json::Value::Null);
     EventView {
         id: &e.event.id,
         object: "event",
         kind: e.event.kind.as_str(),
+        livemode,
         created_at: crate::time_format::render(&e.event.created_at),
         payment_id: e.event.payment_id.as_str(),
         refund_id: e.event.refund_id.as_deref(),

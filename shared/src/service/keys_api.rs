@@ -4,6 +4,7 @@
 use super::admin_api::{key_info, masked_key, new_api_key, new_callback_secret};
 use super::queries::parse_limit;
 use super::{Orchestrator, Principal};
+use crate::domain::AccountMode;
 use crate::error::ApiError;
 use crate::ports::{secret_fingerprint, Tenant};
 use chrono::Duration;
@@ -26,6 +27,9 @@ struct NewKey {
     /// The key stops working after this many days (rotation overlap).
     #[serde(default)]
     expires_in_days: Option<i64>,
+    /// `test` or `live`; by default the mode of the key making the request.
+    #[serde(default)]
+    mode: Option<AccountMode>,
 }
 
 #[derive(Deserialize, Default)]
@@ -33,6 +37,20 @@ struct NewKey {
 struct Rotate {
     #[serde(default)]
     grace_hours: Option<i64>,
+}
+
+/// A test key may not act on live-mode credentials (make or revoke a live key, rotate the
+/// callback secret that signs live callbacks): test keys are handed out more freely, and must
+/// never lead to live access.
+fn live_key_required(who: &Principal, what: &str) -> Result<(), ApiError> {
+    if who.tenant.id.is_test() {
+        return Err(ApiError::invalid(
+            "livemode_required",
+            "Authorization",
+            format!("{what} needs a live key (sk_live_…)"),
+        ));
+    }
+    Ok(())
 }
 
 fn parse_optional<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
@@ -90,7 +108,11 @@ impl Orchestrator {
             }
             None => None,
         };
-        let key = new_api_key();
+        let mode = req.mode.unwrap_or(who.tenant.mode());
+        if mode == AccountMode::Live {
+            live_key_required(who, "a live key")?;
+        }
+        let key = new_api_key(mode);
         let info = key_info(&key, now, expires_at);
         let (t, ()) = self
             .modify_tenant(&who.tenant.id, |t| {
@@ -105,7 +127,8 @@ impl Orchestrator {
             })
             .await?;
         let view = json!({
-            "id": info.id, "object": "api_key", "prefix": info.prefix, "last4": info.last4,
+            "id": info.id, "object": "api_key", "mode": mode.as_str(),
+            "prefix": info.prefix, "last4": info.last4,
             "created_at": crate::time_format::render(&info.created_at),
             "expires_at": info.expires_at.as_ref().map(crate::time_format::render),
         });
@@ -132,6 +155,7 @@ impl Orchestrator {
             data.push(json!({
                 "id": t.key_id(h),
                 "object": "api_key",
+                "mode": info.and_then(|i| AccountMode::of_key(&i.prefix)).map(AccountMode::as_str),
                 "prefix": info.map(|i| i.prefix.clone()),
                 "last4": info.map(|i| i.last4.clone()),
                 "masked": info.map(masked_key),
@@ -154,6 +178,17 @@ impl Orchestrator {
                 else {
                     return Err(ApiError::NotFound("no such API key".into()));
                 };
+                // A key's mode: its prefix's; a tenants-file key (no recorded prefix) acts in
+                // the tenant's stored mode.
+                let key_mode = t
+                    .api_keys
+                    .iter()
+                    .find(|k| k.sha256 == hash)
+                    .and_then(|k| AccountMode::of_key(&k.prefix))
+                    .unwrap_or(t.mode());
+                if key_mode != AccountMode::Test {
+                    live_key_required(who, "revoking a key that is not a test key")?;
+                }
                 // Another key must still work (an expired one does not count).
                 let others = t
                     .api_key_sha256
@@ -189,6 +224,10 @@ impl Orchestrator {
         who: &Principal,
         body: &[u8],
     ) -> Result<String, ApiError> {
+        live_key_required(
+            who,
+            "rotating the callback secret (it signs live callbacks too)",
+        )?;
         let req: Rotate = parse_optional(body)?;
         let grace = req.grace_hours.unwrap_or(DEFAULT_GRACE_HOURS);
         if !(0..=MAX_GRACE_HOURS).contains(&grace) {
@@ -274,7 +313,8 @@ impl Orchestrator {
         let data: Vec<Value> = entries
             .iter()
             .map(|e| {
-                json!({"id": e.id, "object": "audit_entry", "at": crate::time_format::render(&e.at),
+                json!({"id": e.id, "object": "audit_entry", "livemode": !who.tenant.id.is_test(),
+                       "at": crate::time_format::render(&e.at),
                        "actor": e.actor, "action": e.action, "before": e.before, "after": e.after})
             })
             .collect();

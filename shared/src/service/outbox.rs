@@ -13,6 +13,8 @@ struct Body<'a, T: Serialize> {
     id: &'a str,
     #[serde(rename = "type")]
     kind: &'static str,
+    /// The payment's mode (a test key's events are test: `false`).
+    livemode: bool,
     created_at: String,
     data: T,
 }
@@ -29,12 +31,14 @@ fn event(
         Some(r) => serde_json::to_string(&Body {
             id: &id,
             kind: kind.as_str(),
+            livemode: p.livemode(),
             created_at,
             data: refund_view(p, r),
         }),
         None => serde_json::to_string(&Body {
             id: &id,
             kind: kind.as_str(),
+            livemode: p.livemode(),
             created_at,
             data: view(p),
         }),
@@ -141,6 +145,46 @@ mod tests {
 
     fn kinds(evs: &[MerchantEvent]) -> Vec<&'static str> {
         evs.iter().map(|e| e.kind.as_str()).collect()
+    }
+
+    /// The callback body says the payment's mode at the top and in `data`: its pinned
+    /// account's, or, before pins, its partition's.
+    #[test]
+    fn event_bodies_carry_livemode() {
+        use crate::domain::{AccountMode, GatewayAccount, TenantId};
+        let livemode = |p: &Payment| {
+            let ev = events_for(None, p, Utc::now());
+            let body: serde_json::Value = serde_json::from_str(&ev[0].payload).unwrap();
+            assert_eq!(body["livemode"], body["data"]["livemode"], "{body}");
+            body["livemode"].as_bool()
+        };
+        let mut p = payment();
+        assert_eq!(livemode(&p), Some(true), "no pin, live partition");
+        p.tenant_id = TenantId::parse("ten_a.test").unwrap();
+        assert_eq!(livemode(&p), Some(false), "no pin, test twin");
+        p.account = Some(GatewayAccount::simulator());
+        assert_eq!(livemode(&p), Some(false));
+        p.tenant_id = TenantId::parse("ten_a").unwrap();
+        p.account = Some(GatewayAccount {
+            mode: AccountMode::Live,
+            credentials: Some("fp".into()),
+            credential_version: Some(1),
+        });
+        assert_eq!(livemode(&p), Some(true));
+        let mut r = p.clone();
+        r.refunds
+            .push(refund("ref_1", 100, RefundStatus::Succeeded));
+        let ev = events_for(Some(&p), &r, Utc::now());
+        let refund_ev = ev
+            .iter()
+            .find(|e| e.kind.as_str() == "refund.succeeded")
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_str(&refund_ev.payload).unwrap();
+        assert_eq!(
+            (body["livemode"].clone(), body["data"]["livemode"].clone()),
+            (serde_json::json!(true), serde_json::json!(true)),
+            "{body}"
+        );
     }
 
     #[test]

@@ -12,6 +12,8 @@ use std::collections::BTreeMap;
 #[derive(Serialize)]
 pub struct PaymentView<'a> {
     id: &'a str,
+    /// `true` for a live-mode payment, `false` for a test-mode one.
+    livemode: bool,
     status: &'a str,
     amount: i64,
     currency: &'a str,
@@ -55,6 +57,7 @@ pub struct LatePaymentView<'a> {
 pub fn view(p: &Payment) -> PaymentView<'_> {
     PaymentView {
         id: p.id.as_str(),
+        livemode: p.livemode(),
         status: p.status.as_str(),
         amount: p.amount.minor(),
         currency: p.amount.currency().code(),
@@ -98,6 +101,7 @@ pub fn render_payment(p: &Payment) -> String {
 pub struct RefundView<'a> {
     id: &'a str,
     object: &'static str,
+    livemode: bool,
     payment_id: &'a str,
     amount: i64,
     currency: &'a str,
@@ -113,6 +117,7 @@ pub fn refund_view<'a>(p: &'a Payment, r: &'a Refund) -> RefundView<'a> {
     RefundView {
         id: &r.id,
         object: "refund",
+        livemode: p.livemode(),
         payment_id: p.id.as_str(),
         amount: r.amount,
         currency: p.amount.currency().code(),

@@ -259,7 +259,8 @@ impl Orchestrator {
                 }
                 let mut out = Map::new();
                 out.insert("object".into(), "usage".into());
-                out.insert("tenant_id".into(), tenant.id.as_str().into());
+                out.insert("tenant_id".into(), tenant.id.live_id().as_str().into());
+                out.insert("livemode".into(), tenant.livemode().into());
                 out.insert(
                     "period".into(),
                     json!({
@@ -289,6 +290,7 @@ impl Orchestrator {
                     let s = summary(&c);
                     series.push(json!({
                         "date": d.to_string(),
+                        "livemode": tenant.livemode(),
                         "payments": s.payments,
                         "volume": s.volume,
                         "refunds": s.refunds,
@@ -299,7 +301,8 @@ impl Orchestrator {
                 }
                 json!({
                     "object": "usage_series",
-                    "tenant_id": tenant.id.as_str(),
+                    "tenant_id": tenant.id.live_id().as_str(),
+                    "livemode": tenant.livemode(),
                     "granularity": "day",
                     "from": from.to_string(),
                     "to": to.to_string(),

@@ -280,6 +280,8 @@ class Refund(_Result):
     payment_id: str | None = None
     currency: str | None = None
     payment: Payment | None = None
+    livemode: bool | None = None
+    """The refund's mode; ``None`` inside ``Payment.refunds`` (see the payment's)."""
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], meta: ResponseMeta = _NO_META) -> Refund:
@@ -294,6 +296,7 @@ class Refund(_Result):
             payment_id=_opt_str(d, "payment_id"),
             currency=_opt_str(d, "currency"),
             payment=Payment.from_dict(p) if isinstance(p, dict) else None,
+            livemode=d["livemode"] if isinstance(d.get("livemode"), bool) else None,
             raw=dict(d),
             meta=meta,
         )
@@ -302,6 +305,8 @@ class Refund(_Result):
 @dataclass(frozen=True, kw_only=True)
 class Payment(_Result):
     id: str
+    livemode: bool
+    """True for a live-mode payment (an ``sk_live_`` key), False in test mode (``sk_test_``)."""
     status: str
     amount: int
     currency: str
@@ -329,6 +334,7 @@ class Payment(_Result):
         pix, boleto, na, fail = d.get("pix"), d.get("boleto"), d.get("next_action"), d.get("failure")
         return cls(
             id=_str(d, "id"),
+            livemode=_bool(d, "livemode"),
             status=_str(d, "status"),
             amount=_int(d, "amount"),
             currency=_str(d, "currency"),
@@ -397,6 +403,7 @@ class Event(_Result):
 
     id: str
     type: str
+    livemode: bool
     created_at: str
     payment_id: str
     refund_id: str | None
@@ -409,6 +416,7 @@ class Event(_Result):
         return cls(
             id=_str(d, "id"),
             type=_str(d, "type"),
+            livemode=_bool(d, "livemode"),
             created_at=_str(d, "created_at"),
             payment_id=_str(d, "payment_id"),
             refund_id=_opt_str(d, "refund_id"),
@@ -551,7 +559,7 @@ def _event_refund(kind: str, data: dict[str, Any]) -> Refund | None:
 
 @dataclass(frozen=True, kw_only=True)
 class WebhookEvent:
-    """A verified callback: ``{"id", "type", "created_at", "data"}``.
+    """A verified callback: ``{"id", "type", "livemode", "created_at", "data"}``.
 
     ``webhook_id`` is the ``webhook-id`` header (the same on every retry and resend: dedupe on
     it); ``timestamp`` the verified ``webhook-timestamp``.
@@ -559,6 +567,7 @@ class WebhookEvent:
 
     id: str
     type: str
+    livemode: bool
     created_at: str
     data: dict[str, Any]
     webhook_id: str

@@ -259,6 +259,7 @@ class Webhook:
         return WebhookEvent(
             id=data["id"] if isinstance(data.get("id"), str) else msg_id,
             type=data["type"],
+            livemode=data.get("livemode") is True,
             created_at=data["created_at"] if isinstance(data.get("created_at"), str) else "",
             data=event_data if isinstance(event_data, dict) else {},
             webhook_id=msg_id,

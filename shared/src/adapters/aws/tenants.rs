@@ -113,20 +113,32 @@ impl TenantStore for DynamoTenantStore {
     }
 
     async fn get(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
-        match self.get_pk(format!("tenant#{}", id.as_str())).await? {
-            Some(item) => serde_json::from_str(get_s(&item, "doc")?)
-                .map(Some)
+        let twin = id.is_test();
+        match self
+            .get_pk(format!("tenant#{}", id.live_id().as_str()))
+            .await?
+        {
+            Some(item) => serde_json::from_str::<Tenant>(get_s(&item, "doc")?)
+                .map(|t| {
+                    Some(if twin {
+                        t.in_mode(crate::domain::AccountMode::Test)
+                    } else {
+                        t
+                    })
+                })
                 .map_err(|e| StoreError::Corrupt(e.to_string())),
             None => Ok(None),
         }
     }
 
     async fn put(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        crate::ports::refuse_twin(tenant)?;
         let old = self.get(&tenant.id).await?;
         self.write(tenant, old.as_ref(), Write::Any).await
     }
 
     async fn create(&self, tenant: &Tenant) -> Result<bool, StoreError> {
+        crate::ports::refuse_twin(tenant)?;
         match self.write(tenant, None, Write::New).await {
             Ok(()) => Ok(true),
             Err(StoreError::Conflict(_)) => Ok(false),
@@ -135,6 +147,7 @@ impl TenantStore for DynamoTenantStore {
     }
 
     async fn replace(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        crate::ports::refuse_twin(tenant)?;
         let old = self.get(&tenant.id).await?;
         let mut next = tenant.clone();
         next.version = tenant.version + 1;

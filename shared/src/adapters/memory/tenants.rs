@@ -1,7 +1,7 @@
 //! In-memory tenant store.
 
 use crate::domain::TenantId;
-use crate::ports::{StoreError, Tenant, TenantStore};
+use crate::ports::{refuse_twin, StoreError, Tenant, TenantStore};
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -30,6 +30,7 @@ impl TenantStore for MemoryTenantStore {
     }
 
     async fn replace(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        refuse_twin(tenant)?;
         let mut m = self.lock();
         match m.get(&tenant.id) {
             Some(cur) if cur.version == tenant.version => {
@@ -68,15 +69,23 @@ impl TenantStore for MemoryTenantStore {
     }
 
     async fn get(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
+        if id.is_test() {
+            return Ok(self
+                .lock()
+                .get(&id.live_id())
+                .map(|t| t.in_mode(crate::domain::AccountMode::Test)));
+        }
         Ok(self.lock().get(id).cloned())
     }
 
     async fn put(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        refuse_twin(tenant)?;
         self.lock().insert(tenant.id.clone(), tenant.clone());
         Ok(())
     }
 
     async fn create(&self, tenant: &Tenant) -> Result<bool, StoreError> {
+        refuse_twin(tenant)?;
         match self.lock().entry(tenant.id.clone()) {
             std::collections::hash_map::Entry::Occupied(_) => Ok(false),
             std::collections::hash_map::Entry::Vacant(v) => {

@@ -12,9 +12,28 @@ export class ApiError extends Error {
   get retryable() { return this.status === 409 || this.status === 503 || this.status === 429 || this.status === 0; }
 }
 
+const MODE = "orch_mode";
+
 export function getKey() { return sessionStorage.getItem(KEY); }
 export function setKey(k) { sessionStorage.setItem(KEY, k); }
-export function clearKey() { sessionStorage.removeItem(KEY); }
+export function clearKey() { sessionStorage.removeItem(KEY); sessionStorage.removeItem(MODE); }
+
+/** The mode ("test" or "live") of the signed-in key: its prefix (`sk_test_`, `sk_live_`), else
+ *  what the server says (`livemode` of `/v1/usage`: a key of neither form keeps its tenant's
+ *  mode). Kept next to the key for the tab's life. */
+export async function keyMode(key = getKey()) {
+  const known = key === getKey() ? sessionStorage.getItem(MODE) : null;
+  if (known === "test" || known === "live") return known;
+  let mode = key && key.startsWith("sk_test_") ? "test" : key && key.startsWith("sk_live_") ? "live" : null;
+  if (!mode) {
+    try {
+      const { data } = await api("GET", "/v1/usage", { key, quiet401: true });
+      mode = data && data.livemode === false ? "test" : "live";
+    } catch { mode = "live"; }
+  }
+  if (key === getKey()) sessionStorage.setItem(MODE, mode);
+  return mode;
+}
 
 let onUnauthorized = () => {};
 export function setUnauthorizedHandler(f) { onUnauthorized = f; }

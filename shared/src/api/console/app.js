@@ -1,5 +1,5 @@
 // The console shell: login, navigation (hash routes), language switch.
-import { api, getKey, setKey, clearKey, setUnauthorizedHandler } from "./api.js";
+import { api, getKey, setKey, clearKey, keyMode, setUnauthorizedHandler } from "./api.js";
 import { t, setLang, getLang, LANGS } from "./i18n.js";
 import { h, msg } from "./ui.js";
 import { overview, payments, paymentDetail, routing, webhooks, usage } from "./views.js";
@@ -48,7 +48,9 @@ function loginPage(app) {
       btn.disabled = true; out.replaceChildren(msg("info", t("loading")));
       try {
         await api("GET", "/v1/gateways", { key, quiet401: true });
+        clearKey();
         setKey(key);
+        await keyMode(key);
         location.hash = "#/overview";
       } catch (err) {
         out.replaceChildren(msg("error", err.status === 401 ? t("login_bad") : `${err.status} ${err.message}`));
@@ -71,13 +73,19 @@ async function render() {
     loginPage(app);
     return;
   }
+  const mode = await keyMode();
+  if (seq !== renderSeq) return;
   const section = NAV.find(([n]) => n === parts[0]) ? parts[0] : "overview";
   const main = h("main#main", { tabindex: "-1" });
   const nav = h("nav.main", { "aria-label": "main" }, h("ul", null, NAV.map(([n]) =>
     h("li", null, h("a", { href: `#/${n}`, "aria-current": n === section ? "page" : null, "data-nav": n }, t(`nav_${n}`))))));
-  const header = h("header.top", null, h("span.brand", null, t("title")), langSelect(),
+  // The mode follows the key signed in with: every list shows that mode's data only.
+  const badge = h(`span.mode.mode-${mode}`, { "data-test": "mode", "data-mode": mode }, t(`mode_${mode}`));
+  const banner = mode === "test"
+    ? h("div.test-banner", { role: "note", "data-test": "test-mode-banner" }, t("test_mode_banner")) : null;
+  const header = h("header.top", null, h("span.brand", null, t("title")), badge, langSelect(),
     h("button.secondary.small", { type: "button", "data-test": "logout", onclick: () => { clearKey(); location.hash = "#/login"; } }, t("logout")));
-  app.replaceChildren(header, nav, main);
+  app.replaceChildren(...[banner, header, nav, main].filter(Boolean));
   document.title = `${t(`nav_${section}`)} · ${t("title")}`;
   main.append(h("p.loading", { role: "status" }, t("loading")));
   const ctx = {

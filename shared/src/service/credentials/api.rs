@@ -26,8 +26,18 @@ fn view(rec: &SealedCredential, live: bool) -> serde_json::Value {
 impl Orchestrator {
     fn credential_parts(
         &self,
+        tenant: &Tenant,
         gateway: &str,
     ) -> Result<(&LiveGateways, &CredentialVault, &'static LiveGatewaySpec), ApiError> {
+        // Credentials are the live mode's: a test key reaches only the simulators, and must
+        // not make the tenant live (nor register anything under its test partition).
+        if tenant.id.is_test() {
+            return Err(ApiError::invalid(
+                "livemode_required",
+                "Authorization",
+                "gateway credentials are managed with a live key (sk_live_…); test mode uses the built-in simulators",
+            ));
+        }
         let spec = live::spec(gateway)
             .filter(|_| self.gateways.get(gateway).is_some())
             .ok_or_else(|| {
@@ -66,7 +76,7 @@ impl Orchestrator {
         gateway: &str,
         body: &[u8],
     ) -> Result<String, ApiError> {
-        let (live, vault, spec) = self.credential_parts(gateway)?;
+        let (live, vault, spec) = self.credential_parts(tenant, gateway)?;
         let form = (spec.form)(body, vault.policy())
             .map_err(|e| ApiError::invalid("invalid_credentials", e.param, e.message))?;
         // A client that cannot be built would only fail later, on a payment.
@@ -107,7 +117,7 @@ impl Orchestrator {
         tenant: &Tenant,
         gateway: &str,
     ) -> Result<String, ApiError> {
-        let (_, vault, _) = self.credential_parts(gateway)?;
+        let (_, vault, _) = self.credential_parts(tenant, gateway)?;
         let rec = vault
             .record(&tenant.id, gateway)
             .await?
@@ -126,7 +136,7 @@ impl Orchestrator {
         tenant: &Tenant,
         gateway: &str,
     ) -> Result<String, ApiError> {
-        let (live, vault, _) = self.credential_parts(gateway)?;
+        let (live, vault, _) = self.credential_parts(tenant, gateway)?;
         let rec = vault
             .delete(&tenant.id, gateway, self.clock.now())
             .await?
@@ -153,7 +163,7 @@ impl Orchestrator {
         tenant: &Tenant,
         gateway: &str,
     ) -> Result<String, ApiError> {
-        let (live, vault, _) = self.credential_parts(gateway)?;
+        let (live, vault, _) = self.credential_parts(tenant, gateway)?;
         let version = vault.record(&tenant.id, gateway).await?.map(|r| r.version);
         let outcome = match live.verify(&tenant.id, gateway, VERIFY_TIMEOUT).await {
             Ok(o) => o,
