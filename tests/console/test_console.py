@@ -480,6 +480,27 @@ def step_test_and_live_modes(c: Console) -> None:
     c.css("[data-test=test-mode-banner]")
     c.go(f"payments/{tp['id']}")
     c.css("[data-test=payment-status]")
+    # The toggle: from test mode, live asks for the live key once (the test key is kept) ...
+    c.click("[data-test=mode-toggle]")
+    c.css("[data-test=switch-hint]")
+    field = c.css("#login-key")
+    field.clear()
+    field.send_keys(LIVE_KEY_A)
+    c.css("[data-test=login-form] button[type=submit]").click()
+    c.wait(lambda d: d.find_element(By.CSS_SELECTOR, "[data-test=mode]").get_attribute("data-mode") == "live", 15, "live after the toggle")
+    assert not c.d.find_elements(By.CSS_SELECTOR, "[data-test=test-mode-banner]")
+    # ... and from then on it switches both ways without a sign-in, each mode its own data.
+    c.click("[data-test=mode-toggle]")
+    c.css("[data-test=test-mode-banner]")
+    assert c.attr("[data-test=mode]", "data-mode") == "test"
+    c.go("payments")
+    c.css(f"[data-payment='{tp['id']}']")
+    c.click("[data-test=mode-toggle]")
+    c.wait(lambda d: d.find_element(By.CSS_SELECTOR, "[data-test=mode]").get_attribute("data-mode") == "live", 15, "live again")
+    c.css("[data-test=payments-table]")
+    time.sleep(0.5)
+    assert not c.d.find_elements(By.CSS_SELECTOR, f"[data-payment='{tp['id']}']"), "a test payment in live mode"
+    c.shot("mode-toggle")
     bad = c.csp_violations()
     assert not bad, bad
 

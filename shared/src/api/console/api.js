@@ -16,7 +16,18 @@ const MODE = "orch_mode";
 
 export function getKey() { return sessionStorage.getItem(KEY); }
 export function setKey(k) { sessionStorage.setItem(KEY, k); }
-export function clearKey() { sessionStorage.removeItem(KEY); sessionStorage.removeItem(MODE); }
+export function clearKey() {
+  for (const k of [KEY, MODE, "orch_key_test", "orch_key_live"]) sessionStorage.removeItem(k);
+}
+
+/** The console's mode toggle: the key of each mode signed in with during this tab's life (a
+ *  tenant's test and live keys are different secrets; neither is derivable from the other). */
+export function rememberKey(key, mode) { sessionStorage.setItem(`orch_key_${mode}`, key); }
+export function keyOfMode(mode) { return sessionStorage.getItem(`orch_key_${mode}`); }
+/** Makes `key` (of `mode`) the active one, keeping the other mode's key for the toggle. */
+export function useKey(key, mode) {
+  sessionStorage.setItem(KEY, key); sessionStorage.setItem(MODE, mode); rememberKey(key, mode);
+}
 
 /** The mode ("test" or "live") of the signed-in key: its prefix (`sk_test_`, `sk_live_`), else
  *  what the server says (`livemode` of `/v1/usage`: a key of neither form keeps its tenant's

@@ -1,5 +1,5 @@
 // The console shell: login, navigation (hash routes), language switch.
-import { api, getKey, setKey, clearKey, keyMode, setUnauthorizedHandler } from "./api.js";
+import { api, getKey, setKey, clearKey, keyMode, keyOfMode, rememberKey, useKey, setUnauthorizedHandler } from "./api.js";
 import { t, setLang, getLang, LANGS } from "./i18n.js";
 import { h, msg } from "./ui.js";
 import { overview, payments, paymentDetail, routing, webhooks, usage } from "./views.js";
@@ -32,7 +32,7 @@ function langSelect() {
       LANGS.map(([v, name]) => h("option", { value: v, selected: v === getLang() }, name))));
 }
 
-function loginPage(app) {
+function loginPage(app, switching) {
   document.title = `${t("login_title")} · ${t("title")}`;
   const flash = sessionStorage.getItem(FLASH);
   sessionStorage.removeItem(FLASH);
@@ -48,18 +48,26 @@ function loginPage(app) {
       btn.disabled = true; out.replaceChildren(msg("info", t("loading")));
       try {
         await api("GET", "/v1/gateways", { key, quiet401: true });
+        // Switching modes keeps the key of the mode switched from (the toggle goes back to it
+        // without a sign-in); a plain sign-in starts over.
+        const from = switching === "live" ? "test" : "live";
+        const keep = switching ? keyOfMode(from) : null;
         clearKey();
         setKey(key);
-        await keyMode(key);
+        const mode = await keyMode(key);
+        if (keep && mode !== from) rememberKey(keep, from);
+        useKey(key, mode);
         location.hash = "#/overview";
       } catch (err) {
         out.replaceChildren(msg("error", err.status === 401 ? t("login_bad") : `${err.status} ${err.message}`));
       } finally { btn.disabled = false; }
     },
   }, h("label", { for: "login-key" }, t("login_key"), input), btn, h("p.note", null, t("login_hint")));
+  const hint = switching ? msg("info", t(`switch_sign_in_${switching}`)) : null;
+  if (hint) hint.dataset.test = "switch-hint";
   app.replaceChildren(h("main#main.login", null,
     h("div.panel", null, h("div.row", null, h("h1", null, t("title")), langSelect()),
-      h("h2", null, t("login_title")), out, form)));
+      h("h2", null, t("login_title")), hint, out, form)));
   input.focus();
 }
 
@@ -68,9 +76,10 @@ async function render() {
   if (cleanup) { try { cleanup(); } catch { /* ignore */ } cleanup = null; }
   const app = document.getElementById("app");
   const { parts, query } = parseHash();
+  const switching = ["test", "live"].includes(query.get("switch")) ? query.get("switch") : null;
   if (!getKey() || parts[0] === "login") {
-    if (getKey() && parts[0] === "login") { location.hash = "#/overview"; return; }
-    loginPage(app);
+    if (getKey() && parts[0] === "login" && !switching) { location.hash = "#/overview"; return; }
+    loginPage(app, switching);
     return;
   }
   const mode = await keyMode();
@@ -83,7 +92,16 @@ async function render() {
   const badge = h(`span.mode.mode-${mode}`, { "data-test": "mode", "data-mode": mode }, t(`mode_${mode}`));
   const banner = mode === "test"
     ? h("div.test-banner", { role: "note", "data-test": "test-mode-banner" }, t("test_mode_banner")) : null;
-  const header = h("header.top", null, h("span.brand", null, t("title")), badge, langSelect(),
+  // The toggle: the other mode's key if this tab signed in with it, else its sign-in.
+  const other = mode === "test" ? "live" : "test";
+  const toggle = h("button.secondary.small", {
+    type: "button", "data-test": "mode-toggle", "aria-label": t(`switch_to_${other}`),
+    onclick: () => {
+      const k = keyOfMode(other);
+      if (k) { useKey(k, other); render(); } else location.hash = `#/login?switch=${other}`;
+    },
+  }, t(`switch_to_${other}`));
+  const header = h("header.top", null, h("span.brand", null, t("title")), badge, toggle, langSelect(),
     h("button.secondary.small", { type: "button", "data-test": "logout", onclick: () => { clearKey(); location.hash = "#/login"; } }, t("logout")));
   app.replaceChildren(...[banner, header, nav, main].filter(Boolean));
   document.title = `${t(`nav_${section}`)} · ${t("title")}`;
