@@ -80,6 +80,7 @@ impl Pipeline {
             asaas_token: Some(ASAAS_TOKEN.into()),
             efi_hmac: Some(EFI_HMAC.into()),
             efi_allowed_ips: vec![],
+            stripe_previous_until: None,
         };
         h.stores.tenants.put(&t).await.unwrap();
         let queue: Arc<dyn WebhookQueue> =

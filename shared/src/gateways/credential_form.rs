@@ -41,7 +41,16 @@ pub struct CredentialForm {
     /// A webhook verification secret to set on the tenant (Stripe `webhook_secret`, Asaas
     /// `webhook_token`, EFI `webhook_hmac`), if given.
     pub webhook_secret: Option<SecretString>,
+    /// How long the previous webhook secret stays accepted after this one replaces it, in
+    /// seconds (`None`: the default, [`DEFAULT_PREVIOUS_SECRET_SECONDS`]; 0: dropped now).
+    pub previous_secret_for: Option<i64>,
 }
+
+/// How long a replaced webhook secret stays accepted by default (Stripe's own roll offers up
+/// to 24 h): events signed just before the switch still verify, and a leak is bounded.
+pub const DEFAULT_PREVIOUS_SECRET_SECONDS: i64 = 86_400;
+/// The longest a replaced secret may stay accepted.
+pub const MAX_PREVIOUS_SECRET_SECONDS: i64 = 7 * 86_400;
 
 impl std::fmt::Debug for CredentialForm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -26,8 +26,10 @@ type Factory = fn(&serde_json::Value) -> Result<Arc<dyn Gateway>, String>;
 /// Checks a `PUT …/credentials` body and makes the credential JSON from it.
 type FormParser = fn(&[u8], FormPolicy) -> Result<CredentialForm, FormError>;
 
-/// Sets a webhook verification secret given with the credentials on the tenant.
-type WebhookSetter = fn(&mut WebhookSecrets, &SecretString);
+/// Sets a webhook verification secret given with the credentials on the tenant, at `now`
+/// (Unix seconds), keeping a replaced one for `previous_for` seconds where the gateway rolls
+/// secrets.
+type WebhookSetter = fn(&mut WebhookSecrets, &SecretString, i64, i64);
 
 /// What the orchestrator knows of one real gateway: how to build its client, what its
 /// credential body is, and where its webhook secret goes.
@@ -45,24 +47,30 @@ const SPECS: &[LiveGatewaySpec] = &[
         build: |v| StripeClient::from_credentials(v).map(|c| Arc::new(c) as Arc<dyn Gateway>),
         form: super::stripe::credentials::form,
         // The new endpoint secret first; the previous one stays valid for events already
-        // signed with it (Stripe's own rolling keeps both for a while).
-        set_webhook_secret: |w, s| {
+        // signed with it (Stripe's own rolling keeps both for a while) until its expiry, so a
+        // leaked one is revoked by a rotation (at once with `previous_for` 0). Setting the
+        // same secret again only moves the previous one's expiry.
+        set_webhook_secret: |w, s, now, previous_for| {
             let new = s.expose().to_string();
             let previous = w.stripe.iter().find(|o| **o != new).cloned();
-            w.stripe = std::iter::once(new).chain(previous).collect();
+            let still_valid = w.stripe_previous_until.is_none_or(|u| now < u);
+            w.stripe = std::iter::once(new)
+                .chain(previous.filter(|_| still_valid && previous_for > 0))
+                .collect();
+            w.stripe_previous_until = Some(now.saturating_add(previous_for));
         },
     },
     LiveGatewaySpec {
         name: "asaas",
         build: |v| AsaasClient::from_credentials(v).map(|c| Arc::new(c) as Arc<dyn Gateway>),
         form: super::asaas::credentials::form,
-        set_webhook_secret: |w, s| w.asaas_token = Some(s.expose().to_string()),
+        set_webhook_secret: |w, s, _, _| w.asaas_token = Some(s.expose().to_string()),
     },
     LiveGatewaySpec {
         name: "efi",
         build: |v| EfiClient::from_credentials(v).map(|c| Arc::new(c) as Arc<dyn Gateway>),
         form: super::efi::credentials::form,
-        set_webhook_secret: |w, s| w.efi_hmac = Some(s.expose().to_string()),
+        set_webhook_secret: |w, s, _, _| w.efi_hmac = Some(s.expose().to_string()),
     },
 ];
 

@@ -83,9 +83,15 @@ pub fn secret_fingerprint(secret: &str) -> String {
 /// Per-gateway webhook credentials of a tenant.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WebhookSecrets {
-    /// Stripe endpoint secrets (`whsec_…`); several while Stripe rolls the secret.
+    /// Stripe endpoint secrets (`whsec_…`), newest first; several while Stripe rolls the secret.
     #[serde(default)]
     pub stripe: Vec<String>,
+    /// Until when the secrets after the first one are still accepted (Unix seconds). Set by a
+    /// rotation through the credentials API (24 h by default, or as asked; a time in the past
+    /// drops them at once), so a leaked previous secret stops working. `None`: every listed
+    /// secret is accepted (a tenants file listing several, or secrets set before expiries).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stripe_previous_until: Option<i64>,
     /// The `asaas-access-token` the tenant configured on its Asaas webhook.
     #[serde(default)]
     pub asaas_token: Option<String>,
@@ -97,10 +103,22 @@ pub struct WebhookSecrets {
     pub efi_allowed_ips: Vec<std::net::IpAddr>,
 }
 
+impl WebhookSecrets {
+    /// The Stripe endpoint secrets accepted at `now` (Unix seconds): the current one, and the
+    /// previous ones while their expiry has not passed.
+    pub fn stripe_at(&self, now: i64) -> &[String] {
+        match self.stripe_previous_until {
+            Some(until) if now >= until => &self.stripe[..self.stripe.len().min(1)],
+            _ => &self.stripe,
+        }
+    }
+}
+
 impl std::fmt::Debug for WebhookSecrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WebhookSecrets")
             .field("stripe", &self.stripe.len())
+            .field("stripe_previous_until", &self.stripe_previous_until)
             .field("asaas_token", &self.asaas_token.is_some())
             .field("efi_hmac", &self.efi_hmac.is_some())
             .field("efi_allowed_ips", &self.efi_allowed_ips)

@@ -50,5 +50,6 @@ pub fn form(body: &[u8], policy: FormPolicy) -> Result<CredentialForm, FormError
             .done(),
         document: SecretJson::new(doc),
         webhook_secret: b.webhook_token,
+        previous_secret_for: None,
     })
 }

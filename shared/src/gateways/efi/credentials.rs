@@ -140,5 +140,6 @@ pub fn form(body: &[u8], policy: FormPolicy) -> Result<CredentialForm, FormError
             .done(),
         document: SecretJson::new(doc),
         webhook_secret: b.webhook_hmac,
+        previous_secret_for: None,
     })
 }

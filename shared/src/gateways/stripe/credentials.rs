@@ -1,23 +1,32 @@
 //! `PUT /v1/gateways/stripe/credentials`: `{"secret_key": "sk_…" | "rk_…", "webhook_secret"?:
-//! "whsec_…", "base_url"?}`.
+//! "whsec_…", "previous_webhook_secret_expires_in"?: seconds, "base_url"?}`. A new
+//! `webhook_secret` replaces the endpoint secret; the previous one stays accepted for
+//! `previous_webhook_secret_expires_in` seconds (default 86,400; at most 7 days; 0 drops it at
+//! once — the way to revoke a leaked one).
 
 use crate::domain::SecretJson;
 use crate::domain::SecretString;
 use crate::gateways::credential_form::{
     check_base_url, check_secret, check_webhook_secret, parse_body, CredentialForm, FormError,
-    FormPolicy, MaskedView, MIN_WEBHOOK_SECRET_CHARS,
+    FormPolicy, MaskedView, MAX_PREVIOUS_SECRET_SECONDS, MIN_WEBHOOK_SECRET_CHARS,
 };
 
 /// Stripe's API host (no sandbox host: test mode is a key, `sk_test_…`).
 pub const KNOWN_BASE_URLS: &[&str] = &["https://api.stripe.com"];
 
-const FIELDS: &[&str] = &["secret_key", "webhook_secret", "base_url"];
+const FIELDS: &[&str] = &[
+    "secret_key",
+    "webhook_secret",
+    "previous_webhook_secret_expires_in",
+    "base_url",
+];
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Body {
     secret_key: SecretString,
     webhook_secret: Option<SecretString>,
+    previous_webhook_secret_expires_in: Option<i64>,
     base_url: Option<String>,
 }
 
@@ -41,6 +50,22 @@ pub fn form(body: &[u8], policy: FormPolicy) -> Result<CredentialForm, FormError
             ));
         }
     }
+    let previous_secret_for = match b.previous_webhook_secret_expires_in {
+        None => None,
+        Some(_) if b.webhook_secret.is_none() => {
+            return Err(FormError::new(
+                "previous_webhook_secret_expires_in",
+                "`previous_webhook_secret_expires_in` goes with the `webhook_secret` that replaces it",
+            ))
+        }
+        Some(n) if (0..=MAX_PREVIOUS_SECRET_SECONDS).contains(&n) => Some(n),
+        Some(_) => {
+            return Err(FormError::new(
+                "previous_webhook_secret_expires_in",
+                "`previous_webhook_secret_expires_in` must be whole seconds from 0 (drop it now) to 604800 (7 days)",
+            ))
+        }
+    };
     let base_url = b
         .base_url
         .as_deref()
@@ -58,5 +83,6 @@ pub fn form(body: &[u8], policy: FormPolicy) -> Result<CredentialForm, FormError
             .done(),
         document: SecretJson::new(doc),
         webhook_secret: b.webhook_secret,
+        previous_secret_for,
     })
 }

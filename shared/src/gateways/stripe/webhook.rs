@@ -174,14 +174,15 @@ impl GatewayWebhooks for StripeWebhooks {
         req: &InboundWebhook<'_>,
     ) -> Result<(), WebhookError> {
         // A blank secret is no secret: refused here as well as when tenants are loaded.
-        if secrets.stripe.iter().all(|s| is_blank_secret(s)) {
+        let accepted = secrets.stripe_at(req.now);
+        if accepted.iter().all(|s| is_blank_secret(s)) {
             return Err(WebhookError::Unauthorized(
                 "no Stripe webhook secret configured",
             ));
         }
         let h = header(req, "stripe-signature")
             .ok_or(WebhookError::Unauthorized("missing Stripe-Signature"))?;
-        stripe::verify(h, req.body, &secrets.stripe, req.now).map_err(|e| match e {
+        stripe::verify(h, req.body, accepted, req.now).map_err(|e| match e {
             stripe::StripeSignatureError::Stale => {
                 WebhookError::Unauthorized("Stripe-Signature timestamp too old")
             }

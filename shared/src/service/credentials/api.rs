@@ -87,9 +87,11 @@ impl Orchestrator {
                 format!("these credentials cannot make a {gateway} client"),
             )
         })?;
-        let rec = vault
-            .write(&tenant.id, gateway, &form, self.clock.now())
-            .await?;
+        let now = self.clock.now();
+        let rec = vault.write(&tenant.id, gateway, &form, now).await?;
+        let previous_for = form
+            .previous_secret_for
+            .unwrap_or(crate::gateways::credential_form::DEFAULT_PREVIOUS_SECRET_SECONDS);
         let updated = self
             .update_tenant(tenant, |t| {
                 if !t.live_gateways.iter().any(|g| g == gateway) {
@@ -101,7 +103,12 @@ impl Orchestrator {
                     t.mode = Some(crate::domain::AccountMode::Live);
                 }
                 if let Some(secret) = &form.webhook_secret {
-                    (spec.set_webhook_secret)(&mut t.webhook_secrets, secret);
+                    (spec.set_webhook_secret)(
+                        &mut t.webhook_secrets,
+                        secret,
+                        now.timestamp(),
+                        previous_for,
+                    );
                 }
             })
             .await?;

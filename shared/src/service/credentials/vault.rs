@@ -258,6 +258,7 @@ mod tests {
             document: SecretJson::new(serde_json::json!({"secret_key": key})),
             masked: [("secret_key".to_string(), mask(key))].into(),
             webhook_secret: None,
+            previous_secret_for: None,
         }
     }
 
