@@ -140,15 +140,19 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         queue.clone(),
         Arc::new(SystemClock),
     ));
-    let worker = Arc::new(WebhookWorker::new(
-        WebhookRegistry::standard(),
-        cache(),
-        stores.worker_stores(),
-        Arc::new(HttpCallbackSender::new(true)?),
-        queue.clone(),
-        Arc::new(SystemClock),
-        schedule,
-    ));
+    let worker = Arc::new(
+        WebhookWorker::new(
+            WebhookRegistry::standard(),
+            cache(),
+            stores.worker_stores(),
+            Arc::new(HttpCallbackSender::new(true)?),
+            queue.clone(),
+            Arc::new(SystemClock),
+            schedule,
+        )
+        // Unsigned gateway webhooks (EFI, Asaas) that report money are confirmed at the gateway.
+        .with_confirmer(svc.clone()),
+    );
     let relay = Relay::new(queue.clone());
     match &stores.memory_outbox {
         Some(outbox) => {

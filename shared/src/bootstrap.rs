@@ -393,6 +393,19 @@ pub async fn lambda_worker() -> Result<
         aws_sdk_sqs::Client::new(&conf),
         queue_url_from_env()?,
     ));
+    // The confirmer of unsigned webhooks: an orchestrator over the same tables whose only use
+    // here is reading a charge through the account that made it.
+    let prefix = std::env::var("GATEWAY_SECRETS_PREFIX").unwrap_or_else(|_| "orchestrator".into());
+    let secrets = crate::adapters::aws::SecretsManagerCredentials::new(
+        aws_sdk_secretsmanager::Client::new(&conf),
+        prefix,
+    );
+    let dynamodb = aws_sdk_dynamodb::Client::new(&conf);
+    let live = lambda_live_gateways(&conf, &dynamodb, &tables, Arc::new(secrets));
+    let (registry, _) = crate::gateways::simulators();
+    let confirmer = StoreSet::dynamo(dynamodb, &tables)
+        .orchestrator(registry, ServiceConfig::default())
+        .with_live_gateways(Arc::new(live));
     let worker = WebhookWorker::new(
         crate::gateways::webhooks::WebhookRegistry::standard(),
         TenantCache::new(stores.tenants.clone(), TENANT_CACHE_TTL),
@@ -401,7 +414,8 @@ pub async fn lambda_worker() -> Result<
         queue.clone(),
         Arc::new(SystemClock),
         RetrySchedule::default(),
-    );
+    )
+    .with_confirmer(Arc::new(confirmer));
     Ok((worker, Relay::new(queue)))
 }
 

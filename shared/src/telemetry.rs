@@ -50,11 +50,15 @@ pub const LATE_PAYMENT_RECEIVED: &str = "LatePaymentReceived";
 pub const RECONCILIATION_FINDINGS: &str = "ReconciliationFindings";
 /// A reconciliation run that could not list its gateway.
 pub const RECONCILIATION_FAILED: &str = "ReconciliationFailed";
+/// An unsigned gateway webhook (EFI, Asaas) reported money the gateway did not confirm: refused
+/// (one series for the alarm; the log line names the gateway). A forged or premature webhook;
+/// alarmed on any.
+pub const WEBHOOK_UNCONFIRMED: &str = "WebhookUnconfirmed";
 /// The label naming the gateway (an EMF dimension).
 pub const GATEWAY_LABEL: &str = "Gateway";
 
 /// Every metric, with its unit (as EMF names it), for recorders, dashboards and tests.
-pub const METRICS: [(&str, &str); 15] = [
+pub const METRICS: [(&str, &str); 16] = [
     (PAYMENT_PROCESSED, "Count"),
     (PAYMENT_FAILED, "Count"),
     (WEBHOOK_RECEIVED, "Count"),
@@ -70,6 +74,7 @@ pub const METRICS: [(&str, &str); 15] = [
     (LATE_PAYMENT_RECEIVED, "Count"),
     (RECONCILIATION_FINDINGS, "Count"),
     (RECONCILIATION_FAILED, "Count"),
+    (WEBHOOK_UNCONFIRMED, "Count"),
 ];
 
 /// Registers units and descriptions with the installed recorder (call once after installing).

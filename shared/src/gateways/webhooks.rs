@@ -89,6 +89,13 @@ pub trait GatewayWebhooks: Send + Sync {
 
     /// Turns a verified body into events; event types the orchestrator doesn't act on yield none.
     fn normalize(&self, body: &[u8]) -> Result<Vec<GatewayEvent>, WebhookError>;
+
+    /// Whether the body itself is signed (Stripe). An unsigned body (EFI, Asaas: only a static
+    /// shared value authenticates the request) is a hint: money it reports is confirmed at the
+    /// gateway before it is applied.
+    fn body_is_signed(&self) -> bool {
+        false
+    }
 }
 
 /// Webhook modules by gateway name.

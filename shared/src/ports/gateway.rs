@@ -231,3 +231,15 @@ impl GatewayRegistry {
         self.gateways.keys().map(String::as_str).collect()
     }
 }
+
+/// Reads a payment's charge at its gateway, through exactly the account that made it (the
+/// webhook worker confirms an unsigned gateway's report of money before applying it).
+/// `Ok(None)`: the gateway holds no such charge; `Err`: it could not say now (retried).
+#[async_trait]
+pub trait ChargeConfirmer: Send + Sync {
+    async fn charge_at_gateway(
+        &self,
+        tenant: &crate::ports::Tenant,
+        payment: &crate::domain::Payment,
+    ) -> Result<Option<GatewayCharge>, String>;
+}

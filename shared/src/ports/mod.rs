@@ -23,9 +23,9 @@ pub use credentials::{
     EncryptionContext, Envelope, SealedCredential, SealedCredentialStore,
 };
 pub use gateway::{
-    ChargeListing, ChargeLookup, ChargeRequest, ChargeWindow, ErrorClass, Gateway, GatewayCharge,
-    GatewayError, GatewayRefund, GatewayRegistry, ListedCharge, RefundRequest, LISTING_UNSUPPORTED,
-    MAX_LISTED_CHARGES,
+    ChargeConfirmer, ChargeListing, ChargeLookup, ChargeRequest, ChargeWindow, ErrorClass, Gateway,
+    GatewayCharge, GatewayError, GatewayRefund, GatewayRegistry, ListedCharge, RefundRequest,
+    LISTING_UNSUPPORTED, MAX_LISTED_CHARGES,
 };
 pub use idempotency::{
     Adopted, ClaimOutcome, ClaimRequest, IdempotencyStore, Lease, RateCharge, StaleClaim,

@@ -216,3 +216,47 @@ impl Orchestrator {
         Ok(p)
     }
 }
+
+/// The webhook worker's confirmation of an unsigned gateway's report: a read of the charge at
+/// the account that made it (never another account, never a simulator for a live payment),
+/// bounded in time.
+#[async_trait::async_trait]
+impl crate::ports::ChargeConfirmer for Orchestrator {
+    async fn charge_at_gateway(
+        &self,
+        tenant: &Tenant,
+        payment: &Payment,
+    ) -> Result<Option<GatewayCharge>, String> {
+        let name = payment
+            .gateway
+            .clone()
+            .ok_or_else(|| "the payment names no gateway".to_string())?;
+        let gateway = self
+            .resolve_for_payment(tenant, payment, &name)
+            .await
+            .map_err(|e| e.to_string())?;
+        let read = async {
+            match &payment.gateway_payment_id {
+                Some(gid) => gateway.retrieve(gid, payment.method).await.map(Some),
+                None => {
+                    gateway
+                        .lookup(&ChargeLookup {
+                            payment_id: payment.id.clone(),
+                            gateway_key: gateway_key(&payment.id),
+                            method: payment.method,
+                            amount: payment.amount,
+                        })
+                        .await
+                }
+            }
+        };
+        match tokio::time::timeout(CONFIRM_TIMEOUT, read).await {
+            Ok(Ok(c)) => Ok(c),
+            Ok(Err(e)) => Err(format!("{name}: {}", e.code)),
+            Err(_) => Err(format!("{name} did not answer in time")),
+        }
+    }
+}
+
+/// How long a webhook's confirmation read may take.
+const CONFIRM_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);

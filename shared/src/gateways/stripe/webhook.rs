@@ -168,6 +168,10 @@ impl GatewayWebhooks for StripeWebhooks {
         "stripe"
     }
 
+    fn body_is_signed(&self) -> bool {
+        true
+    }
+
     fn verify(
         &self,
         secrets: &WebhookSecrets,

@@ -17,8 +17,8 @@ use crate::domain::{
 };
 use crate::gateways::webhooks::{GatewayEvent, GatewayEventKind, RefundReport, WebhookRegistry};
 use crate::ports::{
-    Callback, CallbackSender, DeliveryMessage, DeliveryOutcome, EventStore, OutboxStore,
-    PaymentStore, StoreError, Tenant, UnmatchedWebhook, WebhookEnvelope, WebhookQueue,
+    Callback, CallbackSender, ChargeConfirmer, DeliveryMessage, DeliveryOutcome, EventStore,
+    OutboxStore, PaymentStore, StoreError, Tenant, UnmatchedWebhook, WebhookEnvelope, WebhookQueue,
 };
 use crate::service::outbox::effects_for;
 use crate::signing::standard_webhooks::{signature_header, CallbackSecret};
@@ -59,6 +59,8 @@ pub enum WorkerError {
     NoSigningSecret,
     #[error("callback not delivered: {0}")]
     Delivery(String),
+    #[error("the gateway could not confirm the report now: {0}")]
+    Unconfirmed(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -95,6 +97,8 @@ pub struct WebhookWorker {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) schedule: RetrySchedule,
     pub(crate) unmatched_grace: Duration,
+    /// Confirms money an unsigned webhook reports at the gateway (see [`Self::with_confirmer`]).
+    pub(crate) confirmer: Option<Arc<dyn ChargeConfirmer>>,
 }
 
 /// The stores a worker reads and writes.
@@ -128,7 +132,18 @@ impl WebhookWorker {
             schedule,
             unmatched_grace: Duration::from_std(DEFAULT_UNMATCHED_GRACE)
                 .unwrap_or_else(|_| Duration::minutes(5)),
+            confirmer: None,
         }
+    }
+
+    /// Treats unsigned gateway webhooks (EFI, Asaas: a static shared value authenticates them,
+    /// the body is not signed) as hints: before a report that a live payment was paid is
+    /// applied, the charge is read at the account that made it, and only a charge the gateway
+    /// says is paid moves the payment. The Lambda and the dev server wire it; test-mode
+    /// (simulator) payments move no money and are applied as reported.
+    pub fn with_confirmer(mut self, confirmer: Arc<dyn ChargeConfirmer>) -> Self {
+        self.confirmer = Some(confirmer);
+        self
     }
 
     /// Sets how long an unmatched webhook is retried before it is acknowledged.
@@ -203,8 +218,14 @@ impl WebhookWorker {
             .normalize(&raw)
             .map_err(|e| WorkerError::Normalize(e.to_string()))?;
         for ev in &events {
-            self.handle_event(&tenant, module.name(), ev, env.received_at)
-                .await?;
+            self.handle_event(
+                &tenant,
+                module.name(),
+                module.body_is_signed(),
+                ev,
+                env.received_at,
+            )
+            .await?;
         }
         Ok(())
     }
@@ -251,6 +272,7 @@ impl WebhookWorker {
         &self,
         tenant: &Tenant,
         gateway: &str,
+        signed: bool,
         ev: &GatewayEvent,
         received_at: DateTime<Utc>,
     ) -> Result<(), WorkerError> {
@@ -289,6 +311,13 @@ impl WebhookWorker {
                     .await
             }
         };
+        if !signed
+            && self
+                .unconfirmed(tenant, gateway, &payment, ev, received_at)
+                .await?
+        {
+            return Ok(());
+        }
         for _ in 0..5 {
             let next = match self.next_state(&payment, ev) {
                 Next::Change(p) => *p,
@@ -324,6 +353,71 @@ impl WebhookWorker {
             }
         }
         Err(StoreError::Conflict("payment kept changing under the worker".into()).into())
+    }
+
+    /// Whether an unsigned report of money must be refused: it says a live payment was paid,
+    /// and the gateway, asked through the payment's own account, does not say so. A refused
+    /// report changes nothing, sends no callback, and is recorded for people (unmatched
+    /// webhooks, with what the gateway said). A gateway that cannot answer now: retried.
+    async fn unconfirmed(
+        &self,
+        tenant: &Tenant,
+        gateway: &str,
+        payment: &Payment,
+        ev: &GatewayEvent,
+        received_at: DateTime<Utc>,
+    ) -> Result<bool, WorkerError> {
+        let Some(confirmer) = &self.confirmer else {
+            return Ok(false);
+        };
+        if ev.kind != GatewayEventKind::Status(PaymentStatus::Succeeded)
+            || payment.applied_events.iter().any(|e| e == &ev.dedupe_id)
+        {
+            return Ok(false);
+        }
+        let live = match &payment.account {
+            Some(a) => !a.is_simulator(),
+            None => tenant.uses_credentials(gateway),
+        };
+        if !live {
+            return Ok(false);
+        }
+        let said = confirmer
+            .charge_at_gateway(tenant, payment)
+            .await
+            .map_err(WorkerError::Unconfirmed)?;
+        let paid = said.as_ref().is_some_and(|c| {
+            matches!(
+                c.status,
+                PaymentStatus::Succeeded
+                    | PaymentStatus::PartiallyRefunded
+                    | PaymentStatus::Refunded
+            )
+        });
+        if paid {
+            return Ok(false);
+        }
+        let reported = format!(
+            "unconfirmed: reported paid, but {gateway} says {}",
+            said.as_ref()
+                .map_or("there is no such charge", |c| c.status.as_str())
+        );
+        let w = UnmatchedWebhook {
+            tenant_id: tenant.id.clone(),
+            gateway: gateway.to_string(),
+            gateway_event_id: ev.dedupe_id.clone(),
+            gateway_payment_id: ev.gateway_payment_id.clone(),
+            payment_id: Some(payment.id.to_string()),
+            reported,
+            received_at,
+        };
+        let now = self.clock.now();
+        self.unmatched
+            .record_unmatched(&w, now + Duration::days(EVENT_RETENTION_DAYS))
+            .await?;
+        crate::telemetry::count(crate::telemetry::WEBHOOK_UNCONFIRMED, None);
+        tracing::error!(payment_id = %payment.id, tenant = %tenant.id, gateway, event = %ev.dedupe_id, "UNCONFIRMED WEBHOOK: a report of money the gateway does not confirm was refused (a forged or premature webhook)");
+        Ok(true)
     }
 
     /// The payment after `ev`: a change, nothing (duplicate, stale, refused move), or "not
