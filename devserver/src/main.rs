@@ -58,6 +58,15 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         println!("{{\"moved\":{moved}}}");
         return Ok(());
     }
+    // Credentials registered by API are sealed with this key; on DynamoDB they outlive the
+    // process, so a random per-process key would make them unreadable after a restart (a live
+    // gateway silently unconfigured). Refuse to serve instead.
+    if args.command != Command::Seed
+        && args.store == Store::Dynamodb
+        && std::env::var("ORCH_CREDENTIALS_KEY").is_err()
+    {
+        return Err("--store dynamodb needs ORCH_CREDENTIALS_KEY (64 hex characters, e.g. `openssl rand -hex 32`): gateway credentials registered by API are encrypted with it and must stay readable after a restart".into());
+    }
     let tenants = load_tenants_file(&args.tenants)?;
     let stores = match (&args.command, args.store) {
         (Command::Seed, _) | (_, Store::Dynamodb) => {

@@ -40,6 +40,14 @@ pub enum TenantsFileError {
     /// A tenant id of the reserved test-twin form (`<id>.test`).
     #[error("{path}: tenant id {id} is reserved (ids ending in .test name a tenant's test mode)")]
     ReservedId { path: String, id: String },
+    /// A callback secret that cannot sign: every callback of the tenant would go unsigned and
+    /// fail (named by tenant and field, no value).
+    #[error("{path}: tenant {tenant}: {field} is not a callback signing secret (whsec_ + base64 of 16 to 64 bytes)")]
+    BadCallbackSecret {
+        path: String,
+        tenant: String,
+        field: String,
+    },
 }
 
 /// Reads and validates a tenants file (ids, callback URLs and methods are parsed by serde; blank
@@ -67,6 +75,17 @@ pub fn load_tenants_file(path: &Path) -> Result<TenantsFile, TenantsFileError> {
                 path: p.clone(),
                 source,
             })?;
+        if let Some(i) = t
+            .callback_secrets
+            .iter()
+            .position(|s| crate::signing::standard_webhooks::CallbackSecret::parse(s).is_err())
+        {
+            return Err(TenantsFileError::BadCallbackSecret {
+                path: p.clone(),
+                tenant: t.id.to_string(),
+                field: format!("callback_secrets[{i}]"),
+            });
+        }
     }
     Ok(file)
 }
@@ -431,6 +450,37 @@ mod tests {
         ));
         std::fs::write(&path, text).unwrap();
         path
+    }
+
+    /// A callback secret of the wrong format would sign nothing (every callback failing
+    /// unsigned): the file is refused, naming the tenant and the field, never the value.
+    #[test]
+    fn a_tenants_file_with_a_malformed_callback_secret_is_refused() {
+        for bad in [
+            "whsec_not-base64-visible!",
+            "whsec_c2hvcnQ=",
+            "plain-visible-text",
+        ] {
+            let text = format!(
+                r#"{{"tenants":[{{"id":"ten_cb","name":"A","api_key_sha256":[],"callback_secrets":["whsec_deNBX1rNhVB82yDA0ttry1Yakpbc3sfy","{bad}"]}}]}}"#
+            );
+            let path = write("badcb", &text);
+            let e = load_tenants_file(&path).unwrap_err();
+            let msg = e.to_string();
+            assert!(
+                matches!(e, TenantsFileError::BadCallbackSecret { .. }),
+                "{msg}"
+            );
+            assert!(
+                msg.contains("ten_cb") && msg.contains("callback_secrets[1]"),
+                "{msg}"
+            );
+            assert!(
+                !msg.contains("visible") && !msg.contains("c2hvcnQ"),
+                "{msg}"
+            );
+            let _ = std::fs::remove_file(path);
+        }
     }
 
     /// A blank webhook secret would authenticate an empty header: the file is refused, and the

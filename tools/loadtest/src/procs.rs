@@ -1,6 +1,10 @@
 //! The processes a run starts — the dev server and moto — on 127.0.0.1, with their logs in
 //! files, their peak memory read from /proc, and a kill when they are dropped.
 
+/// The credentials key of the dev servers a run starts on DynamoDB (local only).
+const LOCAL_CREDENTIALS_KEY: &str =
+    "7e1a9c3b5d2f40689a1c3e5b7d9f02468ace13579bdf02468ace13579bdf0246";
+
 use crate::client::Api;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -147,7 +151,12 @@ impl Binaries {
             .stderr(err)
             .kill_on_drop(true);
         if let Store::Dynamo { .. } = store {
-            cmd.arg("--store").arg("dynamodb").arg("--create-tables");
+            // The dev server refuses DynamoDB without a credentials key (a scenario may set
+            // its own below).
+            cmd.arg("--store")
+                .arg("dynamodb")
+                .arg("--create-tables")
+                .env("ORCH_CREDENTIALS_KEY", LOCAL_CREDENTIALS_KEY);
         }
         for (k, v) in store.env() {
             cmd.env(k, v);
