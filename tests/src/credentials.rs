@@ -243,3 +243,46 @@ pub async fn verify_creds(svc: &Orchestrator, key: &str, gateway: &str) -> ApiRe
     let path = format!("/v1/gateways/{gateway}/credentials/verify");
     call(svc, key, Method::POST, &path, "").await
 }
+
+/// The EFI `webhook_hmac` and Asaas `webhook_token` [`LiveFakes::register`] sets.
+pub const FAKES_EFI_HMAC: &str = "efi-hmac-registered-with-the-fakes-0123456";
+pub const FAKES_ASAAS_TOKEN: &str = "asaas-token-registered-with-the-fakes-0123";
+
+/// The fake gateways the real clients reach (EFI over mTLS, with its PKI).
+pub struct LiveFakes {
+    pub stripe: crate::fakes::stripe::FakeStripe,
+    pub asaas: crate::fakes::asaas::FakeAsaas,
+    pub efi: crate::fakes::efi::FakeEfi,
+    pub pki: crate::fakes::efi::TestPki,
+}
+
+impl LiveFakes {
+    /// Starts the three fakes and registers credentials for each of `gateways` by API as the
+    /// tenant of `key` (EFI and Asaas with their webhook secrets), asserting each 200.
+    pub async fn register(svc: &Orchestrator, key: &str, gateways: &[&str]) -> Self {
+        use base64::Engine;
+        let pki = crate::fakes::efi::TestPki::generate();
+        let fakes = Self {
+            stripe: crate::fakes::stripe::FakeStripe::start().await,
+            asaas: crate::fakes::asaas::FakeAsaas::start().await,
+            efi: crate::fakes::efi::FakeEfi::start(&pki).await,
+            pki,
+        };
+        let p12 = base64::engine::general_purpose::STANDARD.encode(fakes.pki.client_pkcs12());
+        for gateway in gateways {
+            let body = match *gateway {
+                "efi" => serde_json::json!({"client_id": fakes.efi.client_id,
+                    "client_secret": fakes.efi.client_secret, "certificate_p12": p12,
+                    "pix_key": fakes.efi.pix_key, "webhook_hmac": FAKES_EFI_HMAC,
+                    "base_url": fakes.efi.base_url, "ca_pem": fakes.pki.ca_pem}),
+                "stripe" => serde_json::json!({"secret_key": fakes.stripe.api_key,
+                    "base_url": fakes.stripe.base_url}),
+                _ => serde_json::json!({"api_key": fakes.asaas.token,
+                    "webhook_token": FAKES_ASAAS_TOKEN, "base_url": fakes.asaas.base_url}),
+            };
+            let r = put_creds(svc, key, gateway, &body).await;
+            assert_eq!(r.status, 200, "{gateway}: {}", r.body);
+        }
+        fakes
+    }
+}

@@ -127,27 +127,7 @@ impl Pipeline {
         headers: &[(&str, &str)],
         body: &str,
     ) -> ApiResponse {
-        let (path, query) = match path_and_query.split_once('?') {
-            Some((p, q)) => (p.to_string(), Some(q.to_string())),
-            None => (path_and_query.to_string(), None),
-        };
-        let mut map = HeaderMap::new();
-        for (k, v) in headers {
-            map.insert(
-                HeaderName::from_bytes(k.as_bytes()).unwrap(),
-                HeaderValue::from_str(v).unwrap(),
-            );
-        }
-        let req = ApiRequest {
-            method: Method::POST,
-            path,
-            query,
-            headers: map,
-            body: Bytes::from(body.to_string()),
-            deadline: None,
-            source_ip: None,
-        };
-        handle_webhook(&self.receiver, req).await
+        post_webhook(&self.receiver, path_and_query, headers, body).await
     }
 
     /// A Stripe webhook signed with the tenant's endpoint secret; asserts 200.
@@ -251,6 +231,67 @@ impl Pipeline {
 }
 
 /// Unix seconds now.
+/// Posts a gateway webhook (`/webhooks/{gateway}/{tenant}?query`) to `rx` as API Gateway
+/// would hand it over.
+pub async fn post_webhook(
+    rx: &shared::service::webhooks::WebhookReceiver,
+    path_and_query: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> ApiResponse {
+    let (path, query) = match path_and_query.split_once('?') {
+        Some((p, q)) => (p.to_string(), Some(q.to_string())),
+        None => (path_and_query.to_string(), None),
+    };
+    let mut map = HeaderMap::new();
+    for (k, v) in headers {
+        map.insert(
+            HeaderName::from_bytes(k.as_bytes()).expect("header name"),
+            HeaderValue::from_str(v).expect("header value"),
+        );
+    }
+    let req = ApiRequest {
+        method: Method::POST,
+        path,
+        query,
+        headers: map,
+        body: Bytes::from(body.to_string()),
+        deadline: None,
+        source_ip: None,
+    };
+    handle_webhook(rx, req).await
+}
+
+/// Runs `worker` over an in-memory queue until it is empty (bounded), asserting that no message
+/// fails.
+pub async fn drain_memory_queue(
+    queue: &shared::adapters::memory::MemoryQueue,
+    worker: &WebhookWorker,
+) {
+    for _ in 0..20 {
+        let batch: Vec<shared::service::webhooks::QueueMessage> = queue
+            .receive(10, Duration::from_secs(60))
+            .into_iter()
+            .map(|m| shared::service::webhooks::QueueMessage {
+                message_id: m.message_id,
+                receipt_handle: m.receipt_handle,
+                body: m.body,
+                receive_count: m.receive_count,
+                trace_header: None,
+            })
+            .collect();
+        if batch.is_empty() {
+            return;
+        }
+        let failed = worker.process_batch(batch.clone()).await.expect("batch");
+        assert!(failed.is_empty(), "worker failed {failed:?}");
+        for m in &batch {
+            queue.delete(&m.receipt_handle);
+        }
+    }
+    panic!("queue did not drain");
+}
+
 pub fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }

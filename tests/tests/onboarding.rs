@@ -730,39 +730,6 @@ impl ClockDay for Harness {
     }
 }
 
-/// One webhook through the receiver (as API Gateway hands it over).
-async fn webhook(
-    rx: &shared::service::webhooks::WebhookReceiver,
-    path_and_query: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> ApiResponse {
-    let (path, query) = match path_and_query.split_once('?') {
-        Some((p, q)) => (p.to_string(), Some(q.to_string())),
-        None => (path_and_query.to_string(), None),
-    };
-    let mut map = http::HeaderMap::new();
-    for (k, v) in headers {
-        map.insert(
-            http::HeaderName::from_bytes(k.as_bytes()).expect("name"),
-            http::HeaderValue::from_str(v).expect("value"),
-        );
-    }
-    shared::api::handle_webhook(
-        rx,
-        ApiRequest {
-            method: Method::POST,
-            path,
-            query,
-            headers: map,
-            body: Bytes::copy_from_slice(body.as_bytes()),
-            deadline: None,
-            source_ip: None,
-        },
-    )
-    .await
-}
-
 /// A tenant made with the operator API registers credentials for EFI (mTLS), Stripe and Asaas
 /// by API — each with its webhook secret — takes a Pix at each real client (the fakes), and
 /// each gateway's webhook authenticates at the receiver and settles its payment through the
@@ -774,10 +741,9 @@ async fn operator_tenant_registers_every_gateway_and_its_webhooks_settle(backend
     use integration_tests::fakes::{
         asaas::FakeAsaas, efi::FakeEfi, efi::TestPki, stripe::FakeStripe,
     };
+    use integration_tests::pipeline::post_webhook;
     use shared::adapters::memory::MemoryQueue;
-    use shared::service::webhooks::{
-        QueueMessage, RetrySchedule, TenantCache, WebhookReceiver, WebhookWorker,
-    };
+    use shared::service::webhooks::{RetrySchedule, TenantCache, WebhookReceiver, WebhookWorker};
     use std::time::Duration;
 
     let s = CredentialSetup::new(backend).await;
@@ -817,30 +783,7 @@ async fn operator_tenant_registers_every_gateway_and_its_webhooks_settle(backend
         Arc::new(shared::clock::SystemClock),
         RetrySchedule::immediate(3),
     );
-    let drain = || async {
-        for _ in 0..20 {
-            let batch: Vec<QueueMessage> = queue
-                .receive(10, Duration::from_secs(60))
-                .into_iter()
-                .map(|m| QueueMessage {
-                    message_id: m.message_id,
-                    receipt_handle: m.receipt_handle,
-                    body: m.body,
-                    receive_count: m.receive_count,
-                    trace_header: None,
-                })
-                .collect();
-            if batch.is_empty() {
-                return;
-            }
-            let failed = worker.process_batch(batch.clone()).await.expect("batch");
-            assert!(failed.is_empty(), "worker failed {failed:?}");
-            for m in &batch {
-                queue.delete(&m.receipt_handle);
-            }
-        }
-        panic!("queue did not drain");
-    };
+    let drain = || integration_tests::pipeline::drain_memory_queue(&queue, &worker);
 
     let stripe = FakeStripe::start().await;
     let asaas = FakeAsaas::start().await;
@@ -858,7 +801,7 @@ async fn operator_tenant_registers_every_gateway_and_its_webhooks_settle(backend
     let efi_hook = |hmac: &str| format!("/webhooks/efi/ten_onb?hmac={hmac}&ignorar=/pix");
 
     // No webhook secret yet: EFI's webhook cannot authenticate.
-    let early = webhook(&rx, &efi_hook(efi_hmac), &[], r#"{"pix": []}"#).await;
+    let early = post_webhook(&rx, &efi_hook(efi_hmac), &[], r#"{"pix": []}"#).await;
     assert_eq!(early.status, 401, "{}", early.body);
 
     // Blank, short or URL-unsafe secrets: 400 naming the field, nothing stored.
@@ -974,7 +917,7 @@ async fn operator_tenant_registers_every_gateway_and_its_webhooks_settle(backend
     let efi_event = j!({"pix": [{"endToEndId": "E18236120202611211340s0ONBOARD", "txid": txid,
         "chave": efi.pix_key, "valor": "25.90", "horario": "2026-11-21T13:40:34.000Z"}]})
     .to_string();
-    let wrong = webhook(
+    let wrong = post_webhook(
         &rx,
         &efi_hook("efi-hmac-that-is-not-the-registered-one"),
         &[],
@@ -982,7 +925,7 @@ async fn operator_tenant_registers_every_gateway_and_its_webhooks_settle(backend
     )
     .await;
     assert_eq!(wrong.status, 401, "{}", wrong.body);
-    let ok = webhook(&rx, &efi_hook(efi_hmac), &[], &efi_event).await;
+    let ok = post_webhook(&rx, &efi_hook(efi_hmac), &[], &efi_event).await;
     assert_eq!(ok.status, 200, "{}", ok.body);
 
     let (stripe_id, pi) = &ids["stripe"];
@@ -1001,7 +944,7 @@ async fn operator_tenant_registers_every_gateway_and_its_webhooks_settle(backend
             "t={now},v1={}",
             shared::signing::stripe::compute(secret, now, stripe_event.as_bytes())
         );
-        let r = webhook(
+        let r = post_webhook(
             &rx,
             "/webhooks/stripe/ten_onb",
             &[("stripe-signature", &sig)],
@@ -1020,7 +963,7 @@ async fn operator_tenant_registers_every_gateway_and_its_webhooks_settle(backend
         ("asaas-token-that-is-not-the-registered-one", 401),
         (asaas_token, 200),
     ] {
-        let r = webhook(
+        let r = post_webhook(
             &rx,
             "/webhooks/asaas/ten_onb",
             &[("asaas-access-token", token)],

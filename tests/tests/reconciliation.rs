@@ -8,11 +8,9 @@
 //! nothing; fees are stored where the listing reports them; bad requests are 4xx and store
 //! nothing.
 
-use base64::Engine;
 use chrono::{Duration, Utc};
 use http::Method;
-use integration_tests::credentials::{call, put_creds, CredentialSetup};
-use integration_tests::fakes::{asaas::FakeAsaas, efi::FakeEfi, efi::TestPki, stripe::FakeStripe};
+use integration_tests::credentials::{call, put_creds, CredentialSetup, LiveFakes};
 use integration_tests::{json, on_both_backends, pix_body, t0, Backend, KEY_A, KEY_B};
 use serde_json::{json, Value};
 use shared::domain::{Currency, Money, PaymentId, PaymentMethod};
@@ -80,31 +78,8 @@ async fn events(svc: &Orchestrator, pid: &str) -> Vec<String> {
 async fn missed_webhooks_and_orphans_are_repaired_once(backend: Backend) {
     let s = CredentialSetup::new(backend).await;
     let svc = s.instance(std::time::Duration::from_secs(30));
-    let stripe = FakeStripe::start().await;
-    let asaas = FakeAsaas::start().await;
-    let pki = TestPki::generate();
-    let efi = FakeEfi::start(&pki).await;
-    let p12 = base64::engine::general_purpose::STANDARD.encode(pki.client_pkcs12());
-    for (gateway, body) in [
-        (
-            "efi",
-            json!({"client_id": efi.client_id, "client_secret": efi.client_secret,
-                "certificate_p12": p12, "pix_key": efi.pix_key,
-                "webhook_hmac": "efi-hmac-reconciliation-test-0123456789ab",
-                "base_url": efi.base_url, "ca_pem": pki.ca_pem}),
-        ),
-        (
-            "stripe",
-            json!({"secret_key": stripe.api_key, "base_url": stripe.base_url}),
-        ),
-        (
-            "asaas",
-            json!({"api_key": asaas.token, "base_url": asaas.base_url}),
-        ),
-    ] {
-        let r = put_creds(&svc, KEY_A, gateway, &body).await;
-        assert_eq!(r.status, 200, "{gateway}: {}", r.body);
-    }
+    let LiveFakes { stripe, efi, .. } =
+        LiveFakes::register(&svc, KEY_A, &["efi", "stripe", "asaas"]).await;
 
     // A Pix at EFI (paid at the gateway; its webhook never comes), a card at Stripe, a Pix at
     // Asaas.
@@ -286,7 +261,7 @@ async fn bad_requests_are_refused_and_store_nothing(backend: Backend) {
     // No credentials: nothing to list (simulators are not reconciled).
     let r = post("{}").await;
     assert_eq!(r.status, 422, "{}", r.body);
-    let stripe = FakeStripe::start().await;
+    let stripe = integration_tests::fakes::stripe::FakeStripe::start().await;
     let r = put_creds(
         &svc,
         KEY_A,
@@ -349,30 +324,8 @@ async fn bad_requests_are_refused_and_store_nothing(backend: Backend) {
 async fn listings_follow_pages_and_mismatches_are_flagged_not_written() {
     let s = CredentialSetup::new(Backend::Memory).await;
     let svc = s.instance(std::time::Duration::from_secs(3600));
-    let stripe = FakeStripe::start().await;
-    let asaas = FakeAsaas::start().await;
-    let pki = TestPki::generate();
-    let efi = FakeEfi::start(&pki).await;
-    let p12 = base64::engine::general_purpose::STANDARD.encode(pki.client_pkcs12());
-    for (gateway, body) in [
-        (
-            "efi",
-            json!({"client_id": efi.client_id, "client_secret": efi.client_secret,
-                "certificate_p12": p12, "pix_key": efi.pix_key,
-                "webhook_hmac": "efi-hmac-reconciliation-pages-0123456789",
-                "base_url": efi.base_url, "ca_pem": pki.ca_pem}),
-        ),
-        (
-            "stripe",
-            json!({"secret_key": stripe.api_key, "base_url": stripe.base_url}),
-        ),
-        (
-            "asaas",
-            json!({"api_key": asaas.token, "base_url": asaas.base_url}),
-        ),
-    ] {
-        assert_eq!(put_creds(&svc, KEY_A, gateway, &body).await.status, 200);
-    }
+    let LiveFakes { stripe, .. } =
+        LiveFakes::register(&svc, KEY_A, &["efi", "stripe", "asaas"]).await;
     s.h.clock.advance(Utc::now() - t0());
     // 105 Pix at each gateway: more than one page of 100 everywhere.
     let mut ids = BTreeMap::new();

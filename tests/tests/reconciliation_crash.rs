@@ -7,10 +7,8 @@
 //! adopted. Real clients against the fakes (Stripe and Asaas cards, EFI Pix over mTLS),
 //! crashes injected by failpoints, both backends.
 
-use base64::Engine;
 use chrono::{Duration, Utc};
-use integration_tests::credentials::{call, put_creds, CredentialSetup};
-use integration_tests::fakes::{asaas::FakeAsaas, efi::FakeEfi, efi::TestPki, stripe::FakeStripe};
+use integration_tests::credentials::{call, CredentialSetup, LiveFakes};
 use integration_tests::{
     get_path, json, on_both_backends, pix_body, post_payment, t0, Backend, KEY_A,
 };
@@ -82,31 +80,9 @@ async fn crashed_creates_are_named_once_through_their_claims(backend: Backend) {
     quiet_failpoint_panics();
     let s = CredentialSetup::new(backend).await;
     let svc = Arc::new(s.instance(std::time::Duration::from_secs(3600)));
-    let stripe = FakeStripe::start().await;
-    let asaas = FakeAsaas::start().await;
-    let pki = TestPki::generate();
-    let efi = FakeEfi::start(&pki).await;
-    let p12 = base64::engine::general_purpose::STANDARD.encode(pki.client_pkcs12());
-    for (gateway, body) in [
-        (
-            "efi",
-            json!({"client_id": efi.client_id, "client_secret": efi.client_secret,
-                "certificate_p12": p12, "pix_key": efi.pix_key,
-                "webhook_hmac": "efi-hmac-reconciliation-crash-0123456789",
-                "base_url": efi.base_url, "ca_pem": pki.ca_pem}),
-        ),
-        (
-            "stripe",
-            json!({"secret_key": stripe.api_key, "base_url": stripe.base_url}),
-        ),
-        (
-            "asaas",
-            json!({"api_key": asaas.token, "base_url": asaas.base_url}),
-        ),
-    ] {
-        let r = put_creds(&svc, KEY_A, gateway, &body).await;
-        assert_eq!(r.status, 200, "{gateway}: {}", r.body);
-    }
+    let LiveFakes {
+        stripe, asaas, efi, ..
+    } = LiveFakes::register(&svc, KEY_A, &["efi", "stripe", "asaas"]).await;
     // The service clock at the wall clock (our payment ids carry the wall clock's time).
     s.h.clock.advance(Utc::now() - t0());
 

@@ -5,14 +5,12 @@
 //! stayed valid forever (the 24 h + 1 min step below fails there). Time is a `ManualClock`
 //! shared by the API and the webhook receiver.
 
-use bytes::Bytes;
 use chrono::Duration;
-use http::Method;
 use integration_tests::credentials::{put_creds, CredentialSetup};
 use integration_tests::fakes::stripe::FakeStripe;
+use integration_tests::pipeline::post_webhook;
 use integration_tests::{json, on_both_backends, Backend, KEY_A};
 use serde_json::json;
-use shared::api::ApiRequest;
 use shared::clock::Clock;
 use shared::service::webhooks::{TenantCache, WebhookReceiver};
 use std::sync::Arc;
@@ -33,22 +31,11 @@ async fn accepts(rx: &WebhookReceiver, clock: &dyn Clock, secret: &str) -> u16 {
         "t={now},v1={}",
         shared::signing::stripe::compute(secret, now, body.as_bytes())
     );
-    let mut headers = http::HeaderMap::new();
-    headers.insert(
-        "stripe-signature",
-        http::HeaderValue::from_str(&sig).expect("header"),
-    );
-    shared::api::handle_webhook(
+    post_webhook(
         rx,
-        ApiRequest {
-            method: Method::POST,
-            path: "/webhooks/stripe/ten_a".into(),
-            query: None,
-            headers,
-            body: Bytes::from(body),
-            deadline: None,
-            source_ip: None,
-        },
+        "/webhooks/stripe/ten_a",
+        &[("stripe-signature", &sig)],
+        &body,
     )
     .await
     .status

@@ -7,55 +7,23 @@
 //! the gateway holds the money settle the payment, once. Without the confirmation (the
 //! previous main) both forgeries made the payment `succeeded` with a `payment.succeeded`.
 
-use base64::Engine;
-use bytes::Bytes;
-use http::Method;
-use integration_tests::credentials::{put_creds, CredentialSetup};
-use integration_tests::fakes::{asaas::FakeAsaas, efi::FakeEfi, efi::TestPki};
+use integration_tests::credentials::{
+    CredentialSetup, LiveFakes, FAKES_ASAAS_TOKEN, FAKES_EFI_HMAC,
+};
+use integration_tests::pipeline::{drain_memory_queue, post_webhook};
 use integration_tests::{get_path, json, on_both_backends, pix_body, post_payment, Backend, KEY_A};
 use serde_json::{json, Value};
 use shared::adapters::memory::MemoryQueue;
-use shared::api::ApiRequest;
-use shared::service::webhooks::{
-    QueueMessage, RetrySchedule, TenantCache, WebhookReceiver, WebhookWorker,
-};
+use shared::service::webhooks::{RetrySchedule, TenantCache, WebhookReceiver, WebhookWorker};
 use std::sync::Arc;
 use std::time::Duration;
 
-const EFI_HMAC: &str = "efi-hmac-unsigned-webhooks-test-0123456789";
-const ASAAS_TOKEN: &str = "asaas-token-unsigned-webhooks-test-012345";
+const EFI_HMAC: &str = FAKES_EFI_HMAC;
+const ASAAS_TOKEN: &str = FAKES_ASAAS_TOKEN;
 
-async fn post_webhook(
-    rx: &WebhookReceiver,
-    path_and_query: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> u16 {
-    let (path, query) = match path_and_query.split_once('?') {
-        Some((p, q)) => (p.to_string(), Some(q.to_string())),
-        None => (path_and_query.to_string(), None),
-    };
-    let mut map = http::HeaderMap::new();
-    for (k, v) in headers {
-        map.insert(
-            http::HeaderName::from_bytes(k.as_bytes()).expect("name"),
-            http::HeaderValue::from_str(v).expect("value"),
-        );
-    }
-    shared::api::handle_webhook(
-        rx,
-        ApiRequest {
-            method: Method::POST,
-            path,
-            query,
-            headers: map,
-            body: Bytes::copy_from_slice(body.as_bytes()),
-            deadline: None,
-            source_ip: None,
-        },
-    )
-    .await
-    .status
+/// The receiver's answer to one webhook.
+async fn status(rx: &WebhookReceiver, path: &str, headers: &[(&str, &str)], body: &str) -> u16 {
+    post_webhook(rx, path, headers, body).await.status
 }
 
 async fn status_and_events(svc: &shared::service::Orchestrator, id: &str) -> (String, Vec<String>) {
@@ -74,25 +42,7 @@ async fn status_and_events(svc: &shared::service::Orchestrator, id: &str) -> (St
 async fn forged_paid_reports_change_nothing_and_real_ones_settle(backend: Backend) {
     let s = CredentialSetup::new(backend).await;
     let svc = Arc::new(s.instance(Duration::from_secs(30)));
-    let asaas = FakeAsaas::start().await;
-    let pki = TestPki::generate();
-    let efi = FakeEfi::start(&pki).await;
-    let p12 = base64::engine::general_purpose::STANDARD.encode(pki.client_pkcs12());
-    for (gateway, body) in [
-        (
-            "efi",
-            json!({"client_id": efi.client_id, "client_secret": efi.client_secret,
-                "certificate_p12": p12, "pix_key": efi.pix_key, "webhook_hmac": EFI_HMAC,
-                "base_url": efi.base_url, "ca_pem": pki.ca_pem}),
-        ),
-        (
-            "asaas",
-            json!({"api_key": asaas.token, "webhook_token": ASAAS_TOKEN, "base_url": asaas.base_url}),
-        ),
-    ] {
-        let r = put_creds(&svc, KEY_A, gateway, &body).await;
-        assert_eq!(r.status, 200, "{gateway}: {}", r.body);
-    }
+    let LiveFakes { asaas, efi, .. } = LiveFakes::register(&svc, KEY_A, &["efi", "asaas"]).await;
     let queue = Arc::new(MemoryQueue::new(3));
     let rx = WebhookReceiver::new(
         shared::gateways::webhooks::WebhookRegistry::standard(),
@@ -110,31 +60,7 @@ async fn forged_paid_reports_change_nothing_and_real_ones_settle(backend: Backen
         RetrySchedule::immediate(3),
     )
     .with_confirmer(svc.clone());
-    let drain = || async {
-        for _ in 0..20 {
-            let batch: Vec<QueueMessage> = queue
-                .receive(10, Duration::from_secs(60))
-                .into_iter()
-                .map(|m| QueueMessage {
-                    message_id: m.message_id,
-                    receipt_handle: m.receipt_handle,
-                    body: m.body,
-                    receive_count: m.receive_count,
-                    trace_header: None,
-                })
-                .collect();
-            if batch.is_empty() {
-                return;
-            }
-            let failed = worker.process_batch(batch.clone()).await.expect("batch");
-            assert!(failed.is_empty(), "worker failed {failed:?}");
-            for m in &batch {
-                queue.delete(&m.receipt_handle);
-            }
-        }
-        panic!("queue did not drain");
-    };
-
+    let drain = || drain_memory_queue(&queue, &worker);
     // A pending Pix at each gateway.
     let mut ids = std::collections::BTreeMap::new();
     for gateway in ["efi", "asaas"] {
@@ -169,7 +95,7 @@ async fn forged_paid_reports_change_nothing_and_real_ones_settle(backend: Backen
 
     // Forged: the right shared values, no money at either gateway.
     assert_eq!(
-        post_webhook(
+        status(
             &rx,
             &efi_hook,
             &[],
@@ -179,7 +105,7 @@ async fn forged_paid_reports_change_nothing_and_real_ones_settle(backend: Backen
         200
     );
     assert_eq!(
-        post_webhook(
+        status(
             &rx,
             "/webhooks/asaas/ten_a",
             &[("asaas-access-token", ASAAS_TOKEN)],
@@ -216,7 +142,7 @@ async fn forged_paid_reports_change_nothing_and_real_ones_settle(backend: Backen
     efi.pay(&txid);
     asaas.set_payment_status(&asaas_pay, "RECEIVED");
     assert_eq!(
-        post_webhook(
+        status(
             &rx,
             &efi_hook,
             &[],
@@ -226,7 +152,7 @@ async fn forged_paid_reports_change_nothing_and_real_ones_settle(backend: Backen
         200
     );
     assert_eq!(
-        post_webhook(
+        status(
             &rx,
             "/webhooks/asaas/ten_a",
             &[("asaas-access-token", ASAAS_TOKEN)],

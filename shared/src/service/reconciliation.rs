@@ -123,62 +123,9 @@ impl Orchestrator {
             deadline,
             swept: None,
         };
-        match self.resolve_for_charge(tenant, name).await {
-            Err(e) => {
-                r.run.status = RunStatus::Failed;
-                r.run.error = Some(format!("{}: {}", e.code, e.message));
-            }
-            Ok(resolved) => {
-                let budget = (deadline - SAVE_MARGIN - started)
-                    .to_std()
-                    .unwrap_or_default();
-                let listing =
-                    tokio::time::timeout(budget, resolved.imp.list_charges(&window)).await;
-                match listing {
-                    Err(_) => {
-                        r.run.status = RunStatus::Failed;
-                        r.run.error = Some(format!(
-                            "{name} did not finish listing in time; run a narrower window"
-                        ));
-                    }
-                    Ok(Err(e)) => {
-                        r.run.status = RunStatus::Failed;
-                        r.run.error = Some(format!("{}: {}", e.code, e.message));
-                    }
-                    Ok(Ok(listing)) => {
-                        if !listing.complete {
-                            r.run.status = RunStatus::Partial;
-                            r.run.error = Some(format!(
-                                "{name} listed more than {} charges; run a narrower window for the rest",
-                                crate::ports::MAX_LISTED_CHARGES
-                            ));
-                        }
-                        r.run.listed = u32::try_from(listing.charges.len()).unwrap_or(u32::MAX);
-                        for listed in &listing.charges {
-                            if self.clock.now() >= deadline - SAVE_MARGIN {
-                                r.run.status = RunStatus::Partial;
-                                r.run.error = Some(
-                                    "the run's time budget was spent; run a narrower window for the rest"
-                                        .into(),
-                                );
-                                break;
-                            }
-                            if let Err(e) = self
-                                .compare(tenant, name, &resolved.account, listed, &mut r)
-                                .await
-                            {
-                                // One charge that cannot be compared now (a store error) does
-                                // not stop the others; the next run compares it again.
-                                r.run.status = RunStatus::Partial;
-                                r.run.error = Some(format!(
-                                    "{} could not be compared: {e}",
-                                    listed.charge.gateway_payment_id
-                                ));
-                            }
-                        }
-                    }
-                }
-            }
+        if let Err(why) = self.list_and_compare(tenant, name, window, &mut r).await {
+            r.run.status = RunStatus::Failed;
+            r.run.error = Some(why);
         }
         r.run.finished_at = self.clock.now();
         let found: u32 = r.run.counts.values().sum();
@@ -211,6 +158,59 @@ impl Orchestrator {
             }
         }
         Ok(r.run)
+    }
+
+    /// Lists the gateway's charges with the tenant's current credentials and compares each;
+    /// `Err` is why nothing could be listed (the run failed). A listing or a comparison cut
+    /// short leaves the run `partial`.
+    async fn list_and_compare(
+        &self,
+        tenant: &Tenant,
+        name: &str,
+        window: ChargeWindow,
+        r: &mut Run,
+    ) -> Result<(), String> {
+        let resolved = self
+            .resolve_for_charge(tenant, name)
+            .await
+            .map_err(|e| format!("{}: {}", e.code, e.message))?;
+        let budget = (r.deadline - SAVE_MARGIN - self.clock.now())
+            .to_std()
+            .unwrap_or_default();
+        let listing = tokio::time::timeout(budget, resolved.imp.list_charges(&window))
+            .await
+            .map_err(|_| format!("{name} did not finish listing in time; run a narrower window"))?
+            .map_err(|e| format!("{}: {}", e.code, e.message))?;
+        if !listing.complete {
+            r.run.status = RunStatus::Partial;
+            r.run.error = Some(format!(
+                "{name} listed more than {} charges; run a narrower window for the rest",
+                crate::ports::MAX_LISTED_CHARGES
+            ));
+        }
+        r.run.listed = u32::try_from(listing.charges.len()).unwrap_or(u32::MAX);
+        for listed in &listing.charges {
+            if self.clock.now() >= r.deadline - SAVE_MARGIN {
+                r.run.status = RunStatus::Partial;
+                r.run.error = Some(
+                    "the run's time budget was spent; run a narrower window for the rest".into(),
+                );
+                break;
+            }
+            // One charge that cannot be compared now (a store error) does not stop the others;
+            // the next run compares it again.
+            if let Err(e) = self
+                .compare(tenant, name, &resolved.account, listed, r)
+                .await
+            {
+                r.run.status = RunStatus::Partial;
+                r.run.error = Some(format!(
+                    "{} could not be compared: {e}",
+                    listed.charge.gateway_payment_id
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Compares one listed charge with our payment and repairs or flags (see the module).
