@@ -13,6 +13,9 @@ const VISIBILITY: Duration = Duration::from_secs(60);
 /// Polls forever (until the process ends).
 pub async fn run(queue: Arc<MemoryQueue>, worker: Arc<WebhookWorker>) {
     loop {
+        // What a load run watches (`/metrics`): SQS's ApproximateNumberOfMessagesNotVisible.
+        metrics::gauge!("queue_in_flight").set(queue.in_flight() as f64);
+        metrics::gauge!("queue_dead_letters").set(queue.dlq_len() as f64);
         let batch: Vec<QueueMessage> = queue
             .receive(10, VISIBILITY)
             .into_iter()

@@ -140,7 +140,8 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         file_credentials,
     )?));
     let schedule = RetrySchedule::default();
-    let queue = Arc::new(MemoryQueue::new(schedule.max_attempts()));
+    let queue =
+        Arc::new(MemoryQueue::new(schedule.max_attempts()).with_inflight_cap(inflight_cap()?));
     let svc = Arc::new(svc.with_delivery_queue(queue.clone()));
     let cache = || TenantCache::new(stores.tenants.clone(), Duration::from_secs(5));
     let receiver = Arc::new(WebhookReceiver::new(
@@ -211,6 +212,18 @@ fn reconcile_every() -> Result<Duration, String> {
 }
 
 /// How often the sweeper runs: `ORCH_SWEEP_SECONDS` (default 30, at least 1).
+/// `ORCH_QUEUE_INFLIGHT_CAP`: the local queue's in-flight limit (SQS: ≈ 120,000); load runs
+/// scale it down to model a full queue within minutes.
+fn inflight_cap() -> Result<usize, String> {
+    match std::env::var("ORCH_QUEUE_INFLIGHT_CAP") {
+        Err(_) => Ok(shared::adapters::memory::SQS_INFLIGHT_CAP),
+        Ok(v) => match v.trim().parse::<usize>() {
+            Ok(n) if n >= 1 => Ok(n),
+            _ => Err("ORCH_QUEUE_INFLIGHT_CAP: a whole number, at least 1".into()),
+        },
+    }
+}
+
 fn sweep_every() -> Result<Duration, String> {
     match std::env::var("ORCH_SWEEP_SECONDS") {
         Err(_) => Ok(Duration::from_secs(30)),

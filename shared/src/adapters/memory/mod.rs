@@ -26,7 +26,7 @@ pub use outbox::MemoryOutbox;
 pub(crate) use outbox::{callback_count, event_matches};
 pub(crate) use payments::matches as payment_matches;
 pub use payments::MemoryPaymentStore;
-pub use queue::{MemoryQueue, ReceivedMessage};
+pub use queue::{MemoryQueue, ReceivedMessage, SQS_INFLIGHT_CAP};
 pub use reconciliation::MemoryReconciliationStore;
 pub use sealed_credentials::MemorySealedCredentials;
 pub use tenants::MemoryTenantStore;

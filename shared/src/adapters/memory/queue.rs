@@ -38,7 +38,13 @@ struct State {
 pub struct MemoryQueue {
     state: Mutex<State>,
     max_receive_count: u32,
+    /// SQS's limit on in-flight messages (received, not yet deleted or visible again): ≈ 120,000
+    /// for a standard queue. At the limit a receive gets nothing (SQS answers `OverLimit`).
+    inflight_cap: usize,
 }
+
+/// SQS's in-flight limit for a standard queue.
+pub const SQS_INFLIGHT_CAP: usize = 120_000;
 
 impl MemoryQueue {
     /// A queue whose messages go to the DLQ after `max_receive_count` receives.
@@ -46,7 +52,24 @@ impl MemoryQueue {
         Self {
             state: Mutex::new(State::default()),
             max_receive_count,
+            inflight_cap: SQS_INFLIGHT_CAP,
         }
+    }
+
+    /// Models a smaller in-flight limit (load runs scale SQS's 120,000 down to their size).
+    pub fn with_inflight_cap(mut self, cap: usize) -> Self {
+        self.inflight_cap = cap.max(1);
+        self
+    }
+
+    /// Messages received and not yet deleted whose visibility timeout has not run out.
+    pub fn in_flight(&self) -> usize {
+        let now = Instant::now();
+        self.lock()
+            .queue
+            .iter()
+            .filter(|m| m.receipt.is_some() && m.visible_at > now)
+            .count()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -58,8 +81,16 @@ impl MemoryQueue {
         let now = Instant::now();
         let mut st = self.lock();
         let mut out = Vec::new();
+        let mut in_flight = st
+            .queue
+            .iter()
+            .filter(|m| m.receipt.is_some() && m.visible_at > now)
+            .count();
         let mut i = 0;
         while i < st.queue.len() && out.len() < max {
+            if in_flight >= self.inflight_cap {
+                break; // SQS: OverLimit, nothing received
+            }
             if st.queue[i].visible_at > now {
                 i += 1;
                 continue;
@@ -70,6 +101,7 @@ impl MemoryQueue {
                 }
                 continue;
             }
+            in_flight += 1;
             let m = &mut st.queue[i];
             m.receive_count += 1;
             m.visible_at = now + visibility;
@@ -192,6 +224,23 @@ mod tests {
         );
         q.delete(&again[0].receipt_handle);
         assert!(q.is_empty());
+    }
+
+    #[test]
+    fn at_the_in_flight_cap_a_receive_gets_nothing() {
+        let q = MemoryQueue::new(8).with_inflight_cap(2);
+        for b in ["a", "b", "c"] {
+            q.push(b.into());
+        }
+        let got = q.receive(10, Duration::from_secs(60));
+        assert_eq!(got.len(), 2, "two in flight at most");
+        assert_eq!(q.in_flight(), 2);
+        assert!(
+            q.receive(10, Duration::from_secs(60)).is_empty(),
+            "over the limit"
+        );
+        q.delete(&got[0].receipt_handle);
+        assert_eq!(q.receive(10, Duration::from_secs(60)).len(), 1);
     }
 
     fn futures_lite_block<F: std::future::Future>(f: F) -> F::Output {
