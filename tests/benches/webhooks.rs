@@ -164,12 +164,8 @@ fn main() {
                 // hand the event over as this delivery message.
                 let effects = effects_for(None, &p, Utc::now());
                 payments.insert(&p, &effects).await.unwrap();
-                let msg = DeliveryMessage {
-                    trace_header: None,
-                    deliver_event: effects.events[0].id.clone(),
-                    tenant_id: tenant.id.clone(),
-                    resend: false,
-                };
+                let msg =
+                    DeliveryMessage::new(effects.events[0].id.clone(), tenant.id.clone());
                 batch.push(QueueMessage {
                 trace_header: None,
                     message_id: format!("m{round}-{i}"),

@@ -392,12 +392,12 @@ async fn cancel_webhook_afterwards_changes_nothing(b: Backend) {
         ),
     ];
     for (i, (gateway, body)) in bodies.iter().enumerate() {
-        let env = WebhookEnvelope {
-            gateway: (*gateway).into(),
-            tenant_id: TenantId::parse("ten_a").unwrap(),
-            received_at: chrono::Utc::now(),
-            body_b64: base64::Engine::encode(&base64::engine::general_purpose::STANDARD, body),
-        };
+        let env = WebhookEnvelope::new(
+            *gateway,
+            TenantId::parse("ten_a").unwrap(),
+            chrono::Utc::now(),
+            body.as_bytes(),
+        );
         let msg = QueueMessage {
             message_id: format!("m{i}"),
             receipt_handle: format!("r{i}"),

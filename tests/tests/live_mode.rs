@@ -345,12 +345,12 @@ fn worker(h: &Harness) -> WebhookWorker {
 }
 
 async fn deliver(w: &WebhookWorker, n: usize, body: &str) {
-    let env = WebhookEnvelope {
-        gateway: "stripe".into(),
-        tenant_id: TenantId::parse("ten_a").unwrap(),
-        received_at: chrono::Utc::now(),
-        body_b64: base64::Engine::encode(&base64::engine::general_purpose::STANDARD, body),
-    };
+    let env = WebhookEnvelope::new(
+        "stripe",
+        TenantId::parse("ten_a").unwrap(),
+        chrono::Utc::now(),
+        body.as_bytes(),
+    );
     let msg = QueueMessage {
         message_id: format!("m{n}"),
         receipt_handle: format!("r{n}"),

@@ -95,12 +95,10 @@ async fn a_relay_crash_after_the_status_write_delays_events_never_loses_or_repea
     // A duplicate hand-over (the stream delivers at least once) sends nothing again.
     let delivered = p.callbacks()[0].webhook_id.clone();
     p.queue
-        .send_delivery(&DeliveryMessage {
-            trace_header: None,
-            deliver_event: delivered,
-            tenant_id: shared::domain::TenantId::parse("ten_a").unwrap(),
-            resend: false,
-        })
+        .send_delivery(&DeliveryMessage::new(
+            delivered,
+            shared::domain::TenantId::parse("ten_a").unwrap(),
+        ))
         .await
         .unwrap();
     p.drain().await;

@@ -60,4 +60,42 @@ pub struct DeliveryMessage {
     /// The X-Ray trace to continue (sent as the message's `AWSTraceHeader`, not in the body).
     #[serde(skip)]
     pub trace_header: Option<String>,
+    /// Delivery attempts made before this copy of the message (the worker's own count: SQS's
+    /// receive count also counts Lambda timeouts and throttles, and restarts with each copy).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub attempt: u32,
+    /// Not to be attempted before this instant (Unix ms): a wait longer than one SQS delay
+    /// (15 min) is made of several delayed copies, none of them in flight meanwhile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_at_ms: Option<i64>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+impl DeliveryMessage {
+    /// The first hand-over of an event (the relay).
+    pub fn new(event_id: impl Into<String>, tenant_id: TenantId) -> Self {
+        Self {
+            deliver_event: event_id.into(),
+            tenant_id,
+            resend: false,
+            trace_header: None,
+            attempt: 0,
+            due_at_ms: None,
+        }
+    }
+
+    /// A merchant-requested resend (sent even if delivered already).
+    pub fn resend(mut self) -> Self {
+        self.resend = true;
+        self
+    }
+
+    /// With the trace of the request that wrote the event.
+    pub fn traced(mut self, trace_header: Option<String>) -> Self {
+        self.trace_header = trace_header;
+        self
+    }
 }

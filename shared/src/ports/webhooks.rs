@@ -17,6 +17,36 @@ pub struct WebhookEnvelope {
     #[serde(with = "crate::time_format")]
     pub received_at: DateTime<Utc>,
     pub body_b64: String,
+    /// Processing attempts made before this copy (the worker's own count, as for deliveries).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub attempt: u32,
+    /// Not to be processed before this instant (Unix ms); see `DeliveryMessage::due_at_ms`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_at_ms: Option<i64>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+impl WebhookEnvelope {
+    /// A verified body as received, for its first processing.
+    pub fn new(
+        gateway: impl Into<String>,
+        tenant_id: TenantId,
+        received_at: DateTime<Utc>,
+        body: &[u8],
+    ) -> Self {
+        use base64::Engine;
+        Self {
+            gateway: gateway.into(),
+            tenant_id,
+            received_at,
+            body_b64: base64::engine::general_purpose::STANDARD.encode(body),
+            attempt: 0,
+            due_at_ms: None,
+        }
+    }
 }
 
 /// The queue from receiver to worker (SQS in AWS, in-process locally).

@@ -176,12 +176,11 @@ impl Orchestrator {
             .as_ref()
             .ok_or_else(|| ApiError::Unavailable("event delivery is not configured".into()))?;
         queue
-            .send_delivery(&DeliveryMessage {
-                trace_header: crate::telemetry::trace_header(),
-                deliver_event: e.event.id.clone(),
-                tenant_id: tenant.id.clone(),
-                resend: true,
-            })
+            .send_delivery(
+                &DeliveryMessage::new(e.event.id.clone(), tenant.id.clone())
+                    .resend()
+                    .traced(crate::telemetry::trace_header()),
+            )
             .await?;
         serde_json::to_string(&event_view(&e)).map_err(|e| ApiError::Internal(e.to_string()))
     }

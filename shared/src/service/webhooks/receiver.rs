@@ -6,7 +6,6 @@ use crate::domain::TenantId;
 use crate::error::ApiError;
 use crate::gateways::webhooks::{InboundWebhook, WebhookError, WebhookRegistry};
 use crate::ports::{WebhookEnvelope, WebhookQueue};
-use base64::Engine;
 use http::HeaderMap;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -74,12 +73,7 @@ impl WebhookReceiver {
                     ApiError::invalid("invalid_webhook", "body", e.to_string())
                 }
             })?;
-        let envelope = WebhookEnvelope {
-            gateway: module.name().to_string(),
-            tenant_id: tid,
-            received_at: now,
-            body_b64: base64::engine::general_purpose::STANDARD.encode(body),
-        };
+        let envelope = WebhookEnvelope::new(module.name().to_string(), tid, now, body);
         self.queue.send(&envelope).await?;
         crate::telemetry::count(crate::telemetry::WEBHOOK_RECEIVED, Some(module.name()));
         Ok(())

@@ -43,12 +43,8 @@ impl Relay {
                 i,
                 StoreError::Unavailable("failpoint relay.before_send".into())
             )));
-            let msg = DeliveryMessage {
-                deliver_event: item.event_id.clone(),
-                tenant_id: item.tenant_id.clone(),
-                resend: false,
-                trace_header: item.trace_header.clone(),
-            };
+            let msg = DeliveryMessage::new(item.event_id.clone(), item.tenant_id.clone())
+                .traced(item.trace_header.clone());
             self.queue.send_delivery(&msg).await.map_err(|e| (i, e))?;
         }
         Ok(())
