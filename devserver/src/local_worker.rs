@@ -107,3 +107,24 @@ pub async fn reconcile(svc: Arc<shared::service::Orchestrator>, every: Duration)
         }
     }
 }
+
+/// The relay audit of the dev server: every `every` (the deployment's Lambda runs hourly), the
+/// events written 26 h to 25 h ago on the service clock that are still pending with no attempt
+/// are handed to the queue (`Orchestrator::relay_audit`); the first pass one period after start.
+pub async fn relay_audit(svc: Arc<shared::service::Orchestrator>, every: Duration) {
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match svc.relay_audit().await {
+            Ok(r) if r.requeued > 0 || r.failed > 0 => tracing::warn!(
+                examined = r.examined,
+                requeued = r.requeued,
+                failed = r.failed,
+                "relay audit"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "relay audit failed; next pass retries"),
+        }
+    }
+}

@@ -182,6 +182,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     tokio::spawn(local_worker::run(queue, worker));
     tokio::spawn(local_worker::sweep(svc.clone(), sweep_every()?));
     tokio::spawn(local_worker::reconcile(svc.clone(), reconcile_every()?));
+    tokio::spawn(local_worker::relay_audit(svc.clone(), relay_audit_every()?));
     http_server::serve(svc, receiver, args.addr, args.store, Some(metrics)).await
 }
 
@@ -207,6 +208,17 @@ fn reconcile_every() -> Result<Duration, String> {
         Ok(v) => match v.trim().parse::<u64>() {
             Ok(n) if n >= 10 => Ok(Duration::from_secs(n)),
             _ => Err("ORCH_RECONCILE_SECONDS: a whole number of seconds, at least 10".into()),
+        },
+    }
+}
+
+/// How often the relay audit runs: `ORCH_RELAY_AUDIT_SECONDS` (default 3600, at least 10).
+fn relay_audit_every() -> Result<Duration, String> {
+    match std::env::var("ORCH_RELAY_AUDIT_SECONDS") {
+        Err(_) => Ok(Duration::from_secs(3600)),
+        Ok(v) => match v.trim().parse::<u64>() {
+            Ok(n) if n >= 10 => Ok(Duration::from_secs(n)),
+            _ => Err("ORCH_RELAY_AUDIT_SECONDS: a whole number of seconds, at least 10".into()),
         },
     }
 }

@@ -54,11 +54,15 @@ pub const RECONCILIATION_FAILED: &str = "ReconciliationFailed";
 /// (one series for the alarm; the log line names the gateway). A forged or premature webhook;
 /// alarmed on any.
 pub const WEBHOOK_UNCONFIRMED: &str = "WebhookUnconfirmed";
+/// Merchant events the relay audit found still `pending` with no delivery attempt after the
+/// stream's retention and handed to the delivery queue itself: the stream relay lost them (an
+/// outage of SQS, KMS or IAM longer than the stream keeps records). Alarmed on any.
+pub const RELAY_AUDIT_REQUEUED: &str = "RelayAuditRequeued";
 /// The label naming the gateway (an EMF dimension).
 pub const GATEWAY_LABEL: &str = "Gateway";
 
 /// Every metric, with its unit (as EMF names it), for recorders, dashboards and tests.
-pub const METRICS: [(&str, &str); 16] = [
+pub const METRICS: [(&str, &str); 17] = [
     (PAYMENT_PROCESSED, "Count"),
     (PAYMENT_FAILED, "Count"),
     (WEBHOOK_RECEIVED, "Count"),
@@ -75,6 +79,7 @@ pub const METRICS: [(&str, &str); 16] = [
     (RECONCILIATION_FINDINGS, "Count"),
     (RECONCILIATION_FAILED, "Count"),
     (WEBHOOK_UNCONFIRMED, "Count"),
+    (RELAY_AUDIT_REQUEUED, "Count"),
 ];
 
 /// Registers units and descriptions with the installed recorder (call once after installing).
@@ -119,6 +124,14 @@ pub fn reconciliation(gateway: &str, findings: usize, failed: bool) {
     if failed {
         tracing::warn!(gateway, "reconciliation run failed to list its gateway");
         metrics::counter!(RECONCILIATION_FAILED).increment(1);
+    }
+}
+
+/// One relay audit: the events it handed to the delivery queue (sent only when there are any).
+pub fn relay_audit(requeued: usize) {
+    if requeued > 0 {
+        metrics::counter!(RELAY_AUDIT_REQUEUED)
+            .increment(u64::try_from(requeued).unwrap_or(u64::MAX));
     }
 }
 

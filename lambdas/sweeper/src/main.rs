@@ -2,8 +2,10 @@
 //! `Orchestrator::sweep_stale_claims` per invocation — the create claims whose holder died
 //! after (maybe) charging and whose merchant never retried are settled from a look-up at the
 //! intent gateway. A second schedule sends `{"task": "reconcile"}`: one reconciliation pass
-//! (`Orchestrator::reconcile_all`) over every tenant's live gateways. Clients are built once
-//! per instance.
+//! (`Orchestrator::reconcile_all`) over every tenant's live gateways. A third sends
+//! `{"task": "relay_audit"}`: the relay audit (`Orchestrator::relay_audit`) hands the merchant
+//! events written 26 h to 25 h ago that are still pending with no attempt (the stream relay lost
+//! them) to the delivery queue. Clients are built once per instance.
 
 use lambda_runtime::{Error, LambdaEvent};
 use metrics_cloudwatch_embedded::lambda::handler::run;
@@ -15,6 +17,21 @@ use shared::service::Orchestrator;
 const RECONCILE_BUDGET: std::time::Duration = std::time::Duration::from_secs(100);
 
 async fn sweep(svc: &Orchestrator, event: LambdaEvent<Value>) -> Result<Value, Error> {
+    if event.payload.get("task").and_then(Value::as_str) == Some("relay_audit") {
+        let r = svc.relay_audit().await?;
+        let out = json!({
+            "tenants": r.tenants,
+            "examined": r.examined,
+            "requeued": r.requeued,
+            "failed": r.failed,
+        });
+        // A tenant left unaudited fails the invocation: the schedule's asynchronous retries
+        // run it again (over nearly the same window) and the function's Errors metric shows it.
+        if r.failed > 0 {
+            return Err(format!("relay audit incomplete: {out}").into());
+        }
+        return Ok(out);
+    }
     if event.payload.get("task").and_then(Value::as_str) == Some("reconcile") {
         // Never past the invocation's own deadline (less a margin to answer).
         let now_ms = u64::try_from(

@@ -3,6 +3,7 @@
 
 mod receiver;
 mod relay;
+mod relay_audit;
 mod retry;
 mod tenant_cache;
 mod worker;
@@ -11,6 +12,9 @@ pub(crate) use worker::late_payment_alarm;
 
 pub use receiver::WebhookReceiver;
 pub use relay::{parse_stream_event, relay_memory_feed, Relay, RelayItem, StreamBatch};
+pub use relay_audit::{
+    AuditWindow, RelayAudit, RelayAuditReport, RELAY_AUDIT_LAG, RELAY_AUDIT_SPAN,
+};
 pub use retry::RetrySchedule;
 pub use tenant_cache::TenantCache;
 pub use worker::{
