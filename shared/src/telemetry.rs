@@ -54,11 +54,17 @@ pub const RECONCILIATION_FAILED: &str = "ReconciliationFailed";
 /// (one series for the alarm; the log line names the gateway). A forged or premature webhook;
 /// alarmed on any.
 pub const WEBHOOK_UNCONFIRMED: &str = "WebhookUnconfirmed";
+/// A merchant callback endpoint failed for days and was disabled (`tenant.endpoint_disabled`:
+/// the operator's alarm; the tenant sees it in the console and enables it again).
+pub const ENDPOINT_DISABLED: &str = "EndpointDisabled";
+/// The worker moved a message to a dead-letter queue: poison on its first attempt, a crash loop,
+/// or its attempts spent. Alarmed with the DLQs' depth.
+pub const QUEUE_DEAD_LETTERED: &str = "QueueDeadLettered";
 /// The label naming the gateway (an EMF dimension).
 pub const GATEWAY_LABEL: &str = "Gateway";
 
 /// Every metric, with its unit (as EMF names it), for recorders, dashboards and tests.
-pub const METRICS: [(&str, &str); 16] = [
+pub const METRICS: [(&str, &str); 18] = [
     (PAYMENT_PROCESSED, "Count"),
     (PAYMENT_FAILED, "Count"),
     (WEBHOOK_RECEIVED, "Count"),
@@ -75,6 +81,8 @@ pub const METRICS: [(&str, &str); 16] = [
     (RECONCILIATION_FINDINGS, "Count"),
     (RECONCILIATION_FAILED, "Count"),
     (WEBHOOK_UNCONFIRMED, "Count"),
+    (ENDPOINT_DISABLED, "Count"),
+    (QUEUE_DEAD_LETTERED, "Count"),
 ];
 
 /// Registers units and descriptions with the installed recorder (call once after installing).
