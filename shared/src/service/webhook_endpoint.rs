@@ -78,7 +78,12 @@ impl Orchestrator {
             before = store.load(&key).await?;
         }
         let (resent, more) = match before.failing_since {
-            Some(since) => self.resend_backlog(&who.tenant.id, &url, since).await?,
+            // An event made shortly before the first failure may have waited for its first
+            // attempt until then; anything older was attempted while the endpoint worked.
+            Some(since) => {
+                self.resend_backlog(&who.tenant.id, &url, since - chrono::Duration::hours(1))
+                    .await?
+            }
             None => (0, false),
         };
         self.audit(

@@ -144,6 +144,26 @@ impl MemoryQueue {
         self.lock().dlq.len()
     }
 
+    /// How long each waiting (sent with a delay, not in flight) message is still hidden.
+    pub fn hidden_for(&self) -> Vec<Duration> {
+        let now = Instant::now();
+        self.lock()
+            .queue
+            .iter()
+            .filter(|m| m.receipt.is_none() && m.visible_at > now)
+            .map(|m| m.visible_at - now)
+            .collect()
+    }
+
+    /// Makes every waiting message visible now (tests: the queue's side of a controlled
+    /// clock moved ahead; messages in flight stay in flight).
+    pub fn reveal_waiting(&self) {
+        let now = Instant::now();
+        for m in self.lock().queue.iter_mut().filter(|m| m.receipt.is_none()) {
+            m.visible_at = now;
+        }
+    }
+
     /// The bodies in the dead-letter list, oldest first.
     pub fn dead_letters(&self) -> Vec<String> {
         self.lock().dlq.iter().map(|m| m.body.clone()).collect()

@@ -92,11 +92,17 @@ impl WebhookWorker {
         // May this endpoint be attempted now?
         let key = EndpointKey::new(&tenant.id, &url);
         let paced = self.endpoint_policy.paced;
-        let health = if paced {
+        let mut health = if paced {
             self.endpoint_health(&key).await
         } else {
             EndpointHealth::default()
         };
+        if health.disabled_at.is_some() {
+            // The tenant may have enabled it since this instance cached it: never fail an event
+            // on a stale copy.
+            self.health_cache_drop(&key);
+            health = self.endpoint_health(&key).await;
+        }
         let now = self.clock.now();
         let based_on = match health.gate(now) {
             Gate::Send => health.version,
@@ -120,7 +126,8 @@ impl WebhookWorker {
         };
         // A healthy endpoint frees a slot within milliseconds; one that hangs holds it, and
         // the tenant's other deliveries step aside instead of holding this worker too.
-        let slot = tokio::time::timeout(SHARE_PATIENCE, self.tenant_slot(&tenant.id).acquire_owned());
+        let slot =
+            tokio::time::timeout(SHARE_PATIENCE, self.tenant_slot(&tenant.id).acquire_owned());
         let Ok(Ok(_slot)) = slot.await else {
             return Step::Wait(SHARE_WAIT);
         };
