@@ -16,6 +16,7 @@ use integration_tests::{
 };
 use serde_json::{json, Value};
 use shared::adapters::memory::{MemoryQueue, MemoryQueues};
+use shared::clock::Clock;
 use shared::domain::{CallbackUrl, EndpointHealth, TenantId};
 use shared::ports::{DeliveryMessage, EndpointKey, QueueKind, WebhookQueue};
 use shared::service::webhooks::{
@@ -473,4 +474,69 @@ async fn intake_and_delivery_are_separate_queues() {
         .unwrap();
     assert_eq!((queues.intake.len(), queues.delivery.len()), (1, 2));
     assert!(queues.delivery.hidden_for()[0] <= Duration::from_secs(900));
+}
+
+/// A refund reported before the payment's success (the success webhook still on its way) is
+/// retried on the schedule while the payment can still succeed, and applied once it has. On the
+/// previous main it was recorded as unmatched after the 5-minute grace and never applied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_refund_reported_before_the_success_is_applied_after_it() {
+    use integration_tests::pipeline::{stripe_pi_event, stripe_refund_event};
+    let mut f = fixture(Backend::Memory).await;
+    let mut body = integration_tests::pix_body(1990);
+    body["gateway"] = "stripe".into();
+    let r = post_payment(&f.h.svc, KEY_B, "early-refund", &body).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let p = json(&r);
+    let (id, pi) = (
+        p["id"].as_str().unwrap().to_string(),
+        p["gateway_payment_id"].as_str().unwrap().to_string(),
+    );
+    let tenant = TenantId::parse("ten_b").unwrap();
+    let enqueue = |body: String, minutes_ago: i64| {
+        let env = shared::ports::WebhookEnvelope::new(
+            "stripe",
+            tenant.clone(),
+            f.h.clock.now() - Days::minutes(minutes_ago),
+            body.as_bytes(),
+        );
+        let q = f.queues.clone();
+        async move { q.send(&env).await.unwrap() }
+    };
+    // The refund arrives first, already 10 minutes old (past the unmatched grace).
+    enqueue(
+        stripe_refund_event(
+            "evt_rf_early",
+            "refund.created",
+            "re_early",
+            &pi,
+            1990,
+            "succeeded",
+            None,
+        ),
+        10,
+    )
+    .await;
+    f.poll_intake().await;
+    let unmatched = json(&get_path(&f.h.svc, KEY_B, "/v1/webhooks/unmatched").await);
+    assert_eq!(
+        unmatched["data"].as_array().unwrap().len(),
+        0,
+        "{unmatched}"
+    );
+    assert_eq!(f.queues.intake.len(), 1, "retried on the schedule");
+    // The success, then the refund's retry.
+    enqueue(
+        stripe_pi_event("evt_ok_late", "payment_intent.succeeded", &pi, &id),
+        0,
+    )
+    .await;
+    f.poll_intake().await;
+    f.h.clock.advance(Days::seconds(7));
+    f.queues.intake.reveal_waiting();
+    f.poll_intake().await;
+    let after = json(&get_path(&f.h.svc, KEY_B, &format!("/v1/payments/{id}")).await);
+    assert_eq!(after["status"], "refunded", "{after}");
+    assert!(f.queues.intake.is_empty());
+    let _ = f.feed.relay_once(&f.relay).await;
 }

@@ -59,6 +59,8 @@ pub enum WorkerError {
     NoSigningSecret,
     #[error("callback not delivered: {0}")]
     Delivery(String),
+    #[error("the report does not apply to the payment yet: {0}")]
+    NotYet(String),
     #[error("the gateway could not confirm the report now: {0}")]
     Unconfirmed(String),
     #[error(transparent)]
@@ -233,13 +235,14 @@ impl WebhookWorker {
         let events = module
             .normalize(&raw)
             .map_err(|e| WorkerError::Normalize(e.to_string()))?;
+        let last_attempt = env.attempt + 1 >= self.schedule.max_attempts();
         for ev in &events {
             self.handle_event(
                 &tenant,
-                module.name(),
-                module.body_is_signed(),
+                (module.name(), module.body_is_signed()),
                 ev,
                 env.received_at,
+                last_attempt,
             )
             .await?;
         }
@@ -287,10 +290,10 @@ impl WebhookWorker {
     async fn handle_event(
         &self,
         tenant: &Tenant,
-        gateway: &str,
-        signed: bool,
+        (gateway, signed): (&str, bool),
         ev: &GatewayEvent,
         received_at: DateTime<Utc>,
+        last_attempt: bool,
     ) -> Result<(), WorkerError> {
         let mut payment = match self.find_payment(tenant, gateway, ev).await? {
             Match::Found(p) => *p,
@@ -343,8 +346,14 @@ impl WebhookWorker {
                 }
                 Next::NotYet(why) => {
                     // E.g. a refund reported before the payment's success was applied (two
-                    // events of one batch run concurrently): retried, then kept for people.
+                    // events of one batch run concurrently, or the success webhook still on its
+                    // way). While the payment can still succeed it is retried on the whole
+                    // schedule — a late success is applied first, then this — and only a report
+                    // that still does not fit on its last attempt is kept for people.
                     tracing::warn!(payment_id = %payment.id, gateway, event = %ev.dedupe_id, why, "event does not apply yet");
+                    if payment.status.may_still_succeed() && !last_attempt {
+                        return Err(WorkerError::NotYet(why.to_string()));
+                    }
                     return self.unmatched(tenant, gateway, ev, received_at, why).await;
                 }
             };
