@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
-# Runs `tools/loadtest` in release: `infra/loadtest.sh load|faults [args…]` (infra/loadrun.sh and
-# infra/faultrun.sh call it). Creates the venv if missing, builds the dev server and the tool,
+# Runs `tools/loadtest` in release: `infra/loadtest.sh load|faults|pipeline [args…]`
+# (infra/loadrun.sh, infra/faultrun.sh and infra/pipelinerun.sh call it). Creates the venv if
+# missing (moto; not for `pipeline`, which runs on memory), builds the dev server and the tool,
 # and runs the tool in its own process group so everything it started ends with it, whatever
 # happens. Loopback only; the tool stops by itself (a watchdog ends it after 30 minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-MODE=${1:?usage: infra/loadtest.sh load|faults [args...]}
+MODE=${1:?usage: infra/loadtest.sh load|faults|pipeline [args...]}
 shift
-case "$MODE" in load) LOGDIR=loadtest ;; faults) LOGDIR=faultrun ;; *) echo "load or faults, not $MODE" >&2; exit 2 ;; esac
+case "$MODE" in
+  load) LOGDIR=loadtest ;;
+  faults) LOGDIR=faultrun ;;
+  pipeline) LOGDIR=pipelinerun ;;
+  *) echo "load, faults or pipeline, not $MODE" >&2; exit 2 ;;
+esac
 VENV=${VENV:-$PWD/.venv}
 TARGET=${CARGO_TARGET_DIR:-$PWD/target}
-if [ ! -x "$VENV/bin/python" ]; then
+if [ "$MODE" != pipeline ] && [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check -r infra/requirements-test.txt
 fi

@@ -1,8 +1,10 @@
-//! The worker's loop on the in-process queue: what the SQS event source mapping does in AWS
-//! (batches of up to 10, delete on success, failed messages rescheduled by the worker).
+//! The worker's loops on the in-process queues: what the SQS event source mappings do in AWS
+//! (per queue, `pollers` concurrent consumers — the mapping's maximum concurrency — each taking
+//! batches of up to 10, deleting what the worker acknowledged).
 
 use shared::adapters::aws::OutboxStreamPoller;
-use shared::adapters::memory::{MemoryOutbox, MemoryQueue};
+use shared::adapters::memory::{MemoryOutbox, MemoryQueue, MemoryQueues};
+use shared::ports::QueueKind;
 use shared::service::webhooks::{relay_memory_feed, QueueMessage, Relay, WebhookWorker};
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,12 +12,28 @@ use std::time::Duration;
 /// How long a received message stays invisible if the worker dies mid-batch.
 const VISIBILITY: Duration = Duration::from_secs(60);
 
-/// Polls forever (until the process ends).
-pub async fn run(queue: Arc<MemoryQueue>, worker: Arc<WebhookWorker>) {
+/// Starts `pollers` consumers of the `kind` queue; they poll until the process ends.
+pub fn spawn(
+    queues: Arc<MemoryQueues>,
+    kind: QueueKind,
+    pollers: usize,
+    worker: Arc<WebhookWorker>,
+) {
+    for _ in 0..pollers.max(1) {
+        tokio::spawn(run(queues.clone(), kind, worker.clone()));
+    }
+}
+
+async fn run(queues: Arc<MemoryQueues>, kind: QueueKind, worker: Arc<WebhookWorker>) {
+    let name = match kind {
+        QueueKind::Intake => "intake",
+        QueueKind::Delivery => "delivery",
+    };
+    let queue: &MemoryQueue = queues.of(kind);
     loop {
         // What a load run watches (`/metrics`): SQS's ApproximateNumberOfMessagesNotVisible.
-        metrics::gauge!("queue_in_flight").set(queue.in_flight() as f64);
-        metrics::gauge!("queue_dead_letters").set(queue.dlq_len() as f64);
+        metrics::gauge!("queue_in_flight", "queue" => name).set(queue.in_flight() as f64);
+        metrics::gauge!("queue_dead_letters", "queue" => name).set(queue.dlq_len() as f64);
         let batch: Vec<QueueMessage> = queue
             .receive(10, VISIBILITY)
             .into_iter()
@@ -41,8 +59,9 @@ pub async fn run(queue: Arc<MemoryQueue>, worker: Arc<WebhookWorker>) {
         }
         if queue.dlq_len() > 0 {
             tracing::warn!(
+                queue = name,
                 dead_letters = queue.dlq_len(),
-                "callbacks in the local dead-letter queue"
+                "messages in the local dead-letter queue"
             );
         }
     }

@@ -17,10 +17,11 @@ mod local_worker;
 use args::{Args, Command, Store};
 use shared::adapters::aws::{self as dynamo, TableNames};
 use shared::adapters::http::HttpCallbackSender;
-use shared::adapters::memory::MemoryQueue;
+use shared::adapters::memory::MemoryQueues;
 use shared::bootstrap::{load_tenants_file, seed_tenants, StoreSet};
 use shared::clock::SystemClock;
 use shared::gateways::webhooks::WebhookRegistry;
+use shared::ports::QueueKind;
 use shared::service::webhooks::{
     Relay, RetrySchedule, TenantCache, WebhookReceiver, WebhookWorker,
 };
@@ -140,8 +141,10 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         file_credentials,
     )?));
     let schedule = RetrySchedule::default();
-    let queue =
-        Arc::new(MemoryQueue::new(schedule.max_attempts()).with_inflight_cap(inflight_cap()?));
+    let queue = Arc::new(MemoryQueues::new(
+        shared::service::webhooks::MAX_RECEIVE_COUNT,
+        inflight_cap()?,
+    ));
     let svc = Arc::new(svc.with_delivery_queue(queue.clone()));
     let cache = || TenantCache::new(stores.tenants.clone(), Duration::from_secs(5));
     let receiver = Arc::new(WebhookReceiver::new(
@@ -179,7 +182,10 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             tokio::spawn(local_worker::relay_stream(poller, relay));
         }
     }
-    tokio::spawn(local_worker::run(queue, worker));
+    // The deployment's event source mappings, locally: each queue its own consumers, so a
+    // backlog of deliveries never delays the gateways' webhooks, nor the reverse.
+    local_worker::spawn(queue.clone(), QueueKind::Intake, 4, worker.clone());
+    local_worker::spawn(queue, QueueKind::Delivery, 8, worker);
     tokio::spawn(local_worker::sweep(svc.clone(), sweep_every()?));
     tokio::spawn(local_worker::reconcile(svc.clone(), reconcile_every()?));
     tokio::spawn(local_worker::relay_audit(svc.clone(), relay_audit_every()?));

@@ -126,6 +126,8 @@ pub struct StoreSet {
     pub audit: Arc<dyn crate::ports::AuditStore>,
     /// Reconciliation runs.
     pub reconciliation: Arc<dyn crate::ports::ReconciliationStore>,
+    /// Merchant callback endpoints' health (kept in the breaker table).
+    pub endpoints: Arc<dyn crate::ports::EndpointHealthStore>,
 }
 
 impl StoreSet {
@@ -151,6 +153,7 @@ impl StoreSet {
             payments,
             tenants: Arc::new(MemoryTenantStore::default()),
             breakers: Arc::new(crate::adapters::memory::MemoryBreakerStore::default()),
+            endpoints: Arc::new(crate::adapters::memory::MemoryEndpointHealth::default()),
         }
     }
 
@@ -188,6 +191,10 @@ impl StoreSet {
                 client.clone(),
                 tables,
             )),
+            endpoints: Arc::new(crate::adapters::aws::DynamoEndpointHealth::new(
+                client.clone(),
+                &tables.breakers,
+            )),
             breakers: Arc::new(crate::adapters::aws::DynamoBreakerStore::new(
                 client,
                 &tables.breakers,
@@ -201,6 +208,7 @@ impl StoreSet {
             payments: self.payments.clone(),
             events: self.events.clone(),
             outbox: self.outbox.clone(),
+            endpoints: self.endpoints.clone(),
         }
     }
 
@@ -230,6 +238,7 @@ impl StoreSet {
         .with_usage(self.usage.clone())
         .with_audit(self.audit.clone())
         .with_reconciliation(self.reconciliation.clone())
+        .with_endpoints(self.endpoints.clone())
     }
 }
 
@@ -259,13 +268,28 @@ pub async fn lambda_orchestrator() -> Result<Orchestrator, String> {
     let svc = StoreSet::dynamo(dynamodb, &tables)
         .orchestrator(registry, config)
         .with_live_gateways(Arc::new(live));
-    // Resends (`POST /v1/events/{id}/resend`) go to the worker's queue.
-    Ok(match queue_url_from_env() {
-        Ok(url) => svc.with_delivery_queue(Arc::new(crate::adapters::aws::SqsWebhookQueue::new(
-            aws_sdk_sqs::Client::new(&conf),
-            url,
-        ))),
+    // Resends (`POST /v1/events/{id}/resend`) and an enabled endpoint's backlog go to the
+    // delivery queue.
+    Ok(match sqs_queues_from_env(&conf) {
+        Ok(q) => svc.with_delivery_queue(Arc::new(q)),
         Err(_) => svc,
+    })
+}
+
+/// The pipeline's queues from the environment the SAM template sets: `WEBHOOK_QUEUE_URL`
+/// (intake), `DELIVERY_QUEUE_URL` (merchant deliveries; unset: the intake queue carries both),
+/// and the dead-letter queues `WEBHOOK_DLQ_URL`, `DELIVERY_DLQ_URL` the worker moves poison and
+/// spent messages to.
+pub fn sqs_queues_from_env(
+    conf: &aws_config::SdkConfig,
+) -> Result<crate::adapters::aws::SqsWebhookQueue, String> {
+    let intake = queue_url_from_env()?;
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    let q = crate::adapters::aws::SqsWebhookQueue::new(aws_sdk_sqs::Client::new(conf), intake)
+        .with_dead_letter_queues(var("WEBHOOK_DLQ_URL"), var("DELIVERY_DLQ_URL"));
+    Ok(match var("DELIVERY_QUEUE_URL") {
+        Some(url) => q.with_delivery_queue(url),
+        None => q,
     })
 }
 
@@ -371,7 +395,7 @@ pub fn queue_url_from_env() -> Result<String, String> {
 
 /// The receiver Lambda's wiring: tenants from DynamoDB, the queue on SQS.
 pub async fn lambda_receiver() -> Result<crate::service::webhooks::WebhookReceiver, String> {
-    use crate::adapters::aws::{load_config, SqsWebhookQueue};
+    use crate::adapters::aws::load_config;
     use crate::service::webhooks::{TenantCache, WebhookReceiver};
     let conf = load_config().await;
     let tables = TableNames::from_env();
@@ -382,10 +406,7 @@ pub async fn lambda_receiver() -> Result<crate::service::webhooks::WebhookReceiv
     Ok(WebhookReceiver::new(
         crate::gateways::webhooks::WebhookRegistry::standard(),
         TenantCache::new(tenants, TENANT_CACHE_TTL),
-        Arc::new(SqsWebhookQueue::new(
-            aws_sdk_sqs::Client::new(&conf),
-            queue_url_from_env()?,
-        )),
+        Arc::new(sqs_queues_from_env(&conf)?),
         Arc::new(SystemClock),
     ))
 }
@@ -401,17 +422,14 @@ pub async fn lambda_worker() -> Result<
     ),
     String,
 > {
-    use crate::adapters::aws::{load_config, SqsWebhookQueue};
+    use crate::adapters::aws::load_config;
     use crate::adapters::http::HttpCallbackSender;
     use crate::service::webhooks::{Relay, RetrySchedule, TenantCache, WebhookWorker};
     let conf = load_config().await;
     let tables = TableNames::from_env();
     let stores = StoreSet::dynamo(aws_sdk_dynamodb::Client::new(&conf), &tables);
     let allow_private = std::env::var("ALLOW_PRIVATE_CALLBACKS").is_ok_and(|v| v == "true");
-    let queue = Arc::new(SqsWebhookQueue::new(
-        aws_sdk_sqs::Client::new(&conf),
-        queue_url_from_env()?,
-    ));
+    let queue = Arc::new(sqs_queues_from_env(&conf)?);
     // The confirmer of unsigned webhooks: an orchestrator over the same tables whose only use
     // here is reading a charge through the account that made it.
     let prefix = std::env::var("GATEWAY_SECRETS_PREFIX").unwrap_or_else(|_| "orchestrator".into());

@@ -58,11 +58,17 @@ pub const WEBHOOK_UNCONFIRMED: &str = "WebhookUnconfirmed";
 /// stream's retention and handed to the delivery queue itself: the stream relay lost them (an
 /// outage of SQS, KMS or IAM longer than the stream keeps records). Alarmed on any.
 pub const RELAY_AUDIT_REQUEUED: &str = "RelayAuditRequeued";
+/// A merchant callback endpoint failed for days and was disabled (`tenant.endpoint_disabled`:
+/// the operator's alarm; the tenant sees it in the console and enables it again).
+pub const ENDPOINT_DISABLED: &str = "EndpointDisabled";
+/// The worker moved a message to a dead-letter queue: poison on its first attempt, a crash loop,
+/// or its attempts spent. Alarmed with the DLQs' depth.
+pub const QUEUE_DEAD_LETTERED: &str = "QueueDeadLettered";
 /// The label naming the gateway (an EMF dimension).
 pub const GATEWAY_LABEL: &str = "Gateway";
 
 /// Every metric, with its unit (as EMF names it), for recorders, dashboards and tests.
-pub const METRICS: [(&str, &str); 17] = [
+pub const METRICS: [(&str, &str); 19] = [
     (PAYMENT_PROCESSED, "Count"),
     (PAYMENT_FAILED, "Count"),
     (WEBHOOK_RECEIVED, "Count"),
@@ -80,6 +86,8 @@ pub const METRICS: [(&str, &str); 17] = [
     (RECONCILIATION_FAILED, "Count"),
     (WEBHOOK_UNCONFIRMED, "Count"),
     (RELAY_AUDIT_REQUEUED, "Count"),
+    (ENDPOINT_DISABLED, "Count"),
+    (QUEUE_DEAD_LETTERED, "Count"),
 ];
 
 /// Registers units and descriptions with the installed recorder (call once after installing).

@@ -117,6 +117,7 @@ fn main() {
                 payments: payments.clone(),
                 events: Arc::new(MemoryEventStore::default()),
                 outbox: payments.outbox(),
+                endpoints: Arc::new(shared::adapters::memory::MemoryEndpointHealth::default()),
             },
             Arc::new(HttpCallbackSender::new(true).unwrap()),
             queue.clone(),

@@ -353,6 +353,43 @@ def step_webhook_failed_then_resend_delivered(c: Console) -> None:
     assert m.acked[ev["id"]] == 1, dict(m.acked)
 
 
+def step_webhook_endpoint_failing_then_enabled(c: Console) -> None:
+    """Issue 29: the console tells the truth about the tenant's endpoint — failing while the
+    merchant answers 500, with the error; enabling it resends the event, which is delivered."""
+    m = Merchant()
+    try:
+        m.mode = 500
+        op = "op_dev_0f1e2d3c4b5a69788796a5b4c3d2e1f0"  # the dev server's default operator key
+        req = urllib.request.Request(c.url + "/v1/admin/tenants", method="POST",
+                                     data=json.dumps({"name": "Endpoint Co", "callback_url": m.url}).encode())
+        req.add_header("Authorization", f"Bearer {op}")
+        req.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(req, timeout=30) as r:
+            key = json.loads(r.read())["test_api_key"]["key"]
+        s, p = c.api.pay(1990, "pix", key=key, gateway="asaas")
+        assert s == 201, p
+        c.wait(lambda d: m.received, 20, "a first (failed) attempt")
+        view = c.api.ok("GET", "/v1/webhook_endpoint", key=key)
+        assert view["state"] == "failing", view
+        c.login(key)
+        c.go("webhooks")
+        badge_el = c.css("[data-test=endpoint-state] .badge")
+        assert badge_el.get_attribute("data-value") == "pending", badge_el.get_attribute("outerHTML")
+        assert "500" in c.text("[data-test=endpoint]"), c.text("[data-test=endpoint]")
+        c.shot("webhook-endpoint")
+        m.mode = 200
+        c.css("[data-test=endpoint-enable]").click()
+        c.wait(lambda d: d.find_element(By.CSS_SELECTOR, "[data-test=endpoint-state] .badge").get_attribute("data-value") == "succeeded",
+               15, "healthy after enable")
+        assert "1" in c.text("[data-test=endpoint-note]"), c.text("[data-test=endpoint-note]")
+        c.wait(lambda d: sum(m.acked.values()) >= 1, 20, "the resent event delivered")
+        ev = c.api.ok("GET", f"/v1/events?payment_id={p['id']}", key=key)["data"][0]
+        assert ev["delivery"]["state"] == "delivered", ev
+    finally:
+        m.close()
+        c.login(KEY_A)
+
+
 def step_other_tenant_payment_not_found(c: Console) -> None:
     c.go(f"payments/{c.ids['other_tenant']}")
     assert c.ids["other_tenant"] in c.text("[data-test=not-found]")
@@ -515,6 +552,7 @@ STEPS = [
 
 # Test and live mode: it signs in with other keys, so it runs last.
 STEPS.append(step_test_and_live_modes)
+STEPS.append(step_webhook_endpoint_failing_then_enabled)
 
 
 def main() -> int:

@@ -102,6 +102,8 @@ pub struct Stores {
     pub audit: Arc<dyn shared::ports::AuditStore>,
     /// Reconciliation runs.
     pub reconciliation: Arc<dyn shared::ports::ReconciliationStore>,
+    /// Merchant callback endpoints' health.
+    pub endpoints: Arc<dyn shared::ports::EndpointHealthStore>,
     counter: Counter,
 }
 
@@ -132,6 +134,7 @@ impl Stores {
                     memory_outbox: Some(p.outbox()),
                     tenants: Arc::new(MemoryTenantStore::default()),
                     breakers: Arc::new(shared::adapters::memory::MemoryBreakerStore::default()),
+                    endpoints: Arc::new(shared::adapters::memory::MemoryEndpointHealth::default()),
                     commit: Arc::new(shared::adapters::memory::MemoryCreateCommit::new(
                         i.clone(),
                         p.clone(),
@@ -169,6 +172,10 @@ impl Stores {
             outbox: Arc::new(shared::adapters::aws::DynamoOutbox::new(client.clone(), &t)),
             memory_outbox: None,
             tenants: Arc::new(DynamoTenantStore::new(client.clone(), &t.tenants)),
+            endpoints: Arc::new(shared::adapters::aws::DynamoEndpointHealth::new(
+                client.clone(),
+                &t.breakers,
+            )),
             breakers: Arc::new(shared::adapters::aws::DynamoBreakerStore::new(
                 client.clone(),
                 &t.breakers,
@@ -187,6 +194,7 @@ impl Stores {
             payments: self.payments.clone(),
             events: self.events.clone(),
             outbox: self.outbox.clone(),
+            endpoints: self.endpoints.clone(),
         }
     }
 
@@ -410,7 +418,8 @@ impl Harness {
         .with_events(stores.outbox.clone(), stores.events.clone())
         .with_usage(stores.usage.clone())
         .with_audit(stores.audit.clone())
-        .with_reconciliation(stores.reconciliation.clone());
+        .with_reconciliation(stores.reconciliation.clone())
+        .with_endpoints(stores.endpoints.clone());
         Harness {
             svc,
             stores,

@@ -65,7 +65,7 @@ impl Pipeline {
     pub async fn start(grace: Duration) -> Self {
         let mut h = Harness::new(Backend::Dynamo).await;
         let merchant = Merchant::start().await;
-        let q = Queues::create(ATTEMPTS).await;
+        let q = Queues::create(shared::service::webhooks::MAX_RECEIVE_COUNT).await;
         let mut t: Tenant = h
             .stores
             .tenants
@@ -83,8 +83,10 @@ impl Pipeline {
             stripe_previous_until: None,
         };
         h.stores.tenants.put(&t).await.unwrap();
-        let queue: Arc<dyn WebhookQueue> =
-            Arc::new(SqsWebhookQueue::new(q.client.clone(), q.url.clone()));
+        let queue: Arc<dyn WebhookQueue> = Arc::new(
+            SqsWebhookQueue::new(q.client.clone(), q.url.clone())
+                .with_dead_letter_queues(Some(q.dlq_url.clone()), Some(q.dlq_url.clone())),
+        );
         h.svc.set_delivery_queue(queue.clone());
         let receiver = WebhookReceiver::new(
             WebhookRegistry::standard(),
@@ -118,6 +120,9 @@ impl Pipeline {
             RetrySchedule::immediate(ATTEMPTS as usize),
         )
         .with_unmatched_grace(grace)
+        // Tests drive retries by receiving again; endpoint pacing has tests of its own.
+        .with_endpoint_policy(shared::domain::EndpointPolicy::unpaced())
+        .with_tenant_share(1_000)
     }
 
     /// Posts to the webhook receiver.

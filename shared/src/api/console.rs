@@ -52,6 +52,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("console/reconciliation.js"),
     ),
     (
+        "endpoint.js",
+        "text/javascript; charset=utf-8",
+        include_str!("console/endpoint.js"),
+    ),
+    (
         "settings.js",
         "text/javascript; charset=utf-8",
         include_str!("console/settings.js"),

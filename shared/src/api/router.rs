@@ -99,6 +99,8 @@ async fn route(
             | ["v1", "api_keys", _]
             | ["v1", "webhook_secrets"]
             | ["v1", "webhook_secrets", "rotate"]
+            | ["v1", "webhook_endpoint"]
+            | ["v1", "webhook_endpoint", "enable"]
             | ["v1", "audit"]
             | ["v1", "reconciliation", "runs"]
             | ["v1", "reconciliation", "runs", _]
@@ -160,6 +162,13 @@ async fn route_tenant(
         (["v1", "webhook_secrets"], &Method::GET) => {
             Ok(ApiResponse::json(200, svc.list_webhook_secrets(who).await?))
         }
+        (["v1", "webhook_endpoint"], &Method::GET) => {
+            Ok(ApiResponse::json(200, svc.get_webhook_endpoint(who).await?))
+        }
+        (["v1", "webhook_endpoint", "enable"], &Method::POST) => Ok(ApiResponse::json(
+            200,
+            svc.enable_webhook_endpoint(who).await?,
+        )),
         (["v1", "webhook_secrets", "rotate"], &Method::POST) => Ok(ApiResponse::json(
             200,
             svc.rotate_webhook_secret(who, &req.body).await?,

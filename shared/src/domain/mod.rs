@@ -6,6 +6,7 @@ mod breaker;
 mod callback_url;
 mod create_steps;
 mod document;
+mod endpoint_health;
 mod idempotency_key;
 mod ids;
 mod merchant_event;
@@ -24,6 +25,7 @@ pub use breaker::{
 pub use callback_url::{CallbackUrl, CallbackUrlError};
 pub use create_steps::{CreateSteps, GatewayStep, StepError, StepState};
 pub use document::{Document, DocumentError};
+pub use endpoint_health::{EndpointHealth, EndpointPolicy, EndpointState, Gate};
 pub use idempotency_key::{IdempotencyKey, IdempotencyKeyError, MAX_KEY_LEN};
 pub use ids::{BadPaymentId, BadTenantId, PaymentId, TenantId, TEST_SUFFIX};
 pub use merchant_event::{

@@ -47,6 +47,11 @@ impl PaymentStatus {
         )
     }
 
+    /// Not paid yet, and a success may still come (a refund reported now may fit later).
+    pub fn may_still_succeed(self) -> bool {
+        self.can_move_to(PaymentStatus::Succeeded)
+    }
+
     /// The transition table. A late or duplicated event asking for a move not listed here is
     /// ignored by the caller, which is what keeps a payment from ever going backwards.
     pub fn can_move_to(self, to: PaymentStatus) -> bool {

@@ -5,6 +5,7 @@ mod audit;
 mod breaker;
 mod commit;
 mod credentials;
+mod endpoint_health;
 mod gateway;
 mod idempotency;
 mod outbox;
@@ -22,6 +23,7 @@ pub use credentials::{
     account_fingerprint, content_tag, CipherError, CredentialCipher, CredentialStore, DataKey,
     EncryptionContext, Envelope, SealedCredential, SealedCredentialStore,
 };
+pub use endpoint_health::{EndpointHealthStore, EndpointKey};
 pub use gateway::{
     ChargeConfirmer, ChargeListing, ChargeLookup, ChargeRequest, ChargeWindow, ErrorClass, Gateway,
     GatewayCharge, GatewayError, GatewayRefund, GatewayRegistry, ListedCharge, RefundRequest,
@@ -44,8 +46,8 @@ pub use tenants::{
 };
 pub use usage::UsageStore;
 pub use webhooks::{
-    Callback, CallbackSender, DeliveryOutcome, DeliveryReport, EventStore, UnmatchedWebhook,
-    WebhookEnvelope, WebhookQueue,
+    fresh_copy, Callback, CallbackSender, DeliveryOutcome, DeliveryReport, EventStore, QueueKind,
+    UnmatchedWebhook, WebhookEnvelope, WebhookQueue, MAX_QUEUE_DELAY,
 };
 
 /// Splits a listing read with one item beyond `limit` (which says whether more exist) into the

@@ -49,17 +49,66 @@ impl WebhookEnvelope {
     }
 }
 
-/// The queue from receiver to worker (SQS in AWS, in-process locally).
+/// The pipeline's two queues, so neither can starve the other: gateway webhooks on their way
+/// to be applied (**intake**), and merchant events on their way out (**delivery**). Each has
+/// its own dead-letter queue, alarms and worker concurrency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueKind {
+    Intake,
+    Delivery,
+}
+
+/// The longest a message can be hidden when sent (SQS `DelaySeconds`: 15 min). A longer wait is
+/// made of several such hops, so no message waits *in flight*: in-flight messages are only
+/// those being processed, whatever the merchants' endpoints do.
+pub const MAX_QUEUE_DELAY: Duration = Duration::from_secs(900);
+
+/// The queues between receiver, relay and worker (SQS in AWS, in-process locally).
 #[async_trait]
 pub trait WebhookQueue: Send + Sync {
-    /// Enqueues one envelope; `Ok` only once the queue has accepted it.
+    /// Enqueues one envelope on the intake queue; `Ok` only once the queue has accepted it.
     async fn send(&self, envelope: &WebhookEnvelope) -> Result<(), StoreError>;
 
-    /// Enqueues one merchant event for delivery (the outbox relay and resends).
+    /// Enqueues one merchant event on the delivery queue (the outbox relay and resends).
     async fn send_delivery(&self, message: &super::DeliveryMessage) -> Result<(), StoreError>;
 
-    /// Makes a received message visible again after `delay` (the retry schedule).
-    async fn retry_later(&self, receipt_handle: &str, delay: Duration) -> Result<(), StoreError>;
+    /// Enqueues `body` on `queue`, hidden for `delay` (at most [`MAX_QUEUE_DELAY`]): a retry or
+    /// one hop of a longer wait, as a new message (the received one is then deleted).
+    async fn send_later(
+        &self,
+        queue: QueueKind,
+        body: &str,
+        delay: Duration,
+        trace_header: Option<&str>,
+    ) -> Result<(), StoreError>;
+
+    /// Makes a received message visible again after `delay` (at most [`MAX_QUEUE_DELAY`]):
+    /// only when a new message could not be sent, so the received one must come back.
+    async fn retry_later(
+        &self,
+        queue: QueueKind,
+        receipt_handle: &str,
+        delay: Duration,
+    ) -> Result<(), StoreError>;
+
+    /// Puts `body` on `queue`'s dead-letter queue (the received message is then deleted): a
+    /// poison message on its first attempt, or one whose attempts are spent.
+    async fn dead_letter(&self, queue: QueueKind, body: &str) -> Result<(), StoreError>;
+}
+
+/// A message body as the redrive puts it back: the worker's attempt count and due time
+/// dropped, so a redriven delivery gets its whole schedule again. A body that is not a JSON
+/// object is kept as it is.
+pub fn fresh_copy(body: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(mut m)) => {
+            m.remove("attempt");
+            m.remove("due_at_ms");
+            serde_json::Value::Object(m).to_string()
+        }
+        _ => body.to_string(),
+    }
 }
 
 /// A verified gateway webhook that matched no payment of the tenant after the grace period:

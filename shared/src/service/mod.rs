@@ -25,6 +25,7 @@ mod refunds;
 mod routing;
 mod sweeper;
 mod usage_api;
+mod webhook_endpoint;
 pub mod webhooks;
 
 pub use breaker::Breakers;

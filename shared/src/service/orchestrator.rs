@@ -106,6 +106,8 @@ pub struct Orchestrator {
     keys_touched: Mutex<HashMap<String, NaiveDate>>,
     pub(crate) audit: Option<Arc<dyn crate::ports::AuditStore>>,
     pub(crate) reconciliation: Option<Arc<dyn crate::ports::ReconciliationStore>>,
+    /// Merchant callback endpoints' health (`/v1/webhook_endpoint`).
+    pub(crate) endpoints: Option<Arc<dyn crate::ports::EndpointHealthStore>>,
 }
 
 /// Attempt code (and API error code) of a gateway a live tenant has no credentials for.
@@ -181,6 +183,7 @@ impl Orchestrator {
             outbox: None,
             unmatched: None,
             delivery_queue: None,
+            endpoints: None,
             usage: None,
             tenant_cache: Mutex::new(HashMap::new()),
             keys_touched: Mutex::new(HashMap::new()),
@@ -213,6 +216,12 @@ impl Orchestrator {
         store: Arc<dyn crate::ports::ReconciliationStore>,
     ) -> Self {
         self.reconciliation = Some(store);
+        self
+    }
+
+    /// Serves `/v1/webhook_endpoint` from the worker's endpoint health records.
+    pub fn with_endpoints(mut self, store: Arc<dyn crate::ports::EndpointHealthStore>) -> Self {
+        self.endpoints = Some(store);
         self
     }
 

@@ -10,6 +10,10 @@ pub const USAGE: &str = "usage:
   loadtest load   [--stores memory,dynamodb] [--clients 1,16,64,256] [--requests 2000] [--requests-dynamodb 200]
   loadtest faults [--clients 16] [--phase-seconds 4] [--targets dynamodb,gateway,merchant,moto-restart]
                   [--modes 'delay 300,reset,blackhole'] [--skip 'dynamodb:blackhole']
+  loadtest pipeline [--seconds 150] [--inflight-cap 800] [--inflight-bound CAP] [--drain-seconds 20]
+                  [--healthy-rate 1] [--dead-rate 16] [--hang-rate 3]   (payments/s per tenant)
+                  (50 tenants on memory: 48 healthy, one dead endpoint (500), one hanging (20 s);
+                   healthy callback delays, queue in flight vs its cap, no event lost)
   loadtest clock  (a dev server on moto killed mid-charge at a fake Asaas; retried 24 h later, after TTL, never)
   loadtest proxy  --listen 127.0.0.1:PORT --to 127.0.0.1:PORT [--control 127.0.0.1:PORT]
                   [--schedule 'pass:5,reset:3,delay 200:5,blackhole:3']   (mode:seconds, then exit)
@@ -37,6 +41,8 @@ pub enum Command {
     },
     /// The time scenarios of `clock.rs`.
     Clock,
+    /// The webhook pipeline with one dead and one hanging endpoint (`pipeline.rs`).
+    Pipeline(crate::pipeline::Plan),
     /// A standalone fault proxy.
     Proxy {
         listen: SocketAddr,
@@ -116,6 +122,21 @@ impl Args {
         let (mut phase, mut targets, mut modes) = (Duration::from_secs(4), None, None);
         let mut skip = Vec::new();
         let (mut listen, mut to, mut control, mut sched) = (None, None, None, Vec::new());
+        let mut pipe = crate::pipeline::Plan {
+            seconds: Duration::from_secs(150),
+            inflight_cap: 800,
+            inflight_bound: None,
+            drain: Duration::from_secs(20),
+            healthy_rate: 1,
+            dead_rate: 16,
+            hang_rate: 3,
+        };
+        let rate = |v: &str, what: &str| -> Result<u32, String> {
+            u32::try_from(number(v, what)?)
+                .ok()
+                .filter(|r| *r <= 200)
+                .ok_or_else(|| format!("{what} must be 0..=200 payments a second"))
+        };
         while let Some(flag) = it.next() {
             let v = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
             match flag.as_str() {
@@ -159,6 +180,31 @@ impl Args {
                 "--to" => to = Some(addr(&v, "--to")?),
                 "--control" => control = Some(addr(&v, "--control")?),
                 "--schedule" => sched = schedule(&v)?,
+                "--seconds" => {
+                    let n = number(&v, "--seconds")?;
+                    if !(1..=900).contains(&n) {
+                        return Err("--seconds must be 1..=900".into());
+                    }
+                    pipe.seconds = Duration::from_secs(n as u64)
+                }
+                "--inflight-cap" => {
+                    pipe.inflight_cap = number(&v, "--inflight-cap")?;
+                    if pipe.inflight_cap == 0 {
+                        return Err("--inflight-cap must be at least 1".into());
+                    }
+                }
+                "--inflight-bound" => pipe.inflight_bound = Some(number(&v, "--inflight-bound")?),
+                "--drain-seconds" => {
+                    pipe.drain = Duration::from_secs(number(&v, "--drain-seconds")?.min(900) as u64)
+                }
+                "--healthy-rate" => {
+                    pipe.healthy_rate = rate(&v, "--healthy-rate")?;
+                    if pipe.healthy_rate == 0 {
+                        return Err("--healthy-rate must be at least 1".into());
+                    }
+                }
+                "--dead-rate" => pipe.dead_rate = rate(&v, "--dead-rate")?,
+                "--hang-rate" => pipe.hang_rate = rate(&v, "--hang-rate")?,
                 "--devserver" => a.devserver = v.into(),
                 "--python" => a.python = v.into(),
                 "--root" => a.root = v.into(),
@@ -171,6 +217,7 @@ impl Args {
         }
         a.command = match cmd.as_str() {
             "clock" => Command::Clock,
+            "pipeline" => Command::Pipeline(pipe),
             "load" => Command::Load {
                 stores: stores.unwrap_or_else(|| vec!["memory", "dynamodb"]),
                 clients: clients.unwrap_or_else(|| vec![1, 16, 64, 256]),
@@ -227,6 +274,14 @@ mod tests {
         assert!(parse("proxy --listen 127.0.0.1:9000 --to 192.168.1.1:80").is_err());
         assert!(parse("proxy --listen 127.0.0.1:9000").is_err());
         assert!(parse("bench").is_err());
+        assert!(matches!(
+            parse("pipeline --seconds 60 --inflight-cap 600 --hang-rate 0").map(|a| a.command),
+            Ok(Command::Pipeline(ref p)) if p.seconds == Duration::from_secs(60)
+                && p.inflight_cap == 600 && p.hang_rate == 0 && p.dead_rate == 16
+        ));
+        assert!(parse("pipeline --inflight-cap 0").is_err());
+        assert!(parse("pipeline --healthy-rate 0").is_err());
+        assert!(parse("pipeline --seconds 0").is_err());
         assert_eq!(
             schedule("pass:5,reset:3").ok(),
             Some(vec![

@@ -63,6 +63,8 @@ pub struct Api {
     /// `http://127.0.0.1:PORT`.
     pub base: String,
     http: reqwest::Client,
+    /// The API key sent as the bearer token (demo tenant A's unless [`Api::with_key`]).
+    key: String,
 }
 
 impl Api {
@@ -78,7 +80,16 @@ impl Api {
         Ok(Api {
             base: base.trim_end_matches('/').to_string(),
             http,
+            key: API_KEY.to_string(),
         })
+    }
+
+    /// The same server and connection pool, calling with another tenant's API key.
+    pub fn with_key(&self, key: &str) -> Api {
+        Api {
+            key: key.to_string(),
+            ..self.clone()
+        }
     }
 
     async fn send(&self, req: reqwest::RequestBuilder) -> Answer {
@@ -107,7 +118,7 @@ impl Api {
     fn authed(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.http
             .request(method, format!("{}{path}", self.base))
-            .bearer_auth(API_KEY)
+            .bearer_auth(&self.key)
     }
 
     /// `POST /v1/payments` with `Idempotency-Key: key`.
@@ -164,16 +175,48 @@ impl Api {
 
     /// An Asaas `PAYMENT_RECEIVED` webhook for one of tenant A's payments.
     pub async fn asaas_received(&self, event_id: &str, payment: &str, asaas_id: &str) -> Answer {
+        self.asaas_paid(TENANT, ASAAS_TOKEN, event_id, payment, asaas_id, 1990)
+            .await
+    }
+
+    /// An Asaas `PAYMENT_RECEIVED` webhook (`POST /webhooks/asaas/{tenant}` with the tenant's
+    /// `asaas-access-token`) saying `payment` (our id, echoed as `externalReference`; Asaas's
+    /// id `asaas_id`) was paid `cents`.
+    pub async fn asaas_paid(
+        &self,
+        tenant: &str,
+        token: &str,
+        event_id: &str,
+        payment: &str,
+        asaas_id: &str,
+        cents: u64,
+    ) -> Answer {
+        let value = cents as f64 / 100.0;
         let body = json!({"id": event_id, "event": "PAYMENT_RECEIVED",
-            "payment": {"object": "payment", "id": asaas_id, "status": "RECEIVED", "value": 19.90,
+            "payment": {"object": "payment", "id": asaas_id, "status": "RECEIVED", "value": value,
                 "billingType": "PIX", "externalReference": payment}});
         self.send(
             self.http
-                .post(format!("{}/webhooks/asaas/{TENANT}", self.base))
-                .header("asaas-access-token", ASAAS_TOKEN)
+                .post(format!("{}/webhooks/asaas/{tenant}", self.base))
+                .header("asaas-access-token", token)
                 .json(&body),
         )
         .await
+    }
+
+    /// `GET /metrics` (Prometheus text), `None` without a 200.
+    pub async fn metrics_text(&self) -> Option<String> {
+        let r = self
+            .http
+            .get(format!("{}/metrics", self.base))
+            .timeout(Duration::from_secs(2))
+            .send()
+            .await
+            .ok()?;
+        if !r.status().is_success() {
+            return None;
+        }
+        r.text().await.ok()
     }
 
     /// `GET /health` answered 200.

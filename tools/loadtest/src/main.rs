@@ -13,6 +13,7 @@ mod faults;
 mod invariants;
 mod load;
 mod loopback;
+mod pipeline;
 mod procs;
 mod stats;
 
@@ -95,6 +96,19 @@ async fn run(a: Args) -> Result<usize, String> {
             let report = faults::run(&bins, &plan).await?;
             faults::print(&report);
             Ok(report.violations.0.len())
+        }
+        Command::Pipeline(plan) => {
+            if plan.seconds + plan.drain + std::time::Duration::from_secs(60) > a.max {
+                return Err(format!(
+                    "--seconds {} + --drain-seconds {} (+ a minute to start and check) do not fit in --max-minutes {}",
+                    plan.seconds.as_secs(),
+                    plan.drain.as_secs(),
+                    a.max.as_secs() / 60
+                ));
+            }
+            let v = pipeline::run(&bins, &plan).await?;
+            println!("\ninvariant violations: **{v}**");
+            Ok(v)
         }
         Command::Clock => {
             println!("| scenario | answer | at Asaas | named |\n|---|---|---|---|");

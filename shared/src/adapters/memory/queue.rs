@@ -1,8 +1,12 @@
 //! An in-process queue with SQS's semantics where they matter: a received message is invisible
 //! for a while, comes back unless deleted, and moves to a dead-letter list once it has been
-//! received `max_receive_count` times.
+//! received `max_receive_count` times; a message can be sent with a delay; at most
+//! `inflight_cap` messages are in flight. [`MemoryQueues`] is the pipeline's pair (intake and
+//! delivery), as the dev server runs it; one `MemoryQueue` alone carries both kinds (tests).
 
-use crate::ports::{DeliveryMessage, StoreError, WebhookEnvelope, WebhookQueue};
+use crate::ports::{
+    DeliveryMessage, QueueKind, StoreError, WebhookEnvelope, WebhookQueue, MAX_QUEUE_DELAY,
+};
 use async_trait::async_trait;
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -140,7 +144,33 @@ impl MemoryQueue {
         self.lock().dlq.len()
     }
 
-    /// Moves every dead-lettered message back, receive count reset; returns how many moved.
+    /// How long each waiting (sent with a delay, not in flight) message is still hidden.
+    pub fn hidden_for(&self) -> Vec<Duration> {
+        let now = Instant::now();
+        self.lock()
+            .queue
+            .iter()
+            .filter(|m| m.receipt.is_none() && m.visible_at > now)
+            .map(|m| m.visible_at - now)
+            .collect()
+    }
+
+    /// Makes every waiting message visible now (tests: the queue's side of a controlled
+    /// clock moved ahead; messages in flight stay in flight).
+    pub fn reveal_waiting(&self) {
+        let now = Instant::now();
+        for m in self.lock().queue.iter_mut().filter(|m| m.receipt.is_none()) {
+            m.visible_at = now;
+        }
+    }
+
+    /// The bodies in the dead-letter list, oldest first.
+    pub fn dead_letters(&self) -> Vec<String> {
+        self.lock().dlq.iter().map(|m| m.body.clone()).collect()
+    }
+
+    /// Moves every dead-lettered message back, receive count and the worker's attempt count
+    /// reset (`crate::ports::fresh_copy`); returns how many moved.
     pub fn redrive(&self) -> usize {
         let mut st = self.lock();
         let moved: Vec<Message> = st.dlq.drain(..).collect();
@@ -150,19 +180,112 @@ impl MemoryQueue {
             m.receive_count = 0;
             m.visible_at = now;
             m.receipt = None;
+            m.body = crate::ports::fresh_copy(&m.body);
             st.queue.push_back(m);
         }
         n
     }
 
     fn push(&self, body: String) {
+        self.push_after(body, Duration::ZERO);
+    }
+
+    /// Enqueues `body`, invisible for `delay` (SQS `DelaySeconds`, at most 15 min).
+    pub fn push_after(&self, body: String, delay: Duration) {
         self.lock().queue.push_back(Message {
+            id: ulid::Ulid::new().to_string(),
+            body,
+            receive_count: 0,
+            visible_at: Instant::now() + delay.min(MAX_QUEUE_DELAY),
+            receipt: None,
+        });
+    }
+
+    fn push_dead(&self, body: String) {
+        self.lock().dlq.push(Message {
             id: ulid::Ulid::new().to_string(),
             body,
             receive_count: 0,
             visible_at: Instant::now(),
             receipt: None,
         });
+    }
+
+    fn hide(&self, receipt_handle: &str, delay: Duration) -> Result<(), StoreError> {
+        let mut st = self.lock();
+        match st
+            .queue
+            .iter_mut()
+            .find(|m| m.receipt.as_deref() == Some(receipt_handle))
+        {
+            Some(m) => {
+                m.visible_at = Instant::now() + delay.min(MAX_QUEUE_DELAY);
+                Ok(())
+            }
+            None => Err(StoreError::Conflict("unknown receipt handle".into())),
+        }
+    }
+}
+
+/// The pipeline's two in-process queues (the dev server's): gateway webhooks and merchant
+/// deliveries apart, each with its dead-letter list and in-flight limit.
+#[derive(Debug)]
+pub struct MemoryQueues {
+    pub intake: MemoryQueue,
+    pub delivery: MemoryQueue,
+}
+
+impl MemoryQueues {
+    /// Two queues with the same receive limit and in-flight cap.
+    pub fn new(max_receive_count: u32, inflight_cap: usize) -> Self {
+        Self {
+            intake: MemoryQueue::new(max_receive_count).with_inflight_cap(inflight_cap),
+            delivery: MemoryQueue::new(max_receive_count).with_inflight_cap(inflight_cap),
+        }
+    }
+
+    /// The queue of `kind`.
+    pub fn of(&self, kind: QueueKind) -> &MemoryQueue {
+        match kind {
+            QueueKind::Intake => &self.intake,
+            QueueKind::Delivery => &self.delivery,
+        }
+    }
+}
+
+#[async_trait]
+impl WebhookQueue for MemoryQueues {
+    async fn send(&self, envelope: &WebhookEnvelope) -> Result<(), StoreError> {
+        self.intake.send(envelope).await
+    }
+
+    async fn send_delivery(&self, message: &DeliveryMessage) -> Result<(), StoreError> {
+        self.delivery.send_delivery(message).await
+    }
+
+    async fn send_later(
+        &self,
+        queue: QueueKind,
+        body: &str,
+        delay: Duration,
+        _trace_header: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.of(queue).push_after(body.to_string(), delay);
+        Ok(())
+    }
+
+    async fn retry_later(
+        &self,
+        queue: QueueKind,
+        receipt_handle: &str,
+        delay: Duration,
+    ) -> Result<(), StoreError> {
+        self.of(queue).hide(receipt_handle, delay)
+    }
+
+    async fn dead_letter(&self, queue: QueueKind, body: &str) -> Result<(), StoreError> {
+        self.of(queue).push_dead(body.to_string());
+        Ok(())
     }
 }
 
@@ -178,19 +301,29 @@ impl WebhookQueue for MemoryQueue {
         Ok(())
     }
 
-    async fn retry_later(&self, receipt_handle: &str, delay: Duration) -> Result<(), StoreError> {
-        let mut st = self.lock();
-        match st
-            .queue
-            .iter_mut()
-            .find(|m| m.receipt.as_deref() == Some(receipt_handle))
-        {
-            Some(m) => {
-                m.visible_at = Instant::now() + delay;
-                Ok(())
-            }
-            None => Err(StoreError::Conflict("unknown receipt handle".into())),
-        }
+    async fn send_later(
+        &self,
+        _queue: QueueKind,
+        body: &str,
+        delay: Duration,
+        _trace_header: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.push_after(body.to_string(), delay);
+        Ok(())
+    }
+
+    async fn retry_later(
+        &self,
+        _queue: QueueKind,
+        receipt_handle: &str,
+        delay: Duration,
+    ) -> Result<(), StoreError> {
+        self.hide(receipt_handle, delay)
+    }
+
+    async fn dead_letter(&self, _queue: QueueKind, body: &str) -> Result<(), StoreError> {
+        self.push_dead(body.to_string());
+        Ok(())
     }
 }
 
@@ -210,7 +343,12 @@ mod tests {
             "invisible while in flight"
         );
         // Retry now: visible again.
-        futures_lite_block(q.retry_later(&first[0].receipt_handle, Duration::ZERO)).unwrap();
+        futures_lite_block(q.retry_later(
+            QueueKind::Delivery,
+            &first[0].receipt_handle,
+            Duration::ZERO,
+        ))
+        .unwrap();
         let second = q.receive(10, Duration::ZERO);
         assert_eq!(second[0].receive_count, 2);
         // Received twice already: the next receive dead-letters it.

@@ -2,6 +2,7 @@
 import { api, pages, newIdempotencyKey } from "./api.js";
 import { t } from "./i18n.js";
 import { h, money, parseMoney, dt, pct, badge, stateLabel, errorMsg, msg, table, csvDownload, barChart } from "./ui.js";
+import { endpointPanel } from "./endpoint.js";
 
 const STATUSES = ["pending", "requires_action", "processing", "succeeded", "failed", "canceled", "expired", "refunded", "partially_refunded"];
 const METHODS = ["pix", "card", "boleto"];
@@ -495,8 +496,9 @@ export async function webhooks(ctx) {
   body.append(h("div.table-wrap", null, h("table", { "aria-label": t("webhooks_title"), "data-test": "events-table" },
     h("thead", null, h("tr", null, [t("created"), t("type"), t("payment"), t("delivery_state"), t("attempts"), ""].map((x, i) =>
       h(`th${i === 2 ? ".hide-sm" : ""}`, { scope: "col" }, x)))), tbody)));
-  ctx.main.replaceChildren(h("h1", null, t("webhooks_title")), form, body, more);
-  await loadMore();
+  const endpoint = h("section.panel", { "data-test": "endpoint", "aria-labelledby": "h-endpoint" });
+  ctx.main.replaceChildren(h("h1", null, t("webhooks_title")), endpoint, form, body, more);
+  await Promise.all([endpointPanel(endpoint), loadMore()]);
 }
 
 // ---------- Usage ----------

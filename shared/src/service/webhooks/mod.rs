@@ -1,6 +1,8 @@
 //! The webhook pipeline's use cases: receiver (verify + enqueue) and worker (normalize, dedupe,
 //! apply, deliver).
 
+mod delivery;
+mod dispatch;
 mod receiver;
 mod relay;
 mod relay_audit;
@@ -10,6 +12,8 @@ mod worker;
 
 pub(crate) use worker::late_payment_alarm;
 
+pub use delivery::DEFAULT_TENANT_SHARE;
+pub use dispatch::{CRASH_RECEIVES, MAX_RECEIVE_COUNT};
 pub use receiver::WebhookReceiver;
 pub use relay::{parse_stream_event, relay_memory_feed, Relay, RelayItem, StreamBatch};
 pub use relay_audit::{

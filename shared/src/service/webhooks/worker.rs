@@ -12,21 +12,21 @@
 use super::{RetrySchedule, TenantCache};
 use crate::clock::Clock;
 use crate::domain::{
-    refund_can_move, DeliveryAttempt, DeliveryState, LatePayment, LateSource, Payment, PaymentId,
-    PaymentStatus, Refund, RefundStatus, StoredEvent, MAX_APPLIED_EVENTS,
+    refund_can_move, EndpointHealth, EndpointPolicy, LatePayment, LateSource, Payment, PaymentId,
+    PaymentStatus, Refund, RefundStatus, TenantId, MAX_APPLIED_EVENTS,
 };
 use crate::gateways::webhooks::{GatewayEvent, GatewayEventKind, RefundReport, WebhookRegistry};
 use crate::ports::{
-    Callback, CallbackSender, ChargeConfirmer, DeliveryMessage, DeliveryOutcome, EventStore,
+    CallbackSender, ChargeConfirmer, DeliveryMessage, EndpointHealthStore, EndpointKey, EventStore,
     OutboxStore, PaymentStore, StoreError, Tenant, UnmatchedWebhook, WebhookEnvelope, WebhookQueue,
 };
 use crate::service::outbox::effects_for;
-use crate::signing::standard_webhooks::{signature_header, CallbackSecret};
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// What an unmatched-webhook record says of a failover orphan the payer paid anyway.
 pub const PAID_ORPHAN: &str =
@@ -59,6 +59,8 @@ pub enum WorkerError {
     NoSigningSecret,
     #[error("callback not delivered: {0}")]
     Delivery(String),
+    #[error("the report does not apply to the payment yet: {0}")]
+    NotYet(String),
     #[error("the gateway could not confirm the report now: {0}")]
     Unconfirmed(String),
     #[error(transparent)]
@@ -80,7 +82,7 @@ pub struct QueueMessage {
 /// What a queue message holds.
 #[derive(Deserialize)]
 #[serde(untagged)]
-enum QueueBody {
+pub(crate) enum QueueBody {
     Deliver(DeliveryMessage),
     Webhook(WebhookEnvelope),
 }
@@ -99,6 +101,13 @@ pub struct WebhookWorker {
     pub(crate) unmatched_grace: Duration,
     /// Confirms money an unsigned webhook reports at the gateway (see [`Self::with_confirmer`]).
     pub(crate) confirmer: Option<Arc<dyn ChargeConfirmer>>,
+    /// Merchant endpoints' health (`delivery.rs`), and this instance's copies of it.
+    pub(crate) endpoints: Arc<dyn EndpointHealthStore>,
+    pub(crate) endpoint_policy: EndpointPolicy,
+    pub(crate) health_cache: Mutex<HashMap<EndpointKey, (EndpointHealth, std::time::Instant)>>,
+    /// Each tenant's share of this instance: deliveries at once.
+    pub(crate) tenant_slots: Mutex<HashMap<TenantId, Arc<tokio::sync::Semaphore>>>,
+    pub(crate) tenant_share: usize,
 }
 
 /// The stores a worker reads and writes.
@@ -107,6 +116,8 @@ pub struct WorkerStores {
     /// Unmatched gateway webhooks.
     pub events: Arc<dyn EventStore>,
     pub outbox: Arc<dyn OutboxStore>,
+    /// Merchant callback endpoints' health.
+    pub endpoints: Arc<dyn EndpointHealthStore>,
 }
 
 impl WebhookWorker {
@@ -133,7 +144,24 @@ impl WebhookWorker {
             unmatched_grace: Duration::from_std(DEFAULT_UNMATCHED_GRACE)
                 .unwrap_or_else(|_| Duration::minutes(5)),
             confirmer: None,
+            endpoints: stores.endpoints,
+            endpoint_policy: EndpointPolicy::default(),
+            health_cache: Mutex::new(HashMap::new()),
+            tenant_slots: Mutex::new(HashMap::new()),
+            tenant_share: super::delivery::DEFAULT_TENANT_SHARE,
         }
+    }
+
+    /// Paces failing endpoints by `policy` instead of the default.
+    pub fn with_endpoint_policy(mut self, policy: EndpointPolicy) -> Self {
+        self.endpoint_policy = policy;
+        self
+    }
+
+    /// At most `n` deliveries of one tenant at once in this instance.
+    pub fn with_tenant_share(mut self, n: usize) -> Self {
+        self.tenant_share = n.max(1);
+        self
     }
 
     /// Treats unsigned gateway webhooks (EFI, Asaas: a static shared value authenticates them,
@@ -157,32 +185,31 @@ impl WebhookWorker {
         &self.schedule
     }
 
-    /// Processes a batch concurrently; returns the ids of messages that failed (each already
-    /// rescheduled with `ChangeMessageVisibility`). Never returns an empty id: a message
-    /// without one is reported through `Err`, which fails the whole batch, as SQS would anyway.
-    pub async fn process_batch(&self, batch: Vec<QueueMessage>) -> Result<Vec<String>, String> {
-        if batch.iter().any(|m| m.message_id.is_empty()) {
-            return Err("a message has no id; failing the batch so SQS redelivers it".into());
-        }
-        let results = futures::future::join_all(batch.iter().map(|m| self.process(m))).await;
-        let mut failed = Vec::new();
-        for (m, r) in batch.iter().zip(results) {
-            if let Err(e) = r {
-                let delay = self.schedule.delay_after(m.receive_count);
-                tracing::warn!(message_id = %m.message_id, attempt = m.receive_count, retry_in_s = delay.as_secs(), error = %e, "queue message failed");
-                if let Err(e) = self.queue.retry_later(&m.receipt_handle, delay).await {
-                    tracing::warn!(message_id = %m.message_id, error = %e, "could not reschedule; the visibility timeout applies");
+    /// Processes one message once, with no queue action (tests; `process_batch` is the queue's
+    /// entry).
+    pub async fn process(&self, msg: &QueueMessage) -> Result<(), WorkerError> {
+        match serde_json::from_str::<QueueBody>(&msg.body)
+            .map_err(|e| WorkerError::BadEnvelope(e.to_string()))?
+        {
+            QueueBody::Deliver(d) => match self.deliver_step(&d, msg).await {
+                super::dispatch::Step::Done => Ok(()),
+                super::dispatch::Step::Wait(d) => {
+                    Err(WorkerError::Delivery(format!("held for {} s", d.as_secs())))
                 }
-                failed.push(m.message_id.clone());
-            }
+                super::dispatch::Step::Failed(e) => Err(e),
+                super::dispatch::Step::Spent(why) => Err(WorkerError::Delivery(why)),
+            },
+            QueueBody::Webhook(env) => self.process_envelope(&env, msg).await,
         }
-        Ok(failed)
     }
 
-    /// Processes one message.
-    /// Every log line of its handling carries the message id and the trace of the request
-    /// that caused it (`xray_trace_id`), so a callback is found from the create's trace.
-    pub async fn process(&self, msg: &QueueMessage) -> Result<(), WorkerError> {
+    /// One gateway webhook. Every log line of its handling carries the message id and the
+    /// trace of the request that caused it (`xray_trace_id`).
+    pub(crate) async fn process_envelope(
+        &self,
+        env: &WebhookEnvelope,
+        msg: &QueueMessage,
+    ) -> Result<(), WorkerError> {
         use tracing::Instrument;
         let trace = msg
             .trace_header
@@ -190,16 +217,7 @@ impl WebhookWorker {
             .filter(|t| crate::telemetry::valid_trace_header(t))
             .unwrap_or("-");
         let span = tracing::info_span!("queue_message", message_id = %msg.message_id, xray_trace_id = %trace);
-        async {
-            match serde_json::from_str::<QueueBody>(&msg.body)
-                .map_err(|e| WorkerError::BadEnvelope(e.to_string()))?
-            {
-                QueueBody::Deliver(d) => self.deliver(&d, msg.receive_count).await,
-                QueueBody::Webhook(env) => self.process_webhook(&env).await,
-            }
-        }
-        .instrument(span)
-        .await
+        self.process_webhook(env).instrument(span).await
     }
 
     /// Every event of one gateway webhook (an EFI notification may carry several).
@@ -217,13 +235,14 @@ impl WebhookWorker {
         let events = module
             .normalize(&raw)
             .map_err(|e| WorkerError::Normalize(e.to_string()))?;
+        let last_attempt = env.attempt + 1 >= self.schedule.max_attempts();
         for ev in &events {
             self.handle_event(
                 &tenant,
-                module.name(),
-                module.body_is_signed(),
+                (module.name(), module.body_is_signed()),
                 ev,
                 env.received_at,
+                last_attempt,
             )
             .await?;
         }
@@ -271,10 +290,10 @@ impl WebhookWorker {
     async fn handle_event(
         &self,
         tenant: &Tenant,
-        gateway: &str,
-        signed: bool,
+        (gateway, signed): (&str, bool),
         ev: &GatewayEvent,
         received_at: DateTime<Utc>,
+        last_attempt: bool,
     ) -> Result<(), WorkerError> {
         let mut payment = match self.find_payment(tenant, gateway, ev).await? {
             Match::Found(p) => *p,
@@ -327,8 +346,14 @@ impl WebhookWorker {
                 }
                 Next::NotYet(why) => {
                     // E.g. a refund reported before the payment's success was applied (two
-                    // events of one batch run concurrently): retried, then kept for people.
+                    // events of one batch run concurrently, or the success webhook still on its
+                    // way). While the payment can still succeed it is retried on the whole
+                    // schedule — a late success is applied first, then this — and only a report
+                    // that still does not fit on its last attempt is kept for people.
                     tracing::warn!(payment_id = %payment.id, gateway, event = %ev.dedupe_id, why, "event does not apply yet");
+                    if payment.status.may_still_succeed() && !last_attempt {
+                        return Err(WorkerError::NotYet(why.to_string()));
+                    }
                     return self.unmatched(tenant, gateway, ev, received_at, why).await;
                 }
             };
@@ -529,99 +554,6 @@ impl WebhookWorker {
             .await?;
         tracing::warn!(tenant = %tenant.id, gateway, gateway_payment_id = %ev.gateway_payment_id, "webhook matches no payment; recorded as unmatched and acknowledged");
         Ok(())
-    }
-
-    /// Delivers one merchant event: sign, POST, log the attempt. A duplicate hand-over of an
-    /// event already delivered sends nothing (a resend always sends).
-    async fn deliver(&self, m: &DeliveryMessage, receive_count: u32) -> Result<(), WorkerError> {
-        let stored = self
-            .outbox
-            .get(&m.tenant_id, &m.deliver_event)
-            .await?
-            .ok_or_else(|| WorkerError::EventNotFound(m.deliver_event.clone()))?;
-        if stored.state == DeliveryState::Delivered && !m.resend {
-            return Ok(());
-        }
-        let tenant = self.tenants.get(&m.tenant_id).await?.ok_or_else(|| {
-            WorkerError::UnknownSource("delivery".into(), m.tenant_id.to_string())
-        })?;
-        let StoredEvent { event, .. } = stored;
-        let Some(url) = event
-            .callback_url
-            .clone()
-            .or_else(|| tenant.callback_url.as_ref().map(|u| u.as_str().to_string()))
-        else {
-            tracing::info!(event_id = %event.id, "no callback URL configured; nothing to deliver");
-            self.outbox
-                .record_attempt(&tenant.id, &event.id, None, DeliveryState::NoEndpoint)
-                .await?;
-            return Ok(());
-        };
-        let secrets: Vec<CallbackSecret> = tenant
-            .active_callback_secrets(self.clock.now())
-            .into_iter()
-            .filter_map(|s| CallbackSecret::parse(s).ok())
-            .collect();
-        if secrets.is_empty() {
-            return Err(WorkerError::NoSigningSecret);
-        }
-        let at = self.clock.now();
-        let ts = at.timestamp();
-        let cb = Callback {
-            url,
-            webhook_id: event.id.clone(),
-            timestamp: ts,
-            signature: signature_header(&secrets, &event.id, ts, event.payload.as_bytes()),
-            body: event.payload.clone(),
-        };
-        let started = std::time::Instant::now();
-        let report = self.sender.send(&cb).await;
-        let ms = started.elapsed().as_secs_f64() * 1000.0;
-        crate::telemetry::latency(crate::telemetry::CALLBACK_LATENCY, None, ms);
-        if report.outcome == DeliveryOutcome::Delivered {
-            crate::telemetry::count(crate::telemetry::WEBHOOK_DELIVERED, None);
-        }
-        tracing::info!(
-            event_id = %event.id,
-            payment_id = %event.payment_id,
-            tenant = %tenant.id,
-            http_status = report.http_status.unwrap_or(0),
-            delivered = report.outcome == DeliveryOutcome::Delivered,
-            attempt = receive_count,
-            duration_ms = ms.round() as u64,
-            "callback"
-        );
-        let attempt = DeliveryAttempt {
-            at,
-            http_status: report.http_status,
-            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-            error: match &report.outcome {
-                DeliveryOutcome::Retry(why) => Some(why.clone()),
-                DeliveryOutcome::Gone => Some("merchant answered 410 Gone; not retried".into()),
-                DeliveryOutcome::Delivered => None,
-            },
-            response_excerpt: report.response_excerpt.clone(),
-        };
-        let last = receive_count >= self.schedule.max_attempts();
-        let (state, result) = match report.outcome {
-            DeliveryOutcome::Delivered => (DeliveryState::Delivered, Ok(())),
-            DeliveryOutcome::Gone => (DeliveryState::Failed, Ok(())),
-            DeliveryOutcome::Retry(why) if last => {
-                (DeliveryState::Failed, Err(WorkerError::Delivery(why)))
-            }
-            DeliveryOutcome::Retry(why) => {
-                (DeliveryState::Pending, Err(WorkerError::Delivery(why)))
-            }
-        };
-        // The log is for people; a failure to write it never turns a delivery into a retry.
-        if let Err(e) = self
-            .outbox
-            .record_attempt(&tenant.id, &event.id, Some(&attempt), state)
-            .await
-        {
-            tracing::warn!(event_id = %event.id, error = %e, "delivery attempt not logged");
-        }
-        result
     }
 }
 
