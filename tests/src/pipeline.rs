@@ -25,7 +25,7 @@ use tokio::sync::Mutex;
 
 pub const STRIPE_SECRET: &str = "whsec_stripe_endpoint_secret_tenant_a";
 pub const ASAAS_TOKEN: &str = "asaas-token-tenant-a-7f3a9c1e5b2d4f60";
-pub const EFI_HMAC: &str = "efi-hmac-tenant-a-2c4e6a8b";
+pub const EFI_HMAC: &str = "efi-hmac-tenant-a-2c4e6a8b0d1f3579";
 pub const CALLBACK_SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
 /// Delivery attempts before the DLQ (the queue's `maxReceiveCount`).
 pub const ATTEMPTS: u32 = 3;

@@ -1012,12 +1012,8 @@ async fn memory_outbox_relays_to_the_in_process_queue() {
         &s(&pix, "gateway_payment_id"),
         &pix_id,
     );
-    let env = shared::ports::WebhookEnvelope::new(
-        "stripe",
-        tid,
-        chrono::Utc::now(),
-        body.as_bytes(),
-    );
+    let env =
+        shared::ports::WebhookEnvelope::new("stripe", tid, chrono::Utc::now(), body.as_bytes());
     shared::ports::WebhookQueue::send(queue.as_ref(), &env)
         .await
         .unwrap();
