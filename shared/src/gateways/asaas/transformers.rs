@@ -132,6 +132,22 @@ pub struct WireRefund {
     pub status: String,
     pub description: Option<String>,
     pub date_created: Option<String>,
+    /// The refunded amount (a decimal, like the payment's `value`).
+    #[serde(default)]
+    pub value: Option<Box<RawValue>>,
+}
+
+/// What the payment shows refunded (`DONE` entries, centavos): 0 with no `refunds`; `None`
+/// when a done entry's amount cannot be read (then the read says nothing of refunds).
+pub fn refunded_minor(p: &Payment) -> Option<i64> {
+    let mut total: i64 = 0;
+    for r in p.refunds.iter().flatten() {
+        if refund_status(&r.status) != RefundStatus::Succeeded {
+            continue;
+        }
+        total = total.checked_add(r.value.as_deref().and_then(read_decimal)?)?;
+    }
+    Some(total)
 }
 
 /// `POST /v3/payments/{id}/refund`.
@@ -249,6 +265,7 @@ pub fn to_charge(
     } else {
         status_of(&p.status)
     };
+    let refunded = refunded_minor(&p);
     let boleto = match (&p.bank_slip_url, &p.identification_field) {
         (Some(url), Some(line)) => Some(BoletoDetails {
             url: url.clone(),
@@ -268,6 +285,7 @@ pub fn to_charge(
         pix,
         boleto,
         next_action: None,
+        refunded_minor: refunded,
     })
 }
 
@@ -312,6 +330,7 @@ pub fn to_listed(p: Payment) -> crate::ports::ListedCharge {
             pix: None,
             boleto,
             next_action: None,
+            refunded_minor: None,
         },
         payment_id,
         amount_minor,

@@ -131,6 +131,27 @@ pub struct Valor {
 #[serde(rename_all = "camelCase")]
 pub struct ReceivedPix {
     pub end_to_end_id: String,
+    /// Its devoluções as EFI lists them on the cob, read leniently (only the amount of the
+    /// returned ones is used: [`refunded_minor`]).
+    #[serde(default)]
+    pub devolucoes: Vec<Value>,
+}
+
+/// What the cob's Pix show returned (`DEVOLVIDO` devoluções, centavos); `None` when one of
+/// those has an amount that cannot be read (then the read says nothing of refunds).
+pub fn refunded_minor(cob: &Cob) -> Option<i64> {
+    let mut total: i64 = 0;
+    for d in cob.pix.iter().flat_map(|p| p.devolucoes.iter()) {
+        if d.get("status").and_then(Value::as_str) != Some("DEVOLVIDO") {
+            continue;
+        }
+        let v = d
+            .get("valor")
+            .and_then(Value::as_str)
+            .and_then(|v| parse_decimal(v, 2))?;
+        total = total.checked_add(v)?;
+    }
+    Some(total)
 }
 
 /// A devolução (refund) as EFI returns it.
@@ -226,6 +247,7 @@ pub fn to_charge(
     }
     let status = status_of(&cob, now);
     let expires_at = expires_at(&cob.calendario);
+    let refunded = refunded_minor(&cob);
     let copy_paste = qr
         .as_ref()
         .map(|q| q.qrcode.clone())
@@ -245,6 +267,7 @@ pub fn to_charge(
         }),
         boleto: None,
         next_action: None,
+        refunded_minor: refunded,
     })
 }
 
@@ -314,6 +337,7 @@ pub fn to_listed(cob: Cob, now: DateTime<Utc>) -> crate::ports::ListedCharge {
             pix: None,
             boleto: None,
             next_action: None,
+            refunded_minor: None,
         },
         payment_id,
         amount_minor,
@@ -334,6 +358,7 @@ pub fn unread_cob(txid: &str) -> GatewayCharge {
         pix: None,
         boleto: None,
         next_action: None,
+        refunded_minor: None,
     }
 }
 
