@@ -330,6 +330,7 @@ fn lambda_live_gateways(
             .with_policy(crate::gateways::credential_form::FormPolicy {
                 allow_custom_endpoints: std::env::var("ALLOW_CUSTOM_GATEWAY_ENDPOINTS")
                     .is_ok_and(|v| v == "true"),
+                efi_mtls: efi_mtls_issuer_dn().is_some(),
             });
             LiveGateways::with_vault(Arc::new(vault), Some(secrets))
         }
@@ -356,6 +357,8 @@ pub fn dev_live_gateways(
     let vault = crate::service::credentials::CredentialVault::new(sealed, Arc::new(cipher))
         .with_policy(crate::gateways::credential_form::FormPolicy {
             allow_custom_endpoints: true,
+            // The dev server has no mutual TLS: only the allowlist can vouch for EFI.
+            efi_mtls: false,
         });
     Ok(crate::gateways::live::LiveGateways::with_vault(
         Arc::new(vault),
@@ -389,7 +392,19 @@ pub async fn lambda_receiver() -> Result<crate::service::webhooks::WebhookReceiv
             queue_url_from_env()?,
         )),
         Arc::new(SystemClock),
-    ))
+    )
+    .with_client_cert_issuer("efi", &efi_mtls_issuer_dn().unwrap_or_default()))
+}
+
+/// `EFI_MTLS_ISSUER_DN`: the issuer DN (as API Gateway reports `clientCert.issuerDN`) of the
+/// client certificates EFI presents to the webhook domain's mutual TLS. Set (the template's
+/// `EfiMtlsIssuerDn`) only where the webhook custom domain verifies client certificates
+/// against EFI's chain; unset, EFI webhooks of live tenants need the source-IP allowlist.
+pub fn efi_mtls_issuer_dn() -> Option<String> {
+    std::env::var("EFI_MTLS_ISSUER_DN")
+        .ok()
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
 }
 
 /// The worker Lambda's wiring: the worker (gateway webhooks and merchant event deliveries from

@@ -471,6 +471,7 @@ impl Harness {
                 body: body.into(),
                 deadline,
                 source_ip: None,
+                client_cert_issuer: None,
             },
         )
         .await
@@ -520,6 +521,7 @@ pub async fn post_payment(
         body: body.to_string().into(),
         deadline: None,
         source_ip: None,
+        client_cert_issuer: None,
     };
     handle(svc, req).await
 }
@@ -549,6 +551,7 @@ pub async fn post_path(
         body: Bytes::copy_from_slice(body.as_bytes()),
         deadline: None,
         source_ip: None,
+        client_cert_issuer: None,
     };
     handle(svc, req).await
 }
@@ -572,6 +575,7 @@ pub async fn get_path(svc: &Orchestrator, api_key: &str, path_and_query: &str) -
         body: Bytes::new(),
         deadline: None,
         source_ip: None,
+        client_cert_issuer: None,
     };
     handle(svc, req).await
 }

@@ -5,17 +5,27 @@ use super::{ApiRequest, ApiResponse};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 
-/// Converts an API Gateway request; the Lambda deadline and the caller's IP come along.
+/// Converts an API Gateway request; the Lambda deadline, the caller's IP and the issuer of a
+/// client certificate verified over mutual TLS come along.
 pub fn to_api_request(req: Request) -> ApiRequest {
     let deadline = req
         .lambda_context_ref()
         .and_then(|c| i64::try_from(c.deadline).ok())
         .and_then(chrono::DateTime::from_timestamp_millis);
-    let source_ip = match req.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(ctx)) => {
-            ctx.http.source_ip.as_deref().and_then(|ip| ip.parse().ok())
-        }
-        _ => None,
+    let (source_ip, client_cert_issuer) = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => (
+            ctx.http.source_ip.as_deref().and_then(|ip| ip.parse().ok()),
+            // API Gateway forwards a request over a mutual-TLS domain only once the client's
+            // certificate chained to the domain's trust store; it reports the certificate here.
+            ctx.authentication
+                .as_ref()
+                .and_then(|a| a.client_cert.as_ref())
+                .and_then(|c| c.issuer_dn.as_deref())
+                .map(str::trim)
+                .filter(|dn| !dn.is_empty())
+                .map(str::to_string),
+        ),
+        _ => (None, None),
     };
     let path = req.raw_http_path().to_string();
     let query = req.uri().query().map(str::to_string);
@@ -28,6 +38,7 @@ pub fn to_api_request(req: Request) -> ApiRequest {
         body: body.to_vec().into(),
         deadline,
         source_ip,
+        client_cert_issuer,
     }
 }
 

@@ -9,7 +9,7 @@ mod worker;
 
 pub(crate) use worker::late_payment_alarm;
 
-pub use receiver::WebhookReceiver;
+pub use receiver::{RequestOrigin, WebhookReceiver};
 pub use relay::{parse_stream_event, relay_memory_feed, Relay, RelayItem, StreamBatch};
 pub use retry::RetrySchedule;
 pub use tenant_cache::TenantCache;
