@@ -50,3 +50,46 @@ pub fn to_lambda_response(out: ApiResponse) -> Result<Response<Body>, lambda_htt
     }
     resp.body(Body::Text(out.body))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sample EFI webhook event, with `authentication` as API Gateway adds it on a
+    /// mutual-TLS domain (or without it).
+    fn event(authentication: Option<serde_json::Value>) -> Request {
+        let text = include_str!("../../../events/webhook-efi.json");
+        let mut v: serde_json::Value = serde_json::from_str(text).expect("sample event");
+        if let Some(a) = authentication {
+            v["requestContext"]["authentication"] = a;
+        }
+        lambda_http::request::from_str(&v.to_string()).expect("api gateway v2 request")
+    }
+
+    #[test]
+    fn the_verified_client_certificate_issuer_comes_along() {
+        let req = to_api_request(event(Some(serde_json::json!({"clientCert": {
+            "clientCertPem": "-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----",
+            "subjectDN": "CN=webhook.efipay.com.br,O=Efi S.A.,C=BR",
+            "issuerDN": " CN=EFI Webhooks CA,O=Efi S.A.,C=BR ",
+            "serialNumber": "a1:b2",
+            "validity": {"notBefore": "Jan 1 00:00:00 2026 GMT", "notAfter": "Jan 1 00:00:00 2027 GMT"}
+        }}))));
+        assert_eq!(
+            req.client_cert_issuer.as_deref(),
+            Some("CN=EFI Webhooks CA,O=Efi S.A.,C=BR")
+        );
+        assert_eq!(req.source_ip, "34.193.116.226".parse().ok());
+        for auth in [
+            None,
+            Some(serde_json::json!({})),
+            Some(serde_json::json!({"clientCert": {"issuerDN": "  ", "validity": {}}})),
+        ] {
+            assert_eq!(
+                to_api_request(event(auth.clone())).client_cert_issuer,
+                None,
+                "{auth:?}"
+            );
+        }
+    }
+}

@@ -516,6 +516,31 @@ mod tests {
         assert_eq!(got("REFD"), None);
     }
 
+    /// What a payment read shows refunded: done entries only; nothing listed is 0; a done
+    /// entry without a readable amount makes it unknown.
+    #[test]
+    fn refunded_minor_sums_done_refunds() {
+        let read = |refunds: &str| {
+            let p: Payment = serde_json::from_str(&format!(
+                r#"{{"id":"pay_1","status":"RECEIVED","value":25.90,"refunds":{refunds}}}"#
+            ))
+            .unwrap();
+            refunded_minor(&p)
+        };
+        assert_eq!(read("null"), Some(0));
+        assert_eq!(read("[]"), Some(0));
+        assert_eq!(
+            read(
+                r#"[{"status":"DONE","value":10.5},{"status":"PENDING","value":2},
+                    {"status":"CANCELLED","value":3},{"status":"DONE","value":"1.00"}]"#
+            ),
+            Some(1150)
+        );
+        assert_eq!(read(r#"[{"status":"DONE"}]"#), None);
+        assert_eq!(read(r#"[{"status":"DONE","value":"abc"}]"#), None);
+        assert_eq!(read(r#"[{"status":"PENDING"}]"#), Some(0));
+    }
+
     #[test]
     fn refund_status_table() {
         for (s, want) in REFUND_STATUSES {
