@@ -53,6 +53,7 @@ async fn serve_one(
                 body: collected.to_bytes(),
                 deadline: None,
                 source_ip: Some(peer.ip()),
+                client_cert_issuer: None,
             };
             if is_webhook_path(&api.path) {
                 handle_webhook(&svc.receiver, api).await

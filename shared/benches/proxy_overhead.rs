@@ -36,6 +36,7 @@ fn request(method: Method, path: &str, idem: Option<&str>, body: &'static str) -
         body: Bytes::from_static(body.as_bytes()),
         deadline: None,
         source_ip: None,
+        client_cert_issuer: None,
     }
 }
 

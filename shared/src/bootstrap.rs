@@ -31,11 +31,12 @@ pub enum TenantsFileError {
         path: String,
         source: serde_json::Error,
     },
-    /// A tenant with a blank webhook or callback secret (named by tenant and field, no value).
+    /// A tenant with a blank webhook or callback secret, or an Asaas or EFI webhook secret
+    /// under 32 characters (named by tenant and field, no value).
     #[error("{path}: {source}")]
-    BlankSecret {
+    WeakSecret {
         path: String,
-        source: crate::ports::BlankSecretError,
+        source: crate::ports::WeakSecretError,
     },
     /// A tenant id of the reserved test-twin form (`<id>.test`).
     #[error("{path}: tenant id {id} is reserved (ids ending in .test name a tenant's test mode)")]
@@ -51,7 +52,8 @@ pub enum TenantsFileError {
 }
 
 /// Reads and validates a tenants file (ids, callback URLs and methods are parsed by serde; blank
-/// webhook and callback secrets are refused, since they would authenticate an empty header).
+/// webhook and callback secrets are refused, since they would authenticate an empty header, and
+/// so are Asaas and EFI webhook secrets under 32 characters, as the credentials API refuses them).
 pub fn load_tenants_file(path: &Path) -> Result<TenantsFile, TenantsFileError> {
     let p = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|source| TenantsFileError::Read {
@@ -71,7 +73,7 @@ pub fn load_tenants_file(path: &Path) -> Result<TenantsFile, TenantsFileError> {
             });
         }
         t.validate_secrets()
-            .map_err(|source| TenantsFileError::BlankSecret {
+            .map_err(|source| TenantsFileError::WeakSecret {
                 path: p.clone(),
                 source,
             })?;
@@ -352,6 +354,7 @@ fn lambda_live_gateways(
             .with_policy(crate::gateways::credential_form::FormPolicy {
                 allow_custom_endpoints: std::env::var("ALLOW_CUSTOM_GATEWAY_ENDPOINTS")
                     .is_ok_and(|v| v == "true"),
+                efi_mtls: efi_mtls_issuer_dn().is_some(),
             });
             LiveGateways::with_vault(Arc::new(vault), Some(secrets))
         }
@@ -378,6 +381,8 @@ pub fn dev_live_gateways(
     let vault = crate::service::credentials::CredentialVault::new(sealed, Arc::new(cipher))
         .with_policy(crate::gateways::credential_form::FormPolicy {
             allow_custom_endpoints: true,
+            // The dev server has no mutual TLS: only the allowlist can vouch for EFI.
+            efi_mtls: false,
         });
     Ok(crate::gateways::live::LiveGateways::with_vault(
         Arc::new(vault),
@@ -408,7 +413,19 @@ pub async fn lambda_receiver() -> Result<crate::service::webhooks::WebhookReceiv
         TenantCache::new(tenants, TENANT_CACHE_TTL),
         Arc::new(sqs_queues_from_env(&conf)?),
         Arc::new(SystemClock),
-    ))
+    )
+    .with_client_cert_issuer("efi", &efi_mtls_issuer_dn().unwrap_or_default()))
+}
+
+/// `EFI_MTLS_ISSUER_DN`: the issuer DN (as API Gateway reports `clientCert.issuerDN`) of the
+/// client certificates EFI presents to the webhook domain's mutual TLS. Set (the template's
+/// `EfiMtlsIssuerDn`) only where the webhook custom domain verifies client certificates
+/// against EFI's chain; unset, EFI webhooks of live tenants need the source-IP allowlist.
+pub fn efi_mtls_issuer_dn() -> Option<String> {
+    std::env::var("EFI_MTLS_ISSUER_DN")
+        .ok()
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
 }
 
 /// The worker Lambda's wiring: the worker (gateway webhooks and merchant event deliveries from
@@ -501,14 +518,15 @@ mod tests {
         }
     }
 
-    /// A blank webhook secret would authenticate an empty header: the file is refused, and the
-    /// error names the tenant and the field without quoting any configured value.
+    /// A blank webhook secret would authenticate an empty header, and a short Asaas or EFI one
+    /// could be guessed: the file is refused, and the error names the tenant and the field
+    /// without quoting any configured value.
     #[test]
     fn a_tenants_file_with_a_blank_secret_is_refused() {
         let tenant = |secrets: &str| {
             format!(
                 r#"{{"tenants":[{{"id":"ten_ok","name":"A","api_key_sha256":[],"callback_secrets":["whsec_deNBX1rNhVB82yDA0ttry1Yakpbc3sfy"],
-                  "webhook_secrets":{{"stripe":["whsec_visible_value"],"asaas_token":"tok-visible","efi_hmac":"hmac-visible"}}}},
+                  "webhook_secrets":{{"stripe":["whsec_visible_value"],"asaas_token":"tok-visible-0123456789abcdef0123456789","efi_hmac":"hmac-visible-0123456789abcdef012345"}}}},
                   {{"id":"ten_blank","name":"B","api_key_sha256":[],"webhook_secrets":{secrets}}}]}}"#
             )
         };
@@ -518,11 +536,20 @@ mod tests {
             (r#"{"stripe":[""]}"#, "webhook_secrets.stripe[0]"),
             (r#"{"asaas_token":"   "}"#, "webhook_secrets.asaas_token"),
             (r#"{"efi_hmac":""}"#, "webhook_secrets.efi_hmac"),
+            (r#"{"asaas_token":"x"}"#, "webhook_secrets.asaas_token"),
+            (
+                r#"{"asaas_token":"short-visible-token-0123456789a"}"#,
+                "webhook_secrets.asaas_token",
+            ),
+            (
+                r#"{"efi_hmac":"short-visible-hmac-0123456789ab"}"#,
+                "webhook_secrets.efi_hmac",
+            ),
         ] {
             let path = write("blank", &tenant(secrets));
             let e = load_tenants_file(&path).unwrap_err();
             let msg = e.to_string();
-            assert!(matches!(e, TenantsFileError::BlankSecret { .. }), "{msg}");
+            assert!(matches!(e, TenantsFileError::WeakSecret { .. }), "{msg}");
             assert!(msg.contains("ten_blank") && msg.contains(field), "{msg}");
             assert!(!msg.contains("visible"), "no value is quoted: {msg}");
             let _ = std::fs::remove_file(path);

@@ -93,6 +93,7 @@ fn main() {
             body: Bytes::from(body),
             deadline: None,
             source_ip: None,
+            client_cert_issuer: None,
         };
         for _ in 0..1000 {
             assert_eq!(handle_webhook(&rx, req.clone()).await.status, 200);

@@ -70,6 +70,7 @@ impl CredentialSetup {
         };
         let vault = Arc::new(CredentialVault::new(store, cipher).with_policy(FormPolicy {
             allow_custom_endpoints: true,
+            efi_mtls: false,
         }));
         Self { h, vault, raw }
     }
@@ -210,6 +211,7 @@ pub async fn call(
             body: Bytes::copy_from_slice(body.as_bytes()),
             deadline: None,
             source_ip: None,
+            client_cert_issuer: None,
         },
     )
     .await
@@ -274,6 +276,7 @@ impl LiveFakes {
                 "efi" => serde_json::json!({"client_id": fakes.efi.client_id,
                     "client_secret": fakes.efi.client_secret, "certificate_p12": p12,
                     "pix_key": fakes.efi.pix_key, "webhook_hmac": FAKES_EFI_HMAC,
+                    "webhook_allowed_ips": [crate::pipeline::WEBHOOK_SOURCE_IP.to_string()],
                     "base_url": fakes.efi.base_url, "ca_pem": fakes.pki.ca_pem}),
                 "stripe" => serde_json::json!({"secret_key": fakes.stripe.api_key,
                     "base_url": fakes.stripe.base_url}),

@@ -480,6 +480,7 @@ impl Harness {
                 body: body.into(),
                 deadline,
                 source_ip: None,
+                client_cert_issuer: None,
             },
         )
         .await
@@ -529,6 +530,7 @@ pub async fn post_payment(
         body: body.to_string().into(),
         deadline: None,
         source_ip: None,
+        client_cert_issuer: None,
     };
     handle(svc, req).await
 }
@@ -558,6 +560,7 @@ pub async fn post_path(
         body: Bytes::copy_from_slice(body.as_bytes()),
         deadline: None,
         source_ip: None,
+        client_cert_issuer: None,
     };
     handle(svc, req).await
 }
@@ -581,6 +584,7 @@ pub async fn get_path(svc: &Orchestrator, api_key: &str, path_and_query: &str) -
         body: Bytes::new(),
         deadline: None,
         source_ip: None,
+        client_cert_issuer: None,
     };
     handle(svc, req).await
 }

@@ -25,7 +25,7 @@ use tokio::sync::Mutex;
 
 pub const STRIPE_SECRET: &str = "whsec_stripe_endpoint_secret_tenant_a";
 pub const ASAAS_TOKEN: &str = "asaas-token-tenant-a-7f3a9c1e5b2d4f60";
-pub const EFI_HMAC: &str = "efi-hmac-tenant-a-2c4e6a8b";
+pub const EFI_HMAC: &str = "efi-hmac-tenant-a-2c4e6a8b0d1f3579";
 pub const CALLBACK_SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
 /// Delivery attempts before the DLQ (the queue's `maxReceiveCount`).
 pub const ATTEMPTS: u32 = 3;
@@ -236,13 +236,39 @@ impl Pipeline {
 }
 
 /// Unix seconds now.
+/// The source IP [`post_webhook`] sends from: the one EFI's docs name for its webhooks, which
+/// the live tenants of the tests list (`webhook_allowed_ips`).
+pub const WEBHOOK_SOURCE_IP: std::net::IpAddr =
+    std::net::IpAddr::V4(std::net::Ipv4Addr::new(34, 193, 116, 226));
+
 /// Posts a gateway webhook (`/webhooks/{gateway}/{tenant}?query`) to `rx` as API Gateway
-/// would hand it over.
+/// would hand it over, from [`WEBHOOK_SOURCE_IP`] without a client certificate.
 pub async fn post_webhook(
     rx: &shared::service::webhooks::WebhookReceiver,
     path_and_query: &str,
     headers: &[(&str, &str)],
     body: &str,
+) -> ApiResponse {
+    post_webhook_from(
+        rx,
+        path_and_query,
+        headers,
+        body,
+        Some(WEBHOOK_SOURCE_IP),
+        None,
+    )
+    .await
+}
+
+/// [`post_webhook`] from `source_ip`, with the issuer DN of a client certificate API Gateway
+/// verified over mutual TLS, if any.
+pub async fn post_webhook_from(
+    rx: &shared::service::webhooks::WebhookReceiver,
+    path_and_query: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+    source_ip: Option<std::net::IpAddr>,
+    client_cert_issuer: Option<&str>,
 ) -> ApiResponse {
     let (path, query) = match path_and_query.split_once('?') {
         Some((p, q)) => (p.to_string(), Some(q.to_string())),
@@ -262,7 +288,8 @@ pub async fn post_webhook(
         headers: map,
         body: Bytes::from(body.to_string()),
         deadline: None,
-        source_ip: None,
+        source_ip,
+        client_cert_issuer: client_cert_issuer.map(str::to_string),
     };
     handle_webhook(rx, req).await
 }

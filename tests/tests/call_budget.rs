@@ -117,6 +117,7 @@ async fn gateway_calls_end_before_the_claims_deadline_however_slow_the_claim() {
             body: body.to_string().into(),
             deadline: Some(deadline),
             source_ip: None,
+            client_cert_issuer: None,
         },
     )
     .await;

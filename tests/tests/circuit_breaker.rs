@@ -311,6 +311,7 @@ async fn a_probe_without_time_left_frees_its_slot(backend: Backend) {
             body: pinned.to_string().into(),
             deadline: Some(deadline),
             source_ip: None,
+            client_cert_issuer: None,
         }
     };
     // 100 ms left: the budget is spent before the call (`no_time_left`), nothing is created.

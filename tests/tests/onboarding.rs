@@ -73,6 +73,7 @@ async fn call(
             body: Bytes::copy_from_slice(body.as_bytes()),
             deadline: None,
             source_ip: None,
+            client_cert_issuer: None,
         },
     )
     .await
@@ -235,7 +236,7 @@ async fn onboarding_by_the_operator(backend: Backend) {
             &http::HeaderMap::new(),
             None,
             b"{}",
-            None,
+            shared::service::webhooks::RequestOrigin::default(),
         )
         .await;
     assert!(
@@ -250,7 +251,7 @@ async fn onboarding_by_the_operator(backend: Backend) {
             &http::HeaderMap::new(),
             None,
             b"{}",
-            None,
+            shared::service::webhooks::RequestOrigin::default(),
         )
         .await;
     assert!(
@@ -793,10 +794,16 @@ async fn operator_tenant_registers_every_gateway_and_its_webhooks_settle(backend
     let whsec = "whsec_onboarded_by_api_5f1c9e3a7b2d4068";
     let asaas_token = "asaas-token-onboarded-by-api-8d2f6b1e4a9c";
     let efi_hmac = "efi-hmac-onboarded-by-api-3c7e1a9f5b2d8046";
-    let efi_body = |hmac: &str| {
+    let efi_body_from = |hmac: &str, ips: serde_json::Value| {
         j!({"client_id": efi.client_id, "client_secret": efi.client_secret,
             "certificate_p12": p12, "pix_key": efi.pix_key, "webhook_hmac": hmac,
-            "base_url": efi.base_url, "ca_pem": pki.ca_pem})
+            "webhook_allowed_ips": ips, "base_url": efi.base_url, "ca_pem": pki.ca_pem})
+    };
+    let efi_body = |hmac: &str| {
+        efi_body_from(
+            hmac,
+            j!([integration_tests::pipeline::WEBHOOK_SOURCE_IP.to_string()]),
+        )
     };
     let efi_hook = |hmac: &str| format!("/webhooks/efi/ten_onb?hmac={hmac}&ignorar=/pix");
 
@@ -811,6 +818,27 @@ async fn operator_tenant_registers_every_gateway_and_its_webhooks_settle(backend
         ("efi", efi_body("x"), "webhook_hmac"),
         ("efi", efi_body(&efi_hmac[..31]), "webhook_hmac"),
         ("efi", efi_body(&format!("{efi_hmac}&a=b")), "webhook_hmac"),
+        // Live EFI webhooks need a listed source IP where there is no mutual TLS.
+        (
+            "efi",
+            efi_body_from(efi_hmac, serde_json::Value::Null),
+            "webhook_allowed_ips",
+        ),
+        (
+            "efi",
+            efi_body_from(efi_hmac, j!([])),
+            "webhook_allowed_ips",
+        ),
+        (
+            "efi",
+            efi_body_from(efi_hmac, j!(["34.193.116.226", "34.193.116.0/24"])),
+            "webhook_allowed_ips[1]",
+        ),
+        (
+            "efi",
+            efi_body_from(efi_hmac, j!("34.193.116.226")),
+            "webhook_allowed_ips",
+        ),
         (
             "asaas",
             j!({"api_key": asaas.token, "webhook_token": "x", "base_url": asaas.base_url}),

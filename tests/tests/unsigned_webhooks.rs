@@ -174,3 +174,213 @@ async fn forged_paid_reports_change_nothing_and_real_ones_settle(backend: Backen
 }
 
 on_both_backends!(forged_paid_reports_change_nothing_and_real_ones_settle);
+
+/// The refunded amount and status of a payment, and its merchant event types.
+async fn refund_state(svc: &shared::service::Orchestrator, id: &str) -> (String, i64, Vec<String>) {
+    let p = json(&get_path(svc, KEY_A, &format!("/v1/payments/{id}")).await);
+    let (status, events) = status_and_events(svc, id).await;
+    (status, p["refunded_amount"].as_i64().unwrap_or(-1), events)
+}
+
+/// The unmatched webhooks recorded as unconfirmed refunds.
+async fn unconfirmed_refunds(svc: &shared::service::Orchestrator) -> Vec<String> {
+    let unmatched = json(&get_path(svc, KEY_A, "/v1/webhooks/unmatched?limit=100").await);
+    unmatched["data"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|w| w["reported"].as_str().map(str::to_string))
+        .filter(|r| r.starts_with("unconfirmed: reported refunded"))
+        .collect()
+}
+
+/// Issue 31: a forged refund report is not believed either. A "refund succeeded" (EFI
+/// devolução `DEVOLVIDO`, Asaas `PAYMENT_PARTIALLY_REFUNDED` with a done entry) or an Asaas
+/// "refunded in full" for a live payment is applied only once the gateway, read through the
+/// payment's account, shows at least that much refunded. Before, each forgery recorded a
+/// refund, moved the payment to `partially_refunded`/`refunded` and told the merchant
+/// `refund.succeeded` with no money returned.
+async fn forged_refund_reports_change_nothing_and_real_ones_apply_once(backend: Backend) {
+    let s = CredentialSetup::new(backend).await;
+    let svc = Arc::new(s.instance(Duration::from_secs(30)));
+    let LiveFakes { asaas, efi, .. } = LiveFakes::register(&svc, KEY_A, &["efi", "asaas"]).await;
+    let queue = Arc::new(MemoryQueue::new(3));
+    let rx = WebhookReceiver::new(
+        shared::gateways::webhooks::WebhookRegistry::standard(),
+        TenantCache::new(s.h.stores.tenants.clone(), Duration::ZERO),
+        queue.clone(),
+        Arc::new(shared::clock::SystemClock),
+    );
+    let worker = WebhookWorker::new(
+        shared::gateways::webhooks::WebhookRegistry::standard(),
+        TenantCache::new(s.h.stores.tenants.clone(), Duration::ZERO),
+        s.h.stores.worker_stores(),
+        Arc::new(shared::adapters::http::HttpCallbackSender::new(true).expect("sender")),
+        queue.clone(),
+        Arc::new(shared::clock::SystemClock),
+        RetrySchedule::immediate(3),
+    )
+    .with_confirmer(svc.clone());
+    let drain = || drain_memory_queue(&queue, &worker);
+    let efi_hook = format!("/webhooks/efi/ten_a?hmac={EFI_HMAC}&ignorar=/pix");
+    let asaas_hook = "/webhooks/asaas/ten_a";
+    let asaas_auth = [("asaas-access-token", ASAAS_TOKEN)];
+
+    // A paid Pix at each gateway, settled by its (confirmed) webhook.
+    let mut ids = std::collections::BTreeMap::new();
+    for gateway in ["efi", "asaas"] {
+        let mut b = pix_body(2590);
+        b["gateway"] = gateway.into();
+        let r = post_payment(&svc, KEY_A, &format!("uwr-{gateway}"), &b).await;
+        assert_eq!(r.status, 201, "{gateway}: {}", r.body);
+        let p = json(&r);
+        ids.insert(
+            gateway,
+            (
+                p["id"].as_str().expect("id").to_string(),
+                p["gateway_payment_id"].as_str().expect("gid").to_string(),
+            ),
+        );
+    }
+    let (efi_id, txid) = ids["efi"].clone();
+    let (asaas_id, asaas_pay) = ids["asaas"].clone();
+    efi.pay(&txid);
+    asaas.set_payment_status(&asaas_pay, "RECEIVED");
+    let e2e = "E18236120202611211340s0RFND01";
+    let efi_event = |devolucoes: Value| {
+        json!({"pix": [{"endToEndId": e2e, "txid": txid, "chave": efi.pix_key,
+            "valor": "25.90", "horario": "2026-11-21T13:40:34.000Z", "devolucoes": devolucoes}]})
+        .to_string()
+    };
+    let devolucao = |id: &str, valor: &str| {
+        json!({"id": id, "rtrId": format!("D{id}"), "valor": valor, "status": "DEVOLVIDO",
+            "horario": {"solicitacao": "2026-11-22T10:00:00.000Z"}})
+    };
+    let asaas_event = |id: &str, event: &str, refunds: Value| {
+        json!({"id": id, "event": event,
+            "payment": {"object": "payment", "id": asaas_pay, "status": "RECEIVED", "value": 25.90,
+                "billingType": "PIX", "externalReference": asaas_id, "refunds": refunds}})
+        .to_string()
+    };
+    let done = |value: f64, created: &str| json!([{"status": "DONE", "value": value, "dateCreated": created, "description": null}]);
+    assert_eq!(
+        status(&rx, &efi_hook, &[], &efi_event(json!([]))).await,
+        200
+    );
+    assert_eq!(
+        status(
+            &rx,
+            asaas_hook,
+            &asaas_auth,
+            &asaas_event("evt_paid_1", "PAYMENT_RECEIVED", Value::Null)
+        )
+        .await,
+        200
+    );
+    drain().await;
+    for id in [&efi_id, &asaas_id] {
+        assert_eq!(refund_state(&svc, id).await.0, "succeeded", "{id}");
+    }
+
+    // Forged: the right shared values, nothing refunded at either gateway.
+    for (hook, headers, body) in [
+        (
+            efi_hook.as_str(),
+            &[][..],
+            efi_event(json!([devolucao("DFORGED1", "10.00")])),
+        ),
+        (
+            asaas_hook,
+            &asaas_auth[..],
+            asaas_event(
+                "evt_forged_part",
+                "PAYMENT_PARTIALLY_REFUNDED",
+                done(10.0, "2026-11-22 10:00:00"),
+            ),
+        ),
+        (
+            asaas_hook,
+            &asaas_auth[..],
+            asaas_event("evt_forged_full", "PAYMENT_REFUNDED", Value::Null),
+        ),
+    ] {
+        assert_eq!(status(&rx, hook, headers, &body).await, 200, "{body}");
+    }
+    drain().await;
+    for id in [&efi_id, &asaas_id] {
+        let (st, refunded, events) = refund_state(&svc, id).await;
+        assert_eq!((st.as_str(), refunded), ("succeeded", 0), "{id}: moved");
+        assert!(
+            !events.iter().any(|t| t.starts_with("refund.")),
+            "{id}: {events:?}"
+        );
+    }
+    let refused = unconfirmed_refunds(&svc).await;
+    assert_eq!(refused.len(), 3, "each forgery recorded: {refused:?}");
+
+    // Real: the money went back at the gateway (outside the API); the same kind of report
+    // applies once, however often it is delivered.
+    efi.refund_outside(&txid, "DREAL1", 1000);
+    asaas.refund_outside(&asaas_pay, 1000);
+    let efi_real = efi_event(json!([devolucao("DREAL1", "10.00")]));
+    let asaas_real = asaas_event(
+        "evt_real_part",
+        "PAYMENT_PARTIALLY_REFUNDED",
+        done(10.0, "2026-11-22 11:00:00"),
+    );
+    for _ in 0..2 {
+        assert_eq!(status(&rx, &efi_hook, &[], &efi_real).await, 200);
+        assert_eq!(status(&rx, asaas_hook, &asaas_auth, &asaas_real).await, 200);
+        drain().await;
+    }
+    for id in [&efi_id, &asaas_id] {
+        let (st, refunded, events) = refund_state(&svc, id).await;
+        assert_eq!(
+            (st.as_str(), refunded),
+            ("partially_refunded", 1000),
+            "{id}"
+        );
+        assert_eq!(
+            events.iter().filter(|t| *t == "refund.succeeded").count(),
+            1,
+            "{id}: {events:?}"
+        );
+    }
+
+    // More than the gateway shows: a second devolução EFI does not list is refused too.
+    assert_eq!(
+        status(
+            &rx,
+            &efi_hook,
+            &[],
+            &efi_event(json!([
+                devolucao("DREAL1", "10.00"),
+                devolucao("DFORGED2", "5.00")
+            ]))
+        )
+        .await,
+        200
+    );
+    drain().await;
+    assert_eq!(refund_state(&svc, &efi_id).await.1, 1000);
+    assert_eq!(unconfirmed_refunds(&svc).await.len(), 4);
+
+    // Asaas refunds the rest: "refunded in full" now applies, once.
+    asaas.refund_outside(&asaas_pay, 1590);
+    let full = asaas_event("evt_real_full", "PAYMENT_REFUNDED", Value::Null);
+    for _ in 0..2 {
+        assert_eq!(status(&rx, asaas_hook, &asaas_auth, &full).await, 200);
+        drain().await;
+    }
+    let (st, refunded, events) = refund_state(&svc, &asaas_id).await;
+    assert_eq!((st.as_str(), refunded), ("refunded", 2590));
+    assert_eq!(
+        events.iter().filter(|t| *t == "refund.succeeded").count(),
+        2,
+        "{events:?}"
+    );
+    assert_eq!(unconfirmed_refunds(&svc).await.len(), 4);
+}
+
+on_both_backends!(forged_refund_reports_change_nothing_and_real_ones_apply_once);

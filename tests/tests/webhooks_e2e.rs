@@ -920,6 +920,7 @@ async fn receiver_answers_503_when_the_queue_refuses() {
         body: Bytes::from(ev),
         deadline: None,
         source_ip: None,
+        client_cert_issuer: None,
     };
     let r = handle_webhook(&rx, req).await;
     assert_eq!(r.status, 503, "{}", r.body);

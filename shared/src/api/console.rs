@@ -171,6 +171,7 @@ mod tests {
             body: Bytes::new(),
             deadline: None,
             source_ip: None,
+            client_cert_issuer: None,
         })
     }
 

@@ -31,6 +31,10 @@ pub struct ApiRequest {
     pub deadline: Option<DateTime<Utc>>,
     /// The client's address, for source-IP allowlists (EFI webhooks).
     pub source_ip: Option<std::net::IpAddr>,
+    /// The issuer DN of the client certificate the front door verified over mutual TLS (API
+    /// Gateway's `requestContext.authentication.clientCert.issuerDN`); `None` without mutual
+    /// TLS (the dev server, a domain without a trust store).
+    pub client_cert_issuer: Option<String>,
 }
 
 /// A response to render.

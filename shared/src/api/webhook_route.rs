@@ -2,7 +2,7 @@
 
 use super::{error_response, ApiRequest, ApiResponse};
 use crate::error::ApiError;
-use crate::service::webhooks::WebhookReceiver;
+use crate::service::webhooks::{RequestOrigin, WebhookReceiver};
 use http::Method;
 
 /// True for paths the webhook receiver serves.
@@ -22,7 +22,10 @@ pub async fn handle_webhook(rx: &WebhookReceiver, req: ApiRequest) -> ApiRespons
                 &req.headers,
                 req.query.as_deref(),
                 &req.body,
-                req.source_ip,
+                RequestOrigin {
+                    source_ip: req.source_ip,
+                    client_cert_issuer: req.client_cert_issuer.as_deref(),
+                },
             )
             .await
         }

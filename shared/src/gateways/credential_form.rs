@@ -30,6 +30,9 @@ pub struct FormPolicy {
     /// a tenant cannot point the orchestrator's requests (and its keys) at an address of its
     /// choosing.
     pub allow_custom_endpoints: bool,
+    /// The webhook domain verifies EFI's client certificate (mutual TLS, `EFI_MTLS_ISSUER_DN`):
+    /// an EFI `webhook_hmac` may then come without `webhook_allowed_ips`.
+    pub efi_mtls: bool,
 }
 
 /// An accepted body.
@@ -44,6 +47,9 @@ pub struct CredentialForm {
     /// How long the previous webhook secret stays accepted after this one replaces it, in
     /// seconds (`None`: the default, [`DEFAULT_PREVIOUS_SECRET_SECONDS`]; 0: dropped now).
     pub previous_secret_for: Option<i64>,
+    /// Source IPs the gateway's webhooks may come from, to set on the tenant (EFI
+    /// `webhook_allowed_ips`), if given.
+    pub webhook_allowed_ips: Option<Vec<std::net::IpAddr>>,
 }
 
 /// How long a replaced webhook secret stays accepted by default (Stripe's own roll offers up
@@ -277,6 +283,7 @@ mod tests {
         let strict = FormPolicy::default();
         let open = FormPolicy {
             allow_custom_endpoints: true,
+            ..FormPolicy::default()
         };
         assert_eq!(
             check_base_url("https://api.stripe.com/", &known, strict).unwrap(),

@@ -31,6 +31,10 @@ type FormParser = fn(&[u8], FormPolicy) -> Result<CredentialForm, FormError>;
 /// secrets.
 type WebhookSetter = fn(&mut WebhookSecrets, &SecretString, i64, i64);
 
+/// Sets the source IPs the gateway's webhooks may come from, given with the credentials, on
+/// the tenant (`None`: the gateway has no such list).
+type AllowlistSetter = Option<fn(&mut WebhookSecrets, &[std::net::IpAddr])>;
+
 /// What the orchestrator knows of one real gateway: how to build its client, what its
 /// credential body is, and where its webhook secret goes.
 pub struct LiveGatewaySpec {
@@ -38,6 +42,7 @@ pub struct LiveGatewaySpec {
     pub build: Factory,
     pub form: FormParser,
     pub set_webhook_secret: WebhookSetter,
+    pub set_webhook_allowed_ips: AllowlistSetter,
 }
 
 /// The real gateways. Adding a gateway = one row.
@@ -59,18 +64,21 @@ const SPECS: &[LiveGatewaySpec] = &[
                 .collect();
             w.stripe_previous_until = Some(now.saturating_add(previous_for));
         },
+        set_webhook_allowed_ips: None,
     },
     LiveGatewaySpec {
         name: "asaas",
         build: |v| AsaasClient::from_credentials(v).map(|c| Arc::new(c) as Arc<dyn Gateway>),
         form: super::asaas::credentials::form,
         set_webhook_secret: |w, s, _, _| w.asaas_token = Some(s.expose().to_string()),
+        set_webhook_allowed_ips: None,
     },
     LiveGatewaySpec {
         name: "efi",
         build: |v| EfiClient::from_credentials(v).map(|c| Arc::new(c) as Arc<dyn Gateway>),
         form: super::efi::credentials::form,
         set_webhook_secret: |w, s, _, _| w.efi_hmac = Some(s.expose().to_string()),
+        set_webhook_allowed_ips: Some(|w, ips| w.efi_allowed_ips = ips.to_vec()),
     },
 ];
 

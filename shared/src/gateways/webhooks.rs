@@ -15,6 +15,11 @@ pub struct InboundWebhook<'a> {
     pub query: Option<&'a str>,
     pub body: &'a [u8],
     pub source_ip: Option<IpAddr>,
+    /// The request came over mutual TLS with a client certificate from the issuer the
+    /// deployment names as this gateway's (EFI: `EFI_MTLS_ISSUER_DN`); never on the dev server.
+    pub client_cert_verified: bool,
+    /// The tenant is live (real money): EFI then needs more than its static `hmac`.
+    pub live: bool,
     /// Unix seconds, for timestamp tolerances.
     pub now: i64,
 }

@@ -56,6 +56,10 @@ pub struct GatewayCharge {
     pub pix: Option<PixDetails>,
     pub boleto: Option<BoletoDetails>,
     pub next_action: Option<NextAction>,
+    /// How much the gateway shows refunded on the charge (completed refunds, minor units),
+    /// where the charge read exposes it (EFI: the cob's Pix devoluções; Asaas: the payment's
+    /// `refunds`); `None` when it does not say. Confirms an unsigned refund report.
+    pub refunded_minor: Option<i64>,
 }
 
 /// A window of creation times over which a gateway's charges are listed (reconciliation).

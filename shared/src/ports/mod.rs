@@ -41,8 +41,8 @@ pub use reconciliation::{
 };
 pub use store_error::StoreError;
 pub use tenants::{
-    hash_api_key, is_blank_secret, refuse_twin, secret_fingerprint, ApiKeyInfo, BlankSecretError,
-    Tenant, TenantStore, WebhookSecrets,
+    hash_api_key, is_blank_secret, refuse_twin, secret_fingerprint, ApiKeyInfo, Tenant,
+    TenantStore, WeakSecret, WeakSecretError, WebhookSecrets, MIN_SHARED_SECRET_CHARS,
 };
 pub use usage::UsageStore;
 pub use webhooks::{

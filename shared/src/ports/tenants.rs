@@ -126,17 +126,37 @@ impl std::fmt::Debug for WebhookSecrets {
     }
 }
 
-/// A configured secret that cannot authenticate anything: empty or whitespace only. An empty
-/// shared secret would accept an empty header (or a signature anyone can compute), so such a
-/// tenant is refused when it is loaded. The error names the tenant and the field, never a value.
+/// A configured secret that cannot authenticate anything, or too little: empty or whitespace
+/// only (an empty shared secret would accept an empty header, or a signature anyone can
+/// compute), or — for the static shared values of Asaas and EFI, which are all that
+/// authenticates their webhooks — shorter than [`MIN_SHARED_SECRET_CHARS`] (what the
+/// credentials API and Asaas itself require). Such a tenant is refused when it is loaded. The
+/// error names the tenant and the field, never a value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("tenant {tenant}: {field} is empty or blank (a blank secret would authenticate anyone)")]
-pub struct BlankSecretError {
+#[error("tenant {tenant}: {field} {problem}")]
+pub struct WeakSecretError {
     /// The tenant's id.
     pub tenant: String,
     /// Where the secret sits, e.g. `webhook_secrets.stripe[0]`.
     pub field: String,
+    /// What is wrong with it.
+    pub problem: WeakSecret,
 }
+
+/// What makes a configured secret unusable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum WeakSecret {
+    #[error("is empty or blank (a blank secret would authenticate anyone)")]
+    Blank,
+    #[error("is shorter than {min} characters (a short static secret can be guessed)")]
+    TooShort { min: usize },
+}
+
+/// The fewest characters of a static shared webhook secret (Asaas `asaas_token`, EFI
+/// `efi_hmac`), wherever it comes from: the tenants file here, the credentials API
+/// ([`crate::gateways::credential_form::MIN_WEBHOOK_SECRET_CHARS`]).
+pub const MIN_SHARED_SECRET_CHARS: usize =
+    crate::gateways::credential_form::MIN_WEBHOOK_SECRET_CHARS;
 
 /// True for a secret that is empty or only whitespace.
 pub fn is_blank_secret(secret: &str) -> bool {
@@ -218,30 +238,48 @@ impl Tenant {
             .unwrap_or_else(|| format!("key_file_{}", &hash[..hash.len().min(8)]))
     }
 
-    /// Refuses blank webhook and callback secrets (see [`BlankSecretError`]). A secret that is
-    /// absent (`None`, or an empty list) is not an error: that gateway's webhooks are then
-    /// refused as unconfigured.
-    pub fn validate_secrets(&self) -> Result<(), BlankSecretError> {
-        let blank = |field: String| BlankSecretError {
+    /// Refuses blank webhook and callback secrets, and Asaas and EFI webhook secrets shorter
+    /// than [`MIN_SHARED_SECRET_CHARS`] (see [`WeakSecretError`]). A secret that is absent
+    /// (`None`, or an empty list) is not an error: that gateway's webhooks are then refused as
+    /// unconfigured.
+    pub fn validate_secrets(&self) -> Result<(), WeakSecretError> {
+        let weak = |field: String, problem| WeakSecretError {
             tenant: self.id.as_str().to_string(),
             field,
+            problem,
         };
         let w = &self.webhook_secrets;
         if let Some(i) = w.stripe.iter().position(|s| is_blank_secret(s)) {
-            return Err(blank(format!("webhook_secrets.stripe[{i}]")));
+            return Err(weak(
+                format!("webhook_secrets.stripe[{i}]"),
+                WeakSecret::Blank,
+            ));
         }
-        if w.asaas_token.as_deref().is_some_and(is_blank_secret) {
-            return Err(blank("webhook_secrets.asaas_token".into()));
-        }
-        if w.efi_hmac.as_deref().is_some_and(is_blank_secret) {
-            return Err(blank("webhook_secrets.efi_hmac".into()));
+        for (field, secret) in [
+            ("webhook_secrets.asaas_token", &w.asaas_token),
+            ("webhook_secrets.efi_hmac", &w.efi_hmac),
+        ] {
+            let Some(secret) = secret.as_deref() else {
+                continue;
+            };
+            if is_blank_secret(secret) {
+                return Err(weak(field.into(), WeakSecret::Blank));
+            }
+            if secret.chars().count() < MIN_SHARED_SECRET_CHARS {
+                return Err(weak(
+                    field.into(),
+                    WeakSecret::TooShort {
+                        min: MIN_SHARED_SECRET_CHARS,
+                    },
+                ));
+            }
         }
         if let Some(i) = self
             .callback_secrets
             .iter()
             .position(|s| is_blank_secret(s))
         {
-            return Err(blank(format!("callback_secrets[{i}]")));
+            return Err(weak(format!("callback_secrets[{i}]"), WeakSecret::Blank));
         }
         Ok(())
     }
@@ -397,7 +435,8 @@ mod tests {
     #[test]
     fn blank_secrets_are_refused_by_tenant_and_field() {
         let ok = tenant(
-            serde_json::json!({"stripe": ["whsec_a"], "asaas_token": "tok", "efi_hmac": "h"}),
+            serde_json::json!({"stripe": ["whsec_a"],
+                "asaas_token": "asaas-token-of-exactly-32-chars-", "efi_hmac": "efi-hmac-of-exactly-thirty-two-c"}),
             serde_json::json!(["whsec_c"]),
         );
         assert_eq!(ok.validate_secrets(), Ok(()));
@@ -427,7 +466,33 @@ mod tests {
         ] {
             let e = tenant(secrets, callback).validate_secrets().unwrap_err();
             assert_eq!((e.tenant.as_str(), e.field.as_str()), ("ten_blank", field));
+            assert_eq!(e.problem, WeakSecret::Blank);
             assert!(e.to_string().contains("ten_blank") && e.to_string().contains(field));
+        }
+    }
+
+    #[test]
+    fn short_asaas_and_efi_secrets_are_refused_by_tenant_and_field() {
+        for (secrets, field) in [
+            (
+                serde_json::json!({"asaas_token": "x"}),
+                "webhook_secrets.asaas_token",
+            ),
+            (
+                serde_json::json!({"asaas_token": "a".repeat(MIN_SHARED_SECRET_CHARS - 1)}),
+                "webhook_secrets.asaas_token",
+            ),
+            (
+                serde_json::json!({"efi_hmac": "h".repeat(MIN_SHARED_SECRET_CHARS - 1)}),
+                "webhook_secrets.efi_hmac",
+            ),
+        ] {
+            let e = tenant(secrets, serde_json::json!([]))
+                .validate_secrets()
+                .unwrap_err();
+            assert_eq!((e.tenant.as_str(), e.field.as_str()), ("ten_blank", field));
+            assert_eq!(e.problem, WeakSecret::TooShort { min: 32 });
+            assert!(e.to_string().contains("shorter than 32"), "{e}");
         }
     }
 

@@ -152,6 +152,23 @@ impl FakeAsaas {
         }
     }
 
+    /// Refunds `cents` of a payment outside the orchestrator (the merchant in Asaas's own
+    /// app): a `DONE` entry in its `refunds`, `REFUNDED` once all is returned.
+    pub fn refund_outside(&self, id: &str, cents: i64) {
+        let mut st = self.state.lock().unwrap();
+        if let Some(p) = st.payments.iter_mut().find(|p| p["id"] == id) {
+            let entry = json!({"dateCreated": "2026-11-21 10:28:40", "status": "DONE", "value": serde_json::value::RawValue::from_string(shared::domain::format_decimal(cents, 2)).unwrap(), "description": null});
+            match p["refunds"].as_array_mut() {
+                Some(list) => list.push(entry),
+                None => p["refunds"] = json!([entry]),
+            }
+            let total = shared::domain::parse_decimal(&p["value"].to_string(), 2).unwrap_or(0);
+            if refunded_cents(p) >= total {
+                p["status"] = "REFUNDED".into();
+            }
+        }
+    }
+
     /// Payments (charges) created.
     pub fn payments_created(&self) -> usize {
         self.state.lock().unwrap().payments.len()

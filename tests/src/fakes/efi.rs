@@ -306,6 +306,20 @@ impl FakeEfi {
             .sum()
     }
 
+    /// Returns `cents` of a paid cob's Pix outside the orchestrator (the merchant in EFI's own
+    /// app), as devolução `id`: listed on the cob like every devolução.
+    pub fn refund_outside(&self, txid: &str, id: &str, cents: i64) {
+        let mut st = self.state.lock().unwrap();
+        if let Some(c) = st.cobs.get_mut(txid) {
+            let d = json!({"id": id, "rtrId": format!("D{id}"), "valor": shared::domain::format_decimal(cents, 2), "status": "DEVOLVIDO"});
+            match c["pix"][0]["devolucoes"].as_array_mut() {
+                Some(list) => list.push(d),
+                None => c["pix"][0]["devolucoes"] = json!([d]),
+            }
+        }
+        st.refunds.insert(id.to_string(), (txid.to_string(), cents));
+    }
+
     /// A cob's status (`ATIVA`, `CONCLUIDA`, `REMOVIDA_PELO_USUARIO_RECEBEDOR`, …).
     pub fn cob_status(&self, txid: &str) -> Option<String> {
         self.state
@@ -500,11 +514,16 @@ impl FakeEfi {
                 if done + valor > total {
                     return nome(400, "valor_devolucao_excedido");
                 }
+                let devolucao = json!({"id": id, "rtrId": format!("D{id}"), "valor": shared::domain::format_decimal(valor, 2), "horario": {"solicitacao": "2026-11-21T15:25:59.411Z"}, "status": "DEVOLVIDO"});
+                // EFI lists a Pix's devoluções on its cob too (`pix[].devolucoes`).
+                if let Some(c) = st.cobs.get_mut(&txid) {
+                    match c["pix"][0]["devolucoes"].as_array_mut() {
+                        Some(list) => list.push(devolucao.clone()),
+                        None => c["pix"][0]["devolucoes"] = json!([devolucao.clone()]),
+                    }
+                }
                 st.refunds.insert(id.to_string(), (txid, valor));
-                resp(
-                    201,
-                    json!({"id": id, "rtrId": format!("D{id}"), "valor": shared::domain::format_decimal(valor, 2), "horario": {"solicitacao": "2026-11-21T15:25:59.411Z"}, "status": "DEVOLVIDO"}),
-                )
+                resp(201, devolucao)
             }
             ("GET", ["v2", "loc", id, "qrcode"]) => resp(
                 200,

@@ -51,5 +51,6 @@ pub fn form(body: &[u8], policy: FormPolicy) -> Result<CredentialForm, FormError
         document: SecretJson::new(doc),
         webhook_secret: b.webhook_token,
         previous_secret_for: None,
+        webhook_allowed_ips: None,
     })
 }

@@ -132,6 +132,22 @@ pub struct WireRefund {
     pub status: String,
     pub description: Option<String>,
     pub date_created: Option<String>,
+    /// The refunded amount (a decimal, like the payment's `value`).
+    #[serde(default)]
+    pub value: Option<Box<RawValue>>,
+}
+
+/// What the payment shows refunded (`DONE` entries, centavos): 0 with no `refunds`; `None`
+/// when a done entry's amount cannot be read (then the read says nothing of refunds).
+pub fn refunded_minor(p: &Payment) -> Option<i64> {
+    let mut total: i64 = 0;
+    for r in p.refunds.iter().flatten() {
+        if refund_status(&r.status) != RefundStatus::Succeeded {
+            continue;
+        }
+        total = total.checked_add(r.value.as_deref().and_then(read_decimal)?)?;
+    }
+    Some(total)
 }
 
 /// `POST /v3/payments/{id}/refund`.
@@ -249,6 +265,7 @@ pub fn to_charge(
     } else {
         status_of(&p.status)
     };
+    let refunded = refunded_minor(&p);
     let boleto = match (&p.bank_slip_url, &p.identification_field) {
         (Some(url), Some(line)) => Some(BoletoDetails {
             url: url.clone(),
@@ -268,6 +285,7 @@ pub fn to_charge(
         pix,
         boleto,
         next_action: None,
+        refunded_minor: refunded,
     })
 }
 
@@ -312,6 +330,7 @@ pub fn to_listed(p: Payment) -> crate::ports::ListedCharge {
             pix: None,
             boleto,
             next_action: None,
+            refunded_minor: None,
         },
         payment_id,
         amount_minor,
@@ -495,6 +514,31 @@ mod tests {
         assert_eq!(got("REFB"), Some(("rf_9".into(), RefundStatus::Pending)));
         assert_eq!(got("REFC"), Some(("42".into(), RefundStatus::Failed)));
         assert_eq!(got("REFD"), None);
+    }
+
+    /// What a payment read shows refunded: done entries only; nothing listed is 0; a done
+    /// entry without a readable amount makes it unknown.
+    #[test]
+    fn refunded_minor_sums_done_refunds() {
+        let read = |refunds: &str| {
+            let p: Payment = serde_json::from_str(&format!(
+                r#"{{"id":"pay_1","status":"RECEIVED","value":25.90,"refunds":{refunds}}}"#
+            ))
+            .unwrap();
+            refunded_minor(&p)
+        };
+        assert_eq!(read("null"), Some(0));
+        assert_eq!(read("[]"), Some(0));
+        assert_eq!(
+            read(
+                r#"[{"status":"DONE","value":10.5},{"status":"PENDING","value":2},
+                    {"status":"CANCELLED","value":3},{"status":"DONE","value":"1.00"}]"#
+            ),
+            Some(1150)
+        );
+        assert_eq!(read(r#"[{"status":"DONE"}]"#), None);
+        assert_eq!(read(r#"[{"status":"DONE","value":"abc"}]"#), None);
+        assert_eq!(read(r#"[{"status":"PENDING"}]"#), Some(0));
     }
 
     #[test]

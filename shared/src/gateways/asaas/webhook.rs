@@ -551,6 +551,8 @@ mod tests {
                 query: None,
                 body,
                 source_ip: None,
+                client_cert_verified: false,
+                live: false,
                 now: 0,
             };
             let secrets = WebhookSecrets {
@@ -572,6 +574,8 @@ mod tests {
             query: None,
             body,
             source_ip: None,
+            client_cert_verified: false,
+            live: false,
             now: 0,
         };
         let secrets = WebhookSecrets {

@@ -1,8 +1,13 @@
 //! `PUT /v1/gateways/efi/credentials`: `{"client_id", "client_secret", "certificate_p12"
 //! (the .p12 EFI issues, base64), "certificate_password"?, "pix_key", "webhook_hmac"?,
-//! "base_url"?, "ca_pem"?}`. `webhook_hmac` is the `hmac` query secret of the tenant's EFI
-//! webhook URL (`…/webhooks/efi/<tenant>?hmac=<secret>&ignorar=`), set on the tenant like the
-//! other gateways' webhook secrets.
+//! "webhook_allowed_ips"?, "base_url"?, "ca_pem"?}`. `webhook_hmac` is the `hmac` query secret
+//! of the tenant's EFI webhook URL (`…/webhooks/efi/<tenant>?hmac=<secret>&ignorar=`), set on
+//! the tenant like the other gateways' webhook secrets; `webhook_allowed_ips` the source IPs
+//! EFI sends from (EFI's docs name `34.193.116.226`), set on the tenant as
+//! `webhook_secrets.efi_allowed_ips`. Credentials are live: the receiver refuses a live
+//! tenant's EFI webhook from an unlisted IP unless it came over mutual TLS with EFI's
+//! certificate, so a `webhook_hmac` without allowed IPs is refused where the deployment has
+//! no mutual TLS for EFI ([`FormPolicy::efi_mtls`]).
 
 use super::EfiConfig;
 use crate::domain::{SecretJson, SecretString};
@@ -25,6 +30,7 @@ const FIELDS: &[&str] = &[
     "certificate_password",
     "pix_key",
     "webhook_hmac",
+    "webhook_allowed_ips",
     "base_url",
     "ca_pem",
 ];
@@ -38,8 +44,38 @@ struct Body {
     certificate_password: Option<SecretString>,
     pix_key: SecretString,
     webhook_hmac: Option<SecretString>,
+    webhook_allowed_ips: Option<Vec<String>>,
     base_url: Option<String>,
     ca_pem: Option<String>,
+}
+
+/// The most source IPs an EFI webhook allowlist may hold.
+pub const MAX_WEBHOOK_ALLOWED_IPS: usize = 32;
+
+/// Reads `webhook_allowed_ips`: each an IPv4 or IPv6 address (no ranges), at most
+/// [`MAX_WEBHOOK_ALLOWED_IPS`]; the error names the entry.
+fn allowed_ips(list: &[String]) -> Result<Vec<std::net::IpAddr>, FormError> {
+    if list.len() > MAX_WEBHOOK_ALLOWED_IPS {
+        return Err(FormError::new(
+            "webhook_allowed_ips",
+            format!("`webhook_allowed_ips` may list at most {MAX_WEBHOOK_ALLOWED_IPS} addresses"),
+        ));
+    }
+    let mut out = Vec::with_capacity(list.len());
+    for (i, ip) in list.iter().enumerate() {
+        let ip = ip.trim().parse().map_err(|_| {
+            FormError::new(
+                format!("webhook_allowed_ips[{i}]"),
+                format!(
+                    "`webhook_allowed_ips[{i}]` is not an IP address (IPv4 or IPv6, no ranges)"
+                ),
+            )
+        })?;
+        if !out.contains(&ip) {
+            out.push(ip);
+        }
+    }
+    Ok(out)
 }
 
 /// Checks a body (the certificate is opened here, so a wrong password or file is a 400) and
@@ -64,6 +100,22 @@ pub fn form(body: &[u8], policy: FormPolicy) -> Result<CredentialForm, FormError
                 "`webhook_hmac` may hold only letters, digits, `-`, `_`, `.` and `~`",
             ));
         }
+    }
+    let ips = b
+        .webhook_allowed_ips
+        .as_deref()
+        .map(allowed_ips)
+        .transpose()?;
+    // A live tenant's EFI webhooks need a listed source IP or EFI's certificate over mutual
+    // TLS: without either, the `hmac` would authenticate nothing the receiver accepts.
+    if (b.webhook_hmac.is_some() || ips.is_some())
+        && ips.as_ref().is_none_or(Vec::is_empty)
+        && !policy.efi_mtls
+    {
+        return Err(FormError::new(
+            "webhook_allowed_ips",
+            "`webhook_allowed_ips` must list at least one source IP with `webhook_hmac`: this deployment does not verify EFI's client certificate (mutual TLS), so a live tenant's EFI webhooks are accepted only from listed IPs (EFI names 34.193.116.226)",
+        ));
     }
     let p12: Zeroizing<String> = Zeroizing::new(
         b.certificate_p12
@@ -106,6 +158,12 @@ pub fn form(body: &[u8], policy: FormPolicy) -> Result<CredentialForm, FormError
         .as_deref()
         .map(|u| check_base_url(u, KNOWN_BASE_URLS, policy))
         .transpose()?;
+    let ips_view = ips.as_ref().map(|l| {
+        l.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
     if b.ca_pem.is_some() && !policy.allow_custom_endpoints {
         return Err(FormError::new(
             "ca_pem",
@@ -135,11 +193,13 @@ pub fn form(body: &[u8], policy: FormPolicy) -> Result<CredentialForm, FormError
             .secret("certificate_password", b.certificate_password.as_ref())
             .secret("pix_key", Some(&b.pix_key))
             .secret("webhook_hmac", b.webhook_hmac.as_ref())
+            .plain("webhook_allowed_ips", ips_view.as_deref())
             .plain("base_url", base_url.as_deref())
             .plain("ca_pem", b.ca_pem.as_ref().map(|_| "(provided)"))
             .done(),
         document: SecretJson::new(doc),
         webhook_secret: b.webhook_hmac,
         previous_secret_for: None,
+        webhook_allowed_ips: ips,
     })
 }

@@ -131,6 +131,33 @@ pub struct Valor {
 #[serde(rename_all = "camelCase")]
 pub struct ReceivedPix {
     pub end_to_end_id: String,
+    /// Its devoluções as EFI lists them on the cob, read leniently — anything but a list is
+    /// none, never a failed read (only the amount of the returned ones is used:
+    /// [`refunded_minor`]).
+    #[serde(default)]
+    pub devolucoes: Value,
+}
+
+/// What the cob's Pix show returned (`DEVOLVIDO` devoluções, centavos); `None` when one of
+/// those has an amount that cannot be read (then the read says nothing of refunds).
+pub fn refunded_minor(cob: &Cob) -> Option<i64> {
+    let mut total: i64 = 0;
+    for d in cob
+        .pix
+        .iter()
+        .filter_map(|p| p.devolucoes.as_array())
+        .flatten()
+    {
+        if d.get("status").and_then(Value::as_str) != Some("DEVOLVIDO") {
+            continue;
+        }
+        let v = d
+            .get("valor")
+            .and_then(Value::as_str)
+            .and_then(|v| parse_decimal(v, 2))?;
+        total = total.checked_add(v)?;
+    }
+    Some(total)
 }
 
 /// A devolução (refund) as EFI returns it.
@@ -226,6 +253,7 @@ pub fn to_charge(
     }
     let status = status_of(&cob, now);
     let expires_at = expires_at(&cob.calendario);
+    let refunded = refunded_minor(&cob);
     let copy_paste = qr
         .as_ref()
         .map(|q| q.qrcode.clone())
@@ -245,6 +273,7 @@ pub fn to_charge(
         }),
         boleto: None,
         next_action: None,
+        refunded_minor: refunded,
     })
 }
 
@@ -314,6 +343,7 @@ pub fn to_listed(cob: Cob, now: DateTime<Utc>) -> crate::ports::ListedCharge {
             pix: None,
             boleto: None,
             next_action: None,
+            refunded_minor: None,
         },
         payment_id,
         amount_minor,
@@ -334,6 +364,7 @@ pub fn unread_cob(txid: &str) -> GatewayCharge {
         pix: None,
         boleto: None,
         next_action: None,
+        refunded_minor: None,
     }
 }
 
@@ -456,6 +487,43 @@ mod tests {
             )
             .is_err(),
             "the same minor units in another currency are not this cob"
+        );
+    }
+
+    /// What a cob read shows refunded: its Pix's `DEVOLVIDO` devoluções; none (or no Pix yet)
+    /// is 0; an unreadable amount of a returned one makes it unknown.
+    #[test]
+    fn refunded_minor_sums_returned_devolucoes() {
+        let read = |pix: &str| {
+            let cob: Cob = serde_json::from_str(&format!(
+                r#"{{"txid":"T","status":"CONCLUIDA","calendario":{{}},"valor":{{"original":"25.90"}},"pix":{pix}}}"#
+            ))
+            .unwrap();
+            refunded_minor(&cob)
+        };
+        assert_eq!(read("[]"), Some(0));
+        assert_eq!(read(r#"[{"endToEndId":"E1"}]"#), Some(0));
+        assert_eq!(read(r#"[{"endToEndId":"E1","devolucoes":null}]"#), Some(0));
+        assert_eq!(read(r#"[{"endToEndId":"E1","devolucoes":{}}]"#), Some(0));
+        assert_eq!(
+            read(
+                r#"[{"endToEndId":"E1","devolucoes":[
+                    {"id":"D1","valor":"10.00","status":"DEVOLVIDO"},
+                    {"id":"D2","valor":"5.00","status":"EM_PROCESSAMENTO"},
+                    {"id":"D3","valor":"1.00","status":"NAO_REALIZADO"},
+                    {"id":"D4","valor":"0.50","status":"DEVOLVIDO"}]}]"#
+            ),
+            Some(1050)
+        );
+        assert_eq!(
+            read(
+                r#"[{"endToEndId":"E1","devolucoes":[{"id":"D1","valor":10,"status":"DEVOLVIDO"}]}]"#
+            ),
+            None
+        );
+        assert_eq!(
+            read(r#"[{"endToEndId":"E1","devolucoes":[{"id":"D1","status":"DEVOLVIDO"}]}]"#),
+            None
         );
     }
 

@@ -1,5 +1,7 @@
-//! EFI Pix webhooks: the `hmac` query secret (constant-time) plus an optional source-IP
-//! allowlist, and the `{"pix": [...]}` arrays (several items, refunds under `devolucoes`).
+//! EFI Pix webhooks: the `hmac` query secret (constant-time) plus the source-IP allowlist
+//! (optional for test tenants; for a live tenant the source IP must be listed unless the request
+//! came over mutual TLS with EFI's certificate), and the `{"pix": [...]}` arrays (several
+//! items, refunds under `devolucoes`).
 
 use crate::domain::{parse_decimal, PaymentStatus, RefundStatus};
 use crate::gateways::keys::{payment_id_from_key, refund_id_from_key};
@@ -82,13 +84,19 @@ impl GatewayWebhooks for EfiWebhooks {
         if !constant_time_eq(got.as_bytes(), want.as_bytes()) {
             return Err(WebhookError::Unauthorized("hmac does not match"));
         }
-        if !secrets.efi_allowed_ips.is_empty()
-            && !req
-                .source_ip
-                .is_some_and(|ip| secrets.efi_allowed_ips.contains(&ip))
-        {
+        let listed = req
+            .source_ip
+            .is_some_and(|ip| secrets.efi_allowed_ips.contains(&ip));
+        if !secrets.efi_allowed_ips.is_empty() && !listed {
             return Err(WebhookError::Unauthorized(
                 "source IP not in the EFI allowlist",
+            ));
+        }
+        // The `hmac` is a static value in a URL: for real money, EFI's docs ask for proof of
+        // the sender too — its client certificate (mutual TLS) or its source IP.
+        if req.live && !listed && !req.client_cert_verified {
+            return Err(WebhookError::Unauthorized(
+                "a live tenant's EFI webhook must come from an allowlisted source IP (webhook_secrets.efi_allowed_ips) or over mutual TLS with EFI's client certificate",
             ));
         }
         Ok(())
@@ -143,6 +151,7 @@ mod tests {
     use super::*;
 
     use crate::domain::PaymentId;
+    use std::net::IpAddr;
 
     const ULID: &str = "01J9ZQ4M3K8D2B6X7Y5W0V1T2S";
     const REF_ULID: &str = "01J9ZQ5A0B1C2D3E4F5G6H7J8K";
@@ -329,6 +338,8 @@ mod tests {
             query,
             body,
             source_ip: None,
+            client_cert_verified: false,
+            live: false,
             now: 0,
         };
         for (configured, query) in [
@@ -355,6 +366,75 @@ mod tests {
         assert_eq!(
             EfiWebhooks.verify(&secrets, &at(Some("hmac=s3cret&ignorar=/pix"))),
             Ok(())
+        );
+    }
+
+    /// A live tenant's EFI webhook needs more than the `hmac`: a source IP on the allowlist,
+    /// or EFI's client certificate over mutual TLS. A configured allowlist binds every
+    /// tenant; a test tenant without one keeps the `hmac` alone.
+    #[test]
+    fn a_live_tenant_needs_a_listed_ip_or_mutual_tls() {
+        let headers = http::HeaderMap::new();
+        let body = br#"{"pix":[]}"#;
+        let hmac = "efi-hmac-of-at-least-thirty-two-characters";
+        let query = format!("hmac={hmac}&ignorar=/pix");
+        let efi_ip: IpAddr = "34.193.116.226".parse().unwrap();
+        let other: IpAddr = "203.0.113.9".parse().unwrap();
+        let req = |source_ip, client_cert_verified, live| InboundWebhook {
+            headers: &headers,
+            query: Some(&query),
+            body,
+            source_ip,
+            client_cert_verified,
+            live,
+            now: 0,
+        };
+        let listed = WebhookSecrets {
+            efi_hmac: Some(hmac.into()),
+            efi_allowed_ips: vec![efi_ip],
+            ..WebhookSecrets::default()
+        };
+        let unlisted = WebhookSecrets {
+            efi_allowed_ips: vec![],
+            ..listed.clone()
+        };
+        let live_refusal = Err(WebhookError::Unauthorized(
+            "a live tenant's EFI webhook must come from an allowlisted source IP (webhook_secrets.efi_allowed_ips) or over mutual TLS with EFI's client certificate",
+        ));
+        let not_listed = Err(WebhookError::Unauthorized(
+            "source IP not in the EFI allowlist",
+        ));
+        for (secrets, ip, mtls, live, want) in [
+            // Live: a listed IP, or mutual TLS where no allowlist is configured.
+            (&listed, Some(efi_ip), false, true, Ok(())),
+            (&listed, Some(other), false, true, not_listed.clone()),
+            (&listed, None, false, true, not_listed.clone()),
+            (&listed, Some(other), true, true, not_listed.clone()),
+            (&unlisted, Some(efi_ip), false, true, live_refusal.clone()),
+            (&unlisted, None, false, true, live_refusal.clone()),
+            (&unlisted, None, true, true, Ok(())),
+            (&unlisted, Some(other), true, true, Ok(())),
+            // Test mode: today's rule.
+            (&unlisted, None, false, false, Ok(())),
+            (&unlisted, Some(other), false, false, Ok(())),
+            (&listed, Some(efi_ip), false, false, Ok(())),
+            (&listed, Some(other), false, false, not_listed.clone()),
+        ] {
+            assert_eq!(
+                EfiWebhooks.verify(secrets, &req(ip, mtls, live)),
+                want,
+                "ip {ip:?}, mtls {mtls}, live {live}, allowlist {:?}",
+                secrets.efi_allowed_ips
+            );
+        }
+        // The hmac is checked first, whatever else holds.
+        let wrong = InboundWebhook {
+            query: Some("hmac=wrong&ignorar=/pix"),
+            ..req(Some(efi_ip), true, true)
+        };
+        assert_eq!(
+            EfiWebhooks.verify(&listed, &wrong),
+            Err(WebhookError::Unauthorized("hmac does not match"))
         );
     }
 }

@@ -157,6 +157,7 @@ impl SimulatorGateway {
             pix: None,
             boleto: None,
             next_action: None,
+            refunded_minor: None,
         };
         match req.method {
             PaymentMethod::Pix => {

@@ -84,5 +84,6 @@ pub fn form(body: &[u8], policy: FormPolicy) -> Result<CredentialForm, FormError
         document: SecretJson::new(doc),
         webhook_secret: b.webhook_secret,
         previous_secret_for,
+        webhook_allowed_ips: None,
     })
 }

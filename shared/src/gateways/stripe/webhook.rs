@@ -524,6 +524,8 @@ mod tests {
             query: None,
             body,
             source_ip: None,
+            client_cert_verified: false,
+            live: false,
             now: 1_700_000_000,
         };
         for blank in [vec![String::new()], vec![" ".to_string(), String::new()]] {

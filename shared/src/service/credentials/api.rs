@@ -110,6 +110,11 @@ impl Orchestrator {
                         previous_for,
                     );
                 }
+                if let (Some(ips), Some(set)) =
+                    (&form.webhook_allowed_ips, spec.set_webhook_allowed_ips)
+                {
+                    set(&mut t.webhook_secrets, ips);
+                }
             })
             .await?;
         live.invalidate(&tenant.id, gateway);

@@ -259,6 +259,7 @@ mod tests {
             masked: [("secret_key".to_string(), mask(key))].into(),
             webhook_secret: None,
             previous_secret_for: None,
+            webhook_allowed_ips: None,
         }
     }
 

@@ -14,7 +14,7 @@ pub(crate) use worker::late_payment_alarm;
 
 pub use delivery::DEFAULT_TENANT_SHARE;
 pub use dispatch::{CRASH_RECEIVES, MAX_RECEIVE_COUNT};
-pub use receiver::WebhookReceiver;
+pub use receiver::{RequestOrigin, WebhookReceiver};
 pub use relay::{parse_stream_event, relay_memory_feed, Relay, RelayItem, StreamBatch};
 pub use relay_audit::{
     AuditWindow, RelayAudit, RelayAuditReport, RELAY_AUDIT_LAG, RELAY_AUDIT_SPAN,

@@ -7,8 +7,18 @@ use crate::error::ApiError;
 use crate::gateways::webhooks::{InboundWebhook, WebhookError, WebhookRegistry};
 use crate::ports::{WebhookEnvelope, WebhookQueue};
 use http::HeaderMap;
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
+
+/// Where a webhook request came from, as the front door saw it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RequestOrigin<'a> {
+    /// The client's address.
+    pub source_ip: Option<IpAddr>,
+    /// The issuer DN of a client certificate verified over mutual TLS.
+    pub client_cert_issuer: Option<&'a str>,
+}
 
 /// The receiver's dependencies, built once per instance.
 pub struct WebhookReceiver {
@@ -16,6 +26,9 @@ pub struct WebhookReceiver {
     pub(crate) tenants: TenantCache,
     pub(crate) queue: Arc<dyn WebhookQueue>,
     pub(crate) clock: Arc<dyn Clock>,
+    /// Gateway → the issuer DN of its webhook client certificates, where the deployment
+    /// verifies them over mutual TLS (EFI: `EFI_MTLS_ISSUER_DN`).
+    pub(crate) client_cert_issuers: BTreeMap<String, String>,
 }
 
 impl WebhookReceiver {
@@ -31,7 +44,20 @@ impl WebhookReceiver {
             tenants,
             queue,
             clock,
+            client_cert_issuers: BTreeMap::new(),
         }
+    }
+
+    /// Counts a request whose verified client certificate was issued by `issuer_dn` (exactly
+    /// as the front door reports it) as coming from `gateway` over mutual TLS. A blank DN
+    /// configures nothing.
+    pub fn with_client_cert_issuer(mut self, gateway: &str, issuer_dn: &str) -> Self {
+        let dn = issuer_dn.trim();
+        if !dn.is_empty() {
+            self.client_cert_issuers
+                .insert(gateway.to_string(), dn.to_string());
+        }
+        self
     }
 
     /// Verifies and enqueues one webhook. Nothing is enqueued on any rejection; `Ok` only after
@@ -43,7 +69,7 @@ impl WebhookReceiver {
         headers: &HeaderMap,
         query: Option<&str>,
         body: &[u8],
-        source_ip: Option<IpAddr>,
+        origin: RequestOrigin<'_>,
     ) -> Result<(), ApiError> {
         if body.len() > crate::api::MAX_BODY_BYTES {
             return Err(ApiError::PayloadTooLarge);
@@ -58,11 +84,20 @@ impl WebhookReceiver {
             .filter(|t| !t.disabled)
             .ok_or_else(not_found)?;
         let now = self.clock.now();
+        let client_cert_verified = match (
+            origin.client_cert_issuer,
+            self.client_cert_issuers.get(module.name()),
+        ) {
+            (Some(got), Some(want)) => got.trim() == want,
+            _ => false,
+        };
         let inbound = InboundWebhook {
             headers,
             query,
             body,
-            source_ip,
+            source_ip: origin.source_ip,
+            client_cert_verified,
+            live: tenant.livemode(),
             now: now.timestamp(),
         };
         module

@@ -381,9 +381,10 @@ impl WebhookWorker {
     }
 
     /// Whether an unsigned report of money must be refused: it says a live payment was paid,
-    /// and the gateway, asked through the payment's own account, does not say so. A refused
-    /// report changes nothing, sends no callback, and is recorded for people (unmatched
-    /// webhooks, with what the gateway said). A gateway that cannot answer now: retried.
+    /// or that a refund of it succeeded (one refund, or "refunded in full"), and the gateway,
+    /// asked through the payment's own account, does not say so. A refused report changes
+    /// nothing, sends no callback, and is recorded for people (unmatched webhooks, with what
+    /// the gateway said). A gateway that cannot answer now: retried.
     async fn unconfirmed(
         &self,
         tenant: &Tenant,
@@ -395,11 +396,12 @@ impl WebhookWorker {
         let Some(confirmer) = &self.confirmer else {
             return Ok(false);
         };
-        if ev.kind != GatewayEventKind::Status(PaymentStatus::Succeeded)
-            || payment.applied_events.iter().any(|e| e == &ev.dedupe_id)
-        {
+        if payment.applied_events.iter().any(|e| e == &ev.dedupe_id) {
             return Ok(false);
         }
+        let Some(claim) = self.claim_of(payment, ev) else {
+            return Ok(false);
+        };
         let live = match &payment.account {
             Some(a) => !a.is_simulator(),
             None => tenant.uses_credentials(gateway),
@@ -411,22 +413,42 @@ impl WebhookWorker {
             .charge_at_gateway(tenant, payment)
             .await
             .map_err(WorkerError::Unconfirmed)?;
-        let paid = said.as_ref().is_some_and(|c| {
-            matches!(
+        let confirmed = said.as_ref().is_some_and(|c| match claim {
+            Claim::Paid => matches!(
                 c.status,
                 PaymentStatus::Succeeded
                     | PaymentStatus::PartiallyRefunded
                     | PaymentStatus::Refunded
-            )
+            ),
+            // Refunded in full there covers any refund; otherwise the gateway must show at
+            // least what the payment would then record as refunded (a partial refund status
+            // without an amount, where a read says no more, is taken at its word).
+            Claim::Refunded { total } => {
+                c.status == PaymentStatus::Refunded
+                    || match c.refunded_minor {
+                        Some(shown) => shown >= total,
+                        None => c.status == PaymentStatus::PartiallyRefunded,
+                    }
+            }
         });
-        if paid {
+        if confirmed {
             return Ok(false);
         }
-        let reported = format!(
-            "unconfirmed: reported paid, but {gateway} says {}",
-            said.as_ref()
-                .map_or("there is no such charge", |c| c.status.as_str())
-        );
+        let there = match &said {
+            None => "there is no such charge".to_string(),
+            Some(c) => match (claim, c.refunded_minor) {
+                (Claim::Refunded { .. }, Some(shown)) => {
+                    format!("{} with {shown} refunded", c.status.as_str())
+                }
+                _ => c.status.as_str().to_string(),
+            },
+        };
+        let reported = match claim {
+            Claim::Paid => format!("unconfirmed: reported paid, but {gateway} says {there}"),
+            Claim::Refunded { total } => format!(
+                "unconfirmed: reported refunded ({total} refunded in all), but {gateway} says {there}"
+            ),
+        };
         let w = UnmatchedWebhook {
             tenant_id: tenant.id.clone(),
             gateway: gateway.to_string(),
@@ -443,6 +465,27 @@ impl WebhookWorker {
         crate::telemetry::count(crate::telemetry::WEBHOOK_UNCONFIRMED, None);
         tracing::error!(payment_id = %payment.id, tenant = %tenant.id, gateway, event = %ev.dedupe_id, "UNCONFIRMED WEBHOOK: a report of money the gateway does not confirm was refused (a forged or premature webhook)");
         Ok(true)
+    }
+
+    /// What money `ev` claims moved, if it needs the gateway's word before it is applied: the
+    /// charge paid, or refunds that succeeded — then with the payment's refunded total once
+    /// applied. A refund report that would change nothing (or does not fit yet) claims
+    /// nothing here: it writes nothing either way.
+    fn claim_of(&self, payment: &Payment, ev: &GatewayEvent) -> Option<Claim> {
+        match &ev.kind {
+            GatewayEventKind::Status(PaymentStatus::Succeeded) => Some(Claim::Paid),
+            GatewayEventKind::Refund(RefundReport {
+                status: RefundStatus::Succeeded,
+                ..
+            })
+            | GatewayEventKind::RefundedInFull => match self.next_state(payment, ev) {
+                Next::Change(after) => Some(Claim::Refunded {
+                    total: after.refunded_amount,
+                }),
+                Next::NoChange | Next::NotYet(_) => None,
+            },
+            _ => None,
+        }
     }
 
     /// The payment after `ev`: a change, nothing (duplicate, stale, refused move), or "not
@@ -578,6 +621,15 @@ enum Match {
     /// Our payment, but another charge of it (a failover orphan): nothing to do.
     NotThisCharge,
     Nothing,
+}
+
+/// What money an unsigned report claims moved (see `WebhookWorker::unconfirmed`).
+#[derive(Clone, Copy)]
+enum Claim {
+    /// The charge was paid.
+    Paid,
+    /// Refunds succeeded: the payment's refunded total (minor units) once applied.
+    Refunded { total: i64 },
 }
 
 /// What a gateway event does to a payment.
