@@ -109,7 +109,8 @@ invoke_fn webhook-receiver asaas "$TMP/asaas.json"
 check asaas 200 'b["received"] is True'
 
 # ...and the queued messages (drained from SQS on moto) through the worker binary, shaped
-# like events/sqs-batch.json, plus one poisoned message that must be the only failure.
+# like events/sqs-batch.json, plus one poisoned message, which the worker moves to the intake
+# DLQ itself: no failure is reported (retries are new delayed messages, never held in flight).
 python3 - events/sqs-batch.json "$TMP/sqs-live.json" <<'PY'
 import boto3, json, os, sys
 sqs = boto3.client("sqs", endpoint_url=os.environ["AWS_ENDPOINT_URL"])
@@ -134,10 +135,16 @@ python3 - "$TMP/out-worker_live.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 failed = [f["itemIdentifier"] for f in r["batchItemFailures"]]
-# Stripe and EFI events name charges this deployment doesn't have (retried, then DLQ); the
-# poisoned message fails; the Asaas event settles its payment.
-ok = "2e1424d4-f796-459a-8184-9c92662be6da" in failed and len(failed) == 3 and all(failed)
-print(f"{'ok  ' if ok else 'FAIL'} worker_live: batchItemFailures={failed}")
+# Stripe and EFI events name charges this deployment doesn't have (retried: a delayed copy on
+# the intake queue); the poisoned message is in the intake DLQ at once; the Asaas event settles
+# its payment.
+import boto3, os
+sqs = boto3.client("sqs", endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+dlq = sqs.receive_message(QueueUrl=os.environ["WEBHOOK_DLQ_URL"], MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+ok = failed == [] and [m["Body"] for m in dlq] == ["{not an envelope"]
+for m in dlq:
+    sqs.delete_message(QueueUrl=os.environ["WEBHOOK_DLQ_URL"], ReceiptHandle=m["ReceiptHandle"])
+print(f"{'ok  ' if ok else 'FAIL'} worker_live: batchItemFailures={failed}, intake DLQ={len(dlq)}")
 sys.exit(0 if ok else 1)
 PY
 
@@ -154,21 +161,23 @@ check get_asaas 200 "b['id'] == '$ASAAS_ID' and b['status'] == 'succeeded'"
 
 # The shipped batch: an Asaas event for a charge this deployment never created, received long
 # ago (past the unmatched grace), is recorded as unmatched and acknowledged; the poisoned
-# message is the only failure.
+# message goes to the intake DLQ on its first attempt.
 invoke_fn worker worker_static events/sqs-batch.json
 python3 - "$TMP/out-worker_static.json" <<'PY'
-import json, sys
+import boto3, json, os, sys
 r = json.load(open(sys.argv[1]))
 failed = sorted(f["itemIdentifier"] for f in r["batchItemFailures"])
-ok = failed == ["2e1424d4-f796-459a-8184-9c92662be6da"]
-print(f"{'ok  ' if ok else 'FAIL'} worker_static: batchItemFailures={failed}")
+sqs = boto3.client("sqs", endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+dlq = sqs.receive_message(QueueUrl=os.environ["WEBHOOK_DLQ_URL"], MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+ok = failed == [] and [m["Body"] for m in dlq] == ["{not an envelope"]
+print(f"{'ok  ' if ok else 'FAIL'} worker_static: batchItemFailures={failed}, intake DLQ={len(dlq)}")
 sys.exit(0 if ok else 1)
 PY
 
 # --- the outbox relay (the worker's second event source) ---------------------------------
 # The outbox table's stream as moto recorded it (every create and status change above wrote
 # one event in its transaction), shaped as Lambda delivers a DynamoDB stream batch: the worker
-# hands each insert to the queue and reports no failure.
+# hands each insert to the delivery queue and reports no failure.
 python3 - "$TMP/stream-live.json" <<'PY'
 import boto3, json, os, sys
 ep = os.environ["AWS_ENDPOINT_URL"]
@@ -196,7 +205,7 @@ want = int(sys.argv[2])
 sqs = boto3.client("sqs", endpoint_url=os.environ["AWS_ENDPOINT_URL"])
 deliveries = 0
 for _ in range(10):
-    out = sqs.receive_message(QueueUrl=os.environ["WEBHOOK_QUEUE_URL"], MaxNumberOfMessages=10, WaitTimeSeconds=1)
+    out = sqs.receive_message(QueueUrl=os.environ["DELIVERY_QUEUE_URL"], MaxNumberOfMessages=10, WaitTimeSeconds=1)
     msgs = out.get("Messages", [])
     deliveries += sum(1 for m in msgs if "deliver_event" in json.loads(m["Body"]))
     if not msgs:

@@ -142,8 +142,13 @@ export AWS_ENDPOINT_URL="$MOTO_ENDPOINT" AWS_REGION=us-east-1 AWS_DEFAULT_REGION
   USAGE_TABLE=invoke-usage \
   GATEWAY_RESERVE_MS=500
 cargo run --quiet -p devserver -- seed --tenants infra/tenants.dev.json >"$LOGS/seed.log" 2>&1
-WEBHOOK_QUEUE_URL=$(python3 -c 'import boto3,os; print(boto3.client("sqs", endpoint_url=os.environ["AWS_ENDPOINT_URL"]).create_queue(QueueName="invoke-webhooks")["QueueUrl"])')
-export WEBHOOK_QUEUE_URL
+# The deployment's four queues: intake and delivery, each with its DLQ (template.yaml).
+mkq() { python3 -c 'import boto3,os,sys; print(boto3.client("sqs", endpoint_url=os.environ["AWS_ENDPOINT_URL"]).create_queue(QueueName=sys.argv[1])["QueueUrl"])' "$1"; }
+WEBHOOK_QUEUE_URL=$(mkq invoke-webhooks)
+WEBHOOK_DLQ_URL=$(mkq invoke-webhooks-dlq)
+DELIVERY_QUEUE_URL=$(mkq invoke-deliveries)
+DELIVERY_DLQ_URL=$(mkq invoke-deliveries-dlq)
+export WEBHOOK_QUEUE_URL WEBHOOK_DLQ_URL DELIVERY_QUEUE_URL DELIVERY_DLQ_URL
 INVOKE_PORT=$(free_port)
 # moto, bloated by the whole suite by now, can pause for seconds: generous AWS timeouts here.
 AWS_ATTEMPT_TIMEOUT_MS=20000 AWS_OPERATION_TIMEOUT_MS=25000 \

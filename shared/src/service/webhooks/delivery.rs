@@ -114,13 +114,19 @@ impl WebhookWorker {
                 self.mark_failed(m, &why).await;
                 return Step::Done;
             }
-            Gate::Wait(until) => return Step::Wait(wait_until(until, now)),
+            Gate::Wait(until) => {
+                self.note_held(m, &health).await;
+                return Step::Wait(wait_until(until, now));
+            }
             Gate::Probe => {
                 let claimed = health.probe_claimed(now, &self.endpoint_policy);
                 match self.save_health(&key, health.version, &claimed).await {
                     Some(true) => claimed.version,
                     // Another instance probes (or the store cannot say): wait for its lease.
-                    _ => return Step::Wait(wait_until(claimed.retry_at.unwrap_or(now), now)),
+                    _ => {
+                        self.note_held(m, &health).await;
+                        return Step::Wait(wait_until(claimed.retry_at.unwrap_or(now), now));
+                    }
                 }
             }
         };
@@ -201,6 +207,35 @@ impl WebhookWorker {
             tracing::warn!(event_id = %event.id, error = %e, "delivery attempt not logged");
         }
         step
+    }
+
+    /// The first time an event is held for its failing endpoint (a message fresh from the relay
+    /// or a resend: no attempt, no due time), its log says so — once, not on every hop — so the
+    /// merchant sees why it waits, and the relay audit sees an event that reached the worker.
+    async fn note_held(&self, m: &DeliveryMessage, health: &EndpointHealth) {
+        if m.attempt > 0 || m.due_at_ms.is_some() {
+            return;
+        }
+        let since = health
+            .failing_since
+            .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+            .unwrap_or_default();
+        let note = DeliveryAttempt {
+            at: self.clock.now(),
+            http_status: None,
+            duration_ms: 0,
+            error: Some(format!(
+                "not attempted yet: the endpoint has been failing since {since}; waiting for its next probe"
+            )),
+            response_excerpt: None,
+        };
+        if let Err(e) = self
+            .outbox
+            .record_attempt(&m.tenant_id, &m.deliver_event, Some(&note), DeliveryState::Pending)
+            .await
+        {
+            tracing::warn!(event_id = %m.deliver_event, error = %e, "hold not logged");
+        }
     }
 
     /// Marks the event of `m` `failed` with `why` in its log (a dead-lettered delivery shows
