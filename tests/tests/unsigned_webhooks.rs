@@ -384,3 +384,100 @@ async fn forged_refund_reports_change_nothing_and_real_ones_apply_once(backend: 
 }
 
 on_both_backends!(forged_refund_reports_change_nothing_and_real_ones_apply_once);
+
+/// A forged "canceled" (Asaas `PAYMENT_DELETED`) for a live, still payable Pix is not believed
+/// either: it would tell the merchant a charge the payer can still pay is dead. The payment
+/// stays `pending`, no event goes out, and the report is recorded; once the charge really is
+/// removed at Asaas the same report cancels it, once.
+async fn a_forged_cancel_changes_nothing_and_a_real_one_applies(backend: Backend) {
+    let s = CredentialSetup::new(backend).await;
+    let svc = Arc::new(s.instance(Duration::from_secs(30)));
+    let LiveFakes { asaas, .. } = LiveFakes::register(&svc, KEY_A, &["asaas"]).await;
+    let queue = Arc::new(MemoryQueue::new(3));
+    let rx = WebhookReceiver::new(
+        shared::gateways::webhooks::WebhookRegistry::standard(),
+        TenantCache::new(s.h.stores.tenants.clone(), Duration::ZERO),
+        queue.clone(),
+        Arc::new(shared::clock::SystemClock),
+    );
+    let worker = WebhookWorker::new(
+        shared::gateways::webhooks::WebhookRegistry::standard(),
+        TenantCache::new(s.h.stores.tenants.clone(), Duration::ZERO),
+        s.h.stores.worker_stores(),
+        Arc::new(shared::adapters::http::HttpCallbackSender::new(true).expect("sender")),
+        queue.clone(),
+        Arc::new(shared::clock::SystemClock),
+        RetrySchedule::immediate(3),
+    )
+    .with_confirmer(svc.clone());
+    let mut b = pix_body(2590);
+    b["gateway"] = "asaas".into();
+    let r = post_payment(&svc, KEY_A, "uw-cancel", &b).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let p = json(&r);
+    let id = p["id"].as_str().expect("id").to_string();
+    let pay = p["gateway_payment_id"].as_str().expect("gid").to_string();
+    let deleted = |eid: &str| {
+        json!({"id": eid, "event": "PAYMENT_DELETED",
+            "payment": {"object": "payment", "id": pay, "status": "PENDING", "value": 25.90,
+                "billingType": "PIX", "externalReference": id, "deleted": true}})
+        .to_string()
+    };
+    let auth = [("asaas-access-token", ASAAS_TOKEN)];
+    assert_eq!(
+        status(
+            &rx,
+            "/webhooks/asaas/ten_a",
+            &auth,
+            &deleted("evt_forged_del")
+        )
+        .await,
+        200
+    );
+    drain_memory_queue(&queue, &worker).await;
+    let (st, events) = status_and_events(&svc, &id).await;
+    assert_eq!(st, "pending", "a forged cancel moved it");
+    assert_eq!(events, ["payment.pending"]);
+    let unmatched = json(&get_path(&svc, KEY_A, "/v1/webhooks/unmatched?limit=100").await);
+    assert!(
+        unmatched["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["reported"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("unconfirmed: reported canceled"))),
+        "{unmatched}"
+    );
+    // Removed at Asaas for real (its own API), then the same kind of report: applied once.
+    let removed = reqwest::Client::new()
+        .delete(format!("{}/v3/payments/{pay}", asaas.base_url))
+        .header("access_token", asaas.token.clone())
+        .header("user-agent", "integration-tests")
+        .send()
+        .await
+        .expect("delete at the fake");
+    assert!(removed.status().is_success(), "{}", removed.status());
+    for _ in 0..2 {
+        assert_eq!(
+            status(
+                &rx,
+                "/webhooks/asaas/ten_a",
+                &auth,
+                &deleted("evt_real_del")
+            )
+            .await,
+            200
+        );
+    }
+    drain_memory_queue(&queue, &worker).await;
+    let (st, events) = status_and_events(&svc, &id).await;
+    assert_eq!(st, "canceled");
+    assert_eq!(
+        events.iter().filter(|t| *t == "payment.canceled").count(),
+        1,
+        "{events:?}"
+    );
+}
+
+on_both_backends!(a_forged_cancel_changes_nothing_and_a_real_one_applies);

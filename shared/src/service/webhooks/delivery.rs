@@ -231,7 +231,12 @@ impl WebhookWorker {
         };
         if let Err(e) = self
             .outbox
-            .record_attempt(&m.tenant_id, &m.deliver_event, Some(&note), DeliveryState::Pending)
+            .record_attempt(
+                &m.tenant_id,
+                &m.deliver_event,
+                Some(&note),
+                DeliveryState::Pending,
+            )
             .await
         {
             tracing::warn!(event_id = %m.deliver_event, error = %e, "hold not logged");

@@ -332,7 +332,7 @@ impl WebhookWorker {
         };
         if !signed
             && self
-                .unconfirmed(tenant, gateway, &payment, ev, received_at)
+                .unconfirmed(tenant, gateway, &payment, ev, (received_at, last_attempt))
                 .await?
         {
             return Ok(());
@@ -391,7 +391,7 @@ impl WebhookWorker {
         gateway: &str,
         payment: &Payment,
         ev: &GatewayEvent,
-        received_at: DateTime<Utc>,
+        (received_at, last_attempt): (DateTime<Utc>, bool),
     ) -> Result<bool, WorkerError> {
         let Some(confirmer) = &self.confirmer else {
             return Ok(false);
@@ -423,16 +423,45 @@ impl WebhookWorker {
             // Refunded in full there covers any refund; otherwise the gateway must show at
             // least what the payment would then record as refunded (a partial refund status
             // without an amount, where a read says no more, is taken at its word).
-            Claim::Refunded { total } => {
+            Claim::Refunded { total, .. } => {
                 c.status == PaymentStatus::Refunded
                     || match c.refunded_minor {
                         Some(shown) => shown >= total,
                         None => c.status == PaymentStatus::PartiallyRefunded,
                     }
             }
+            // A refund that failed must not be done there: the gateway shows no more refunded
+            // than the payment would still count (succeeded and pending) without it. A forged
+            // "failed" would otherwise free the amount for a second, real refund.
+            Claim::RefundFailed { total } => match c.refunded_minor {
+                Some(shown) => shown <= total,
+                None => !matches!(
+                    c.status,
+                    PaymentStatus::Refunded | PaymentStatus::PartiallyRefunded
+                ),
+            },
+            // A payment reported failed, canceled or expired must have ended there too: a
+            // forged one would tell the merchant a payable (or paid) charge is dead.
+            Claim::Ended => matches!(
+                c.status,
+                PaymentStatus::Failed | PaymentStatus::Canceled | PaymentStatus::Expired
+            ),
         });
         if confirmed {
             return Ok(false);
+        }
+        // The gateway shows what succeeded refunds need but not yet our pending ones: a real
+        // report may be ahead of another refund still processing there. Asked again on the
+        // schedule; only a report still unconfirmed on its last attempt is refused.
+        let plausible = match (claim, said.as_ref().and_then(|c| c.refunded_minor)) {
+            (Claim::Refunded { done, .. }, Some(shown)) => shown >= done,
+            (Claim::RefundFailed { .. }, Some(_)) => true,
+            _ => false,
+        };
+        if plausible && !last_attempt {
+            return Err(WorkerError::Unconfirmed(
+                "the gateway's refunded total does not cover the payment's refunds yet".into(),
+            ));
         }
         let there = match &said {
             None => "there is no such charge".to_string(),
@@ -445,8 +474,18 @@ impl WebhookWorker {
         };
         let reported = match claim {
             Claim::Paid => format!("unconfirmed: reported paid, but {gateway} says {there}"),
-            Claim::Refunded { total } => format!(
-                "unconfirmed: reported refunded ({total} refunded in all), but {gateway} says {there}"
+            Claim::Refunded { total, .. } => format!(
+                "unconfirmed: reported refunded ({total} refunded or pending in all), but {gateway} says {there}"
+            ),
+            Claim::RefundFailed { total } => format!(
+                "unconfirmed: reported a refund failed ({total} would stay refunded or pending), but {gateway} says {there}"
+            ),
+            Claim::Ended => format!(
+                "unconfirmed: reported {}, but {gateway} says {there}",
+                match &ev.kind {
+                    GatewayEventKind::Status(s) => s.as_str(),
+                    _ => "ended",
+                }
             ),
         };
         let w = UnmatchedWebhook {
@@ -479,10 +518,34 @@ impl WebhookWorker {
                 ..
             })
             | GatewayEventKind::RefundedInFull => match self.next_state(payment, ev) {
-                Next::Change(after) => Some(Claim::Refunded {
-                    total: after.refunded_amount,
-                }),
+                // Pending refunds count too: the gateway's total includes returns we still
+                // hold as pending, so a forged refund could otherwise borrow a real one's money.
+                Next::Change(after) => {
+                    let (done, pending) = after.refund_totals();
+                    Some(Claim::Refunded {
+                        total: done + pending,
+                        done,
+                    })
+                }
                 Next::NoChange | Next::NotYet(_) => None,
+            },
+            GatewayEventKind::Refund(RefundReport {
+                status: RefundStatus::Failed,
+                ..
+            }) => match self.next_state(payment, ev) {
+                Next::Change(after) => {
+                    let (done, pending) = after.refund_totals();
+                    Some(Claim::RefundFailed {
+                        total: done + pending,
+                    })
+                }
+                Next::NoChange | Next::NotYet(_) => None,
+            },
+            GatewayEventKind::Status(
+                PaymentStatus::Failed | PaymentStatus::Canceled | PaymentStatus::Expired,
+            ) => match self.next_state(payment, ev) {
+                Next::Change(after) if after.status != payment.status => Some(Claim::Ended),
+                _ => None,
             },
             _ => None,
         }
@@ -628,8 +691,13 @@ enum Match {
 enum Claim {
     /// The charge was paid.
     Paid,
-    /// Refunds succeeded: the payment's refunded total (minor units) once applied.
-    Refunded { total: i64 },
+    /// Refunds succeeded: what the payment then counts as refunded or pending, and as
+    /// refunded only (minor units).
+    Refunded { total: i64, done: i64 },
+    /// A refund failed: what the payment would still count as refunded or pending without it.
+    RefundFailed { total: i64 },
+    /// The payment failed, was canceled or expired.
+    Ended,
 }
 
 /// What a gateway event does to a payment.
