@@ -157,9 +157,9 @@ async fn an_outage_longer_than_the_stream_retention_is_repaired_by_the_audit(bac
         .record_attempt(&tb, &retrying, Some(&attempt(500)), DeliveryState::Pending)
         .await
         .expect("attempt");
-    // Lost too, but outside the window the audit will look at (2 h before, 2 h after).
+    // Lost too, but outside the window the audit will look at (4 h before, 2 h after).
     let now = Utc::now();
-    w.pay_at(&ta, &pa, now - Duration::hours(2)).await;
+    w.pay_at(&ta, &pa, now - Duration::hours(4)).await;
     w.pay_at(&ta, &pa, now + Duration::hours(2)).await;
 
     // The outage: the feed moves on (memory) / nobody reads the stream (DynamoDB) until the
@@ -171,7 +171,7 @@ async fn an_outage_longer_than_the_stream_retention_is_repaired_by_the_audit(bac
     }
     assert!(w.take_queue().is_empty(), "the relay handed nothing over");
 
-    // 25 h 30 min later: the audit's window (26 h to 25 h ago) holds the events just written.
+    // 25 h 30 min later: the audit's window (28 h to 25 h ago) holds the events just written.
     w.clock.advance(Duration::minutes(25 * 60 + 30));
     let report = w.svc.relay_audit().await.expect("audit");
     let queued = w.take_queue();

@@ -335,11 +335,36 @@ async fn attempts_are_the_workers_own_and_poison_is_dead_lettered_at_once(backen
         serde_json::from_str(&m.body).unwrap()
     };
     assert_eq!(copy.attempt, 1, "the retry carries its count");
-    // A copy the worker keeps dying on: dead-lettered before it can take it down again.
-    q.push_after(serde_json::to_string(&copy).unwrap(), Duration::ZERO);
-    for _ in 0..(CRASH_RECEIVES - 1) {
-        assert_eq!(q.receive(10, Duration::ZERO).len(), 1);
-    }
+    // A copy the worker keeps dying on (or an outage kept from being answered): not processed
+    // again; it costs one attempt and comes back as a fresh copy.
+    let crash = |attempt: u32| {
+        let mut c = copy.clone();
+        c.attempt = attempt;
+        c.due_at_ms = None;
+        q.push_after(serde_json::to_string(&c).unwrap(), Duration::ZERO);
+        for _ in 0..(CRASH_RECEIVES - 1) {
+            assert_eq!(q.receive(10, Duration::ZERO).len(), 1);
+        }
+    };
+    crash(1);
+    let sent = f.dead.received().len();
+    f.poll().await;
+    assert_eq!(
+        f.dead.received().len(),
+        sent,
+        "not attempted on a crash loop"
+    );
+    assert_eq!(q.dlq_len(), 0);
+    let again: DeliveryMessage = {
+        q.reveal_waiting();
+        let m = q.receive(1, Duration::from_secs(60)).remove(0);
+        q.delete(&m.receipt_handle);
+        serde_json::from_str(&m.body).unwrap()
+    };
+    assert_eq!(again.attempt, 2, "the crash cost one attempt");
+    assert_eq!(f.event_state(KEY_A, &id).await.0, "pending");
+    // The same on its last attempt: dead-lettered, and the event shows it.
+    crash(RetrySchedule::default().max_attempts() - 1);
     f.poll().await;
     assert_eq!(q.dlq_len(), 1);
     assert_eq!(

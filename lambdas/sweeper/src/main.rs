@@ -4,7 +4,7 @@
 //! intent gateway. A second schedule sends `{"task": "reconcile"}`: one reconciliation pass
 //! (`Orchestrator::reconcile_all`) over every tenant's live gateways. A third sends
 //! `{"task": "relay_audit"}`: the relay audit (`Orchestrator::relay_audit`) hands the merchant
-//! events written 26 h to 25 h ago that are still pending with no attempt (the stream relay lost
+//! events written 28 h to 25 h ago that are still pending with no attempt (the stream relay lost
 //! them) to the delivery queue. Clients are built once per instance.
 
 use lambda_runtime::{Error, LambdaEvent};

@@ -32,6 +32,9 @@ pub struct EndpointHealth {
     pub version: u64,
 }
 
+/// Failures in a row an endpoint needs, besides `disable_after`, to be disabled.
+pub const MIN_FAILURES_TO_DISABLE: u32 = 10;
+
 /// How an endpoint's failures are paced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EndpointPolicy {
@@ -147,9 +150,12 @@ impl EndpointHealth {
             .or(policy.backoff.last())
             .copied()
             .unwrap_or_else(|| Duration::minutes(1));
-        let disabled_at = self
-            .disabled_at
-            .or_else(|| (now - since >= policy.disable_after).then_some(now));
+        // Days of failing *and* many failures: a quiet endpoint that failed once days ago and
+        // fails once more is not dead.
+        let disabled_at = self.disabled_at.or_else(|| {
+            (now - since >= policy.disable_after && failures >= MIN_FAILURES_TO_DISABLE)
+                .then_some(now)
+        });
         Self {
             failing_since: Some(since),
             failures,

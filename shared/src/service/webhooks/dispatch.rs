@@ -3,7 +3,7 @@
 //! | message | → | queue action |
 //! |---|---|---|
 //! | unreadable (not JSON of either kind) | poison | dead-lettered at once (intake DLQ) |
-//! | received [`CRASH_RECEIVES`] times (the worker died or timed out on it each time) | poison | dead-lettered; a delivery's event marked `failed` |
+//! | received [`CRASH_RECEIVES`] times without an answer (the worker died or timed out on it, or Lambda throttled or failed to start) | a failed attempt | sent again with `attempt + 1` (not processed now); dead-lettered only when that spends the attempts |
 //! | `due_at_ms` more than a second away | hop | sent again, hidden `min(wait, 15 min)`, attempt unchanged |
 //! | processed | done | deleted |
 //! | failed, attempts left (the message's own `attempt`, never SQS's receive count) | retry | sent again with `attempt + 1`, due after the schedule's delay |
@@ -113,17 +113,29 @@ impl WebhookWorker {
 
     /// The table above, for a readable message.
     async fn decide(&self, m: &QueueMessage, body: &QueueBody) -> Action {
+        let now_ms = self.clock.now().timestamp_millis();
         if m.receive_count >= CRASH_RECEIVES {
+            // The worker died or timed out on this copy each time — or Lambda throttled, or an
+            // outage kept it from starting. It is not processed now (it may be what kills the
+            // worker): it costs one of its own attempts, like any failure, and comes back later
+            // as a fresh copy; only spent attempts send it to the DLQ.
             let why = format!(
-                "received {} times without an answer (the worker crashed or timed out on it)",
+                "received {} times without an answer (the worker crashed, timed out or was throttled)",
                 m.receive_count
             );
-            if let QueueBody::Deliver(d) = body {
-                self.mark_failed(d, &why).await;
+            let attempt = body.attempt() + 1;
+            if attempt >= self.schedule.max_attempts() {
+                if let QueueBody::Deliver(d) = body {
+                    self.mark_failed(d, &why).await;
+                }
+                return Action::DeadLetter(format!("{attempt} attempts; last: {why}"));
             }
-            return Action::DeadLetter(why);
+            let delay = self.schedule.delay_after(attempt);
+            return Action::Later {
+                body: body.copy(attempt, now_ms + millis(delay)),
+                delay,
+            };
         }
-        let now_ms = self.clock.now().timestamp_millis();
         if let Some(due) = body.due_at_ms().filter(|d| *d > now_ms + 1_000) {
             return Action::Later {
                 body: m.body.clone(),
@@ -139,10 +151,15 @@ impl WebhookWorker {
         };
         match outcome {
             Step::Done => Action::Done,
-            Step::Wait(delay) => Action::Later {
-                body: body.copy(body.attempt(), now_ms + millis(delay)),
-                delay,
-            },
+            // A wait is re-decided on every hop (the endpoint may heal, the tenant's slots free
+            // up), so its copy is due at the hop, never later.
+            Step::Wait(delay) => {
+                let hop = delay.min(MAX_QUEUE_DELAY);
+                Action::Later {
+                    body: body.copy(body.attempt(), now_ms + millis(hop)),
+                    delay: hop,
+                }
+            }
             Step::Failed(e) if e.is_poison() => Action::DeadLetter(e.to_string()),
             Step::Failed(e) => {
                 let attempt = body.attempt() + 1;

@@ -2,7 +2,7 @@
 //! record 24 h; if the relay cannot hand records over for longer than that (SQS, KMS or IAM
 //! failing), the records expire and their events would sit `pending` forever. The audit looks,
 //! per tenant (and its test twin), at the events written in a window already older than the
-//! stream's retention — by default between 26 h and 25 h ago on the service clock — and hands
+//! stream's retention — by default between 28 h and 25 h ago on the service clock — and hands
 //! every one still `pending` **with no delivery attempt logged** to the delivery queue, as the
 //! relay would have. An event the relay did hand over has an attempt (or a final state) by
 //! then; a duplicate hand-over is harmless anyway (delivery skips a delivered event, the
@@ -24,8 +24,9 @@ use std::sync::Arc;
 /// How far behind the clock the default window ends: past the stream's 24 h retention, with an
 /// hour's margin for records the relay is still retrying at the edge.
 pub const RELAY_AUDIT_LAG: Duration = Duration::hours(25);
-/// How long the default window is (the schedule runs hourly).
-pub const RELAY_AUDIT_SPAN: Duration = Duration::hours(1);
+/// How long the default window is: three hours for an hourly schedule, so runs that start
+/// late or fail (up to two in a row) leave no gap; a second hand-over is harmless.
+pub const RELAY_AUDIT_SPAN: Duration = Duration::hours(3);
 /// Events read per listing request.
 const PAGE: usize = 200;
 
@@ -37,7 +38,7 @@ pub struct AuditWindow {
 }
 
 impl AuditWindow {
-    /// The scheduled window at `now`: from `now − 26 h` to `now − 25 h`.
+    /// The scheduled window at `now`: from `now − 28 h` to `now − 25 h`.
     pub fn scheduled(now: DateTime<Utc>) -> Self {
         Self {
             from: now - RELAY_AUDIT_LAG - RELAY_AUDIT_SPAN,
@@ -187,7 +188,7 @@ mod tests {
             .unwrap_or_default();
         let w = AuditWindow::scheduled(now);
         assert_eq!(w.to, now - Duration::hours(25));
-        assert_eq!(w.from, now - Duration::hours(26));
+        assert_eq!(w.from, now - Duration::hours(28));
     }
 
     #[test]

@@ -236,17 +236,25 @@ impl WebhookWorker {
             .normalize(&raw)
             .map_err(|e| WorkerError::Normalize(e.to_string()))?;
         let last_attempt = env.attempt + 1 >= self.schedule.max_attempts();
+        // Every event is tried, so one that cannot apply yet never holds back the others of
+        // the same notification (an EFI notification carries several Pix); the first failure
+        // is returned and the whole body retried — the ones applied are no-ops then.
+        let mut first_error = None;
         for ev in &events {
-            self.handle_event(
-                &tenant,
-                (module.name(), module.body_is_signed()),
-                ev,
-                env.received_at,
-                last_attempt,
-            )
-            .await?;
+            if let Err(e) = self
+                .handle_event(
+                    &tenant,
+                    (module.name(), module.body_is_signed()),
+                    ev,
+                    env.received_at,
+                    last_attempt,
+                )
+                .await
+            {
+                first_error.get_or_insert(e);
+            }
         }
-        Ok(())
+        first_error.map_or(Ok(()), Err)
     }
 
     /// The payment a gateway event is about: by our payment id when the gateway echoes it
