@@ -305,6 +305,35 @@ async fn a_dead_endpoint_is_disabled_after_five_days_and_enabled_by_the_tenant(b
         attempts + backlog,
         "each event of the backlog once"
     );
+    // Enabling again (a cut-short call repeated) resends only what is still failed: nothing.
+    let again = json(
+        &post_path(
+            &f.h.svc,
+            KEY_A,
+            "/v1/webhook_endpoint/enable",
+            "enable-2",
+            "",
+        )
+        .await,
+    );
+    assert_eq!(again["resent"], 0, "{again}");
+    // A payment's own URL is an endpoint of its own, asked for by `url`.
+    let own = json(
+        &get_path(
+            &f.h.svc,
+            KEY_A,
+            &format!(
+                "/v1/webhook_endpoint?url={}",
+                "http%3A%2F%2F127.0.0.1%3A9%2Fother"
+            ),
+        )
+        .await,
+    );
+    assert_eq!(
+        (own["state"].as_str(), own["url"].as_str()),
+        (Some("healthy"), Some("http://127.0.0.1:9/other")),
+        "{own}"
+    );
     // The other tenant never knew.
     let other = json(&get_path(&f.h.svc, KEY_B, "/v1/webhook_endpoint").await);
     assert_eq!(other["state"], "healthy");

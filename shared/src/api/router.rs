@@ -162,12 +162,14 @@ async fn route_tenant(
         (["v1", "webhook_secrets"], &Method::GET) => {
             Ok(ApiResponse::json(200, svc.list_webhook_secrets(who).await?))
         }
-        (["v1", "webhook_endpoint"], &Method::GET) => {
-            Ok(ApiResponse::json(200, svc.get_webhook_endpoint(who).await?))
-        }
+        (["v1", "webhook_endpoint"], &Method::GET) => Ok(ApiResponse::json(
+            200,
+            svc.get_webhook_endpoint(who, req.query.as_deref()).await?,
+        )),
         (["v1", "webhook_endpoint", "enable"], &Method::POST) => Ok(ApiResponse::json(
             200,
-            svc.enable_webhook_endpoint(who).await?,
+            svc.enable_webhook_endpoint(who, req.query.as_deref())
+                .await?,
         )),
         (["v1", "webhook_secrets", "rotate"], &Method::POST) => Ok(ApiResponse::json(
             200,

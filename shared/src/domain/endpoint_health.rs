@@ -27,6 +27,10 @@ pub struct EndpointHealth {
     /// The last failure, for people (≤ 200 characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// Where the last enable's backlog began: a later enable (the first one's resend cut short,
+    /// or a backlog longer than one call) resends from here again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resend_from: Option<DateTime<Utc>>,
     /// Bumped by every write; writes are conditional on it.
     #[serde(default)]
     pub version: u64,
@@ -162,6 +166,7 @@ impl EndpointHealth {
             retry_at: Some(now + wait),
             disabled_at,
             last_error: Some(error.chars().take(200).collect()),
+            resend_from: self.resend_from,
             version: self.version + 1,
         }
     }
@@ -172,6 +177,24 @@ impl EndpointHealth {
             version: self.version + 1,
             ..Self::default()
         }
+    }
+
+    /// The record once the tenant enabled it: healthy, remembering where its backlog begins.
+    pub fn enabled(&self, resend_from: Option<DateTime<Utc>>) -> Self {
+        Self {
+            resend_from,
+            version: self.version + 1,
+            ..Self::default()
+        }
+    }
+
+    /// Where an enable's backlog begins: an hour before the current failures began (an event
+    /// made just before may have waited for its first attempt until then), else where the last
+    /// enable's began.
+    pub fn backlog_from(&self) -> Option<DateTime<Utc>> {
+        self.failing_since
+            .map(|t| t - Duration::hours(1))
+            .or(self.resend_from)
     }
 
     /// True when nothing about it needs writing after a success.

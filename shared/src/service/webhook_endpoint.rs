@@ -1,16 +1,17 @@
-//! The tenant's callback endpoint as the worker sees it: `GET /v1/webhook_endpoint` (healthy,
+//! The tenant's callback endpoints as the worker sees them: `GET /v1/webhook_endpoint` (healthy,
 //! failing since when, disabled, the next probe, the last error) and
-//! `POST /v1/webhook_endpoint/enable` (a disabled or failing endpoint is healthy again, and its
-//! backlog — the events not delivered since it began failing — is queued again, both modes).
+//! `POST /v1/webhook_endpoint/enable` (healthy again, and its backlog — the events marked
+//! `failed` since it began failing — queued again, both modes). Both take `?url=` for a
+//! payment's own callback URL (each URL is an endpoint of its own); the default is the
+//! tenant's callback URL.
 
 use super::{Orchestrator, Principal};
-use crate::domain::{DeliveryState, EndpointHealth, TenantId};
+use crate::domain::{DeliveryState, EndpointHealth, MerchantEvent, TenantId};
 use crate::error::ApiError;
 use crate::ports::{DeliveryMessage, EndpointKey, EventFilter};
 use serde_json::{json, Value};
 
-/// At most this many events are resent per enable (the answer says whether more were left; a
-/// second enable resends the rest, newest first).
+/// At most this many events are resent per enable; the answer's `next_cursor` continues.
 pub const MAX_BACKLOG_RESENT: usize = 10_000;
 
 /// Events read per page while looking for the backlog.
@@ -34,6 +35,29 @@ fn view(url: &str, h: &EndpointHealth) -> Value {
     })
 }
 
+/// One query parameter, decoded.
+fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+    form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// A backlog cursor: which partition (0 live, 1 test) and the last event resent there (none:
+/// from that partition's newest).
+fn parse_cursor(c: &str) -> Option<(usize, Option<String>)> {
+    let (part, id) = c.split_once(':')?;
+    let part = match part {
+        "0" => 0,
+        "1" => 1,
+        _ => return None,
+    };
+    match id {
+        "" => Some((part, None)),
+        id if MerchantEvent::is_event_id(id) => Some((part, Some(id.to_string()))),
+        _ => None,
+    }
+}
+
 impl Orchestrator {
     fn endpoint_store(&self) -> Result<&dyn crate::ports::EndpointHealthStore, ApiError> {
         self.endpoints
@@ -41,19 +65,37 @@ impl Orchestrator {
             .ok_or_else(|| ApiError::Unavailable("endpoint health is not configured".into()))
     }
 
-    fn callback_url(who: &Principal) -> Result<String, ApiError> {
+    /// `?url=` (a payment's own callback URL) or the tenant's callback URL.
+    fn endpoint_url(who: &Principal, query: Option<&str>) -> Result<String, ApiError> {
+        if let Some(url) = query_param(query, "url") {
+            if url.is_empty() || url.len() > 2048 {
+                return Err(ApiError::invalid(
+                    "invalid_url",
+                    "url",
+                    "url must be a callback URL of at most 2048 characters",
+                ));
+            }
+            return Ok(url);
+        }
         who.tenant
             .callback_url
             .as_ref()
             .map(|u| u.as_str().to_string())
             .ok_or_else(|| {
-                ApiError::NotFound("no callback URL is configured for this tenant".into())
+                ApiError::NotFound(
+                    "no callback URL is configured for this tenant (pass ?url= for a payment's own)"
+                        .into(),
+                )
             })
     }
 
-    /// `GET /v1/webhook_endpoint`.
-    pub async fn get_webhook_endpoint(&self, who: &Principal) -> Result<String, ApiError> {
-        let url = Self::callback_url(who)?;
+    /// `GET /v1/webhook_endpoint[?url=]`.
+    pub async fn get_webhook_endpoint(
+        &self,
+        who: &Principal,
+        query: Option<&str>,
+    ) -> Result<String, ApiError> {
+        let url = Self::endpoint_url(who, query)?;
         let h = self
             .endpoint_store()?
             .load(&EndpointKey::new(&who.tenant.id, &url))
@@ -61,30 +103,50 @@ impl Orchestrator {
         Ok(view(&url, &h).to_string())
     }
 
-    /// `POST /v1/webhook_endpoint/enable`: healthy again, backlog resent.
-    pub async fn enable_webhook_endpoint(&self, who: &Principal) -> Result<String, ApiError> {
-        let url = Self::callback_url(who)?;
+    /// `POST /v1/webhook_endpoint/enable[?url=&starting_after=]`: healthy again, backlog
+    /// resent. The record keeps where the backlog begins, so an enable whose resend was cut
+    /// short (or a backlog longer than one call, continued with `starting_after`) can be
+    /// repeated; only events marked `failed` are resent (pending ones still have their own
+    /// message waiting), so repeating it never multiplies messages.
+    pub async fn enable_webhook_endpoint(
+        &self,
+        who: &Principal,
+        query: Option<&str>,
+    ) -> Result<String, ApiError> {
+        let url = Self::endpoint_url(who, query)?;
+        let starting_after = match query_param(query, "starting_after") {
+            None => None,
+            Some(c) => Some(parse_cursor(&c).ok_or_else(|| {
+                ApiError::invalid(
+                    "invalid_cursor",
+                    "starting_after",
+                    "starting_after must be the next_cursor of an earlier answer",
+                )
+            })?),
+        };
         let store = self.endpoint_store()?;
         let key = EndpointKey::new(&who.tenant.id, &url);
         let mut before = store.load(&key).await?;
+        let mut from = before.backlog_from();
         for _ in 0..5 {
-            if before.is_healthy()
-                || store
-                    .save(&key, before.version, &before.after_success())
-                    .await?
+            if before.is_healthy() && before.resend_from == from {
+                break;
+            }
+            if store
+                .save(&key, before.version, &before.enabled(from))
+                .await?
             {
                 break;
             }
             before = store.load(&key).await?;
+            from = before.backlog_from();
         }
-        let (resent, more) = match before.failing_since {
-            // An event made shortly before the first failure may have waited for its first
-            // attempt until then; anything older was attempted while the endpoint worked.
+        let (resent, next_cursor) = match from {
             Some(since) => {
-                self.resend_backlog(&who.tenant.id, &url, since - chrono::Duration::hours(1))
+                self.resend_backlog(&who.tenant.id, &url, since, starting_after)
                     .await?
             }
-            None => (0, false),
+            None => (0, None),
         };
         self.audit(
             &who.tenant.id,
@@ -96,18 +158,20 @@ impl Orchestrator {
         .await;
         let mut out = view(&url, &EndpointHealth::default());
         out["resent"] = json!(resent);
-        out["more_backlog"] = json!(more);
+        out["more_backlog"] = json!(next_cursor.is_some());
+        out["next_cursor"] = json!(next_cursor);
         Ok(out.to_string())
     }
 
-    /// Queues again every event of both modes created since `since` for `url` that is not
-    /// delivered; (how many, whether more were left).
+    /// Queues again every event of both modes created since `since` for `url` and marked
+    /// `failed`, newest first from `starting_after`; (how many, the cursor when more are left).
     async fn resend_backlog(
         &self,
         tenant: &TenantId,
         url: &str,
         since: chrono::DateTime<chrono::Utc>,
-    ) -> Result<(usize, bool), ApiError> {
+        starting_after: Option<(usize, Option<String>)>,
+    ) -> Result<(usize, Option<String>), ApiError> {
         let outbox = self
             .outbox
             .as_deref()
@@ -122,8 +186,11 @@ impl Orchestrator {
             .await?
             .and_then(|t| t.callback_url.map(|u| u.as_str().to_string()));
         let mut resent = 0;
-        for partition in [tenant.live_id(), tenant.live_id().test_id()] {
-            let mut cursor: Option<String> = None;
+        let (first, start) = starting_after.unwrap_or((0, None));
+        let partitions = [tenant.live_id(), tenant.live_id().test_id()];
+        for (index, partition) in partitions.iter().enumerate().skip(first) {
+            let mut cursor = if index == first { start.clone() } else { None };
+            let mut last_sent: Option<String> = None;
             loop {
                 let page = outbox
                     .list(&partition, &EventFilter::default(), PAGE, cursor.as_deref())
@@ -135,21 +202,19 @@ impl Orchestrator {
                         break;
                     }
                     let to = e.event.callback_url.as_deref().or(tenant_url.as_deref());
-                    if to != Some(url)
-                        || matches!(
-                            e.state,
-                            DeliveryState::Delivered | DeliveryState::NoEndpoint
-                        )
-                    {
+                    if to != Some(url) || e.state != DeliveryState::Failed {
                         continue;
                     }
                     if resent == MAX_BACKLOG_RESENT {
-                        return Ok((resent, true));
+                        // The next call continues below the last one resent.
+                        let at = last_sent.or_else(|| cursor.clone()).unwrap_or_default();
+                        return Ok((resent, Some(format!("{index}:{at}"))));
                     }
                     queue
                         .send_delivery(&DeliveryMessage::new(e.event.id.clone(), partition.clone()))
                         .await?;
                     resent += 1;
+                    last_sent = Some(e.event.id.clone());
                 }
                 match page.next_cursor {
                     Some(c) if !older => cursor = Some(c),
@@ -157,6 +222,6 @@ impl Orchestrator {
                 }
             }
         }
-        Ok((resent, false))
+        Ok((resent, None))
     }
 }

@@ -34,8 +34,14 @@ export async function endpointPanel(box, note) {
     enable.addEventListener("click", async () => {
       enable.disabled = true;
       try {
-        const r = (await api("POST", "/v1/webhook_endpoint/enable")).data;
-        await endpointPanel(box, msg("ok", t(r.more_backlog ? "endpoint_resent_more" : "endpoint_resent", { n: r.resent })));
+        // A backlog longer than one call is resent in several, each from the last one's cursor.
+        let r = (await api("POST", "/v1/webhook_endpoint/enable")).data;
+        let n = r.resent;
+        for (let i = 0; r.more_backlog && i < 20; i++) {
+          r = (await api("POST", "/v1/webhook_endpoint/enable", { query: { starting_after: r.next_cursor } })).data;
+          n += r.resent;
+        }
+        await endpointPanel(box, msg("ok", t(r.more_backlog ? "endpoint_resent_more" : "endpoint_resent", { n })));
       } catch (err) { out.replaceChildren(errorMsg(err)); enable.disabled = false; }
     });
     parts.push(h("div.row", null, enable));
