@@ -193,7 +193,7 @@ impl Orchestrator {
             let mut last_sent: Option<String> = None;
             loop {
                 let page = outbox
-                    .list(&partition, &EventFilter::default(), PAGE, cursor.as_deref())
+                    .list(partition, &EventFilter::default(), PAGE, cursor.as_deref())
                     .await?;
                 let mut older = false;
                 for e in &page.items {
