@@ -334,6 +334,12 @@ async fn a_dead_endpoint_is_disabled_after_five_days_and_enabled_by_the_tenant(b
         (Some("healthy"), Some("http://127.0.0.1:9/other")),
         "{own}"
     );
+    let bogus = get_path(&f.h.svc, KEY_A, "/v1/webhook_endpoint?starting_after=0:").await;
+    assert_eq!(
+        bogus.status, 400,
+        "a parameter of enable only: {}",
+        bogus.body
+    );
     // The other tenant never knew.
     let other = json(&get_path(&f.h.svc, KEY_B, "/v1/webhook_endpoint").await);
     assert_eq!(other["state"], "healthy");

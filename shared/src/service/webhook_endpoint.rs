@@ -35,11 +35,50 @@ fn view(url: &str, h: &EndpointHealth) -> Value {
     })
 }
 
-/// One query parameter, decoded.
-fn query_param(query: Option<&str>, name: &str) -> Option<String> {
-    form_urlencoded::parse(query.unwrap_or("").as_bytes())
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
+/// The query of both routes: `url` (1–2048 characters), and on enable `starting_after` (a
+/// cursor of an earlier answer); any other parameter is refused, as everywhere in the API.
+struct EndpointQuery {
+    url: Option<String>,
+    starting_after: Option<(usize, Option<String>)>,
+}
+
+fn parse_query(query: Option<&str>, cursor_allowed: bool) -> Result<EndpointQuery, ApiError> {
+    let mut q = EndpointQuery {
+        url: None,
+        starting_after: None,
+    };
+    for (k, v) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        match k.as_ref() {
+            "url" if !v.is_empty() && v.len() <= 2048 => q.url = Some(v.into_owned()),
+            "url" => {
+                return Err(ApiError::invalid(
+                    "invalid_url",
+                    "url",
+                    "url must be a callback URL of at most 2048 characters",
+                ))
+            }
+            "starting_after" if cursor_allowed => {
+                q.starting_after = Some(parse_cursor(&v).ok_or_else(|| {
+                    ApiError::invalid(
+                        "invalid_cursor",
+                        "starting_after",
+                        "starting_after must be the next_cursor of an earlier answer",
+                    )
+                })?)
+            }
+            other => {
+                return Err(ApiError::invalid(
+                    "unknown_parameter",
+                    other.to_string(),
+                    format!(
+                        "unknown query parameter `{}`",
+                        other.chars().take(40).collect::<String>()
+                    ),
+                ))
+            }
+        }
+    }
+    Ok(q)
 }
 
 /// A backlog cursor: which partition (0 live, 1 test) and the last event resent there (none:
@@ -66,15 +105,8 @@ impl Orchestrator {
     }
 
     /// `?url=` (a payment's own callback URL) or the tenant's callback URL.
-    fn endpoint_url(who: &Principal, query: Option<&str>) -> Result<String, ApiError> {
-        if let Some(url) = query_param(query, "url") {
-            if url.is_empty() || url.len() > 2048 {
-                return Err(ApiError::invalid(
-                    "invalid_url",
-                    "url",
-                    "url must be a callback URL of at most 2048 characters",
-                ));
-            }
+    fn endpoint_url(who: &Principal, url: Option<String>) -> Result<String, ApiError> {
+        if let Some(url) = url {
             return Ok(url);
         }
         who.tenant
@@ -95,7 +127,7 @@ impl Orchestrator {
         who: &Principal,
         query: Option<&str>,
     ) -> Result<String, ApiError> {
-        let url = Self::endpoint_url(who, query)?;
+        let url = Self::endpoint_url(who, parse_query(query, false)?.url)?;
         let h = self
             .endpoint_store()?
             .load(&EndpointKey::new(&who.tenant.id, &url))
@@ -113,17 +145,11 @@ impl Orchestrator {
         who: &Principal,
         query: Option<&str>,
     ) -> Result<String, ApiError> {
-        let url = Self::endpoint_url(who, query)?;
-        let starting_after = match query_param(query, "starting_after") {
-            None => None,
-            Some(c) => Some(parse_cursor(&c).ok_or_else(|| {
-                ApiError::invalid(
-                    "invalid_cursor",
-                    "starting_after",
-                    "starting_after must be the next_cursor of an earlier answer",
-                )
-            })?),
-        };
+        let EndpointQuery {
+            url,
+            starting_after,
+        } = parse_query(query, true)?;
+        let url = Self::endpoint_url(who, url)?;
         let store = self.endpoint_store()?;
         let key = EndpointKey::new(&who.tenant.id, &url);
         let mut before = store.load(&key).await?;

@@ -220,33 +220,22 @@ impl WebhookWorker {
             .failing_since
             .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
             .unwrap_or_default();
-        let note = DeliveryAttempt {
-            at: self.clock.now(),
-            http_status: None,
-            duration_ms: 0,
-            error: Some(format!(
-                "not attempted yet: the endpoint has been failing since {since}; waiting for its next probe"
-            )),
-            response_excerpt: None,
-        };
-        if let Err(e) = self
-            .outbox
-            .record_attempt(
-                &m.tenant_id,
-                &m.deliver_event,
-                Some(&note),
-                DeliveryState::Pending,
-            )
-            .await
-        {
-            tracing::warn!(event_id = %m.deliver_event, error = %e, "hold not logged");
-        }
+        let why = format!(
+            "not attempted yet: the endpoint has been failing since {since}; waiting for its next probe"
+        );
+        self.log_line(m, &why, DeliveryState::Pending).await;
     }
 
     /// Marks the event of `m` `failed` with `why` in its log (a dead-lettered delivery shows
     /// failed, never pending). Never over a delivered event (the store's write is conditional).
     pub(crate) async fn mark_failed(&self, m: &DeliveryMessage, why: &str) {
-        let attempt = DeliveryAttempt {
+        self.log_line(m, why, DeliveryState::Failed).await;
+    }
+
+    /// One line in the event's delivery log that is not an HTTP attempt, with its state; a
+    /// failure to write it is logged, never retried (the log is for people).
+    async fn log_line(&self, m: &DeliveryMessage, why: &str, state: DeliveryState) {
+        let line = DeliveryAttempt {
             at: self.clock.now(),
             http_status: None,
             duration_ms: 0,
@@ -255,15 +244,10 @@ impl WebhookWorker {
         };
         if let Err(e) = self
             .outbox
-            .record_attempt(
-                &m.tenant_id,
-                &m.deliver_event,
-                Some(&attempt),
-                DeliveryState::Failed,
-            )
+            .record_attempt(&m.tenant_id, &m.deliver_event, Some(&line), state)
             .await
         {
-            tracing::warn!(event_id = %m.deliver_event, error = %e, "could not mark the event failed");
+            tracing::warn!(event_id = %m.deliver_event, error = %e, "delivery log line not written");
         }
     }
 

@@ -123,18 +123,7 @@ impl WebhookWorker {
                 "received {} times without an answer (the worker crashed, timed out or was throttled)",
                 m.receive_count
             );
-            let attempt = body.attempt() + 1;
-            if attempt >= self.schedule.max_attempts() {
-                if let QueueBody::Deliver(d) = body {
-                    self.mark_failed(d, &why).await;
-                }
-                return Action::DeadLetter(format!("{attempt} attempts; last: {why}"));
-            }
-            let delay = self.schedule.delay_after(attempt);
-            return Action::Later {
-                body: body.copy(attempt, now_ms + millis(delay)),
-                delay,
-            };
+            return self.retry_or_spend(m, body, now_ms, why).await;
         }
         if let Some(due) = body.due_at_ms().filter(|d| *d > now_ms + 1_000) {
             return Action::Later {
@@ -161,19 +150,32 @@ impl WebhookWorker {
                 }
             }
             Step::Failed(e) if e.is_poison() => Action::DeadLetter(e.to_string()),
-            Step::Failed(e) => {
-                let attempt = body.attempt() + 1;
-                if attempt >= self.schedule.max_attempts() {
-                    return Action::DeadLetter(format!("{attempt} attempts failed; last: {e}"));
-                }
-                let delay = self.schedule.delay_after(attempt);
-                tracing::warn!(message_id = %m.message_id, attempt, retry_in_s = delay.as_secs(), error = %e, "queue message failed");
-                Action::Later {
-                    body: body.copy(attempt, now_ms + millis(delay)),
-                    delay,
-                }
-            }
+            Step::Failed(e) => self.retry_or_spend(m, body, now_ms, e.to_string()).await,
             Step::Spent(why) => Action::DeadLetter(why),
+        }
+    }
+
+    /// One more of the message's own attempts is spent (`why`): a copy due after the
+    /// schedule's delay, or — the last one — the DLQ, a delivery's event marked `failed` first.
+    async fn retry_or_spend(
+        &self,
+        m: &QueueMessage,
+        body: &QueueBody,
+        now_ms: i64,
+        why: String,
+    ) -> Action {
+        let attempt = body.attempt() + 1;
+        if attempt >= self.schedule.max_attempts() {
+            if let QueueBody::Deliver(d) = body {
+                self.mark_failed(d, &why).await;
+            }
+            return Action::DeadLetter(format!("{attempt} attempts failed; last: {why}"));
+        }
+        let delay = self.schedule.delay_after(attempt);
+        tracing::warn!(message_id = %m.message_id, attempt, retry_in_s = delay.as_secs(), error = %why, "queue message failed");
+        Action::Later {
+            body: body.copy(attempt, now_ms + millis(delay)),
+            delay,
         }
     }
 
