@@ -224,6 +224,8 @@ def step_breaker_open_failover_then_closed(c: Console) -> None:
     c.click("[data-test=overview-refresh]")
     c.wait(lambda d: d.find_element(By.CSS_SELECTOR, "[data-gateway=efi] [data-test=breaker-state] .badge").get_attribute("data-value") == "open", 10, "efi open")
     assert c.text("[data-gateway=efi] [data-test=open-until]") != "—"
+    # Issue 24: the outage is said at the top, in words, not only in a table cell.
+    assert "efi" in c.text("[data-test=outage-banner]")
     c.shot("overview-breaker-open")
     # With EFI open, the next Pix fails over to Asaas (EFI skipped, nothing created there).
     s, p = a.pay(2990, "pix", reference="console-failover")
@@ -243,6 +245,7 @@ def step_breaker_open_failover_then_closed(c: Console) -> None:
         time.sleep(1)
     c.wait(lambda d: d.find_element(By.CSS_SELECTOR, "[data-gateway=efi] [data-test=breaker-state] .badge").get_attribute("data-value") == "closed",
            15, "efi closed again (auto-refresh)")
+    c.gone("[data-test=outage-banner]")
 
 
 def step_payments_list_and_filters(c: Console) -> None:
@@ -267,7 +270,7 @@ def step_payments_list_and_filters(c: Console) -> None:
     c.css(f"[data-payment='{c.ids['card']}']")
     c.css(f"[data-payment='{c.ids['declined']}']")
     rows = c.d.find_elements(By.CSS_SELECTOR, "[data-test=payments-table] tbody tr[data-payment]")
-    assert all("card" in r.text for r in rows)
+    assert all(r.get_attribute("data-method") == "card" for r in rows)
     assert not c.d.find_elements(By.CSS_SELECTOR, f"[data-payment='{c.ids['pix']}']")
     c.shot("payments")
     # Reference (server side) finds exactly one.
@@ -317,7 +320,7 @@ def step_make_asaas_primary_for_pix(c: Console) -> None:
     s, p = c.api.pay(1990, "pix")
     assert s == 201 and p["gateway"] == "asaas" and p["attempts"][0]["gateway"] == "asaas", p
     row = c.css("[data-action='routing.update'] [data-test=audit-change]")
-    assert "pix:" in row.text and row.text.split("→")[1].strip().startswith("asaas"), row.text
+    assert "pix:" in row.text.lower() and row.text.split("→")[1].strip().startswith("asaas"), row.text
     c.shot("routing")
     # Arrows reorder: move EFI down in Pix and back up.
     before = [li.get_attribute("data-gateway") for li in c.d.find_elements(By.CSS_SELECTOR, "[data-method=pix] .routing-list li")]
@@ -544,12 +547,228 @@ def step_test_and_live_modes(c: Console) -> None:
     assert not bad, bad
 
 
+# ---------------- issue 24: the console tells the truth at a glance ----------------
+
+SIZES = ((1280, 800), (375, 812))
+
+
+def shown(c: Console, sel: str) -> bool:
+    """Whether an element is on screen (present and displayed), re-found on every call."""
+    return any(e.is_displayed() for e in c.d.find_elements(By.CSS_SELECTOR, sel))
+
+
+def settled(c: Console) -> None:
+    """Waits until the view has drawn (no "loading" line left in main)."""
+    c.css("main#main")
+    c.wait(lambda d: not d.find_elements(By.CSS_SELECTOR, "main#main > p.loading"), 15, "the view drawn")
+    time.sleep(0.3)
+
+
+def step_controls_only_where_they_work(c: Console) -> None:
+    """Cancel only on a cancelable payment, the refund form only on a refundable one (the
+    `hidden` attribute used to lose to `.row { display: flex }`); a refund clears its form."""
+    s, paid = c.api.pay(10000, "card")
+    assert s == 201 and paid["status"] == "succeeded", paid
+    s, waiting = c.api.pay(1990, "pix", gateway="asaas")
+    assert s == 201 and waiting["status"] == "pending", waiting
+    for w, h in SIZES:
+        c.size(w, h)
+        c.go(f"payments/{paid['id']}")
+        c.wait(lambda d: paid["id"] in d.find_element(By.CSS_SELECTOR, "[data-test=payment-id]").get_attribute("title"), 15, "paid detail")
+        settled(c)
+        assert shown(c, "[data-test=refund-form]"), f"refund form on a succeeded payment ({w}px)"
+        assert not shown(c, "[data-test=cancel]"), f"Cancel shown on a succeeded payment ({w}px)"
+        c.go(f"payments/{waiting['id']}")
+        c.wait(lambda d: waiting["id"] in d.find_element(By.CSS_SELECTOR, "[data-test=payment-id]").get_attribute("title"), 15, "pending detail")
+        settled(c)
+        assert shown(c, "[data-test=cancel]"), f"no Cancel on a pending payment ({w}px)"
+        assert not shown(c, "[data-test=refund-form]"), f"refund form on a pending payment ({w}px)"
+        c.shot(f"controls-{w}")
+    c.size(1280, 800)
+    c.go(f"payments/{paid['id']}")
+    amount = c.css("[data-test=refund-amount]")
+    amount.send_keys("12,50")
+    c.css("[data-test=refund-submit]").click()
+    c.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, "[data-refund]")) == 1, 15, "the refund listed")
+    c.wait(lambda d: d.find_element(By.CSS_SELECTOR, "[data-test=refund-amount]").get_attribute("value") == "", 5, "the form cleared")
+    assert c.css("[data-test=refunded-amount]").get_attribute("data-minor") == "1250"
+    assert c.d.find_element(By.CSS_SELECTOR, "[data-test=refund-key]").text == "", "the used key is not shown as the next one's"
+    # A stray click on the cleared form refunds nothing (empty would mean "everything left").
+    assert not c.css("[data-test=refund-submit]").is_enabled()
+
+
+def step_payment_detail_for_an_operator(c: Console) -> None:
+    """Pix code with a QR drawn from it, boleto link and digitable line, metadata, attempt tags
+    that are not status pills."""
+    s, pix = c.api.pay(4590, "pix", gateway="asaas", metadata={"order": "A-1001", "canal": "loja"})
+    assert s == 201 and pix["pix"]["copy_paste"], pix
+    c.go(f"payments/{pix['id']}")
+    assert c.text("[data-test=pix-code]") == pix["pix"]["copy_paste"]
+    qr = c.css("[data-test=pix-qr]")
+    if qr.tag_name == "svg":
+        n = int(qr.get_attribute("data-size"))
+        assert n >= 21 and (n - 17) % 4 == 0, n  # a QR's side is 17 + 4 × version modules
+    assert "A-1001" in c.text("[data-test=metadata]") and "canal" in c.text("[data-test=metadata]")
+    status_badge = c.css("[data-test=payment-status] .badge")
+    tags = c.d.find_elements(By.CSS_SELECTOR, "[data-test=attempts] .attempt-tag")
+    assert tags, "attempt tags"
+    for tag in tags:
+        assert "badge" not in (tag.get_attribute("class") or ""), "an attempt drawn as a status pill"
+        assert tag.value_of_css_property("border-top-style") == "dashed"
+    assert status_badge.value_of_css_property("border-top-style") != "dashed"
+    c.shot("payment-detail-pix")
+    s, bol = c.api.pay(12345, "boleto", gateway="asaas", customer={"name": "Empresa X", "document": "11.222.333/0001-81"})
+    assert s == 201 and bol.get("boleto"), bol
+    c.go(f"payments/{bol['id']}")
+    assert c.attr("[data-test=boleto-url]", "href") == bol["boleto"]["url"]
+    assert c.text("[data-test=boleto-barcode]") == bol["boleto"]["barcode"]
+    c.shot("payment-detail-boleto")
+
+
+def step_search(c: Console) -> None:
+    """One box finds a payment by its id, its gateway id or its reference."""
+    ref = f"busca-{uuid.uuid4().hex[:6]}"
+    s, p = c.api.pay(3100, "pix", gateway="asaas", reference=ref)
+    assert s == 201, p
+    for term in (p["id"], p["gateway_payment_id"]):
+        c.go("payments")
+        box = c.css("[data-test=search]")
+        box.clear()
+        box.send_keys(term)
+        c.css("[data-test=search-form] button[type=submit]").click()
+        c.wait(lambda d: p["id"] in (d.find_element(By.CSS_SELECTOR, "[data-test=payment-id]").get_attribute("title") or ""), 15, f"found by {term}")
+    c.go("payments")
+    box = c.css("[data-test=search]")
+    box.send_keys(ref)
+    c.css("[data-test=search-form] button[type=submit]").click()
+    c.css(f"[data-payment='{p['id']}']")
+    ids = c.wait(lambda d: [r.get_attribute("data-payment") for r in d.find_elements(By.CSS_SELECTOR, "[data-test=payments-table] tbody tr[data-payment]")],
+                 10, "the rows")
+    assert ids == [p["id"]], ids
+
+
+def step_overview_labels_and_charts(c: Console) -> None:
+    """Every figure says what it counts; the overview draws its charts."""
+    c.go("overview")
+    c.css("[data-test=today-total]")
+    Select(c.css("[data-test=lang]")).select_by_value("en")
+    c.wait(lambda d: "Payments created" in d.find_element(By.CSS_SELECTOR, "[data-test=today-total] .label").text, 5, "English labels")
+    assert c.text("[data-test=today-rate] .label") == "Success rate of settled payments"
+    assert c.text("[data-test=today-volume-BRL] .label").startswith("Volume created")
+    for chart in ("volume", "success", "payments", "method", "gateway", "latency"):
+        c.css(f"[data-test=chart-{chart}] svg")
+    body = c.d.find_element(By.TAG_NAME, "body").text
+    assert not ("100.0%" in body and "failure" in body.lower()), "a failure rate beside a success rate"
+    Select(c.css("[data-test=lang]")).select_by_value("pt-BR")
+    c.wait(lambda d: d.find_element(By.CSS_SELECTOR, "[data-nav=payments]").text == "Pagamentos", 5, "Portuguese")
+    rate = c.text("[data-test=month-rate] .value")
+    assert rate == "—" or rate.endswith(" %") and "," in rate, rate
+    c.shot("overview-charts")
+
+
+# What a walk may show in either language: ids, codes, proper names, units.
+ALLOWED = {"pix", "boleto", "efi", "stripe", "asaas", "webhooks", "webhook", "gateway", "gateways", "http", "csv", "id", "ids",
+           "url", "api", "utc", "ms", "ok", "brl", "qr", "code", "status", "total", "callbacks", "callback", "sk", "live", "test"}
+
+WALK_JS = """
+const out = []; const W = innerWidth;
+const scrolls = (el) => { for (let p = el.parentElement; p; p = p.parentElement) {
+  const o = getComputedStyle(p).overflowX; if (o === 'auto' || o === 'scroll' || o === 'hidden') return true; } return false; };
+for (const el of document.querySelectorAll('body *')) {
+  const r = el.getBoundingClientRect();
+  if (!r.width || !r.height || el.closest('.sr-only, .skip') || !el.checkVisibility()) continue;
+  if ((r.right > W + 1 || r.left < -1) && !scrolls(el)) out.push(el.tagName + '.' + el.className + ' ' + Math.round(r.left) + '..' + Math.round(r.right));
+}
+return [document.documentElement.scrollWidth, W, out.slice(0, 8)];
+"""
+
+
+def words_of(text: str) -> set[str]:
+    import re
+    return {w.lower() for w in re.findall(r"[A-Za-zÀ-ÿ]+(?:['-][A-Za-zÀ-ÿ]+)*", text)}
+
+
+def visible_words(c: Console) -> set[str]:
+    import re
+    text = c.d.find_element(By.TAG_NAME, "body").text
+    # ids and codes (pay_…, evt_…, payment.succeeded, req_…) are data, not language
+    text = re.sub(r"\S*[_.@/:]\S*", " ", text)
+    return words_of(text)
+
+
+def walk_views(c: Console, pix_id: str, boleto_id: str) -> list[str]:
+    return ["overview", "payments", f"payments/{pix_id}", f"payments/{boleto_id}", "routing", "webhooks", "usage",
+            "reconciliation", "settings"]
+
+
+def severe_entries(c: Console, missing_routes: set[str]) -> list[str]:
+    out = []
+    for e in c.d.get_log("browser"):
+        if e.get("level") != "SEVERE":
+            continue
+        # A route this server does not have yet (another slice of the issue adds it).
+        if any(r in e["message"] for r in missing_routes):
+            continue
+        out.append(e["message"])
+    return out
+
+
+def step_every_view_in_both_languages_and_on_a_phone(c: Console) -> None:
+    """Walks every view in pt-BR and English at 1280 px and 375 px: no word of the other
+    language in visible text, nothing wider than the phone's viewport, nothing in the browser
+    log at SEVERE."""
+    s, pix = c.api.pay(2590, "pix", gateway="asaas", metadata={"pedido": "123"})
+    assert s == 201, pix
+    s, bol = c.api.pay(8800, "boleto", gateway="asaas", customer={"name": "Empresa X", "document": "11.222.333/0001-81"})
+    assert s == 201, bol
+    missing: set[str] = set()
+    if c.api.route_missing("GET", "/v1/settings"):
+        # Before GET /v1/settings exists, the header asks for it, and the webhooks view asks
+        # for the endpoint of a tenant without a callback URL (a 404 either way).
+        missing |= {"/v1/settings", "/v1/webhook_endpoint"}
+    c.login(KEY_A)
+    c.css("[data-test=today-total]")
+    tables = c.d.execute_script("return import('/dashboard/i18n.js').then(m => [m.stringsOf('en'), m.stringsOf('pt-BR')])")
+    en_words = set().union(*(words_of(v) for v in tables[0].values()))
+    pt_words = set().union(*(words_of(v) for v in tables[1].values()))
+    only = {"pt-BR": en_words - pt_words - ALLOWED, "en": pt_words - en_words - ALLOWED}
+    c.d.get_log("browser")  # drain what came before
+    problems: list[str] = []
+    for lang in ("pt-BR", "en"):
+        Select(c.css("[data-test=lang]")).select_by_value(lang)
+        time.sleep(0.3)
+        names = words_of(c.d.find_element(By.CSS_SELECTOR, "[data-test=tenant]").text)
+        for route in walk_views(c, pix["id"], bol["id"]):
+            for w, h in SIZES:
+                c.size(w, h)
+                c.go(route)
+                settled(c)
+                foreign = sorted(visible_words(c) & only[lang] - names)
+                if foreign:
+                    problems.append(f"{lang} {route} {w}px: {foreign}")
+                if w < 600:
+                    sw, iw, wide = c.d.execute_script(WALK_JS)
+                    if sw > iw or wide:
+                        problems.append(f"{route} {w}px: scrollWidth {sw} > {iw} or wide: {wide}")
+                        c.d.save_screenshot(str(c.shots / f"WIDE-{route.replace('/', '_')}-{lang}.png"))
+            c.shot(f"walk-{lang}-{route.split('/')[0]}")
+        bad = severe_entries(c, missing)
+        if bad:
+            problems.append(f"{lang}: browser log: {bad}")
+    c.size(1280, 800)
+    Select(c.css("[data-test=lang]")).select_by_value("pt-BR")
+    assert not problems, "\n".join(problems)
+
+
 STEPS = [
     step_wrong_key_returns_to_login, step_expired_key_mid_session, step_create_payments, step_overview_equals_api,
     step_breaker_open_failover_then_closed, step_payments_list_and_filters, step_detail_attempts_timeline,
     step_refund_double_click_refunds_once, step_make_asaas_primary_for_pix, step_webhook_failed_then_resend_delivered,
     step_other_tenant_payment_not_found, step_usage, step_settings_keys, step_credentials_section, step_cancel,
     step_reconciliation, step_language_switch_and_screens,
+    # Issue 24.
+    step_controls_only_where_they_work, step_payment_detail_for_an_operator, step_search, step_overview_labels_and_charts,
+    step_every_view_in_both_languages_and_on_a_phone,
 ]
 
 # Test and live mode: it signs in with other keys, so it runs last.

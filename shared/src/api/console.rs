@@ -57,6 +57,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("console/endpoint.js"),
     ),
     (
+        "qr.js",
+        "text/javascript; charset=utf-8",
+        include_str!("console/qr.js"),
+    ),
+    (
         "settings.js",
         "text/javascript; charset=utf-8",
         include_str!("console/settings.js"),
@@ -73,22 +78,35 @@ pub fn is_console_path(path: &str) -> bool {
     path == "/dashboard" || path.starts_with("/dashboard/")
 }
 
-/// A strong ETag per asset (FNV-1a of the bytes), computed once per process.
+/// A strong ETag of an asset's bytes (FNV-1a).
+fn etag_of(body: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in body.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("\"{h:016x}\"")
+}
+
+/// The compiled assets' ETags, computed once per process.
 fn etags() -> &'static [String] {
     static TAGS: OnceLock<Vec<String>> = OnceLock::new();
-    TAGS.get_or_init(|| {
-        ASSETS
-            .iter()
-            .map(|(_, _, body)| {
-                let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-                for b in body.bytes() {
-                    h ^= u64::from(b);
-                    h = h.wrapping_mul(0x0100_0000_01b3);
-                }
-                format!("\"{h:016x}\"")
-            })
-            .collect()
-    })
+    TAGS.get_or_init(|| ASSETS.iter().map(|(_, _, body)| etag_of(body)).collect())
+}
+
+/// Debug builds only: `ORCH_CONSOLE_DIR=shared/src/api/console` serves the asset from that
+/// directory as it is on disk, so a console change needs a reload rather than a rebuild. Only
+/// names in [`ASSETS`] are read (never a path from the request), and release builds compile
+/// this away: what ships is always what was compiled in.
+#[cfg(debug_assertions)]
+fn dev_override(name: &str) -> Option<String> {
+    let dir = std::env::var_os("ORCH_CONSOLE_DIR")?;
+    std::fs::read_to_string(std::path::Path::new(&dir).join(name)).ok()
+}
+
+#[cfg(not(debug_assertions))]
+fn dev_override(_name: &str) -> Option<String> {
+    None
 }
 
 fn with_security_headers(mut resp: ApiResponse) -> ApiResponse {
@@ -131,8 +149,15 @@ pub fn serve(req: &ApiRequest) -> ApiResponse {
     let Some(i) = ASSETS.iter().position(|(n, _, _)| *n == name) else {
         return plain(404, "not found");
     };
-    let (_, content_type, body) = ASSETS[i];
-    let etag = &etags()[i];
+    let (_, content_type, compiled) = ASSETS[i];
+    let (body, etag) = match dev_override(name) {
+        Some(text) => {
+            let tag = etag_of(&text);
+            (std::borrow::Cow::Owned(text), tag)
+        }
+        None => (std::borrow::Cow::Borrowed(compiled), etags()[i].clone()),
+    };
+    let etag = &etag;
     let matches = req
         .headers
         .get("if-none-match")

@@ -15,6 +15,7 @@ mod idempotent;
 mod keys_api;
 mod orchestrator;
 mod outbox;
+mod payment_search;
 pub(crate) mod payment_view;
 mod payment_write;
 mod queries;

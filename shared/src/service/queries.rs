@@ -91,8 +91,9 @@ impl Orchestrator {
     }
 
     /// Lists the tenant's payments newest first. Query: `reference`, `status`, `late_payment`
-    /// (`true`: those holding money confirmed after a final failure), `limit`
-    /// (1–100, default 20), `starting_after` (the previous page's `next_cursor`).
+    /// (`true`: those holding money confirmed after a final failure), `gateway_payment_id`
+    /// (the payments some gateway knows by that id: `payment_search.rs`; one page, no cursor),
+    /// `limit` (1–100, default 20), `starting_after` (the previous page's `next_cursor`).
     pub async fn list_payments(
         &self,
         tenant: &Tenant,
@@ -101,8 +102,20 @@ impl Orchestrator {
         let mut filter = PaymentFilter::default();
         let mut limit = DEFAULT_LIMIT;
         let mut cursor = None;
+        let mut gateway_id = None;
         for (k, v) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
             match k.as_ref() {
+                "gateway_payment_id" => {
+                    let n = v.chars().count();
+                    if n == 0 || n > super::payment_search::MAX_GATEWAY_ID_CHARS {
+                        return Err(ApiError::invalid(
+                            "invalid_parameter",
+                            "gateway_payment_id",
+                            "gateway_payment_id must be 1-128 characters",
+                        ));
+                    }
+                    gateway_id = Some(v.into_owned());
+                }
                 "reference" => {
                     if v.is_empty() || v.chars().count() > 128 {
                         return Err(ApiError::invalid(
@@ -156,6 +169,24 @@ impl Orchestrator {
                     ))
                 }
             }
+        }
+        if let Some(gid) = gateway_id {
+            if cursor.is_some() {
+                return Err(ApiError::invalid(
+                    "invalid_parameter",
+                    "starting_after",
+                    "gateway_payment_id answers one page: starting_after does not apply",
+                ));
+            }
+            let mut items = self.payments_by_gateway_id(tenant, &gid, &filter).await?;
+            items.truncate(limit);
+            let body = ListBody {
+                object: "list",
+                data: items.iter().map(view).collect(),
+                has_more: false,
+                next_cursor: None,
+            };
+            return serde_json::to_string(&body).map_err(|e| ApiError::Internal(e.to_string()));
         }
         let page = self
             .payments

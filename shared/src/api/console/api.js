@@ -17,7 +17,7 @@ const MODE = "orch_mode";
 export function getKey() { return sessionStorage.getItem(KEY); }
 export function setKey(k) { sessionStorage.setItem(KEY, k); }
 export function clearKey() {
-  for (const k of [KEY, MODE, "orch_key_test", "orch_key_live"]) sessionStorage.removeItem(k);
+  for (const k of [KEY, MODE, "orch_key_test", "orch_key_live", "orch_ident_test", "orch_ident_live"]) sessionStorage.removeItem(k);
 }
 
 /** The console's mode toggle: the key of each mode signed in with during this tab's life (a

@@ -13,11 +13,30 @@ let cleanup = null;
 let renderSeq = 0;
 
 setUnauthorizedHandler(() => {
-  if (getKey()) sessionStorage.setItem(FLASH, "login_expired");
+  // A 401 of a request sent without a key (a view still loading when the tab signed out) says
+  // nothing new: the login page already shows, and drawing it again would lose what is typed.
+  const had = getKey();
+  if (had) sessionStorage.setItem(FLASH, "login_expired");
   clearKey();
   if (!location.hash.startsWith("#/login")) location.hash = "#/login";
-  else render();
+  else if (had) render();
 });
+
+/** Which account this tab is looking at: the tenant's name (else its id) from
+ *  `GET /v1/settings`, read once per key and mode for the tab's life. A server without that
+ *  route shows no name (the mode badge still says test or live). */
+async function identity(mode) {
+  const slot = `orch_ident_${mode}`;
+  const known = sessionStorage.getItem(slot);
+  if (known !== null) return known;
+  let name = "";
+  try {
+    const { data } = await api("GET", "/v1/settings");
+    name = (data && (data.name || data.tenant_id)) || "";
+  } catch (e) { if (e.status === 401) return ""; } // the 401 handler signs out
+  sessionStorage.setItem(slot, name);
+  return name;
+}
 
 function parseHash() {
   const raw = location.hash.replace(/^#\/?/, "");
@@ -101,7 +120,9 @@ async function render() {
       if (k) { useKey(k, other); render(); } else location.hash = `#/login?switch=${other}`;
     },
   }, t(`switch_to_${other}`));
-  const header = h("header.top", null, h("span.brand", null, t("title")), badge, toggle, langSelect(),
+  const who = h("span.tenant", { "data-test": "tenant" }, await identity(mode));
+  if (seq !== renderSeq) return;
+  const header = h("header.top", null, h("span.brand", null, t("title")), who, badge, toggle, langSelect(),
     h("button.secondary.small", { type: "button", "data-test": "logout", onclick: () => { clearKey(); location.hash = "#/login"; } }, t("logout")));
   app.replaceChildren(...[banner, header, nav, main].filter(Boolean));
   document.title = `${t(`nav_${section}`)} · ${t("title")}`;

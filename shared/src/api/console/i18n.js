@@ -159,6 +159,91 @@ const STRINGS = {
   },
 };
 
+// ---- Console slice of issue 24: figures that say what they count, outage, charts, payment
+// detail, statuses and server errors in both languages. Kept in its own block (merged into the
+// tables above) so other slices' additions merge cleanly.
+const CONSOLE_24 = {
+  "pt-BR": {
+    payments_created: "Pagamentos criados", success_rate_settled: "Taxa de sucesso dos pagamentos finalizados",
+    volume_created: "Volume criado {c}", failovers: "Trocas de gateway", failed: "Recusados/falhos",
+    breaker_errors: "Erros do gateway (janela do disjuntor)", attempts_answered: "Tentativas respondidas",
+    n_of_m: "{n} de {m}", latency: "Latência média",
+    gw_stats_note: "Tentativas respondidas (cobrança criada ou recusada: o gateway funcionou) e latência: tentativas dos últimos {n} pagamentos. Erros do gateway: chamadas que falharam na janela do disjuntor.",
+    method_pix: "Pix", method_card: "Cartão", method_boleto: "Boleto",
+    outage_title: "Indisponibilidade:", outage_open: "{g} está fora (disjuntor aberto até {u}).",
+    outage_half_open: "{g} está em teste (disjuntor meio-aberto: uma chamada de prova por vez).",
+    outage_effect: "Os pagamentos vão para o próximo gateway do roteamento; se nenhum puder atender, o pedido é recusado (HTTP 502) e nada é cobrado.",
+    charts: "Gráficos", chart_volume: "Volume criado por dia ({c})", chart_success: "Taxa de sucesso dos finalizados por dia",
+    chart_payments: "Pagamentos criados e trocas de gateway por dia", chart_by_method: "Pagamentos do mês por método",
+    chart_by_gateway: "Pagamentos do mês por gateway", chart_latency: "Latência média por gateway (últimos pagamentos)",
+    no_data: "Sem dados ainda.", today_utc: "Hoje ({d}, UTC)", this_month_of: "Este mês ({m})",
+    search_label: "ID do pagamento, ID no gateway ou referência", search: "Buscar",
+    search_note: "Um ID pay_… abre o pagamento; outro texto é procurado como ID no gateway e, se não houver, como referência.",
+    attempt_outcome: "tentativa: {o}",
+    outcome_succeeded: "aceita", outcome_declined: "recusada", outcome_unavailable: "indisponível", outcome_ambiguous: "incerta",
+    outcome_misconfigured: "mal configurado", outcome_invalid: "inválida", outcome_pending: "pendente",
+    st_pending: "pendente", st_requires_action: "aguarda ação", st_processing: "processando", st_succeeded: "aprovado",
+    st_failed: "falhou", st_canceled: "cancelado", st_expired: "expirado", st_refunded: "reembolsado",
+    st_partially_refunded: "parcialmente reembolsado", st_closed: "fechado", st_open: "aberto", st_half_open: "meio-aberto",
+    st_delivered: "entregue", st_declined: "recusado", st_unavailable: "indisponível",
+    reason_requested_by_customer: "pedido do cliente", reason_duplicate: "duplicado", reason_fraudulent: "fraude",
+    replayed: "repetição", payer: "Para o pagador", pix_qr: "QR Code Pix", pix_code: "Pix copia e cola",
+    boleto_link: "Boleto", boleto_open: "Abrir o boleto", boleto_barcode: "Linha digitável", due_date: "Vencimento",
+    next_action: "Próximo passo", payer_none: "Nada a mostrar ao pagador.", metadata: "Metadados", metadata_none: "Sem metadados.",
+    tenant: "Conta", live: "Real", simulator: "Simulador",
+    err_insufficient_funds: "Saldo insuficiente", err_card_declined: "Cartão recusado",
+    err_payment_not_refundable: "Este pagamento não pode ser reembolsado", err_amount_too_large: "Valor maior que o restante",
+    err_invalid_amount: "Valor inválido", err_parameter_missing: "Campo obrigatório ausente",
+    err_parameter_invalid_integer: "Número inválido", err_parameter_invalid_type: "Tipo inválido",
+    err_unknown_parameter: "Campo desconhecido", err_invalid_parameter: "Parâmetro inválido",
+    err_resource_missing: "Não encontrado", err_gateway_unavailable: "Nenhum gateway disponível agora (nada foi cobrado)",
+    err_idempotency_key_in_use: "Outro pedido com a mesma chave está em andamento; tente de novo",
+    err_rate_limited: "Muitos pedidos; aguarde e tente de novo", err_payment_not_cancelable: "Este pagamento não pode ser cancelado",
+    err_gateway_not_configured: "Gateway sem credenciais neste modo",
+    period_open: "mês em aberto", period_closed: "mês fechado", as_of: "dados de {d}",
+  },
+  en: {
+    payments_created: "Payments created", success_rate_settled: "Success rate of settled payments",
+    volume_created: "Volume created {c}", failovers: "Failovers", failed: "Declined/failed",
+    breaker_errors: "Gateway errors (breaker window)", attempts_answered: "Attempts answered",
+    n_of_m: "{n} of {m}", latency: "Mean latency",
+    gw_stats_note: "Attempts answered (a charge created or declined: the gateway worked) and latency: attempts of the last {n} payments. Gateway errors: calls that failed in the breaker's window.",
+    method_pix: "Pix", method_card: "Card", method_boleto: "Boleto",
+    outage_title: "Outage:", outage_open: "{g} is down (breaker open until {u}).",
+    outage_half_open: "{g} is being probed (breaker half-open: one trial call at a time).",
+    outage_effect: "Payments go to the next gateway in routing; if none can take them, the request is refused (HTTP 502) and nothing is charged.",
+    charts: "Charts", chart_volume: "Volume created per day ({c})", chart_success: "Success rate of settled payments per day",
+    chart_payments: "Payments created and failovers per day", chart_by_method: "This month's payments by method",
+    chart_by_gateway: "This month's payments by gateway", chart_latency: "Mean latency per gateway (recent payments)",
+    no_data: "No data yet.", today_utc: "Today ({d}, UTC)", this_month_of: "This month ({m})",
+    search_label: "Payment id, gateway id or reference", search: "Search",
+    search_note: "A pay_… id opens the payment; other text is looked up as a gateway id, then as a reference.",
+    attempt_outcome: "attempt: {o}",
+    outcome_succeeded: "accepted", outcome_declined: "declined", outcome_unavailable: "unavailable", outcome_ambiguous: "uncertain",
+    outcome_misconfigured: "misconfigured", outcome_invalid: "invalid", outcome_pending: "pending",
+    st_pending: "pending", st_requires_action: "requires action", st_processing: "processing", st_succeeded: "succeeded",
+    st_failed: "failed", st_canceled: "canceled", st_expired: "expired", st_refunded: "refunded",
+    st_partially_refunded: "partially refunded", st_closed: "closed", st_open: "open", st_half_open: "half-open",
+    st_delivered: "delivered", st_declined: "declined", st_unavailable: "unavailable",
+    reason_requested_by_customer: "requested by customer", reason_duplicate: "duplicate", reason_fraudulent: "fraudulent",
+    replayed: "replay", payer: "For the payer", pix_qr: "Pix QR code", pix_code: "Pix copy-and-paste code",
+    boleto_link: "Boleto", boleto_open: "Open the boleto", boleto_barcode: "Digitable line", due_date: "Due date",
+    next_action: "Next step", payer_none: "Nothing to show the payer.", metadata: "Metadata", metadata_none: "No metadata.",
+    tenant: "Account", live: "Live", simulator: "Simulator",
+    err_insufficient_funds: "Insufficient funds", err_card_declined: "Card declined",
+    err_payment_not_refundable: "This payment cannot be refunded", err_amount_too_large: "Amount over what is left",
+    err_invalid_amount: "Invalid amount", err_parameter_missing: "A required field is missing",
+    err_parameter_invalid_integer: "Not a valid number", err_parameter_invalid_type: "Wrong type",
+    err_unknown_parameter: "Unknown field", err_invalid_parameter: "Invalid parameter",
+    err_resource_missing: "Not found", err_gateway_unavailable: "No gateway can take it now (nothing was charged)",
+    err_idempotency_key_in_use: "Another request with the same key is in progress; retry",
+    err_rate_limited: "Too many requests; wait and retry", err_payment_not_cancelable: "This payment cannot be canceled",
+    err_gateway_not_configured: "Gateway without credentials in this mode",
+    period_open: "month open", period_closed: "month closed", as_of: "as of {d}",
+  },
+};
+for (const l of Object.keys(CONSOLE_24)) Object.assign(STRINGS[l], CONSOLE_24[l]);
+
 export const LANGS = [["pt-BR", "Português"], ["en", "English"]];
 let lang = localStorage.getItem("orch_lang") || "pt-BR";
 if (!STRINGS[lang]) lang = "pt-BR";
@@ -173,3 +258,5 @@ export function t(key, vars) {
   return s;
 }
 document.documentElement.lang = lang;
+/** Every string of a language (a copy): the browser tests compare the languages with it. */
+export function stringsOf(l) { return { ...(STRINGS[l] || {}) }; }

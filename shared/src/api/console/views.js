@@ -1,8 +1,10 @@
 // The views: overview, payments (list + detail), routing, webhooks, usage.
 import { api, pages, newIdempotencyKey } from "./api.js";
-import { t } from "./i18n.js";
-import { h, money, parseMoney, dt, pct, badge, stateLabel, errorMsg, msg, table, csvDownload, barChart } from "./ui.js";
+import { t, getLang } from "./i18n.js";
+import { h, money, parseMoney, dt, pct, num, badge, attemptTag, idText, copyButton, stateLabel, errorMsg, msg, table, csvDownload,
+  barChart, lineChart, hbarChart, fractionDigits } from "./ui.js";
 import { endpointPanel } from "./endpoint.js";
+import { qrSvg } from "./qr.js";
 
 const STATUSES = ["pending", "requires_action", "processing", "succeeded", "failed", "canceled", "expired", "refunded", "partially_refunded"];
 const METHODS = ["pix", "card", "boleto"];
@@ -31,42 +33,86 @@ function summarize(c) {
   return { total: c.payments.total, succeeded, failed, rate: succeeded + failed ? succeeded / (succeeded + failed) : null,
     failovers: c.payments.failovers, volume: c.volume || {} };
 }
+/** The figures of a period, each labelled with what it counts: payments created (whatever
+ *  their status), approved, declined or failed, the success rate of the settled ones only
+ *  (approved ÷ approved + failed: pending payments are in neither), failovers, volume created. */
 function summaryCards(prefix, c) {
   const x = summarize(c);
   const card = (key, label, value) => h("div.card", { "data-test": `${prefix}-${key}` }, h("div.label", null, label), h("div.value", null, value));
   const vols = Object.entries(x.volume);
   return h("div.cards", null,
-    card("total", t("payments"), x.total), card("succeeded", t("succeeded"), x.succeeded), card("failed", t("failed"), x.failed),
-    card("rate", t("success_rate"), pct(x.rate)), card("failovers", t("failovers"), x.failovers),
+    card("total", t("payments_created"), x.total), card("succeeded", t("succeeded"), x.succeeded), card("failed", t("failed"), x.failed),
+    card("rate", t("success_rate_settled"), pct(x.rate)), card("failovers", t("failovers"), x.failovers),
     vols.length ? vols.map(([cur, v]) => h("div.card", { "data-test": `${prefix}-volume-${cur}`, dataset: { minor: v.created } },
-      h("div.label", null, `${t("volume")} ${cur}`), h("div.value", null, money(v.created, cur))))
-      : card("volume", t("volume"), "—"));
+      h("div.label", null, t("volume_created", { c: cur })), h("div.value", null, money(v.created, cur))))
+      : card("volume", t("volume_created", { c: "" }), "—"));
 }
 
-/** Per gateway: attempts, success share and mean latency over recent payments. */
+/** Per gateway, over the attempts of recent payments: attempts answered (a charge or a decline:
+ *  the gateway worked), attempts it could not take (unavailable, ambiguous, misconfigured) and
+ *  the mean latency of the calls made. Breaker skips made no call and are counted apart. */
 function gatewayStats(payments) {
   const st = {};
   for (const p of payments) for (const a of p.attempts || []) {
-    if (a.code === "breaker_open") continue;
-    const g = (st[a.gateway] ||= { n: 0, ok: 0, ms: 0 });
-    g.n += 1; g.ms += a.duration_ms || 0; if (a.outcome === "succeeded") g.ok += 1;
+    const g = (st[a.gateway] ||= { n: 0, answered: 0, ms: 0, skipped: 0 });
+    if (a.code === "breaker_open") { g.skipped += 1; continue; }
+    g.n += 1; g.ms += a.duration_ms || 0;
+    if (a.outcome === "succeeded" || a.outcome === "declined") g.answered += 1;
   }
   return st;
 }
 
 function gatewaysTable(gws, stats) {
-  return table([t("gateway"), t("state"), t("open_until"), [t("failure_rate"), "num"], [t("calls"), "num"],
-    [t("success_rate"), "num"], [t("latency"), "num"], [t("methods"), "hide-sm"]],
+  return table([t("gateway"), t("state"), t("open_until"), [t("breaker_errors"), "num"],
+    [t("attempts_answered"), "num"], [t("latency"), "num"], [t("methods"), "hide-sm"]],
   gws.map((g) => {
     const s = stats[g.gateway];
     return h("tr", { "data-gateway": g.gateway },
       h("th", { scope: "row" }, g.gateway, " ", h("span.note", null, g.live ? t("live") : t("simulator"))),
       h("td", { "data-test": "breaker-state" }, badge(g.state, stateLabel(g.state))),
       h("td", { "data-test": "open-until" }, g.open_until ? dt(g.open_until) : "—"),
-      h("td.num", null, pct(g.failure_rate)), h("td.num", null, `${g.calls} / ${g.failures}`),
-      h("td.num", null, s ? pct(s.ok / s.n) : "—"), h("td.num", null, s ? `${Math.round(s.ms / s.n)} ms` : "—"),
-      h("td.hide-sm", null, g.methods.join(", ")));
+      h("td.num", { "data-test": "breaker-errors" }, t("n_of_m", { n: num(g.failures), m: num(g.calls) })),
+      h("td.num", { "data-test": "attempts-answered" }, s && s.n ? t("n_of_m", { n: num(s.answered), m: num(s.n) }) : "—"),
+      h("td.num", null, s && s.n ? `${num(Math.round(s.ms / s.n))} ms` : "—"),
+      h("td.hide-sm", null, g.methods.map((m) => t(`method_${m}`)).join(", ")));
   }), { label: t("gateways") });
+}
+
+/** The banner of an outage: each gateway whose breaker is open (or probing), and what that
+ *  means for the next payments. Nothing when every breaker is closed. */
+function outageBanner(gws) {
+  const down = gws.filter((g) => g.state !== "closed");
+  if (!down.length) return null;
+  return h("div.outage-banner", { role: "alert", "data-test": "outage-banner" },
+    h("strong", null, t("outage_title")), " ",
+    down.map((g) => t(g.state === "open" ? "outage_open" : "outage_half_open",
+      { g: g.gateway, u: g.open_until ? dt(g.open_until) : "—" })).join(" "), " ", t("outage_effect"));
+}
+
+/** The overview's charts: the last 14 UTC days (volume created, success rate of the settled
+ *  payments, failovers), this month by method and by gateway, and the gateways' latency. */
+function overviewCharts(days, month, stats) {
+  const labels = days.map((d) => d.date.slice(8, 10) + "/" + d.date.slice(5, 7));
+  const currencies = [...new Set(days.flatMap((d) => Object.keys(d.volume || {})))];
+  const cur = currencies.includes("BRL") ? "BRL" : currencies[0];
+  const rates = days.map((d) => summarize(d).rate);
+  const byMethod = {}; const byGateway = {};
+  for (const [g, ms] of Object.entries(month.payments.by_gateway || {})) for (const [m, n] of Object.entries(ms)) {
+    byMethod[m] = (byMethod[m] || 0) + n; byGateway[g] = (byGateway[g] || 0) + n;
+  }
+  const lat = Object.entries(stats).filter(([, v]) => v.n).map(([g, v]) => ({ label: g, value: Math.round(v.ms / v.n), text: `${num(Math.round(v.ms / v.n))} ms` }));
+  const box = (test, title, chart) => h("section.panel.chart-box", { "data-test": test }, h("h3", null, title), chart);
+  return h("div.charts", null,
+    box("chart-volume", t("chart_volume", { c: cur || "" }), cur
+      ? barChart(labels, [{ name: t("volume_created", { c: cur }), cls: "bar", values: days.map((d) => Math.round(((d.volume || {})[cur] || {}).created || 0) / 10 ** fractionDigits(cur)) }], t("chart_volume", { c: cur }))
+      : h("p.note", null, t("no_data"))),
+    box("chart-success", t("chart_success"), lineChart(labels, rates, t("chart_success"), { max: 1, fmt: (v) => pct(v) })),
+    box("chart-payments", t("chart_payments"), barChart(labels, [
+      { name: t("payments_created"), cls: "bar", values: days.map((d) => d.payments.total) },
+      { name: t("failovers"), cls: "bar2", values: days.map((d) => d.payments.failovers) }], t("chart_payments"))),
+    box("chart-method", t("chart_by_method"), hbarChart(Object.entries(byMethod).map(([m, n]) => ({ label: t(`method_${m}`), value: n, text: num(n) })), t("chart_by_method"))),
+    box("chart-gateway", t("chart_by_gateway"), hbarChart(Object.entries(byGateway).map(([g, n]) => ({ label: g, value: n, text: num(n) })), t("chart_by_gateway"))),
+    box("chart-latency", t("chart_latency"), lat.length ? hbarChart(lat, t("chart_latency")) : h("p.note", null, t("no_data"))));
 }
 
 export async function overview(ctx) {
@@ -75,21 +121,25 @@ export async function overview(ctx) {
   const stamp = h("span.note", { role: "status" });
   const load = async () => {
     const now = new Date();
-    const [day, month, gws, recent] = await Promise.all([
-      api("GET", "/v1/usage", { query: { from: utcDay(now), to: utcDay(now), granularity: "day" } }),
+    const first = new Date(now.getTime() - 13 * 86400e3);
+    const [series, month, gws, recent] = await Promise.all([
+      api("GET", "/v1/usage", { query: { from: utcDay(first), to: utcDay(now), granularity: "day" } }),
       api("GET", "/v1/usage", { query: { month: utcMonth(now) } }),
       api("GET", "/v1/gateways"),
       api("GET", "/v1/payments", { query: { limit: 100 } }),
     ]);
     if (!ctx.isCurrent()) return;
-    const today = day.data.data[0] || { payments: { total: 0, by_status: {}, failovers: 0 }, volume: {} };
+    const days = series.data.data;
+    const today = days.find((d) => d.date === utcDay(now)) || { payments: { total: 0, by_status: {}, failovers: 0, by_gateway: {} }, volume: {} };
     const stats = gatewayStats(recent.data.data);
     stamp.textContent = `${t("auto_refresh")} · ${dt(now.toISOString())}`;
-    content.replaceChildren(
-      h("h2", null, `${t("today")} (UTC ${utcDay(now)})`), summaryCards("today", today),
-      h("h2", null, `${t("this_month")} (${month.data.period.month})`), summaryCards("month", month.data),
+    content.replaceChildren(...[
+      outageBanner(gws.data.data),
+      h("h2", null, t("today_utc", { d: dt_day(utcDay(now)) })), summaryCards("today", today),
+      h("h2", null, t("this_month_of", { m: month.data.period.month })), summaryCards("month", month.data),
       h("h2", null, t("gateways")), gatewaysTable(gws.data.data, stats),
-      h("p.note", null, t("gw_stats_note", { n: recent.data.data.length })));
+      h("p.note", null, t("gw_stats_note", { n: recent.data.data.length })),
+      h("h2", null, t("charts")), overviewCharts(days, month.data, stats)].filter(Boolean));
   };
   const refresh = h("button.secondary.small", { type: "button", "data-test": "overview-refresh",
     onclick: () => load().catch((e) => { if (e.status !== 401) content.prepend(errorMsg(e)); }) }, t("refresh"));
@@ -97,6 +147,12 @@ export async function overview(ctx) {
   ctx.main.replaceChildren(h("h1", null, t("nav_overview")), h("div.row", null, refresh, stamp), content);
   const timer = setInterval(() => { load().catch(() => {}); }, 5000);
   ctx.setCleanup(() => clearInterval(timer));
+}
+
+/** A UTC day (YYYY-MM-DD) as the reader writes dates: 08/12/2026 (pt-BR), 12/08/2026 (en). */
+function dt_day(day) {
+  const [y, m, d] = day.split("-").map(Number);
+  return new Date(Date.UTC(y, m - 1, d)).toLocaleDateString(getLang(), { timeZone: "UTC", day: "2-digit", month: "2-digit", year: "numeric" });
 }
 
 // ---------- Payments ----------
@@ -143,14 +199,37 @@ function scanner(q) {
 
 function paymentRow(p) {
   const failover = (p.attempts || []).length > 1;
-  return h("tr", { "data-payment": p.id, "data-status": p.status },
+  return h("tr", { "data-payment": p.id, "data-status": p.status, "data-method": p.method },
     h("td", null, dt(p.created_at)),
-    h("td", null, h("a.mono", { href: `#/payments/${encodeURIComponent(p.id)}` }, p.id)),
+    h("td", null, idText(p.id, `#/payments/${encodeURIComponent(p.id)}`)),
     h("td", null, badge(p.status)),
     h("td.num", null, money(p.amount, p.currency)),
-    h("td", null, p.method),
+    h("td", null, t(`method_${p.method}`)),
     h("td", null, p.gateway || "—", failover ? h("span.note", null, ` (${t("failovers").toLowerCase()}: ${p.attempts.length - 1})`) : null),
     h("td.hide-sm", null, p.reference || "—"));
+}
+
+/** The search box: a payment id opens it (one read); anything else is looked up as a gateway
+ *  id (one indexed read per gateway) and, failing that, as a reference (the list's server-side
+ *  filter). */
+function searchForm() {
+  const input = h("input", { type: "search", name: "q", "data-test": "search", maxLength: 128, autocomplete: "off", spellcheck: "false" });
+  const out = h("div", { "aria-live": "polite" });
+  const form = h("form.filters.panel.search", {
+    role: "search", "data-test": "search-form",
+    onsubmit: async (e) => {
+      e.preventDefault();
+      const q = input.value.trim();
+      if (!q) return;
+      if (/^pay_[0-9A-Za-z]+$/.test(q)) { location.hash = `#/payments/${encodeURIComponent(q)}`; return; }
+      try {
+        const { data } = await api("GET", "/v1/payments", { query: { gateway_payment_id: q, limit: 1 } });
+        if (data.data.length) { location.hash = `#/payments/${encodeURIComponent(data.data[0].id)}`; return; }
+      } catch (err) { if (err.status !== 400) { out.replaceChildren(errorMsg(err)); return; } }
+      location.hash = `#/payments?reference=${encodeURIComponent(q)}`;
+    },
+  }, field(t("search_label"), input), h("button", { type: "submit" }, t("search")), h("p.note", null, t("search_note")));
+  return h("div", null, form, out);
 }
 
 export async function payments(ctx) {
@@ -170,8 +249,8 @@ export async function payments(ctx) {
       if (location.hash === target) ctx.rerender(); else location.hash = target;
     },
   },
-  field(t("status"), select("status", STATUSES, q.get("status"))),
-  field(t("method"), select("method", METHODS, q.get("method"))),
+  field(t("status"), select("status", STATUSES, q.get("status"), (v) => t(`st_${v}`))),
+  field(t("method"), select("method", METHODS, q.get("method"), (v) => t(`method_${v}`))),
   field(t("gateway"), select("gateway", GATEWAYS, q.get("gateway"))),
   field(t("reference"), ref), field(t("period"), period), field(t("from"), from), field(t("to"), to),
   h("button", { type: "submit", "data-test": "filter-apply" }, t("apply")),
@@ -211,7 +290,7 @@ export async function payments(ctx) {
       exportOut.dataset.rows = rows.length;
     } catch (e) { exportOut.replaceChildren(errorMsg(e)); } finally { exportBtn.disabled = false; }
   });
-  ctx.main.replaceChildren(h("h1", null, t("nav_payments")), form, h("p.note", null, t("filter_note")),
+  ctx.main.replaceChildren(h("h1", null, t("nav_payments")), searchForm(), form, h("p.note", null, t("filter_note")),
     h("div.row", null, exportBtn, exportOut),
     h("div.table-wrap", null, h("table", { "aria-label": t("nav_payments"), "data-test": "payments-table" },
       h("thead", null, h("tr", null, [t("created"), t("id"), t("status"), [t("amount"), "num"], t("method"), t("gateway"), [t("reference"), "hide-sm"]]
@@ -222,14 +301,46 @@ export async function payments(ctx) {
 
 // ---------- Payment detail ----------
 
-function attemptClass(o) { return o === "succeeded" ? "ok" : o === "ambiguous" ? "warn" : "bad"; }
-
 function attemptsTimeline(p) {
   if (!p.attempts || !p.attempts.length) return h("p.note", null, "—");
   return h("ol.timeline", { "data-test": "attempts" }, p.attempts.map((a, i) =>
-    h(`li.${attemptClass(a.outcome)}`, { "data-gateway": a.gateway, "data-outcome": a.outcome },
-      h("strong", null, `${i + 1}. ${a.gateway}`), " ", badge(a.outcome), " ",
-      a.code ? h("code", null, a.code) : null, " ", h("span.note", null, `${a.duration_ms} ms`))));
+    h(`li.${a.outcome === "succeeded" ? "ok" : a.outcome === "ambiguous" ? "warn" : "bad"}`, { "data-gateway": a.gateway, "data-outcome": a.outcome },
+      h("strong", null, `${i + 1}. ${a.gateway}`), " ", attemptTag(a.outcome), " ",
+      a.code ? h("code", null, a.code) : null, " ", h("span.note", null, `${num(a.duration_ms)} ms`))));
+}
+
+/** What the payer needs, as the gateway gave it: the Pix copy-and-paste code with its QR (the
+ *  gateway's image when it sent one, else drawn here from the code), the boleto's link and
+ *  digitable line, a redirect to complete. */
+function payerSection(pay) {
+  const parts = [];
+  if (pay.pix) {
+    const img = pay.pix.qr_code_png_base64
+      ? h("img.qr", { src: `data:image/png;base64,${pay.pix.qr_code_png_base64}`, alt: t("pix_qr"), "data-test": "pix-qr" })
+      : qrSvg(pay.pix.copy_paste, t("pix_qr"));
+    parts.push(h("div.payer", { "data-test": "pix" },
+      h("div.qr-box", null, img),
+      h("dl.kv", null,
+        h("dt", null, t("pix_code")), h("dd", null, h("code.wrap", { "data-test": "pix-code" }, pay.pix.copy_paste), " ", copyButton(pay.pix.copy_paste)),
+        pay.pix.expires_at ? [h("dt", null, t("expires")), h("dd", null, dt(pay.pix.expires_at))] : null)));
+  }
+  if (pay.boleto) {
+    parts.push(h("dl.kv", { "data-test": "boleto" },
+      h("dt", null, t("boleto_link")), h("dd", null, h("a", { href: pay.boleto.url, target: "_blank", rel: "noopener noreferrer", "data-test": "boleto-url" }, t("boleto_open"))),
+      h("dt", null, t("boleto_barcode")), h("dd", null, h("code.wrap", { "data-test": "boleto-barcode" }, pay.boleto.barcode), " ", copyButton(pay.boleto.barcode)),
+      pay.boleto.due_date ? [h("dt", null, t("due_date")), h("dd", null, pay.boleto.due_date.split("-").reverse().join("/"))] : null));
+  }
+  if (pay.next_action) {
+    parts.push(h("dl.kv", { "data-test": "next-action" }, h("dt", null, t("next_action")),
+      h("dd", null, h("a", { href: pay.next_action.url, target: "_blank", rel: "noopener noreferrer" }, pay.next_action.type))));
+  }
+  return parts.length ? parts : h("p.note", null, t("payer_none"));
+}
+
+function metadataList(pay) {
+  const entries = Object.entries(pay.metadata || {});
+  if (!entries.length) return h("p.note", { "data-test": "metadata" }, t("metadata_none"));
+  return h("dl.kv", { "data-test": "metadata" }, entries.map(([k, v]) => [h("dt", null, h("code", null, k)), h("dd", null, v)]));
 }
 
 function deliveryAttempts(ev) {
@@ -288,6 +399,7 @@ export async function paymentDetail(ctx) {
     throw e;
   }
   const summary = h("div"); const refunds = h("div"); const events = h("div"); const attempts = h("div");
+  const payer = h("div"); const meta = h("div");
   const actionsOut = h("div", { "aria-live": "polite", "data-test": "action-out" });
   const paint = async (pay) => {
     p = pay;
@@ -295,18 +407,21 @@ export async function paymentDetail(ctx) {
       h("dt", null, t("status")), h("dd", { "data-test": "payment-status" }, badge(pay.status)),
       h("dt", null, t("amount")), h("dd", null, money(pay.amount, pay.currency)),
       h("dt", null, t("refunded_amount")), h("dd", { "data-test": "refunded-amount", dataset: { minor: pay.refunded_amount } }, money(pay.refunded_amount, pay.currency)),
-      h("dt", null, t("method")), h("dd", null, pay.method),
+      h("dt", null, t("method")), h("dd", null, t(`method_${pay.method}`)),
       h("dt", null, t("gateway")), h("dd", null, pay.gateway || "—"),
-      h("dt", null, t("gateway_payment_id")), h("dd", null, h("code", null, pay.gateway_payment_id || "—")),
+      h("dt", null, t("gateway_payment_id")), h("dd", null, pay.gateway_payment_id ? idText(pay.gateway_payment_id) : "—"),
       h("dt", null, t("reference")), h("dd", null, pay.reference || "—"),
       h("dt", null, t("description")), h("dd", null, pay.description || "—"),
-      pay.failure ? [h("dt", null, t("failure")), h("dd", null, h("code", null, pay.failure.code), " ", pay.failure.message)] : null,
+      pay.failure ? [h("dt", null, t("failure")), h("dd", { "data-test": "failure" }, h("code", null, pay.failure.code), " ",
+        t(`err_${pay.failure.code}`) !== `err_${pay.failure.code}` ? t(`err_${pay.failure.code}`) : pay.failure.message)] : null,
       h("dt", null, t("created")), h("dd", null, dt(pay.created_at)),
       h("dt", null, t("updated")), h("dd", null, `${dt(pay.updated_at)} (v${pay.version})`)));
     attempts.replaceChildren(attemptsTimeline(pay));
+    payer.replaceChildren(...[payerSection(pay)].flat());
+    meta.replaceChildren(metadataList(pay));
     refunds.replaceChildren(table([t("id"), [t("amount"), "num"], t("status"), t("reason"), t("created")],
       (pay.refunds || []).map((r) => h("tr", { "data-refund": r.id }, h("td", null, h("code", null, r.id)), h("td.num", null, money(r.amount, pay.currency)),
-        h("td", null, badge(r.status)), h("td", null, r.reason || "—"), h("td", null, dt(r.created_at)))), { label: t("refunds") }));
+        h("td", null, badge(r.status)), h("td", null, r.reason ? t(`reason_${r.reason}`) : "—"), h("td", null, dt(r.created_at)))), { label: t("refunds") }));
     try {
       const ev = await api("GET", "/v1/events", { query: { payment_id: pay.id, limit: 100 } });
       events.replaceChildren(ev.data.data.length ? eventsTable(ev.data.data, false) : h("p.note", null, t("no_events")));
@@ -329,13 +444,13 @@ export async function paymentDetail(ctx) {
   let refundKey = null; let inFlight = false;
   const amountIn = h("input", { name: "amount", inputMode: "decimal", autocomplete: "off", "data-test": "refund-amount" });
   const reasonIn = h("select", { name: "reason", "data-test": "refund-reason" },
-    ["requested_by_customer", "duplicate", "fraudulent"].map((r) => h("option", { value: r }, r)));
+    ["requested_by_customer", "duplicate", "fraudulent"].map((r) => h("option", { value: r }, t(`reason_${r}`))));
   const refundBtn = h("button", { type: "submit", "data-test": "refund-submit" }, t("refund"));
   const keyNote = h("p.note", { "data-test": "refund-key" });
   const refundNote = h("p.note", { hidden: true }, t("refund_not_allowed"));
   const refundForm = h("form.filters", {
     "data-test": "refund-form",
-    oninput: () => { refundKey = null; keyNote.textContent = ""; },
+    oninput: () => { refundKey = null; keyNote.textContent = ""; refundBtn.disabled = false; },
     onsubmit: async (e) => {
       e.preventDefault();
       if (inFlight) return;
@@ -348,11 +463,16 @@ export async function paymentDetail(ctx) {
       refundKey ||= newIdempotencyKey("refund");
       keyNote.textContent = t("idem_note", { k: refundKey });
       inFlight = true; refundBtn.disabled = true;
+      let done = false;
       try {
         const r = await api("POST", `/v1/payments/${encodeURIComponent(p.id)}/refunds`, { idem: refundKey, body });
-        actionsOut.replaceChildren(msg("ok", t("refund_done", { s: `${r.data.id} ${r.data.status}${r.replayed ? " (replay)" : ""}` })));
+        actionsOut.replaceChildren(msg("ok", t("refund_done", { s: `${r.data.id} · ${t(`st_${r.data.status}`)}${r.replayed ? ` (${t("replayed")})` : ""}` })));
+        // Done: the form starts over, so the next refund is a new one (a new key, no amount).
+        // The button stays off until the form is edited: a stray click on an empty form would
+        // otherwise refund everything left.
+        refundForm.reset(); refundKey = null; keyNote.textContent = ""; done = true;
         await paint(r.data.payment);
-      } catch (err) { actionsOut.replaceChildren(errorMsg(err)); } finally { inFlight = false; refundBtn.disabled = false; }
+      } catch (err) { actionsOut.replaceChildren(errorMsg(err)); } finally { inFlight = false; refundBtn.disabled = done; }
     },
   }, field(t("refund_amount"), amountIn), field(t("reason"), reasonIn), refundBtn);
 
@@ -375,11 +495,14 @@ export async function paymentDetail(ctx) {
 
   ctx.main.replaceChildren(
     h("p", null, h("a", { href: "#/payments" }, `← ${t("back")}`)),
-    h("h1", null, `${t("detail")} `, h("code", { "data-test": "payment-id" }, p.id)),
+    h("h1.detail-title", null, `${t("detail")} `, h("code.id-text", { "data-test": "payment-id", title: p.id }, p.id), copyButton(p.id)),
     h("div.grid2", null,
       h("section.panel", { "aria-labelledby": "h-sum" }, h("h2#h-sum", null, t("detail")), summary),
       h("section.panel", { "aria-labelledby": "h-act" }, h("h2#h-act", null, t("refresh")),
         h("div.row", null, refreshBtn), actionsOut, h("h3", null, t("refund")), refundForm, refundNote, keyNote, cancelBox)),
+    h("div.grid2", null,
+      h("section.panel", { "aria-labelledby": "h-payer" }, h("h2#h-payer", null, t("payer")), payer),
+      h("section.panel", { "aria-labelledby": "h-meta" }, h("h2#h-meta", null, t("metadata")), meta)),
     h("section.panel", { "aria-labelledby": "h-att" }, h("h2#h-att", null, t("attempts_timeline")), attempts),
     h("h2", null, t("refunds")), refunds,
     h("h2", null, t("events")), events);
@@ -396,7 +519,7 @@ function routingOf(gws) {
 function describeChange(e) {
   const b = e.before && e.before.routing; const a = e.after && e.after.routing;
   if (a) return METHODS.filter((m) => JSON.stringify((b || {})[m]) !== JSON.stringify(a[m]))
-    .map((m) => `${m}: ${((b || {})[m] || []).join(", ")} → ${(a[m] || []).join(", ")}`).join("; ");
+    .map((m) => `${t(`method_${m}`)}: ${((b || {})[m] || []).join(", ")} → ${(a[m] || []).join(", ")}`).join("; ");
   return JSON.stringify(e.after ?? e.before ?? {}).slice(0, 160);
 }
 export async function auditTable(limit = 20) {
@@ -418,7 +541,7 @@ export async function routing(ctx) {
     const save = async (method, order, focusSel) => {
       try {
         await api("PUT", "/v1/routing", { body: { [method]: order } });
-        out.replaceChildren(msg("ok", t("routing_saved", { m: method, g: order.join(" → ") })));
+        out.replaceChildren(msg("ok", t("routing_saved", { m: t(`method_${method}`), g: order.join(" → ") })));
         await load();
         if (focusSel) lists.querySelector(focusSel)?.focus();
       } catch (e) { out.replaceChildren(errorMsg(e)); }
@@ -427,7 +550,7 @@ export async function routing(ctx) {
       const order = r[m];
       const others = gws.filter((g) => g.methods.includes(m) && !order.includes(g.gateway));
       const move = (i, d) => { const o = [...order]; [o[i], o[i + d]] = [o[i + d], o[i]]; return o; };
-      return h("section.panel", { "data-method": m, "aria-labelledby": `h-r-${m}` }, h("h2", { id: `h-r-${m}` }, m),
+      return h("section.panel", { "data-method": m, "aria-labelledby": `h-r-${m}` }, h("h2", { id: `h-r-${m}` }, t(`method_${m}`)),
         h("ol.routing-list", null, order.map((g, i) => {
           const gw = byName[g];
           const sel = (a) => `[data-method="${m}"] li[data-gateway="${g}"] [data-action="${a}"]`;
@@ -519,7 +642,7 @@ export async function usage(ctx) {
   monthIn.addEventListener("change", go);
   const combos = []; // gateway × method columns present
   for (const [g, ms] of Object.entries(u.payments.by_gateway)) for (const mm of Object.keys(ms)) combos.push([g, mm]);
-  const gwTable = table([t("gateway"), ...METHODS.map((x) => [x, "num"]), [t("total"), "num"]],
+  const gwTable = table([t("gateway"), ...METHODS.map((x) => [t(`method_${x}`), "num"]), [t("total"), "num"]],
     Object.entries(u.payments.by_gateway).map(([g, ms]) => h("tr", { "data-gateway": g }, h("th", { scope: "row" }, g),
       METHODS.map((x) => h("td.num", { "data-method": x }, ms[x] || 0)), h("td.num", null, Object.values(ms).reduce((a, b) => a + b, 0)))),
     { label: t("by_gateway_method") });
@@ -546,7 +669,7 @@ export async function usage(ctx) {
   });
   ctx.main.replaceChildren(h("h1", null, t("usage_title")),
     h("div.row.panel", null, field(t("month"), monthIn), csvBtn,
-      h("span.note", null, `${dt(u.period.start)} – ${dt(u.period.end)} UTC · ${u.period.status} · as of ${dt(u.as_of)}`)),
+      h("span.note", null, `${dt(u.period.start)} – ${dt(u.period.end)} · ${t(`period_${u.period.status}`)} · ${t("as_of", { d: dt(u.as_of) })}`)),
     summaryCards("usage", u),
     h("h2", null, t("daily")), h("div.panel", { "data-test": "usage-chart" }, chart),
     h("div.grid2", null,

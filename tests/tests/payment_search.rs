@@ -1,0 +1,61 @@
+//! `GET /v1/payments?gateway_payment_id=…` (the console's search by a gateway's id), on both
+//! backends: found through the gateways' indexes, only the caller's own payments, the other
+//! filters still apply, bad values are a 400 naming the parameter.
+
+use integration_tests::{json, on_both_backends, pix_body, Backend, Harness, KEY_A, KEY_B};
+
+async fn search_by_gateway_payment_id(b: Backend) {
+    let h = Harness::new(b).await;
+    let created = json(&h.create(KEY_A, "search-1", &pix_body(1990)).await);
+    let gid = created["gateway_payment_id"]
+        .as_str()
+        .expect("a gateway id")
+        .to_string();
+    let _other = json(&h.create(KEY_A, "search-2", &pix_body(2990)).await);
+
+    let found = json(
+        &h.get(KEY_A, &format!("/v1/payments?gateway_payment_id={gid}"))
+            .await,
+    );
+    let data = found["data"].as_array().expect("a list");
+    assert_eq!(data.len(), 1, "{found}");
+    assert_eq!(data[0]["id"], created["id"]);
+    assert_eq!(found["has_more"], false);
+
+    // Another tenant does not find it; an unknown id finds nothing; the status filter applies.
+    let theirs = json(
+        &h.get(KEY_B, &format!("/v1/payments?gateway_payment_id={gid}"))
+            .await,
+    );
+    assert_eq!(theirs["data"].as_array().map(Vec::len), Some(0), "{theirs}");
+    let none = json(
+        &h.get(KEY_A, "/v1/payments?gateway_payment_id=nope_123")
+            .await,
+    );
+    assert_eq!(none["data"].as_array().map(Vec::len), Some(0));
+    let wrong_status = json(
+        &h.get(
+            KEY_A,
+            &format!("/v1/payments?gateway_payment_id={gid}&status=succeeded"),
+        )
+        .await,
+    );
+    assert_eq!(wrong_status["data"].as_array().map(Vec::len), Some(0));
+
+    let long = "x".repeat(129);
+    for q in [
+        "gateway_payment_id=".to_string(),
+        format!("gateway_payment_id={long}"),
+        format!(
+            "gateway_payment_id={gid}&starting_after={}",
+            created["id"].as_str().unwrap_or("")
+        ),
+    ] {
+        let r = h.get(KEY_A, &format!("/v1/payments?{q}")).await;
+        assert_eq!(r.status, 400, "{q}: {}", r.body);
+        assert_eq!(json(&r)["error"]["type"], "invalid_request");
+        assert!(json(&r)["error"]["param"].is_string(), "{}", r.body);
+    }
+}
+
+on_both_backends!(search_by_gateway_payment_id);
