@@ -110,11 +110,11 @@ export function idText(id, href) {
   return h("span.id-cell", null, text, copyButton(id));
 }
 export function copyButton(value) {
-  const b = h("button.small.secondary.copy", { type: "button", "aria-label": `${t("copy")} ${value}`, dataset: { copy: value } }, "⧉");
+  const b = h("button.small.secondary.copy", { type: "button", "aria-label": `${t("copy")} ${value}`, dataset: { copy: value } }, t("copy"));
   b.addEventListener("click", async (e) => {
     e.preventDefault();
-    try { await navigator.clipboard.writeText(value); b.textContent = "✓"; } catch { b.textContent = "✕"; }
-    setTimeout(() => { b.textContent = "⧉"; }, 1500);
+    try { await navigator.clipboard.writeText(value); b.textContent = t("copied"); } catch { b.textContent = "—"; }
+    setTimeout(() => { b.textContent = t("copy"); }, 1500);
   });
   return b;
 }
