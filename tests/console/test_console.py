@@ -575,6 +575,8 @@ def settled(c: Console) -> None:
 def step_controls_only_where_they_work(c: Console) -> None:
     """Cancel only on a cancelable payment, the refund form only on a refundable one (the
     `hidden` attribute used to lose to `.row { display: flex }`); a refund clears its form."""
+    c.login(KEY_A)  # runs alone too (-k)
+    c.css("[data-test=today-total]")
     s, paid = c.api.pay(10000, "card")
     assert s == 201 and paid["status"] == "succeeded", paid
     s, waiting = c.api.pay(1990, "pix", gateway="asaas")
@@ -608,6 +610,8 @@ def step_controls_only_where_they_work(c: Console) -> None:
 def step_payment_detail_for_an_operator(c: Console) -> None:
     """Pix code with a QR drawn from it, boleto link and digitable line, metadata, attempt tags
     that are not status pills."""
+    c.login(KEY_A)  # runs alone too (-k)
+    c.css("[data-test=today-total]")
     s, pix = c.api.pay(4590, "pix", gateway="asaas", metadata={"order": "A-1001", "canal": "loja"})
     assert s == 201 and pix["pix"]["copy_paste"], pix
     c.go(f"payments/{pix['id']}")
@@ -635,6 +639,8 @@ def step_payment_detail_for_an_operator(c: Console) -> None:
 
 def step_search(c: Console) -> None:
     """One box finds a payment by its id, its gateway id or its reference."""
+    c.login(KEY_A)  # runs alone too (-k)
+    c.css("[data-test=today-total]")
     ref = f"busca-{uuid.uuid4().hex[:6]}"
     s, p = c.api.pay(3100, "pix", gateway="asaas", reference=ref)
     assert s == 201, p
@@ -657,6 +663,8 @@ def step_search(c: Console) -> None:
 
 def step_overview_labels_and_charts(c: Console) -> None:
     """Every figure says what it counts; the overview draws its charts."""
+    c.login(KEY_A)  # runs alone too (-k)
+    c.css("[data-test=today-total]")
     c.go("overview")
     c.css("[data-test=today-total]")
     Select(c.css("[data-test=lang]")).select_by_value("en")
