@@ -138,6 +138,7 @@ impl StoreSet {
         let idempotency = Arc::new(MemoryIdempotencyStore::default());
         let payments = Arc::new(MemoryPaymentStore::default());
         let outbox = payments.outbox();
+        idempotency.count_refusals_in(outbox.clone());
         Self {
             outbox: outbox.clone(),
             usage: outbox.clone(),
@@ -183,10 +184,10 @@ impl StoreSet {
                 &tables.events,
             )),
             memory_outbox: None,
-            idempotency: Arc::new(DynamoIdempotencyStore::new(
-                client.clone(),
-                &tables.idempotency,
-            )),
+            idempotency: Arc::new(
+                DynamoIdempotencyStore::new(client.clone(), &tables.idempotency)
+                    .counting_refusals_in(&tables.usage),
+            ),
             payments: Arc::new(DynamoPaymentStore::new(client.clone(), tables)),
             tenants: Arc::new(DynamoTenantStore::new(client.clone(), &tables.tenants)),
             events: Arc::new(crate::adapters::aws::DynamoEventStore::new(

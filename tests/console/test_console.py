@@ -234,6 +234,11 @@ def step_breaker_open_failover_then_closed(c: Console) -> None:
     assert c.text("[data-gateway=efi] [data-test=open-until]") != "—"
     # Issue 24: the outage is said at the top, in words, not only in a table cell.
     assert "efi" in c.text("[data-test=outage-banner]")
+    # The requests refused while EFI failed (502: no payment exists for them) are counted.
+    today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    refused = c.api.ok("GET", f"/v1/usage?from={today}&to={today}&granularity=day")["data"][0]["payments"]["refused"]
+    assert refused > 0
+    c.wait(lambda d: d.find_element(By.CSS_SELECTOR, "[data-test=today-refused] .value").text == str(refused), 10, "refused shown")
     c.shot("overview-breaker-open")
     # With EFI open, the next Pix fails over to Asaas (EFI skipped, nothing created there).
     s, p = a.pay(2990, "pix", reference="console-failover")
@@ -671,7 +676,7 @@ def step_overview_labels_and_charts(c: Console) -> None:
     c.wait(lambda d: "Payments created" in d.find_element(By.CSS_SELECTOR, "[data-test=today-total] .label").text, 5, "English labels")
     assert c.text("[data-test=today-rate] .label") == "Success rate of settled payments"
     assert c.text("[data-test=today-volume-BRL] .label").startswith("Volume created")
-    for chart in ("volume", "success", "payments", "method", "gateway", "latency"):
+    for chart in ("volume", "success", "payments", "refused", "method", "gateway", "latency"):
         c.css(f"[data-test=chart-{chart}] svg")
     body = c.d.find_element(By.TAG_NAME, "body").text
     assert not ("100.0%" in body and "failure" in body.lower()), "a failure rate beside a success rate"

@@ -119,6 +119,7 @@ impl Stores {
             Backend::Memory => {
                 let i = Arc::new(MemoryIdempotencyStore::default());
                 let p = Arc::new(MemoryPaymentStore::default());
+                i.count_refusals_in(p.outbox());
                 Stores {
                     events: Arc::new(shared::adapters::memory::MemoryEventStore::counting_in(
                         p.outbox(),
@@ -167,7 +168,10 @@ impl Stores {
                 client.clone(),
                 &t.events,
             )),
-            idempotency: Arc::new(DynamoIdempotencyStore::new(client.clone(), &t.idempotency)),
+            idempotency: Arc::new(
+                DynamoIdempotencyStore::new(client.clone(), &t.idempotency)
+                    .counting_refusals_in(&t.usage),
+            ),
             payments: Arc::new(DynamoPaymentStore::new(client.clone(), &t)),
             outbox: Arc::new(shared::adapters::aws::DynamoOutbox::new(client.clone(), &t)),
             memory_outbox: None,

@@ -157,7 +157,9 @@ fn ground_truth(payments: &[Payment]) -> Value {
     }
     j!({
         "payments": {"total": payments.len(), "by_status": by_status, "by_gateway": by_gateway,
-                     "failovers": failovers, "late_payments": late_payments},
+                     "failovers": failovers, "late_payments": late_payments,
+                     // No create of this test is refused (refusals: tests/refused_usage.rs).
+                     "refused": 0},
         "volume": volume,
         "refunds": {"succeeded": refunds},
     })

@@ -82,6 +82,10 @@ pub mod names {
     /// Payments created.
     pub const PAYMENTS: &str = "payments";
     /// Payments whose charge landed on another gateway than the first one tried.
+    /// Creates refused because no gateway could take them (the 502 `gateway_*` answers): no
+    /// payment is stored, so this counter — written in the same request that releases the
+    /// refused request's idempotency claim — is the only trace in usage.
+    pub const REFUSED: &str = "payments.refused";
     pub const FAILOVERS: &str = "failovers";
     /// Refunds that succeeded.
     pub const REFUNDS: &str = "refunds.succeeded";

@@ -1,7 +1,7 @@
 //! Durable idempotency keys (DESIGN §4): claim, complete, release.
 
 use super::StoreError;
-use crate::domain::{CreateSteps, IdempotencyKey, PaymentId, TenantId};
+use crate::domain::{CreateSteps, IdempotencyKey, PaymentId, TenantId, UsageDelta};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -172,4 +172,19 @@ pub trait IdempotencyStore: Send + Sync {
         key: &IdempotencyKey,
         lease: &Lease,
     ) -> Result<(), StoreError>;
+
+    /// [`release`](Self::release) for a create refused because no gateway could take it,
+    /// counting the refusal (`refused`, a `payments.refused` delta) in the same write: a
+    /// refused request leaves no payment, and without this it would leave no trace in usage.
+    /// A store that keeps no usage counters only releases.
+    async fn release_refused(
+        &self,
+        tenant_id: &TenantId,
+        key: &IdempotencyKey,
+        lease: &Lease,
+        refused: &UsageDelta,
+    ) -> Result<(), StoreError> {
+        let _ = refused;
+        self.release(tenant_id, key, lease).await
+    }
 }

@@ -130,7 +130,7 @@ impl Orchestrator {
                                 summary.join(", ")
                             ),
                         };
-                        return Err(self.release_proven(tenant, &key, &lease, error).await);
+                        return Err(self.release_refused(tenant, &key, &lease, error).await);
                     }
                     ChargeEnd::Stop {
                         error,

@@ -129,6 +129,32 @@ impl Orchestrator {
         error
     }
 
+    /// [`release_proven`](Self::release_proven) for a create no gateway could take: the claim
+    /// goes and the refusal is counted in the tenant's usage (`payments.refused`, on the day
+    /// of the refusal) in the same write, so an outage's refused requests are visible.
+    pub(crate) async fn release_refused(
+        &self,
+        tenant: &Tenant,
+        key: &IdempotencyKey,
+        lease: &Lease,
+        error: ApiError,
+    ) -> ApiError {
+        let refused = crate::domain::UsageDelta::one(
+            &tenant.id,
+            self.clock.now(),
+            key.as_str(),
+            crate::domain::usage_names::REFUSED,
+        );
+        if let Err(e) = self
+            .idempotency
+            .release_refused(&tenant.id, key, lease, &refused)
+            .await
+        {
+            tracing::warn!(error = %e, "idempotency release failed; the claim stays until a retry (or, for a create, the sweeper) takes it over");
+        }
+        error
+    }
+
     async fn forget_claim(&self, tenant: &Tenant, key: &IdempotencyKey, lease: &Lease) {
         if let Err(e) = self.idempotency.release(&tenant.id, key, lease).await {
             tracing::warn!(error = %e, "idempotency release failed; the claim stays until a retry (or, for a create, the sweeper) takes it over");

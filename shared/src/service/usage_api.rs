@@ -182,6 +182,7 @@ fn summary(c: &Counters) -> Summary {
             "by_status": by_status,
             "by_gateway": by_gateway,
             "failovers": c.get(names::FAILOVERS),
+            "refused": c.get(names::REFUSED),
             "late_payments": c.get(names::LATE_PAYMENTS),
         }),
         volume,
@@ -228,9 +229,9 @@ pub struct RecountReport {
 }
 
 /// Counters a recount from payments can check (callbacks and unmatched webhooks are counted
-/// from records that expire, so they are left out).
+/// from records that expire, refused creates from none at all, so they are left out).
 fn payment_derived(name: &str) -> bool {
-    !name.starts_with("callbacks.") && name != names::WEBHOOKS_UNMATCHED
+    !name.starts_with("callbacks.") && name != names::WEBHOOKS_UNMATCHED && name != names::REFUSED
 }
 
 impl Orchestrator {

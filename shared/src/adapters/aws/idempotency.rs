@@ -3,7 +3,7 @@
 
 use super::item::{get_i64, get_s, is_conditional, n, s, unavailable, Item};
 use crate::adapters::memory::new_lease_token;
-use crate::domain::{CreateSteps, IdempotencyKey, PaymentId, TenantId};
+use crate::domain::{CreateSteps, IdempotencyKey, PaymentId, TenantId, UsageDelta};
 use crate::ports::{
     Adopted, ClaimOutcome, ClaimRequest, IdempotencyStore, Lease, StaleClaim, StoreError,
     StoredResponse,
@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+    Delete, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
@@ -44,6 +44,8 @@ pub const SWEEP_SHARDS: u32 = 8;
 pub struct DynamoIdempotencyStore {
     client: Client,
     table: String,
+    /// The usage table refused creates are counted in (`payments.refused`); none: not counted.
+    usage_table: Option<String>,
 }
 
 impl DynamoIdempotencyStore {
@@ -52,7 +54,14 @@ impl DynamoIdempotencyStore {
         Self {
             client,
             table: table.into(),
+            usage_table: None,
         }
+    }
+
+    /// Counts the refused creates it releases in `usage_table`, in the release's own request.
+    pub fn counting_refusals_in(mut self, usage_table: impl Into<String>) -> Self {
+        self.usage_table = Some(usage_table.into());
+        self
     }
 
     /// The claim's conditional `Put` — with a rate charge, in one `TransactWriteItems` with the
@@ -581,5 +590,71 @@ impl IdempotencyStore for DynamoIdempotencyStore {
             .send()
             .await;
         lease_held(res)
+    }
+
+    /// The release's conditional `Delete` and the counter's `ADD` in one `TransactWriteItems`:
+    /// still one request, and a lost lease writes neither. Contention on the counter's shard
+    /// (another transaction on it) is sent again a few times; if it stays contended the claim
+    /// is released without the count (a released claim matters more than one count), logged.
+    async fn release_refused(
+        &self,
+        tenant_id: &TenantId,
+        key: &IdempotencyKey,
+        lease: &Lease,
+        refused: &UsageDelta,
+    ) -> Result<(), StoreError> {
+        let Some(usage_table) = &self.usage_table else {
+            return self.release(tenant_id, key, lease).await;
+        };
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .key("pk", s(pk(tenant_id, key)))
+            .condition_expression(Completion::CONDITION)
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#lease", "lease")
+            .expression_attribute_values(":inprog", s(IN_PROGRESS))
+            .expression_attribute_values(":lease", s(&lease.token))
+            .build()
+            .map_err(|e| StoreError::Corrupt(format!("transaction item: {e}")))?;
+        let tx = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(vec![
+                TransactWriteItem::builder().delete(delete).build(),
+                TransactWriteItem::builder()
+                    .update(super::usage::usage_update(usage_table, refused)?)
+                    .build(),
+            ]));
+        for attempt in 0u64..4 {
+            let err = match tx.clone().send().await {
+                Ok(_) => return Ok(()),
+                Err(e) => e,
+            };
+            let reasons = match err.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
+                    c.cancellation_reasons().to_vec()
+                }
+                _ => return Err(unavailable(err)),
+            };
+            if reasons
+                .first()
+                .and_then(|r| r.code())
+                .is_some_and(|c| c == "ConditionalCheckFailed")
+            {
+                return Err(StoreError::Conflict(
+                    "idempotency lease no longer held".into(),
+                ));
+            }
+            if !reasons
+                .iter()
+                .any(|r| r.code() == Some("TransactionConflict"))
+            {
+                return Err(unavailable(err));
+            }
+            let jitter = rand::random::<u64>() % 10;
+            tokio::time::sleep(std::time::Duration::from_millis(5 * (attempt + 1) + jitter)).await;
+        }
+        tracing::warn!(tenant = %tenant_id, "usage counter contended: a refused create is released uncounted");
+        self.release(tenant_id, key, lease).await
     }
 }

@@ -1,7 +1,8 @@
 //! In-memory idempotency store with the DynamoDB adapter's semantics (one lock = one
 //! conditional write).
 
-use crate::domain::{CreateSteps, IdempotencyKey, PaymentId, TenantId};
+use super::MemoryOutbox;
+use crate::domain::{CreateSteps, IdempotencyKey, PaymentId, TenantId, UsageDelta};
 use crate::ports::{
     Adopted, ClaimOutcome, ClaimRequest, IdempotencyStore, Lease, StaleClaim, StoreError,
     StoredResponse,
@@ -9,7 +10,7 @@ use crate::ports::{
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Clone)]
 pub(crate) struct Record {
@@ -31,9 +32,16 @@ pub struct MemoryIdempotencyStore {
     /// Rate-limit windows: requests charged per (tenant, window start), taken under the
     /// records' lock so the charge and the claim are one step, as in the DynamoDB transaction.
     windows: Mutex<HashMap<(TenantId, i64), u32>>,
+    /// Where refused creates are counted (`payments.refused`); unset: not counted.
+    refusals: std::sync::OnceLock<Arc<MemoryOutbox>>,
 }
 
 impl MemoryIdempotencyStore {
+    /// Counts the refused creates it releases in the usage held by `outbox` (set once).
+    pub fn count_refusals_in(&self, outbox: Arc<MemoryOutbox>) {
+        let _ = self.refusals.set(outbox);
+    }
+
     /// Number of records held (expired ones included, as DynamoDB keeps them until TTL runs).
     pub fn len(&self) -> usize {
         self.lock().len()
@@ -241,5 +249,36 @@ impl IdempotencyStore for MemoryIdempotencyStore {
                 "idempotency lease no longer held".into(),
             )),
         }
+    }
+
+    async fn release_refused(
+        &self,
+        tenant_id: &TenantId,
+        key: &IdempotencyKey,
+        lease: &Lease,
+        refused: &UsageDelta,
+    ) -> Result<(), StoreError> {
+        // Released under the records' lock, counted just after it (never holding both locks,
+        // so no order between them to get wrong); a lost lease counts nothing.
+        let released = {
+            let mut map = self.lock();
+            let k = (tenant_id.clone(), key.as_str().to_string());
+            match map.get(&k) {
+                Some(rec) if rec.lease == lease.token && rec.response.is_none() => {
+                    map.remove(&k);
+                    true
+                }
+                _ => false,
+            }
+        };
+        if !released {
+            return Err(StoreError::Conflict(
+                "idempotency lease no longer held".into(),
+            ));
+        }
+        if let Some(outbox) = self.refusals.get() {
+            outbox.lock().add_usage(Some(refused));
+        }
+        Ok(())
     }
 }

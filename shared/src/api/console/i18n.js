@@ -200,6 +200,7 @@ const CONSOLE_24 = {
     err_idempotency_key_in_use: "Outro pedido com a mesma chave está em andamento; tente de novo",
     err_rate_limited: "Muitos pedidos; aguarde e tente de novo", err_payment_not_cancelable: "Este pagamento não pode ser cancelado",
     err_gateway_not_configured: "Gateway sem credenciais neste modo",
+    refused_502: "Pedidos recusados (502, nada cobrado)", chart_refused: "Pedidos recusados por dia (nenhum gateway disponível)",
     period_open: "mês em aberto", period_closed: "mês fechado", as_of: "dados de {d}",
   },
   en: {
@@ -239,6 +240,7 @@ const CONSOLE_24 = {
     err_idempotency_key_in_use: "Another request with the same key is in progress; retry",
     err_rate_limited: "Too many requests; wait and retry", err_payment_not_cancelable: "This payment cannot be canceled",
     err_gateway_not_configured: "Gateway without credentials in this mode",
+    refused_502: "Requests refused (502, nothing charged)", chart_refused: "Requests refused per day (no gateway available)",
     period_open: "month open", period_closed: "month closed", as_of: "as of {d}",
   },
 };

@@ -184,7 +184,7 @@ export function barChart(labels, series, title) {
     if (n <= 16 || i % Math.ceil(n / 10) === 0) svg.append(s("text", { x: L + i * slot + slot / 2, y: H - B + 14, "text-anchor": "middle" }, lab));
   });
   return h("div.chart", null, svg,
-    h("div.legend", null, series.map((x) => h("span", null, h(`span.sw.${x.cls === "bar" ? "a" : "b"}`, { "aria-hidden": "true" }), x.name))));
+    h("div.legend", null, series.map((x) => h("span", null, h(`span.sw.${{ bar: "a", bar2: "b", bar3: "c" }[x.cls] || "a"}`, { "aria-hidden": "true" }), x.name))));
 }
 
 /** A line chart of one series (values in 0..max, `null` = no data that day), as SVG. Points

@@ -31,7 +31,7 @@ function summarize(c) {
   const succeeded = SUCCESS.reduce((a, k) => a + (bs[k] || 0), 0);
   const failed = bs.failed || 0;
   return { total: c.payments.total, succeeded, failed, rate: succeeded + failed ? succeeded / (succeeded + failed) : null,
-    failovers: c.payments.failovers, volume: c.volume || {} };
+    failovers: c.payments.failovers, refused: c.payments.refused ?? null, volume: c.volume || {} };
 }
 /** The figures of a period, each labelled with what it counts: payments created (whatever
  *  their status), approved, declined or failed, the success rate of the settled ones only
@@ -43,6 +43,10 @@ function summaryCards(prefix, c) {
   return h("div.cards", null,
     card("total", t("payments_created"), x.total), card("succeeded", t("succeeded"), x.succeeded), card("failed", t("failed"), x.failed),
     card("rate", t("success_rate_settled"), pct(x.rate)), card("failovers", t("failovers"), x.failovers),
+    // Requests no gateway could take (502): no payment exists for them, so they are in none of
+    // the figures above. A server that does not count them yet shows no card.
+    x.refused === null ? null : h(`div.card${x.refused ? ".alert" : ""}`, { "data-test": `${prefix}-refused` },
+      h("div.label", null, t("refused_502")), h("div.value", null, num(x.refused))),
     vols.length ? vols.map(([cur, v]) => h("div.card", { "data-test": `${prefix}-volume-${cur}`, dataset: { minor: v.created } },
       h("div.label", null, t("volume_created", { c: cur })), h("div.value", null, money(v.created, cur))))
       : card("volume", t("volume_created", { c: "" }), "—"));
@@ -110,6 +114,10 @@ function overviewCharts(days, month, stats) {
     box("chart-payments", t("chart_payments"), barChart(labels, [
       { name: t("payments_created"), cls: "bar", values: days.map((d) => d.payments.total) },
       { name: t("failovers"), cls: "bar2", values: days.map((d) => d.payments.failovers) }], t("chart_payments"))),
+    days.some((d) => d.payments.refused !== undefined)
+      ? box("chart-refused", t("chart_refused"), barChart(labels, [
+        { name: t("refused_502"), cls: "bar3", values: days.map((d) => d.payments.refused || 0) }], t("chart_refused")))
+      : null,
     box("chart-method", t("chart_by_method"), hbarChart(Object.entries(byMethod).map(([m, n]) => ({ label: t(`method_${m}`), value: n, text: num(n) })), t("chart_by_method"))),
     box("chart-gateway", t("chart_by_gateway"), hbarChart(Object.entries(byGateway).map(([g, n]) => ({ label: g, value: n, text: num(n) })), t("chart_by_gateway"))),
     box("chart-latency", t("chart_latency"), lat.length ? hbarChart(lat, t("chart_latency")) : h("p.note", null, t("no_data"))));
