@@ -164,15 +164,17 @@ export function csvDownload(filename, header, rows) {
 
 /** A bar chart of series over labels, drawn as SVG (two series side by side). */
 export function barChart(labels, series, title) {
-  const W = 720, H = 220, L = 36, B = 28, T = 10;
-  const max = Math.max(1, ...series.flatMap((x) => x.values));
+  const W = 720, H = 240, L = 64, B = 34, T = 12;
+  // A top that divides into four whole steps, so no two gridlines carry the same number.
+  const top = Math.max(1, ...series.flatMap((x) => x.values));
+  const max = Math.ceil(top / 4) * 4;
   const n = Math.max(1, labels.length); const slot = (W - L - 4) / n; const bw = Math.max(1, (slot - 2) / series.length);
   const svg = s("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": title });
   svg.append(s("title", {}, title));
   for (let i = 0; i <= 4; i++) {
     const y = T + (H - T - B) * (1 - i / 4);
     svg.append(s("line", { x1: L, x2: W, y1: y, y2: y, class: "axis", "stroke-dasharray": i ? "2 3" : "" }));
-    svg.append(s("text", { x: L - 4, y: y + 3, "text-anchor": "end" }, Math.round((max * i) / 4)));
+    svg.append(s("text", { x: L - 6, y: y + 6, "text-anchor": "end" }, num(Math.round((max * i) / 4))));
   }
   labels.forEach((lab, i) => {
     series.forEach((ser, j) => {
@@ -181,7 +183,7 @@ export function barChart(labels, series, title) {
       r.append(s("title", {}, `${lab} · ${ser.name}: ${v}`));
       svg.append(r);
     });
-    if (n <= 16 || i % Math.ceil(n / 10) === 0) svg.append(s("text", { x: L + i * slot + slot / 2, y: H - B + 14, "text-anchor": "middle" }, lab));
+    if (n <= 7 || i % Math.ceil(n / 7) === 0) svg.append(s("text", { x: L + i * slot + slot / 2, y: H - B + 24, "text-anchor": "middle" }, lab));
   });
   return h("div.chart", null, svg,
     h("div.legend", null, series.map((x) => h("span", null, h(`span.sw.${{ bar: "a", bar2: "b", bar3: "c" }[x.cls] || "a"}`, { "aria-hidden": "true" }), x.name))));
@@ -190,7 +192,7 @@ export function barChart(labels, series, title) {
 /** A line chart of one series (values in 0..max, `null` = no data that day), as SVG. Points
  *  with no data break the line, so an idle day never reads as 0 %. */
 export function lineChart(labels, values, title, opts = {}) {
-  const W = 720, H = 200, L = 44, B = 28, T = 10;
+  const W = 720, H = 240, L = 96, B = 34, T = 12;
   const max = opts.max ?? Math.max(1, ...values.filter((v) => v !== null));
   const fmt = opts.fmt || ((v) => String(Math.round(v)));
   const n = Math.max(1, labels.length); const step = (W - L - 10) / Math.max(1, n - 1);
@@ -200,19 +202,19 @@ export function lineChart(labels, values, title, opts = {}) {
   for (let i = 0; i <= 4; i++) {
     const v = (max * i) / 4;
     svg.append(s("line", { x1: L, x2: W, y1: y(v), y2: y(v), class: "axis", "stroke-dasharray": i ? "2 3" : "" }));
-    svg.append(s("text", { x: L - 4, y: y(v) + 3, "text-anchor": "end" }, fmt(v)));
+    svg.append(s("text", { x: L - 6, y: y(v) + 6, "text-anchor": "end" }, fmt(v)));
   }
   let d = ""; let pen = false;
   values.forEach((v, i) => {
     if (v === null) { pen = false; return; }
     d += `${pen ? "L" : "M"}${x(i).toFixed(1)} ${y(v).toFixed(1)} `; pen = true;
-    const dot = s("circle", { cx: x(i), cy: y(v), r: 3, class: "dot" });
+    const dot = s("circle", { cx: x(i), cy: y(v), r: 6, class: "dot" });
     dot.append(s("title", {}, `${labels[i]}: ${fmt(v)}`));
     svg.append(dot);
   });
   if (d) svg.prepend(s("path", { d, class: "line", fill: "none" }));
   labels.forEach((lab, i) => {
-    if (n <= 10 || i % Math.ceil(n / 8) === 0) svg.append(s("text", { x: x(i), y: H - B + 14, "text-anchor": "middle" }, lab));
+    if (n <= 7 || i % Math.ceil(n / 7) === 0) svg.append(s("text", { x: x(i), y: H - B + 24, "text-anchor": "middle" }, lab));
   });
   return h("div.chart", null, svg);
 }
