@@ -601,7 +601,13 @@ def step_controls_only_where_they_work(c: Console) -> None:
         c.shot(f"controls-{w}")
     c.size(1280, 800)
     c.go(f"payments/{paid['id']}")
+    # More than is left: the server's refusal is said in Portuguese (mapped by its code).
     amount = c.css("[data-test=refund-amount]")
+    amount.send_keys("1.000,00")
+    c.css("[data-test=refund-submit]").click()
+    err = c.css("[data-test=action-out] [data-code=amount_exceeds_refundable]")
+    assert "Valor maior" in err.text, err.text
+    amount.clear()
     amount.send_keys("12,50")
     c.css("[data-test=refund-submit]").click()
     c.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, "[data-refund]")) == 1, 15, "the refund listed")
@@ -610,6 +616,13 @@ def step_controls_only_where_they_work(c: Console) -> None:
     assert c.d.find_element(By.CSS_SELECTOR, "[data-test=refund-key]").text == "", "the used key is not shown as the next one's"
     # A stray click on the cleared form refunds nothing (empty would mean "everything left").
     assert not c.css("[data-test=refund-submit]").is_enabled()
+    # Money typed the Brazilian way, thousands and all.
+    s, big = c.api.pay(250000, "card")
+    assert s == 201 and big["status"] == "succeeded", big
+    c.go(f"payments/{big['id']}")
+    c.css("[data-test=refund-amount]").send_keys("1.234,56")
+    c.css("[data-test=refund-submit]").click()
+    c.wait(lambda d: d.find_element(By.CSS_SELECTOR, "[data-test=refunded-amount]").get_attribute("data-minor") == "123456", 15, "R$ 1.234,56 refunded")
 
 
 def step_payment_detail_for_an_operator(c: Console) -> None:
@@ -684,6 +697,11 @@ def step_overview_labels_and_charts(c: Console) -> None:
     c.wait(lambda d: d.find_element(By.CSS_SELECTOR, "[data-nav=payments]").text == "Pagamentos", 5, "Portuguese")
     rate = c.text("[data-test=month-rate] .value")
     assert rate == "—" or rate.endswith(" %") and "," in rate, rate
+    # Dates dd/mm/aaaa, times with their zone.
+    heading = c.text("[data-test=overview-content] h2")
+    assert re.search(r"\(\d{2}/\d{2}/\d{4}, UTC\)", heading), heading
+    stamp = c.text("main .row span.note")
+    assert re.search(r"\d{2}/\d{2}/\d{4},? \d{2}:\d{2}:\d{2} [A-Z]", stamp), stamp
     c.shot("overview-charts")
 
 
