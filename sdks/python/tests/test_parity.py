@@ -270,5 +270,11 @@ def test_every_public_resource_method_is_exercised() -> None:
     for c in (client, operator, aclient, aoperator):
         untested = _public_methods(c) - cased
         assert not untested, f"{type(c).__name__} methods no parity case calls: {sorted(untested)}"
-    assert _public_methods(client) == _public_methods(aclient), "sync and async differ"
-    assert _public_methods(operator) == _public_methods(aoperator), "sync and async differ"
+    for sync_c, async_c in ((client, aclient), (operator, aoperator)):
+        assert _public_methods(sync_c) == _public_methods(async_c), "sync and async differ"
+        for dotted in _public_methods(sync_c):
+            s_sig = inspect.signature(_bound(sync_c, dotted)).parameters
+            a_sig = inspect.signature(_bound(async_c, dotted)).parameters
+            assert [(p.name, p.kind, p.default) for p in s_sig.values()] == [
+                (p.name, p.kind, p.default) for p in a_sig.values()
+            ], f"{dotted}: the sync and async signatures differ"

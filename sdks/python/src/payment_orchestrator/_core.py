@@ -115,11 +115,11 @@ class Options:
 
     def __post_init__(self) -> None:
         if self.max_retries < 0:
-            raise ValueError("max_retries must be >= 0")
+            raise errors.ConfigurationError("max_retries must be >= 0")
         if self.timeout <= 0 or self.connect_timeout <= 0:
-            raise ValueError("timeouts must be > 0")
+            raise errors.ConfigurationError("timeouts must be > 0")
         if self.deadline is not None and self.deadline <= 0:
-            raise ValueError("deadline must be > 0 (or None)")
+            raise errors.ConfigurationError("deadline must be > 0 (or None)")
 
 
 def resolve_api_key(api_key: str | None, env: str = API_KEY_ENV) -> Secret:

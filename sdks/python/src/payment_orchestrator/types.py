@@ -1,4 +1,6 @@
-"""Request parameters (``TypedDict``) and response objects (dataclasses).
+"""Response objects (dataclasses) of payments, refunds, events, gateways and callbacks; the
+request parameters live in :mod:`.params` (re-exported here for older imports) and the
+account-side objects in :mod:`.account`.
 
 Response objects are tolerant: a missing field becomes ``None`` (or an empty value), and every
 object keeps the full JSON it was built from in ``raw``, so fields the server adds later are
@@ -10,6 +12,27 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from .literals import (
+    AttemptOutcome,
+    BreakerState,
+    DeliveryState,
+    EventType,
+    GatewayName,
+    LatePaymentSource,
+    PaymentMethod,
+    PaymentStatus,
+    RefundStatus,
+)
+from .params import (
+    CardParams,
+    CustomerParams,
+    EventListParams,
+    PaymentCreateParams,
+    PaymentListParams,
+    RefundCreateParams,
+    RoutingParams,
+)
 
 __all__ = [
     "PaymentMethod",
@@ -38,27 +61,6 @@ __all__ = [
     "UnmatchedWebhook",
     "WebhookEvent",
 ]
-
-from .literals import (
-    AttemptOutcome,
-    BreakerState,
-    DeliveryState,
-    EventType,
-    GatewayName,
-    LatePaymentSource,
-    PaymentMethod,
-    PaymentStatus,
-    RefundStatus,
-)
-from .params import (
-    CardParams,
-    CustomerParams,
-    EventListParams,
-    PaymentCreateParams,
-    PaymentListParams,
-    RefundCreateParams,
-    RoutingParams,
-)
 
 # --- tolerant readers ---------------------------------------------------------------------------
 
