@@ -16,6 +16,7 @@ from typing import Any
 from .literals import (
     AttemptOutcome,
     BreakerState,
+    Currency,
     DeliveryState,
     EventType,
     GatewayName,
@@ -215,7 +216,7 @@ class Failure:
 @dataclass(frozen=True, kw_only=True)
 class LatePayment:
     amount: int
-    currency: str
+    currency: Currency
     gateway_payment_id: str
     source: LatePaymentSource
     received_at: str
@@ -225,7 +226,7 @@ class LatePayment:
     def from_dict(cls, d: Mapping[str, Any]) -> LatePayment:
         return cls(
             amount=_int(d, "amount"),
-            currency=_str(d, "currency"),
+            currency=_lit(d, "currency"),
             gateway_payment_id=_str(d, "gateway_payment_id"),
             source=_lit(d, "source"),
             received_at=_str(d, "received_at"),
@@ -288,7 +289,7 @@ class Refund(_Result):
     reason: str | None
     created_at: str
     payment_id: str | None = None
-    currency: str | None = None
+    currency: Currency | None = None
     payment: Payment | None = None
     livemode: bool | None = None
     """The refund's mode; ``None`` inside ``Payment.refunds`` (see the payment's)."""
@@ -304,7 +305,7 @@ class Refund(_Result):
             reason=_opt_str(d, "reason"),
             created_at=_str(d, "created_at"),
             payment_id=_opt_str(d, "payment_id"),
-            currency=_opt_str(d, "currency"),
+            currency=_opt_lit(d, "currency"),
             payment=Payment.from_dict(p) if isinstance(p, dict) else None,
             livemode=d["livemode"] if isinstance(d.get("livemode"), bool) else None,
             raw=dict(d),
@@ -319,7 +320,7 @@ class Payment(_Result):
     """True for a live-mode payment (an ``sk_live_`` key), False in test mode (``sk_test_``)."""
     status: PaymentStatus
     amount: int
-    currency: str
+    currency: Currency
     method: PaymentMethod
     gateway: GatewayName | None
     gateway_payment_id: str | None
@@ -354,7 +355,7 @@ class Payment(_Result):
             livemode=_bool(d, "livemode"),
             status=_lit(d, "status"),
             amount=_int(d, "amount"),
-            currency=_str(d, "currency"),
+            currency=_lit(d, "currency"),
             method=_lit(d, "method"),
             gateway=_opt_lit(d, "gateway"),
             gateway_payment_id=_opt_str(d, "gateway_payment_id"),

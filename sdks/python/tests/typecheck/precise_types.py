@@ -13,6 +13,7 @@ from payment_orchestrator import (
     AsyncPageRequest,
     Client,
     ConfigurationError,
+    Currency,
     CustomerParams,
     ErrorCode,
     ErrorType,
@@ -50,6 +51,7 @@ def sync_types(client: Client, operator: OperatorClient) -> None:
     assert_type(p, Payment)
     assert_type(p.status, PaymentStatus)
     assert_type(p.method, PaymentMethod)
+    assert_type(p.currency, Currency)
     assert_type(p.gateway, GatewayName | None)
     assert_type(client.payments.cancel(p.id), Payment)
     assert_type(client.payments.list(status="pending", late_payment=True), Page[Payment])

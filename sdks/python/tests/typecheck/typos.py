@@ -14,6 +14,8 @@ def typos(client: Client) -> None:
         pass
     if p.method == "piks":  # expect: comparison-overlap
         pass
+    if p.currency == "R$":  # expect: comparison-overlap
+        pass
     params: PaymentCreateParams = {"amount": 1, "currency": "BRL", "method": "piks"}  # expect: typeddict-item
     bad_currency: PaymentCreateParams = {"amount": 1, "currency": "BRLL", "method": "pix"}  # expect: typeddict-item
     customer: CustomerParams = {"nmae": "Maria"}  # expect: typeddict-unknown-key typeddict-item
