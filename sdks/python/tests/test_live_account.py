@@ -117,6 +117,14 @@ def test_audit_routing_and_credentials(client: Client, api_url: str, tenant: Fre
     with Client(api_key=tenant.live_key, base_url=api_url) as live:
         with pytest.raises(errors.NotFoundError):
             live.gateway_credentials.retrieve("stripe")
+        # a Stripe account at an address where nothing listens (the dev server allows it)
+        put = live.gateway_credentials.put("stripe", {"secret_key": "sk_test_not_real_123", "base_url": "http://127.0.0.1:9"})
+        assert put.live and put.version == 1 and "sk_test_not_real_123" not in str(put.raw)
+        assert live.gateway_credentials.retrieve("stripe").fingerprint == put.fingerprint
+        verdict = live.gateway_credentials.verify("stripe")
+        assert not verdict.ok and verdict.error is not None and verdict.error.error_class == "unavailable"
+        gone = live.gateway_credentials.delete("stripe")
+        assert gone.deleted and gone.version == 2
         assert live.reconciliation.list(limit=5).has_more is False
         with pytest.raises(errors.NotFoundError):
             live.reconciliation.retrieve("recon_unknown")
