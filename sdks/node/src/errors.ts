@@ -11,12 +11,108 @@
  * caller can retry the same logical operation later with the same key.
  */
 
-/** The `error` object of an error body: `{"error": {"type", "code", "message", "param"?}}`. */
+/**
+ * Every `error.type` the server sends. Kept equal to the `enum` of
+ * `components.schemas.Error.properties.error.properties.type` in docs/openapi.yaml by a test.
+ */
+export const ERROR_TYPES = [
+  "invalid_request",
+  "authentication",
+  "idempotency",
+  "not_found",
+  "gateway",
+  "internal",
+  "rate_limited",
+] as const;
+
+/** An `error.type` of the server. */
+export type ErrorType = (typeof ERROR_TYPES)[number];
+
+/**
+ * Every `error.code` the server sends, one per kind of problem. Kept equal to the spec's `enum`
+ * of `error.code` by a test (once the spec enumerates it; until then the list is the server's
+ * `classify` and the codes its handlers raise).
+ */
+export const ERROR_CODES = [
+  // invalid_request (400/405/409/413/422)
+  "invalid_json",
+  "invalid_body",
+  "invalid_parameter",
+  "unknown_parameter",
+  "parameter_missing",
+  "parameter_invalid_integer",
+  "parameter_invalid_type",
+  "invalid_amount",
+  "invalid_currency",
+  "invalid_method",
+  "invalid_metadata",
+  "invalid_document",
+  "invalid_email",
+  "invalid_url",
+  "invalid_callback_url",
+  "invalid_cursor",
+  "invalid_routing",
+  "invalid_credentials",
+  "invalid_card_token",
+  "invalid_webhook",
+  "unknown_gateway",
+  "card_token_required",
+  "card_not_allowed",
+  "customer_document_required",
+  "currency_not_supported",
+  "gateway_does_not_support_method",
+  "no_gateway_for_method",
+  "livemode_required",
+  "amount_exceeds_refundable",
+  "body_too_large",
+  "method_not_allowed",
+  "resource_exists",
+  "invalid_state",
+  "gateway_not_configured",
+  "no_callback_url",
+  // authentication (401)
+  "unauthenticated",
+  // idempotency (400/409/422)
+  "idempotency_key_invalid",
+  "idempotency_key_in_use",
+  "idempotency_key_reused",
+  // not_found (404)
+  "resource_missing",
+  // gateway (409/502)
+  "gateway_credentials_changed",
+  "gateway_credentials_invalid",
+  "gateway_declined",
+  "gateway_invalid",
+  "gateway_unavailable",
+  "gateway_ambiguous",
+  "gateway_misconfigured",
+  "gateway_breaker_open",
+  "refund_breaker_open",
+  "cancel_breaker_open",
+  // rate_limited (429)
+  "rate_limited",
+  // internal (500/503)
+  "dependency_unavailable",
+  "internal_error",
+] as const;
+
+/** An `error.code` of the server. */
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/**
+ * The type of an error the SDK makes itself: a 2xx answer that is not a JSON object
+ * ({@link UnexpectedResponseError}, code `invalid_json`).
+ */
+export type SdkErrorType = "invalid_response";
+
+/** The `error` object of an error body: `{"error": {"type", "code", "message", "param"?, "request_id"?}}`. */
 export interface ErrorObject {
-  type: string;
-  code: string;
+  type: ErrorType | SdkErrorType;
+  /** Typed as the known codes; a newer server may send one this SDK does not list yet. */
+  code: ErrorCode;
   message: string;
   param?: string;
+  request_id?: string;
 }
 
 /** Base class of every error thrown by this SDK. */
@@ -63,9 +159,12 @@ export class APIError extends OrchestratorError {
   /** HTTP status. */
   readonly status: number;
   /** `error.type` from the body (`invalid_request`, `authentication`, `idempotency`, ...), or null. */
-  readonly type: string | null;
-  /** `error.code` from the body (`resource_missing`, `idempotency_key_in_use`, ...), or null. */
-  readonly code: string | null;
+  readonly type: ErrorType | SdkErrorType | null;
+  /**
+   * `error.code` from the body (`resource_missing`, `idempotency_key_in_use`, ...), or null.
+   * Compare it with the {@link ErrorCode} literals: a typo fails `tsc`.
+   */
+  readonly code: ErrorCode | null;
   /** `error.param`: the request field at fault, when the server named one. */
   readonly param: string | null;
   /** `request-id` / `x-request-id` response header, or null when the server sent none. */
@@ -122,6 +221,7 @@ export class APIError extends OrchestratorError {
     const { status } = init;
     const type = typeof e.type === "string" ? e.type : undefined;
     const code = typeof e.code === "string" ? e.code : undefined;
+    if (type === "invalid_response") return new UnexpectedResponseError(init);
     if (type === "authentication" || (type === undefined && status === 401)) {
       return new AuthenticationError(init);
     }
@@ -186,6 +286,9 @@ export class ServiceUnavailableError extends APIError {}
 
 /** 500 and other 5xx. */
 export class InternalServerError extends APIError {}
+
+/** A 2xx answer whose body is not a JSON object (code `invalid_json`): a proxy or a broken deployment. */
+export class UnexpectedResponseError extends APIError {}
 
 export interface ConnectionErrorInit extends RequestContext {
   message: string;

@@ -159,7 +159,7 @@ describe("requests", () => {
     try {
       const c = new Orchestrator();
       assert.equal(c.baseUrl, "http://env.test");
-      assert.deepEqual(c.settings, { baseUrl: "http://env.test", maxRetries: 2, timeoutMs: 30_000, deadlineMs: undefined });
+      assert.deepEqual(c.config, { baseUrl: "http://env.test", maxRetries: 2, timeoutMs: 30_000, deadlineMs: undefined });
     } finally {
       delete process.env["ORCHESTRATOR_API_KEY"];
       delete process.env["ORCHESTRATOR_BASE_URL"];
