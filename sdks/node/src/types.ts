@@ -342,17 +342,17 @@ interface EventBase {
   delivery: { state: DeliveryState; attempts: DeliveryAttempt[] };
 }
 
+/**
+ * One member per type (not one member with a union `type`), so that TypeScript narrows an
+ * event on `type` in `if`/`else` and `switch`, fall-through branches included.
+ */
+type PerType<K extends string, Base, Data> = { [T in K]: Base & { type: T; data: Data } }[K];
+
 /** A stored payment event: `data` is the payment. */
-export interface PaymentEvent extends EventBase {
-  type: PaymentEventType;
-  data: Payment;
-}
+export type PaymentEvent = PerType<PaymentEventType, EventBase, Payment>;
 
 /** A stored refund event: `data` is the refund (with its payment). */
-export interface RefundEvent extends EventBase {
-  type: RefundEventType;
-  data: Refund;
-}
+export type RefundEvent = PerType<RefundEventType, EventBase, Refund>;
 
 /** An event as the events API shows it (with its delivery log). Narrow it on `type`. */
 export type Event = PaymentEvent | RefundEvent;
@@ -371,16 +371,10 @@ interface CallbackBase {
 }
 
 /** The body of a payment callback. */
-export interface PaymentCallbackEvent extends CallbackBase {
-  type: PaymentEventType;
-  data: Payment;
-}
+export type PaymentCallbackEvent = PerType<PaymentEventType, CallbackBase, Payment>;
 
 /** The body of a refund callback. */
-export interface RefundCallbackEvent extends CallbackBase {
-  type: RefundEventType;
-  data: Refund;
-}
+export type RefundCallbackEvent = PerType<RefundEventType, CallbackBase, Refund>;
 
 /** The body of the test callback (`webhookEndpoint.test()`); `data` says it is a test. */
 export interface TestCallbackEvent extends CallbackBase {
