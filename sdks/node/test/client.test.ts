@@ -5,6 +5,8 @@ import { describe, test } from "node:test";
 import {
   APIConnectionError,
   APIError,
+  DEFAULT_BASE_URL,
+  Operator,
   Orchestrator,
   VERSION,
   errors,
@@ -163,6 +165,37 @@ describe("requests", () => {
     } finally {
       delete process.env["ORCHESTRATOR_API_KEY"];
       delete process.env["ORCHESTRATOR_BASE_URL"];
+    }
+  });
+
+  test("base URL: the option, else env ORCHESTRATOR_BASE_URL, else the dev server (as in the Python SDK)", () => {
+    delete process.env["ORCHESTRATOR_BASE_URL"];
+    assert.equal(new Orchestrator({ apiKey: "k" }).baseUrl, "http://127.0.0.1:8080");
+    assert.equal(new Orchestrator({ apiKey: "k" }).baseUrl, DEFAULT_BASE_URL);
+    assert.equal(new Operator({ apiKey: "op_x" }).baseUrl, DEFAULT_BASE_URL);
+    process.env["ORCHESTRATOR_BASE_URL"] = "https://pay.example.com";
+    try {
+      assert.equal(new Orchestrator({ apiKey: "k" }).baseUrl, "https://pay.example.com");
+      assert.equal(new Orchestrator({ apiKey: "k", baseUrl: "http://other.test" }).baseUrl, "http://other.test");
+    } finally {
+      delete process.env["ORCHESTRATOR_BASE_URL"];
+    }
+    for (const bad of ["ftp://x", "http://", "http://x/?a=1", "http://x/#f", "127.0.0.1:8080"]) {
+      assert.throws(() => new Orchestrator({ apiKey: "k", baseUrl: bad }), TypeError, bad);
+    }
+  });
+
+  test("the operator key: option or env ORCHESTRATOR_OPERATOR_KEY, never the tenant's variable", () => {
+    process.env["ORCHESTRATOR_API_KEY"] = "sk_env";
+    try {
+      assert.throws(() => new Operator(), /ORCHESTRATOR_OPERATOR_KEY/);
+      process.env["ORCHESTRATOR_OPERATOR_KEY"] = "op_env";
+      const op = new Operator();
+      assert.ok(!inspect(op, { depth: 10, showHidden: true }).includes("op_env"));
+      assert.ok(!JSON.stringify(op).includes("op_env"));
+    } finally {
+      delete process.env["ORCHESTRATOR_API_KEY"];
+      delete process.env["ORCHESTRATOR_OPERATOR_KEY"];
     }
   });
 
