@@ -436,7 +436,7 @@ export class HttpCore {
               status: res.status,
               headers: responseHeaders,
               rawBody: text,
-              body: { error: { type: "invalid_response", code: "invalid_json", message: "expected a JSON object in the response" } },
+              body: { error: { type: "invalid_response", code: "unexpected_response", message: "expected a JSON object in the response" } },
               idempotencyKey,
               attempts: attempt,
               method,

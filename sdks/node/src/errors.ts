@@ -30,44 +30,67 @@ export type ErrorType = (typeof ERROR_TYPES)[number];
 
 /**
  * Every `error.code` the server sends, one per kind of problem. Kept equal to the spec's `enum`
- * of `error.code` by a test (once the spec enumerates it; until then the list is the server's
- * `classify` and the codes its handlers raise).
+ * of `error.code` by a test (issue 24 enumerates them; `no_callback_url` comes with the settings
+ * routes).
  */
 export const ERROR_CODES = [
-  // invalid_request (400/405/409/413/422)
-  "invalid_json",
-  "invalid_body",
-  "invalid_parameter",
-  "unknown_parameter",
+  // invalid_request: the body and its parameters (400)
+  "body_not_json",
+  "body_not_object",
   "parameter_missing",
   "parameter_invalid_integer",
   "parameter_invalid_type",
+  "parameter_invalid_enum",
+  "parameter_invalid_string",
+  "parameter_invalid_format",
+  "parameter_out_of_range",
+  "parameter_conflict",
+  "parameter_duplicate",
+  "unknown_parameter",
   "invalid_amount",
+  "amount_exceeds_refundable",
   "invalid_currency",
-  "invalid_method",
-  "invalid_metadata",
+  "currency_not_supported",
   "invalid_document",
+  "customer_document_required",
   "invalid_email",
-  "invalid_url",
-  "invalid_callback_url",
-  "invalid_cursor",
-  "invalid_routing",
-  "invalid_credentials",
-  "invalid_card_token",
-  "invalid_webhook",
-  "unknown_gateway",
+  "invalid_metadata",
   "card_token_required",
   "card_not_allowed",
-  "customer_document_required",
-  "currency_not_supported",
-  "gateway_does_not_support_method",
+  "invalid_card_token",
+  "unknown_gateway",
   "no_gateway_for_method",
+  "gateway_does_not_support_method",
+  "invalid_routing",
+  "invalid_callback_url",
+  "invalid_credentials",
   "livemode_required",
-  "amount_exceeds_refundable",
+  "invalid_webhook",
+  // gateway: every gateway failed, or a refund/cancel failed at the gateway (502)
+  "gateway_declined",
+  "gateway_invalid",
+  "gateway_unavailable",
+  "gateway_ambiguous",
+  "gateway_misconfigured",
+  "gateway_breaker_open",
+  "gateway_credentials_invalid",
+  "refund_declined",
+  "refund_invalid",
+  "refund_unavailable",
+  "refund_ambiguous",
+  "refund_misconfigured",
+  "refund_breaker_open",
+  "cancel_declined",
+  "cancel_invalid",
+  "cancel_unavailable",
+  "cancel_ambiguous",
+  "cancel_misconfigured",
+  "cancel_breaker_open",
+  // invalid_request: size, state, method, configuration (405/409/413/422)
   "body_too_large",
-  "method_not_allowed",
   "resource_exists",
   "invalid_state",
+  "method_not_allowed",
   "gateway_not_configured",
   "no_callback_url",
   // authentication (401)
@@ -78,17 +101,8 @@ export const ERROR_CODES = [
   "idempotency_key_reused",
   // not_found (404)
   "resource_missing",
-  // gateway (409/502)
+  // gateway: the payment's credentials are gone (409)
   "gateway_credentials_changed",
-  "gateway_credentials_invalid",
-  "gateway_declined",
-  "gateway_invalid",
-  "gateway_unavailable",
-  "gateway_ambiguous",
-  "gateway_misconfigured",
-  "gateway_breaker_open",
-  "refund_breaker_open",
-  "cancel_breaker_open",
   // rate_limited (429)
   "rate_limited",
   // internal (500/503)
@@ -100,16 +114,17 @@ export const ERROR_CODES = [
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /**
- * The type of an error the SDK makes itself: a 2xx answer that is not a JSON object
- * ({@link UnexpectedResponseError}, code `invalid_json`).
+ * The type and code of the one error the SDK makes itself: a 2xx answer that is not a JSON
+ * object ({@link UnexpectedResponseError}). Never sent by the server.
  */
 export type SdkErrorType = "invalid_response";
+export type SdkErrorCode = "unexpected_response";
 
 /** The `error` object of an error body: `{"error": {"type", "code", "message", "param"?, "request_id"?}}`. */
 export interface ErrorObject {
   type: ErrorType | SdkErrorType;
   /** Typed as the known codes; a newer server may send one this SDK does not list yet. */
-  code: ErrorCode;
+  code: ErrorCode | SdkErrorCode;
   message: string;
   param?: string;
   request_id?: string;
@@ -164,7 +179,7 @@ export class APIError extends OrchestratorError {
    * `error.code` from the body (`resource_missing`, `idempotency_key_in_use`, ...), or null.
    * Compare it with the {@link ErrorCode} literals: a typo fails `tsc`.
    */
-  readonly code: ErrorCode | null;
+  readonly code: ErrorCode | SdkErrorCode | null;
   /** `error.param`: the request field at fault, when the server named one. */
   readonly param: string | null;
   /** `request-id` / `x-request-id` response header, or null when the server sent none. */
@@ -287,7 +302,7 @@ export class ServiceUnavailableError extends APIError {}
 /** 500 and other 5xx. */
 export class InternalServerError extends APIError {}
 
-/** A 2xx answer whose body is not a JSON object (code `invalid_json`): a proxy or a broken deployment. */
+/** A 2xx answer whose body is not a JSON object (code `unexpected_response`): a proxy or a broken deployment. */
 export class UnexpectedResponseError extends APIError {}
 
 export interface ConnectionErrorInit extends RequestContext {

@@ -64,5 +64,5 @@ export {
   WebhookSignatureError,
   WebhookPayloadError,
 } from "./errors.js";
-export type { ErrorType, ErrorCode, ErrorObject, SdkErrorType } from "./errors.js";
+export type { ErrorType, ErrorCode, ErrorObject, SdkErrorType, SdkErrorCode } from "./errors.js";
 export { VERSION } from "./version.js";

@@ -72,8 +72,9 @@ describe("error classes", () => {
   test("a 2xx that is not JSON is an APIError, not a crash", async () => {
     const { c } = make([{ status: 200, body: "oops" }]);
     const err = await c.payments.retrieve("pay_1").catch((e: unknown) => e);
-    assert.ok(err instanceof APIError);
-    assert.equal(err.code, "invalid_json");
+    assert.ok(err instanceof errors.UnexpectedResponseError);
+    assert.equal(err.type, "invalid_response");
+    assert.equal(err.code, "unexpected_response");
   });
 });
 

@@ -7,7 +7,16 @@
 import assert from "node:assert/strict";
 import type { IncomingHttpHeaders } from "node:http";
 import { after, before, describe, test } from "node:test";
-import { Operator, Orchestrator, Webhook, errors, type NewTenant, type WebhookEvent } from "../src/index.js";
+import {
+  ERROR_CODES,
+  Operator,
+  Orchestrator,
+  Webhook,
+  errors,
+  type NewTenant,
+  type PaymentCreateParams,
+  type WebhookEvent,
+} from "../src/index.js";
 import { startServer, waitFor, type LocalServer } from "./helpers.js";
 
 const API = process.env["ORCH_API_URL"]?.replace(/\/+$/, "");
@@ -187,6 +196,23 @@ describe("account operations against the dev server", { skip: API ? false : "ORC
   test("unmatched gateway webhooks: a list", async () => {
     const page = await c.unmatchedWebhooks.list({ limit: 5 });
     assert.ok(Array.isArray(page.data));
+  });
+
+  // Issue 24: the server's codes are the spec's enum, and each field error names its field.
+  test("validation errors: a code of the SDK's union and the field named, for each kind of problem", async () => {
+    const cases: Array<[string, () => Promise<unknown>]> = [
+      ["amount", () => c.payments.create({ amount: 0, currency: "BRL", method: "pix" })],
+      ["limit", () => c.payments.list({ limit: 500 })],
+      ["refrence", () => c.payments.create({ amount: 1, currency: "BRL", method: "pix", ...({ refrence: "x" } as object) })],
+      ["currency", () => c.payments.create({ amount: 1, method: "pix" } as unknown as PaymentCreateParams)],
+      ["amount", () => c.payments.create({ amount: "12" as unknown as number, currency: "BRL", method: "pix" })],
+    ];
+    for (const [param, call] of cases) {
+      const err = await call().catch((e: unknown) => e);
+      assert.ok(err instanceof errors.InvalidRequestError, `${param}: ${String(err)}`);
+      assert.equal(err.param, param, `${param}: ${err.message}`);
+      assert.ok((ERROR_CODES as readonly string[]).includes(err.code ?? ""), `${param}: ${String(err.code)} is not in ErrorCode`);
+    }
   });
 
   // Issue 24: needs GET/PATCH /v1/settings and POST /v1/webhook_endpoint/test on the server.

@@ -62,7 +62,7 @@ expectTypeOf<WebhookEvent["type"]>().toEqualTypeOf<EventType | "webhook.test">()
 expectTypeOf<ErrorType>().toEqualTypeOf<
   "invalid_request" | "authentication" | "idempotency" | "not_found" | "gateway" | "internal" | "rate_limited"
 >();
-expectTypeOf<errors.APIError["code"]>().toEqualTypeOf<ErrorCode | null>();
+expectTypeOf<errors.APIError["code"]>().toEqualTypeOf<ErrorCode | "unexpected_response" | null>();
 expectTypeOf<"idempotency_key_in_use">().toMatchTypeOf<ErrorCode>();
 expectTypeOf<Settings["callback_url"]>().toEqualTypeOf<string | null>();
 expectTypeOf<WebhookTest["delivery"]["response_status"]>().toEqualTypeOf<number | null>();
