@@ -88,6 +88,7 @@ const env = {
   ORCHESTRATOR_API_KEY: tenant.test_api_key.key,
   ORCHESTRATOR_BASE_URL: API,
   ORCHESTRATOR_WEBHOOK_SECRET: tenant.callback_secret,
+  ORCHESTRATOR_LIVE_KEY: tenant.api_key.key,
 };
 const PAID = /^pay_[0-9A-HJKMNP-TV-Z]{26} pending false \S+/m;
 

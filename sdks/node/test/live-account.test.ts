@@ -216,25 +216,33 @@ describe("account operations against the dev server", { skip: API ? false : "ORC
   });
 
   // Issue 24: needs GET/PATCH /v1/settings and POST /v1/webhook_endpoint/test on the server.
-  test("settings: read, change the callback URL, refuse a bad one, clear it", async () => {
+  test("settings: read (either mode), change the callback URL (live key), refuse a bad one, clear it", async () => {
     const s = await c.settings.retrieve();
     assert.equal(s.object, "settings");
     assert.equal(s.tenant_id, tenant.id);
     assert.equal(s.livemode, false);
     assert.equal(s.callback_url, `${receiver.url}/hooks`);
-    const changed = await c.settings.update({ callback_url: `${receiver.url}/hooks2` });
+    // One callback URL serves both modes: a test key may read it, not change it.
+    const fromTest = await c.settings.update({ callback_url: `${receiver.url}/hooks2` }).catch((e: unknown) => e);
+    assert.ok(fromTest instanceof errors.InvalidRequestError, String(fromTest));
+    assert.equal(fromTest.code, "livemode_required");
+    const live = new Orchestrator({ apiKey: tenant.api_key.key, baseUrl: API ?? "" });
+    assert.equal((await live.settings.retrieve()).livemode, true);
+    const changed = await live.settings.update({ callback_url: `${receiver.url}/hooks2` });
     assert.equal(changed.callback_url, `${receiver.url}/hooks2`);
-    const bad = await c.settings.update({ callback_url: "ftp://nope" }).catch((e: unknown) => e);
+    const bad = await live.settings.update({ callback_url: "ftp://nope" }).catch((e: unknown) => e);
     assert.ok(bad instanceof errors.InvalidRequestError, String(bad));
     assert.equal(bad.code, "invalid_callback_url");
     assert.equal(bad.param, "callback_url");
     assert.equal((await c.settings.retrieve()).callback_url, `${receiver.url}/hooks2`);
-    const cleared = await c.settings.update({ callback_url: null });
+    const cleared = await live.settings.update({ callback_url: null });
     assert.equal(cleared.callback_url, null);
     const none = await c.webhookEndpoint.test().catch((e: unknown) => e);
     assert.ok(none instanceof errors.InvalidRequestError, String(none));
     assert.equal(none.code, "no_callback_url");
-    await c.settings.update({ callback_url: `${receiver.url}/hooks` });
+    await live.settings.update({ callback_url: `${receiver.url}/hooks` });
+    const audit = await live.audit.list({ limit: 20 });
+    assert.ok(audit.data.some((e) => e.action === "settings.callback_url"), JSON.stringify(audit.data.map((e) => e.action)));
   });
 
   test("test event: sent once, signed with the tenant's secret, verified by the SDK", async () => {
