@@ -1,5 +1,5 @@
 // Dual build: ESM into dist/esm, CommonJS into dist/cjs, each with its .d.ts files and a
-// package.json that fixes the module type of its folder.
+// package.json that fixes the module type of its folder; then the repository's LICENSE is copied in.
 import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";

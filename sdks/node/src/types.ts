@@ -183,14 +183,6 @@ export interface PaymentListParams {
   starting_after?: string;
 }
 
-export interface PaymentRetrieveParams {
-  /** Re-sync a non-final payment from its gateway first (reads only). */
-  refresh?: boolean;
-}
-
-/** `payments.cancel` takes no parameters; the body is `{}`. */
-export type PaymentCancelParams = Record<string, never>;
-
 export interface RefundCreateParams {
   /** Omit to refund everything left. */
   amount?: number;
@@ -605,9 +597,6 @@ export interface WebhookTest {
     error: string | null;
   };
 }
-
-/** `webhookEndpoint.test()` takes no parameters; the body is `{}`. */
-export type WebhookTestParams = Record<string, never>;
 
 // ----- reconciliation ------------------------------------------------------------------------
 
