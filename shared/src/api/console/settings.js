@@ -77,7 +77,7 @@ async function callbackSection(box, note) {
   const out = h("div", { "aria-live": "polite" });
   const result = h("div", { "data-test": "callback-test-result", "aria-live": "polite" });
   const input = h("input#callback-url", { type: "url", name: "callback_url", value: data.callback_url || "", size: 48,
-    placeholder: "https://…", autocomplete: "off", spellcheck: "false", "data-test": "callback-input" });
+    autocomplete: "off", spellcheck: "false", "data-test": "callback-input" });
   const save = async (url) => {
     try { await api("PATCH", "/v1/settings", { body: { callback_url: url } }); await callbackSection(box, msg("ok", t("saved"))); }
     catch (err) { out.replaceChildren(errorMsg(err)); }
