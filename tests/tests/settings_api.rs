@@ -812,3 +812,72 @@ on_both_backends!(
     other_instances_see_the_change_within_the_cache_period,
     the_change_is_one_conditional_write,
 );
+
+/// Counts the DynamoDB requests a client sends.
+#[derive(Debug, Clone, Default)]
+struct Requests(Arc<std::sync::atomic::AtomicUsize>);
+
+impl aws_sdk_dynamodb::config::Intercept for Requests {
+    fn name(&self) -> &'static str {
+        "settings-request-counter"
+    }
+
+    fn read_before_execution(
+        &self,
+        _ctx: &aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef<'_>,
+        _cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// On DynamoDB a change that keeps the keys is exactly one request (the conditional `PutItem`):
+/// no read, no key index write — where `replace` reads and rewrites every key's index item.
+#[tokio::test]
+async fn on_dynamodb_a_callback_url_change_is_one_request() {
+    use aws_sdk_dynamodb::config::{Credentials, Region};
+    use std::sync::atomic::Ordering;
+    let counter = Requests::default();
+    let conf = aws_sdk_dynamodb::Config::builder()
+        .http_client(shared::adapters::aws::http_client())
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(integration_tests::moto_endpoint())
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+        .interceptor(counter.clone())
+        .build();
+    let client = aws_sdk_dynamodb::Client::from_conf(conf);
+    let tables = integration_tests::fresh_tables(&client).await;
+    let store = shared::adapters::aws::DynamoTenantStore::new(client, &tables.tenants);
+    use shared::ports::TenantStore;
+    let mut t = integration_tests::tenant("ten_a", KEY_A);
+    t.api_key_sha256.push(hash_api_key(LIVE_KEY_A));
+    store.put(&t).await.unwrap();
+    let mut next = store.get(&t.id).await.unwrap().unwrap();
+    next.callback_url =
+        Some(shared::domain::CallbackUrl::parse("https://one.example/h", false).unwrap());
+    counter.0.store(0, Ordering::SeqCst);
+    store.replace_keeping_keys(&next).await.unwrap();
+    assert_eq!(
+        counter.0.load(Ordering::SeqCst),
+        1,
+        "one conditional PutItem"
+    );
+    let mut again = store.get(&t.id).await.unwrap().unwrap();
+    again.callback_url = None;
+    counter.0.store(0, Ordering::SeqCst);
+    store.replace(&again).await.unwrap();
+    assert_eq!(
+        counter.0.load(Ordering::SeqCst),
+        4,
+        "replace: a read, the PutItem and one index write per key"
+    );
+    for key in [KEY_A, LIVE_KEY_A] {
+        assert!(store
+            .by_api_key_hash(&hash_api_key(key))
+            .await
+            .unwrap()
+            .is_some());
+    }
+}
