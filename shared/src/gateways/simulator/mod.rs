@@ -719,4 +719,82 @@ mod tests {
             .unwrap();
         assert_eq!(b.boleto.unwrap().barcode.len(), 47);
     }
+
+    #[tokio::test]
+    async fn a_gateway_switched_off_answers_503_and_creates_nothing() {
+        let g = SimulatorGateway::efi();
+        g.set_unavailable(true);
+        let e = g
+            .create(&req(1990, PaymentMethod::Pix, "k5"))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (e.class, e.code.as_str()),
+            (ErrorClass::Unavailable, "http_503")
+        );
+        assert_eq!(g.charge_count(), 0);
+        g.set_unavailable(false);
+        assert!(g.create(&req(1990, PaymentMethod::Pix, "k5")).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_charge_moves_once_and_an_expired_pix_not_at_all() {
+        let clock = Arc::new(crate::clock::ManualClock::new(chrono::Utc::now()));
+        let g = SimulatorGateway::asaas().with_clock(clock.clone());
+        let c = g
+            .create(&req(1990, PaymentMethod::Pix, "k6"))
+            .await
+            .unwrap();
+        let gid = c.gateway_payment_id.as_str();
+        let from = [PaymentStatus::Pending];
+        assert_eq!(g.move_charge(gid, &from, PaymentStatus::Succeeded), Ok(()));
+        assert_eq!(
+            g.move_charge(gid, &from, PaymentStatus::Succeeded),
+            Err(Some(PaymentStatus::Succeeded))
+        );
+        assert_eq!(g.charge(gid).unwrap().status, PaymentStatus::Succeeded);
+        let late = g
+            .create(&req(1990, PaymentMethod::Pix, "k7"))
+            .await
+            .unwrap();
+        clock.advance(Duration::hours(2));
+        assert_eq!(
+            g.move_charge(&late.gateway_payment_id, &from, PaymentStatus::Succeeded),
+            Err(Some(PaymentStatus::Expired))
+        );
+        assert_eq!(
+            g.move_charge("nope", &from, PaymentStatus::Succeeded),
+            Err(None)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_pending_refund_settles_once() {
+        let g = SimulatorGateway::stripe();
+        let c = g
+            .create(&req(5000, PaymentMethod::Card, "k8"))
+            .await
+            .unwrap();
+        let refund = |key: &str| RefundRequest {
+            gateway_payment_id: c.gateway_payment_id.clone(),
+            method: PaymentMethod::Card,
+            refund_key: key.into(),
+            amount: Money::new(4058, Currency::BRL).unwrap(),
+        };
+        assert_eq!(
+            g.refund(&refund("REF1")).await.unwrap().status,
+            RefundStatus::Pending
+        );
+        assert_eq!(g.refund_by_key("REF1").unwrap().amount, 4058);
+        let done = g.settle_refund("REF1", true).unwrap();
+        assert_eq!(done.status, RefundStatus::Succeeded);
+        assert_eq!(
+            g.settle_refund("REF1", false),
+            Err(Some(RefundStatus::Succeeded))
+        );
+        // What succeeded counts against the charge: another 40.58 would exceed it.
+        let e = g.refund(&refund("REF2")).await.unwrap_err();
+        assert_eq!(e.code, "amount_too_large");
+        assert_eq!(g.settle_refund("REF9", true), Err(None));
+    }
 }
