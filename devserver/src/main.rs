@@ -2,6 +2,8 @@
 //! worker running in-process on a queue with SQS's visibility/DLQ semantics. Embedded defaults:
 //! in-memory stores, built-in gateway simulators, demo tenants from `infra/tenants.dev.json`;
 //! `--store dynamodb` keeps state in DynamoDB (endpoint from `AWS_ENDPOINT_URL`).
+//! The simulator controls (`/simulator/…`, README "Simulator recipes") are mounted here only;
+//! card 3DS links point at the bound address, or `ORCH_PUBLIC_URL` when set.
 //!
 //! ```text
 //! devserver [serve] [--addr 127.0.0.1:8080] [--tenants FILE] [--store memory|dynamodb] [--create-tables]
