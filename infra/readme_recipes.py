@@ -8,7 +8,7 @@ reads it; the README's 8080 may be taken), and the recipes' setup block gets the
 its `API=` URL, nothing else. Then every ```` ```sh recipe ```` block runs in order, each in
 its own `bash` after the setup block, and what it prints must be exactly its `# expect:` lines.
 
-Usage: python3 infra/readme_recipes.py [--readme README.md] [--min-recipes 7]
+Usage: python3 infra/readme_recipes.py [--readme README.md] [--min-recipes 8]
 Standard library only. Exit 0 when every recipe printed what it says.
 """
 
@@ -103,7 +103,7 @@ def run_recipe(setup: str, recipe: str, timeout: float) -> tuple[bool, str]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--readme", default=str(ROOT / "README.md"))
-    ap.add_argument("--min-recipes", type=int, default=7)
+    ap.add_argument("--min-recipes", type=int, default=8)
     ap.add_argument("--startup-seconds", type=float, default=900)
     args = ap.parse_args()
     text = Path(args.readme).read_text(encoding="utf-8")

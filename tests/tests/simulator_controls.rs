@@ -508,3 +508,46 @@ async fn wrong_requests_are_clear_4xx_and_change_nothing() {
         .await;
     assert_eq!(r.status, 404);
 }
+
+#[tokio::test]
+async fn expiry_is_each_gateways_own_and_an_overdue_boleto_is_still_paid_once() {
+    let rig = rig().await;
+    for (body, expired, then) in [
+        (pix("efi", 1990), "expired", "charge_expired"),
+        (boleto("stripe"), "canceled", "charge_canceled"),
+        (boleto("asaas"), "pending", ""),
+    ] {
+        let id = rig.create(body.clone()).await["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let r = rig
+            .post(&format!("/simulator/payments/{id}/expire"), "")
+            .await;
+        assert_eq!(r.status, 200, "{body}: {}", r.body);
+        assert_eq!(json(&r)["status"], expired, "{body}");
+        let pay = rig.post(&format!("/simulator/payments/{id}/pay"), "").await;
+        if then.is_empty() {
+            // Asaas: overdue, still payable; paid late it succeeds, once.
+            assert!(json(&r)["overdue_at"].is_string(), "{}", r.body);
+            assert_eq!(json(&pay)["status"], "succeeded", "{}", pay.body);
+            assert_eq!(rig.events(&id, "payment.succeeded").await, 1);
+            let again = rig
+                .post(&format!("/simulator/payments/{id}/expire"), "")
+                .await;
+            assert_eq!((again.status, code(&again)), (409, "already_paid".into()));
+        } else {
+            assert_eq!((pay.status, code(&pay)), (409, then.into()), "{}", pay.body);
+            assert_eq!(rig.payment(&id).await["status"], expired);
+            assert_eq!(rig.events(&id, "payment.succeeded").await, 0);
+        }
+    }
+    let cid = rig.create(card("stripe", 1990)).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = rig
+        .post(&format!("/simulator/payments/{cid}/expire"), "")
+        .await;
+    assert_eq!((r.status, code(&r)), (422, "wrong_payment_method".into()));
+}

@@ -168,7 +168,7 @@ impl SimulatorControls {
             }
             (["simulator", "gateways"], &Method::GET)
             | (["simulator", "gateways", _], &Method::POST)
-            | (["simulator", "payments", _, "pay"], &Method::POST)
+            | (["simulator", "payments", _, "pay" | "expire"], &Method::POST)
             | (["simulator", "payments", _, "authenticate"], &Method::POST)
             | (["simulator", "refunds", _, "settle"], &Method::POST) => {
                 self.keyed(svc, rx, &segments, &req).await
@@ -176,7 +176,7 @@ impl SimulatorControls {
             (["simulator", "3ds", _], _)
             | (["simulator", "gateways"], _)
             | (["simulator", "gateways", _], _)
-            | (["simulator", "payments", _, "pay" | "authenticate"], _)
+            | (["simulator", "payments", _, "pay" | "authenticate" | "expire"], _)
             | (["simulator", "refunds", _, "settle"], _) => Err(api(ApiError::MethodNotAllowed)),
             _ => Err(api(ApiError::NotFound("no such simulator route".into()))),
         };
@@ -236,6 +236,19 @@ impl SimulatorControls {
                     ));
                 }
                 self.report(svc, rx, p, Report::Paid).await
+            }
+            ["simulator", "payments", id, "expire"] => {
+                body_object(&req.body, &[])?;
+                let p = self.payment(svc, &tenant, id).await?;
+                if p.method == PaymentMethod::Card {
+                    return Err(fail(
+                        422,
+                        "wrong_payment_method",
+                        "a card payment does not expire; a Pix or boleto does",
+                        None,
+                    ));
+                }
+                self.report(svc, rx, p, Report::Expired).await
             }
             ["simulator", "payments", id, "authenticate"] => {
                 let map = body_object(&req.body, &["outcome"])?;
@@ -352,6 +365,15 @@ impl SimulatorControls {
             (Report::AuthenticationFailed, _) => {
                 (PaymentStatus::RequiresAction, PaymentStatus::Failed)
             }
+            // Stripe cancels the PaymentIntent; an Asaas charge stays payable (overdue); an
+            // EFI cobrança reads as expired.
+            (Report::Expired, _) if gateway == "stripe" => {
+                (PaymentStatus::Pending, PaymentStatus::Canceled)
+            }
+            (Report::Expired, _) if gateway == "efi" => {
+                (PaymentStatus::Pending, PaymentStatus::Expired)
+            }
+            (Report::Expired, _) => (PaymentStatus::Pending, PaymentStatus::Pending),
             (Report::Refund(_), _) => (charge.status, charge.status),
         };
         // The secrets first: a charge is never moved when no webhook can tell of it.
@@ -359,12 +381,17 @@ impl SimulatorControls {
         if let Err(now) = sim.move_charge(&charge.gateway_payment_id, &[from], to) {
             return Err(refusal(&p, now));
         }
+        let Some(webhook) = webhook else {
+            // The gateway tells nobody (EFI): the payment learns it by asking, as a
+            // reconciliation run or `?refresh=true` does.
+            return self.refreshed(svc, &p).await;
+        };
         if let Err(resp) = self.send(rx, webhook).await {
             // The receiver refused it (queue down): the payer's action did not happen.
             let _ = sim.move_charge(&charge.gateway_payment_id, &[to], from);
             return Err(resp);
         }
-        if from == to {
+        if report == Report::AuthenticationFailed && from == to {
             // Nothing will change (Stripe after a failed authentication): no wait.
             return Ok(payment_json(&p, 200));
         }
@@ -378,7 +405,7 @@ impl SimulatorControls {
         gateway: &str,
         charge: &SimCharge,
         report: Report<'_>,
-    ) -> Result<gateway_webhooks::SignedWebhook, ApiResponse> {
+    ) -> Result<Option<gateway_webhooks::SignedWebhook>, ApiResponse> {
         let stored = svc
             .tenants
             .get(&p.tenant_id)
@@ -458,6 +485,21 @@ impl SimulatorControls {
         }
     }
 
+    /// The payment after reading its charge at the gateway (`?refresh=true`).
+    async fn refreshed(&self, svc: &Orchestrator, p: &Payment) -> Answer {
+        let tenant = svc
+            .tenants
+            .get(&p.tenant_id)
+            .await
+            .map_err(|e| api(e.into()))?
+            .ok_or_else(|| api(ApiError::NotFound("no such tenant".into())))?;
+        let body = svc
+            .get_payment(&tenant, p.id.as_str(), Some("refresh=true"), None)
+            .await
+            .map_err(api)?;
+        Ok(ApiResponse::json(200, body))
+    }
+
     /// The payment once the worker applied the webhook (200), or as it is when `wait` ran out
     /// (202: the webhook is queued and will still be applied).
     async fn settled(&self, svc: &Orchestrator, before: &Payment) -> Answer {
@@ -529,7 +571,8 @@ impl SimulatorControls {
         };
         let webhook = self
             .webhook(svc, &p, &gateway, &charge, Report::Refund(&preview))
-            .await?;
+            .await?
+            .ok_or_else(|| api(ApiError::Internal("no refund webhook built".into())))?;
         let settled = sim.settle_refund(&key, succeeded).map_err(|now| {
             fail(
                 409,
@@ -542,7 +585,7 @@ impl SimulatorControls {
                 None,
             )
         })?;
-        debug_assert_eq!(settled.status, preview.status);
+        tracing::info!(refund = %settled.refund_key, gateway = %gateway, "simulated refund settled");
         self.send(rx, webhook).await?;
         self.settled(svc, &p).await
     }

@@ -21,6 +21,10 @@ pub enum Report<'a> {
     Paid,
     /// The card's 3DS step failed.
     AuthenticationFailed,
+    /// The Pix or boleto reached its expiry unpaid: Stripe cancels the PaymentIntent, Asaas
+    /// marks the charge overdue (still payable), EFI sends nothing (its cobrança just reads
+    /// as expired).
+    Expired,
     /// A pending refund settled; its status says how.
     Refund(&'a SimRefund),
 }
@@ -39,7 +43,8 @@ pub struct SignedWebhook {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NoSecret(pub &'static str);
 
-/// Builds `report` about `charge` as `gateway` would send it to `tenant` at `now` (Unix s).
+/// Builds `report` about `charge` as `gateway` would send it to `tenant` at `now` (Unix s);
+/// `None` when the gateway sends nothing for it (an EFI Pix expiring).
 pub fn build(
     gateway: &str,
     tenant: &TenantId,
@@ -48,8 +53,11 @@ pub fn build(
     method: PaymentMethod,
     report: Report<'_>,
     now: i64,
-) -> Result<SignedWebhook, NoSecret> {
+) -> Result<Option<SignedWebhook>, NoSecret> {
     let path = format!("/webhooks/{gateway}/{}", tenant.as_str());
+    if gateway == "efi" && report == Report::Expired {
+        return Ok(None);
+    }
     match gateway {
         "stripe" => {
             let secret = secrets
@@ -59,12 +67,12 @@ pub fn build(
                 .ok_or(NoSecret("webhook_secrets.stripe"))?;
             let body = stripe_body(charge, report, now);
             let sig = format!("t={now},v1={}", compute(secret, now, body.as_bytes()));
-            Ok(SignedWebhook {
+            Ok(Some(SignedWebhook {
                 path,
                 query: None,
                 headers: vec![("stripe-signature", sig)],
                 body,
-            })
+            }))
         }
         "asaas" => {
             let token = secrets
@@ -72,12 +80,12 @@ pub fn build(
                 .clone()
                 .filter(|s| !crate::ports::is_blank_secret(s))
                 .ok_or(NoSecret("webhook_secrets.asaas_token"))?;
-            Ok(SignedWebhook {
+            Ok(Some(SignedWebhook {
                 path,
                 query: None,
                 headers: vec![("asaas-access-token", token)],
                 body: asaas_body(charge, method, report, now),
-            })
+            }))
         }
         _ => {
             let hmac = secrets
@@ -90,12 +98,12 @@ pub fn build(
                 .append_pair("hmac", &hmac)
                 .append_pair("ignorar", "/pix")
                 .finish();
-            Ok(SignedWebhook {
+            Ok(Some(SignedWebhook {
                 path,
                 query: Some(query),
                 headers: Vec::new(),
                 body: efi_body(charge, report, now),
-            })
+            }))
         }
     }
 }
@@ -134,6 +142,12 @@ fn stripe_body(charge: &SimCharge, report: Report<'_>, now: i64) -> String {
                    "last_payment_error": {"code": "payment_intent_authentication_failure",
                        "message": "The provided PaymentMethod has failed authentication."},
                    "metadata": {"payment_id": pid}}),
+        ),
+        Report::Expired => (
+            "payment_intent.canceled",
+            json!({"id": charge.gateway_payment_id, "object": "payment_intent",
+                   "amount": charge.amount, "status": "canceled",
+                   "cancellation_reason": "automatic", "metadata": {"payment_id": pid}}),
         ),
         Report::Refund(r) => (
             "refund.updated",
@@ -225,6 +239,10 @@ fn asaas_body(charge: &SimCharge, method: PaymentMethod, report: Report<'_>, now
         Report::AuthenticationFailed => {
             payment.status = "PENDING";
             ("PAYMENT_CREDIT_CARD_CAPTURE_REFUSED", String::new())
+        }
+        Report::Expired => {
+            payment.status = "OVERDUE";
+            ("PAYMENT_OVERDUE", String::new())
         }
         Report::Refund(r) => {
             let ok = r.status == crate::domain::RefundStatus::Succeeded;
@@ -403,5 +421,34 @@ mod tests {
         assert_eq!(reais(1990), "19.90");
         assert_eq!(reais(5), "0.05");
         assert_eq!(reais_number(100_001).unwrap().get(), "1000.01");
+    }
+
+    #[test]
+    fn expiry_is_each_gateways_own() {
+        let t = TenantId::parse("ten_a.test").unwrap();
+        let reg = WebhookRegistry::standard();
+        let kind = |gw: &str| {
+            let w = build(
+                gw,
+                &t,
+                &secrets(),
+                &charge(),
+                PaymentMethod::Boleto,
+                Report::Expired,
+                0,
+            )
+            .unwrap();
+            w.map(|w| {
+                reg.get(gw).unwrap().normalize(w.body.as_bytes()).unwrap()[0]
+                    .kind
+                    .clone()
+            })
+        };
+        assert_eq!(
+            kind("stripe"),
+            Some(GatewayEventKind::Status(PaymentStatus::Canceled))
+        );
+        assert_eq!(kind("asaas"), Some(GatewayEventKind::Overdue));
+        assert_eq!(kind("efi"), None);
     }
 }
