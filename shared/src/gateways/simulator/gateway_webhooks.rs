@@ -360,6 +360,7 @@ mod tests {
                     report,
                     now,
                 )
+                .unwrap()
                 .unwrap();
                 let mut headers = http::HeaderMap::new();
                 for (k, v) in &w.headers {
