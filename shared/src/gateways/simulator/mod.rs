@@ -3,6 +3,7 @@
 //! path of the API without a network.
 
 mod brcode;
+mod control_http;
 pub mod controls;
 mod gateway_webhooks;
 pub mod magic;
