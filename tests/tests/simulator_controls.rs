@@ -475,6 +475,28 @@ async fn wrong_requests_are_clear_4xx_and_change_nothing() {
         .post("/simulator/gateways/paypal", r#"{"mode":"normal"}"#)
         .await;
     assert_eq!(r.status, 404);
+    let r = rig
+        .controls
+        .handle(
+            &rig.h.svc,
+            &rig.rx,
+            ApiRequest {
+                method: Method::POST,
+                path: pay.clone(),
+                query: Some("force=true".into()),
+                headers: HeaderMap::from_iter([(
+                    http::header::AUTHORIZATION,
+                    HeaderValue::from_str(&format!("Bearer {TEST_KEY_A}")).unwrap(),
+                )]),
+                body: Bytes::new(),
+                deadline: None,
+                source_ip: None,
+                client_cert_issuer: None,
+            },
+        )
+        .await;
+    assert_eq!((r.status, code(&r)), (400, "unknown_parameter".into()));
+    assert_eq!(json(&r)["error"]["param"], "force");
     let r = rig.post(&pay, "[1]").await;
     assert_eq!(r.status, 400);
     let r = rig.control(Method::GET, &pay, Some(TEST_KEY_A), "").await;

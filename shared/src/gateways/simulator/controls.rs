@@ -75,6 +75,20 @@ impl SimulatorControls {
         rx: &WebhookReceiver,
         req: ApiRequest,
     ) -> ApiResponse {
+        // No control takes a query parameter; like every API route, one sent is named.
+        if let Some((k, _)) = req
+            .query
+            .as_deref()
+            .and_then(|q| form_urlencoded::parse(q.as_bytes()).next())
+        {
+            let shown: String = k.chars().take(40).collect();
+            return fail(
+                400,
+                "unknown_parameter",
+                format!("unknown query parameter `{shown}`"),
+                Some(&shown),
+            );
+        }
         let path = req.path.trim_end_matches('/').to_string();
         let segments: Vec<&str> = path.split('/').skip(1).collect();
         let out = match (segments.as_slice(), &req.method) {
@@ -218,7 +232,7 @@ impl SimulatorControls {
                 422,
                 "not_a_simulator_payment",
                 format!(
-                    "payment {} has no charge at this dev server's simulators (no charge id yet, a real gateway's, or made before the server restarted)",
+                    "payment {} has no charge at this dev server's simulators: a real gateway's, made before the server restarted, or no charge id yet (an unknown create outcome: GET /v1/payments/{{id}}?refresh=true finds it first)",
                     p.id.as_str()
                 ),
                 None,
