@@ -32,7 +32,7 @@ PATH_VALUES = {"id": "id_1", "gateway": "stripe"}
 NEW_OPERATIONS = {
     "getSettings": ("GET", "/v1/settings"),
     "updateSettings": ("PATCH", "/v1/settings"),
-    "testWebhookEndpoint": ("POST", "/v1/webhook_endpoint/test"),
+    "sendTestWebhook": ("POST", "/v1/webhook_endpoint/test"),
 }
 """Operations agreed for issue 24 that the spec of this branch may not have yet."""
 
@@ -66,7 +66,7 @@ CASES: dict[str, list[tuple[str, Invoke]]] = {
     "rotateWebhookSecret": [("webhook_secrets.rotate", lambda m, q, b: m(b))],
     "getWebhookEndpoint": [("webhook_endpoint.retrieve", lambda m, q, b: m(**q))],
     "enableWebhookEndpoint": [("webhook_endpoint.enable", lambda m, q, b: m(**q))],
-    "testWebhookEndpoint": [("webhook_endpoint.test", lambda m, q, b: m())],
+    "sendTestWebhook": [("webhook_endpoint.test", lambda m, q, b: m())],
     "listAudit": [("audit.list", lambda m, q, b: m(**q))],
     "createReconciliationRuns": [("reconciliation.create", lambda m, q, b: m(b))],
     "listReconciliationRuns": [("reconciliation.list", lambda m, q, b: m(**q))],

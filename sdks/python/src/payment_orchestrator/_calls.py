@@ -298,7 +298,7 @@ def endpoint_enable(
 def endpoint_test(idempotency_key: str | None) -> Call[WebhookTest]:
     return Call(
         method="POST",
-        path=op("testWebhookEndpoint").path(),
+        path=op("sendTestWebhook").path(),
         body={},
         idempotency_key=idempotency_key,
         parse=_parse(WebhookTest.from_dict),

@@ -97,7 +97,7 @@ OPERATIONS: dict[str, Operation] = {
             "/v1/webhook_endpoint/enable",
             query=(p.WebhookEndpointEnableParams,),
         ),
-        _op("testWebhookEndpoint", "POST", "/v1/webhook_endpoint/test", body=(p.WebhookTestParams,)),
+        _op("sendTestWebhook", "POST", "/v1/webhook_endpoint/test", body=(p.WebhookTestParams,)),
         _op("listAudit", "GET", "/v1/audit", query=(p.AuditListParams,)),
         _op(
             "createReconciliationRuns",
