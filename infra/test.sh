@@ -81,6 +81,11 @@ test "${PIPESTATUS[0]}" -eq 0
 ./target/debug/loadtest clock "${LT[@]}" | tee "$LOGS/loadtest-clock.md"
 test "${PIPESTATUS[0]}" -eq 0
 
+step "README: the quick start's dev server command and every simulator recipe, run as written"
+# Starts the dev server with the README's own first command (on a free port through ORCH_ADDR)
+# and runs each ```sh recipe``` block, comparing what it prints with its `# expect:` lines.
+RECIPES_SERVER_LOG="$LOGS/readme-recipes-devserver.log" python3 infra/readme_recipes.py
+
 step "schemathesis: every operation of docs/openapi.yaml against the dev server"
 # The limit is raised so the fuzzing reaches every POST (429 is in the contract anyway).
 RATE_LIMIT_PER_MINUTE=1000000 start_devserver schemathesis

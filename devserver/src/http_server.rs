@@ -13,6 +13,7 @@ use shared::api::{
     MAX_BODY_BYTES,
 };
 use shared::error::ApiError;
+use shared::gateways::simulator::controls::{is_simulator_path, SimulatorControls};
 use shared::service::webhooks::WebhookReceiver;
 use shared::service::Orchestrator;
 use std::net::SocketAddr;
@@ -24,6 +25,8 @@ struct Services {
     api: Arc<Orchestrator>,
     receiver: Arc<WebhookReceiver>,
     metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// `/simulator/…`: mounted here only, never in the Lambdas (see `SimulatorControls`).
+    simulator: Arc<SimulatorControls>,
 }
 
 async fn serve_one(
@@ -57,6 +60,8 @@ async fn serve_one(
             };
             if is_webhook_path(&api.path) {
                 handle_webhook(&svc.receiver, api).await
+            } else if is_simulator_path(&api.path) {
+                svc.simulator.handle(&svc.api, &svc.receiver, api).await
             } else {
                 handle(&svc.api, api).await
             }
@@ -82,14 +87,19 @@ pub async fn serve(
     addr: SocketAddr,
     store: Store,
     metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    simulator: Arc<SimulatorControls>,
 ) -> Result<(), Box<dyn std::error::Error>> {
+    let listener = TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    let public = public_url(local, std::env::var("ORCH_PUBLIC_URL").ok())?;
+    simulator.set_public_url(&public);
+    tracing::info!(public_url = %public, "simulator 3DS pages at {public}/simulator/3ds/…");
     let svc = Arc::new(Services {
         api,
         receiver,
         metrics,
+        simulator,
     });
-    let listener = TcpListener::bind(addr).await?;
-    let local = listener.local_addr()?;
     tracing::info!(addr = %local, store = ?store, "orchestrator listening");
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     loop {
@@ -111,4 +121,56 @@ pub async fn serve(
     }
     tracing::info!("orchestrator stopped");
     Ok(())
+}
+
+/// The address a browser reaches this server at, for the links it hands out (a card's 3DS
+/// `next_action.url`): `ORCH_PUBLIC_URL` when set (behind a tunnel or another host name), else
+/// the bound address — a wildcard bind (`0.0.0.0`, `::`) as loopback, the port as bound (so
+/// `--addr 127.0.0.1:0` links to the port the system picked).
+pub fn public_url(bound: SocketAddr, configured: Option<String>) -> Result<String, String> {
+    if let Some(url) = configured.filter(|u| !u.trim().is_empty()) {
+        let url = url.trim().trim_end_matches('/').to_string();
+        let ok = (url.starts_with("http://") || url.starts_with("https://"))
+            && !url.contains(char::is_whitespace)
+            && !url.contains(['?', '#']);
+        return if ok {
+            Ok(url)
+        } else {
+            Err("ORCH_PUBLIC_URL must be an http(s) URL without query or fragment, e.g. http://localhost:8080".into())
+        };
+    }
+    let ip = match bound.ip() {
+        ip if ip.is_unspecified() && ip.is_ipv4() => std::net::IpAddr::from([127, 0, 0, 1]),
+        ip if ip.is_unspecified() => std::net::IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    Ok(format!("http://{}", SocketAddr::new(ip, bound.port())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::public_url;
+
+    #[test]
+    fn public_url_from_the_bound_address_or_the_setting() {
+        let at = |s: &str| s.parse().unwrap();
+        assert_eq!(
+            public_url(at("127.0.0.1:8080"), None).unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(
+            public_url(at("0.0.0.0:9000"), None).unwrap(),
+            "http://127.0.0.1:9000"
+        );
+        assert_eq!(
+            public_url(at("[::]:9000"), None).unwrap(),
+            "http://[::1]:9000"
+        );
+        assert_eq!(
+            public_url(at("0.0.0.0:9000"), Some("https://dev.example.com/".into())).unwrap(),
+            "https://dev.example.com"
+        );
+        assert!(public_url(at("0.0.0.0:9000"), Some("ftp://x".into())).is_err());
+        assert!(public_url(at("0.0.0.0:9000"), Some("http://x/?a".into())).is_err());
+    }
 }

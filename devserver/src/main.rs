@@ -2,6 +2,8 @@
 //! worker running in-process on a queue with SQS's visibility/DLQ semantics. Embedded defaults:
 //! in-memory stores, built-in gateway simulators, demo tenants from `infra/tenants.dev.json`;
 //! `--store dynamodb` keeps state in DynamoDB (endpoint from `AWS_ENDPOINT_URL`).
+//! The simulator controls (`/simulator/…`, README "Simulator recipes") are mounted here only;
+//! card 3DS links point at the bound address, or `ORCH_PUBLIC_URL` when set.
 //!
 //! ```text
 //! devserver [serve] [--addr 127.0.0.1:8080] [--tenants FILE] [--store memory|dynamodb] [--create-tables]
@@ -94,7 +96,8 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         return recount(&stores, tenant, month).await;
     }
     let metrics = prometheus()?;
-    let (registry, _) = shared::gateways::simulators();
+    let (registry, sims) = shared::gateways::simulators();
+    let simulator = Arc::new(shared::gateways::simulator::controls::SimulatorControls::new(&sims));
     // Local development: merchants' callback receivers usually run on plain-http loopback.
     let config = ServiceConfig {
         allow_loopback_callbacks: true,
@@ -189,7 +192,15 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     tokio::spawn(local_worker::sweep(svc.clone(), sweep_every()?));
     tokio::spawn(local_worker::reconcile(svc.clone(), reconcile_every()?));
     tokio::spawn(local_worker::relay_audit(svc.clone(), relay_audit_every()?));
-    http_server::serve(svc, receiver, args.addr, args.store, Some(metrics)).await
+    http_server::serve(
+        svc,
+        receiver,
+        args.addr,
+        args.store,
+        Some(metrics),
+        simulator,
+    )
+    .await
 }
 
 /// `ORCH_CLOCK_OFFSET_SECONDS`: shifts the service clock (local time-travel tests only: a

@@ -3,7 +3,9 @@
 #   env ORCH_API_URL=http://127.0.0.1:8080   a running dev server: enables the real-server suite
 # Steps: npm ci -> strict type check (src + tests) -> dual build (ESM + CJS + .d.ts) -> unit and
 # real-server tests (node:test) -> npm pack -> install the tarball into a scratch project and
-# import it with ESM `import`, CJS `require` and TypeScript (NodeNext, both module kinds).
+# import it with ESM `import`, CJS `require` and TypeScript (NodeNext, both module kinds) ->
+# with ORCH_API_URL: install from the local path into a fresh `npm init -y` project and run the
+# README's quick-start blocks verbatim (scripts/readme-quickstart.mjs).
 # Ends with one line `node-sdk: N passed, N failed, N skipped`; exits non-zero on any failure.
 set -uo pipefail
 
@@ -82,10 +84,12 @@ TARBALL="$(npm pack --ignore-scripts --pack-destination "$WORK" --silent | tail 
 TARBALL="$WORK/$TARBALL"
 tar -tzf "$TARBALL" | sort > "$WORK/contents.txt"
 cat "$WORK/contents.txt"
-for f in package/package.json package/README.md package/dist/esm/index.js package/dist/esm/index.d.ts \
+for f in package/package.json package/README.md package/LICENSE package/dist/esm/index.js package/dist/esm/index.d.ts \
   package/dist/esm/package.json package/dist/cjs/index.js package/dist/cjs/index.d.ts package/dist/cjs/package.json; do
   grep -qx "$f" "$WORK/contents.txt" || { echo "missing from the tarball: $f"; exit 1; }
 done
+tar -xzOf "$TARBALL" package/LICENSE | grep -q "MIT License" || { echo "the packed LICENSE is not the MIT text"; exit 1; }
+tar -xzOf "$TARBALL" package/package.json | grep -q '"license": "MIT"' || { echo "package.json does not say MIT"; exit 1; }
 if grep -Eq '^package/(src|test|node_modules|\.test-build)/' "$WORK/contents.txt"; then
   echo "the tarball ships sources or build leftovers"; exit 1
 fi
@@ -173,4 +177,24 @@ set -e
 cd "$SDK_DIR"
 STEP="smoke checks"
 [ "$FAILED" -eq 0 ]
+
+step "README quick start, verbatim, in a fresh npm init -y project (install from the local path)"
+if [ -z "${ORCH_API_URL:-}" ]; then
+  echo "ORCH_API_URL is not set: the README quick start is SKIPPED (it needs a dev server)"
+  SKIPPED=$((SKIPPED + 1))
+else
+  QS="$WORK/quickstart"
+  mkdir -p "$QS"
+  ( cd "$QS" && npm init -y >/dev/null && npm install --no-audit --no-fund "$SDK_DIR" )
+  set +e
+  node scripts/readme-quickstart.mjs "$QS" | tee "$WORK/quickstart.out"
+  set -e
+  QS_PASS=$(grep -c '^ok - ' "$WORK/quickstart.out" || true)
+  QS_FAIL=$(grep -c '^not ok - ' "$WORK/quickstart.out" || true)
+  PASSED=$((PASSED + QS_PASS))
+  FAILED=$((FAILED + QS_FAIL))
+  [ "$QS_PASS" -gt 0 ] || FAILED=$((FAILED + 1))
+  STEP="README quick start"
+  [ "$FAILED" -eq 0 ]
+fi
 STEP="done"

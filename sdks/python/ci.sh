@@ -2,8 +2,10 @@
 # CI for the Python SDK, run from the repo root as `bash sdks/python/ci.sh`.
 # Env: PYTHON (a venv's python; default python3), ORCH_API_URL (a running dev server; without
 # it the dev-server and fault suites are skipped).
-# Steps: install pinned dev deps from PyPI -> mypy --strict -> pytest (unit + dev server +
-# faults) -> python -m build (wheel + sdist) -> install the wheel into a scratch venv and use it.
+# Steps: install pinned dev deps from PyPI -> mypy --strict (package, type tests, a typo file
+# that must be rejected) -> one license text -> pytest (unit + parity with docs/openapi.yaml +
+# dev server + faults) -> python -m build (wheel + sdist) -> install the wheel into a scratch
+# venv, use it and type-check against it -> the README quick start in a fresh project.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -22,6 +24,17 @@ step "install dev dependencies (PyPI)"
 
 step "type check (mypy --strict)"
 "$PY" -m mypy --strict --cache-dir "$HERE/.mypy_cache" src/payment_orchestrator
+
+step "type tests: precise types pinned with assert_type; typos that mypy must reject"
+MYPYPATH="$HERE/src" "$PY" -m mypy --strict --cache-dir "$HERE/.mypy_cache" \
+  tests/typecheck/precise_types.py tests/typecheck/usage.py
+MYPYPATH="$HERE/src" "$PY" tests/typecheck/expect_errors.py tests/typecheck/typos.py
+
+step "one license text (sdks/python/LICENSE is the repository's LICENSE)"
+if [ -f ../../LICENSE ]; then
+  cmp -s LICENSE ../../LICENSE || { echo "sdks/python/LICENSE differs from ../../LICENSE: copy it again"; false; }
+fi
+grep -q '^license = "MIT"$' pyproject.toml
 
 step "tests (unit$( [ -n "${ORCH_API_URL:-}" ] && echo " + dev server at $ORCH_API_URL + faults" ))"
 if [ -z "${ORCH_API_URL:-}" ]; then
@@ -54,8 +67,13 @@ text = zipfile.ZipFile(sys.argv[1]).read(meta).decode()
 reqs = [l for l in text.splitlines() if l.startswith("Requires-Dist:")]
 assert reqs == ["Requires-Dist: httpx<1,>=0.27"], reqs
 assert "Requires-Python: >=3.10" in text
+assert "License-Expression: MIT" in text, "the wheel's metadata does not say MIT"
+lic = [n for n in names if n.endswith(".dist-info/licenses/LICENSE")]
+assert lic, f"the wheel ships no LICENSE: {names}"
+assert zipfile.ZipFile(sys.argv[1]).read(lic[0]).startswith(b"MIT License"), "not the MIT text"
 snames = tarfile.open(sys.argv[2]).getnames()
 assert any(n.endswith("src/payment_orchestrator/py.typed") for n in snames), snames
+assert any(n.endswith("/LICENSE") for n in snames), "the sdist ships no LICENSE"
 print("wheel and sdist contents ok:", sys.argv[1].rsplit("/", 1)[-1])
 PYEOF
 
@@ -87,9 +105,19 @@ AsyncClient(api_key="k")
 print("installed", payment_orchestrator.__version__, "from", pkg)
 PYEOF
 (cd "$SCRATCH/app" && "$SCRATCH/venv/bin/python" smoke.py)
-cp tests/typecheck_usage.py "$SCRATCH/app/"
-(cd "$SCRATCH/app" && "$PY" -m mypy --strict --no-incremental --python-executable "$SCRATCH/venv/bin/python" typecheck_usage.py)
+cp tests/typecheck/usage.py tests/typecheck/precise_types.py tests/typecheck/typos.py tests/typecheck/expect_errors.py "$SCRATCH/app/"
+(cd "$SCRATCH/app" && "$PY" -m mypy --strict --no-incremental --python-executable "$SCRATCH/venv/bin/python" usage.py precise_types.py)
+(cd "$SCRATCH/app" && "$PY" expect_errors.py typos.py --python-executable "$SCRATCH/venv/bin/python")
+
+step "README quick start in a fresh project (install line, client block, receiver block)"
+if [ -n "${ORCH_API_URL:-}" ]; then
+  "$PY" tests/quickstart/run_readme.py README.md "$SCRATCH/quickstart" "$ORCH_API_URL"
+  QUICKSTART="README quick start ran against $ORCH_API_URL"
+else
+  echo "NOT RUN: ORCH_API_URL is not set, so the README quick start cannot reach a dev server"
+  QUICKSTART="README quick start NOT RUN (no ORCH_API_URL)"
+fi
 
 trap - ERR
 echo
-echo "python-sdk: OK - mypy --strict clean; tests: $COUNTS; built $(basename "$WHEEL") + sdist, installed in a scratch venv and imported"
+echo "python-sdk: OK - mypy --strict clean, type tests and typo file as expected; tests: $COUNTS; built $(basename "$WHEEL") + sdist, installed in a scratch venv and imported; $QUICKSTART"

@@ -31,6 +31,10 @@ pub enum ApiError {
     /// The resource's state forbids the operation (422), e.g. refunding a pending payment.
     #[error("{0}")]
     InvalidState(String),
+    /// The tenant has no callback URL, so there is nowhere to send to (422 `no_callback_url`):
+    /// `POST /v1/webhook_endpoint/test` before one is set.
+    #[error("{0}")]
+    NoCallbackUrl(String),
     /// The resource to create exists already (409): e.g. a tenant id taken, by an earlier
     /// request or a concurrent one.
     #[error("{0}")]

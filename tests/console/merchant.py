@@ -10,13 +10,18 @@ class Merchant:
         self.mode = 410
         self.acked: Counter[str] = Counter()
         self.received: Counter[str] = Counter()
+        # The last request per webhook-id: (webhook-timestamp, webhook-signature, raw body), so
+        # a step can verify the signature as a merchant's receiver would.
+        self.requests: dict[str, tuple[str, str, bytes]] = {}
         merchant = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("content-length") or 0)
-                self.rfile.read(length)
+                body = self.rfile.read(length)
                 wid = self.headers.get("webhook-id", "")
+                merchant.requests[wid] = (self.headers.get("webhook-timestamp", ""),
+                                          self.headers.get("webhook-signature", ""), body)
                 merchant.received[wid] += 1
                 status = merchant.mode
                 if 200 <= status < 300:

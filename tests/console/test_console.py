@@ -6,6 +6,9 @@ through the API (urllib), then looked at and acted on through the console.
 from __future__ import annotations
 
 import argparse
+import base64
+import hashlib
+import hmac
 import json
 import re
 import sys
@@ -408,6 +411,68 @@ def step_webhook_endpoint_failing_then_enabled(c: Console) -> None:
         c.login(KEY_A)
 
 
+def demo_callback_secrets() -> list[str]:
+    """Tenant A's callback signing secrets, as the dev server loaded them (infra/tenants.dev.json)."""
+    tenants = json.loads((Path(__file__).resolve().parents[2] / "infra" / "tenants.dev.json").read_text())
+    return next(t["callback_secrets"] for t in tenants["tenants"] if t["id"] == "ten_demo_a")
+
+
+def verify_standard_webhook(secrets: list[str], wid: str, ts: str, sig: str, body: bytes) -> bool:
+    """What a merchant's receiver does (Standard Webhooks v1): HMAC-SHA256 of `id.timestamp.body`."""
+    signed = f"{wid}.{ts}.".encode() + body
+    for secret in secrets:
+        key = base64.b64decode(secret.removeprefix("whsec_"))
+        expected = "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+        if any(hmac.compare_digest(expected, part) for part in sig.split(" ")):
+            return True
+    return False
+
+
+def step_callback_url_and_test_event(c: Console) -> None:
+    """Issue 24: the Settings page changes the callback URL to the test's receiver and sends a
+    test event; the page shows it delivered, the receiver got it and its signature verifies;
+    a failing receiver is shown as failed with its status; then the URL is put back."""
+    m = Merchant()
+    before = c.api.ok("GET", "/v1/settings")["callback_url"]
+    try:
+        m.mode = 200
+        c.go("settings")
+        field = c.css("[data-test=callback-input]")
+        field.clear()
+        field.send_keys(m.url)
+        c.click("[data-test=callback-form] button[type=submit]")
+        c.wait(lambda d: m.url in d.find_element(By.CSS_SELECTOR, "[data-test=callback-current]").text, 10, "the new URL shown")
+        assert c.api.ok("GET", "/v1/settings")["callback_url"] == m.url
+        c.click("[data-test=callback-test]")
+        c.wait(lambda d: d.find_element(By.CSS_SELECTOR, "[data-test=callback-test-state] .badge").get_attribute("data-value") == "delivered",
+               15, "the test event shown delivered")
+        assert c.text("[data-test=callback-test-status]") == "200"
+        assert c.text("[data-test=callback-test-duration]").endswith("ms")
+        evt = c.text("[data-test=callback-test-event]")
+        assert evt.startswith("evt_") and m.acked[evt] == 1, (evt, dict(m.acked))
+        ts, sig, body = m.requests[evt]
+        assert verify_standard_webhook(demo_callback_secrets(), evt, ts, sig, body), "signature verifies"
+        sent = json.loads(body)
+        assert (sent["id"], sent["type"]) == (evt, "webhook.test"), sent
+        c.shot("settings-callback")
+        # A failing endpoint: the page shows the failure and the merchant's status.
+        m.mode = 500
+        c.click("[data-test=callback-test]")
+        c.wait(lambda d: d.find_element(By.CSS_SELECTOR, "[data-test=callback-test-state] .badge").get_attribute("data-value") == "failed",
+               15, "the test event shown failed")
+        assert c.text("[data-test=callback-test-status]") == "500"
+        assert c.text("[data-test=callback-test-error]")
+    finally:
+        m.close()
+        if before is None:
+            c.go("settings")
+            c.click("[data-test=callback-clear]")
+            c.wait(lambda d: not d.find_elements(By.CSS_SELECTOR, "[data-test=callback-clear]"), 10, "the URL removed")
+        else:
+            c.api.ok("PATCH", "/v1/settings", body={"callback_url": before})
+    assert c.api.ok("GET", "/v1/settings")["callback_url"] == before
+
+
 def step_other_tenant_payment_not_found(c: Console) -> None:
     c.go(f"payments/{c.ids['other_tenant']}")
     assert c.ids["other_tenant"] in c.text("[data-test=not-found]")
@@ -805,7 +870,8 @@ STEPS = [
     step_wrong_key_returns_to_login, step_expired_key_mid_session, step_create_payments, step_overview_equals_api,
     step_breaker_open_failover_then_closed, step_payments_list_and_filters, step_detail_attempts_timeline,
     step_refund_double_click_refunds_once, step_make_asaas_primary_for_pix, step_webhook_failed_then_resend_delivered,
-    step_other_tenant_payment_not_found, step_usage, step_settings_keys, step_credentials_section, step_cancel,
+    step_other_tenant_payment_not_found, step_usage, step_settings_keys, step_callback_url_and_test_event,
+    step_credentials_section, step_cancel,
     step_reconciliation, step_language_switch_and_screens,
     # Issue 24.
     step_controls_only_where_they_work, step_payment_detail_for_an_operator, step_search, step_overview_labels_and_charts,

@@ -10,6 +10,7 @@ import {
   APIUserAbortError,
   causeCodeOf,
 } from "./errors.js";
+import type { HttpMethod } from "./operations.js";
 import { VERSION } from "./version.js";
 
 /** The part of a fetch `Response` the SDK uses; any WHATWG-style fetch satisfies it. */
@@ -37,7 +38,7 @@ export interface ResponseMeta {
   readonly headers: Readonly<Record<string, string>>;
   /** `request-id` / `x-request-id` header, or null when the server sent none. */
   readonly requestId: string | null;
-  /** The `Idempotency-Key` sent (POST), the same on every attempt; null for GET/PUT. */
+  /** The `Idempotency-Key` sent (POST), the same on every attempt; null for GET/PUT/PATCH/DELETE. */
   readonly idempotencyKey: string | null;
   /** True when the server answered a stored response (`Idempotent-Replayed: true`). */
   readonly replayed: boolean;
@@ -107,7 +108,7 @@ export interface RequestOptions extends RetrySettings {
 export type QueryValue = string | number | boolean | null | undefined;
 
 export interface RequestSpec {
-  method: "GET" | "POST" | "PUT";
+  method: HttpMethod;
   path: string;
   query?: Record<string, QueryValue> | undefined;
   body?: unknown;
@@ -435,7 +436,7 @@ export class HttpCore {
               status: res.status,
               headers: responseHeaders,
               rawBody: text,
-              body: { error: { type: "invalid_response", code: "invalid_json", message: "expected a JSON object in the response" } },
+              body: { error: { type: "invalid_response", code: "unexpected_response", message: "expected a JSON object in the response" } },
               idempotencyKey,
               attempts: attempt,
               method,

@@ -11,12 +11,123 @@
  * caller can retry the same logical operation later with the same key.
  */
 
-/** The `error` object of an error body: `{"error": {"type", "code", "message", "param"?}}`. */
+/**
+ * Every `error.type` the server sends. Kept equal to the `enum` of
+ * `components.schemas.Error.properties.error.properties.type` in docs/openapi.yaml by a test.
+ */
+export const ERROR_TYPES = [
+  "invalid_request",
+  "authentication",
+  "idempotency",
+  "not_found",
+  "gateway",
+  "internal",
+  "rate_limited",
+] as const;
+
+/** An `error.type` of the server. */
+export type ErrorType = (typeof ERROR_TYPES)[number];
+
+/**
+ * Every `error.code` the server sends, one per kind of problem. Kept equal to the spec's `enum`
+ * of `error.code` by a test (issue 24 enumerates them; `no_callback_url` comes with the settings
+ * routes).
+ */
+export const ERROR_CODES = [
+  // invalid_request: the body and its parameters (400)
+  "body_not_json",
+  "body_not_object",
+  "parameter_missing",
+  "parameter_invalid_integer",
+  "parameter_invalid_type",
+  "parameter_invalid_enum",
+  "parameter_invalid_string",
+  "parameter_invalid_format",
+  "parameter_out_of_range",
+  "parameter_conflict",
+  "parameter_duplicate",
+  "unknown_parameter",
+  "invalid_amount",
+  "amount_exceeds_refundable",
+  "invalid_currency",
+  "currency_not_supported",
+  "invalid_document",
+  "customer_document_required",
+  "invalid_email",
+  "invalid_metadata",
+  "card_token_required",
+  "card_not_allowed",
+  "invalid_card_token",
+  "unknown_gateway",
+  "no_gateway_for_method",
+  "gateway_does_not_support_method",
+  "invalid_routing",
+  "invalid_callback_url",
+  "invalid_credentials",
+  "livemode_required",
+  "invalid_webhook",
+  // gateway: every gateway failed, or a refund/cancel failed at the gateway (502)
+  "gateway_declined",
+  "gateway_invalid",
+  "gateway_unavailable",
+  "gateway_ambiguous",
+  "gateway_misconfigured",
+  "gateway_breaker_open",
+  "gateway_credentials_invalid",
+  "refund_declined",
+  "refund_invalid",
+  "refund_unavailable",
+  "refund_ambiguous",
+  "refund_misconfigured",
+  "refund_breaker_open",
+  "cancel_declined",
+  "cancel_invalid",
+  "cancel_unavailable",
+  "cancel_ambiguous",
+  "cancel_misconfigured",
+  "cancel_breaker_open",
+  // invalid_request: size, state, method, configuration (405/409/413/422)
+  "body_too_large",
+  "resource_exists",
+  "invalid_state",
+  "method_not_allowed",
+  "gateway_not_configured",
+  "no_callback_url",
+  // authentication (401)
+  "unauthenticated",
+  // idempotency (400/409/422)
+  "idempotency_key_invalid",
+  "idempotency_key_in_use",
+  "idempotency_key_reused",
+  // not_found (404)
+  "resource_missing",
+  // gateway: the payment's credentials are gone (409)
+  "gateway_credentials_changed",
+  // rate_limited (429)
+  "rate_limited",
+  // internal (500/503)
+  "dependency_unavailable",
+  "internal_error",
+] as const;
+
+/** An `error.code` of the server. */
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/**
+ * The type and code of the one error the SDK makes itself: a 2xx answer that is not a JSON
+ * object ({@link UnexpectedResponseError}). Never sent by the server.
+ */
+export type SdkErrorType = "invalid_response";
+export type SdkErrorCode = "unexpected_response";
+
+/** The `error` object of an error body: `{"error": {"type", "code", "message", "param"?, "request_id"?}}`. */
 export interface ErrorObject {
-  type: string;
-  code: string;
+  type: ErrorType | SdkErrorType;
+  /** Typed as the known codes; a newer server may send one this SDK does not list yet. */
+  code: ErrorCode | SdkErrorCode;
   message: string;
   param?: string;
+  request_id?: string;
 }
 
 /** Base class of every error thrown by this SDK. */
@@ -63,9 +174,12 @@ export class APIError extends OrchestratorError {
   /** HTTP status. */
   readonly status: number;
   /** `error.type` from the body (`invalid_request`, `authentication`, `idempotency`, ...), or null. */
-  readonly type: string | null;
-  /** `error.code` from the body (`resource_missing`, `idempotency_key_in_use`, ...), or null. */
-  readonly code: string | null;
+  readonly type: ErrorType | SdkErrorType | null;
+  /**
+   * `error.code` from the body (`resource_missing`, `idempotency_key_in_use`, ...), or null.
+   * Compare it with the {@link ErrorCode} literals: a typo fails `tsc`.
+   */
+  readonly code: ErrorCode | SdkErrorCode | null;
   /** `error.param`: the request field at fault, when the server named one. */
   readonly param: string | null;
   /** `request-id` / `x-request-id` response header, or null when the server sent none. */
@@ -122,6 +236,7 @@ export class APIError extends OrchestratorError {
     const { status } = init;
     const type = typeof e.type === "string" ? e.type : undefined;
     const code = typeof e.code === "string" ? e.code : undefined;
+    if (type === "invalid_response") return new UnexpectedResponseError(init);
     if (type === "authentication" || (type === undefined && status === 401)) {
       return new AuthenticationError(init);
     }
@@ -186,6 +301,9 @@ export class ServiceUnavailableError extends APIError {}
 
 /** 500 and other 5xx. */
 export class InternalServerError extends APIError {}
+
+/** A 2xx answer whose body is not a JSON object (code `unexpected_response`): a proxy or a broken deployment. */
+export class UnexpectedResponseError extends APIError {}
 
 export interface ConnectionErrorInit extends RequestContext {
   message: string;

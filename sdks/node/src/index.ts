@@ -1,5 +1,27 @@
-export { Orchestrator, Payments, Refunds, RoutingResource, Gateways, Events, UnmatchedWebhooks } from "./client.js";
-export type { OrchestratorOptions } from "./client.js";
+export {
+  Orchestrator,
+  Operator,
+  DEFAULT_BASE_URL,
+  Payments,
+  Refunds,
+  RoutingResource,
+  Gateways,
+  GatewayCredentialsResource,
+  Events,
+  UnmatchedWebhooks,
+  UsageResource,
+  ApiKeys,
+  WebhookSecretsResource,
+  WebhookEndpointResource,
+  SettingsResource,
+  Audit,
+  Reconciliation,
+  ReconciliationRuns,
+  Tenants,
+} from "./client.js";
+export type { OrchestratorOptions, ClientConfig } from "./client.js";
+export { OPERATIONS, pathOf } from "./operations.js";
+export type { OperationId, Operation, HttpMethod } from "./operations.js";
 export type {
   FetchLike,
   FetchInitLike,
@@ -29,6 +51,9 @@ export {
   RateLimitError,
   ServiceUnavailableError,
   InternalServerError,
+  UnexpectedResponseError,
+  ERROR_TYPES,
+  ERROR_CODES,
   APIConnectionError,
   APITimeoutError,
   APIUserAbortError,
@@ -39,4 +64,5 @@ export {
   WebhookSignatureError,
   WebhookPayloadError,
 } from "./errors.js";
+export type { ErrorType, ErrorCode, ErrorObject, SdkErrorType, SdkErrorCode } from "./errors.js";
 export { VERSION } from "./version.js";

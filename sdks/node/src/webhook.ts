@@ -13,6 +13,8 @@ import {
 } from "./errors.js";
 import type { WebhookEvent } from "./types.js";
 
+const HMAC_SHA256_BYTES = 32;
+
 /** Default tolerance, seconds, in both directions. */
 export const DEFAULT_TOLERANCE_SECONDS = 300;
 
@@ -185,7 +187,9 @@ export class Webhook {
       }
       if (entry.slice(0, comma) !== "v1") continue; // other schemes (e.g. v1a) are not ours
       const decoded = decodeBase64(entry.slice(comma + 1));
-      if (!decoded || decoded.length === 0) {
+      // An HMAC-SHA256 is 32 bytes: anything else cannot be one of ours, so it is malformed
+      // (a header problem), as the Python SDK says too, not a signature that failed to match.
+      if (!decoded || decoded.length !== HMAC_SHA256_BYTES) {
         malformed++;
         continue;
       }

@@ -5,6 +5,8 @@ import { describe, test } from "node:test";
 import {
   APIConnectionError,
   APIError,
+  DEFAULT_BASE_URL,
+  Operator,
   Orchestrator,
   VERSION,
   errors,
@@ -70,8 +72,9 @@ describe("error classes", () => {
   test("a 2xx that is not JSON is an APIError, not a crash", async () => {
     const { c } = make([{ status: 200, body: "oops" }]);
     const err = await c.payments.retrieve("pay_1").catch((e: unknown) => e);
-    assert.ok(err instanceof APIError);
-    assert.equal(err.code, "invalid_json");
+    assert.ok(err instanceof errors.UnexpectedResponseError);
+    assert.equal(err.type, "invalid_response");
+    assert.equal(err.code, "unexpected_response");
   });
 });
 
@@ -159,10 +162,41 @@ describe("requests", () => {
     try {
       const c = new Orchestrator();
       assert.equal(c.baseUrl, "http://env.test");
-      assert.deepEqual(c.settings, { baseUrl: "http://env.test", maxRetries: 2, timeoutMs: 30_000, deadlineMs: undefined });
+      assert.deepEqual(c.config, { baseUrl: "http://env.test", maxRetries: 2, timeoutMs: 30_000, deadlineMs: undefined });
     } finally {
       delete process.env["ORCHESTRATOR_API_KEY"];
       delete process.env["ORCHESTRATOR_BASE_URL"];
+    }
+  });
+
+  test("base URL: the option, else env ORCHESTRATOR_BASE_URL, else the dev server (as in the Python SDK)", () => {
+    delete process.env["ORCHESTRATOR_BASE_URL"];
+    assert.equal(new Orchestrator({ apiKey: "k" }).baseUrl, "http://127.0.0.1:8080");
+    assert.equal(new Orchestrator({ apiKey: "k" }).baseUrl, DEFAULT_BASE_URL);
+    assert.equal(new Operator({ apiKey: "op_x" }).baseUrl, DEFAULT_BASE_URL);
+    process.env["ORCHESTRATOR_BASE_URL"] = "https://pay.example.com";
+    try {
+      assert.equal(new Orchestrator({ apiKey: "k" }).baseUrl, "https://pay.example.com");
+      assert.equal(new Orchestrator({ apiKey: "k", baseUrl: "http://other.test" }).baseUrl, "http://other.test");
+    } finally {
+      delete process.env["ORCHESTRATOR_BASE_URL"];
+    }
+    for (const bad of ["ftp://x", "http://", "http://x/?a=1", "http://x/#f", "127.0.0.1:8080"]) {
+      assert.throws(() => new Orchestrator({ apiKey: "k", baseUrl: bad }), TypeError, bad);
+    }
+  });
+
+  test("the operator key: option or env ORCHESTRATOR_OPERATOR_KEY, never the tenant's variable", () => {
+    process.env["ORCHESTRATOR_API_KEY"] = "sk_env";
+    try {
+      assert.throws(() => new Operator(), /ORCHESTRATOR_OPERATOR_KEY/);
+      process.env["ORCHESTRATOR_OPERATOR_KEY"] = "op_env";
+      const op = new Operator();
+      assert.ok(!inspect(op, { depth: 10, showHidden: true }).includes("op_env"));
+      assert.ok(!JSON.stringify(op).includes("op_env"));
+    } finally {
+      delete process.env["ORCHESTRATOR_API_KEY"];
+      delete process.env["ORCHESTRATOR_OPERATOR_KEY"];
     }
   });
 

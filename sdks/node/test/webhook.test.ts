@@ -126,7 +126,8 @@ describe("Webhook.verify", () => {
       assert.ok(err instanceof WebhookHeaderError || err instanceof WebhookSignatureError, header);
     }
     assert.throws(() => wh.verify(EVENT, headers("evt_01TEST", now, "v1,!!!"), { now }), WebhookHeaderError);
-    assert.throws(() => wh.verify(EVENT, headers("evt_01TEST", now, "v1,AAAA"), { now }), WebhookSignatureError);
+    // Base64, but not 32 bytes: no HMAC-SHA256 at all, so malformed (as in the Python SDK).
+    assert.throws(() => wh.verify(EVENT, headers("evt_01TEST", now, "v1,AAAA"), { now }), WebhookHeaderError);
   });
 
   test("tampered body, tampered id or timestamp, wrong secret: WebhookSignatureError", () => {
@@ -224,4 +225,63 @@ describe("cross-check with the official standardwebhooks package", () => {
     const rotated = new Webhook([NEW, TENANT_A]).generateTestHeaders(EVENT, { msgId: "evt_01TEST", timestamp: now });
     assert.deepEqual(theirs.verify(EVENT, rotated), JSON.parse(EVENT));
   });
+});
+
+/**
+ * The bad-header table both SDKs share (sdks/python/tests has the same cases by the same names):
+ * one defect per case, and the same error class name in Node and Python.
+ */
+describe("bad headers: the table shared with the Python SDK", () => {
+  const secret = TENANT_A;
+  const wh = new Webhook(secret);
+  const now = 1_700_000_000;
+  const id = "evt_01TEST";
+  const sig = wh.sign(id, now, EVENT);
+  const good = headers(id, now, sig);
+  const without = (name: string): Record<string, string> =>
+    Object.fromEntries(Object.entries(good).filter(([k]) => k !== name));
+  const otherScheme = `v1a,${sig.slice(3)}`;
+  const cases: Array<{ name: string; body?: string; headers: Record<string, string>; error: string }> = [
+    { name: "missing webhook-id", headers: without("webhook-id"), error: "WebhookHeaderError" },
+    { name: "missing webhook-timestamp", headers: without("webhook-timestamp"), error: "WebhookHeaderError" },
+    { name: "missing webhook-signature", headers: without("webhook-signature"), error: "WebhookHeaderError" },
+    { name: "empty webhook-signature", headers: { ...good, "webhook-signature": "" }, error: "WebhookHeaderError" },
+    { name: "timestamp not an integer", headers: { ...good, "webhook-timestamp": "12a" }, error: "WebhookHeaderError" },
+    { name: "signature without a version", headers: { ...good, "webhook-signature": "abc" }, error: "WebhookHeaderError" },
+    { name: "signature not base64", headers: { ...good, "webhook-signature": "v1,!!!" }, error: "WebhookHeaderError" },
+    { name: "signature of the wrong length", headers: { ...good, "webhook-signature": "v1,AAAA" }, error: "WebhookHeaderError" },
+    { name: "only another scheme", headers: { ...good, "webhook-signature": otherScheme }, error: "WebhookHeaderError" },
+    {
+      name: "expired timestamp",
+      headers: headers(id, now - 301, wh.sign(id, now - 301, EVENT)),
+      error: "WebhookTimestampError",
+    },
+    {
+      name: "timestamp too far in the future",
+      headers: headers(id, now + 301, wh.sign(id, now + 301, EVENT)),
+      error: "WebhookTimestampError",
+    },
+    { name: "wrong secret", headers: headers(id, now, new Webhook(OLD).sign(id, now, EVENT)), error: "WebhookSignatureError" },
+    { name: "altered body", body: EVENT.replace("succeeded", "failed"), headers: good, error: "WebhookSignatureError" },
+    { name: "altered webhook-id", headers: { ...good, "webhook-id": "evt_02OTHER" }, error: "WebhookSignatureError" },
+  ];
+
+  test("the untouched delivery verifies (so each case below fails for its one defect)", () => {
+    assert.equal(wh.verify(EVENT, good, { now }).id, id);
+  });
+
+  for (const c of cases) {
+    test(`${c.name} -> ${c.error}`, () => {
+      let caught: unknown = null;
+      try {
+        wh.verify(c.body ?? EVENT, c.headers, { now });
+      } catch (e) {
+        caught = e;
+      }
+      assert.ok(caught instanceof WebhookVerificationError, `${c.name}: ${String(caught)}`);
+      assert.equal(caught.name, c.error, `${c.name}: ${caught.message}`);
+      // Subclasses checked by name only: make sure each name is a class of the SDK.
+      assert.ok((errors as Record<string, unknown>)[c.error], c.error);
+    });
+  }
 });

@@ -17,6 +17,7 @@ fn classify(e: &ApiError) -> (u16, &'static str, String) {
         ApiError::NotFound(_) => (404, "not_found", "resource_missing".into()),
         ApiError::AlreadyExists(_) => (409, "invalid_request", "resource_exists".into()),
         ApiError::InvalidState(_) => (422, "invalid_request", "invalid_state".into()),
+        ApiError::NoCallbackUrl(_) => (422, "invalid_request", "no_callback_url".into()),
         ApiError::MethodNotAllowed => (405, "invalid_request", "method_not_allowed".into()),
         ApiError::GatewayNotConfigured { .. } => {
             (422, "invalid_request", "gateway_not_configured".into())

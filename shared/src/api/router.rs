@@ -101,6 +101,8 @@ async fn route(
             | ["v1", "webhook_secrets", "rotate"]
             | ["v1", "webhook_endpoint"]
             | ["v1", "webhook_endpoint", "enable"]
+            | ["v1", "webhook_endpoint", "test"]
+            | ["v1", "settings"]
             | ["v1", "audit"]
             | ["v1", "reconciliation", "runs"]
             | ["v1", "reconciliation", "runs", _]
@@ -170,6 +172,17 @@ async fn route_tenant(
             200,
             svc.enable_webhook_endpoint(who, req.query.as_deref())
                 .await?,
+        )),
+        (["v1", "settings"], &Method::GET) => {
+            Ok(ApiResponse::json(200, svc.get_settings(who).await?))
+        }
+        (["v1", "settings"], &Method::PATCH) => Ok(ApiResponse::json(
+            200,
+            svc.update_settings(who, &req.body).await?,
+        )),
+        (["v1", "webhook_endpoint", "test"], &Method::POST) => Ok(ApiResponse::json(
+            200,
+            svc.send_test_webhook(who, &req.body).await?,
         )),
         (["v1", "webhook_secrets", "rotate"], &Method::POST) => Ok(ApiResponse::json(
             200,

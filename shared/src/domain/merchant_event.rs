@@ -39,10 +39,15 @@ pub enum EventType {
     RefundSucceeded,
     #[serde(rename = "refund.failed")]
     RefundFailed,
+    /// A test event the tenant asked for (`POST /v1/webhook_endpoint/test`): sent once, at
+    /// once, signed like every callback, about no payment and never stored — so the events
+    /// API's `type` filter knows the name but never finds one.
+    #[serde(rename = "webhook.test")]
+    WebhookTest,
 }
 
 /// Every event type, in documentation order (the API's `type` filter accepts exactly these).
-pub const EVENT_TYPES: [EventType; 13] = [
+pub const EVENT_TYPES: [EventType; 14] = [
     EventType::PaymentPending,
     EventType::PaymentRequiresAction,
     EventType::PaymentProcessing,
@@ -56,6 +61,7 @@ pub const EVENT_TYPES: [EventType; 13] = [
     EventType::PaymentLatePaymentReceived,
     EventType::RefundSucceeded,
     EventType::RefundFailed,
+    EventType::WebhookTest,
 ];
 
 impl EventType {
@@ -75,6 +81,7 @@ impl EventType {
             Self::PaymentLatePaymentReceived => "payment.late_payment_received",
             Self::RefundSucceeded => "refund.succeeded",
             Self::RefundFailed => "refund.failed",
+            Self::WebhookTest => "webhook.test",
         }
     }
 

@@ -326,6 +326,15 @@ pub trait TenantStore: Send + Sync {
     /// redo the change).
     async fn replace(&self, tenant: &Tenant) -> Result<(), StoreError>;
 
+    /// [`Self::replace`] for a change that leaves the key list (`api_key_sha256`) as it was at
+    /// `tenant.version` — a callback URL, routing, a name, secrets: the tenant record alone, in
+    /// one conditional write, with no key index write (the keys did not move, and the version
+    /// condition proves the stored list is the one the caller read). `Conflict` as `replace`.
+    /// The default is `replace` itself, which is always correct, only dearer.
+    async fn replace_keeping_keys(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        self.replace(tenant).await
+    }
+
     /// Every tenant (the operator's listing; a scan, not for request paths).
     async fn list(&self) -> Result<Vec<Tenant>, StoreError>;
 

@@ -111,6 +111,15 @@ struct TenantPatch {
     name: Option<String>,
     #[serde(default)]
     rate_limit_per_minute: Option<u32>,
+    /// Absent: unchanged; `null`: removed; a URL: set (the rules of `PATCH /v1/settings`).
+    #[serde(default, deserialize_with = "present")]
+    callback_url: Option<Value>,
+}
+
+/// Keeps a field that is present, even as `null` (`Some(Value::Null)`), apart from an absent
+/// one (`None`, through `#[serde(default)]`): `null` means "remove".
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
 }
 
 /// Most requests per minute an operator may grant one tenant.
@@ -275,7 +284,8 @@ impl Orchestrator {
         .to_string())
     }
 
-    /// `PATCH /v1/admin/tenants/{id}`: disable/enable, rename, set the rate limit. Takes effect
+    /// `PATCH /v1/admin/tenants/{id}`: disable/enable, rename, set the rate limit or the
+    /// callback URL (`null` removes it; audited as `settings.callback_url` too). Takes effect
     /// at once on this instance and within the tenant cache period elsewhere.
     pub async fn admin_patch_tenant(
         &self,
@@ -305,9 +315,19 @@ impl Orchestrator {
                 format!("at most {MAX_RATE_LIMIT}"),
             ));
         }
-        let (t, before) = self
+        let callback_url = patch
+            .callback_url
+            .as_ref()
+            .map(|raw| {
+                super::settings_api::parse_callback_url(raw, self.config.allow_loopback_callbacks)
+            })
+            .transpose()?;
+        let (t, (before, url_before)) = self
             .modify_tenant(&tid, |t| {
-                let before = tenant_view(t);
+                let before = (tenant_view(t), t.callback_url.clone());
+                if let Some(u) = &callback_url {
+                    t.callback_url = u.clone();
+                }
                 if let Some(d) = patch.disabled {
                     t.disabled = d;
                 }
@@ -323,6 +343,18 @@ impl Orchestrator {
         let after = tenant_view(&t);
         self.audit(&t.id, "operator", "tenant.update", before, after.clone())
             .await;
+        if url_before != t.callback_url {
+            // The tenant's own audit shows who moved its callbacks, whichever route did it.
+            let show = |u: &Option<CallbackUrl>| json!({"callback_url": u.as_ref().map(CallbackUrl::as_str)});
+            self.audit(
+                &t.id,
+                "operator",
+                "settings.callback_url",
+                show(&url_before),
+                show(&t.callback_url),
+            )
+            .await;
+        }
         Ok(after.to_string())
     }
 

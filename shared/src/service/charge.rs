@@ -135,10 +135,10 @@ impl<'a> CreateRun<'a> {
             metadata: new.metadata.clone(),
             customer: new.customer.clone(),
             card_token: None,
-            callback_url: new
-                .callback_url
-                .clone()
-                .or_else(|| tenant.callback_url.clone()),
+            // Only the payment's own URL is kept: without one, each delivery goes to the
+            // tenant's callback URL as it is then (`webhooks::delivery`), so a changed URL
+            // reaches the events of payments made before the change too.
+            callback_url: new.callback_url.clone(),
             pix: None,
             boleto: None,
             next_action: None,

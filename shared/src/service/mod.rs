@@ -24,9 +24,11 @@ mod reconcile;
 mod reconciliation;
 mod refunds;
 mod routing;
+mod settings_api;
 mod sweeper;
 mod usage_api;
 mod webhook_endpoint;
+mod webhook_test;
 pub mod webhooks;
 
 pub use breaker::Breakers;
@@ -47,3 +49,4 @@ pub use sweeper::{SweepReport, SWEEP_BATCH, SWEEP_GRACE_SECONDS, SWEEP_PASS_SECO
 pub use usage_api::{
     month_bounds, parse_month, RecountDiff, RecountReport, UsageQuery, MAX_SERIES_DAYS,
 };
+pub use webhook_test::TEST_TIMEOUT;

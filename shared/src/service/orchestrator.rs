@@ -108,6 +108,10 @@ pub struct Orchestrator {
     pub(crate) reconciliation: Option<Arc<dyn crate::ports::ReconciliationStore>>,
     /// Merchant callback endpoints' health (`/v1/webhook_endpoint`).
     pub(crate) endpoints: Option<Arc<dyn crate::ports::EndpointHealthStore>>,
+    /// The worker's callback sender (same timeouts, no redirects, SSRF guard unless loopback
+    /// callbacks are allowed), for the test event `POST /v1/webhook_endpoint/test` sends; built
+    /// on first use, so a cold start pays nothing for it.
+    pub(crate) callback_sender: std::sync::OnceLock<Arc<dyn crate::ports::CallbackSender>>,
 }
 
 /// Attempt code (and API error code) of a gateway a live tenant has no credentials for.
@@ -189,7 +193,14 @@ impl Orchestrator {
             keys_touched: Mutex::new(HashMap::new()),
             audit: None,
             reconciliation: None,
+            callback_sender: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Sends test events with `sender` instead of the default `HttpCallbackSender`.
+    pub fn with_callback_sender(self, sender: Arc<dyn crate::ports::CallbackSender>) -> Self {
+        let _ = self.callback_sender.set(sender);
+        self
     }
 
     /// Keeps breaker state in `store` (DynamoDB in deployments, so every instance shares it)
@@ -541,7 +552,14 @@ impl Orchestrator {
             if next == before {
                 return Ok((in_mode(next), out));
             }
-            match self.tenants.replace(&next).await {
+            // A change that leaves the keys alone (callback URL, routing, secrets) is the
+            // tenant record's one conditional write; only a key change rewrites the key index.
+            let stored = if next.api_key_sha256 == before.api_key_sha256 {
+                self.tenants.replace_keeping_keys(&next).await
+            } else {
+                self.tenants.replace(&next).await
+            };
+            match stored {
                 Ok(()) => {
                     self.forget_tenant(id);
                     next.version += 1;

@@ -9,9 +9,10 @@ from typing import TypeVar
 
 import httpx
 
-from . import _calls
+from . import _resources_async
 from ._base import (
     _UNSET,
+    OPERATOR_KEY_ENV,
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_MAX_RETRIES,
     DEFAULT_MAX_RETRY_DELAY,
@@ -21,24 +22,15 @@ from ._base import (
 from ._calls import PageData
 from ._core import Call, CallState, Done, OnRetry
 from .pagination import AsyncPage, AsyncPageRequest
-from .types import (
-    Event,
-    GatewayList,
-    Payment,
-    PaymentCreateParams,
-    Refund,
-    RefundCreateParams,
-    Routing,
-    RoutingParams,
-    UnmatchedWebhook,
-)
 
 T = TypeVar("T")
 
 
-class AsyncClient(BaseClient):
-    """Asyncio client; see :class:`Client` for the settings. ``on_retry`` may be a plain
-    function or a coroutine function. Use ``async with`` (or ``await client.close()``)."""
+Self = TypeVar("Self", bound="_AsyncClient")
+
+
+class _AsyncClient(BaseClient):
+    """Sending, retrying and paging for :class:`AsyncClient` and :class:`AsyncOperatorClient`."""
 
     def __init__(
         self,
@@ -71,15 +63,10 @@ class AsyncClient(BaseClient):
         self._init_resources()
 
     def _init_resources(self) -> None:
-        self.payments = AsyncPayments(self)
-        self.refunds = AsyncRefunds(self)
-        self.routing = AsyncRoutingResource(self)
-        self.gateways = AsyncGateways(self)
-        self.events = AsyncEvents(self)
-        self.unmatched_webhooks = AsyncUnmatchedWebhooks(self)
+        raise NotImplementedError
 
     def with_options(
-        self,
+        self: Self,
         *,
         max_retries: int = _UNSET,
         timeout: float = _UNSET,
@@ -87,9 +74,9 @@ class AsyncClient(BaseClient):
         deadline: float | None = _UNSET,
         max_retry_delay: float = _UNSET,
         on_retry: OnRetry | None = _UNSET,
-    ) -> AsyncClient:
+    ) -> Self:
         """A client with some settings changed, sharing this one's connections."""
-        clone = object.__new__(AsyncClient)
+        clone = object.__new__(type(self))
         clone._api_key = self._api_key
         clone._options = self._changed_options(
             max_retries=max_retries,
@@ -144,89 +131,41 @@ class AsyncClient(BaseClient):
         if self._owns_http:
             await self._http.aclose()
 
-    async def __aenter__(self) -> AsyncClient:
+    async def __aenter__(self: Self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
 
-class _AsyncResource:
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
+class AsyncClient(_AsyncClient):
+    """Asyncio client for a tenant key; see :class:`Client` for the settings and defaults.
+    ``on_retry`` may be a plain function or a coroutine function. Use ``async with`` (or
+    ``await client.close()``)."""
+
+    def _init_resources(self) -> None:
+        r = _resources_async
+        self.payments = r.AsyncPayments(self)
+        self.refunds = r.AsyncRefunds(self)
+        self.routing = r.AsyncRoutingResource(self)
+        self.gateways = r.AsyncGateways(self)
+        self.gateway_credentials = r.AsyncGatewayCredentialsResource(self)
+        self.events = r.AsyncEvents(self)
+        self.unmatched_webhooks = r.AsyncUnmatchedWebhooks(self)
+        self.webhook_endpoint = r.AsyncWebhookEndpointResource(self)
+        self.webhook_secrets = r.AsyncWebhookSecretsResource(self)
+        self.usage = r.AsyncUsageResource(self)
+        self.api_keys = r.AsyncApiKeys(self)
+        self.audit = r.AsyncAudit(self)
+        self.reconciliation = r.AsyncReconciliation(self)
+        self.settings = r.AsyncSettingsResource(self)
 
 
-class AsyncPayments(_AsyncResource):
-    async def create(
-        self, params: PaymentCreateParams, *, idempotency_key: str | None = None
-    ) -> Payment:
-        """Creates a payment (201). Without ``idempotency_key`` a UUIDv4 is generated for this
-        call and reused by its retries; read it back as ``payment.idempotency_key``."""
-        return await self._client.request(_calls.payment_create(params, idempotency_key))
+class AsyncOperatorClient(_AsyncClient):
+    """Asyncio client for the operator key: ``tenants.create/list/update`` (env
+    ``ORCHESTRATOR_OPERATOR_KEY`` by default)."""
 
-    async def retrieve(self, payment_id: str) -> Payment:
-        return await self._client.request(_calls.payment_retrieve(payment_id))
+    _key_env = OPERATOR_KEY_ENV
 
-    async def refresh(self, payment_id: str) -> Payment:
-        """Re-syncs a non-final payment from its gateway (``?refresh=true``; reads only)."""
-        return await self._client.request(_calls.payment_retrieve(payment_id, refresh=True))
-
-    def list(
-        self,
-        *,
-        limit: int | None = None,
-        reference: str | None = None,
-        status: str | None = None,
-        starting_after: str | None = None,
-    ) -> AsyncPageRequest[Payment]:
-        """``await`` it for the first page, or ``async for`` over it (or over the awaited page)
-        for every item. ``limit`` is the page size (1-100)."""
-        pages = _calls.payment_pages(limit=limit, reference=reference, status=status)
-        return self._client._pages(pages, starting_after)
-
-
-class AsyncRefunds(_AsyncResource):
-    async def create(
-        self,
-        payment_id: str,
-        params: RefundCreateParams | None = None,
-        *,
-        idempotency_key: str | None = None,
-    ) -> Refund:
-        return await self._client.request(
-            _calls.refund_create(payment_id, params, idempotency_key)
-        )
-
-
-class AsyncRoutingResource(_AsyncResource):
-    async def update(self, routing: RoutingParams) -> Routing:
-        return await self._client.request(_calls.routing_update(routing))
-
-
-class AsyncGateways(_AsyncResource):
-    async def list(self) -> GatewayList:
-        return await self._client.request(_calls.gateways_list())
-
-
-class AsyncEvents(_AsyncResource):
-    def list(
-        self,
-        *,
-        limit: int | None = None,
-        type: str | None = None,  # noqa: A002 - the API's parameter name
-        payment_id: str | None = None,
-        starting_after: str | None = None,
-    ) -> AsyncPageRequest[Event]:
-        pages = _calls.event_pages(limit=limit, type=type, payment_id=payment_id)
-        return self._client._pages(pages, starting_after)
-
-    async def retrieve(self, event_id: str) -> Event:
-        return await self._client.request(_calls.event_retrieve(event_id))
-
-    async def resend(self, event_id: str, *, idempotency_key: str | None = None) -> Event:
-        return await self._client.request(_calls.event_resend(event_id, idempotency_key))
-
-
-class AsyncUnmatchedWebhooks(_AsyncResource):
-    def list(self, *, limit: int | None = None) -> AsyncPageRequest[UnmatchedWebhook]:
-        return self._client._pages(_calls.unmatched_pages(limit=limit), None)
+    def _init_resources(self) -> None:
+        self.tenants = _resources_async.AsyncTenants(self)

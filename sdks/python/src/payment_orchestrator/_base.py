@@ -11,6 +11,8 @@ from ._core import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_MAX_RETRY_DELAY,
     DEFAULT_TIMEOUT,
+    API_KEY_ENV,
+    OPERATOR_KEY_ENV,
     OnRetry,
     Options,
     Secret,
@@ -24,6 +26,8 @@ _UNSET: Any = object()
 class BaseClient:
     _api_key: Secret
     _options: Options
+    _key_env: str = API_KEY_ENV
+    """The environment variable read when no ``api_key`` is passed."""
 
     def _configure(
         self,
@@ -37,7 +41,7 @@ class BaseClient:
         on_retry: OnRetry | None,
         default_headers: Mapping[str, str] | None,
     ) -> None:
-        self._api_key = resolve_api_key(api_key)
+        self._api_key = resolve_api_key(api_key, self._key_env)
         self._options = Options(
             base_url=resolve_base_url(base_url),
             max_retries=max_retries,
@@ -77,6 +81,7 @@ class BaseClient:
 __all__ = [
     "BaseClient",
     "_UNSET",
+    "OPERATOR_KEY_ENV",
     "DEFAULT_CONNECT_TIMEOUT",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_MAX_RETRY_DELAY",

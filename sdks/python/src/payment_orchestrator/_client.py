@@ -8,9 +8,10 @@ from typing import TypeVar
 
 import httpx
 
-from . import _calls
+from . import _resources_sync
 from ._base import (
     _UNSET,
+    OPERATOR_KEY_ENV,
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_MAX_RETRIES,
     DEFAULT_MAX_RETRY_DELAY,
@@ -20,29 +21,15 @@ from ._base import (
 from ._calls import PageData
 from ._core import Call, CallState, Done, OnRetry
 from .pagination import Page
-from .types import (
-    Event,
-    GatewayList,
-    Payment,
-    PaymentCreateParams,
-    Refund,
-    RefundCreateParams,
-    Routing,
-    RoutingParams,
-    UnmatchedWebhook,
-)
 
 T = TypeVar("T")
 
 
-class Client(BaseClient):
-    """Synchronous client. Use it as a context manager (or call :meth:`close`).
+Self = TypeVar("Self", bound="_SyncClient")
 
-    ``max_retries`` retries (2 by default) are made for connection errors, timeouts, 408, 429,
-    500, 503, 504 and 409 ``idempotency_key_in_use``, with one ``Idempotency-Key`` per logical
-    call. ``timeout`` is per attempt (connect ``connect_timeout``); ``deadline`` optionally
-    bounds the whole call including retries and waits.
-    """
+
+class _SyncClient(BaseClient):
+    """Sending, retrying and paging for :class:`Client` and :class:`OperatorClient`."""
 
     def __init__(
         self,
@@ -75,15 +62,10 @@ class Client(BaseClient):
         self._init_resources()
 
     def _init_resources(self) -> None:
-        self.payments = Payments(self)
-        self.refunds = Refunds(self)
-        self.routing = RoutingResource(self)
-        self.gateways = Gateways(self)
-        self.events = Events(self)
-        self.unmatched_webhooks = UnmatchedWebhooks(self)
+        raise NotImplementedError
 
     def with_options(
-        self,
+        self: Self,
         *,
         max_retries: int = _UNSET,
         timeout: float = _UNSET,
@@ -91,9 +73,9 @@ class Client(BaseClient):
         deadline: float | None = _UNSET,
         max_retry_delay: float = _UNSET,
         on_retry: OnRetry | None = _UNSET,
-    ) -> Client:
+    ) -> Self:
         """A client with some settings changed, sharing this one's connections."""
-        clone = object.__new__(Client)
+        clone = object.__new__(type(self))
         clone._api_key = self._api_key
         clone._options = self._changed_options(
             max_retries=max_retries,
@@ -139,89 +121,55 @@ class Client(BaseClient):
         if self._owns_http:
             self._http.close()
 
-    def __enter__(self) -> Client:
+    def __enter__(self: Self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
 
-class _Resource:
-    def __init__(self, client: Client) -> None:
-        self._client = client
 
 
-class Payments(_Resource):
-    def create(self, params: PaymentCreateParams, *, idempotency_key: str | None = None) -> Payment:
-        """Creates a payment (201). Without ``idempotency_key`` a UUIDv4 is generated for this
-        call and reused by its retries; read it back as ``payment.idempotency_key``."""
-        return self._client.request(_calls.payment_create(params, idempotency_key))
+class Client(_SyncClient):
+    """Synchronous client for a tenant key (``sk_test_…`` / ``sk_live_…``). Use it as a
+    context manager (or call :meth:`close`).
 
-    def retrieve(self, payment_id: str) -> Payment:
-        return self._client.request(_calls.payment_retrieve(payment_id))
+    ``api_key`` defaults to env ``ORCHESTRATOR_API_KEY``; ``base_url`` to env
+    ``ORCHESTRATOR_BASE_URL``, else ``http://127.0.0.1:8080`` (the dev server). A malformed
+    ``base_url`` raises :class:`~payment_orchestrator.errors.ConfigurationError` here, not at
+    the first call. ``max_retries`` retries (2 by default) are made for connection errors,
+    timeouts, 408, 429, 500, 503, 504 and 409 ``idempotency_key_in_use``, with one
+    ``Idempotency-Key`` per logical call. ``timeout`` is per attempt (connect
+    ``connect_timeout``); ``deadline`` optionally bounds the whole call including retries.
+    """
 
-    def refresh(self, payment_id: str) -> Payment:
-        """Re-syncs a non-final payment from its gateway (``?refresh=true``; reads only)."""
-        return self._client.request(_calls.payment_retrieve(payment_id, refresh=True))
-
-    def list(
-        self,
-        *,
-        limit: int | None = None,
-        reference: str | None = None,
-        status: str | None = None,
-        starting_after: str | None = None,
-    ) -> Page[Payment]:
-        """Newest first. ``limit`` is the page size (1-100); iterate the page for every item."""
-        pages = _calls.payment_pages(limit=limit, reference=reference, status=status)
-        return self._client._page(pages, starting_after)
-
-
-class Refunds(_Resource):
-    def create(
-        self,
-        payment_id: str,
-        params: RefundCreateParams | None = None,
-        *,
-        idempotency_key: str | None = None,
-    ) -> Refund:
-        """Refunds ``params["amount"]`` (or everything left). Answers the refund with the
-        updated payment embedded."""
-        return self._client.request(_calls.refund_create(payment_id, params, idempotency_key))
+    def _init_resources(self) -> None:
+        r = _resources_sync
+        self.payments = r.Payments(self)
+        self.refunds = r.Refunds(self)
+        self.routing = r.RoutingResource(self)
+        self.gateways = r.Gateways(self)
+        self.gateway_credentials = r.GatewayCredentialsResource(self)
+        self.events = r.Events(self)
+        self.unmatched_webhooks = r.UnmatchedWebhooks(self)
+        self.webhook_endpoint = r.WebhookEndpointResource(self)
+        self.webhook_secrets = r.WebhookSecretsResource(self)
+        self.usage = r.UsageResource(self)
+        self.api_keys = r.ApiKeys(self)
+        self.audit = r.Audit(self)
+        self.reconciliation = r.Reconciliation(self)
+        self.settings = r.SettingsResource(self)
 
 
-class RoutingResource(_Resource):
-    def update(self, routing: RoutingParams) -> Routing:
-        """Replaces the gateway order of the methods given, e.g. ``{"pix": ["asaas", "efi"]}``."""
-        return self._client.request(_calls.routing_update(routing))
+class OperatorClient(_SyncClient):
+    """Synchronous client for the operator key (``/v1/admin``): ``tenants.create/list/update``.
 
+    ``api_key`` defaults to env ``ORCHESTRATOR_OPERATOR_KEY``; everything else is as
+    :class:`Client`.
+    """
 
-class Gateways(_Resource):
-    def list(self) -> GatewayList:
-        return self._client.request(_calls.gateways_list())
+    _key_env = OPERATOR_KEY_ENV
 
+    def _init_resources(self) -> None:
+        self.tenants = _resources_sync.Tenants(self)
 
-class Events(_Resource):
-    def list(
-        self,
-        *,
-        limit: int | None = None,
-        type: str | None = None,  # noqa: A002 - the API's parameter name
-        payment_id: str | None = None,
-        starting_after: str | None = None,
-    ) -> Page[Event]:
-        """Newest first. ``limit`` is the page size (1-100); iterate the page for every item."""
-        pages = _calls.event_pages(limit=limit, type=type, payment_id=payment_id)
-        return self._client._page(pages, starting_after)
-
-    def retrieve(self, event_id: str) -> Event:
-        return self._client.request(_calls.event_retrieve(event_id))
-
-    def resend(self, event_id: str, *, idempotency_key: str | None = None) -> Event:
-        """Queues the event again (202): same ``webhook-id`` and body."""
-        return self._client.request(_calls.event_resend(event_id, idempotency_key))
-
-
-class UnmatchedWebhooks(_Resource):
-    def list(self, *, limit: int | None = None) -> Page[UnmatchedWebhook]:
-        return self._client._page(_calls.unmatched_pages(limit=limit), None)

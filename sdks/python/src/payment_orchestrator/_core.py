@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -44,6 +45,7 @@ RETRYABLE_STATUSES = frozenset({408, 429, 500, 503, 504})
 404, 413, 422 and 502 (a stored gateway outcome) never are."""
 
 API_KEY_ENV = "ORCHESTRATOR_API_KEY"
+OPERATOR_KEY_ENV = "ORCHESTRATOR_OPERATOR_KEY"
 BASE_URL_ENV = "ORCHESTRATOR_BASE_URL"
 
 
@@ -113,22 +115,55 @@ class Options:
 
     def __post_init__(self) -> None:
         if self.max_retries < 0:
-            raise ValueError("max_retries must be >= 0")
+            raise errors.ConfigurationError("max_retries must be >= 0")
         if self.timeout <= 0 or self.connect_timeout <= 0:
-            raise ValueError("timeouts must be > 0")
+            raise errors.ConfigurationError("timeouts must be > 0")
         if self.deadline is not None and self.deadline <= 0:
-            raise ValueError("deadline must be > 0 (or None)")
+            raise errors.ConfigurationError("deadline must be > 0 (or None)")
 
 
-def resolve_api_key(api_key: str | None) -> Secret:
-    key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
+def resolve_api_key(api_key: str | None, env: str = API_KEY_ENV) -> Secret:
+    key = api_key if api_key is not None else os.environ.get(env)
     if not key or not key.strip():
-        raise ValueError(f"an API key is required: pass api_key=... or set {API_KEY_ENV}")
+        raise errors.ConfigurationError(f"an API key is required: pass api_key=... or set {env}")
     return Secret(key.strip())
 
 
 def resolve_base_url(base_url: str | None) -> str:
-    url = base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
+    """The argument, else env ``ORCHESTRATOR_BASE_URL``, else the dev server; checked now so
+    that a typo fails when the client is built, not on the first (maybe money-moving) call."""
+    source = "base_url"
+    url = base_url
+    if not url:
+        url, source = os.environ.get(BASE_URL_ENV), BASE_URL_ENV
+    if not url:
+        return DEFAULT_BASE_URL
+    return validate_base_url(url, source)
+
+
+def validate_base_url(url: str, source: str = "base_url") -> str:
+    """``http(s)://host[:port][/prefix]`` without credentials, query or fragment; the trailing
+    ``/`` is dropped. Raises :class:`errors.ConfigurationError` (a ``ValueError``)."""
+    if not isinstance(url, str):
+        raise errors.ConfigurationError(f"{source} must be a string, got {type(url).__name__}")
+    if url != url.strip() or any(c.isspace() or ord(c) < 0x20 for c in url):
+        raise errors.ConfigurationError(f"{source} {url!r} contains whitespace or control characters")
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises on a non-numeric or out-of-range port
+    except ValueError as e:
+        raise errors.ConfigurationError(f"{source} {url!r} is not a valid URL: {e}") from None
+    if parts.scheme not in ("http", "https"):
+        raise errors.ConfigurationError(
+            f"{source} {url!r} must start with http:// or https:// (e.g. http://127.0.0.1:8080)"
+        )
+    if not parts.hostname:
+        raise errors.ConfigurationError(f"{source} {url!r} has no host")
+    if parts.username is not None or parts.password is not None:
+        raise errors.ConfigurationError(f"{source} must not carry credentials: pass api_key instead")
+    if parts.query or parts.fragment or url.endswith(("?", "#")):
+        raise errors.ConfigurationError(f"{source} {url!r} must not have a query or a fragment")
+    del port
     return url.rstrip("/")
 
 
@@ -248,7 +283,7 @@ def retry_delay(
 
 def error_class(status: int, type_: str | None, code: str | None) -> type[errors.APIError]:
     """The exception class for an error answer: by ``error.type``/``code``, then by status."""
-    if status == 429 or type_ == "rate_limit":
+    if status == 429 or type_ in ("rate_limited", "rate_limit"):
         return errors.RateLimitError
     if type_ == "idempotency":
         if code == "idempotency_key_in_use" or (code is None and status == 409):

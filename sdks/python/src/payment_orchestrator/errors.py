@@ -18,8 +18,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .literals import ErrorCode, ErrorType
+
 __all__ = [
     "PaymentOrchestratorError",
+    "ConfigurationError",
     "APIError",
     "BadRequestError",
     "InvalidRequestError",
@@ -49,13 +52,20 @@ __all__ = [
 ]
 
 
+def _as_enum(value: str | None) -> Any:
+    """A string from the server, typed by the attribute it is stored in (never rejected)."""
+    return value
+
+
 class PaymentOrchestratorError(Exception):
     """Base class of every error raised by this SDK."""
 
     message: str
     status: int | None
-    type: str | None
-    code: str | None
+    type: ErrorType | None
+    """``error.type``; typed with the spec's enum so a misspelt comparison fails mypy."""
+    code: ErrorCode | None
+    """``error.code``; a code the server adds later still arrives as its string."""
     param: str | None
     request_id: str | None
     idempotency_key: str | None
@@ -84,8 +94,8 @@ class PaymentOrchestratorError(Exception):
         super().__init__(message)
         self.message = message
         self.status = status
-        self.type = type
-        self.code = code
+        self.type = _as_enum(type)
+        self.code = _as_enum(code)
         self.param = param
         self.request_id = request_id
         self.idempotency_key = idempotency_key
@@ -118,6 +128,11 @@ class PaymentOrchestratorError(Exception):
             f"code={self.code!r}, message={self.message!r}, request_id={self.request_id!r}, "
             f"idempotency_key={self.idempotency_key!r})"
         )
+
+
+class ConfigurationError(PaymentOrchestratorError, ValueError):
+    """The client was built with a bad setting (no API key, a malformed ``base_url``): raised
+    by the constructor, before any request. Also a ``ValueError``."""
 
 
 # --- the server answered with an error ---------------------------------------------------------

@@ -1,4 +1,6 @@
-"""Request parameters (``TypedDict``) and response objects (dataclasses).
+"""Response objects (dataclasses) of payments, refunds, events, gateways and callbacks; the
+request parameters live in :mod:`.params` (re-exported here for older imports) and the
+account-side objects in :mod:`.account`.
 
 Response objects are tolerant: a missing field becomes ``None`` (or an empty value), and every
 object keeps the full JSON it was built from in ``raw``, so fields the server adds later are
@@ -9,7 +11,29 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypedDict
+from typing import Any
+
+from .literals import (
+    AttemptOutcome,
+    BreakerState,
+    Currency,
+    DeliveryState,
+    EventType,
+    GatewayName,
+    LatePaymentSource,
+    PaymentMethod,
+    PaymentStatus,
+    RefundStatus,
+)
+from .params import (
+    CardParams,
+    CustomerParams,
+    EventListParams,
+    PaymentCreateParams,
+    PaymentListParams,
+    RefundCreateParams,
+    RoutingParams,
+)
 
 __all__ = [
     "PaymentMethod",
@@ -26,6 +50,7 @@ __all__ = [
     "NextAction",
     "Failure",
     "Attempt",
+    "LatePayment",
     "Refund",
     "Payment",
     "DeliveryAttempt",
@@ -37,70 +62,6 @@ __all__ = [
     "UnmatchedWebhook",
     "WebhookEvent",
 ]
-
-PaymentMethod = Literal["pix", "card", "boleto"]
-
-# --- parameters ---------------------------------------------------------------------------------
-
-
-class _CustomerRequired(TypedDict):
-    name: str
-
-
-class CustomerParams(_CustomerRequired, total=False):
-    document: str
-    """CPF or CNPJ, with check digits (required for boleto)."""
-    email: str
-
-
-class CardParams(TypedDict):
-    tokens: dict[str, str]
-    """Gateway name -> card token at that gateway, e.g. ``{"stripe": "pm_card_visa"}``."""
-
-
-class _PaymentCreateRequired(TypedDict):
-    amount: int
-    """Integer minor units (centavos)."""
-    currency: str
-    method: PaymentMethod
-
-
-class PaymentCreateParams(_PaymentCreateRequired, total=False):
-    customer: CustomerParams
-    card: CardParams
-    description: str
-    reference: str
-    metadata: dict[str, str]
-    gateway: str
-    """Pin one gateway (``efi``, ``stripe``, ``asaas``)."""
-    callback_url: str
-
-
-class PaymentListParams(TypedDict, total=False):
-    reference: str
-    status: str
-    limit: int
-    starting_after: str
-
-
-class RefundCreateParams(TypedDict, total=False):
-    amount: int
-    """Omit to refund everything left."""
-    reason: str
-
-
-class RoutingParams(TypedDict, total=False):
-    pix: list[str]
-    card: list[str]
-    boleto: list[str]
-
-
-class EventListParams(TypedDict, total=False):
-    type: str
-    payment_id: str
-    limit: int
-    starting_after: str
-
 
 # --- tolerant readers ---------------------------------------------------------------------------
 
@@ -141,6 +102,35 @@ def _bool(d: Mapping[str, Any], k: str) -> bool:
 def _list(d: Mapping[str, Any], k: str) -> list[Any]:
     v = d.get(k)
     return v if isinstance(v, list) else []
+
+
+def _lit(d: Mapping[str, Any], k: str) -> Any:
+    """A ``Literal``-typed field. The value is passed through as received (a value the
+    server adds later is kept, never replaced); the field's annotation gives the type."""
+    v = d.get(k)
+    return v if isinstance(v, str) else ""
+
+
+def _opt_lit(d: Mapping[str, Any], k: str) -> Any:
+    v = d.get(k)
+    return v if isinstance(v, str) else None
+
+
+def _as_lit(v: str) -> Any:
+    """A string received where the spec has an enum, typed as that enum's ``Literal``."""
+    return v
+
+
+def _str_list(v: Any) -> list[Any]:
+    """A list of enum strings (``Literal``-typed by the caller's annotation)."""
+    return [x for x in v if isinstance(x, str)] if isinstance(v, list) else []
+
+
+def routing_map(r: Any) -> dict[Any, list[Any]]:
+    """``{"pix": ["efi", ...], ...}`` as received; non-list entries are dropped."""
+    if not isinstance(r, dict):
+        return {}
+    return {k: _str_list(v) for k, v in r.items() if isinstance(k, str) and isinstance(v, list)}
 
 
 def _str_map(v: Any) -> dict[str, str]:
@@ -224,11 +214,32 @@ class Failure:
 
 
 @dataclass(frozen=True, kw_only=True)
+class LatePayment:
+    amount: int
+    currency: Currency
+    gateway_payment_id: str
+    source: LatePaymentSource
+    received_at: str
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> LatePayment:
+        return cls(
+            amount=_int(d, "amount"),
+            currency=_lit(d, "currency"),
+            gateway_payment_id=_str(d, "gateway_payment_id"),
+            source=_lit(d, "source"),
+            received_at=_str(d, "received_at"),
+            raw=dict(d),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
 class Attempt:
     """One gateway call made for a payment."""
 
-    gateway: str
-    outcome: str
+    gateway: GatewayName
+    outcome: AttemptOutcome
     code: str | None
     duration_ms: int
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -236,8 +247,8 @@ class Attempt:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Attempt:
         return cls(
-            gateway=_str(d, "gateway"),
-            outcome=_str(d, "outcome"),
+            gateway=_lit(d, "gateway"),
+            outcome=_lit(d, "outcome"),
             code=_opt_str(d, "code"),
             duration_ms=_int(d, "duration_ms"),
             raw=dict(d),
@@ -273,12 +284,12 @@ class Refund(_Result):
 
     id: str
     amount: int
-    status: str
+    status: RefundStatus
     gateway_refund_id: str | None
     reason: str | None
     created_at: str
     payment_id: str | None = None
-    currency: str | None = None
+    currency: Currency | None = None
     payment: Payment | None = None
     livemode: bool | None = None
     """The refund's mode; ``None`` inside ``Payment.refunds`` (see the payment's)."""
@@ -289,12 +300,12 @@ class Refund(_Result):
         return cls(
             id=_str(d, "id"),
             amount=_int(d, "amount"),
-            status=_str(d, "status"),
+            status=_lit(d, "status"),
             gateway_refund_id=_opt_str(d, "gateway_refund_id"),
             reason=_opt_str(d, "reason"),
             created_at=_str(d, "created_at"),
             payment_id=_opt_str(d, "payment_id"),
-            currency=_opt_str(d, "currency"),
+            currency=_opt_lit(d, "currency"),
             payment=Payment.from_dict(p) if isinstance(p, dict) else None,
             livemode=d["livemode"] if isinstance(d.get("livemode"), bool) else None,
             raw=dict(d),
@@ -307,11 +318,11 @@ class Payment(_Result):
     id: str
     livemode: bool
     """True for a live-mode payment (an ``sk_live_`` key), False in test mode (``sk_test_``)."""
-    status: str
+    status: PaymentStatus
     amount: int
-    currency: str
-    method: str
-    gateway: str | None
+    currency: Currency
+    method: PaymentMethod
+    gateway: GatewayName | None
     gateway_payment_id: str | None
     reference: str | None
     description: str | None
@@ -323,6 +334,12 @@ class Payment(_Result):
     refunded_amount: int
     refunds: list[Refund]
     overdue_at: str | None
+    late_payment: LatePayment | None
+    """Money a gateway confirmed after the payment failed, was canceled or expired: refund
+    or settle it (the status stays final)."""
+    fee: int | None
+    """The gateway's fee (minor units) once a reconciliation run read it; else ``None``."""
+    net: int | None
     attempts: list[Attempt]
     created_at: str
     updated_at: str
@@ -332,14 +349,15 @@ class Payment(_Result):
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], meta: ResponseMeta = _NO_META) -> Payment:
         pix, boleto, na, fail = d.get("pix"), d.get("boleto"), d.get("next_action"), d.get("failure")
+        late = d.get("late_payment")
         return cls(
             id=_str(d, "id"),
             livemode=_bool(d, "livemode"),
-            status=_str(d, "status"),
+            status=_lit(d, "status"),
             amount=_int(d, "amount"),
-            currency=_str(d, "currency"),
-            method=_str(d, "method"),
-            gateway=_opt_str(d, "gateway"),
+            currency=_lit(d, "currency"),
+            method=_lit(d, "method"),
+            gateway=_opt_lit(d, "gateway"),
             gateway_payment_id=_opt_str(d, "gateway_payment_id"),
             reference=_opt_str(d, "reference"),
             description=_opt_str(d, "description"),
@@ -351,6 +369,9 @@ class Payment(_Result):
             refunded_amount=_int(d, "refunded_amount"),
             refunds=[Refund.from_dict(r) for r in _list(d, "refunds") if isinstance(r, dict)],
             overdue_at=_opt_str(d, "overdue_at"),
+            late_payment=LatePayment.from_dict(late) if isinstance(late, dict) else None,
+            fee=_opt_int(d, "fee"),
+            net=_opt_int(d, "net"),
             attempts=[Attempt.from_dict(a) for a in _list(d, "attempts") if isinstance(a, dict)],
             created_at=_str(d, "created_at"),
             updated_at=_str(d, "updated_at"),
@@ -383,14 +404,13 @@ class DeliveryAttempt:
 
 @dataclass(frozen=True, kw_only=True)
 class Delivery:
-    state: str
-    """``pending``, ``delivered``, ``failed`` or ``no_endpoint``."""
+    state: DeliveryState
     attempts: list[DeliveryAttempt]
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Delivery:
         return cls(
-            state=_str(d, "state"),
+            state=_lit(d, "state"),
             attempts=[
                 DeliveryAttempt.from_dict(a) for a in _list(d, "attempts") if isinstance(a, dict)
             ],
@@ -402,7 +422,7 @@ class Event(_Result):
     """A merchant event as the events API shows it (with its delivery log)."""
 
     id: str
-    type: str
+    type: EventType
     livemode: bool
     created_at: str
     payment_id: str
@@ -415,7 +435,7 @@ class Event(_Result):
     def from_dict(cls, d: Mapping[str, Any], meta: ResponseMeta = _NO_META) -> Event:
         return cls(
             id=_str(d, "id"),
-            type=_str(d, "type"),
+            type=_lit(d, "type"),
             livemode=_bool(d, "livemode"),
             created_at=_str(d, "created_at"),
             payment_id=_str(d, "payment_id"),
@@ -440,16 +460,16 @@ class Event(_Result):
 class Gateway:
     """One gateway as ``GET /v1/gateways`` shows it: breaker state and routing position."""
 
-    gateway: str
-    state: str
+    gateway: GatewayName
+    state: BreakerState
     failure_rate: float
     calls: int
     failures: int
     window_seconds: int
     open_until: str | None
     consecutive_opens: int
-    methods: list[str]
-    priority: dict[str, int]
+    methods: list[PaymentMethod]
+    priority: dict[PaymentMethod, int]
     live: bool
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -457,17 +477,17 @@ class Gateway:
     def from_dict(cls, d: Mapping[str, Any]) -> Gateway:
         prio = d.get("priority")
         return cls(
-            gateway=_str(d, "gateway"),
-            state=_str(d, "state"),
+            gateway=_lit(d, "gateway"),
+            state=_lit(d, "state"),
             failure_rate=_float(d, "failure_rate"),
             calls=_int(d, "calls"),
             failures=_int(d, "failures"),
             window_seconds=_int(d, "window_seconds"),
             open_until=_opt_str(d, "open_until"),
             consecutive_opens=_int(d, "consecutive_opens"),
-            methods=[m for m in _list(d, "methods") if isinstance(m, str)],
+            methods=_str_list(d.get("methods")),
             priority=(
-                {str(k): v for k, v in prio.items() if isinstance(v, int)}
+                {_as_lit(k): v for k, v in prio.items() if isinstance(k, str) and isinstance(v, int)}
                 if isinstance(prio, dict)
                 else {}
             ),
@@ -486,9 +506,9 @@ class GatewayList(_Result):
     def __len__(self) -> int:
         return len(self.data)
 
-    def routing(self) -> dict[str, list[str]]:
+    def routing(self) -> dict[PaymentMethod, list[GatewayName]]:
         """The tenant's routing as it stands, rebuilt from each gateway's ``priority``."""
-        out: dict[str, list[tuple[int, str]]] = {}
+        out: dict[PaymentMethod, list[tuple[int, GatewayName]]] = {}
         for g in self.data:
             for method, pos in g.priority.items():
                 out.setdefault(method, []).append((pos, g.gateway))
@@ -507,24 +527,18 @@ class GatewayList(_Result):
 class Routing(_Result):
     """The tenant's whole routing after a change: method -> gateways, primary first."""
 
-    routing: dict[str, list[str]]
+    routing: dict[PaymentMethod, list[GatewayName]]
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], meta: ResponseMeta = _NO_META) -> Routing:
-        r = d.get("routing")
-        routing = (
-            {str(k): [g for g in v if isinstance(g, str)] for k, v in r.items() if isinstance(v, list)}
-            if isinstance(r, dict)
-            else {}
-        )
-        return cls(routing=routing, raw=dict(d), meta=meta)
+        return cls(routing=routing_map(d.get("routing")), raw=dict(d), meta=meta)
 
 
 @dataclass(frozen=True, kw_only=True)
 class UnmatchedWebhook:
     """A verified gateway webhook that matched no payment."""
 
-    gateway: str
+    gateway: GatewayName
     gateway_event_id: str
     gateway_payment_id: str
     payment_id: str | None
@@ -535,7 +549,7 @@ class UnmatchedWebhook:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> UnmatchedWebhook:
         return cls(
-            gateway=_str(d, "gateway"),
+            gateway=_lit(d, "gateway"),
             gateway_event_id=_str(d, "gateway_event_id"),
             gateway_payment_id=_str(d, "gateway_payment_id"),
             payment_id=_opt_str(d, "payment_id"),
@@ -566,7 +580,7 @@ class WebhookEvent:
     """
 
     id: str
-    type: str
+    type: EventType
     livemode: bool
     created_at: str
     data: dict[str, Any]

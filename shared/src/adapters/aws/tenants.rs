@@ -154,6 +154,14 @@ impl TenantStore for DynamoTenantStore {
         self.write(&next, old.as_ref(), Write::Version(tenant.version))
             .await
     }
+
+    /// One `PutItem` conditional on the version: no read, no key index item (see the port).
+    async fn replace_keeping_keys(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        crate::ports::refuse_twin(tenant)?;
+        let mut next = tenant.clone();
+        next.version = tenant.version + 1;
+        self.put_doc(&next, Write::Version(tenant.version)).await
+    }
 }
 
 /// The condition on the tenant item's write.
@@ -176,6 +184,12 @@ impl DynamoTenantStore {
         old: Option<&Tenant>,
         condition: Write,
     ) -> Result<(), StoreError> {
+        self.put_doc(tenant, condition).await?;
+        self.write_key_index(tenant, old).await
+    }
+
+    /// The tenant item alone, under `condition` (`Conflict` if it fails: nothing written).
+    async fn put_doc(&self, tenant: &Tenant, condition: Write) -> Result<(), StoreError> {
         let doc = serde_json::to_string(tenant).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut req = self
             .client
@@ -212,6 +226,16 @@ impl DynamoTenantStore {
             }
             Err(e) => return Err(unavailable(e)),
         }
+        Ok(())
+    }
+
+    /// The key index: an item per listed key, and none for a key `old` listed and `tenant`
+    /// does not.
+    async fn write_key_index(
+        &self,
+        tenant: &Tenant,
+        old: Option<&Tenant>,
+    ) -> Result<(), StoreError> {
         for h in &tenant.api_key_sha256 {
             // An update, not a put: the index item also keeps the key's last-used day.
             self.client

@@ -78,6 +78,11 @@ const STRINGS = {
     register: "Registrar", delete: "Excluir", save: "Salvar", verify_ok: "Credenciais válidas.", verify_bad: "Credenciais recusadas: {e}",
     delete_confirm: "Excluir as credenciais de {g}?", saved: "Salvo.", copy: "Copiar", copied: "Copiado.",
     err_generic: "Erro {s}: {m}", network_error: "Falha de rede. Tente novamente.",
+    // Callback URL and test event (Settings).
+    cb_title: "URL de callback", cb_intro: "Recebe os eventos de teste e de produção cujo pagamento não tem callback_url próprio. Uma mudança vale também para os eventos que aguardam nova tentativa.",
+    cb_current: "Atual", cb_none: "Nenhuma (os eventos não são enviados)", cb_url: "Nova URL", cb_remove: "Remover",
+    cb_test: "Enviar evento de teste", cb_sending: "Enviando…", cb_delivered: "Entregue", cb_failed: "Falhou",
+    cb_status: "Código da resposta", cb_duration: "Duração", cb_error: "Erro", cb_event: "Evento",
   },
   en: {
     title: "Orchestrator console", skip: "Skip to content", language: "Language",
@@ -156,6 +161,11 @@ const STRINGS = {
     register: "Register", delete: "Delete", save: "Save", verify_ok: "Credentials are valid.", verify_bad: "Credentials refused: {e}",
     delete_confirm: "Delete the credentials of {g}?", saved: "Saved.", copy: "Copy", copied: "Copied.",
     err_generic: "Error {s}: {m}", network_error: "Network failure. Please retry.",
+    // Callback URL and test event (Settings).
+    cb_title: "Callback URL", cb_intro: "Receives the test and live events whose payment has no callback_url of its own. A change also applies to events waiting for a retry.",
+    cb_current: "Current", cb_none: "None (events are not sent)", cb_url: "New URL", cb_remove: "Remove",
+    cb_test: "Send test event", cb_sending: "Sending…", cb_delivered: "Delivered", cb_failed: "Failed",
+    cb_status: "Response code", cb_duration: "Duration", cb_error: "Error", cb_event: "Event",
   },
 };
 

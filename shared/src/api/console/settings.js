@@ -1,4 +1,5 @@
-// Settings: API keys, callback secret rotation, gateway credentials (where the server has them).
+// Settings: the callback URL and its test event, API keys, callback secret rotation, gateway
+// credentials (where the server has them).
 import { api } from "./api.js";
 import { t } from "./i18n.js";
 import { h, dt, badge, errorMsg, msg, table } from "./ui.js";
@@ -66,7 +67,47 @@ async function secretsSection(box) {
   }, h("label", { for: "grace" }, t("grace_hours"), grace), h("button", { type: "submit" }, t("rotate")));
   box.replaceChildren(table([t("masked"), t("state"), t("expires")], data.data.map((s) =>
     h("tr", null, h("td", null, h("code", null, s.masked)), h("td", null, s.current ? badge("succeeded", t("current")) : "—"),
-      h("td", null, s.expires_at ? dt(s.expires_at) : "—"))), { label: t("secrets") }), form, out, h("p.note", null, t("callback_url_note")));
+      h("td", null, s.expires_at ? dt(s.expires_at) : "—"))), { label: t("secrets") }), form, out);
+}
+
+// The callback URL (GET/PATCH /v1/settings) and "Send test event" (POST /v1/webhook_endpoint/test),
+// whose answer is the delivery itself: shown as delivered or failed, with status, time and error.
+async function callbackSection(box, note) {
+  const { data } = await api("GET", "/v1/settings");
+  const out = h("div", { "aria-live": "polite" });
+  const result = h("div", { "data-test": "callback-test-result", "aria-live": "polite" });
+  const input = h("input#callback-url", { type: "url", name: "callback_url", value: data.callback_url || "", size: 48,
+    autocomplete: "off", spellcheck: "false", "data-test": "callback-input" });
+  const save = async (url) => {
+    try { await api("PATCH", "/v1/settings", { body: { callback_url: url } }); await callbackSection(box, msg("ok", t("saved"))); }
+    catch (err) { out.replaceChildren(errorMsg(err)); }
+  };
+  const form = h("form.filters", {
+    "data-test": "callback-form",
+    onsubmit: (e) => { e.preventDefault(); save(input.value.trim() || null); },
+  }, h("label", { for: "callback-url" }, t("cb_url"), input), h("button", { type: "submit" }, t("save")),
+  data.callback_url ? h("button.secondary", { type: "button", "data-test": "callback-clear", onclick: () => save(null) }, t("cb_remove")) : null);
+  const test = h("button.secondary", { type: "button", "data-test": "callback-test", disabled: !data.callback_url }, t("cb_test"));
+  test.addEventListener("click", async () => {
+    test.disabled = true;
+    result.replaceChildren(msg("info", t("cb_sending")));
+    try {
+      const r = (await api("POST", "/v1/webhook_endpoint/test", { body: {} })).data;
+      const d = r.delivery;
+      result.replaceChildren(h("dl.kv", null,
+        h("dt", null, t("state")), h("dd", { "data-test": "callback-test-state" },
+          badge(d.delivered ? "delivered" : "failed", t(d.delivered ? "cb_delivered" : "cb_failed"))),
+        h("dt", null, "URL"), h("dd", null, h("code", null, d.url)),
+        h("dt", null, t("cb_status")), h("dd", { "data-test": "callback-test-status" }, d.response_status ?? "—"),
+        h("dt", null, t("cb_duration")), h("dd", { "data-test": "callback-test-duration" }, `${d.duration_ms} ms`),
+        d.error ? [h("dt", null, t("cb_error")), h("dd", { "data-test": "callback-test-error" }, h("code", null, d.error))] : null,
+        h("dt", null, t("cb_event")), h("dd", { "data-test": "callback-test-event" }, h("code", null, r.event.id))));
+    } catch (err) { result.replaceChildren(errorMsg(err)); } finally { test.disabled = false; }
+  });
+  box.replaceChildren(h("p.note", null, t("cb_intro")),
+    h("dl.kv", null, h("dt", null, t("cb_current")), h("dd", { "data-test": "callback-current" },
+      data.callback_url ? h("code", null, data.callback_url) : t("cb_none"))),
+    form, h("div.row", null, test), note || null, out, result);
 }
 
 function credForm(gateway, onSaved) {
@@ -136,11 +177,13 @@ async function credentialsSection(box) {
 }
 
 export async function settings(ctx) {
+  const callback = h("div", { "data-test": "callback" });
   const keys = h("div", { "data-test": "keys" }); const secrets = h("div", { "data-test": "secrets" }); const creds = h("div", { "data-test": "credentials" });
   ctx.main.replaceChildren(h("h1", null, t("settings_title")),
+    h("section.panel", { "aria-labelledby": "h-callback" }, h("h2#h-callback", null, t("cb_title")), callback),
     h("section.panel", { "aria-labelledby": "h-keys" }, h("h2#h-keys", null, t("api_keys")), keys),
     h("section.panel", { "aria-labelledby": "h-sec" }, h("h2#h-sec", null, t("secrets")), secrets),
     h("section", { "aria-labelledby": "h-cred" }, h("h2#h-cred", null, t("credentials")), creds));
   const guard = (p, box) => p.catch((e) => { if (e.status !== 401) box.replaceChildren(errorMsg(e)); });
-  await Promise.all([guard(keysSection(keys), keys), guard(secretsSection(secrets), secrets), guard(credentialsSection(creds), creds)]);
+  await Promise.all([guard(callbackSection(callback), callback), guard(keysSection(keys), keys), guard(secretsSection(secrets), secrets), guard(credentialsSection(creds), creds)]);
 }

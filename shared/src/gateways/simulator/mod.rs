@@ -3,13 +3,18 @@
 //! path of the API without a network.
 
 mod brcode;
+mod control_http;
+pub mod controls;
+mod gateway_webhooks;
 pub mod magic;
+mod three_ds_page;
 
 pub use brcode::{crc16_ccitt, dynamic_br_code};
 
 use crate::clock::{Clock, SystemClock};
 use crate::domain::{
-    BoletoDetails, Currency, NextAction, PaymentMethod, PaymentStatus, PixDetails, RefundStatus,
+    BoletoDetails, Currency, NextAction, PaymentId, PaymentMethod, PaymentStatus, PixDetails,
+    RefundStatus,
 };
 use crate::ports::{
     ChargeLookup, ChargeRequest, ErrorClass, Gateway, GatewayCharge, GatewayError, GatewayRefund,
@@ -20,8 +25,8 @@ use chrono::Duration;
 use magic::{behaviour_for, Behaviour};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// How every simulator charge id begins (`sim_<gateway>_…`): no real gateway's ids do, so a
 /// stored payment names a simulator's charge unmistakably.
@@ -54,6 +59,18 @@ pub struct SimulatorGateway {
     /// Amount and amount refunded per gateway payment id.
     amounts: Mutex<HashMap<String, (i64, i64)>>,
     refunds: Mutex<HashMap<String, GatewayRefund>>,
+    /// What each refund was for, by refund key: the dev server's controls settle a pending
+    /// refund by naming it, and the gateway webhook they send must carry the charge and amount.
+    refund_targets: Mutex<HashMap<String, (String, i64)>>,
+    /// Our payment id per gateway payment id, as the real gateways keep it (Stripe metadata,
+    /// Asaas `externalReference`): what the 3DS page and the controls find a charge's payment by.
+    owners: Mutex<HashMap<String, PaymentId>>,
+    /// Switched on by the dev server's controls: every call answers HTTP 503 and creates
+    /// nothing, as a gateway that is down does, so one gateway can fail while the next approves.
+    unavailable: AtomicBool,
+    /// Where a card's 3DS `next_action.url` leads (the dev server's own address); `None` keeps
+    /// the placeholder host, which leads nowhere (tests and the Lambdas have no page to show).
+    three_ds_base: RwLock<Option<String>>,
 }
 
 impl SimulatorGateway {
@@ -70,6 +87,10 @@ impl SimulatorGateway {
             charges: Mutex::new(HashMap::new()),
             amounts: Mutex::new(HashMap::new()),
             refunds: Mutex::new(HashMap::new()),
+            refund_targets: Mutex::new(HashMap::new()),
+            owners: Mutex::new(HashMap::new()),
+            unavailable: AtomicBool::new(false),
+            three_ds_base: RwLock::new(None),
         }
     }
 
@@ -201,9 +222,18 @@ impl SimulatorGateway {
             }
             PaymentMethod::Card if behaviour == Behaviour::RequiresAction => {
                 charge.status = PaymentStatus::RequiresAction;
+                let base = self
+                    .three_ds_base
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clone();
+                let url = match base {
+                    Some(base) => three_ds_page::url(&base, &req.payment_id),
+                    None => format!("https://3ds.{}.sim.local/{}", self.name, gateway_payment_id),
+                };
                 charge.next_action = Some(NextAction {
                     kind: "redirect".into(),
-                    url: format!("https://3ds.{}.sim.local/{}", self.name, gateway_payment_id),
+                    url,
                 });
             }
             PaymentMethod::Card => charge.status = PaymentStatus::Succeeded,
@@ -256,6 +286,7 @@ impl Gateway for SimulatorGateway {
 
     async fn lookup(&self, q: &ChargeLookup) -> Result<Option<GatewayCharge>, GatewayError> {
         self.lookup_calls.fetch_add(1, Ordering::SeqCst);
+        self.up()?;
         Ok(self
             .charges
             .lock()
@@ -266,6 +297,7 @@ impl Gateway for SimulatorGateway {
 
     async fn create(&self, req: &ChargeRequest) -> Result<GatewayCharge, GatewayError> {
         self.create_calls.fetch_add(1, Ordering::SeqCst);
+        self.up()?;
         if !self.supports(req.method) || !self.supports_currency(req.amount.currency()) {
             return Err(error(ErrorClass::Invalid));
         }
@@ -311,6 +343,7 @@ impl Gateway for SimulatorGateway {
         gateway_payment_id: &str,
         _method: PaymentMethod,
     ) -> Result<GatewayCharge, GatewayError> {
+        self.up()?;
         self.find(gateway_payment_id)
     }
 
@@ -320,6 +353,7 @@ impl Gateway for SimulatorGateway {
         _method: PaymentMethod,
     ) -> Result<(), GatewayError> {
         self.cancel_calls.fetch_add(1, Ordering::SeqCst);
+        self.up()?;
         let found = self.find(gateway_payment_id)?;
         let mut charges = self.charges.lock().unwrap_or_else(|e| e.into_inner());
         for c in charges
@@ -339,6 +373,7 @@ impl Gateway for SimulatorGateway {
     }
 
     async fn refund(&self, req: &RefundRequest) -> Result<GatewayRefund, GatewayError> {
+        self.up()?;
         if let Some(done) = self
             .refunds
             .lock()
@@ -381,7 +416,184 @@ impl Gateway for SimulatorGateway {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(req.refund_key.clone(), r.clone());
+        self.refund_targets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(
+                req.refund_key.clone(),
+                (req.gateway_payment_id.clone(), req.amount.minor()),
+            );
         Ok(r)
+    }
+}
+
+/// A charge as the dev server's controls see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimCharge {
+    pub gateway_payment_id: String,
+    pub payment_id: PaymentId,
+    pub status: PaymentStatus,
+    /// Minor units.
+    pub amount: i64,
+}
+
+/// A refund the controls can settle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimRefund {
+    pub refund_key: String,
+    pub gateway_refund_id: String,
+    pub gateway_payment_id: String,
+    /// Minor units.
+    pub amount: i64,
+    pub status: RefundStatus,
+}
+
+/// What the dev server's controls change: what a payer, a 3DS step, a bank or an outage does
+/// to a real gateway. Each change is one step under the simulator's lock, so two requests
+/// racing (two "pay" clicks) see one winner.
+impl SimulatorGateway {
+    /// Whether the switch of the dev server's controls has this gateway down.
+    pub fn is_unavailable(&self) -> bool {
+        self.unavailable.load(Ordering::SeqCst)
+    }
+
+    /// Takes the gateway down (every call answers HTTP 503, nothing is created) or back up.
+    pub fn set_unavailable(&self, down: bool) {
+        self.unavailable.store(down, Ordering::SeqCst);
+    }
+
+    /// Makes card 3DS `next_action.url`s lead to the dev server at `base` (no trailing `/`).
+    pub fn set_three_ds_base(&self, base: &str) {
+        *self
+            .three_ds_base
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = Some(base.trim_end_matches('/').to_string());
+    }
+
+    fn up(&self) -> Result<(), GatewayError> {
+        if self.is_unavailable() {
+            return Err(error(ErrorClass::Unavailable));
+        }
+        Ok(())
+    }
+
+    /// The charge with this gateway payment id, if this simulator made it.
+    pub fn charge(&self, gateway_payment_id: &str) -> Option<SimCharge> {
+        let found = self.find(gateway_payment_id).ok()?;
+        let payment_id = self
+            .owners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(gateway_payment_id)
+            .cloned()?;
+        let amount = self
+            .amounts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(gateway_payment_id)
+            .map_or(0, |(a, _)| *a);
+        Some(SimCharge {
+            gateway_payment_id: found.gateway_payment_id,
+            payment_id,
+            status: found.status,
+            amount,
+        })
+    }
+
+    /// Moves the charge to `to` if its status is one of `from`, in one step. `Err` carries the
+    /// status it has instead (`None`: no such charge), and nothing changed.
+    pub fn move_charge(
+        &self,
+        gateway_payment_id: &str,
+        from: &[PaymentStatus],
+        to: PaymentStatus,
+    ) -> Result<(), Option<PaymentStatus>> {
+        let mut charges = self.charges.lock().unwrap_or_else(|e| e.into_inner());
+        let charge = charges
+            .values_mut()
+            .find(|c| c.gateway_payment_id == gateway_payment_id)
+            .ok_or(None)?;
+        // A Pix past its expiry cannot be paid any more, whatever anyone asked before.
+        let expired = charge.status == PaymentStatus::Pending
+            && charge
+                .pix
+                .as_ref()
+                .and_then(|p| p.expires_at)
+                .is_some_and(|at| at <= self.clock.0.now());
+        let now = if expired {
+            PaymentStatus::Expired
+        } else {
+            charge.status
+        };
+        if !from.contains(&now) {
+            return Err(Some(now));
+        }
+        charge.status = to;
+        Ok(())
+    }
+
+    /// The refund with this refund key, if this simulator made it.
+    pub fn refund_by_key(&self, refund_key: &str) -> Option<SimRefund> {
+        let r = self
+            .refunds
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(refund_key)
+            .cloned()?;
+        let (gateway_payment_id, amount) = self
+            .refund_targets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(refund_key)
+            .cloned()?;
+        Some(SimRefund {
+            refund_key: refund_key.to_string(),
+            gateway_refund_id: r.gateway_refund_id,
+            gateway_payment_id,
+            amount,
+            status: r.status,
+        })
+    }
+
+    /// Settles a pending refund as the bank did: `succeeded` counts against the charge (a
+    /// later refund sees less left), `failed` gives the amount back. `Err` carries the status
+    /// it has instead (`None`: no such refund), and nothing changed.
+    pub fn settle_refund(
+        &self,
+        refund_key: &str,
+        succeeded: bool,
+    ) -> Result<SimRefund, Option<RefundStatus>> {
+        // Lock order as in `refund`: amounts, then refunds, then the targets.
+        let mut amounts = self.amounts.lock().unwrap_or_else(|e| e.into_inner());
+        let mut refunds = self.refunds.lock().unwrap_or_else(|e| e.into_inner());
+        let r = refunds.get_mut(refund_key).ok_or(None)?;
+        if r.status != RefundStatus::Pending {
+            return Err(Some(r.status));
+        }
+        let (gid, amount) = self
+            .refund_targets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(refund_key)
+            .cloned()
+            .ok_or(None)?;
+        if succeeded {
+            if let Some((_, refunded)) = amounts.get_mut(&gid) {
+                *refunded += amount;
+            }
+        }
+        r.status = if succeeded {
+            RefundStatus::Succeeded
+        } else {
+            RefundStatus::Failed
+        };
+        Ok(SimRefund {
+            refund_key: refund_key.to_string(),
+            gateway_refund_id: r.gateway_refund_id.clone(),
+            gateway_payment_id: gid,
+            amount,
+            status: r.status,
+        })
     }
 }
 
@@ -402,6 +614,11 @@ impl SimulatorGateway {
             .unwrap_or_else(|e| e.into_inner())
             .entry(charge.gateway_payment_id.clone())
             .or_insert((req.amount.minor(), 0));
+        self.owners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(charge.gateway_payment_id.clone())
+            .or_insert_with(|| req.payment_id.clone());
         charge
     }
 
@@ -502,5 +719,83 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(b.boleto.unwrap().barcode.len(), 47);
+    }
+
+    #[tokio::test]
+    async fn a_gateway_switched_off_answers_503_and_creates_nothing() {
+        let g = SimulatorGateway::efi();
+        g.set_unavailable(true);
+        let e = g
+            .create(&req(1990, PaymentMethod::Pix, "k5"))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (e.class, e.code.as_str()),
+            (ErrorClass::Unavailable, "http_503")
+        );
+        assert_eq!(g.charge_count(), 0);
+        g.set_unavailable(false);
+        assert!(g.create(&req(1990, PaymentMethod::Pix, "k5")).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_charge_moves_once_and_an_expired_pix_not_at_all() {
+        let clock = Arc::new(crate::clock::ManualClock::new(chrono::Utc::now()));
+        let g = SimulatorGateway::asaas().with_clock(clock.clone());
+        let c = g
+            .create(&req(1990, PaymentMethod::Pix, "k6"))
+            .await
+            .unwrap();
+        let gid = c.gateway_payment_id.as_str();
+        let from = [PaymentStatus::Pending];
+        assert_eq!(g.move_charge(gid, &from, PaymentStatus::Succeeded), Ok(()));
+        assert_eq!(
+            g.move_charge(gid, &from, PaymentStatus::Succeeded),
+            Err(Some(PaymentStatus::Succeeded))
+        );
+        assert_eq!(g.charge(gid).unwrap().status, PaymentStatus::Succeeded);
+        let late = g
+            .create(&req(1990, PaymentMethod::Pix, "k7"))
+            .await
+            .unwrap();
+        clock.advance(Duration::hours(2));
+        assert_eq!(
+            g.move_charge(&late.gateway_payment_id, &from, PaymentStatus::Succeeded),
+            Err(Some(PaymentStatus::Expired))
+        );
+        assert_eq!(
+            g.move_charge("nope", &from, PaymentStatus::Succeeded),
+            Err(None)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_pending_refund_settles_once() {
+        let g = SimulatorGateway::stripe();
+        let c = g
+            .create(&req(5000, PaymentMethod::Card, "k8"))
+            .await
+            .unwrap();
+        let refund = |key: &str| RefundRequest {
+            gateway_payment_id: c.gateway_payment_id.clone(),
+            method: PaymentMethod::Card,
+            refund_key: key.into(),
+            amount: Money::new(4058, Currency::BRL).unwrap(),
+        };
+        assert_eq!(
+            g.refund(&refund("REF1")).await.unwrap().status,
+            RefundStatus::Pending
+        );
+        assert_eq!(g.refund_by_key("REF1").unwrap().amount, 4058);
+        let done = g.settle_refund("REF1", true).unwrap();
+        assert_eq!(done.status, RefundStatus::Succeeded);
+        assert_eq!(
+            g.settle_refund("REF1", false),
+            Err(Some(RefundStatus::Succeeded))
+        );
+        // What succeeded counts against the charge: another 40.58 would exceed it.
+        let e = g.refund(&refund("REF2")).await.unwrap_err();
+        assert_eq!(e.code, "amount_too_large");
+        assert_eq!(g.settle_refund("REF9", true), Err(None));
     }
 }

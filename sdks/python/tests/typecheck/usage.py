@@ -1,4 +1,4 @@
-"""Not a test module: ci.sh type-checks this file with mypy --strict against the *installed*
+"""Not a test module: ci.sh type-checks this file with mypy --strict against the source and the *installed*
 wheel (PEP 561, py.typed) to prove that users get the types. It is never run."""
 
 from __future__ import annotations

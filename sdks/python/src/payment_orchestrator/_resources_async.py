@@ -1,0 +1,255 @@
+"""The asyncio resources: :mod:`._resources_sync` method for method, awaited. List methods
+with a cursor return an ``AsyncPageRequest`` (``await`` it, or ``async for`` over it)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from . import _calls
+from .account import (
+    ApiKey,
+    AuditEntry,
+    CredentialsVerification,
+    DeletedApiKey,
+    DeletedGatewayCredentials,
+    GatewayCredentials,
+    NewApiKey,
+    NewTenant,
+    ObjectList,
+    ReconciliationRun,
+    Settings,
+    Tenant,
+    Usage,
+    WebhookEndpoint,
+    WebhookSecrets,
+    WebhookTest,
+)
+from .literals import EventType, GatewayName, PaymentStatus
+from .pagination import AsyncPageRequest
+from .params import (
+    ApiKeyCreateParams,
+    GatewayCredentialsParams,
+    PaymentCreateParams,
+    ReconciliationCreateParams,
+    RefundCreateParams,
+    RoutingParams,
+    SettingsUpdateParams,
+    TenantCreateParams,
+    TenantUpdateParams,
+    UsageParams,
+    WebhookSecretRotateParams,
+)
+from .types import Event, GatewayList, Payment, Refund, Routing, UnmatchedWebhook
+
+if TYPE_CHECKING:
+    from ._async_client import _AsyncClient
+
+
+class _AsyncResource:
+    def __init__(self, client: _AsyncClient) -> None:
+        self._client = client
+
+
+class AsyncPayments(_AsyncResource):
+    async def create(self, params: PaymentCreateParams, *, idempotency_key: str | None = None) -> Payment:
+        """Creates a payment (201). Without ``idempotency_key`` a UUIDv4 is generated for this
+        call and reused by its retries; read it back as ``payment.idempotency_key``."""
+        return await self._client.request(_calls.payment_create(params, idempotency_key))
+
+    async def retrieve(self, payment_id: str) -> Payment:
+        return await self._client.request(_calls.payment_retrieve(payment_id))
+
+    async def refresh(self, payment_id: str) -> Payment:
+        """Re-syncs a non-final payment from its gateway (``?refresh=true``; reads only)."""
+        return await self._client.request(_calls.payment_retrieve(payment_id, refresh=True))
+
+    def list(
+        self,
+        *,
+        limit: int | None = None,
+        reference: str | None = None,
+        status: PaymentStatus | None = None,
+        late_payment: bool | None = None,
+        starting_after: str | None = None,
+    ) -> AsyncPageRequest[Payment]:
+        """Newest first. ``limit`` is the page size (1-100); iterate the page for every item.
+        ``late_payment=True`` lists only payments holding money confirmed after they ended."""
+        pages = _calls.payment_pages(
+            limit=limit, reference=reference, status=status, late_payment=late_payment
+        )
+        return self._client._pages(pages, starting_after)
+
+    async def cancel(self, payment_id: str, *, idempotency_key: str | None = None) -> Payment:
+        """Cancels a ``pending`` Pix/boleto or a ``requires_action`` card at its gateway
+        (``canceled`` is final). Any other status: 422 ``invalid_state``."""
+        return await self._client.request(_calls.payment_cancel(payment_id, idempotency_key))
+
+
+class AsyncRefunds(_AsyncResource):
+    async def create(
+        self,
+        payment_id: str,
+        params: RefundCreateParams | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Refund:
+        """Refunds ``params["amount"]`` (or everything left). Answers the refund with the
+        updated payment embedded."""
+        return await self._client.request(_calls.refund_create(payment_id, params, idempotency_key))
+
+
+class AsyncRoutingResource(_AsyncResource):
+    async def update(self, routing: RoutingParams) -> Routing:
+        """Replaces the gateway order of the methods given, e.g. ``{"pix": ["asaas", "efi"]}``."""
+        return await self._client.request(_calls.routing_update(routing))
+
+
+class AsyncGateways(_AsyncResource):
+    async def list(self) -> GatewayList:
+        return await self._client.request(_calls.gateways_list())
+
+
+class AsyncGatewayCredentialsResource(_AsyncResource):
+    """Live-mode gateway credentials (a test key gets 400 ``livemode_required``)."""
+
+    async def put(self, gateway: GatewayName, params: GatewayCredentialsParams) -> GatewayCredentials:
+        """Registers (or rotates) the credentials; the answer shows masked values only."""
+        return await self._client.request(_calls.credentials_put(gateway, params))
+
+    async def retrieve(self, gateway: GatewayName) -> GatewayCredentials:
+        return await self._client.request(_calls.credentials_get(gateway))
+
+    async def delete(self, gateway: GatewayName) -> DeletedGatewayCredentials:
+        return await self._client.request(_calls.credentials_delete(gateway))
+
+    async def verify(self, gateway: GatewayName) -> CredentialsVerification:
+        """One harmless authenticated call to the gateway; ``ok`` or the classified error."""
+        return await self._client.request(_calls.credentials_verify(gateway))
+
+
+class AsyncEvents(_AsyncResource):
+    def list(
+        self,
+        *,
+        limit: int | None = None,
+        type: EventType | None = None,  # noqa: A002 - the API's parameter name
+        payment_id: str | None = None,
+        starting_after: str | None = None,
+    ) -> AsyncPageRequest[Event]:
+        """Newest first. ``limit`` is the page size (1-100); iterate the page for every item."""
+        pages = _calls.event_pages(limit=limit, type=type, payment_id=payment_id)
+        return self._client._pages(pages, starting_after)
+
+    async def retrieve(self, event_id: str) -> Event:
+        return await self._client.request(_calls.event_retrieve(event_id))
+
+    async def resend(self, event_id: str, *, idempotency_key: str | None = None) -> Event:
+        """Queues the event again (202): same ``webhook-id`` and body."""
+        return await self._client.request(_calls.event_resend(event_id, idempotency_key))
+
+
+class AsyncUnmatchedWebhooks(_AsyncResource):
+    def list(self, *, limit: int | None = None) -> AsyncPageRequest[UnmatchedWebhook]:
+        return self._client._pages(_calls.unmatched_pages(limit=limit), None)
+
+
+class AsyncWebhookEndpointResource(_AsyncResource):
+    async def retrieve(self, *, url: str | None = None) -> WebhookEndpoint:
+        """The callback endpoint's health (``url``: a payment's own callback URL)."""
+        return await self._client.request(_calls.endpoint_get(url))
+
+    async def enable(
+        self,
+        *,
+        url: str | None = None,
+        starting_after: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> WebhookEndpoint:
+        """Marks the endpoint healthy and resends its failed backlog; when ``more_backlog``,
+        call again with ``starting_after=endpoint.next_cursor``."""
+        return await self._client.request(_calls.endpoint_enable(url, starting_after, idempotency_key))
+
+    async def test(self, *, idempotency_key: str | None = None) -> WebhookTest:
+        """Sends one signed ``webhook.test`` event to the callback URL now and reports how the
+        delivery went (422 ``no_callback_url`` without one). Touches no payment."""
+        return await self._client.request(_calls.endpoint_test(idempotency_key))
+
+
+class AsyncWebhookSecretsResource(_AsyncResource):
+    async def list(self) -> WebhookSecrets:
+        return await self._client.request(_calls.secrets_list())
+
+    async def rotate(
+        self, params: WebhookSecretRotateParams | None = None, *, idempotency_key: str | None = None
+    ) -> WebhookSecrets:
+        """A new secret (``.secret``, shown once); the old ones sign for ``grace_hours``."""
+        return await self._client.request(_calls.secret_rotate(params, idempotency_key))
+
+
+class AsyncUsageResource(_AsyncResource):
+    async def retrieve(self, params: UsageParams | None = None) -> Usage:
+        """A month's totals (``{"month": "2026-01"}``, default this month) or a daily series
+        (``{"from": "2026-01-01", "to": "2026-01-31", "granularity": "day"}``)."""
+        return await self._client.request(_calls.usage_get(params))
+
+
+class AsyncApiKeys(_AsyncResource):
+    async def create(
+        self, params: ApiKeyCreateParams | None = None, *, idempotency_key: str | None = None
+    ) -> NewApiKey:
+        """A new key, shown once (``.key``); rotate by overlapping keys, then revoke."""
+        return await self._client.request(_calls.api_key_create(params, idempotency_key))
+
+    async def list(self) -> ObjectList[ApiKey]:
+        return await self._client.request(_calls.api_key_list())
+
+    async def revoke(self, key_id: str) -> DeletedApiKey:
+        return await self._client.request(_calls.api_key_revoke(key_id))
+
+
+class AsyncAudit(_AsyncResource):
+    async def list(self, *, limit: int | None = None) -> ObjectList[AuditEntry]:
+        """Configuration changes, newest first."""
+        return await self._client.request(_calls.audit_list(limit))
+
+
+class AsyncReconciliation(_AsyncResource):
+    async def create(
+        self,
+        params: ReconciliationCreateParams | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> ObjectList[ReconciliationRun]:
+        """Compares each gateway's charges in ``[from, to)`` with the payments and repairs;
+        answers one run per gateway when done."""
+        return await self._client.request(_calls.reconciliation_create(params, idempotency_key))
+
+    async def list(self, *, limit: int | None = None) -> ObjectList[ReconciliationRun]:
+        return await self._client.request(_calls.reconciliation_list(limit))
+
+    async def retrieve(self, run_id: str) -> ReconciliationRun:
+        return await self._client.request(_calls.reconciliation_get(run_id))
+
+
+class AsyncSettingsResource(_AsyncResource):
+    async def retrieve(self) -> Settings:
+        return await self._client.request(_calls.settings_get())
+
+    async def update(self, params: SettingsUpdateParams) -> Settings:
+        """``{"callback_url": "https://…"}`` to set it, ``{"callback_url": None}`` to remove."""
+        return await self._client.request(_calls.settings_update(params))
+
+
+class AsyncTenants(_AsyncResource):
+    """Operator only (``OperatorClient``)."""
+
+    async def create(self, params: TenantCreateParams, *, idempotency_key: str | None = None) -> NewTenant:
+        """A tenant with its first keys and callback secret (shown once)."""
+        return await self._client.request(_calls.tenant_create(params, idempotency_key))
+
+    async def list(self) -> ObjectList[Tenant]:
+        return await self._client.request(_calls.tenant_list())
+
+    async def update(self, tenant_id: str, params: TenantUpdateParams) -> Tenant:
+        """Disable/enable, rename, set the rate limit or the callback URL."""
+        return await self._client.request(_calls.tenant_update(tenant_id, params))
