@@ -177,6 +177,8 @@ export interface PaymentListParams {
   status?: PaymentStatus;
   /** `true`: only payments holding a `late_payment`; `false`: only those without. */
   late_payment?: boolean;
+  /** Only the payments some gateway knows by this id (one page; not with `starting_after`). */
+  gateway_payment_id?: string;
   /** Page size (1–100, server default 20). Iterating the page still walks every page. */
   limit?: number;
   /** A `next_cursor` from a previous page. */
@@ -408,6 +410,8 @@ export interface UsageCounts {
     by_gateway: Partial<Record<GatewayName, Partial<Record<PaymentMethod, number>>>>;
     failovers: number;
     late_payments: number;
+    /** Creates refused because no gateway could take them (the 502s): not in `total`. */
+    refused: number;
   };
   /** Minor units by currency. */
   volume: Partial<Record<Currency, { created: number; succeeded: number; refunded: number; late: number }>>;

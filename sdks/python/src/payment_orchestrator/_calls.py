@@ -130,6 +130,7 @@ def payment_pages(
     reference: str | None,
     status: PaymentStatus | None,
     late_payment: bool | None = None,
+    gateway_payment_id: str | None = None,
 ) -> Callable[[str | None], Call[PageData[Payment]]]:
     """The call for each page of a payment list, by cursor."""
 
@@ -143,6 +144,8 @@ def payment_pages(
             q["status"] = status
         if late_payment is not None:
             q["late_payment"] = late_payment
+        if gateway_payment_id is not None:
+            q["gateway_payment_id"] = gateway_payment_id
         if cursor is not None:
             q["starting_after"] = cursor
         return payment_list(q)

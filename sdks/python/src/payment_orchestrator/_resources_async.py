@@ -70,12 +70,18 @@ class AsyncPayments(_AsyncResource):
         reference: str | None = None,
         status: PaymentStatus | None = None,
         late_payment: bool | None = None,
+        gateway_payment_id: str | None = None,
         starting_after: str | None = None,
     ) -> AsyncPageRequest[Payment]:
         """Newest first. ``limit`` is the page size (1-100); iterate the page for every item.
-        ``late_payment=True`` lists only payments holding money confirmed after they ended."""
+        ``late_payment=True`` lists only payments holding money confirmed after they ended;
+        ``gateway_payment_id`` finds the payments a gateway knows by that id (one page)."""
         pages = _calls.payment_pages(
-            limit=limit, reference=reference, status=status, late_payment=late_payment
+            limit=limit,
+            reference=reference,
+            status=status,
+            late_payment=late_payment,
+            gateway_payment_id=gateway_payment_id,
         )
         return self._client._pages(pages, starting_after)
 

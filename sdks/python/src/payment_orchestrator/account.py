@@ -294,6 +294,8 @@ class UsagePayments:
     """Gateway -> method -> count."""
     failovers: int
     late_payments: int
+    refused: int
+    """Creates refused because no gateway could take them (the 502s): not in ``total``."""
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> UsagePayments:
@@ -304,6 +306,7 @@ class UsagePayments:
             by_gateway={str(k): _int_map(v) for k, v in bg.items()} if isinstance(bg, dict) else {},
             failovers=_int(d, "failovers"),
             late_payments=_int(d, "late_payments"),
+            refused=_int(d, "refused"),
         )
 
 

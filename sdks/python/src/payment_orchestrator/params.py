@@ -81,6 +81,8 @@ class PaymentListParams(TypedDict, total=False):
     status: PaymentStatus
     late_payment: bool
     """``True``: only payments holding a ``late_payment``; ``False``: only those without."""
+    gateway_payment_id: str
+    """Only the payments some gateway knows by this id (one page; not with ``starting_after``)."""
     limit: int
     starting_after: str
 
