@@ -803,10 +803,10 @@ def walk_views(c: Console, pix_id: str, boleto_id: str) -> list[str]:
             "reconciliation", "settings"]
 
 
-# Reads whose 404 is the API's documented "none here" answer (no callback URL configured, no
-# credentials registered for a gateway) or a route another slice of issue 24 adds (settings).
-# Each such entry is accepted only when the API, asked again, still answers 404.
-ABSENT_OK = (re.compile(r"/v1/webhook_endpoint$"), re.compile(r"/v1/gateways/[a-z]+/credentials$"), re.compile(r"/v1/settings$"))
+# Reads whose 404 is the API's documented "none here" answer: no credentials registered for a
+# gateway (the API has no listing of them). Accepted only when the API, asked again, still
+# answers 404.
+ABSENT_OK = (re.compile(r"/v1/gateways/[a-z]+/credentials$"),)
 
 
 def severe_entries(c: Console) -> list[str]:

@@ -8,6 +8,15 @@ import { h, dt, badge, errorMsg, msg } from "./ui.js";
 const KIND = { healthy: "succeeded", failing: "pending", disabled: "failed" };
 
 export async function endpointPanel(box, note) {
+  // No callback URL (GET /v1/settings says so): nothing to ask the endpoint route about, whose
+  // answer would be a 404 in the browser's log.
+  try {
+    const { data } = await api("GET", "/v1/settings");
+    if (data && data.callback_url === null) {
+      box.replaceChildren(h("h2#h-endpoint", null, t("endpoint")), h("p.note", { "data-test": "endpoint-none" }, t("endpoint_none")));
+      return;
+    }
+  } catch { /* a server without the route: ask the endpoint route below */ }
   let v;
   try {
     v = (await api("GET", "/v1/webhook_endpoint")).data;
