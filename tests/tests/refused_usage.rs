@@ -2,7 +2,12 @@
 //! tenant's usage as `payments.refused` — on both backends, in the write that releases its
 //! idempotency claim. A retry with the same key after the outage succeeds as a new create.
 
-use integration_tests::{json, on_both_backends, pix_body, Backend, Harness, KEY_A, KEY_B};
+use chrono::Duration;
+use integration_tests::{
+    json, on_both_backends, pix_body, t0, Backend, Harness, Stores, KEY_A, KEY_B,
+};
+use shared::domain::{usage_names, IdempotencyKey, PaymentId, TenantId, UsageDelta};
+use shared::ports::{ClaimOutcome, ClaimRequest, StoreError};
 
 async fn refused_creates_are_counted(b: Backend) {
     let h = Harness::new(b).await;
@@ -47,4 +52,70 @@ async fn refused_creates_are_counted(b: Backend) {
     assert_eq!(month["payments"]["total"], 1, "{month}");
 }
 
-on_both_backends!(refused_creates_are_counted);
+/// The port's contract: a held lease is released and counted in one step; a lost one is
+/// neither (nothing counted, the claim stays with its holder).
+async fn release_refused_counts_only_with_the_lease(b: Backend) {
+    let s = Stores::new(b).await;
+    let st = &s.idempotency;
+    let now = t0();
+    let tenant = TenantId::parse("ten_a").expect("tenant id");
+    let key = IdempotencyKey::parse("refused-contract").expect("key");
+    let claim = ClaimRequest {
+        tenant_id: tenant.clone(),
+        key: key.clone(),
+        fingerprint: "fp".into(),
+        candidate_payment_id: PaymentId::generate(),
+        now,
+        in_flight_until: now + Duration::seconds(30),
+        expires_at: now + Duration::hours(24),
+        steps: Default::default(),
+        rate: None,
+        sweep_body: None,
+    };
+    let ClaimOutcome::Acquired(lease) = st.claim(&claim).await.expect("claim") else {
+        panic!("expected the claim");
+    };
+    let refused = UsageDelta::one(&tenant, now, key.as_str(), usage_names::REFUSED);
+    let refused_on =
+        |days: &std::collections::BTreeMap<chrono::NaiveDate, shared::domain::Counters>| {
+            days.values()
+                .map(|c| c.get(usage_names::REFUSED))
+                .sum::<i64>()
+        };
+    let mut wrong = lease.clone();
+    wrong.token = "not-the-lease".into();
+    assert!(matches!(
+        st.release_refused(&tenant, &key, &wrong, &refused).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let day = now.date_naive();
+    assert_eq!(
+        refused_on(&s.usage.days(&tenant, day, day).await.expect("usage")),
+        0
+    );
+    st.release_refused(&tenant, &key, &lease, &refused)
+        .await
+        .expect("release");
+    assert_eq!(
+        refused_on(&s.usage.days(&tenant, day, day).await.expect("usage")),
+        1
+    );
+    // Released: the key can be claimed again; released twice: the lease is gone.
+    assert!(matches!(
+        st.release_refused(&tenant, &key, &lease, &refused).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        refused_on(&s.usage.days(&tenant, day, day).await.expect("usage")),
+        1
+    );
+    assert!(matches!(
+        st.claim(&claim).await.expect("claim again"),
+        ClaimOutcome::Acquired(_)
+    ));
+}
+
+on_both_backends!(
+    refused_creates_are_counted,
+    release_refused_counts_only_with_the_lease
+);
