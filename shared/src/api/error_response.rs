@@ -24,7 +24,7 @@ fn classify(e: &ApiError) -> (u16, &'static str, String) {
         ApiError::GatewayCredentialsChanged(_) => {
             (409, "gateway", "gateway_credentials_changed".into())
         }
-        ApiError::Gateway { code, .. } => (502, "gateway", code.clone()),
+        ApiError::Gateway { code, .. } => (502, "gateway", (*code).to_string()),
         ApiError::RateLimited { .. } => (429, "rate_limited", "rate_limited".into()),
         ApiError::Unavailable(_) => (503, "internal", "dependency_unavailable".into()),
         ApiError::Internal(_) => (500, "internal", "internal_error".into()),

@@ -124,7 +124,10 @@ impl Orchestrator {
                             })
                             .collect();
                         let error = ApiError::Gateway {
-                            code: format!("gateway_{}", class_name(err.class)),
+                            code: crate::error::gateway_failure_code(
+                                crate::error::GatewayOp::Charge,
+                                err.class,
+                            ),
                             message: format!(
                                 "no gateway could take the payment and none created a charge ({}); retrying with the same Idempotency-Key is safe",
                                 summary.join(", ")

@@ -36,7 +36,7 @@ pub(crate) fn parse_limit(v: &str) -> Result<usize, ApiError> {
         .filter(|l| (1..=MAX_LIMIT).contains(l))
         .ok_or_else(|| {
             ApiError::invalid(
-                "invalid_parameter",
+                "parameter_out_of_range",
                 "limit",
                 format!("limit must be an integer from 1 to {MAX_LIMIT}"),
             )
@@ -60,7 +60,7 @@ impl Orchestrator {
                 ("refresh", "false") => refresh = false,
                 ("refresh", _) => {
                     return Err(ApiError::invalid(
-                        "invalid_parameter",
+                        "parameter_invalid_enum",
                         "refresh",
                         "refresh must be true or false",
                     ))
@@ -106,7 +106,7 @@ impl Orchestrator {
                 "reference" => {
                     if v.is_empty() || v.chars().count() > 128 {
                         return Err(ApiError::invalid(
-                            "invalid_parameter",
+                            "parameter_invalid_string",
                             "reference",
                             "reference must be 1-128 characters",
                         ));
@@ -116,9 +116,9 @@ impl Orchestrator {
                 "status" => {
                     filter.status = Some(v.parse::<PaymentStatus>().map_err(|_| {
                         ApiError::invalid(
-                            "invalid_parameter",
+                            "parameter_invalid_enum",
                             "status",
-                            "status must be one of the payment statuses",
+                            "status must be one of pending, requires_action, processing, succeeded, failed, canceled, expired, refunded, partially_refunded",
                         )
                     })?)
                 }
@@ -128,7 +128,7 @@ impl Orchestrator {
                         "false" => false,
                         _ => {
                             return Err(ApiError::invalid(
-                                "invalid_parameter",
+                                "parameter_invalid_enum",
                                 "late_payment",
                                 "late_payment must be true or false",
                             ))
@@ -139,7 +139,7 @@ impl Orchestrator {
                 "starting_after" => {
                     cursor = Some(PaymentId::parse(&v).map_err(|_| {
                         ApiError::invalid(
-                            "invalid_parameter",
+                            "parameter_invalid_format",
                             "starting_after",
                             "starting_after must be a payment id",
                         )

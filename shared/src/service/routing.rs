@@ -11,20 +11,7 @@ impl Orchestrator {
     /// Validates and stores new routing; answers the tenant's whole routing.
     pub async fn put_routing(&self, who: &Principal, body: &[u8]) -> Result<String, ApiError> {
         let tenant = &who.tenant;
-        let de = &mut serde_json::Deserializer::from_slice(body);
-        let raw: BTreeMap<String, Vec<String>> =
-            serde_path_to_error::deserialize(de).map_err(|e| ApiError::Invalid {
-                code: if e.inner().is_syntax() || e.inner().is_eof() {
-                    "invalid_json"
-                } else {
-                    "invalid_parameter"
-                },
-                param: Some(e.path().to_string()).filter(|p| p != "."),
-                message: format!(
-                    "routing must be an object of method → list of gateways: {}",
-                    e.inner()
-                ),
-            })?;
+        let raw: BTreeMap<String, Vec<String>> = super::json_body::parse(body, &[])?;
         if raw.is_empty() {
             return Err(ApiError::invalid(
                 "invalid_routing",
@@ -36,9 +23,12 @@ impl Orchestrator {
         for (m, list) in raw {
             let method: PaymentMethod = m.parse().map_err(|_| {
                 ApiError::invalid(
-                    "invalid_method",
-                    m.clone(),
-                    "method must be one of pix, card, boleto",
+                    "unknown_parameter",
+                    m.chars().take(40).collect::<String>(),
+                    format!(
+                        "unknown parameter {}; the parameters here are the methods pix, card, boleto",
+                        m.chars().take(40).collect::<String>()
+                    ),
                 )
             })?;
             if list.is_empty() {

@@ -78,7 +78,7 @@ impl Orchestrator {
     ) -> Result<String, ApiError> {
         let (live, vault, spec) = self.credential_parts(tenant, gateway)?;
         let form = (spec.form)(body, vault.policy())
-            .map_err(|e| ApiError::invalid("invalid_credentials", e.param, e.message))?;
+            .map_err(|e| ApiError::invalid(e.code, e.param, e.message))?;
         // A client that cannot be built would only fail later, on a payment.
         (spec.build)(form.document.expose()).map_err(|_| {
             ApiError::invalid(
