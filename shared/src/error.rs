@@ -28,6 +28,15 @@ pub enum ApiError {
     /// Same key, different request (422).
     #[error("this Idempotency-Key was already used with a different request")]
     IdempotencyKeyReused,
+    /// A well-formed request the account's current configuration cannot serve (422), e.g.
+    /// no gateway of the tenant's routing takes the payment: the same body may pass after a
+    /// routing change, so it is not a 400. `param` names the field it hinges on.
+    #[error("{message}")]
+    Unprocessable {
+        code: &'static str,
+        param: &'static str,
+        message: String,
+    },
     /// The resource's state forbids the operation (422), e.g. refunding a pending payment.
     #[error("{0}")]
     InvalidState(String),
@@ -38,9 +47,10 @@ pub enum ApiError {
     /// Unknown resource or one of another tenant (404).
     #[error("{0}")]
     NotFound(String),
-    /// The route exists but not for this HTTP method (405).
-    #[error("method not allowed on this path")]
-    MethodNotAllowed,
+    /// The route exists but not for this HTTP method (405); `allow` is the route's methods,
+    /// sent as the `Allow` header (RFC 9110 §15.5.6), e.g. `GET, POST`.
+    #[error("method not allowed on this path; it takes {allow}")]
+    MethodNotAllowed { allow: &'static str },
     /// A gateway the request needs has no credentials in the tenant's mode: a live tenant
     /// pinned (or routed only) to a gateway it has not configured (422). Nothing was stored.
     #[error("{message}")]
@@ -200,7 +210,6 @@ pub const INVALID_CODES: &[(&str, &str)] = &[
     ("card_not_allowed", "card is given with a method other than card"),
     ("invalid_card_token", "a card token is empty, too long or holds control characters"),
     ("unknown_gateway", "a gateway name the deployment does not have"),
-    ("no_gateway_for_method", "no gateway of the routing (or the pinned one) can take this payment"),
     ("gateway_does_not_support_method", "routing lists a gateway for a method it does not take"),
     ("invalid_routing", "routing is empty, or lists a gateway twice"),
     ("invalid_callback_url", "a callback URL that is not https, not public, or not a URL"),
@@ -216,6 +225,7 @@ pub const OTHER_CODES: &[(&str, &str)] = &[
     ("invalid_request", "invalid_state"),
     ("invalid_request", "method_not_allowed"),
     ("invalid_request", "gateway_not_configured"),
+    ("invalid_request", "no_gateway_for_method"),
     ("authentication", "unauthenticated"),
     ("idempotency", "idempotency_key_invalid"),
     ("idempotency", "idempotency_key_in_use"),

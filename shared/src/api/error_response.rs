@@ -17,7 +17,8 @@ fn classify(e: &ApiError) -> (u16, &'static str, String) {
         ApiError::NotFound(_) => (404, "not_found", "resource_missing".into()),
         ApiError::AlreadyExists(_) => (409, "invalid_request", "resource_exists".into()),
         ApiError::InvalidState(_) => (422, "invalid_request", "invalid_state".into()),
-        ApiError::MethodNotAllowed => (405, "invalid_request", "method_not_allowed".into()),
+        ApiError::Unprocessable { code, .. } => (422, "invalid_request", (*code).to_string()),
+        ApiError::MethodNotAllowed { .. } => (405, "invalid_request", "method_not_allowed".into()),
         ApiError::GatewayNotConfigured { .. } => {
             (422, "invalid_request", "gateway_not_configured".into())
         }
@@ -51,10 +52,15 @@ pub fn error_response(e: &ApiError) -> ApiResponse {
     if let ApiError::Invalid { param: Some(p), .. } = e {
         err["param"] = serde_json::Value::String(p.clone());
     }
-    if let ApiError::GatewayNotConfigured { param, .. } = e {
+    if let ApiError::GatewayNotConfigured { param, .. } | ApiError::Unprocessable { param, .. } =
+        e
+    {
         err["param"] = serde_json::Value::String((*param).to_string());
     }
     let mut resp = ApiResponse::json(status, serde_json::json!({ "error": err }).to_string());
+    if let ApiError::MethodNotAllowed { allow } = e {
+        resp.headers.push(("allow", (*allow).to_string()));
+    }
     if matches!(e, ApiError::IdempotencyKeyInUse | ApiError::Unavailable(_)) {
         resp.headers.push(("retry-after", "1".into()));
     }

@@ -119,15 +119,11 @@ pub fn parse_body<T: serde::de::DeserializeOwned>(
         ));
     }
     if text.starts_with("unknown field") {
-        // The unknown name is the client's text: named by the path, never quoted whole.
-        let param: String = if path == "." {
-            "body".into()
-        } else {
-            path.chars().take(40).collect()
-        };
+        // The unknown name is the client's text, and a pasted secret may sit there: it is
+        // never repeated, not even as `param`.
         return Err(FormError::coded(
             "unknown_parameter",
-            param,
+            "body",
             format!("unknown field; the fields are {}", allowed.join(", ")),
         ));
     }

@@ -215,15 +215,15 @@ impl Orchestrator {
                     currency.code()
                 ),
             };
-            return Err(ApiError::invalid(
-                "no_gateway_for_method",
-                if new.gateway.is_some() {
+            return Err(ApiError::Unprocessable {
+                code: "no_gateway_for_method",
+                param: if new.gateway.is_some() {
                     "gateway"
                 } else {
                     "method"
                 },
-                why,
-            ));
+                message: why,
+            });
         }
         Ok(list)
     }

@@ -236,6 +236,14 @@ fn refusal(path: &str, e: &serde_json::Error, hints: Hints<'_>) -> ApiError {
         return invalid(code, param.clone(), format!("{param} must be {what}, not {got}"));
     }
     if text.starts_with("invalid length") {
+        if path == "." {
+            // serde reads a struct from an array too, by position: the body was not an object.
+            return ApiError::Invalid {
+                code: "body_not_object",
+                message: "the request body must be a JSON object, not an array".into(),
+                param: None,
+            };
+        }
         let param = dotted(path, None);
         return invalid(
             "parameter_invalid_type",

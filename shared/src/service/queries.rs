@@ -31,16 +31,14 @@ pub(crate) fn payment_not_found(id: &str) -> ApiError {
 
 /// A listing's `limit`: 1 to [`MAX_LIMIT`].
 pub(crate) fn parse_limit(v: &str) -> Result<usize, ApiError> {
-    v.parse::<usize>()
+    let message = format!("limit must be an integer from 1 to {MAX_LIMIT}");
+    let n: i128 = v
+        .parse()
+        .map_err(|_| ApiError::invalid("parameter_invalid_integer", "limit", message.clone()))?;
+    usize::try_from(n)
         .ok()
         .filter(|l| (1..=MAX_LIMIT).contains(l))
-        .ok_or_else(|| {
-            ApiError::invalid(
-                "parameter_out_of_range",
-                "limit",
-                format!("limit must be an integer from 1 to {MAX_LIMIT}"),
-            )
-        })
+        .ok_or_else(|| ApiError::invalid("parameter_out_of_range", "limit", message))
 }
 
 impl Orchestrator {

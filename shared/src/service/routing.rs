@@ -13,11 +13,13 @@ impl Orchestrator {
         let tenant = &who.tenant;
         let raw: BTreeMap<String, Vec<String>> = super::json_body::parse(body, &[])?;
         if raw.is_empty() {
-            return Err(ApiError::invalid(
-                "invalid_routing",
-                "body",
-                "give the routing of at least one method",
-            ));
+            // The whole body is at fault: no field to name.
+            return Err(ApiError::Invalid {
+                code: "invalid_routing",
+                param: None,
+                message: "the body must give the routing of at least one method (pix, card, boleto)"
+                    .into(),
+            });
         }
         let mut parsed = BTreeMap::new();
         for (m, list) in raw {
@@ -35,7 +37,7 @@ impl Orchestrator {
                 return Err(ApiError::invalid(
                     "invalid_routing",
                     m.clone(),
-                    "a method needs at least one gateway",
+                    format!("{m} needs at least one gateway"),
                 ));
             }
             let mut seen = Vec::new();
@@ -45,7 +47,8 @@ impl Orchestrator {
                         "unknown_gateway",
                         m.clone(),
                         format!(
-                            "unknown gateway `{g}`; known: {}",
+                            "{m} lists unknown gateway `{}`; known: {}",
+                            g.chars().take(40).collect::<String>(),
                             self.gateways.names().join(", ")
                         ),
                     )
@@ -61,7 +64,7 @@ impl Orchestrator {
                     return Err(ApiError::invalid(
                         "invalid_routing",
                         m.clone(),
-                        format!("{g} is listed twice"),
+                        format!("{m} lists {g} twice"),
                     ));
                 }
                 seen.push(g.clone());
