@@ -153,8 +153,12 @@ fn every_code_written_in_the_server_is_in_the_table() {
         // Test modules may write refused codes on purpose; only the server's code counts.
         let text = text.split("#[cfg(test)]").next().unwrap_or("");
         let mut found = Vec::new();
-        for marker in ["ApiError::invalid(", "FormError::coded(", "bad("] {
+        for marker in ["ApiError::invalid(", "FormError::coded("] {
             found.extend(literals_after(text, marker));
+        }
+        // usage_api.rs refuses through its own `bad(code, param, message)`.
+        if f.ends_with("usage_api.rs") {
+            found.extend(literals_after(text, "bad("));
         }
         for marker in [
             "ApiError::Invalid {",

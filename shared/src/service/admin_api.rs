@@ -173,8 +173,9 @@ impl Orchestrator {
     ) -> Result<String, ApiError> {
         self.operator(authorization)?;
         let req: NewTenant = parse_body(body)?;
+        // Counted in characters before trimming, as the contract's maxLength counts them.
         let name = req.name.trim();
-        if name.is_empty() || name.len() > 200 {
+        if name.is_empty() || req.name.chars().count() > 200 {
             return Err(ApiError::invalid(
                 "parameter_invalid_string",
                 "name",
@@ -285,8 +286,15 @@ impl Orchestrator {
         let not_found = || ApiError::NotFound("no such tenant".into());
         let tid = TenantId::parse_new(id).map_err(|_| not_found())?;
         let patch: TenantPatch = parse_body(body)?;
+        if patch.name.as_ref().is_some_and(|n| n.chars().count() > 200) {
+            return Err(ApiError::invalid(
+                "parameter_invalid_string",
+                "name",
+                "name must be 1-200 characters",
+            ));
+        }
         let name = patch.name.map(|n| n.trim().to_string());
-        if name.as_ref().is_some_and(|n| n.is_empty() || n.len() > 200) {
+        if name.as_ref().is_some_and(String::is_empty) {
             return Err(ApiError::invalid(
                 "parameter_invalid_string",
                 "name",

@@ -189,11 +189,11 @@ pub fn parse_create(
                         format!("unknown gateway `{g}`"),
                     ));
                 }
-                if t.is_empty() || t.len() > 255 || t.chars().any(char::is_control) {
+                if t.is_empty() || t.len() > 255 || !t.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
                     return Err(ApiError::invalid(
                         "invalid_card_token",
                         format!("card.tokens.{g}"),
-                        "card tokens must be 1-255 printable characters",
+                        "card tokens must be 1-255 printable ASCII characters",
                     ));
                 }
             }

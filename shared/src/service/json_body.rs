@@ -24,6 +24,19 @@ pub(crate) fn parse<T: DeserializeOwned>(body: &[u8], hints: Hints<'_>) -> Resul
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(not_json("the request body is empty; send a JSON object"));
     }
+    // serde would read a struct from an array too (by position): every body is an object.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(
+            match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+                Ok(_) => ApiError::Invalid {
+                    code: "body_not_object",
+                    message: "the request body must be a JSON object".into(),
+                    param: None,
+                },
+                Err(_) => not_json("the request body is not valid JSON; send a JSON object"),
+            },
+        );
+    }
     let de = &mut serde_json::Deserializer::from_slice(body);
     let value: T = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = e.path().to_string();
@@ -424,6 +437,8 @@ mod tests {
             ("not json", "body_not_json", None),
             ("", "body_not_json", None),
             ("[1]", "body_not_object", None),
+            ("[null, null]", "body_not_object", None),
+            ("[]", "body_not_object", None),
             ("\"text\"", "body_not_object", None),
             ("null", "body_not_object", None),
         ] {

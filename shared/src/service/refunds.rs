@@ -139,11 +139,13 @@ impl Orchestrator {
         }
         let amount = raw.amount.unwrap_or(refundable);
         if amount > refundable && !resume {
-            let e = ApiError::invalid(
-                "amount_exceeds_refundable",
-                "amount",
-                format!("at most {refundable} can still be refunded"),
-            );
+            // The body is fine; the refunds made so far refuse it (422, as every refusal that
+            // depends on state rather than on the input).
+            let e = ApiError::Unprocessable {
+                code: "amount_exceeds_refundable",
+                param: "amount",
+                message: format!("amount must be at most {refundable}, what is left to refund"),
+            };
             return Err(self.release_key(tenant, &key, &lease, e).await);
         }
         let (Some(gateway_name), Some(gid)) =
