@@ -137,7 +137,7 @@ pub fn parse_body<T: serde::de::DeserializeOwned>(
     Err(FormError::coded(
         "parameter_invalid_type",
         path.clone(),
-        format!("`{path}` has the wrong type (expected a string)"),
+        format!("`{path}` must be a string"),
     ))
 }
 

@@ -124,7 +124,7 @@ pub fn parse_create(
         return Err(ApiError::invalid(
             "currency_not_supported",
             "currency",
-            format!("{method} payments must be in BRL"),
+            format!("currency must be BRL for {method} payments"),
         ));
     }
 

@@ -295,7 +295,10 @@ impl Orchestrator {
                     return Err(ApiError::invalid(
                         "unknown_parameter",
                         other.chars().take(40).collect::<String>(),
-                        "unknown query parameter; use limit",
+                        format!(
+                            "unknown query parameter {}; use limit",
+                            other.chars().take(40).collect::<String>()
+                        ),
                     ))
                 }
             }

@@ -93,7 +93,10 @@ impl UsageQuery {
                     return Err(ApiError::invalid(
                         "unknown_parameter",
                         other.chars().take(40).collect::<String>(),
-                        "unknown query parameter; use month=YYYY-MM or from=&to=&granularity=day",
+                        format!(
+                            "unknown query parameter {}; use month=YYYY-MM or from=&to=&granularity=day",
+                            other.chars().take(40).collect::<String>()
+                        ),
                     ))
                 }
             }
