@@ -145,7 +145,12 @@ mod tests {
 
     #[test]
     fn help_is_a_command_not_an_error() {
-        for args in [&["--help"][..], &["-h"], &["serve", "--help"], &["--addr", "x", "-h"]] {
+        for args in [
+            &["--help"][..],
+            &["-h"],
+            &["serve", "--help"],
+            &["--addr", "x", "-h"],
+        ] {
             // `--addr x` is bad, but help stops reading first only when it comes first.
             let r = parse(args);
             if args[0] == "--addr" {

@@ -67,10 +67,7 @@ pub enum ApiError {
     /// refused by its gateway; nothing changed (502). `code` is one of [`GATEWAY_CODES`]: the
     /// gateway's own detail goes in `message`, so the set of codes stays closed.
     #[error("{message}")]
-    Gateway {
-        code: &'static str,
-        message: String,
-    },
+    Gateway { code: &'static str, message: String },
     /// The tenant's request rate is over its limit; nothing was done (429).
     #[error(
         "too many requests: the limit is {limit} per {window_secs} s; retry after {retry_after} s"

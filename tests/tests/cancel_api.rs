@@ -447,11 +447,27 @@ async fn pix_expires_in_sets_expires_at(b: Backend) {
     let records = h.stores.idempotency_count().await;
     let charges = h.gateway_charges();
     for (body, why, code) in [
-        (serde_json::json!(59), "below the minimum", "parameter_out_of_range"),
-        (serde_json::json!(604_801), "above 7 days", "parameter_out_of_range"),
+        (
+            serde_json::json!(59),
+            "below the minimum",
+            "parameter_out_of_range",
+        ),
+        (
+            serde_json::json!(604_801),
+            "above 7 days",
+            "parameter_out_of_range",
+        ),
         (serde_json::json!(-1), "negative", "parameter_out_of_range"),
-        (serde_json::json!(3600.5), "not whole", "parameter_invalid_integer"),
-        (serde_json::json!("3600"), "a string", "parameter_invalid_integer"),
+        (
+            serde_json::json!(3600.5),
+            "not whole",
+            "parameter_invalid_integer",
+        ),
+        (
+            serde_json::json!("3600"),
+            "a string",
+            "parameter_invalid_integer",
+        ),
     ] {
         let mut b = pix_body(1990);
         b["expires_in"] = body;

@@ -55,7 +55,11 @@ fn the_spec_enumerates_exactly_the_codes_the_server_sends() {
     let spec = spec();
     let codes = yaml_enum_after(&spec, "\n    Error:\n", "code");
     let in_spec: BTreeSet<&str> = codes.iter().map(String::as_str).collect();
-    assert_eq!(in_spec.len(), codes.len(), "a code is listed twice: {codes:?}");
+    assert_eq!(
+        in_spec.len(),
+        codes.len(),
+        "a code is listed twice: {codes:?}"
+    );
     let ours = shared::error::all_error_codes();
     let in_rust: BTreeSet<&str> = ours.iter().copied().collect();
     assert_eq!(in_rust.len(), ours.len(), "a code is in two Rust tables");
@@ -177,6 +181,12 @@ fn every_code_written_in_the_server_is_in_the_table() {
             }
         }
     }
-    assert!(seen > 50, "the scan found only {seen} codes; did the markers change?");
-    assert!(missing.is_empty(), "codes not in shared::error's tables: {missing:#?}");
+    assert!(
+        seen > 50,
+        "the scan found only {seen} codes; did the markers change?"
+    );
+    assert!(
+        missing.is_empty(),
+        "codes not in shared::error's tables: {missing:#?}"
+    );
 }

@@ -150,42 +150,294 @@ fn corpus(payment: &str) -> Vec<Case> {
     let cancel = format!("/v1/payments/{payment}/cancel");
     let mut c = vec![
         // The create body, field by field.
-        case(M::POST, p, pix_with("amount", "19.9"), 400, "parameter_invalid_integer", Some("amount")),
-        case(M::POST, p, pix_with("amount", "\"1990\""), 400, "parameter_invalid_integer", Some("amount")),
-        case(M::POST, p, pix_with("amount", "true"), 400, "parameter_invalid_integer", Some("amount")),
-        case(M::POST, p, pix_with("amount", "1e400"), 400, "parameter_invalid_integer", Some("amount")),
-        case(M::POST, p, pix_with("amount", "99999999999999999999"), 400, "parameter_invalid_integer", Some("amount")),
-        case(M::POST, p, pix_with("amount", "{}"), 400, "parameter_invalid_integer", Some("amount")),
-        case(M::POST, p, pix_with("amount", "-100"), 400, "invalid_amount", Some("amount")),
-        case(M::POST, p, pix_with("amount", "0"), 400, "invalid_amount", Some("amount")),
-        case(M::POST, p, pix_with("amount", "null"), 400, "parameter_missing", Some("amount")),
-        case(M::POST, p, pix_without("amount"), 400, "parameter_missing", Some("amount")),
-        case(M::POST, p, pix_without("currency"), 400, "parameter_missing", Some("currency")),
-        case(M::POST, p, pix_without("method"), 400, "parameter_missing", Some("method")),
-        case(M::POST, p, pix_with("currency", "5"), 400, "parameter_invalid_type", Some("currency")),
-        case(M::POST, p, pix_with("currency", "\"REAL\""), 400, "invalid_currency", Some("currency")),
-        case(M::POST, p, pix_with("currency", "\"USD\""), 400, "currency_not_supported", Some("currency")),
-        case(M::POST, p, pix_with("method", "\"crypto\""), 400, "parameter_invalid_enum", Some("method")),
-        case(M::POST, p, pix_with("method", "[\"pix\"]"), 400, "parameter_invalid_type", Some("method")),
-        case(M::POST, p, pix_with("surprise", "1"), 400, "unknown_parameter", Some("surprise")),
-        case(M::POST, p, pix_with("amount", "1990, \"amount\": 1990"), 400, "parameter_duplicate", Some("amount")),
-        case(M::POST, p, customer("[]"), 400, "parameter_invalid_type", Some("customer")),
-        case(M::POST, p, customer("\"Maria\""), 400, "parameter_invalid_type", Some("customer")),
-        case(M::POST, p, customer("{}"), 400, "parameter_missing", Some("customer.name")),
-        case(M::POST, p, customer(r#"{"name": null}"#), 400, "parameter_missing", Some("customer.name")),
-        case(M::POST, p, customer(r#"{"name": 5}"#), 400, "parameter_invalid_type", Some("customer.name")),
-        case(M::POST, p, customer(r#"{"name": ""}"#), 400, "parameter_invalid_string", Some("customer.name")),
-        case(M::POST, p, customer(r#"{"name": "A", "document": "123"}"#), 400, "invalid_document", Some("customer.document")),
-        case(M::POST, p, customer(r#"{"name": "A", "document": 52998224725}"#), 400, "parameter_invalid_type", Some("customer.document")),
-        case(M::POST, p, customer(r#"{"name": "A", "email": "nope"}"#), 400, "invalid_email", Some("customer.email")),
-        case(M::POST, p, customer(r#"{"name": "A", "phone": "1"}"#), 400, "unknown_parameter", Some("customer.phone")),
-        case(M::POST, p, pix_with("metadata", r#"{"k": 1}"#), 400, "parameter_invalid_type", Some("metadata.k")),
-        case(M::POST, p, pix_with("metadata", "[]"), 400, "parameter_invalid_type", Some("metadata")),
-        case(M::POST, p, pix_with("description", "\"\""), 400, "parameter_invalid_string", Some("description")),
-        case(M::POST, p, pix_with("expires_in", "90.5"), 400, "parameter_invalid_integer", Some("expires_in")),
-        case(M::POST, p, pix_with("expires_in", "10"), 400, "parameter_out_of_range", Some("expires_in")),
-        case(M::POST, p, pix_with("callback_url", "\"http://merchant.example/h\""), 400, "invalid_callback_url", Some("callback_url")),
-        case(M::POST, p, pix_with("gateway", "\"paypal\""), 400, "unknown_gateway", Some("gateway")),
+        case(
+            M::POST,
+            p,
+            pix_with("amount", "19.9"),
+            400,
+            "parameter_invalid_integer",
+            Some("amount"),
+        ),
+        case(
+            M::POST,
+            p,
+            pix_with("amount", "\"1990\""),
+            400,
+            "parameter_invalid_integer",
+            Some("amount"),
+        ),
+        case(
+            M::POST,
+            p,
+            pix_with("amount", "true"),
+            400,
+            "parameter_invalid_integer",
+            Some("amount"),
+        ),
+        case(
+            M::POST,
+            p,
+            pix_with("amount", "1e400"),
+            400,
+            "parameter_invalid_integer",
+            Some("amount"),
+        ),
+        case(
+            M::POST,
+            p,
+            pix_with("amount", "99999999999999999999"),
+            400,
+            "parameter_invalid_integer",
+            Some("amount"),
+        ),
+        case(
+            M::POST,
+            p,
+            pix_with("amount", "{}"),
+            400,
+            "parameter_invalid_integer",
+            Some("amount"),
+        ),
+        case(
+            M::POST,
+            p,
+            pix_with("amount", "-100"),
+            400,
+            "invalid_amount",
+            Some("amount"),
+        ),
+        case(
+            M::POST,
+            p,
+            pix_with("amount", "0"),
+            400,
+            "invalid_amount",
+            Some("amount"),
+        ),
+        case(
+            M::POST,
+            p,
+            pix_with("amount", "null"),
+            400,
+            "parameter_missing",
+            Some("amount"),
+        ),
+        case(
+            M::POST,
+            p,
+            pix_without("amount"),
+            400,
+            "parameter_missing",
+            Some("amount"),
+        ),
+        case(
+            M::POST,
+            p,
+            pix_without("currency"),
+            400,
+            "parameter_missing",
+            Some("currency"),
+        ),
+        case(
+            M::POST,
+            p,
+            pix_without("method"),
+            400,
+            "parameter_missing",
+            Some("method"),
+        ),
+        case(
+            M::POST,
+            p,
+            pix_with("currency", "5"),
+            400,
+            "parameter_invalid_type",
+            Some("currency"),
+        ),
+        case(
+            M::POST,
+            p,
+            pix_with("currency", "\"REAL\""),
+            400,
+            "invalid_currency",
+            Some("currency"),
+        ),
+        case(
+            M::POST,
+            p,
+            pix_with("currency", "\"USD\""),
+            400,
+            "currency_not_supported",
+            Some("currency"),
+        ),
+        case(
+            M::POST,
+            p,
+            pix_with("method", "\"crypto\""),
+            400,
+            "parameter_invalid_enum",
+            Some("method"),
+        ),
+        case(
+            M::POST,
+            p,
+            pix_with("method", "[\"pix\"]"),
+            400,
+            "parameter_invalid_type",
+            Some("method"),
+        ),
+        case(
+            M::POST,
+            p,
+            pix_with("surprise", "1"),
+            400,
+            "unknown_parameter",
+            Some("surprise"),
+        ),
+        case(
+            M::POST,
+            p,
+            pix_with("amount", "1990, \"amount\": 1990"),
+            400,
+            "parameter_duplicate",
+            Some("amount"),
+        ),
+        case(
+            M::POST,
+            p,
+            customer("[]"),
+            400,
+            "parameter_invalid_type",
+            Some("customer"),
+        ),
+        case(
+            M::POST,
+            p,
+            customer("\"Maria\""),
+            400,
+            "parameter_invalid_type",
+            Some("customer"),
+        ),
+        case(
+            M::POST,
+            p,
+            customer("{}"),
+            400,
+            "parameter_missing",
+            Some("customer.name"),
+        ),
+        case(
+            M::POST,
+            p,
+            customer(r#"{"name": null}"#),
+            400,
+            "parameter_missing",
+            Some("customer.name"),
+        ),
+        case(
+            M::POST,
+            p,
+            customer(r#"{"name": 5}"#),
+            400,
+            "parameter_invalid_type",
+            Some("customer.name"),
+        ),
+        case(
+            M::POST,
+            p,
+            customer(r#"{"name": ""}"#),
+            400,
+            "parameter_invalid_string",
+            Some("customer.name"),
+        ),
+        case(
+            M::POST,
+            p,
+            customer(r#"{"name": "A", "document": "123"}"#),
+            400,
+            "invalid_document",
+            Some("customer.document"),
+        ),
+        case(
+            M::POST,
+            p,
+            customer(r#"{"name": "A", "document": 52998224725}"#),
+            400,
+            "parameter_invalid_type",
+            Some("customer.document"),
+        ),
+        case(
+            M::POST,
+            p,
+            customer(r#"{"name": "A", "email": "nope"}"#),
+            400,
+            "invalid_email",
+            Some("customer.email"),
+        ),
+        case(
+            M::POST,
+            p,
+            customer(r#"{"name": "A", "phone": "1"}"#),
+            400,
+            "unknown_parameter",
+            Some("customer.phone"),
+        ),
+        case(
+            M::POST,
+            p,
+            pix_with("metadata", r#"{"k": 1}"#),
+            400,
+            "parameter_invalid_type",
+            Some("metadata.k"),
+        ),
+        case(
+            M::POST,
+            p,
+            pix_with("metadata", "[]"),
+            400,
+            "parameter_invalid_type",
+            Some("metadata"),
+        ),
+        case(
+            M::POST,
+            p,
+            pix_with("description", "\"\""),
+            400,
+            "parameter_invalid_string",
+            Some("description"),
+        ),
+        case(
+            M::POST,
+            p,
+            pix_with("expires_in", "90.5"),
+            400,
+            "parameter_invalid_integer",
+            Some("expires_in"),
+        ),
+        case(
+            M::POST,
+            p,
+            pix_with("expires_in", "10"),
+            400,
+            "parameter_out_of_range",
+            Some("expires_in"),
+        ),
+        case(
+            M::POST,
+            p,
+            pix_with("callback_url", "\"http://merchant.example/h\""),
+            400,
+            "invalid_callback_url",
+            Some("callback_url"),
+        ),
+        case(
+            M::POST,
+            p,
+            pix_with("gateway", "\"paypal\""),
+            400,
+            "unknown_gateway",
+            Some("gateway"),
+        ),
         case(
             M::POST,
             p,
@@ -219,50 +471,253 @@ fn corpus(payment: &str) -> Vec<Case> {
             Some("expires_in"),
         ),
         case(M::POST, p, r#"{"amount": 19"#, 400, "body_not_json", None),
-        case(M::POST, p, "amount=1990&currency=BRL", 400, "body_not_json", None),
+        case(
+            M::POST,
+            p,
+            "amount=1990&currency=BRL",
+            400,
+            "body_not_json",
+            None,
+        ),
         case(M::POST, p, "", 400, "body_not_json", None),
-        case(M::POST, p, format!("{} x", pix_body(1990)), 400, "body_not_json", None),
+        case(
+            M::POST,
+            p,
+            format!("{} x", pix_body(1990)),
+            400,
+            "body_not_json",
+            None,
+        ),
         case(M::POST, p, "[1, 2]", 400, "body_not_object", None),
         case(M::POST, p, "null", 400, "body_not_object", None),
         // Refunds and cancel.
-        case(M::POST, &refund, r#"{"amount": 1.5}"#, 400, "parameter_invalid_integer", Some("amount")),
-        case(M::POST, &refund, r#"{"amount": "10"}"#, 400, "parameter_invalid_integer", Some("amount")),
-        case(M::POST, &refund, r#"{"amount": -1}"#, 400, "invalid_amount", Some("amount")),
-        case(M::POST, &refund, r#"{"reason": 5}"#, 400, "parameter_invalid_type", Some("reason")),
-        case(M::POST, &refund, r#"{"amount": 10, "extra": 1}"#, 400, "unknown_parameter", Some("extra")),
+        case(
+            M::POST,
+            &refund,
+            r#"{"amount": 1.5}"#,
+            400,
+            "parameter_invalid_integer",
+            Some("amount"),
+        ),
+        case(
+            M::POST,
+            &refund,
+            r#"{"amount": "10"}"#,
+            400,
+            "parameter_invalid_integer",
+            Some("amount"),
+        ),
+        case(
+            M::POST,
+            &refund,
+            r#"{"amount": -1}"#,
+            400,
+            "invalid_amount",
+            Some("amount"),
+        ),
+        case(
+            M::POST,
+            &refund,
+            r#"{"reason": 5}"#,
+            400,
+            "parameter_invalid_type",
+            Some("reason"),
+        ),
+        case(
+            M::POST,
+            &refund,
+            r#"{"amount": 10, "extra": 1}"#,
+            400,
+            "unknown_parameter",
+            Some("extra"),
+        ),
         case(M::POST, &refund, "[]", 400, "body_not_object", None),
         case(M::POST, &refund, "{oops", 400, "body_not_json", None),
-        case(M::POST, &cancel, r#"{"reason": "x"}"#, 400, "unknown_parameter", Some("reason")),
+        case(
+            M::POST,
+            &cancel,
+            r#"{"reason": "x"}"#,
+            400,
+            "unknown_parameter",
+            Some("reason"),
+        ),
         case(M::POST, &cancel, "[]", 400, "body_not_object", None),
         case(M::POST, &cancel, "{oops", 400, "body_not_json", None),
         // Routing.
-        case(M::PUT, "/v1/routing", r#"{"pix": "efi"}"#, 400, "parameter_invalid_type", Some("pix")),
-        case(M::PUT, "/v1/routing", r#"{"pix": [1]}"#, 400, "parameter_invalid_type", Some("pix.0")),
-        case(M::PUT, "/v1/routing", r#"{"crypto": ["efi"]}"#, 400, "unknown_parameter", Some("crypto")),
-        case(M::PUT, "/v1/routing", r#"{"pix": ["paypal"]}"#, 400, "unknown_gateway", Some("pix")),
+        case(
+            M::PUT,
+            "/v1/routing",
+            r#"{"pix": "efi"}"#,
+            400,
+            "parameter_invalid_type",
+            Some("pix"),
+        ),
+        case(
+            M::PUT,
+            "/v1/routing",
+            r#"{"pix": [1]}"#,
+            400,
+            "parameter_invalid_type",
+            Some("pix.0"),
+        ),
+        case(
+            M::PUT,
+            "/v1/routing",
+            r#"{"crypto": ["efi"]}"#,
+            400,
+            "unknown_parameter",
+            Some("crypto"),
+        ),
+        case(
+            M::PUT,
+            "/v1/routing",
+            r#"{"pix": ["paypal"]}"#,
+            400,
+            "unknown_gateway",
+            Some("pix"),
+        ),
         case(M::PUT, "/v1/routing", "[]", 400, "body_not_object", None),
         case(M::PUT, "/v1/routing", "", 400, "body_not_json", None),
         // Gateway credentials (never a value in the message).
-        case(M::PUT, "/v1/gateways/stripe/credentials", "{}", 400, "parameter_missing", Some("secret_key")),
-        case(M::PUT, "/v1/gateways/stripe/credentials", r#"{"secret_key": 5}"#, 400, "parameter_invalid_type", Some("secret_key")),
-        case(M::PUT, "/v1/gateways/stripe/credentials", r#"{"secret_key": "sk_test_1", "nope": 1}"#, 400, "unknown_parameter", None),
-        case(M::PUT, "/v1/gateways/stripe/credentials", "{oops", 400, "body_not_json", None),
-        case(M::PUT, "/v1/gateways/stripe/credentials", "[]", 400, "body_not_object", None),
+        case(
+            M::PUT,
+            "/v1/gateways/stripe/credentials",
+            "{}",
+            400,
+            "parameter_missing",
+            Some("secret_key"),
+        ),
+        case(
+            M::PUT,
+            "/v1/gateways/stripe/credentials",
+            r#"{"secret_key": 5}"#,
+            400,
+            "parameter_invalid_type",
+            Some("secret_key"),
+        ),
+        case(
+            M::PUT,
+            "/v1/gateways/stripe/credentials",
+            r#"{"secret_key": "sk_test_1", "nope": 1}"#,
+            400,
+            "unknown_parameter",
+            None,
+        ),
+        case(
+            M::PUT,
+            "/v1/gateways/stripe/credentials",
+            "{oops",
+            400,
+            "body_not_json",
+            None,
+        ),
+        case(
+            M::PUT,
+            "/v1/gateways/stripe/credentials",
+            "[]",
+            400,
+            "body_not_object",
+            None,
+        ),
         // API keys and callback secrets.
-        case(M::POST, "/v1/api_keys", r#"{"expires_in_days": 1.5}"#, 400, "parameter_invalid_integer", Some("expires_in_days")),
-        case(M::POST, "/v1/api_keys", r#"{"expires_in_days": 0}"#, 400, "parameter_out_of_range", Some("expires_in_days")),
-        case(M::POST, "/v1/api_keys", r#"{"mode": "prod"}"#, 400, "parameter_invalid_enum", Some("mode")),
-        case(M::POST, "/v1/api_keys", r#"{"x": 1}"#, 400, "unknown_parameter", Some("x")),
+        case(
+            M::POST,
+            "/v1/api_keys",
+            r#"{"expires_in_days": 1.5}"#,
+            400,
+            "parameter_invalid_integer",
+            Some("expires_in_days"),
+        ),
+        case(
+            M::POST,
+            "/v1/api_keys",
+            r#"{"expires_in_days": 0}"#,
+            400,
+            "parameter_out_of_range",
+            Some("expires_in_days"),
+        ),
+        case(
+            M::POST,
+            "/v1/api_keys",
+            r#"{"mode": "prod"}"#,
+            400,
+            "parameter_invalid_enum",
+            Some("mode"),
+        ),
+        case(
+            M::POST,
+            "/v1/api_keys",
+            r#"{"x": 1}"#,
+            400,
+            "unknown_parameter",
+            Some("x"),
+        ),
         case(M::POST, "/v1/api_keys", "[]", 400, "body_not_object", None),
-        case(M::POST, "/v1/webhook_secrets/rotate", r#"{"grace_hours": "24"}"#, 400, "parameter_invalid_integer", Some("grace_hours")),
-        case(M::POST, "/v1/webhook_secrets/rotate", r#"{"grace_hours": 1000}"#, 400, "parameter_out_of_range", Some("grace_hours")),
-        case(M::POST, "/v1/webhook_secrets/rotate", r#"{"grace": 1}"#, 400, "unknown_parameter", Some("grace")),
-        case(M::POST, "/v1/webhook_secrets/rotate", "{", 400, "body_not_json", None),
+        case(
+            M::POST,
+            "/v1/webhook_secrets/rotate",
+            r#"{"grace_hours": "24"}"#,
+            400,
+            "parameter_invalid_integer",
+            Some("grace_hours"),
+        ),
+        case(
+            M::POST,
+            "/v1/webhook_secrets/rotate",
+            r#"{"grace_hours": 1000}"#,
+            400,
+            "parameter_out_of_range",
+            Some("grace_hours"),
+        ),
+        case(
+            M::POST,
+            "/v1/webhook_secrets/rotate",
+            r#"{"grace": 1}"#,
+            400,
+            "unknown_parameter",
+            Some("grace"),
+        ),
+        case(
+            M::POST,
+            "/v1/webhook_secrets/rotate",
+            "{",
+            400,
+            "body_not_json",
+            None,
+        ),
         // Reconciliation runs.
-        case(M::POST, "/v1/reconciliation/runs", r#"{"from": "yesterday"}"#, 400, "parameter_invalid_format", Some("from")),
-        case(M::POST, "/v1/reconciliation/runs", r#"{"from": 5}"#, 400, "parameter_invalid_type", Some("from")),
-        case(M::POST, "/v1/reconciliation/runs", r#"{"gateway": "paypal"}"#, 400, "unknown_gateway", Some("gateway")),
-        case(M::POST, "/v1/reconciliation/runs", r#"{"x": 1}"#, 400, "unknown_parameter", Some("x")),
+        case(
+            M::POST,
+            "/v1/reconciliation/runs",
+            r#"{"from": "yesterday"}"#,
+            400,
+            "parameter_invalid_format",
+            Some("from"),
+        ),
+        case(
+            M::POST,
+            "/v1/reconciliation/runs",
+            r#"{"from": 5}"#,
+            400,
+            "parameter_invalid_type",
+            Some("from"),
+        ),
+        case(
+            M::POST,
+            "/v1/reconciliation/runs",
+            r#"{"gateway": "paypal"}"#,
+            400,
+            "unknown_gateway",
+            Some("gateway"),
+        ),
+        case(
+            M::POST,
+            "/v1/reconciliation/runs",
+            r#"{"x": 1}"#,
+            400,
+            "unknown_parameter",
+            Some("x"),
+        ),
         case(
             M::POST,
             "/v1/reconciliation/runs",
@@ -271,31 +726,185 @@ fn corpus(payment: &str) -> Vec<Case> {
             "parameter_conflict",
             Some("from"),
         ),
-        case(M::POST, "/v1/reconciliation/runs", "[1]", 400, "body_not_object", None),
+        case(
+            M::POST,
+            "/v1/reconciliation/runs",
+            "[1]",
+            400,
+            "body_not_object",
+            None,
+        ),
         // Query parameters.
-        case(M::GET, "/v1/payments?limit=abc", "", 400, "parameter_invalid_integer", Some("limit")),
-        case(M::GET, "/v1/payments?limit=0", "", 400, "parameter_out_of_range", Some("limit")),
-        case(M::GET, "/v1/payments?limit=1000", "", 400, "parameter_out_of_range", Some("limit")),
-        case(M::GET, "/v1/payments?status=nope", "", 400, "parameter_invalid_enum", Some("status")),
-        case(M::GET, "/v1/payments?late_payment=maybe", "", 400, "parameter_invalid_enum", Some("late_payment")),
-        case(M::GET, "/v1/payments?starting_after=xyz", "", 400, "parameter_invalid_format", Some("starting_after")),
-        case(M::GET, "/v1/payments?reference=", "", 400, "parameter_invalid_string", Some("reference")),
-        case(M::GET, "/v1/payments?color=red", "", 400, "unknown_parameter", Some("color")),
-        case(M::GET, &format!("/v1/payments/{payment}?refresh=maybe"), "", 400, "parameter_invalid_enum", Some("refresh")),
-        case(M::GET, "/v1/events?type=nope", "", 400, "parameter_invalid_enum", Some("type")),
-        case(M::GET, "/v1/events?payment_id=x", "", 400, "parameter_invalid_format", Some("payment_id")),
-        case(M::GET, "/v1/events?limit=-1", "", 400, "parameter_out_of_range", Some("limit")),
-        case(M::GET, "/v1/usage?month=2026-13", "", 400, "parameter_invalid_format", Some("month")),
-        case(M::GET, "/v1/usage?month=2026-11&from=2026-11-01", "", 400, "parameter_conflict", Some("month")),
-        case(M::GET, "/v1/usage?from=2026-11-01", "", 400, "parameter_missing", Some("to")),
-        case(M::GET, "/v1/usage?from=2026-11-01&to=2026-11-02&granularity=week", "", 400, "parameter_invalid_enum", Some("granularity")),
-        case(M::GET, "/v1/audit?limit=x", "", 400, "parameter_invalid_integer", Some("limit")),
-        case(M::GET, "/v1/reconciliation/runs?nope=1", "", 400, "unknown_parameter", Some("nope")),
-        case(M::GET, "/v1/webhook_endpoint?starting_after=x", "", 400, "unknown_parameter", Some("starting_after")),
-        case(M::GET, "/v1/webhooks/unmatched?limit=1.5", "", 400, "parameter_invalid_integer", Some("limit")),
+        case(
+            M::GET,
+            "/v1/payments?limit=abc",
+            "",
+            400,
+            "parameter_invalid_integer",
+            Some("limit"),
+        ),
+        case(
+            M::GET,
+            "/v1/payments?limit=0",
+            "",
+            400,
+            "parameter_out_of_range",
+            Some("limit"),
+        ),
+        case(
+            M::GET,
+            "/v1/payments?limit=1000",
+            "",
+            400,
+            "parameter_out_of_range",
+            Some("limit"),
+        ),
+        case(
+            M::GET,
+            "/v1/payments?status=nope",
+            "",
+            400,
+            "parameter_invalid_enum",
+            Some("status"),
+        ),
+        case(
+            M::GET,
+            "/v1/payments?late_payment=maybe",
+            "",
+            400,
+            "parameter_invalid_enum",
+            Some("late_payment"),
+        ),
+        case(
+            M::GET,
+            "/v1/payments?starting_after=xyz",
+            "",
+            400,
+            "parameter_invalid_format",
+            Some("starting_after"),
+        ),
+        case(
+            M::GET,
+            "/v1/payments?reference=",
+            "",
+            400,
+            "parameter_invalid_string",
+            Some("reference"),
+        ),
+        case(
+            M::GET,
+            "/v1/payments?color=red",
+            "",
+            400,
+            "unknown_parameter",
+            Some("color"),
+        ),
+        case(
+            M::GET,
+            &format!("/v1/payments/{payment}?refresh=maybe"),
+            "",
+            400,
+            "parameter_invalid_enum",
+            Some("refresh"),
+        ),
+        case(
+            M::GET,
+            "/v1/events?type=nope",
+            "",
+            400,
+            "parameter_invalid_enum",
+            Some("type"),
+        ),
+        case(
+            M::GET,
+            "/v1/events?payment_id=x",
+            "",
+            400,
+            "parameter_invalid_format",
+            Some("payment_id"),
+        ),
+        case(
+            M::GET,
+            "/v1/events?limit=-1",
+            "",
+            400,
+            "parameter_out_of_range",
+            Some("limit"),
+        ),
+        case(
+            M::GET,
+            "/v1/usage?month=2026-13",
+            "",
+            400,
+            "parameter_invalid_format",
+            Some("month"),
+        ),
+        case(
+            M::GET,
+            "/v1/usage?month=2026-11&from=2026-11-01",
+            "",
+            400,
+            "parameter_conflict",
+            Some("month"),
+        ),
+        case(
+            M::GET,
+            "/v1/usage?from=2026-11-01",
+            "",
+            400,
+            "parameter_missing",
+            Some("to"),
+        ),
+        case(
+            M::GET,
+            "/v1/usage?from=2026-11-01&to=2026-11-02&granularity=week",
+            "",
+            400,
+            "parameter_invalid_enum",
+            Some("granularity"),
+        ),
+        case(
+            M::GET,
+            "/v1/audit?limit=x",
+            "",
+            400,
+            "parameter_invalid_integer",
+            Some("limit"),
+        ),
+        case(
+            M::GET,
+            "/v1/reconciliation/runs?nope=1",
+            "",
+            400,
+            "unknown_parameter",
+            Some("nope"),
+        ),
+        case(
+            M::GET,
+            "/v1/webhook_endpoint?starting_after=x",
+            "",
+            400,
+            "unknown_parameter",
+            Some("starting_after"),
+        ),
+        case(
+            M::GET,
+            "/v1/webhooks/unmatched?limit=1.5",
+            "",
+            400,
+            "parameter_invalid_integer",
+            Some("limit"),
+        ),
     ];
     // A numeric payment id path part is not a body problem: a 404, never a 400.
-    c.push(case(M::GET, "/v1/payments/123", "", 404, "resource_missing", None));
+    c.push(case(
+        M::GET,
+        "/v1/payments/123",
+        "",
+        404,
+        "resource_missing",
+        None,
+    ));
     c
 }
 
@@ -304,17 +913,87 @@ fn admin_corpus() -> Vec<Case> {
     let t = "/v1/admin/tenants";
     vec![
         case(M::POST, t, "{}", 400, "parameter_missing", Some("name")),
-        case(M::POST, t, r#"{"name": 5}"#, 400, "parameter_invalid_type", Some("name")),
-        case(M::POST, t, r#"{"name": "A", "rate_limit_per_minute": -1}"#, 400, "parameter_invalid_integer", Some("rate_limit_per_minute")),
-        case(M::POST, t, r#"{"name": "A", "rate_limit_per_minute": 1e6}"#, 400, "parameter_out_of_range", Some("rate_limit_per_minute")),
-        case(M::POST, t, r#"{"name": "A", "routing": {"crypto": ["efi"]}}"#, 400, "unknown_parameter", Some("routing.crypto")),
-        case(M::POST, t, r#"{"name": "A", "routing": {"pix": "efi"}}"#, 400, "parameter_invalid_type", Some("routing.pix")),
-        case(M::POST, t, r#"{"name": "A", "callback_url": "ftp://x.example"}"#, 400, "invalid_callback_url", Some("callback_url")),
-        case(M::POST, t, r#"{"name": "A", "id": "bad id!"}"#, 400, "parameter_invalid_format", Some("id")),
+        case(
+            M::POST,
+            t,
+            r#"{"name": 5}"#,
+            400,
+            "parameter_invalid_type",
+            Some("name"),
+        ),
+        case(
+            M::POST,
+            t,
+            r#"{"name": "A", "rate_limit_per_minute": -1}"#,
+            400,
+            "parameter_invalid_integer",
+            Some("rate_limit_per_minute"),
+        ),
+        case(
+            M::POST,
+            t,
+            r#"{"name": "A", "rate_limit_per_minute": 1e6}"#,
+            400,
+            "parameter_out_of_range",
+            Some("rate_limit_per_minute"),
+        ),
+        case(
+            M::POST,
+            t,
+            r#"{"name": "A", "routing": {"crypto": ["efi"]}}"#,
+            400,
+            "unknown_parameter",
+            Some("routing.crypto"),
+        ),
+        case(
+            M::POST,
+            t,
+            r#"{"name": "A", "routing": {"pix": "efi"}}"#,
+            400,
+            "parameter_invalid_type",
+            Some("routing.pix"),
+        ),
+        case(
+            M::POST,
+            t,
+            r#"{"name": "A", "callback_url": "ftp://x.example"}"#,
+            400,
+            "invalid_callback_url",
+            Some("callback_url"),
+        ),
+        case(
+            M::POST,
+            t,
+            r#"{"name": "A", "id": "bad id!"}"#,
+            400,
+            "parameter_invalid_format",
+            Some("id"),
+        ),
         case(M::POST, t, r#"{"name": "A""#, 400, "body_not_json", None),
-        case(M::PATCH, "/v1/admin/tenants/ten_a", r#"{"disabled": "yes"}"#, 400, "parameter_invalid_type", Some("disabled")),
-        case(M::PATCH, "/v1/admin/tenants/ten_a", r#"{"x": 1}"#, 400, "unknown_parameter", Some("x")),
-        case(M::PATCH, "/v1/admin/tenants/ten_a", r#"{"name": ""}"#, 400, "parameter_invalid_string", Some("name")),
+        case(
+            M::PATCH,
+            "/v1/admin/tenants/ten_a",
+            r#"{"disabled": "yes"}"#,
+            400,
+            "parameter_invalid_type",
+            Some("disabled"),
+        ),
+        case(
+            M::PATCH,
+            "/v1/admin/tenants/ten_a",
+            r#"{"x": 1}"#,
+            400,
+            "unknown_parameter",
+            Some("x"),
+        ),
+        case(
+            M::PATCH,
+            "/v1/admin/tenants/ten_a",
+            r#"{"name": ""}"#,
+            400,
+            "parameter_invalid_string",
+            Some("name"),
+        ),
     ]
 }
 
@@ -336,7 +1015,10 @@ fn check(c: &Case, r: &ApiResponse) -> Vec<String> {
     let what = format!("{} {} {:?}", c.method, c.path, c.body);
     let mut bad = Vec::new();
     if r.status != c.status {
-        return vec![format!("{what}: status {} ≠ {}: {}", r.status, c.status, r.body)];
+        return vec![format!(
+            "{what}: status {} ≠ {}: {}",
+            r.status, c.status, r.body
+        )];
     }
     let e = &json(r)["error"];
     let expected_type = if c.status == 404 {
@@ -353,7 +1035,9 @@ fn check(c: &Case, r: &ApiResponse) -> Vec<String> {
     let message = e["message"].as_str().unwrap_or_default();
     for phrase in PARSER_PHRASES {
         if message.contains(phrase) {
-            bad.push(format!("{what}: the message shows the parser ({phrase:?}): {message}"));
+            bad.push(format!(
+                "{what}: the message shows the parser ({phrase:?}): {message}"
+            ));
         }
     }
     match c.param {
@@ -392,16 +1076,45 @@ async fn every_refused_input_is_named_coded_and_writes_nothing() {
         } else {
             &h.svc
         };
-        let r = send(svc, KEY_A, c.method.clone(), &c.path, &format!("v-{i}"), &c.body).await;
+        let r = send(
+            svc,
+            KEY_A,
+            c.method.clone(),
+            &c.path,
+            &format!("v-{i}"),
+            &c.body,
+        )
+        .await;
         wrong.extend(check(c, &r));
     }
     for (i, c) in admin_corpus().iter().enumerate() {
-        let r = send(&op, OPERATOR, c.method.clone(), &c.path, &format!("a-{i}"), &c.body).await;
+        let r = send(
+            &op,
+            OPERATOR,
+            c.method.clone(),
+            &c.path,
+            &format!("a-{i}"),
+            &c.body,
+        )
+        .await;
         wrong.extend(check(c, &r));
     }
-    assert!(wrong.is_empty(), "{} refusals are off:\n{}", wrong.len(), wrong.join("\n"));
-    assert_eq!(snapshot(h, &op).await, before, "a refused request wrote something");
-    assert_eq!(h.gateway_calls(), calls, "a refused request reached a gateway");
+    assert!(
+        wrong.is_empty(),
+        "{} refusals are off:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+    assert_eq!(
+        snapshot(h, &op).await,
+        before,
+        "a refused request wrote something"
+    );
+    assert_eq!(
+        h.gateway_calls(),
+        calls,
+        "a refused request reached a gateway"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -411,15 +1124,7 @@ async fn an_integer_written_with_a_decimal_point_is_that_integer() {
     let r = send(&h.svc, KEY_A, Method::POST, "/v1/payments", "dec-1", &body).await;
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(json(&r)["amount"], 1990);
-    let r = send(
-        &h.svc,
-        KEY_A,
-        Method::GET,
-        "/v1/payments?limit=2",
-        "-",
-        "",
-    )
-    .await;
+    let r = send(&h.svc, KEY_A, Method::GET, "/v1/payments?limit=2", "-", "").await;
     assert_eq!(r.status, 200, "{}", r.body);
 }
 
@@ -448,8 +1153,16 @@ async fn every_route_answers_an_unlisted_method_with_405_and_allow() {
         );
         let listed: Vec<&str> = allow.split(", ").collect();
         for m in &all {
-            let svc: &Orchestrator = if path.starts_with("/v1/admin") { &op } else { &h.svc };
-            let key = if path.starts_with("/v1/admin") { OPERATOR } else { KEY_A };
+            let svc: &Orchestrator = if path.starts_with("/v1/admin") {
+                &op
+            } else {
+                &h.svc
+            };
+            let key = if path.starts_with("/v1/admin") {
+                OPERATOR
+            } else {
+                KEY_A
+            };
             let r = send(svc, key, m.clone(), &path, &format!("m-{m}-{path}"), "").await;
             if listed.contains(&m.as_str()) {
                 assert!(

@@ -52,8 +52,7 @@ pub fn error_response(e: &ApiError) -> ApiResponse {
     if let ApiError::Invalid { param: Some(p), .. } = e {
         err["param"] = serde_json::Value::String(p.clone());
     }
-    if let ApiError::GatewayNotConfigured { param, .. } | ApiError::Unprocessable { param, .. } =
-        e
+    if let ApiError::GatewayNotConfigured { param, .. } | ApiError::Unprocessable { param, .. } = e
     {
         err["param"] = serde_json::Value::String((*param).to_string());
     }

@@ -146,7 +146,11 @@ async fn route(
             ([id], &Method::PATCH) => {
                 ApiResponse::json(200, svc.admin_patch_tenant(auth, id, &req.body).await?)
             }
-            _ => return Err(ApiError::Internal("route table and admin dispatch disagree".into())),
+            _ => {
+                return Err(ApiError::Internal(
+                    "route table and admin dispatch disagree".into(),
+                ))
+            }
         };
         *tenant_id = Some("operator".into());
         return Ok(r);

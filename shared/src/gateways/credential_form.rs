@@ -22,11 +22,7 @@ impl FormError {
     }
 
     /// A refusal with its own code.
-    pub fn coded(
-        code: &'static str,
-        param: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Self {
+    pub fn coded(code: &'static str, param: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             code,
             param: param.into(),

@@ -134,7 +134,9 @@ impl Orchestrator {
                 ApiError::invalid(
                     "unknown_parameter",
                     param.clone(),
-                    format!("unknown parameter {param}; routing takes the methods pix, card, boleto"),
+                    format!(
+                        "unknown parameter {param}; routing takes the methods pix, card, boleto"
+                    ),
                 )
             })?;
             let mut seen: Vec<&String> = Vec::new();

@@ -1,8 +1,8 @@
 //! Parsing `POST /v1/payments` bodies into a [`NewPayment`]: the edge where untrusted JSON
 //! becomes domain types. Everything refused here is refused before any claim or write.
 
-use crate::domain::{CallbackUrl, Currency, Customer, Document, Money, PaymentMethod};
 use super::json_body::{self, int};
+use crate::domain::{CallbackUrl, Currency, Customer, Document, Money, PaymentMethod};
 use crate::error::ApiError;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -447,7 +447,10 @@ mod tests {
                 "{bad}"
             );
         }
-        assert_eq!(pix(serde_json::json!(3600.0)).unwrap().expires_in, Some(3600));
+        assert_eq!(
+            pix(serde_json::json!(3600.0)).unwrap().expires_in,
+            Some(3600)
+        );
         assert_eq!(
             parse(serde_json::json!({"amount": 100, "currency": "BRL", "method": "pix"}))
                 .unwrap()

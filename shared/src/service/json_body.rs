@@ -117,7 +117,10 @@ fn kind_of(unexpected: &str) -> &'static str {
 fn expected_phrase(expected: &str) -> (String, bool) {
     let e = expected.trim();
     let integer = e.contains("integer")
-        || ["i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "usize"].contains(&e);
+        || [
+            "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "usize",
+        ]
+        .contains(&e);
     let phrase = if integer {
         if e.starts_with("an integer") || e.starts_with("a whole") {
             e.to_string()
@@ -178,7 +181,11 @@ fn refusal(path: &str, e: &serde_json::Error, hints: Hints<'_>) -> ApiError {
     }
     if let Some(field) = quoted_after(text, "missing field `") {
         let param = dotted(path, Some(field));
-        return invalid("parameter_missing", param.clone(), format!("{param} is required"));
+        return invalid(
+            "parameter_missing",
+            param.clone(),
+            format!("{param} is required"),
+        );
     }
     if let Some(field) = quoted_after(text, "duplicate field `") {
         let param = dotted(path, Some(field));
@@ -196,10 +203,15 @@ fn refusal(path: &str, e: &serde_json::Error, hints: Hints<'_>) -> ApiError {
         } else {
             param
         };
-        let known = text.split_once(", expected").map(|(_, rest)| quoted_names(rest));
+        let known = text
+            .split_once(", expected")
+            .map(|(_, rest)| quoted_names(rest));
         let message = match known {
             Some(k) if !k.is_empty() => {
-                format!("unknown parameter {param}; the parameters here are {}", k.join(", "))
+                format!(
+                    "unknown parameter {param}; the parameters here are {}",
+                    k.join(", ")
+                )
             }
             _ => format!("unknown parameter {param}; this object takes none"),
         };
@@ -246,7 +258,11 @@ fn refusal(path: &str, e: &serde_json::Error, hints: Hints<'_>) -> ApiError {
         } else {
             "parameter_invalid_type"
         };
-        return invalid(code, param.clone(), format!("{param} must be {what}, not {got}"));
+        return invalid(
+            code,
+            param.clone(),
+            format!("{param} must be {what}, not {got}"),
+        );
     }
     if text.starts_with("invalid length") {
         if path == "." {
@@ -274,7 +290,7 @@ fn refusal(path: &str, e: &serde_json::Error, hints: Hints<'_>) -> ApiError {
         };
     }
     let param = dotted(path, None);
-    let what = hint(&param).map_or_else(|| "a valid value".to_string(), |h| h);
+    let what = hint(&param).unwrap_or_else(|| "a valid value".to_string());
     invalid(
         "parameter_invalid_type",
         param.clone(),
@@ -351,10 +367,7 @@ pub(crate) mod int {
         match opt_i64(d)? {
             None => Ok(None),
             Some(v) => u32::try_from(v).map(Some).map_err(|_| {
-                D::Error::invalid_value(
-                    Unexpected::Signed(v),
-                    &"an integer from 0 to 4294967295",
-                )
+                D::Error::invalid_value(Unexpected::Signed(v), &"an integer from 0 to 4294967295")
             }),
         }
     }
@@ -406,7 +419,15 @@ mod tests {
     }
 
     fn clean(message: &str) {
-        for bad in ["line ", "column", "invalid type", "expected", "i64", "u32", "struct"] {
+        for bad in [
+            "line ",
+            "column",
+            "invalid type",
+            "expected",
+            "i64",
+            "u32",
+            "struct",
+        ] {
             assert!(!message.contains(bad), "{message:?} holds {bad:?}");
         }
     }
@@ -414,26 +435,102 @@ mod tests {
     #[test]
     fn each_kind_of_problem_has_its_code_and_names_the_field() {
         for (body, code, param) in [
-            (r#"{"amount": 19.9, "currency": "BRL"}"#, "parameter_invalid_integer", Some("amount")),
-            (r#"{"amount": "1990", "currency": "BRL"}"#, "parameter_invalid_integer", Some("amount")),
-            (r#"{"amount": 1e400, "currency": "BRL"}"#, "parameter_invalid_integer", Some("amount")),
-            (r#"{"amount": 1e30, "currency": "BRL"}"#, "parameter_invalid_integer", Some("amount")),
-            (r#"{"amount": 99999999999999999999, "currency": "BRL"}"#, "parameter_invalid_integer", Some("amount")),
-            (r#"{"currency": "BRL"}"#, "parameter_missing", Some("amount")),
-            (r#"{"amount": null, "currency": "BRL"}"#, "parameter_missing", Some("amount")),
-            (r#"{"amount": 1, "currency": 5}"#, "parameter_invalid_type", Some("currency")),
-            (r#"{"amount": 1, "currency": "BRL", "customer": {}}"#, "parameter_missing", Some("customer.name")),
-            (r#"{"amount": 1, "currency": "BRL", "customer": []}"#, "parameter_invalid_type", Some("customer")),
-            (r#"{"amount": 1, "currency": "BRL", "customer": {"name": 1}}"#, "parameter_invalid_type", Some("customer.name")),
-            (r#"{"amount": 1, "currency": "BRL", "customer": {"name": "A", "x": 1}}"#, "unknown_parameter", Some("customer.x")),
-            (r#"{"amount": 1, "currency": "BRL", "surprise": 1}"#, "unknown_parameter", Some("surprise")),
-            (r#"{"amount": 1, "currency": "BRL", "limit": -1}"#, "parameter_invalid_integer", Some("limit")),
-            (r#"{"amount": 1, "currency": "BRL", "mode": "prod"}"#, "parameter_invalid_enum", Some("mode")),
-            (r#"{"amount": 1, "currency": "BRL", "tokens": {"stripe": 5}}"#, "parameter_invalid_type", Some("tokens.stripe")),
-            (r#"{"amount": 1, "currency": "BRL", "flag": "yes"}"#, "parameter_invalid_type", Some("flag")),
-            (r#"{"amount": 1, "currency": "BRL", "currency": "USD"}"#, "parameter_duplicate", Some("currency")),
+            (
+                r#"{"amount": 19.9, "currency": "BRL"}"#,
+                "parameter_invalid_integer",
+                Some("amount"),
+            ),
+            (
+                r#"{"amount": "1990", "currency": "BRL"}"#,
+                "parameter_invalid_integer",
+                Some("amount"),
+            ),
+            (
+                r#"{"amount": 1e400, "currency": "BRL"}"#,
+                "parameter_invalid_integer",
+                Some("amount"),
+            ),
+            (
+                r#"{"amount": 1e30, "currency": "BRL"}"#,
+                "parameter_invalid_integer",
+                Some("amount"),
+            ),
+            (
+                r#"{"amount": 99999999999999999999, "currency": "BRL"}"#,
+                "parameter_invalid_integer",
+                Some("amount"),
+            ),
+            (
+                r#"{"currency": "BRL"}"#,
+                "parameter_missing",
+                Some("amount"),
+            ),
+            (
+                r#"{"amount": null, "currency": "BRL"}"#,
+                "parameter_missing",
+                Some("amount"),
+            ),
+            (
+                r#"{"amount": 1, "currency": 5}"#,
+                "parameter_invalid_type",
+                Some("currency"),
+            ),
+            (
+                r#"{"amount": 1, "currency": "BRL", "customer": {}}"#,
+                "parameter_missing",
+                Some("customer.name"),
+            ),
+            (
+                r#"{"amount": 1, "currency": "BRL", "customer": []}"#,
+                "parameter_invalid_type",
+                Some("customer"),
+            ),
+            (
+                r#"{"amount": 1, "currency": "BRL", "customer": {"name": 1}}"#,
+                "parameter_invalid_type",
+                Some("customer.name"),
+            ),
+            (
+                r#"{"amount": 1, "currency": "BRL", "customer": {"name": "A", "x": 1}}"#,
+                "unknown_parameter",
+                Some("customer.x"),
+            ),
+            (
+                r#"{"amount": 1, "currency": "BRL", "surprise": 1}"#,
+                "unknown_parameter",
+                Some("surprise"),
+            ),
+            (
+                r#"{"amount": 1, "currency": "BRL", "limit": -1}"#,
+                "parameter_invalid_integer",
+                Some("limit"),
+            ),
+            (
+                r#"{"amount": 1, "currency": "BRL", "mode": "prod"}"#,
+                "parameter_invalid_enum",
+                Some("mode"),
+            ),
+            (
+                r#"{"amount": 1, "currency": "BRL", "tokens": {"stripe": 5}}"#,
+                "parameter_invalid_type",
+                Some("tokens.stripe"),
+            ),
+            (
+                r#"{"amount": 1, "currency": "BRL", "flag": "yes"}"#,
+                "parameter_invalid_type",
+                Some("flag"),
+            ),
+            (
+                r#"{"amount": 1, "currency": "BRL", "currency": "USD"}"#,
+                "parameter_duplicate",
+                Some("currency"),
+            ),
             (r#"{"amount": 1, "#, "body_not_json", None),
-            (r#"{"amount": 1, "currency": "BRL"} trailing"#, "body_not_json", None),
+            (
+                r#"{"amount": 1, "currency": "BRL"} trailing"#,
+                "body_not_json",
+                None,
+            ),
             ("not json", "body_not_json", None),
             ("", "body_not_json", None),
             ("[1]", "body_not_object", None),
@@ -467,10 +564,17 @@ mod tests {
 
     #[test]
     fn integral_decimals_are_integers() {
-        let v: Outer = parse(br#"{"amount": 276.0, "currency": "BRL", "limit": 5.0}"#, HINTS)
-            .unwrap();
+        let v: Outer = parse(
+            br#"{"amount": 276.0, "currency": "BRL", "limit": 5.0}"#,
+            HINTS,
+        )
+        .unwrap();
         assert_eq!((v.amount, v.limit), (276, Some(5)));
-        let v: Outer = parse(br#"{"amount": -3, "currency": "BRL", "limit": null}"#, HINTS).unwrap();
+        let v: Outer = parse(
+            br#"{"amount": -3, "currency": "BRL", "limit": null}"#,
+            HINTS,
+        )
+        .unwrap();
         assert_eq!((v.amount, v.limit), (-3, None));
     }
 
@@ -484,6 +588,9 @@ mod tests {
         }
         assert_eq!(parse_or_default::<Opt>(b"  ", &[]).unwrap().n, None);
         assert_eq!(parse_or_default::<Opt>(b"{}", &[]).unwrap().n, None);
-        assert_eq!(parse_or_default::<Opt>(br#"{"n": 2.0}"#, &[]).unwrap().n, Some(2));
+        assert_eq!(
+            parse_or_default::<Opt>(br#"{"n": 2.0}"#, &[]).unwrap().n,
+            Some(2)
+        );
     }
 }

@@ -17,8 +17,9 @@ impl Orchestrator {
             return Err(ApiError::Invalid {
                 code: "invalid_routing",
                 param: None,
-                message: "the body must give the routing of at least one method (pix, card, boleto)"
-                    .into(),
+                message:
+                    "the body must give the routing of at least one method (pix, card, boleto)"
+                        .into(),
             });
         }
         let mut parsed = BTreeMap::new();

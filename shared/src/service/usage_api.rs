@@ -102,13 +102,11 @@ impl UsageQuery {
             }
         }
         match (month, from, to) {
-            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
-                Err(bad(
+            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => Err(bad(
                 "parameter_conflict",
                 "month",
                 "give either month or from/to, not both",
-            ))
-            }
+            )),
             (Some((year, month)), None, None) => {
                 if granularity.is_some() {
                     return Err(bad(
@@ -121,7 +119,11 @@ impl UsageQuery {
             }
             (None, Some(from), Some(to)) => {
                 if to < from {
-                    return Err(bad("parameter_conflict", "to", "to must not be before from"));
+                    return Err(bad(
+                        "parameter_conflict",
+                        "to",
+                        "to must not be before from",
+                    ));
                 }
                 if (to - from).num_days() >= MAX_SERIES_DAYS {
                     return Err(bad(
@@ -278,8 +280,8 @@ impl Orchestrator {
         let as_of = crate::time_format::render(&now);
         let body = match UsageQuery::parse(query, now)? {
             UsageQuery::Month { year, month } => {
-                let (start, next) =
-                    month_bounds(year, month).ok_or_else(|| bad("parameter_out_of_range", "month", "month out of range"))?;
+                let (start, next) = month_bounds(year, month)
+                    .ok_or_else(|| bad("parameter_out_of_range", "month", "month out of range"))?;
                 let days = store
                     .days(&tenant.id, start, next - Duration::days(1))
                     .await?;
@@ -354,8 +356,8 @@ impl Orchestrator {
         year: i32,
         month: u32,
     ) -> Result<RecountReport, ApiError> {
-        let (start, next) =
-            month_bounds(year, month).ok_or_else(|| bad("parameter_out_of_range", "month", "month out of range"))?;
+        let (start, next) = month_bounds(year, month)
+            .ok_or_else(|| bad("parameter_out_of_range", "month", "month out of range"))?;
         let mut truth: BTreeMap<NaiveDate, Counters> = BTreeMap::new();
         let mut read = 0;
         let mut cursor = None;
