@@ -130,9 +130,7 @@ mod tests {
 
     #[test]
     fn a_405_names_the_allowed_methods() {
-        let r = error_response(&ApiError::MethodNotAllowed {
-            allow: "GET, POST",
-        });
+        let r = error_response(&ApiError::MethodNotAllowed { allow: "GET, POST" });
         assert_eq!(r.status, 405);
         assert!(r
             .headers
