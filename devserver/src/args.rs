@@ -3,16 +3,19 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-/// Printed on bad arguments.
+/// Printed by `--help` (to stdout, exit 0) and on bad arguments (to stderr, exit 2).
 pub const USAGE: &str = "usage: devserver [serve|seed] [--addr 127.0.0.1:8080] [--tenants infra/tenants.dev.json] [--store memory|dynamodb] [--create-tables]
        devserver redrive --dlq-url URL --queue-url URL
        devserver recount --tenant ID --month YYYY-MM [--store dynamodb]
        devserver emf-check FILE [--expect service:Metric ...]
+       devserver -h | --help
 env: ORCH_ADDR, ORCH_TENANTS_FILE, ORCH_STORE; with dynamodb: AWS_ENDPOINT_URL, AWS_REGION, IDEMPOTENCY_TABLE, PAYMENTS_TABLE, TENANTS_TABLE";
 
 /// What to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
+    /// `-h` / `--help`: print [`USAGE`] and exit 0, whatever else was given.
+    Help,
     Serve,
     Seed,
     Redrive {
@@ -103,7 +106,10 @@ impl Args {
                 "--tenants" => a.tenants = value("--tenants")?.into(),
                 "--store" => a.store = parse_store(&value("--store")?)?,
                 "--create-tables" => a.create_tables = true,
-                "-h" | "--help" => return Err("help".into()),
+                "-h" | "--help" => {
+                    a.command = Command::Help;
+                    return Ok(a);
+                }
                 other => return Err(format!("unknown argument `{other}`")),
             }
         }
@@ -126,5 +132,39 @@ impl Args {
             };
         }
         Ok(a)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Args, String> {
+        Args::parse(args.iter().map(|a| (*a).to_string()))
+    }
+
+    #[test]
+    fn help_is_a_command_not_an_error() {
+        for args in [
+            &["--help"][..],
+            &["-h"],
+            &["serve", "--help"],
+            &["--addr", "x", "-h"],
+        ] {
+            // `--addr x` is bad, but help stops reading first only when it comes first.
+            let r = parse(args);
+            if args[0] == "--addr" {
+                assert!(r.is_err(), "{args:?}");
+            } else {
+                assert_eq!(r.map(|a| a.command), Ok(Command::Help), "{args:?}");
+            }
+        }
+        assert!(USAGE.contains("--help"));
+    }
+
+    #[test]
+    fn unknown_arguments_are_still_errors() {
+        assert!(parse(&["--nope"]).is_err());
+        assert_eq!(parse(&[]).map(|a| a.command), Ok(Command::Serve));
     }
 }

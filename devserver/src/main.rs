@@ -42,6 +42,10 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if args.command == Command::Help {
+        println!("{}", args::USAGE);
+        return ExitCode::SUCCESS;
+    }
     match run(args).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -191,8 +191,8 @@ async fn refusals_call_no_gateway_and_free_the_key(b: Backend) {
     );
     assert_eq!(cancel(&h, KEY_A, "nope", "ck").await.status, 404);
     for (body, code) in [
-        (r#"{"reason": "x"}"#, "invalid_parameter"),
-        ("{oops", "invalid_json"),
+        (r#"{"reason": "x"}"#, "unknown_parameter"),
+        ("{oops", "body_not_json"),
     ] {
         let r = cancel_with(&h, KEY_A, &pid, "ck", body).await;
         assert_eq!(
@@ -446,12 +446,28 @@ async fn pix_expires_in_sets_expires_at(b: Backend) {
 
     let records = h.stores.idempotency_count().await;
     let charges = h.gateway_charges();
-    for (body, why) in [
-        (serde_json::json!(59), "below the minimum"),
-        (serde_json::json!(604_801), "above 7 days"),
-        (serde_json::json!(-1), "negative"),
-        (serde_json::json!(3600.5), "not whole"),
-        (serde_json::json!("3600"), "a string"),
+    for (body, why, code) in [
+        (
+            serde_json::json!(59),
+            "below the minimum",
+            "parameter_out_of_range",
+        ),
+        (
+            serde_json::json!(604_801),
+            "above 7 days",
+            "parameter_out_of_range",
+        ),
+        (serde_json::json!(-1), "negative", "parameter_out_of_range"),
+        (
+            serde_json::json!(3600.5),
+            "not whole",
+            "parameter_invalid_integer",
+        ),
+        (
+            serde_json::json!("3600"),
+            "a string",
+            "parameter_invalid_integer",
+        ),
     ] {
         let mut b = pix_body(1990);
         b["expires_in"] = body;
@@ -463,7 +479,7 @@ async fn pix_expires_in_sets_expires_at(b: Backend) {
                 e["error"]["code"].as_str(),
                 e["error"]["param"].as_str()
             ),
-            (400, Some("invalid_parameter"), Some("expires_in")),
+            (400, Some(code), Some("expires_in")),
             "{why}"
         );
     }

@@ -385,7 +385,14 @@ async fn bodies_are_refused_by_field_without_echo(b: Backend) {
         let r = put_creds(&svc, KEY_A, gateway, &body).await;
         assert_eq!(r.status, 400, "{gateway} {body}: {}", r.body);
         let e = &json(&r)["error"];
-        assert_eq!(e["param"], param, "{gateway} {body}: {}", r.body);
+        // A refusal of the whole body (or of a field whose name may be a pasted secret)
+        // names no field.
+        let want = if param == "body" {
+            serde_json::Value::Null
+        } else {
+            param.into()
+        };
+        assert_eq!(e["param"], want, "{gateway} {body}: {}", r.body);
         assert!(
             !r.body.contains("must_not_be_echoed")
                 && !r.body.contains("12345678901234")

@@ -289,7 +289,13 @@ async fn bad_requests_are_refused_and_store_nothing(backend: Backend) {
     ] {
         let r = post(body).await;
         assert_eq!(r.status, 400, "{body}: {}", r.body);
-        assert_eq!(json(&r)["error"]["param"], param, "{body}: {}", r.body);
+        // A refusal of the whole body names no field.
+        let want = if param == "body" {
+            serde_json::Value::Null
+        } else {
+            param.into()
+        };
+        assert_eq!(json(&r)["error"]["param"], want, "{body}: {}", r.body);
     }
     let (st, v) = get(&svc, "/v1/reconciliation/runs").await;
     assert_eq!(

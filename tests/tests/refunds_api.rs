@@ -68,7 +68,7 @@ async fn partial_then_full_refund_idempotently(b: Backend) {
     let over = refund(&h, KEY_A, id, "refund-over", r#"{"amount": 9000}"#).await;
     assert_eq!(
         (over.status, json(&over)["error"]["code"].as_str()),
-        (400, Some("amount_exceeds_refundable"))
+        (422, Some("amount_exceeds_refundable"))
     );
 
     // No amount: everything left.
@@ -107,9 +107,9 @@ async fn refusals_write_nothing_and_free_the_key(b: Backend) {
     for (body, code) in [
         (r#"{"amount": 0}"#, "invalid_amount"),
         (r#"{"amount": -5}"#, "invalid_amount"),
-        (r#"{"amount": "10"}"#, "invalid_parameter"),
-        (r#"{"amount": 10, "extra": 1}"#, "invalid_parameter"),
-        ("{oops", "invalid_json"),
+        (r#"{"amount": "10"}"#, "parameter_invalid_integer"),
+        (r#"{"amount": 10, "extra": 1}"#, "unknown_parameter"),
+        ("{oops", "body_not_json"),
     ] {
         let r = refund(&h, KEY_A, cid, "rk", body).await;
         assert_eq!(
@@ -193,7 +193,7 @@ async fn a_refund_takeover_still_checks_status_and_amount(b: Backend) {
     let taken = refund(&h, KEY_A, id, "refund-taken-over", body).await;
     assert_eq!(
         (taken.status, json(&taken)["error"]["code"].as_str()),
-        (400, Some("amount_exceeds_refundable")),
+        (422, Some("amount_exceeds_refundable")),
         "{}",
         taken.body
     );

@@ -382,7 +382,7 @@ async fn bad_changes_are_refused_and_change_nothing(b: Backend) {
         ),
         (
             r#"{"callback_url": 42}"#,
-            "invalid_callback_url",
+            "parameter_invalid_type",
             Some("callback_url"),
         ),
         (
@@ -392,11 +392,11 @@ async fn bad_changes_are_refused_and_change_nothing(b: Backend) {
         ),
         (
             r#"{"callback_url": "https://ok.example"#,
-            "invalid_json",
+            "body_not_json",
             None,
         ),
-        (r#"["https://ok.example"]"#, "invalid_json", None),
-        ("", "invalid_json", None),
+        (r#"["https://ok.example"]"#, "body_not_object", None),
+        ("", "body_not_json", None),
     ] {
         let r = f.patch(KEY_A, body).await;
         assert_eq!(

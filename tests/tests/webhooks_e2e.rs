@@ -316,7 +316,7 @@ async fn partial_then_full_refund_and_a_failed_refund_frees_its_amount() {
     )
     .await;
     assert_eq!(
-        r.status, 400,
+        r.status, 422,
         "only 42 left while 958 are pending: {}",
         r.body
     );

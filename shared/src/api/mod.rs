@@ -9,7 +9,7 @@ mod router;
 mod webhook_route;
 
 pub use error_response::{error_response, rate_limit_policy};
-pub use router::handle;
+pub use router::{handle, ROUTES};
 pub use webhook_route::{handle_webhook, is_webhook_path};
 
 use bytes::Bytes;

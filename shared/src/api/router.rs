@@ -68,48 +68,71 @@ fn header<'a>(req: &'a ApiRequest, name: &str) -> Option<&'a str> {
     req.headers.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// Every route: its path (`*` one segment of any value) and the methods it takes, in the
+/// form of the `Allow` header a 405 carries. One table decides 404 versus 405, so a route
+/// added to the dispatch below must get its row here (and in docs/openapi.yaml), e.g.
+/// `(&["v1", "settings"], "GET, PATCH")`.
+pub const ROUTES: &[(&[&str], &str)] = &[
+    (&["health"], "GET, HEAD"),
+    (&["v1", "payments"], "GET, POST"),
+    (&["v1", "payments", "*"], "GET"),
+    (&["v1", "payments", "*", "refunds"], "POST"),
+    (&["v1", "payments", "*", "cancel"], "POST"),
+    (&["v1", "routing"], "PUT"),
+    (&["v1", "gateways"], "GET"),
+    (&["v1", "gateways", "*", "credentials"], "GET, PUT, DELETE"),
+    (&["v1", "gateways", "*", "credentials", "verify"], "POST"),
+    (&["v1", "events"], "GET"),
+    (&["v1", "events", "*"], "GET"),
+    (&["v1", "events", "*", "resend"], "POST"),
+    (&["v1", "webhooks", "unmatched"], "GET"),
+    (&["v1", "usage"], "GET"),
+    (&["v1", "api_keys"], "GET, POST"),
+    (&["v1", "api_keys", "*"], "DELETE"),
+    (&["v1", "webhook_secrets"], "GET"),
+    (&["v1", "webhook_secrets", "rotate"], "POST"),
+    (&["v1", "webhook_endpoint"], "GET"),
+    (&["v1", "webhook_endpoint", "enable"], "POST"),
+    (&["v1", "webhook_endpoint", "test"], "POST"),
+    (&["v1", "settings"], "GET, PATCH"),
+    (&["v1", "audit"], "GET"),
+    (&["v1", "reconciliation", "runs"], "GET, POST"),
+    (&["v1", "reconciliation", "runs", "*"], "GET"),
+    (&["v1", "admin", "tenants"], "GET, POST"),
+    (&["v1", "admin", "tenants", "*"], "PATCH"),
+];
+
+/// The methods of the route `segments` names, or `None` when no route matches (404). The
+/// fixed rows come before the `*` ones in the table only by habit: a fixed segment never
+/// equals `*`'s row of the same length with a different fixed part, so order does not matter.
+fn allowed_methods(segments: &[&str]) -> Option<&'static str> {
+    ROUTES
+        .iter()
+        .find(|(pattern, _)| {
+            pattern.len() == segments.len()
+                && pattern
+                    .iter()
+                    .zip(segments)
+                    .all(|(p, s)| *p == "*" || p == s)
+        })
+        .map(|(_, allow)| *allow)
+}
+
 async fn route(
     svc: &Orchestrator,
     req: &ApiRequest,
     tenant_id: &mut Option<String>,
 ) -> Result<ApiResponse, ApiError> {
     let segments: Vec<&str> = req.path.trim_end_matches('/').split('/').skip(1).collect();
-    if segments == ["health"] {
-        return match req.method {
-            Method::GET | Method::HEAD => Ok(ApiResponse::json(200, r#"{"status":"ok"}"#.into())),
-            _ => Err(ApiError::MethodNotAllowed),
-        };
-    }
-    if !matches!(
-        segments.as_slice(),
-        ["v1", "payments"]
-            | ["v1", "payments", _]
-            | ["v1", "payments", _, "refunds"]
-            | ["v1", "payments", _, "cancel"]
-            | ["v1", "routing"]
-            | ["v1", "gateways"]
-            | ["v1", "gateways", _, "credentials"]
-            | ["v1", "gateways", _, "credentials", "verify"]
-            | ["v1", "events"]
-            | ["v1", "events", _]
-            | ["v1", "events", _, "resend"]
-            | ["v1", "webhooks", "unmatched"]
-            | ["v1", "usage"]
-            | ["v1", "api_keys"]
-            | ["v1", "api_keys", _]
-            | ["v1", "webhook_secrets"]
-            | ["v1", "webhook_secrets", "rotate"]
-            | ["v1", "webhook_endpoint"]
-            | ["v1", "webhook_endpoint", "enable"]
-            | ["v1", "webhook_endpoint", "test"]
-            | ["v1", "settings"]
-            | ["v1", "audit"]
-            | ["v1", "reconciliation", "runs"]
-            | ["v1", "reconciliation", "runs", _]
-            | ["v1", "admin", "tenants"]
-            | ["v1", "admin", "tenants", _]
-    ) {
+    let Some(allow) = allowed_methods(&segments) else {
         return Err(ApiError::NotFound("no such route".into()));
+    };
+    // Before authentication: which methods a path takes is no secret (the contract says it).
+    if !allow.split(", ").any(|m| m == req.method.as_str()) {
+        return Err(ApiError::MethodNotAllowed { allow });
+    }
+    if segments == ["health"] {
+        return Ok(ApiResponse::json(200, r#"{"status":"ok"}"#.into()));
     }
     if req.body.len() > MAX_BODY_BYTES {
         return Err(ApiError::PayloadTooLarge);
@@ -125,7 +148,11 @@ async fn route(
             ([id], &Method::PATCH) => {
                 ApiResponse::json(200, svc.admin_patch_tenant(auth, id, &req.body).await?)
             }
-            _ => return Err(ApiError::MethodNotAllowed),
+            _ => {
+                return Err(ApiError::Internal(
+                    "route table and admin dispatch disagree".into(),
+                ))
+            }
         };
         *tenant_id = Some("operator".into());
         return Ok(r);
@@ -308,6 +335,9 @@ async fn route_tenant(
             svc.get_payment(tenant, id, req.query.as_deref(), req.deadline)
                 .await?,
         )),
-        _ => Err(ApiError::MethodNotAllowed),
+        // `allowed_methods` let the request through, so this is a row without a dispatch.
+        _ => Err(ApiError::Internal(
+            "route table and dispatch disagree".into(),
+        )),
     }
 }

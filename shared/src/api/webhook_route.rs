@@ -29,7 +29,7 @@ pub async fn handle_webhook(rx: &WebhookReceiver, req: ApiRequest) -> ApiRespons
             )
             .await
         }
-        (["webhooks", _, _], _) => Err(ApiError::MethodNotAllowed),
+        (["webhooks", _, _], _) => Err(ApiError::MethodNotAllowed { allow: "POST" }),
         _ => Err(ApiError::NotFound("no such route".into())),
     };
     let resp = match result {

@@ -8,14 +8,23 @@ use std::collections::BTreeMap;
 /// A body refused: the field (`body` for the whole) and why, without any value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FormError {
+    /// The API error code: `invalid_credentials` for a value refused by the gateway's rules,
+    /// the generic shape codes (`parameter_missing`, `body_not_json`, …) for the rest.
+    pub code: &'static str,
     pub param: String,
     pub message: String,
 }
 
 impl FormError {
-    /// A refusal of `param`.
+    /// A refusal of `param`'s value (`invalid_credentials`).
     pub fn new(param: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::coded("invalid_credentials", param, message)
+    }
+
+    /// A refusal with its own code.
+    pub fn coded(code: &'static str, param: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
+            code,
             param: param.into(),
             message: message.into(),
         }
@@ -80,13 +89,10 @@ pub fn parse_body<T: serde::de::DeserializeOwned>(
     };
     let inner = e.inner();
     if inner.is_syntax() || inner.is_eof() || inner.is_io() {
-        return Err(FormError::new(
+        return Err(FormError::coded(
+            "body_not_json",
             "body",
-            format!(
-                "the body is not valid JSON (line {}, column {})",
-                inner.line(),
-                inner.column()
-            ),
+            "the body is not valid JSON; send a JSON object",
         ));
     }
     let text = inner.to_string();
@@ -94,24 +100,40 @@ pub fn parse_body<T: serde::de::DeserializeOwned>(
     if let Some(rest) = text.strip_prefix("missing field `") {
         // The name is one of our own fields.
         let field = rest.split('`').next().unwrap_or("body");
-        return Err(FormError::new(field, format!("`{field}` is required")));
+        return Err(FormError::coded(
+            "parameter_missing",
+            field,
+            format!("`{field}` is required"),
+        ));
     }
     if let Some(rest) = text.strip_prefix("duplicate field `") {
         let field = rest.split('`').next().unwrap_or("body");
-        return Err(FormError::new(field, format!("`{field}` is given twice")));
+        return Err(FormError::coded(
+            "parameter_duplicate",
+            field,
+            format!("`{field}` is given twice"),
+        ));
     }
     if text.starts_with("unknown field") {
-        return Err(FormError::new(
+        // The unknown name is the client's text, and a pasted secret may sit there: it is
+        // never repeated, not even as `param`.
+        return Err(FormError::coded(
+            "unknown_parameter",
             "body",
             format!("unknown field; the fields are {}", allowed.join(", ")),
         ));
     }
     if path == "." {
-        return Err(FormError::new("body", "the body must be a JSON object"));
+        return Err(FormError::coded(
+            "body_not_object",
+            "body",
+            "the body must be a JSON object",
+        ));
     }
-    Err(FormError::new(
+    Err(FormError::coded(
+        "parameter_invalid_type",
         path.clone(),
-        format!("`{path}` has the wrong type (expected a string)"),
+        format!("`{path}` must be a string"),
     ))
 }
 

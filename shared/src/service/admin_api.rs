@@ -76,16 +76,13 @@ pub(crate) fn tenant_view(t: &Tenant) -> Value {
 }
 
 fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let de = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(de).map_err(|e| ApiError::Invalid {
-        code: if e.inner().is_syntax() || e.inner().is_eof() {
-            "invalid_json"
-        } else {
-            "invalid_parameter"
-        },
-        param: Some(e.path().to_string()).filter(|p| p != "."),
-        message: e.inner().to_string().chars().take(200).collect(),
-    })
+    super::json_body::parse(
+        body,
+        &[(
+            "rate_limit_per_minute",
+            "an integer number of requests per minute",
+        )],
+    )
 }
 
 #[derive(Deserialize)]
@@ -98,7 +95,7 @@ struct NewTenant {
     routing: BTreeMap<String, Vec<String>>,
     #[serde(default)]
     callback_url: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::json_body::int::opt_u32")]
     rate_limit_per_minute: Option<u32>,
 }
 
@@ -109,7 +106,7 @@ struct TenantPatch {
     disabled: Option<bool>,
     #[serde(default)]
     name: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::json_body::int::opt_u32")]
     rate_limit_per_minute: Option<u32>,
     /// Absent: unchanged; `null`: removed; a URL: set (the rules of `PATCH /v1/settings`).
     #[serde(default, deserialize_with = "present")]
@@ -141,11 +138,14 @@ impl Orchestrator {
     ) -> Result<BTreeMap<PaymentMethod, Vec<String>>, ApiError> {
         let mut out = BTreeMap::new();
         for (m, list) in raw {
+            let param = format!("routing.{}", m.chars().take(40).collect::<String>());
             let method: PaymentMethod = m.parse().map_err(|_| {
                 ApiError::invalid(
-                    "invalid_method",
-                    m.clone(),
-                    "method must be one of pix, card, boleto",
+                    "unknown_parameter",
+                    param.clone(),
+                    format!(
+                        "unknown parameter {param}; routing takes the methods pix, card, boleto"
+                    ),
                 )
             })?;
             let mut seen: Vec<&String> = Vec::new();
@@ -154,7 +154,7 @@ impl Orchestrator {
                 if !ok || seen.contains(&g) {
                     return Err(ApiError::invalid(
                         "invalid_routing",
-                        m.clone(),
+                        param.clone(),
                         format!(
                             "`{}` is not a gateway for {method}, or is listed twice",
                             g.chars().take(40).collect::<String>()
@@ -166,7 +166,7 @@ impl Orchestrator {
             if list.is_empty() {
                 return Err(ApiError::invalid(
                     "invalid_routing",
-                    m.clone(),
+                    param.clone(),
                     "a method needs at least one gateway",
                 ));
             }
@@ -184,17 +184,18 @@ impl Orchestrator {
     ) -> Result<String, ApiError> {
         self.operator(authorization)?;
         let req: NewTenant = parse_body(body)?;
+        // Counted in characters before trimming, as the contract's maxLength counts them.
         let name = req.name.trim();
-        if name.is_empty() || name.len() > 200 {
+        if name.is_empty() || req.name.chars().count() > 200 {
             return Err(ApiError::invalid(
-                "invalid_parameter",
+                "parameter_invalid_string",
                 "name",
                 "name must be 1-200 characters",
             ));
         }
         let id = match req.id {
             Some(id) => TenantId::parse_new(&id)
-                .map_err(|e| ApiError::invalid("invalid_parameter", "id", e.to_string()))?,
+                .map_err(|e| ApiError::invalid("parameter_invalid_format", "id", e.to_string()))?,
             None => TenantId::parse(&format!(
                 "ten_{}",
                 ulid::Ulid::new().to_string().to_lowercase()
@@ -214,9 +215,9 @@ impl Orchestrator {
             .is_some_and(|l| l > MAX_RATE_LIMIT)
         {
             return Err(ApiError::invalid(
-                "invalid_parameter",
+                "parameter_out_of_range",
                 "rate_limit_per_minute",
-                format!("at most {MAX_RATE_LIMIT}"),
+                format!("rate_limit_per_minute must be at most {MAX_RATE_LIMIT}"),
             ));
         }
         let routing = if req.routing.is_empty() {
@@ -297,10 +298,17 @@ impl Orchestrator {
         let not_found = || ApiError::NotFound("no such tenant".into());
         let tid = TenantId::parse_new(id).map_err(|_| not_found())?;
         let patch: TenantPatch = parse_body(body)?;
-        let name = patch.name.map(|n| n.trim().to_string());
-        if name.as_ref().is_some_and(|n| n.is_empty() || n.len() > 200) {
+        if patch.name.as_ref().is_some_and(|n| n.chars().count() > 200) {
             return Err(ApiError::invalid(
-                "invalid_parameter",
+                "parameter_invalid_string",
+                "name",
+                "name must be 1-200 characters",
+            ));
+        }
+        let name = patch.name.map(|n| n.trim().to_string());
+        if name.as_ref().is_some_and(String::is_empty) {
+            return Err(ApiError::invalid(
+                "parameter_invalid_string",
                 "name",
                 "name must be 1-200 characters",
             ));
@@ -310,9 +318,9 @@ impl Orchestrator {
             .is_some_and(|l| l > MAX_RATE_LIMIT)
         {
             return Err(ApiError::invalid(
-                "invalid_parameter",
+                "parameter_out_of_range",
                 "rate_limit_per_minute",
-                format!("at most {MAX_RATE_LIMIT}"),
+                format!("rate_limit_per_minute must be at most {MAX_RATE_LIMIT}"),
             ));
         }
         let callback_url = patch

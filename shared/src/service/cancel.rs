@@ -24,20 +24,11 @@ fn parse(body: &[u8]) -> Result<(), ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(());
     }
-    let fields: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_slice(body).map_err(|e| ApiError::Invalid {
-            code: if e.is_syntax() || e.is_eof() {
-                "invalid_json"
-            } else {
-                "invalid_parameter"
-            },
-            param: None,
-            message: format!("request body is not a valid cancel: {e}"),
-        })?;
+    let fields: serde_json::Map<String, serde_json::Value> = super::json_body::parse(body, &[])?;
     match fields.keys().next() {
         None => Ok(()),
         Some(k) => Err(ApiError::invalid(
-            "invalid_parameter",
+            "unknown_parameter",
             k.chars().take(64).collect::<String>(),
             format!(
                 "unknown field `{}`; a cancel takes no parameters",
@@ -63,8 +54,8 @@ fn not_cancelable(status: PaymentStatus) -> ApiError {
 
 fn gateway_error(e: GatewayError) -> ApiError {
     ApiError::Gateway {
-        code: format!("cancel_{}", e.code),
-        message: e.message,
+        code: crate::error::gateway_failure_code(crate::error::GatewayOp::Cancel, e.class),
+        message: format!("{} ({})", e.message, e.code),
     }
 }
 
@@ -190,7 +181,7 @@ impl Orchestrator {
             Admission::Call(p) => p,
             Admission::Rejected(_) => {
                 return Err(ApiError::Gateway {
-                    code: "cancel_breaker_open".into(),
+                    code: crate::error::breaker_open_code(crate::error::GatewayOp::Cancel),
                     message: format!(
                         "{}'s circuit breaker is open; nothing was canceled, retry later",
                         gateway.name()
@@ -327,9 +318,9 @@ mod tests {
         assert!(parse(b" \n").is_ok());
         assert!(parse(b"{}").is_ok());
         for (body, code) in [
-            (&b"{\"reason\": \"x\"}"[..], "invalid_parameter"),
-            (b"[]", "invalid_parameter"),
-            (b"{oops", "invalid_json"),
+            (&b"{\"reason\": \"x\"}"[..], "unknown_parameter"),
+            (b"[]", "body_not_object"),
+            (b"{oops", "body_not_json"),
         ] {
             match parse(body) {
                 Err(ApiError::Invalid { code: c, .. }) => assert_eq!(c, code),

@@ -389,7 +389,7 @@ impl<'a> CreateRun<'a> {
                     ApiError::GatewayCredentialsChanged(_) => {
                         "gateway_credentials_changed".to_string()
                     }
-                    ApiError::Gateway { code, .. } => code,
+                    ApiError::Gateway { code, .. } => code.to_string(),
                     _ => ACCOUNT_UNAVAILABLE.to_string(),
                 }),
             None => self

@@ -124,7 +124,10 @@ impl Orchestrator {
                             })
                             .collect();
                         let error = ApiError::Gateway {
-                            code: format!("gateway_{}", class_name(err.class)),
+                            code: crate::error::gateway_failure_code(
+                                crate::error::GatewayOp::Charge,
+                                err.class,
+                            ),
                             message: format!(
                                 "no gateway could take the payment and none created a charge ({}); retrying with the same Idempotency-Key is safe",
                                 summary.join(", ")
@@ -212,15 +215,15 @@ impl Orchestrator {
                     currency.code()
                 ),
             };
-            return Err(ApiError::invalid(
-                "no_gateway_for_method",
-                if new.gateway.is_some() {
+            return Err(ApiError::Unprocessable {
+                code: "no_gateway_for_method",
+                param: if new.gateway.is_some() {
                     "gateway"
                 } else {
                     "method"
                 },
-                why,
-            ));
+                message: why,
+            });
         }
         Ok(list)
     }

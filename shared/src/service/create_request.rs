@@ -1,6 +1,7 @@
 //! Parsing `POST /v1/payments` bodies into a [`NewPayment`]: the edge where untrusted JSON
 //! becomes domain types. Everything refused here is refused before any claim or write.
 
+use super::json_body::{self, int};
 use crate::domain::{CallbackUrl, Currency, Customer, Document, Money, PaymentMethod};
 use crate::error::ApiError;
 use serde::Deserialize;
@@ -9,6 +10,7 @@ use std::collections::BTreeMap;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawCreate {
+    #[serde(deserialize_with = "int::i64")]
     amount: i64,
     currency: String,
     method: String,
@@ -19,6 +21,7 @@ struct RawCreate {
     metadata: Option<BTreeMap<String, String>>,
     gateway: Option<String>,
     callback_url: Option<String>,
+    #[serde(default, deserialize_with = "int::opt_i64")]
     expires_in: Option<i64>,
 }
 
@@ -65,16 +68,27 @@ const MAX_METADATA_KEYS: usize = 50;
 const MAX_METADATA_KEY: usize = 40;
 const MAX_METADATA_VALUE: usize = 500;
 
+/// How the create's fields read in refusals, where their JSON type says too little.
+const HINTS: json_body::Hints<'static> = &[
+    (
+        "amount",
+        "an integer number of cents (minor units), e.g. 1990 for 19.90",
+    ),
+    ("expires_in", "an integer number of seconds"),
+    ("metadata", "an object of string values"),
+    ("card.tokens", "an object of gateway name → token"),
+];
+
 fn text(param: &str, v: Option<String>, max: usize) -> Result<Option<String>, ApiError> {
     match v {
         None => Ok(None),
         Some(s) if s.is_empty() || s.chars().count() > max => Err(ApiError::invalid(
-            "invalid_parameter",
+            "parameter_invalid_string",
             param,
             format!("{param} must be 1-{max} characters"),
         )),
         Some(s) if s.chars().any(char::is_control) => Err(ApiError::invalid(
-            "invalid_parameter",
+            "parameter_invalid_string",
             param,
             format!("{param} must not contain control characters"),
         )),
@@ -89,21 +103,7 @@ pub fn parse_create(
     known_gateways: &[&str],
     allow_loopback_callbacks: bool,
 ) -> Result<NewPayment, ApiError> {
-    let de = &mut serde_json::Deserializer::from_slice(body);
-    let raw: RawCreate = serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        let param = if path == "." { None } else { Some(path) };
-        ApiError::Invalid {
-            code: if inner.is_syntax() || inner.is_eof() {
-                "invalid_json"
-            } else {
-                "invalid_parameter"
-            },
-            message: format!("request body is not a valid payment: {inner}"),
-            param,
-        }
-    })?;
+    let raw: RawCreate = json_body::parse(body, HINTS)?;
 
     let currency: Currency = raw
         .currency
@@ -115,7 +115,7 @@ pub fn parse_create(
         .map_err(|e| ApiError::invalid("invalid_amount", "amount", e.to_string()))?;
     let method: PaymentMethod = raw.method.parse().map_err(|_| {
         ApiError::invalid(
-            "invalid_method",
+            "parameter_invalid_enum",
             "method",
             "method must be one of pix, card, boleto",
         )
@@ -124,7 +124,7 @@ pub fn parse_create(
         return Err(ApiError::invalid(
             "currency_not_supported",
             "currency",
-            format!("{method} payments must be in BRL"),
+            format!("currency must be BRL for {method} payments"),
         ));
     }
 
@@ -189,11 +189,11 @@ pub fn parse_create(
                         format!("unknown gateway `{g}`"),
                     ));
                 }
-                if t.is_empty() || t.len() > 255 || t.chars().any(char::is_control) {
+                if t.is_empty() || t.len() > 255 || !t.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
                     return Err(ApiError::invalid(
                         "invalid_card_token",
                         format!("card.tokens.{g}"),
-                        "card tokens must be 1-255 printable characters",
+                        "card tokens must be 1-255 printable ASCII characters",
                     ));
                 }
             }
@@ -260,7 +260,7 @@ pub fn parse_create(
         None => None,
         Some(_) if method != PaymentMethod::Pix => {
             return Err(ApiError::invalid(
-                "invalid_parameter",
+                "parameter_conflict",
                 "expires_in",
                 "expires_in is only valid with method pix",
             ))
@@ -271,7 +271,7 @@ pub fn parse_create(
                 .filter(|s| (MIN_EXPIRES_IN..=MAX_EXPIRES_IN).contains(s))
                 .ok_or_else(|| {
                     ApiError::invalid(
-                        "invalid_parameter",
+                        "parameter_out_of_range",
                         "expires_in",
                         format!(
                             "expires_in must be a whole number of seconds from {MIN_EXPIRES_IN} to {MAX_EXPIRES_IN}"
@@ -341,11 +341,11 @@ mod tests {
         );
         assert_eq!(
             code_of(parse(with("amount", "1990".into()))),
-            ("invalid_parameter", Some("amount".into()))
+            ("parameter_invalid_integer", Some("amount".into()))
         );
         assert_eq!(
             code_of(parse(with("amount", serde_json::json!(19.9)))).0,
-            "invalid_parameter"
+            "parameter_invalid_integer"
         );
         assert_eq!(
             code_of(parse(with("currency", "XXX".into()))).0,
@@ -353,7 +353,7 @@ mod tests {
         );
         assert_eq!(
             code_of(parse(with("method", "crypto".into()))).0,
-            "invalid_method"
+            "parameter_invalid_enum"
         );
         assert_eq!(
             code_of(parse(with("gateway", "paypal".into()))).0,
@@ -364,8 +364,8 @@ mod tests {
             "invalid_callback_url"
         );
         assert_eq!(
-            code_of(parse(with("surprise", 1.into()))).0,
-            "invalid_parameter"
+            code_of(parse(with("surprise", 1.into()))),
+            ("unknown_parameter", Some("surprise".into()))
         );
         assert_eq!(
             code_of(parse(with(
@@ -380,9 +380,9 @@ mod tests {
         );
         assert_eq!(
             code_of(parse_create(b"{not json", GW, false)).0,
-            "invalid_json"
+            "body_not_json"
         );
-        assert_eq!(code_of(parse_create(b"", GW, false)).0, "invalid_json");
+        assert_eq!(code_of(parse_create(b"", GW, false)).0, "body_not_json");
     }
 
     #[test]
@@ -429,16 +429,28 @@ mod tests {
             serde_json::json!(0),
             serde_json::json!(-60),
             serde_json::json!(1e12),
+        ] {
+            assert_eq!(
+                code_of(pix(bad.clone())),
+                ("parameter_out_of_range", Some("expires_in".into())),
+                "{bad}"
+            );
+        }
+        for bad in [
             serde_json::json!(90.5),
             serde_json::json!("3600"),
             serde_json::json!(u64::MAX),
         ] {
             assert_eq!(
                 code_of(pix(bad.clone())),
-                ("invalid_parameter", Some("expires_in".into())),
+                ("parameter_invalid_integer", Some("expires_in".into())),
                 "{bad}"
             );
         }
+        assert_eq!(
+            pix(serde_json::json!(3600.0)).unwrap().expires_in,
+            Some(3600)
+        );
         assert_eq!(
             parse(serde_json::json!({"amount": 100, "currency": "BRL", "method": "pix"}))
                 .unwrap()
@@ -453,7 +465,7 @@ mod tests {
         ] {
             assert_eq!(
                 code_of(parse(body.clone())),
-                ("invalid_parameter", Some("expires_in".into())),
+                ("parameter_conflict", Some("expires_in".into())),
                 "{body}"
             );
         }

@@ -109,7 +109,7 @@ impl Orchestrator {
                 "type" => {
                     filter.kind = Some(EventType::parse(&v).ok_or_else(|| {
                         ApiError::invalid(
-                            "invalid_parameter",
+                            "parameter_invalid_enum",
                             "type",
                             "type must be one of the event types (payment.succeeded, refund.failed, ...)",
                         )
@@ -118,7 +118,7 @@ impl Orchestrator {
                 "payment_id" => {
                     filter.payment_id = Some(PaymentId::parse(&v).map_err(|_| {
                         ApiError::invalid(
-                            "invalid_parameter",
+                            "parameter_invalid_format",
                             "payment_id",
                             "payment_id must be a payment id",
                         )
@@ -128,7 +128,7 @@ impl Orchestrator {
                 "starting_after" => {
                     if !MerchantEvent::is_event_id(&v) {
                         return Err(ApiError::invalid(
-                            "invalid_parameter",
+                            "parameter_invalid_format",
                             "starting_after",
                             "starting_after must be an event id",
                         ));

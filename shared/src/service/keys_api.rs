@@ -25,7 +25,7 @@ const MAX_GRACE_HOURS: i64 = 24 * 7;
 #[serde(deny_unknown_fields)]
 struct NewKey {
     /// The key stops working after this many days (rotation overlap).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::json_body::int::opt_i64")]
     expires_in_days: Option<i64>,
     /// `test` or `live`; by default the mode of the key making the request.
     #[serde(default)]
@@ -35,7 +35,7 @@ struct NewKey {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct Rotate {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::json_body::int::opt_i64")]
     grace_hours: Option<i64>,
 }
 
@@ -53,20 +53,15 @@ fn live_key_required(who: &Principal, what: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// These bodies are optional: empty means every default.
 fn parse_optional<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(T::default());
-    }
-    let de = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(de).map_err(|e| ApiError::Invalid {
-        code: if e.inner().is_syntax() || e.inner().is_eof() {
-            "invalid_json"
-        } else {
-            "invalid_parameter"
-        },
-        param: Some(e.path().to_string()).filter(|p| p != "."),
-        message: e.inner().to_string().chars().take(200).collect(),
-    })
+    super::json_body::parse_or_default(
+        body,
+        &[
+            ("expires_in_days", "an integer number of days"),
+            ("grace_hours", "an integer number of hours"),
+        ],
+    )
 }
 
 /// `whsec_ab…yz`
@@ -101,7 +96,7 @@ impl Orchestrator {
             Some(d) if (1..=MAX_KEY_DAYS).contains(&d) => Some(now + Duration::days(d)),
             Some(_) => {
                 return Err(ApiError::invalid(
-                    "invalid_parameter",
+                    "parameter_out_of_range",
                     "expires_in_days",
                     format!("expires_in_days must be 1 to {MAX_KEY_DAYS}"),
                 ))
@@ -232,7 +227,7 @@ impl Orchestrator {
         let grace = req.grace_hours.unwrap_or(DEFAULT_GRACE_HOURS);
         if !(0..=MAX_GRACE_HOURS).contains(&grace) {
             return Err(ApiError::invalid(
-                "invalid_parameter",
+                "parameter_out_of_range",
                 "grace_hours",
                 format!("grace_hours must be 0 to {MAX_GRACE_HOURS}"),
             ));
@@ -300,7 +295,10 @@ impl Orchestrator {
                     return Err(ApiError::invalid(
                         "unknown_parameter",
                         other.chars().take(40).collect::<String>(),
-                        "unknown query parameter; use limit",
+                        format!(
+                            "unknown query parameter {}; use limit",
+                            other.chars().take(40).collect::<String>()
+                        ),
                     ))
                 }
             }

@@ -12,6 +12,7 @@ mod events_api;
 mod fingerprint;
 mod gateways_view;
 mod idempotent;
+pub(crate) mod json_body;
 mod keys_api;
 mod orchestrator;
 mod outbox;

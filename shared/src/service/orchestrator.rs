@@ -333,8 +333,8 @@ impl Orchestrator {
                 return Err(credentials_changed(name));
             }
             return self.simulator(name).map_err(|e| ApiError::Gateway {
-                code: e.code,
-                message: e.message,
+                code: crate::error::gateway_failure_code(crate::error::GatewayOp::Charge, e.class),
+                message: format!("{} ({})", e.message, e.code),
             });
         };
         let live = self
@@ -349,7 +349,7 @@ impl Orchestrator {
                     credentials_changed(name)
                 }
                 LiveGatewayError::Bad(..) => ApiError::Gateway {
-                    code: "gateway_credentials_invalid".into(),
+                    code: "gateway_credentials_invalid",
                     message: format!("the stored {name} credentials cannot make a client"),
                 },
                 LiveGatewayError::Store(e) => e.into(),
@@ -396,8 +396,11 @@ impl Orchestrator {
             Err(e) => {
                 let e = live_error(tenant, name, e);
                 Err(ApiError::Gateway {
-                    code: format!("gateway_{}", e.code),
-                    message: e.message,
+                    code: crate::error::gateway_failure_code(
+                        crate::error::GatewayOp::Charge,
+                        e.class,
+                    ),
+                    message: format!("{} ({})", e.message, e.code),
                 })
             }
         }

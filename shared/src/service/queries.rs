@@ -31,16 +31,14 @@ pub(crate) fn payment_not_found(id: &str) -> ApiError {
 
 /// A listing's `limit`: 1 to [`MAX_LIMIT`].
 pub(crate) fn parse_limit(v: &str) -> Result<usize, ApiError> {
-    v.parse::<usize>()
+    let message = format!("limit must be an integer from 1 to {MAX_LIMIT}");
+    let n: i128 = v
+        .parse()
+        .map_err(|_| ApiError::invalid("parameter_invalid_integer", "limit", message.clone()))?;
+    usize::try_from(n)
         .ok()
         .filter(|l| (1..=MAX_LIMIT).contains(l))
-        .ok_or_else(|| {
-            ApiError::invalid(
-                "invalid_parameter",
-                "limit",
-                format!("limit must be an integer from 1 to {MAX_LIMIT}"),
-            )
-        })
+        .ok_or_else(|| ApiError::invalid("parameter_out_of_range", "limit", message))
 }
 
 impl Orchestrator {
@@ -60,7 +58,7 @@ impl Orchestrator {
                 ("refresh", "false") => refresh = false,
                 ("refresh", _) => {
                     return Err(ApiError::invalid(
-                        "invalid_parameter",
+                        "parameter_invalid_enum",
                         "refresh",
                         "refresh must be true or false",
                     ))
@@ -109,7 +107,7 @@ impl Orchestrator {
                     let n = v.chars().count();
                     if n == 0 || n > super::payment_search::MAX_GATEWAY_ID_CHARS {
                         return Err(ApiError::invalid(
-                            "invalid_parameter",
+                            "parameter_invalid_string",
                             "gateway_payment_id",
                             "gateway_payment_id must be 1-128 characters",
                         ));
@@ -119,7 +117,7 @@ impl Orchestrator {
                 "reference" => {
                     if v.is_empty() || v.chars().count() > 128 {
                         return Err(ApiError::invalid(
-                            "invalid_parameter",
+                            "parameter_invalid_string",
                             "reference",
                             "reference must be 1-128 characters",
                         ));
@@ -129,9 +127,9 @@ impl Orchestrator {
                 "status" => {
                     filter.status = Some(v.parse::<PaymentStatus>().map_err(|_| {
                         ApiError::invalid(
-                            "invalid_parameter",
+                            "parameter_invalid_enum",
                             "status",
-                            "status must be one of the payment statuses",
+                            "status must be one of pending, requires_action, processing, succeeded, failed, canceled, expired, refunded, partially_refunded",
                         )
                     })?)
                 }
@@ -141,7 +139,7 @@ impl Orchestrator {
                         "false" => false,
                         _ => {
                             return Err(ApiError::invalid(
-                                "invalid_parameter",
+                                "parameter_invalid_enum",
                                 "late_payment",
                                 "late_payment must be true or false",
                             ))
@@ -152,7 +150,7 @@ impl Orchestrator {
                 "starting_after" => {
                     cursor = Some(PaymentId::parse(&v).map_err(|_| {
                         ApiError::invalid(
-                            "invalid_parameter",
+                            "parameter_invalid_format",
                             "starting_after",
                             "starting_after must be a payment id",
                         )
@@ -173,7 +171,7 @@ impl Orchestrator {
         if let Some(gid) = gateway_id {
             if cursor.is_some() {
                 return Err(ApiError::invalid(
-                    "invalid_parameter",
+                    "parameter_conflict",
                     "starting_after",
                     "gateway_payment_id answers one page: starting_after does not apply",
                 ));

@@ -5,7 +5,7 @@
 
 use super::breaker::Admission;
 use super::budget::CallBudget;
-use super::create_payment::{gateway_key, BREAKER_OPEN};
+use super::create_payment::gateway_key;
 use super::payment_write::Step;
 use super::Orchestrator;
 use crate::domain::{Failure, LatePayment, LateSource, Payment, PaymentStatus};
@@ -71,7 +71,7 @@ impl Orchestrator {
             Admission::Call(p) => p,
             Admission::Rejected(_) => {
                 return Err(ApiError::Gateway {
-                    code: format!("gateway_{BREAKER_OPEN}"),
+                    code: crate::error::breaker_open_code(crate::error::GatewayOp::Charge),
                     message: format!(
                         "{name}'s circuit breaker is open; the payment was not refreshed, try again later"
                     ),
@@ -103,7 +103,7 @@ impl Orchestrator {
             .record(permit, found.as_ref().err().map(|e| e.class))
             .await;
         let found = found.map_err(|e| ApiError::Gateway {
-            code: format!("gateway_{}", e.code),
+            code: crate::error::gateway_failure_code(crate::error::GatewayOp::Charge, e.class),
             message: format!("could not refresh from {name}: {}", e.message),
         })?;
         match found {

@@ -27,6 +27,7 @@ use crate::ports::{
     Tenant, MAX_LISTED_RUNS, MAX_RUN_FINDINGS,
 };
 use chrono::{DateTime, Duration, Utc};
+use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -88,6 +89,21 @@ impl Run {
             repaired,
         });
     }
+}
+
+/// The body of `POST /v1/reconciliation/runs` (all optional; empty: the last 24 h of every
+/// gateway with credentials).
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RunRequest {
+    #[serde(default)]
+    gateway: Option<String>,
+    /// RFC 3339.
+    #[serde(default)]
+    from: Option<String>,
+    /// RFC 3339.
+    #[serde(default)]
+    to: Option<String>,
 }
 
 impl Orchestrator {
@@ -508,86 +524,58 @@ impl Orchestrator {
     ) -> Result<String, ApiError> {
         let tenant = &who.tenant;
         let now = self.clock.now();
-        let v: Value = if body.iter().all(u8::is_ascii_whitespace) {
-            json!({})
-        } else {
-            serde_json::from_slice(body).map_err(|_| {
-                ApiError::invalid("invalid_body", "body", "the body must be a JSON object")
-            })?
-        };
-        let obj = v.as_object().ok_or_else(|| {
-            ApiError::invalid("invalid_body", "body", "the body must be a JSON object")
-        })?;
-        if let Some(k) = obj
-            .keys()
-            .find(|k| !["gateway", "from", "to"].contains(&k.as_str()))
-        {
-            return Err(ApiError::invalid(
-                "unknown_parameter",
-                k.chars().take(40).collect::<String>(),
-                "unknown field; use gateway, from, to",
-            ));
-        }
-        let time = |k: &'static str| -> Result<Option<DateTime<Utc>>, ApiError> {
-            match obj.get(k) {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::String(s)) => DateTime::parse_from_rfc3339(s)
-                    .map(|t| Some(t.with_timezone(&Utc)))
+        let req: RunRequest = super::json_body::parse_or_default(body, &[])?;
+        let time = |k: &'static str, v: Option<&str>| -> Result<Option<DateTime<Utc>>, ApiError> {
+            v.map(|s| {
+                DateTime::parse_from_rfc3339(s)
+                    .map(|t| t.with_timezone(&Utc))
                     .map_err(|_| {
                         ApiError::invalid(
-                            "invalid_parameter",
+                            "parameter_invalid_format",
                             k,
                             format!("{k} must be an RFC 3339 time, like 2026-12-01T00:00:00Z"),
                         )
-                    }),
-                Some(_) => Err(ApiError::invalid(
-                    "invalid_parameter",
-                    k,
-                    format!("{k} must be an RFC 3339 time string"),
-                )),
-            }
+                    })
+            })
+            .transpose()
         };
-        let to = time("to")?.unwrap_or(now);
-        let from = time("from")?.unwrap_or(to - Duration::hours(24));
+        let to = time("to", req.to.as_deref())?.unwrap_or(now);
+        let from = time("from", req.from.as_deref())?.unwrap_or(to - Duration::hours(24));
         if from >= to {
             return Err(ApiError::invalid(
-                "invalid_parameter",
+                "parameter_conflict",
                 "from",
                 "from must be before to",
             ));
         }
         if to - from > MAX_WINDOW {
             return Err(ApiError::invalid(
-                "invalid_parameter",
+                "parameter_out_of_range",
                 "from",
                 "a window spans at most 31 days",
             ));
         }
         if to > now + Duration::minutes(5) {
             return Err(ApiError::invalid(
-                "invalid_parameter",
+                "parameter_out_of_range",
                 "to",
                 "to must not be in the future",
             ));
         }
-        let gateways: Vec<String> = match obj.get("gateway") {
-            None | Some(Value::Null) => tenant.live_gateways.clone(),
-            Some(Value::String(g)) => {
-                if self.gateways.get(g).is_none() {
+        let gateways: Vec<String> = match req.gateway {
+            None => tenant.live_gateways.clone(),
+            Some(g) => {
+                if self.gateways.get(&g).is_none() {
                     return Err(ApiError::invalid(
-                        "invalid_parameter",
+                        "unknown_gateway",
                         "gateway",
-                        "unknown gateway; use efi, stripe or asaas",
+                        format!(
+                            "gateway must be one of {}",
+                            self.gateways.names().join(", ")
+                        ),
                     ));
                 }
-                vec![g.clone()]
-            }
-            Some(_) => {
-                return Err(ApiError::invalid(
-                    "invalid_parameter",
-                    "gateway",
-                    "gateway must be a string",
-                ))
+                vec![g]
             }
         };
         if gateways.is_empty() {
@@ -626,7 +614,10 @@ impl Orchestrator {
                     return Err(ApiError::invalid(
                         "unknown_parameter",
                         other.chars().take(40).collect::<String>(),
-                        "unknown query parameter; use limit",
+                        format!(
+                            "unknown query parameter {}; use limit",
+                            other.chars().take(40).collect::<String>()
+                        ),
                     ))
                 }
             }

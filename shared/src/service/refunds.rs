@@ -15,30 +15,24 @@ use crate::ports::{ErrorClass, Lease, RefundRequest, StoredResponse, Tenant};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawRefund {
+    #[serde(default, deserialize_with = "super::json_body::int::opt_i64")]
     amount: Option<i64>,
+    #[serde(default)]
     reason: Option<String>,
 }
 
+/// An empty body refunds all that is left.
 fn parse(body: &[u8]) -> Result<RawRefund, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(RawRefund {
-            amount: None,
-            reason: None,
-        });
-    }
-    let de = &mut serde_json::Deserializer::from_slice(body);
-    let raw: RawRefund = serde_path_to_error::deserialize(de).map_err(|e| ApiError::Invalid {
-        code: if e.inner().is_syntax() || e.inner().is_eof() {
-            "invalid_json"
-        } else {
-            "invalid_parameter"
-        },
-        param: Some(e.path().to_string()).filter(|p| p != "."),
-        message: format!("request body is not a valid refund: {}", e.inner()),
-    })?;
+    let raw: RawRefund = super::json_body::parse_or_default(
+        body,
+        &[(
+            "amount",
+            "an integer number of cents (minor units), e.g. 500 for 5.00",
+        )],
+    )?;
     if raw.amount.is_some_and(|a| a <= 0) {
         return Err(ApiError::invalid(
             "invalid_amount",
@@ -52,7 +46,7 @@ fn parse(body: &[u8]) -> Result<RawRefund, ApiError> {
         .is_some_and(|r| r.is_empty() || r.chars().count() > 200 || r.chars().any(char::is_control))
     {
         return Err(ApiError::invalid(
-            "invalid_parameter",
+            "parameter_invalid_string",
             "reason",
             "reason must be 1-200 printable characters",
         ));
@@ -145,11 +139,13 @@ impl Orchestrator {
         }
         let amount = raw.amount.unwrap_or(refundable);
         if amount > refundable && !resume {
-            let e = ApiError::invalid(
-                "amount_exceeds_refundable",
-                "amount",
-                format!("at most {refundable} can still be refunded"),
-            );
+            // The body is fine; the refunds made so far refuse it (422, as every refusal that
+            // depends on state rather than on the input).
+            let e = ApiError::Unprocessable {
+                code: "amount_exceeds_refundable",
+                param: "amount",
+                message: format!("amount must be at most {refundable}, what is left to refund"),
+            };
             return Err(self.release_key(tenant, &key, &lease, e).await);
         }
         let (Some(gateway_name), Some(gid)) =
@@ -180,7 +176,7 @@ impl Orchestrator {
             Admission::Call(p) => p,
             Admission::Rejected(_) => {
                 let err = ApiError::Gateway {
-                    code: "refund_breaker_open".into(),
+                    code: crate::error::breaker_open_code(crate::error::GatewayOp::Refund),
                     message: format!(
                         "{gateway_name}'s circuit breaker is open; nothing was refunded, retry later"
                     ),
@@ -221,8 +217,11 @@ impl Orchestrator {
             }
             Err(e) => {
                 let err = ApiError::Gateway {
-                    code: format!("refund_{}", e.code),
-                    message: e.message,
+                    code: crate::error::gateway_failure_code(
+                        crate::error::GatewayOp::Refund,
+                        e.class,
+                    ),
+                    message: format!("{} ({})", e.message, e.code),
                 };
                 return Err(self.release_key(tenant, &key, &lease, err).await);
             }

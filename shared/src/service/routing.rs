@@ -11,41 +11,34 @@ impl Orchestrator {
     /// Validates and stores new routing; answers the tenant's whole routing.
     pub async fn put_routing(&self, who: &Principal, body: &[u8]) -> Result<String, ApiError> {
         let tenant = &who.tenant;
-        let de = &mut serde_json::Deserializer::from_slice(body);
-        let raw: BTreeMap<String, Vec<String>> =
-            serde_path_to_error::deserialize(de).map_err(|e| ApiError::Invalid {
-                code: if e.inner().is_syntax() || e.inner().is_eof() {
-                    "invalid_json"
-                } else {
-                    "invalid_parameter"
-                },
-                param: Some(e.path().to_string()).filter(|p| p != "."),
-                message: format!(
-                    "routing must be an object of method → list of gateways: {}",
-                    e.inner()
-                ),
-            })?;
+        let raw: BTreeMap<String, Vec<String>> = super::json_body::parse(body, &[])?;
         if raw.is_empty() {
-            return Err(ApiError::invalid(
-                "invalid_routing",
-                "body",
-                "give the routing of at least one method",
-            ));
+            // The whole body is at fault: no field to name.
+            return Err(ApiError::Invalid {
+                code: "invalid_routing",
+                param: None,
+                message:
+                    "the body must give the routing of at least one method (pix, card, boleto)"
+                        .into(),
+            });
         }
         let mut parsed = BTreeMap::new();
         for (m, list) in raw {
             let method: PaymentMethod = m.parse().map_err(|_| {
                 ApiError::invalid(
-                    "invalid_method",
-                    m.clone(),
-                    "method must be one of pix, card, boleto",
+                    "unknown_parameter",
+                    m.chars().take(40).collect::<String>(),
+                    format!(
+                        "unknown parameter {}; the parameters here are the methods pix, card, boleto",
+                        m.chars().take(40).collect::<String>()
+                    ),
                 )
             })?;
             if list.is_empty() {
                 return Err(ApiError::invalid(
                     "invalid_routing",
                     m.clone(),
-                    "a method needs at least one gateway",
+                    format!("{m} needs at least one gateway"),
                 ));
             }
             let mut seen = Vec::new();
@@ -55,7 +48,8 @@ impl Orchestrator {
                         "unknown_gateway",
                         m.clone(),
                         format!(
-                            "unknown gateway `{g}`; known: {}",
+                            "{m} lists unknown gateway `{}`; known: {}",
+                            g.chars().take(40).collect::<String>(),
                             self.gateways.names().join(", ")
                         ),
                     )
@@ -71,7 +65,7 @@ impl Orchestrator {
                     return Err(ApiError::invalid(
                         "invalid_routing",
                         m.clone(),
-                        format!("{g} is listed twice"),
+                        format!("{m} lists {g} twice"),
                     ));
                 }
                 seen.push(g.clone());

@@ -32,16 +32,16 @@ pub(crate) fn body_object(body: &[u8], empty_ok: bool) -> Result<Map<String, Val
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(m)) => Ok(m),
         Ok(_) => Err(ApiError::Invalid {
-            code: "invalid_json",
+            code: "body_not_object",
             message: "the body must be a JSON object".into(),
             param: None,
         }),
-        Err(e) => Err(ApiError::Invalid {
-            code: "invalid_json",
-            message: format!("the body is not JSON: {e}")
-                .chars()
-                .take(200)
-                .collect(),
+        // serde's own text (line, column, Rust types) never reaches the merchant.
+        Err(_) => Err(ApiError::Invalid {
+            code: "body_not_json",
+            message:
+                "the body is not JSON: send a JSON object such as {\"callback_url\": \"https://…\"}"
+                    .into(),
             param: None,
         }),
     }
@@ -74,7 +74,7 @@ pub(crate) fn parse_callback_url(
             .map(Some)
             .map_err(|e| ApiError::invalid("invalid_callback_url", "callback_url", e.to_string())),
         _ => Err(ApiError::invalid(
-            "invalid_callback_url",
+            "parameter_invalid_type",
             "callback_url",
             "callback_url must be a URL (a string) or null",
         )),

@@ -23,8 +23,8 @@ pub enum UsageQuery {
     Days { from: NaiveDate, to: NaiveDate },
 }
 
-fn bad(param: &str, message: impl Into<String>) -> ApiError {
-    ApiError::invalid("invalid_parameter", param.to_string(), message)
+fn bad(code: &'static str, param: &str, message: impl Into<String>) -> ApiError {
+    ApiError::invalid(code, param.to_string(), message)
 }
 
 /// Parses `YYYY-MM`.
@@ -41,7 +41,13 @@ fn parse_day(param: &str, v: &str) -> Result<NaiveDate, ApiError> {
     NaiveDate::parse_from_str(v, "%Y-%m-%d")
         .ok()
         .filter(|_| v.len() == 10)
-        .ok_or_else(|| bad(param, format!("{param} must be a date YYYY-MM-DD")))
+        .ok_or_else(|| {
+            bad(
+                "parameter_invalid_format",
+                param,
+                format!("{param} must be a date YYYY-MM-DD"),
+            )
+        })
 }
 
 /// First day of a month and first day of the next.
@@ -64,14 +70,22 @@ impl UsageQuery {
                 "month" => {
                     month = Some(
                         parse_month(&v)
-                            .ok_or_else(|| bad("month", "month must be YYYY-MM, e.g. 2026-11"))?,
+                            .ok_or_else(|| bad(
+                            "parameter_invalid_format",
+                            "month",
+                            "month must be YYYY-MM, e.g. 2026-11",
+                        ))?,
                     )
                 }
                 "from" => from = Some(parse_day("from", &v)?),
                 "to" => to = Some(parse_day("to", &v)?),
                 "granularity" => {
                     if v != "day" {
-                        return Err(bad("granularity", "granularity must be `day`"));
+                        return Err(bad(
+                            "parameter_invalid_enum",
+                            "granularity",
+                            "granularity must be day",
+                        ));
                     }
                     granularity = Some(());
                 }
@@ -79,38 +93,56 @@ impl UsageQuery {
                     return Err(ApiError::invalid(
                         "unknown_parameter",
                         other.chars().take(40).collect::<String>(),
-                        "unknown query parameter; use month=YYYY-MM or from=&to=&granularity=day",
+                        format!(
+                            "unknown query parameter {}; use month=YYYY-MM or from=&to=&granularity=day",
+                            other.chars().take(40).collect::<String>()
+                        ),
                     ))
                 }
             }
         }
         match (month, from, to) {
-            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
-                Err(bad("month", "give either month or from/to, not both"))
-            }
+            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => Err(bad(
+                "parameter_conflict",
+                "month",
+                "give either month or from/to, not both",
+            )),
             (Some((year, month)), None, None) => {
                 if granularity.is_some() {
-                    return Err(bad("granularity", "granularity goes with from/to"));
+                    return Err(bad(
+                        "parameter_conflict",
+                        "granularity",
+                        "granularity goes with from/to, not month",
+                    ));
                 }
                 Ok(Self::Month { year, month })
             }
             (None, Some(from), Some(to)) => {
                 if to < from {
-                    return Err(bad("to", "to must not be before from"));
+                    return Err(bad(
+                        "parameter_conflict",
+                        "to",
+                        "to must not be before from",
+                    ));
                 }
                 if (to - from).num_days() >= MAX_SERIES_DAYS {
                     return Err(bad(
+                        "parameter_out_of_range",
                         "to",
                         format!("a daily series covers at most {MAX_SERIES_DAYS} days"),
                     ));
                 }
                 Ok(Self::Days { from, to })
             }
-            (None, Some(_), None) => Err(bad("to", "from needs to")),
-            (None, None, Some(_)) => Err(bad("from", "to needs from")),
+            (None, Some(_), None) => Err(bad("parameter_missing", "to", "from needs to")),
+            (None, None, Some(_)) => Err(bad("parameter_missing", "from", "to needs from")),
             (None, None, None) => {
                 if granularity.is_some() {
-                    return Err(bad("from", "granularity=day needs from and to"));
+                    return Err(bad(
+                        "parameter_missing",
+                        "from",
+                        "granularity=day needs from and to",
+                    ));
                 }
                 Ok(Self::Month {
                     year: now.year(),
@@ -249,8 +281,8 @@ impl Orchestrator {
         let as_of = crate::time_format::render(&now);
         let body = match UsageQuery::parse(query, now)? {
             UsageQuery::Month { year, month } => {
-                let (start, next) =
-                    month_bounds(year, month).ok_or_else(|| bad("month", "month out of range"))?;
+                let (start, next) = month_bounds(year, month)
+                    .ok_or_else(|| bad("parameter_out_of_range", "month", "month out of range"))?;
                 let days = store
                     .days(&tenant.id, start, next - Duration::days(1))
                     .await?;
@@ -325,8 +357,8 @@ impl Orchestrator {
         year: i32,
         month: u32,
     ) -> Result<RecountReport, ApiError> {
-        let (start, next) =
-            month_bounds(year, month).ok_or_else(|| bad("month", "month out of range"))?;
+        let (start, next) = month_bounds(year, month)
+            .ok_or_else(|| bad("parameter_out_of_range", "month", "month out of range"))?;
         let mut truth: BTreeMap<NaiveDate, Counters> = BTreeMap::new();
         let mut read = 0;
         let mut cursor = None;

@@ -52,7 +52,7 @@ fn parse_query(query: Option<&str>, cursor_allowed: bool) -> Result<EndpointQuer
             "url" if !v.is_empty() && v.len() <= 2048 => q.url = Some(v.into_owned()),
             "url" => {
                 return Err(ApiError::invalid(
-                    "invalid_url",
+                    "parameter_invalid_string",
                     "url",
                     "url must be a callback URL of at most 2048 characters",
                 ))
@@ -60,7 +60,7 @@ fn parse_query(query: Option<&str>, cursor_allowed: bool) -> Result<EndpointQuer
             "starting_after" if cursor_allowed => {
                 q.starting_after = Some(parse_cursor(&v).ok_or_else(|| {
                     ApiError::invalid(
-                        "invalid_cursor",
+                        "parameter_invalid_format",
                         "starting_after",
                         "starting_after must be the next_cursor of an earlier answer",
                     )

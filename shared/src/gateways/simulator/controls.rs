@@ -105,11 +105,15 @@ impl SimulatorControls {
             | (["simulator", "refunds", _, "settle"], &Method::POST) => {
                 self.keyed(svc, rx, &segments, &req).await
             }
-            (["simulator", "3ds", _], _)
-            | (["simulator", "gateways"], _)
-            | (["simulator", "gateways", _], _)
+            (["simulator", "3ds", _], _) => {
+                Err(api(ApiError::MethodNotAllowed { allow: "GET, POST" }))
+            }
+            (["simulator", "gateways"], _) => Err(api(ApiError::MethodNotAllowed { allow: "GET" })),
+            (["simulator", "gateways", _], _)
             | (["simulator", "payments", _, "pay" | "authenticate" | "expire"], _)
-            | (["simulator", "refunds", _, "settle"], _) => Err(api(ApiError::MethodNotAllowed)),
+            | (["simulator", "refunds", _, "settle"], _) => {
+                Err(api(ApiError::MethodNotAllowed { allow: "POST" }))
+            }
             _ => Err(api(ApiError::NotFound("no such simulator route".into()))),
         };
         let resp = out.unwrap_or_else(|e| e);

@@ -77,8 +77,13 @@ impl Orchestrator {
         body: &[u8],
     ) -> Result<String, ApiError> {
         let (live, vault, spec) = self.credential_parts(tenant, gateway)?;
-        let form = (spec.form)(body, vault.policy())
-            .map_err(|e| ApiError::invalid("invalid_credentials", e.param, e.message))?;
+        let form = (spec.form)(body, vault.policy()).map_err(|e| ApiError::Invalid {
+            code: e.code,
+            // A refusal of the whole body names no field, as on every other route (an
+            // unknown field is not named either: its name may be a pasted secret).
+            param: Some(e.param).filter(|p| p != "body"),
+            message: e.message,
+        })?;
         // A client that cannot be built would only fail later, on a payment.
         (spec.build)(form.document.expose()).map_err(|_| {
             ApiError::invalid(
