@@ -23,7 +23,7 @@ function make(steps: Parameters<typeof scriptedFetch>[0]) {
 
 describe("error classes", () => {
   const cases: Array<[number, unknown, new (...a: never[]) => APIError]> = [
-    [400, errorBody("invalid_request", "invalid_parameter", "bad amount", "amount"), errors.InvalidRequestError],
+    [400, errorBody("invalid_request", "parameter_invalid_integer", "bad amount", "amount"), errors.InvalidRequestError],
     [413, errorBody("invalid_request", "body_too_large"), errors.InvalidRequestError],
     [422, errorBody("invalid_request", "invalid_state"), errors.InvalidStateError],
     [400, errorBody("idempotency", "idempotency_key_invalid"), errors.IdempotencyKeyInvalidError],
@@ -31,7 +31,7 @@ describe("error classes", () => {
     [422, errorBody("idempotency", "idempotency_key_reused"), errors.IdempotencyKeyReusedError],
     [401, errorBody("authentication", "unauthenticated"), errors.AuthenticationError],
     [404, errorBody("not_found", "resource_missing"), errors.NotFoundError],
-    [502, errorBody("gateway", "all_gateways_failed"), errors.GatewayError],
+    [502, errorBody("gateway", "gateway_unavailable"), errors.GatewayError],
     [429, errorBody("rate_limited", "too_many_requests"), errors.RateLimitError],
     [503, errorBody("internal", "dependency_unavailable"), errors.ServiceUnavailableError],
     [500, errorBody("internal", "internal_error"), errors.InternalServerError],
@@ -57,15 +57,15 @@ describe("error classes", () => {
   }
 
   test("fields of an invalid request error", async () => {
-    const { c } = make([{ status: 400, body: errorBody("invalid_request", "invalid_parameter", "amount must be positive", "amount") }]);
+    const { c } = make([{ status: 400, body: errorBody("invalid_request", "parameter_invalid_integer", "amount must be positive", "amount") }]);
     const err = await c.payments.create({ amount: -1, currency: "BRL", method: "pix" }).catch((e: unknown) => e);
     assert.ok(err instanceof errors.InvalidRequestError);
     assert.equal(err.type, "invalid_request");
-    assert.equal(err.code, "invalid_parameter");
+    assert.equal(err.code, "parameter_invalid_integer");
     assert.equal(err.param, "amount");
-    assert.equal(err.message, "400 invalid_parameter: amount must be positive");
-    assert.deepEqual(err.error, { type: "invalid_request", code: "invalid_parameter", message: "amount must be positive", param: "amount" });
-    assert.deepEqual(err.body, errorBody("invalid_request", "invalid_parameter", "amount must be positive", "amount"));
+    assert.equal(err.message, "400 parameter_invalid_integer: amount must be positive");
+    assert.deepEqual(err.error, { type: "invalid_request", code: "parameter_invalid_integer", message: "amount must be positive", param: "amount" });
+    assert.deepEqual(err.body, errorBody("invalid_request", "parameter_invalid_integer", "amount must be positive", "amount"));
     assert.equal(err.requestId, null);
   });
 

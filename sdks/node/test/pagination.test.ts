@@ -102,7 +102,7 @@ describe("pagination", () => {
     const ids: string[] = [];
     for await (const p of client(s.fetch).payments.list()) ids.push(p.id);
     assert.deepEqual(ids, []);
-    const bad = scriptedFetch([{ status: 400, body: errorBody("invalid_request", "invalid_parameter", "limit", "limit") }]);
+    const bad = scriptedFetch([{ status: 400, body: errorBody("invalid_request", "parameter_invalid_integer", "limit", "limit") }]);
     await assert.rejects(
       (async () => {
         for await (const _ of client(bad.fetch).payments.list({ limit: 500 })) void _;

@@ -120,7 +120,7 @@ describe("what is retried", () => {
   }
 
   for (const [status, type, code] of [
-    [400, "invalid_request", "invalid_parameter"],
+    [400, "invalid_request", "parameter_invalid_integer"],
     [400, "idempotency", "idempotency_key_invalid"],
     [401, "authentication", "unauthenticated"],
     [404, "not_found", "resource_missing"],
@@ -129,7 +129,7 @@ describe("what is retried", () => {
     [413, "invalid_request", "body_too_large"],
     [422, "idempotency", "idempotency_key_reused"],
     [422, "invalid_request", "invalid_state"],
-    [502, "gateway", "all_gateways_failed"],
+    [502, "gateway", "gateway_unavailable"],
   ] as const) {
     test(`${status} ${code} is not retried`, async () => {
       const { c, calls, retries } = client([{ status, body: errorBody(type, code) }]);
@@ -182,7 +182,7 @@ describe("what is retried", () => {
   test("status rules", () => {
     assert.equal(isRetryableStatus(409, "idempotency_key_in_use"), true);
     assert.equal(isRetryableStatus(409, null), false);
-    assert.equal(isRetryableStatus(502, "all_gateways_failed"), false);
+    assert.equal(isRetryableStatus(502, "gateway_unavailable"), false);
     assert.equal(isRetryableStatus(504, null), true);
   });
 });

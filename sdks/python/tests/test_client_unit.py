@@ -166,7 +166,7 @@ def test_409_in_use_raised_when_retries_run_out(mock: respx.MockRouter, client: 
         (413, "invalid_request", "body_too_large", errors.InvalidRequestError),
         (422, "idempotency", "idempotency_key_reused", errors.IdempotencyKeyReusedError),
         (422, "invalid_request", "invalid_state", errors.InvalidStateError),
-        (502, "gateway", "all_gateways_failed", errors.GatewayError),
+        (502, "gateway", "gateway_unavailable", errors.GatewayError),
     ],
 )
 def test_not_retried(mock: respx.MockRouter, client: Client, status: int, type_: str, code: str, cls: type) -> None:

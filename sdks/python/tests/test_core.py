@@ -76,7 +76,7 @@ def test_retry_delay_honours_retry_after_up_to_cap() -> None:
         (409, "idempotency", "idempotency_key_in_use", errors.IdempotencyKeyInUseError),
         (422, "idempotency", "idempotency_key_reused", errors.IdempotencyKeyReusedError),
         (404, "not_found", "resource_missing", errors.NotFoundError),
-        (502, "gateway", "all_gateways_failed", errors.GatewayError),
+        (502, "gateway", "gateway_unavailable", errors.GatewayError),
         (503, "internal", "dependency_unavailable", errors.ServiceUnavailableError),
         (500, "internal", "internal_error", errors.InternalServerError),
         (429, None, None, errors.RateLimitError),
