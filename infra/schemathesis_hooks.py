@@ -127,3 +127,10 @@ def before_call(ctx, case, **kwargs):
         _usage_query(case.query)
     elif label == "POST /v1/reconciliation/runs" and isinstance(case.body, dict):
         _reconciliation_body(case.body)
+    elif label == "GET /v1/payments" and isinstance(case.query, dict):
+        # A search (`customer_document`, `gateway_payment_id`) is one page and goes alone.
+        if "customer_document" in case.query:
+            case.query.pop("gateway_payment_id", None)
+            case.query.pop("starting_after", None)
+        elif "gateway_payment_id" in case.query:
+            case.query.pop("starting_after", None)

@@ -742,6 +742,37 @@ def step_search(c: Console) -> None:
     ids = c.wait(lambda d: [r.get_attribute("data-payment") for r in d.find_elements(By.CSS_SELECTOR, "[data-test=payments-table] tbody tr[data-payment]")],
                  10, "the rows")
     assert ids == [p["id"]], ids
+    # By the customer's CPF (typed with separators): two payments of a fresh CPF are listed,
+    # newest first, and the detail names the customer with the document masked.
+    cpf = fresh_cpf()
+    customer = {"name": "Cliente Busca", "document": cpf}
+    made = []
+    for amount in (3200, 3300):
+        s, q = c.api.pay(amount, "pix", gateway="asaas", customer=customer)
+        assert s == 201, q
+        made.append(q["id"])
+    c.go("payments")
+    box = c.css("[data-test=search]")
+    box.send_keys(f"{cpf[:3]}.{cpf[3:6]}.{cpf[6:9]}-{cpf[9:]}")
+    c.css("[data-test=search-form] button[type=submit]").click()
+    links = c.wait(lambda d: [a.get_attribute("href") for a in d.find_elements(By.CSS_SELECTOR, "[data-test=search-results] a")], 10, "document results")
+    assert [h.rsplit("/", 1)[-1] for h in links] == list(reversed(made)), links
+    c.d.find_elements(By.CSS_SELECTOR, "[data-test=search-results] a")[0].click()
+    c.wait(lambda d: "Cliente Busca" in d.find_element(By.CSS_SELECTOR, "[data-test=customer]").text, 10, "the customer")
+    shown = c.text("[data-test=customer]")
+    assert f"{cpf[:3]}.***.***-{cpf[9:]}" in shown and cpf not in shown, shown
+
+
+def fresh_cpf() -> str:
+    """A random CPF with valid check digits (a search finds only this run's payments)."""
+    import random
+
+    base = [random.randint(0, 9) for _ in range(9)]
+    for n in (10, 11):
+        total = sum(d * w for d, w in zip(base, range(n, 1, -1)))
+        r = (total * 10) % 11
+        base.append(0 if r == 10 else r)
+    return "".join(map(str, base))
 
 
 def step_overview_labels_and_charts(c: Console) -> None:

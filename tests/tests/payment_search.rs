@@ -59,3 +59,70 @@ async fn search_by_gateway_payment_id(b: Backend) {
 }
 
 on_both_backends!(search_by_gateway_payment_id);
+
+/// `GET /v1/payments?customer_document=…`: the payments of one CPF/CNPJ, newest first, only the
+/// caller's, separators allowed; a bad document or a combination is a 400. And the read of one
+/// payment names its customer with the document masked, while lists carry no customer.
+async fn search_by_customer_document(b: Backend) {
+    let h = Harness::new(b).await;
+    let mut body = pix_body(1990);
+    body["customer"] = serde_json::json!({"name": "Ana Lima", "document": "11144477735"});
+    let first = json(&h.create(KEY_A, "doc-1", &body).await);
+    body["amount"] = serde_json::json!(2990);
+    let second = json(&h.create(KEY_A, "doc-2", &body).await);
+    let _someone_else = json(&h.create(KEY_A, "doc-3", &pix_body(3990)).await);
+    let _other_tenant = json(&h.create(KEY_B, "doc-4", &body).await);
+
+    let found = json(
+        &h.get(KEY_A, "/v1/payments?customer_document=111.444.777-35")
+            .await,
+    );
+    let ids: Vec<&str> = found["data"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|p| p["id"].as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            second["id"].as_str().unwrap_or(""),
+            first["id"].as_str().unwrap_or("")
+        ],
+        "{found}"
+    );
+    assert_eq!(found["has_more"], false);
+    assert!(found["data"][0].get("customer").is_none(), "a list carries no customer");
+    let limited = json(
+        &h.get(KEY_A, "/v1/payments?customer_document=11144477735&limit=1")
+            .await,
+    );
+    assert_eq!(limited["data"].as_array().map(Vec::len), Some(1));
+    assert_eq!(limited["has_more"], true, "stopped at the limit: {limited}");
+
+    let one = json(
+        &h.get(
+            KEY_A,
+            &format!("/v1/payments/{}", first["id"].as_str().unwrap_or("")),
+        )
+        .await,
+    );
+    assert_eq!(
+        one["customer"],
+        serde_json::json!({"name": "Ana Lima", "email": null, "document_type": "cpf", "document_masked": "111.***.***-35"})
+    );
+    assert!(!one.to_string().contains("11144477735"), "{one}");
+
+    for q in [
+        "customer_document=11144477736",
+        "customer_document=abc",
+        "customer_document=11144477735&gateway_payment_id=x",
+        "customer_document=11144477735&starting_after=pay_01J0000000000000000000000",
+    ] {
+        let r = h.get(KEY_A, &format!("/v1/payments?{q}")).await;
+        assert_eq!(r.status, 400, "{q}: {}", r.body);
+        assert!(json(&r)["error"]["param"].is_string(), "{}", r.body);
+    }
+}
+
+on_both_backends!(search_by_customer_document);

@@ -126,6 +126,17 @@ export interface Payment {
   updated_at: string;
   /** Incremented on every change: of two events about one payment, the higher version is newer. */
   version: number;
+  /** Whose payment it is: only `payments.retrieve` carries it (lists and callbacks do not). */
+  customer?: PaymentCustomer | null;
+}
+
+/** The customer of one payment as `payments.retrieve` shows it: the document masked to its ends. */
+export interface PaymentCustomer {
+  name: string;
+  email: string | null;
+  document_type: "cpf" | "cnpj" | null;
+  /** e.g. `529.***.***-25`. */
+  document_masked: string | null;
 }
 
 /** The answer of `refunds.create` and the `data` of `refund.*` events. */
@@ -179,6 +190,8 @@ export interface PaymentListParams {
   late_payment?: boolean;
   /** Only the payments some gateway knows by this id (one page; not with `starting_after`). */
   gateway_payment_id?: string;
+  /** Only the payments whose customer has this CPF/CNPJ, among the newest 1,000 (one page; alone). */
+  customer_document?: string;
   /** Page size (1–100, server default 20). Iterating the page still walks every page. */
   limit?: number;
   /** A `next_cursor` from a previous page. */

@@ -75,7 +75,7 @@ const EXERCISES: Record<OperationId, (x: Clients) => Promise<unknown>> = {
       expires_in: 3600,
     }),
   listPayments: async ({ c }) =>
-    c.payments.list({ reference: "r", status: "pending", late_payment: true, gateway_payment_id: "g_1", limit: 5, starting_after: "pay_1" }),
+    c.payments.list({ reference: "r", status: "pending", late_payment: true, gateway_payment_id: "g_1", customer_document: "52998224725", limit: 5, starting_after: "pay_1" }),
   getPayment: async ({ c }) => {
     await c.payments.retrieve("pay_1");
     return c.payments.refresh("pay_1");

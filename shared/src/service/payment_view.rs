@@ -1,5 +1,8 @@
 //! The public payment object (DESIGN §4): the body of create/get responses and the `data` of
-//! every callback. Internal fields (tenant, version, customer PII, callback URL) stay out.
+//! every callback. Internal fields (tenant, customer PII, callback URL) stay out — except that
+//! the tenant's own read of one payment (`GET /v1/payments/{id}`) names the customer, with the
+//! document masked (`render_payment_with_customer`): an operator looking at a payment needs to
+//! know whose it is, while lists and callbacks, copied into logs and queues, carry no PII.
 
 use crate::domain::{
     Attempt, BoletoDetails, Failure, LateSource, NextAction, Payment, PixDetails, Refund,
@@ -95,6 +98,52 @@ pub fn render_payment(p: &Payment) -> String {
     serde_json::to_string(&view(p)).unwrap_or_else(|_| "{}".into())
 }
 
+/// The customer as the tenant's read of one payment shows it: name, email, and the document
+/// with only its first three and last two characters (`529.***.***-25`, `11.***.***/****-81`).
+#[derive(Serialize)]
+struct CustomerView<'a> {
+    name: &'a str,
+    email: Option<&'a str>,
+    document_type: Option<&'static str>,
+    document_masked: Option<String>,
+}
+
+/// `529.***.***-25` for a CPF, `11.***.***/****-81` for a CNPJ.
+fn mask_document(d: &crate::domain::Document) -> String {
+    let s: Vec<char> = d.as_str().chars().collect();
+    let head: String = s.iter().take(if d.is_cpf() { 3 } else { 2 }).collect();
+    let tail: String = s.iter().skip(s.len().saturating_sub(2)).collect();
+    if d.is_cpf() {
+        format!("{head}.***.***-{tail}")
+    } else {
+        format!("{head}.***.***/****-{tail}")
+    }
+}
+
+/// [`render_payment`] plus `customer` (or `null`): the answer of `GET /v1/payments/{id}`.
+pub fn render_payment_with_customer(p: &Payment) -> String {
+    #[derive(Serialize)]
+    struct WithCustomer<'a> {
+        #[serde(flatten)]
+        payment: PaymentView<'a>,
+        customer: Option<CustomerView<'a>>,
+    }
+    let customer = p.customer.as_ref().map(|c| CustomerView {
+        name: &c.name,
+        email: c.email.as_deref(),
+        document_type: c
+            .document
+            .as_ref()
+            .map(|d| if d.is_cpf() { "cpf" } else { "cnpj" }),
+        document_masked: c.document.as_ref().map(mask_document),
+    });
+    serde_json::to_string(&WithCustomer {
+        payment: view(p),
+        customer,
+    })
+    .unwrap_or_else(|_| "{}".into())
+}
+
 /// The public refund object: the answer of `POST /v1/payments/{id}/refunds` and the `data` of
 /// `refund.*` events, with the payment as it stands after the refund.
 #[derive(Serialize)]
@@ -126,5 +175,19 @@ pub fn refund_view<'a>(p: &'a Payment, r: &'a Refund) -> RefundView<'a> {
         reason: r.reason.as_deref(),
         created_at: crate::time_format::render(&r.created_at),
         payment: view(p),
+    }
+}
+
+#[cfg(test)]
+mod customer_tests {
+    use super::mask_document;
+    use crate::domain::Document;
+
+    #[test]
+    fn documents_are_masked_to_their_ends() {
+        let cpf = Document::parse("529.982.247-25").expect("valid CPF");
+        assert_eq!(mask_document(&cpf), "529.***.***-25");
+        let cnpj = Document::parse("11.222.333/0001-81").expect("valid CNPJ");
+        assert_eq!(mask_document(&cnpj), "11.***.***/****-81");
     }
 }

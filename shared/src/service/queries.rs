@@ -1,6 +1,6 @@
 //! Read side: `GET /v1/payments/{id}` and `GET /v1/payments`.
 
-use super::payment_view::{render_payment, view, PaymentView};
+use super::payment_view::{view, PaymentView};
 use super::Orchestrator;
 use crate::domain::{PaymentId, PaymentStatus};
 use crate::error::ApiError;
@@ -85,12 +85,14 @@ impl Orchestrator {
         if refresh {
             p = self.reconcile(tenant, p, deadline).await?;
         }
-        Ok(render_payment(&p))
+        Ok(super::payment_view::render_payment_with_customer(&p))
     }
 
     /// Lists the tenant's payments newest first. Query: `reference`, `status`, `late_payment`
     /// (`true`: those holding money confirmed after a final failure), `gateway_payment_id`
     /// (the payments some gateway knows by that id: `payment_search.rs`; one page, no cursor),
+    /// `customer_document` (a CPF/CNPJ, among the newest 1,000 payments; one page, no cursor,
+    /// `has_more` when the search stopped before the oldest payment),
     /// `limit` (1–100, default 20), `starting_after` (the previous page's `next_cursor`).
     pub async fn list_payments(
         &self,
@@ -101,6 +103,7 @@ impl Orchestrator {
         let mut limit = DEFAULT_LIMIT;
         let mut cursor = None;
         let mut gateway_id = None;
+        let mut document = None;
         for (k, v) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
             match k.as_ref() {
                 "gateway_payment_id" => {
@@ -113,6 +116,15 @@ impl Orchestrator {
                         ));
                     }
                     gateway_id = Some(v.into_owned());
+                }
+                "customer_document" => {
+                    document = Some(crate::domain::Document::parse(&v).map_err(|e| {
+                        ApiError::invalid(
+                            "invalid_document",
+                            "customer_document",
+                            format!("customer_document must be a valid CPF or CNPJ: {e}"),
+                        )
+                    })?);
                 }
                 "reference" => {
                     if v.is_empty() || v.chars().count() > 128 {
@@ -167,6 +179,25 @@ impl Orchestrator {
                     ))
                 }
             }
+        }
+        if let Some(doc) = document {
+            if cursor.is_some() || gateway_id.is_some() {
+                return Err(ApiError::invalid(
+                    "parameter_conflict",
+                    if cursor.is_some() { "starting_after" } else { "gateway_payment_id" },
+                    "customer_document answers one page and goes alone: neither starting_after nor gateway_payment_id applies",
+                ));
+            }
+            let found = self
+                .payments_by_customer_document(tenant, &doc, &filter, limit)
+                .await?;
+            let body = ListBody {
+                object: "list",
+                data: found.items.iter().map(view).collect(),
+                has_more: found.truncated,
+                next_cursor: None,
+            };
+            return serde_json::to_string(&body).map_err(|e| ApiError::Internal(e.to_string()));
         }
         if let Some(gid) = gateway_id {
             if cursor.is_some() {

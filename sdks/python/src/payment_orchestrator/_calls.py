@@ -131,6 +131,7 @@ def payment_pages(
     status: PaymentStatus | None,
     late_payment: bool | None = None,
     gateway_payment_id: str | None = None,
+    customer_document: str | None = None,
 ) -> Callable[[str | None], Call[PageData[Payment]]]:
     """The call for each page of a payment list, by cursor."""
 
@@ -146,6 +147,8 @@ def payment_pages(
             q["late_payment"] = late_payment
         if gateway_payment_id is not None:
             q["gateway_payment_id"] = gateway_payment_id
+        if customer_document is not None:
+            q["customer_document"] = customer_document
         if cursor is not None:
             q["starting_after"] = cursor
         return payment_list(q)

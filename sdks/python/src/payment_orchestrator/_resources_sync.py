@@ -72,17 +72,20 @@ class Payments(_Resource):
         status: PaymentStatus | None = None,
         late_payment: bool | None = None,
         gateway_payment_id: str | None = None,
+        customer_document: str | None = None,
         starting_after: str | None = None,
     ) -> Page[Payment]:
         """Newest first. ``limit`` is the page size (1-100); iterate the page for every item.
         ``late_payment=True`` lists only payments holding money confirmed after they ended;
-        ``gateway_payment_id`` finds the payments a gateway knows by that id (one page)."""
+        ``gateway_payment_id`` finds the payments a gateway knows by that id (one page);
+        ``customer_document`` those of one CPF/CNPJ among the newest 1,000 (one page)."""
         pages = _calls.payment_pages(
             limit=limit,
             reference=reference,
             status=status,
             late_payment=late_payment,
             gateway_payment_id=gateway_payment_id,
+            customer_document=customer_document,
         )
         return self._client._page(pages, starting_after)
 

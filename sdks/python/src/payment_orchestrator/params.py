@@ -83,6 +83,8 @@ class PaymentListParams(TypedDict, total=False):
     """``True``: only payments holding a ``late_payment``; ``False``: only those without."""
     gateway_payment_id: str
     """Only the payments some gateway knows by this id (one page; not with ``starting_after``)."""
+    customer_document: str
+    """Only the payments whose customer has this CPF/CNPJ, among the newest 1,000 (one page; alone)."""
     limit: int
     starting_after: str
 

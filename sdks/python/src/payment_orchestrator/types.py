@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from .literals import (
     AttemptOutcome,
@@ -53,6 +53,7 @@ __all__ = [
     "LatePayment",
     "Refund",
     "Payment",
+    "PaymentCustomer",
     "DeliveryAttempt",
     "Delivery",
     "Event",
@@ -345,11 +346,14 @@ class Payment(_Result):
     updated_at: str
     version: int
     """Incremented on every change: of two views of one payment, the higher version is newer."""
+    customer: PaymentCustomer | None = None
+    """Whose payment it is: only ``payments.retrieve`` carries it (lists and callbacks do not)."""
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], meta: ResponseMeta = _NO_META) -> Payment:
         pix, boleto, na, fail = d.get("pix"), d.get("boleto"), d.get("next_action"), d.get("failure")
         late = d.get("late_payment")
+        cust = d.get("customer")
         return cls(
             id=_str(d, "id"),
             livemode=_bool(d, "livemode"),
@@ -376,8 +380,29 @@ class Payment(_Result):
             created_at=_str(d, "created_at"),
             updated_at=_str(d, "updated_at"),
             version=_int(d, "version"),
+            customer=PaymentCustomer.from_dict(cust) if isinstance(cust, dict) else None,
             raw=dict(d),
             meta=meta,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class PaymentCustomer:
+    """The customer of one payment as ``payments.retrieve`` shows it: the document masked."""
+
+    name: str
+    email: str | None
+    document_type: Literal["cpf", "cnpj"] | None
+    document_masked: str | None
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> PaymentCustomer:
+        kind = d.get("document_type")
+        return cls(
+            name=_str(d, "name"),
+            email=_opt_str(d, "email"),
+            document_type="cpf" if kind == "cpf" else "cnpj" if kind == "cnpj" else None,
+            document_masked=_opt_str(d, "document_masked"),
         )
 
 

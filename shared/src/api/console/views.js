@@ -217,9 +217,10 @@ function paymentRow(p) {
     h("td.hide-sm", null, p.reference || "—"));
 }
 
-/** The search box: a payment id opens it (one read); anything else is looked up as a gateway
- *  id (one indexed read per gateway) and, failing that, as a reference (the list's server-side
- *  filter). */
+/** The search box: a payment id opens it (one read); a CPF/CNPJ (11 or 14 characters once
+ *  `.`, `-`, `/` and spaces are dropped) lists that customer's payments among the newest 1,000
+ *  (`customer_document`); anything else is looked up as a gateway id (one indexed read per
+ *  gateway) and, failing that, as a reference (the list's server-side filter). */
 function searchForm() {
   const input = h("input", { type: "search", name: "q", "data-test": "search", maxLength: 128, autocomplete: "off", spellcheck: "false" });
   const out = h("div", { "aria-live": "polite" });
@@ -230,6 +231,19 @@ function searchForm() {
       const q = input.value.trim();
       if (!q) return;
       if (/^pay_[0-9A-Za-z]+$/.test(q)) { location.hash = `#/payments/${encodeURIComponent(q)}`; return; }
+      const bare = q.replace(/[.\-/ ]/g, "");
+      if (/^\d{11}$/.test(bare) || /^[0-9A-Za-z]{12}\d{2}$/.test(bare)) {
+        try {
+          const { data } = await api("GET", "/v1/payments", { query: { customer_document: q, limit: 20 } });
+          if (data.data.length === 1) { location.hash = `#/payments/${encodeURIComponent(data.data[0].id)}`; return; }
+          out.replaceChildren(data.data.length
+            ? h("ul.results", { "data-test": "search-results" }, data.data.map((p) => h("li", null,
+              h("a", { href: `#/payments/${encodeURIComponent(p.id)}` }, idText(p.id)), " ", badge(p.status), " ", money(p.amount, p.currency), " ", dt(p.created_at))),
+              data.has_more ? h("li.note", null, t("search_more")) : null)
+            : h("p.note", { "data-test": "search-results" }, t("none_found")));
+          return;
+        } catch (err) { if (err.status !== 400) { out.replaceChildren(errorMsg(err)); return; } }
+      }
       try {
         const { data } = await api("GET", "/v1/payments", { query: { gateway_payment_id: q, limit: 1 } });
         if (data.data.length) { location.hash = `#/payments/${encodeURIComponent(data.data[0].id)}`; return; }
@@ -345,6 +359,13 @@ function payerSection(pay) {
   return parts.length ? parts : h("p.note", null, t("payer_none"));
 }
 
+/** `Maria Souza · CPF 529.***.***-25 · maria@example.com`, or a dash. */
+function customerText(c) {
+  if (!c) return "—";
+  const doc = c.document_masked ? `${(c.document_type || "").toUpperCase()} ${c.document_masked}`.trim() : null;
+  return [c.name, doc, c.email].filter(Boolean).join(" · ");
+}
+
 function metadataList(pay) {
   const entries = Object.entries(pay.metadata || {});
   if (!entries.length) return h("p.note", { "data-test": "metadata" }, t("metadata_none"));
@@ -409,8 +430,12 @@ export async function paymentDetail(ctx) {
   const summary = h("div"); const refunds = h("div"); const events = h("div"); const attempts = h("div");
   const payer = h("div"); const meta = h("div");
   const actionsOut = h("div", { "aria-live": "polite", "data-test": "action-out" });
+  // Only the read of one payment names its customer (a refund's or cancel's answer does not):
+  // keep the last one seen.
+  let customer = null;
   const paint = async (pay) => {
     p = pay;
+    if (pay.customer !== undefined) customer = pay.customer;
     summary.replaceChildren(h("dl.kv", { "data-test": "payment-summary" },
       h("dt", null, t("status")), h("dd", { "data-test": "payment-status" }, badge(pay.status)),
       h("dt", null, t("amount")), h("dd", null, money(pay.amount, pay.currency)),
@@ -420,6 +445,7 @@ export async function paymentDetail(ctx) {
       h("dt", null, t("gateway_payment_id")), h("dd", null, pay.gateway_payment_id ? idText(pay.gateway_payment_id) : "—"),
       h("dt", null, t("reference")), h("dd", null, pay.reference || "—"),
       h("dt", null, t("description")), h("dd", null, pay.description || "—"),
+      h("dt", null, t("customer")), h("dd", { "data-test": "customer" }, customerText(customer)),
       pay.failure ? [h("dt", null, t("failure")), h("dd", { "data-test": "failure" }, h("code", null, pay.failure.code), " ",
         t(`err_${pay.failure.code}`) !== `err_${pay.failure.code}` ? t(`err_${pay.failure.code}`) : pay.failure.message)] : null,
       h("dt", null, t("created")), h("dd", null, dt(pay.created_at)),
