@@ -49,7 +49,8 @@ pub const DOCUMENT_SEARCH_WINDOW: usize = 1_000;
 /// What a search by customer document found, and whether it read the whole window.
 pub(crate) struct DocumentSearch {
     pub items: Vec<Payment>,
-    /// True when the window ended before the tenant's oldest payment: older matches may exist.
+    /// True when more matches may exist: one was found beyond `limit`, or the window ended
+    /// before the tenant's oldest payment.
     pub truncated: bool,
 }
 
@@ -79,14 +80,30 @@ impl Orchestrator {
                     .as_ref()
                     .and_then(|c| c.document.as_ref())
                     .is_some_and(|d| d == document);
-                if same && items.len() < limit {
-                    items.push(p);
+                if same {
+                    if items.len() < limit {
+                        items.push(p);
+                    } else {
+                        // A match beyond the limit: there is more.
+                        return Ok(DocumentSearch {
+                            items,
+                            truncated: true,
+                        });
+                    }
                 }
             }
             match page.next_cursor {
-                None => return Ok(DocumentSearch { items, truncated: false }),
-                Some(_) if items.len() >= limit || read >= DOCUMENT_SEARCH_WINDOW => {
-                    return Ok(DocumentSearch { items, truncated: true })
+                None => {
+                    return Ok(DocumentSearch {
+                        items,
+                        truncated: false,
+                    })
+                }
+                Some(_) if read >= DOCUMENT_SEARCH_WINDOW => {
+                    return Ok(DocumentSearch {
+                        items,
+                        truncated: true,
+                    })
                 }
                 Some(c) => cursor = Some(c),
             }
