@@ -391,6 +391,7 @@ def step_webhook_endpoint_failing_then_enabled(c: Console) -> None:
         # The worker records the failure just after the merchant's answer.
         c.wait(lambda d: c.api.ok("GET", "/v1/webhook_endpoint", key=key)["state"] == "failing", 10, "endpoint failing")
         c.login(key)
+        c.css("[data-test=today-total]")  # signed in (else the login's redirect can win over the next page)
         c.go("webhooks")
         badge_el = c.css("[data-test=endpoint-state] .badge")
         assert badge_el.get_attribute("data-value") == "pending", badge_el.get_attribute("outerHTML")

@@ -106,7 +106,10 @@ async fn search_by_customer_document(b: Backend) {
     let one = json(
         &h.get(
             KEY_A,
-            &format!("/v1/payments/{}", first["id"].as_str().unwrap_or("")),
+            &format!(
+                "/v1/payments/{}?expand=customer",
+                first["id"].as_str().unwrap_or("")
+            ),
         )
         .await,
     );
@@ -115,6 +118,27 @@ async fn search_by_customer_document(b: Backend) {
         serde_json::json!({"name": "Ana Lima", "email": null, "document_type": "cpf", "document_masked": "111.***.***-35"})
     );
     assert!(!one.to_string().contains("11144477735"), "{one}");
+    let plain = json(
+        &h.get(
+            KEY_A,
+            &format!("/v1/payments/{}", first["id"].as_str().unwrap_or("")),
+        )
+        .await,
+    );
+    assert!(plain.get("customer").is_none(), "only when asked: {plain}");
+    let bad = h
+        .get(
+            KEY_A,
+            &format!(
+                "/v1/payments/{}?expand=card",
+                first["id"].as_str().unwrap_or("")
+            ),
+        )
+        .await;
+    assert_eq!(
+        (bad.status, json(&bad)["error"]["param"].as_str()),
+        (400, Some("expand"))
+    );
 
     for q in [
         "customer_document=11144477736",

@@ -160,6 +160,14 @@ export class Payments extends Resource {
     return one<Payment>(this.core, call("getPayment", { id }, { options }));
   }
 
+  /**
+   * Retrieves a payment with its customer (`?expand=customer`: name, email, the document masked
+   * to its ends); the plain `retrieve` carries no personal data.
+   */
+  async retrieveWithCustomer(id: string, options?: RequestOptions): Promise<WithResponse<Payment>> {
+    return one<Payment>(this.core, call("getPayment", { id }, { query: { expand: "customer" }, options }));
+  }
+
   /** Re-syncs a payment from its gateway (`GET /v1/payments/{id}?refresh=true`); reads only. */
   async refresh(id: string, options?: RequestOptions): Promise<WithResponse<Payment>> {
     return one<Payment>(this.core, call("getPayment", { id }, { query: { refresh: "true" }, options }));

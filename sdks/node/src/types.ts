@@ -126,7 +126,7 @@ export interface Payment {
   updated_at: string;
   /** Incremented on every change: of two events about one payment, the higher version is newer. */
   version: number;
-  /** Whose payment it is: only `payments.retrieve` carries it (lists and callbacks do not). */
+  /** Whose payment it is: only `payments.retrieveWithCustomer` carries it (never lists or callbacks). */
   customer?: PaymentCustomer | null;
 }
 

@@ -78,6 +78,7 @@ const EXERCISES: Record<OperationId, (x: Clients) => Promise<unknown>> = {
     c.payments.list({ reference: "r", status: "pending", late_payment: true, gateway_payment_id: "g_1", customer_document: "52998224725", limit: 5, starting_after: "pay_1" }),
   getPayment: async ({ c }) => {
     await c.payments.retrieve("pay_1");
+    await c.payments.retrieveWithCustomer("pay_1");
     return c.payments.refresh("pay_1");
   },
   cancelPayment: ({ c }) => c.payments.cancel("pay_1"),

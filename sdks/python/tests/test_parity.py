@@ -44,6 +44,7 @@ CASES: dict[str, list[tuple[str, Invoke]]] = {
     "listPayments": [("payments.list", lambda m, q, b: m(**q))],
     "getPayment": [
         ("payments.retrieve", lambda m, q, b: m("id_1")),
+        ("payments.retrieve", lambda m, q, b: m("id_1", expand="customer")),
         ("payments.refresh", lambda m, q, b: m("id_1")),
     ],
     "cancelPayment": [("payments.cancel", lambda m, q, b: m("id_1"))],

@@ -1,8 +1,8 @@
 //! The public payment object (DESIGN §4): the body of create/get responses and the `data` of
 //! every callback. Internal fields (tenant, customer PII, callback URL) stay out — except that
-//! the tenant's own read of one payment (`GET /v1/payments/{id}`) names the customer, with the
-//! document masked (`render_payment_with_customer`): an operator looking at a payment needs to
-//! know whose it is, while lists and callbacks, copied into logs and queues, carry no PII.
+//! the tenant's own read of one payment asked with `?expand=customer` names the customer, with
+//! the document masked (`render_payment_with_customer`): an operator looking at a payment needs
+//! to know whose it is, while lists and callbacks, copied into logs and queues, carry no PII.
 
 use crate::domain::{
     Attempt, BoletoDetails, Failure, LateSource, NextAction, Payment, PixDetails, Refund,
@@ -120,7 +120,7 @@ fn mask_document(d: &crate::domain::Document) -> String {
     }
 }
 
-/// [`render_payment`] plus `customer` (or `null`): the answer of `GET /v1/payments/{id}`.
+/// [`render_payment`] plus `customer` (or `null`): `GET /v1/payments/{id}?expand=customer`.
 pub fn render_payment_with_customer(p: &Payment) -> String {
     #[derive(Serialize)]
     struct WithCustomer<'a> {

@@ -52,8 +52,18 @@ impl Orchestrator {
         deadline: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<String, ApiError> {
         let mut refresh = false;
+        let mut with_customer = false;
         for (k, v) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
             match (k.as_ref(), v.as_ref()) {
+                // Personal data only when asked for: the plain read equals the create's answer.
+                ("expand", "customer") => with_customer = true,
+                ("expand", _) => {
+                    return Err(ApiError::invalid(
+                        "parameter_invalid_enum",
+                        "expand",
+                        "expand takes one value: customer",
+                    ))
+                }
                 ("refresh", "true") => refresh = true,
                 ("refresh", "false") => refresh = false,
                 ("refresh", _) => {
@@ -85,7 +95,11 @@ impl Orchestrator {
         if refresh {
             p = self.reconcile(tenant, p, deadline).await?;
         }
-        Ok(super::payment_view::render_payment_with_customer(&p))
+        Ok(if with_customer {
+            super::payment_view::render_payment_with_customer(&p)
+        } else {
+            super::payment_view::render_payment(&p)
+        })
     }
 
     /// Lists the tenant's payments newest first. Query: `reference`, `status`, `late_payment`

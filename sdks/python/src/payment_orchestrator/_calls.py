@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from ._core import Call
 from ._operations import op
@@ -33,6 +33,7 @@ from .params import (
     GatewayCredentialsParams,
     PaymentCreateParams,
     PaymentListParams,
+    PaymentRetrieveQuery,
     ReconciliationCreateParams,
     RefundCreateParams,
     RoutingParams,
@@ -106,11 +107,18 @@ def payment_create(params: PaymentCreateParams, idempotency_key: str | None) -> 
     )
 
 
-def payment_retrieve(payment_id: str, *, refresh: bool = False) -> Call[Payment]:
+def payment_retrieve(
+    payment_id: str, *, refresh: bool = False, expand: Literal["customer"] | None = None
+) -> Call[Payment]:
+    query: PaymentRetrieveQuery = {}
+    if refresh:
+        query["refresh"] = True
+    if expand is not None:
+        query["expand"] = expand
     return Call(
         method="GET",
         path=op("getPayment").path(id=payment_id),
-        query={"refresh": True} if refresh else None,
+        query=_query(query) if query else None,
         parse=_parse(Payment.from_dict),
     )
 

@@ -3,7 +3,7 @@ with a cursor return an ``AsyncPageRequest`` (``await`` it, or ``async for`` ove
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from . import _calls
 from .account import (
@@ -56,8 +56,10 @@ class AsyncPayments(_AsyncResource):
         call and reused by its retries; read it back as ``payment.idempotency_key``."""
         return await self._client.request(_calls.payment_create(params, idempotency_key))
 
-    async def retrieve(self, payment_id: str) -> Payment:
-        return await self._client.request(_calls.payment_retrieve(payment_id))
+    async def retrieve(self, payment_id: str, *, expand: Literal["customer"] | None = None) -> Payment:
+        """``expand="customer"`` adds the payment's customer (the document masked); without it the
+        answer carries no personal data."""
+        return await self._client.request(_calls.payment_retrieve(payment_id, expand=expand))
 
     async def refresh(self, payment_id: str) -> Payment:
         """Re-syncs a non-final payment from its gateway (``?refresh=true``; reads only)."""

@@ -4,7 +4,7 @@ this file method for method; ``tests/test_parity.py`` calls both."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from . import _calls
 from .account import (
@@ -57,8 +57,10 @@ class Payments(_Resource):
         call and reused by its retries; read it back as ``payment.idempotency_key``."""
         return self._client.request(_calls.payment_create(params, idempotency_key))
 
-    def retrieve(self, payment_id: str) -> Payment:
-        return self._client.request(_calls.payment_retrieve(payment_id))
+    def retrieve(self, payment_id: str, *, expand: Literal["customer"] | None = None) -> Payment:
+        """``expand="customer"`` adds the payment's customer (the document masked); without it the
+        answer carries no personal data."""
+        return self._client.request(_calls.payment_retrieve(payment_id, expand=expand))
 
     def refresh(self, payment_id: str) -> Payment:
         """Re-syncs a non-final payment from its gateway (``?refresh=true``; reads only)."""

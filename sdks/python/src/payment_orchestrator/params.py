@@ -92,6 +92,8 @@ class PaymentListParams(TypedDict, total=False):
 class PaymentRetrieveQuery(TypedDict, total=False):
     refresh: bool
     """Re-sync a non-final payment from its gateway first (``payments.refresh``)."""
+    expand: Literal["customer"]
+    """``"customer"``: add the payment's customer, the document masked (``retrieve(expand=...)``)."""
 
 
 class PaymentCancelParams(TypedDict, total=False):

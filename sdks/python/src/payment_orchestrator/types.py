@@ -347,7 +347,7 @@ class Payment(_Result):
     version: int
     """Incremented on every change: of two views of one payment, the higher version is newer."""
     customer: PaymentCustomer | None = None
-    """Whose payment it is: only ``payments.retrieve`` carries it (lists and callbacks do not)."""
+    """Whose payment it is: only ``payments.retrieve(id, expand="customer")`` carries it."""
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], meta: ResponseMeta = _NO_META) -> Payment:

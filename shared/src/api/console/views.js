@@ -418,7 +418,7 @@ export async function paymentDetail(ctx) {
   const id = ctx.parts[1];
   let p;
   try {
-    p = (await api("GET", `/v1/payments/${encodeURIComponent(id)}`)).data;
+    p = (await api("GET", `/v1/payments/${encodeURIComponent(id)}`, { query: { expand: "customer" } })).data;
   } catch (e) {
     if (e.status === 404 || e.status === 400) {
       ctx.main.replaceChildren(h("h1", null, t("detail")), h("div.msg.error", { role: "alert", "data-test": "not-found" }, `${t("not_found")} ${id}`),
@@ -430,7 +430,7 @@ export async function paymentDetail(ctx) {
   const summary = h("div"); const refunds = h("div"); const events = h("div"); const attempts = h("div");
   const payer = h("div"); const meta = h("div");
   const actionsOut = h("div", { "aria-live": "polite", "data-test": "action-out" });
-  // Only the read of one payment names its customer (a refund's or cancel's answer does not):
+  // Only the read of one payment with ?expand=customer names its customer (a refund's or cancel's answer does not):
   // keep the last one seen.
   let customer = null;
   const paint = async (pay) => {
