@@ -139,7 +139,9 @@ def test_webhook_endpoint(client: Client, callback_server: CallbackServer) -> No
     assert own.url == "https://never-used.example/hooks" and own.failures == 0
 
 
-def test_settings_and_test_event(client: Client, tenant: FreshTenant, callback_server: CallbackServer) -> None:
+def test_settings_and_test_event(
+    client: Client, api_url: str, tenant: FreshTenant, callback_server: CallbackServer
+) -> None:
     """Needs GET/PATCH /v1/settings and POST /v1/webhook_endpoint/test (issue 24)."""
     s = client.settings.retrieve()
     assert (s.tenant_id, s.livemode, s.callback_url) == (tenant.id, False, callback_server.url)
@@ -151,8 +153,13 @@ def test_settings_and_test_event(client: Client, tenant: FreshTenant, callback_s
     with pytest.raises(errors.InvalidRequestError) as bad:
         client.settings.update({"callback_url": "not a url"})
     assert (bad.value.code, bad.value.param) == ("invalid_callback_url", "callback_url")
-    cleared = client.settings.update({"callback_url": None})
-    assert cleared.callback_url is None
+    # Live events go to the same URL: a test key may not move it, a live key may.
+    with pytest.raises(errors.InvalidRequestError) as test_key:
+        client.settings.update({"callback_url": None})
+    assert test_key.value.code == "livemode_required"
+    with Client(api_key=tenant.live_key, base_url=api_url) as live:
+        cleared = live.settings.update({"callback_url": None})
+    assert cleared.callback_url is None and cleared.livemode is True
     with pytest.raises(errors.InvalidRequestError) as none:
         client.webhook_endpoint.test()
     assert (none.value.status, none.value.code) == (422, "no_callback_url")
