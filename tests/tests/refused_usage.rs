@@ -119,3 +119,71 @@ on_both_backends!(
     refused_creates_are_counted,
     release_refused_counts_only_with_the_lease
 );
+
+/// The review's finding: when the count cannot be written for any reason but a lost lease (a
+/// throttled counter, not just a transaction conflict), the claim is still released — plainly,
+/// uncounted — rather than left to answer the merchant's retries 409 until its deadline.
+/// Before, such a failure returned `Unavailable` and kept the claim.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_throttled_counter_never_keeps_the_claim() {
+    use integration_tests::dynamo_faults::{faulty_client, Fault};
+    let client = faulty_client(std::sync::Arc::new(|op: &str, body: &str| {
+        // The release-and-count transaction: a Delete (the claim) and the counter's Update.
+        if op != "TransactWriteItems" || !body.contains("\"Delete\"") {
+            return None;
+        }
+        Some(Fault::Answer(
+            400,
+            serde_json::json!({
+                "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+                "message": "Transaction cancelled",
+                "CancellationReasons": [
+                    {"Code": "None"},
+                    {"Code": "ThrottlingError", "Message": "Throughput exceeds the current capacity"}
+                ],
+            })
+            .to_string(),
+        ))
+    }));
+    let s = Stores::dynamo_with(client).await;
+    let st = &s.idempotency;
+    let now = t0();
+    let tenant = TenantId::parse("ten_a").expect("tenant id");
+    let key = IdempotencyKey::parse("refused-throttled").expect("key");
+    let claim = ClaimRequest {
+        tenant_id: tenant.clone(),
+        key: key.clone(),
+        fingerprint: "fp".into(),
+        candidate_payment_id: PaymentId::generate(),
+        now,
+        in_flight_until: now + Duration::seconds(30),
+        expires_at: now + Duration::hours(24),
+        steps: Default::default(),
+        rate: None,
+        sweep_body: None,
+    };
+    let ClaimOutcome::Acquired(lease) = st.claim(&claim).await.expect("claim") else {
+        panic!("expected the claim");
+    };
+    let refused = UsageDelta::one(&tenant, now, key.as_str(), usage_names::REFUSED);
+    st.release_refused(&tenant, &key, &lease, &refused)
+        .await
+        .expect("released even though the count could not be written");
+    assert!(
+        matches!(
+            st.claim(&claim).await.expect("claim again"),
+            ClaimOutcome::Acquired(_)
+        ),
+        "the key is free for the merchant's retry"
+    );
+    let day = now.date_naive();
+    let counted: i64 = s
+        .usage
+        .days(&tenant, day, day)
+        .await
+        .expect("usage")
+        .values()
+        .map(|c| c.get(usage_names::REFUSED))
+        .sum();
+    assert_eq!(counted, 0, "released uncounted, never counted twice");
+}

@@ -682,6 +682,33 @@ async fn a_test_event_to_a_failing_endpoint_shows_the_failure(b: Backend) {
     assert!(d["error"].as_str().unwrap().contains("5 s"), "{d}");
 }
 
+/// At most ten test events a minute per tenant on one instance: the eleventh is a 429 with
+/// `Retry-After`, another tenant is unaffected, and the next minute (service clock) allows more.
+async fn test_events_are_paced(b: Backend) {
+    let f = fixture(b).await;
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    f.set_url(KEY_A, &format!("http://127.0.0.1:{port}/hooks"))
+        .await;
+    // Start at the top of a minute so all eleven fall in one.
+    let now = f.h.clock.now().timestamp();
+    f.h.clock
+        .advance(Span::seconds(60 - now.rem_euclid(60)));
+    for i in 0..10 {
+        let r = f.test_event(KEY_A).await;
+        assert_eq!(r.status, 200, "{i}: {}", r.body);
+    }
+    let r = f.test_event(KEY_A).await;
+    assert_eq!(error_of(&r), (429, "rate_limited".into(), None), "{}", r.body);
+    assert!(r.headers.iter().any(|(k, _)| *k == "retry-after"), "{:?}", r.headers);
+    // Another tenant has its own count (it has no URL: 422, not 429).
+    assert_eq!(f.test_event(KEY_B).await.status, 422);
+    f.h.clock.advance(Span::seconds(60));
+    assert_eq!(f.test_event(KEY_A).await.status, 200);
+}
+
 /// Without a callback URL there is nowhere to send: 422 `no_callback_url`.
 async fn no_callback_url_is_422(b: Backend) {
     let f = fixture(b).await;
@@ -809,6 +836,7 @@ on_both_backends!(
     a_test_event_is_delivered_and_verifies,
     a_test_event_to_a_failing_endpoint_shows_the_failure,
     no_callback_url_is_422,
+    test_events_are_paced,
     other_instances_see_the_change_within_the_cache_period,
     the_change_is_one_conditional_write,
 );

@@ -112,6 +112,9 @@ pub struct Orchestrator {
     /// callbacks are allowed), for the test event `POST /v1/webhook_endpoint/test` sends; built
     /// on first use, so a cold start pays nothing for it.
     pub(crate) callback_sender: std::sync::OnceLock<Arc<dyn crate::ports::CallbackSender>>,
+    /// Per tenant: the minute (service clock) of its test events on this instance and how many
+    /// it sent in it (`webhook_test.rs`: at most `TEST_EVENTS_PER_MINUTE`).
+    pub(crate) test_events: Mutex<HashMap<String, (i64, u32)>>,
 }
 
 /// Attempt code (and API error code) of a gateway a live tenant has no credentials for.
@@ -194,6 +197,7 @@ impl Orchestrator {
             audit: None,
             reconciliation: None,
             callback_sender: std::sync::OnceLock::new(),
+            test_events: Mutex::new(HashMap::new()),
         }
     }
 

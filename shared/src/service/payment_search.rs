@@ -68,10 +68,14 @@ impl Orchestrator {
         let mut items = Vec::new();
         let mut read = 0usize;
         let mut cursor = None;
+        // The store is asked for plain pages (no filter): a filter there reads on until it has
+        // a page of matches, which would not bound what the search reads. The other filters
+        // apply here, on the pages read.
+        let unfiltered = PaymentFilter::default();
         loop {
             let page = self
                 .payments
-                .list(&tenant.id, filter, PAGE, cursor.as_ref())
+                .list(&tenant.id, &unfiltered, PAGE, cursor.as_ref())
                 .await?;
             read += page.items.len();
             for p in page.items {
@@ -79,7 +83,8 @@ impl Orchestrator {
                     .customer
                     .as_ref()
                     .and_then(|c| c.document.as_ref())
-                    .is_some_and(|d| d == document);
+                    .is_some_and(|d| d == document)
+                    && matches(&p, filter);
                 if same {
                     if items.len() < limit {
                         items.push(p);

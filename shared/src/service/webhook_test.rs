@@ -24,7 +24,36 @@ use std::time::{Duration, Instant};
 /// The most a test delivery may take (the worker allows 15 s; an API answer should not).
 pub const TEST_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Test events a tenant may send per minute (service clock) on one instance; more is a 429.
+/// The route takes no idempotency claim (it stores nothing), so the tenant's counted rate
+/// limit does not see it, and it must not become a way to make this service POST without
+/// bound.
+pub const TEST_EVENTS_PER_MINUTE: u32 = 10;
+
 impl Orchestrator {
+    /// Counts one test event of `tenant` in this minute, or answers 429 until the next one.
+    fn take_test_turn(&self, tenant: &str) -> Result<(), ApiError> {
+        let now = self.clock.now().timestamp();
+        let minute = now.div_euclid(60);
+        let mut seen = self.test_events.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.len() > 10_000 {
+            seen.retain(|_, (m, _)| *m == minute);
+        }
+        let entry = seen.entry(tenant.to_string()).or_insert((minute, 0));
+        if entry.0 != minute {
+            *entry = (minute, 0);
+        }
+        if entry.1 >= TEST_EVENTS_PER_MINUTE {
+            return Err(ApiError::RateLimited {
+                limit: TEST_EVENTS_PER_MINUTE,
+                window_secs: 60,
+                retry_after: u64::try_from(60 - now.rem_euclid(60)).unwrap_or(60),
+            });
+        }
+        entry.1 += 1;
+        Ok(())
+    }
+
     /// The sender: the one wired in, else the worker's `HttpCallbackSender` under this
     /// deployment's loopback rule, built once.
     fn test_sender(&self) -> Result<Arc<dyn CallbackSender>, ApiError> {
@@ -45,6 +74,7 @@ impl Orchestrator {
         body: &[u8],
     ) -> Result<String, ApiError> {
         refuse_unknown(&body_object(body, true)?, &[])?;
+        self.take_test_turn(&who.tenant.id.to_string())?;
         // The stored tenant, not this instance's cached copy: a URL just changed (on any
         // instance) is the one tested. The mode is the key's.
         let livemode = who.tenant.livemode();

@@ -625,6 +625,10 @@ impl IdempotencyStore for DynamoIdempotencyStore {
                     .update(super::usage::usage_update(usage_table, refused)?)
                     .build(),
             ]));
+        // The claim must go whatever becomes of the count: a claim left behind answers the
+        // merchant's retries 409 until its deadline. So every failure but "the lease is no
+        // longer ours" ends in the plain release (which never counts, so nothing is counted
+        // twice even if the transaction went through unseen: then the release finds no lease).
         for attempt in 0u64..4 {
             let err = match tx.clone().send().await {
                 Ok(_) => return Ok(()),
@@ -634,7 +638,10 @@ impl IdempotencyStore for DynamoIdempotencyStore {
                 Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
                     c.cancellation_reasons().to_vec()
                 }
-                _ => return Err(unavailable(err)),
+                _ => {
+                    tracing::warn!(tenant = %tenant_id, error = %unavailable(err), "refused create released uncounted");
+                    return self.release(tenant_id, key, lease).await;
+                }
             };
             if reasons
                 .first()
@@ -649,7 +656,8 @@ impl IdempotencyStore for DynamoIdempotencyStore {
                 .iter()
                 .any(|r| r.code() == Some("TransactionConflict"))
             {
-                return Err(unavailable(err));
+                tracing::warn!(tenant = %tenant_id, error = %unavailable(err), "refused create released uncounted");
+                return self.release(tenant_id, key, lease).await;
             }
             let jitter = rand::random::<u64>() % 10;
             tokio::time::sleep(std::time::Duration::from_millis(5 * (attempt + 1) + jitter)).await;

@@ -63,6 +63,17 @@ impl WebhookWorker {
             Err(e) => return Step::Failed(e.into()),
         };
         let StoredEvent { event, .. } = stored;
+        // "No URL" is final for this event (`no_endpoint`), so it is never decided on a cached
+        // copy of the tenant: a URL set moments ago (another instance's cache) must be seen.
+        let tenant = if event.callback_url.is_none() && tenant.callback_url.is_none() {
+            match self.tenants.get_fresh(&m.tenant_id).await {
+                Ok(Some(t)) => t,
+                Ok(None) => tenant,
+                Err(e) => return Step::Failed(e.into()),
+            }
+        } else {
+            tenant
+        };
         let Some(url) = event
             .callback_url
             .clone()

@@ -37,6 +37,21 @@ impl TenantCache {
         Ok(t)
     }
 
+    /// The tenant as stored now (and cached from now on): for a decision that must not rest
+    /// on a stale copy, such as "this tenant has no callback URL".
+    pub async fn get_fresh(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
+        let t = self.store.get(id).await?;
+        match &t {
+            Some(t) => {
+                self.lock().insert(id.clone(), (t.clone(), Instant::now()));
+            }
+            None => {
+                self.lock().remove(id);
+            }
+        }
+        Ok(t)
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<TenantId, (Tenant, Instant)>> {
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
