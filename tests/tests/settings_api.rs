@@ -693,16 +693,24 @@ async fn test_events_are_paced(b: Backend) {
     f.set_url(KEY_A, &format!("http://127.0.0.1:{port}/hooks"))
         .await;
     // Start at the top of a minute so all eleven fall in one.
-    let now = f.h.clock.now().timestamp();
-    f.h.clock
-        .advance(Span::seconds(60 - now.rem_euclid(60)));
+    let now = shared::clock::Clock::now(&*f.h.clock).timestamp();
+    f.h.clock.advance(Span::seconds(60 - now.rem_euclid(60)));
     for i in 0..10 {
         let r = f.test_event(KEY_A).await;
         assert_eq!(r.status, 200, "{i}: {}", r.body);
     }
     let r = f.test_event(KEY_A).await;
-    assert_eq!(error_of(&r), (429, "rate_limited".into(), None), "{}", r.body);
-    assert!(r.headers.iter().any(|(k, _)| *k == "retry-after"), "{:?}", r.headers);
+    assert_eq!(
+        error_of(&r),
+        (429, "rate_limited".into(), None),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.headers.iter().any(|(k, _)| *k == "retry-after"),
+        "{:?}",
+        r.headers
+    );
     // Another tenant has its own count (it has no URL: 422, not 429).
     assert_eq!(f.test_event(KEY_B).await.status, 422);
     f.h.clock.advance(Span::seconds(60));
