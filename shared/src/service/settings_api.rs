@@ -14,12 +14,13 @@ use crate::ports::Tenant;
 use serde_json::{json, Map, Value};
 
 /// The settings object: what the tenant configured, in the mode of the key that asks.
-pub(crate) fn settings_view(t: &Tenant) -> Value {
+/// `livemode` is the asking key's (a tenant as stored is its live record whatever the key).
+pub(crate) fn settings_view(t: &Tenant, livemode: bool) -> Value {
     json!({
         "object": "settings",
         "tenant_id": t.id.live_id().as_str(),
         "name": Some(t.name.as_str()).filter(|n| !n.is_empty()),
-        "livemode": t.livemode(),
+        "livemode": livemode,
         "callback_url": t.callback_url.as_ref().map(CallbackUrl::as_str),
     })
 }
@@ -84,7 +85,7 @@ pub(crate) fn parse_callback_url(
 impl Orchestrator {
     /// `GET /v1/settings`.
     pub async fn get_settings(&self, who: &Principal) -> Result<String, ApiError> {
-        Ok(settings_view(&who.tenant).to_string())
+        Ok(settings_view(&who.tenant, who.tenant.livemode()).to_string())
     }
 
     /// `PATCH /v1/settings` `{"callback_url": "https://…" | null}`. A test key may not move the
@@ -107,7 +108,7 @@ impl Orchestrator {
         let (stored, _) = self
             .set_callback_url(&who.tenant.id, &who.key_id, url)
             .await?;
-        Ok(settings_view(&stored).to_string())
+        Ok(settings_view(&stored, who.tenant.livemode()).to_string())
     }
 
     /// Stores `url` as the tenant's callback URL (one conditional write, re-read and redone on a
